@@ -1,0 +1,344 @@
+/*
+ * index-int.h: the internal interfaces of the index library, one section
+ * per .c file.  Data flows one way:
+ *
+ *   walk.c -> analyze.c -> seg_writer.c (+ docstore) -> files on disk
+ *   manifest.c -> seg_reader.c/postings.c -> query.c -> search.c -> snippet.c
+ *
+ * Byte layouts are specified in docs/FORMAT.md and at the top of the writer.
+ * Nothing outside index/ includes this header except the unit tests.
+ */
+#ifndef XIHU_INDEX_INT_H
+#define XIHU_INDEX_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "xihu-index.h"
+
+/* ==== util.c: growable byte buffer with a sticky error ==================== */
+
+typedef struct xbuf {
+	uint8_t *p;
+	size_t len, cap;
+	int rc; /* XIHU_OK or XIHU_ENOMEM, sticky: writes after a failure are no-ops */
+} xbuf;
+
+void xbuf_init(xbuf *b);
+void xbuf_free(xbuf *b);
+void xbuf_reset(xbuf *b); /* len = 0, keeps memory */
+bool xbuf_reserve(xbuf *b, size_t extra);
+void xbuf_put(xbuf *b, const void *p, size_t n);
+void xbuf_put_u8(xbuf *b, uint8_t v);
+void xbuf_put_u32le(xbuf *b, uint32_t v);
+void xbuf_put_u64le(xbuf *b, uint64_t v);
+void xbuf_put_varint(xbuf *b, uint64_t v); /* LEB128, at most 10 bytes */
+
+static inline uint32_t get_u32le(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint64_t get_u64le(const uint8_t *p)
+{
+	return (uint64_t)get_u32le(p) | (uint64_t)get_u32le(p + 4) << 32;
+}
+/* Decodes a LEB128 varint from [*p, end); returns false (and leaves *p) if it
+ * runs past end or is longer than 10 bytes. */
+bool get_varint(const uint8_t **p, const uint8_t *end, uint64_t *out);
+
+uint64_t now_ns(void); /* CLOCK_MONOTONIC */
+
+/* ==== codec.c: blocks of 128 unsigned integers, bit-packed ================ */
+
+#define XIHU_BLOCK 128
+
+/* Bits needed for the largest of n values (0 when all are 0). */
+unsigned codec_bits(const uint32_t *v, size_t n);
+/* Packs n (<= XIHU_BLOCK) values at `bits` each into out; returns bytes written
+ * (= ceil(n*bits/8)).  out must have room for that plus 8 bytes of slack. */
+size_t codec_pack(const uint32_t *v, size_t n, unsigned bits, uint8_t *out);
+/* Unpacks n values; returns bytes consumed, or 0 if in/avail is too short. */
+size_t codec_unpack(const uint8_t *in, size_t avail, size_t n, unsigned bits, uint32_t *v);
+
+/* ==== xfile.c: index files with magic + version header and CRC trailer ==== */
+
+/* File kinds: the 8-byte magic is "XIHU" followed by the 4-byte kind. */
+#define XFILE_MANIFEST "MANI"
+#define XFILE_TERMS "TERM"
+#define XFILE_POSTINGS "POST"
+#define XFILE_POSITIONS "POSN"
+#define XFILE_DOCS "DOCS"
+#define XFILE_STORE "STOR"
+#define XFILE_DELETES "DELS"
+
+typedef struct xfile_w {
+	int fd;
+	char *path;
+	uint64_t off; /* bytes written so far, header included */
+	uint32_t crc;
+	int rc; /* sticky */
+	xihu_err *err;
+	size_t blen;
+	uint8_t *buf;
+} xfile_w;
+
+/* Creates dir/name (O_EXCL unless tmp) and writes the header. */
+int xfile_create(xfile_w *w, const char *dir, const char *name, const char kind[4], xihu_err *err);
+void xfile_write(xfile_w *w, const void *p, size_t n); /* sticky error */
+uint64_t xfile_tell(const xfile_w *w);                   /* offset from file start */
+/* Writes the trailer, fsyncs and closes; returns w->rc. */
+int xfile_finish(xfile_w *w);
+void xfile_abort(xfile_w *w); /* closes and unlinks */
+
+typedef struct xfile_map {
+	const uint8_t *base; /* whole mapping */
+	size_t size;
+	const uint8_t *data; /* payload: after the header, before the trailer */
+	size_t len;
+	uint64_t data_off; /* offset of data in the file (for error messages) */
+	char *path;
+} xfile_map;
+
+/* Maps dir/name, checks magic, kind, version and (if verify_crc) the CRC. */
+int xfile_map(xfile_map *m, const char *dir, const char *name, const char kind[4], bool verify_crc,
+              xihu_err *err);
+void xfile_unmap(xfile_map *m);
+/* Convenience: XIHU_ECORRUPT "PATH: offset N: what" for an offset into m->data. */
+int xfile_corrupt(const xfile_map *m, size_t data_off, xihu_err *err, const char *what);
+
+/* ==== analyze.c: text -> tokens ========================================== */
+
+/*
+ * A token is a maximal run of Unicode letters, marks and digits (of any
+ * script), case-folded with utf8proc (full case folding, NFC).  Everything
+ * else separates tokens.  Invalid UTF-8 bytes separate tokens and never stop
+ * the analysis.  Tokens whose folded form exceeds XIHU_MAX_TERM bytes are
+ * skipped but still take a position, so phrases do not bridge them.
+ */
+#define XIHU_MAX_TERM 64
+
+typedef struct token {
+	const char *term; /* folded, NUL-terminated; valid until the next call */
+	uint32_t len;
+	uint32_t pos;        /* 0-based token position in the text */
+	uint32_t start, end; /* [start, end) byte offsets of the source text */
+} token;
+
+typedef struct analyzer {
+	const uint8_t *text;
+	size_t len, off;
+	uint32_t pos;
+	char term[XIHU_MAX_TERM * 4 + 16];
+} analyzer;
+
+void analyzer_init(analyzer *a, const char *text, size_t len);
+bool analyzer_next(analyzer *a, token *out);
+
+/* ==== query.c: query string -> tree ====================================== */
+
+enum qkind {
+	Q_TERM,   /* terms[0] */
+	Q_PREFIX, /* terms[0] is the folded prefix */
+	Q_PHRASE, /* terms[0..nterms), consecutive positions */
+	Q_AND,    /* kids; kids of kind Q_NOT exclude */
+	Q_OR,     /* kids */
+	Q_NOT,    /* kids[0]; only as a kid of Q_AND */
+};
+
+typedef struct qnode {
+	enum qkind kind;
+	uint32_t column; /* 1-based column where this node starts in the query */
+	uint32_t nterms;
+	char **terms;
+	uint32_t nkids;
+	struct qnode **kids;
+} qnode;
+
+/*
+ * Grammar (case-insensitive keywords, implicit AND binds loosest):
+ *   query  := and
+ *   and    := or ( [AND] or )*
+ *   or     := unary ( OR unary )*
+ *   unary  := ( '-' | NOT ) unary | atom
+ *   atom   := '(' query ')' | '"' words '"' | word | word '*'
+ * A word that analyzes to several tokens ("foo-bar") is a phrase.  A query
+ * (or group) of only negated parts is an error.  Errors are XIHU_EQUERY with
+ * err->column set; limits are XIHU_ELIMIT.
+ */
+int query_parse(const char *q, size_t len, const xihu_limits *lim, qnode **out, xihu_err *err);
+void query_free(qnode *n);
+
+/* ==== walk.c: directory trees -> files ==================================== */
+
+/*
+ * Walks root depth-first in sorted order.  Skips .git (and other VCS dirs),
+ * honours .gitignore and .ignore files met on the way, never follows a
+ * symbolic link, and calls fn for every regular file with its absolute,
+ * normalized path.  A non-zero return from fn stops the walk and is returned.
+ * Unreadable directories go to warn (if non-NULL) and are skipped.
+ */
+typedef int (*walk_fn)(void *ctx, const char *path, const struct stat *st);
+int walk_tree(const char *root, walk_fn fn, void *ctx, FILE *warn, xihu_err *err);
+
+/* ==== seg_writer.c: documents -> one immutable segment =================== */
+
+enum { FIELD_BODY = 0, FIELD_PATH = 1, XIHU_MAX_FIELDS = 16 };
+
+typedef struct seg_doc_in {
+	const char *name; /* absolute path or record id */
+	uint32_t name_len;
+	bool record;
+	int64_t mtime_ns;
+	uint64_t size;
+	const char *text; /* stored in the doc store for lines and snippets */
+	size_t text_len;
+} seg_doc_in;
+
+typedef struct seg_info {
+	uint64_t id;
+	uint32_t ndocs;
+	uint64_t nterms;
+	uint64_t bytes; /* all files of the segment */
+} seg_info;
+
+typedef struct seg_writer seg_writer;
+
+/* Segment files are dir/<id as %012llx>.<ext>.  field_names[0] = "body", [1] = "path". */
+int seg_writer_new(const char *dir, uint64_t seg_id, uint32_t nfields, const char *const *field_names,
+                   seg_writer **out, xihu_err *err);
+/* Adds one document: begin, its tokens per field, end.  Doc ids are dense from 0. */
+int seg_writer_begin_doc(seg_writer *w, const seg_doc_in *d);
+void seg_writer_add_token(seg_writer *w, uint32_t field, const char *term, uint32_t len, uint32_t pos);
+int seg_writer_end_doc(seg_writer *w);
+size_t seg_writer_mem(const seg_writer *w); /* bytes of RAM held, for a flush budget */
+uint32_t seg_writer_ndocs(const seg_writer *w);
+/* Writes all files, fsyncs them; the segment is not live until a manifest names it. */
+int seg_writer_finish(seg_writer *w, seg_info *out, xihu_err *err);
+void seg_writer_free(seg_writer *w); /* after finish, or to abandon (unlinks files) */
+
+/* ==== seg_reader.c: one mapped segment ==================================== */
+
+typedef struct seg seg;
+
+typedef struct seg_term {
+	uint32_t df;     /* documents containing the term */
+	uint64_t cf;     /* total occurrences */
+	uint32_t max_tf; /* largest tf in any doc */
+	/* where its postings live; meaning is private to the reader */
+	uint64_t post_off, post_len, pos_off;
+} seg_term;
+
+int seg_open(const char *dir, uint64_t seg_id, bool verify_crc, seg **out, xihu_err *err);
+void seg_close(seg *s);
+uint64_t seg_id(const seg *s);
+uint32_t seg_ndocs(const seg *s);
+uint64_t seg_nterms(const seg *s);
+uint64_t seg_bytes(const seg *s);
+uint32_t seg_nfields(const seg *s);
+const char *seg_field_name(const seg *s, uint32_t field);
+uint64_t seg_field_total(const seg *s, uint32_t field); /* sum of field lengths, for avgdl */
+
+/* 1 found, 0 not found, <0 corrupt (err set). */
+int seg_lookup(const seg *s, uint32_t field, const char *term, uint32_t len, seg_term *out, xihu_err *err);
+
+/* Terms of one field starting with a prefix, in byte order. */
+typedef struct seg_term_iter {
+	const seg *s;
+	uint32_t field;
+	char prefix[XIHU_MAX_TERM + 1];
+	uint32_t prefix_len;
+	uint64_t state[8]; /* private to the reader */
+	char term[XIHU_MAX_TERM + 1];
+} seg_term_iter;
+int seg_prefix_init(seg_term_iter *it, const seg *s, uint32_t field, const char *prefix, uint32_t len,
+                    xihu_err *err);
+/* 1 and *term/*len/*out filled, 0 at the end, <0 corrupt. */
+int seg_prefix_next(seg_term_iter *it, const char **term, uint32_t *len, seg_term *out, xihu_err *err);
+
+typedef struct seg_doc {
+	const char *name; /* points into the mapping; not NUL-terminated */
+	uint32_t name_len;
+	bool record;
+	int64_t mtime_ns;
+	uint64_t size;
+} seg_doc;
+int seg_doc_get(const seg *s, uint32_t docid, seg_doc *out, xihu_err *err);
+uint32_t seg_doc_field_len(const seg *s, uint32_t docid, uint32_t field); /* no check: docid < ndocs */
+/* Decompresses the stored text of docid into a malloc'd buffer (caller frees). */
+int seg_doc_text(const seg *s, uint32_t docid, char **text, size_t *len, xihu_err *err);
+/* Full check: CRCs, every dictionary entry and postings list decodes in order. */
+int seg_check(const char *dir, uint64_t seg_id, xihu_err *err);
+
+/* ==== postings.c: iterating one term's postings ========================== */
+
+#define POSTINGS_END UINT32_MAX
+
+typedef struct postings {
+	const seg *s;
+	seg_term t;
+	uint32_t doc;  /* current doc id, POSTINGS_END when exhausted */
+	int rc;        /* sticky: XIHU_ECORRUPT stops the iteration */
+	xihu_err *err; /* where a corruption message goes */
+	/* decoding state, private to postings.c */
+	uint32_t i, n;   /* index in the current block, docs in it */
+	uint32_t block;  /* current block number */
+	uint32_t nblocks;
+	const uint8_t *p, *end;
+	uint64_t pos_base; /* position bytes of the current block */
+	uint32_t docs[XIHU_BLOCK];
+	uint32_t freqs[XIHU_BLOCK];
+	uint32_t *pos; /* decoded positions of the current doc */
+	uint32_t pos_cap, npos;
+	uint64_t pos_doc_off; /* private */
+	int pos_decoded_i;    /* private */
+	uint64_t skip_off;    /* private */
+} postings;
+
+int postings_init(postings *p, const seg *s, const seg_term *t, xihu_err *err);
+uint32_t postings_next(postings *p);                   /* next doc or POSTINGS_END */
+uint32_t postings_advance(postings *p, uint32_t target); /* first doc >= target */
+static inline uint32_t postings_freq(const postings *p) { return p->freqs[p->i]; }
+/* Positions of the current doc, ascending; returns the count, <0 corrupt. */
+int postings_positions(postings *p, const uint32_t **out);
+void postings_free(postings *p);
+
+/* ==== manifest.c: the list of live segments, replaced atomically ========= */
+
+typedef struct manifest_seg {
+	uint64_t id;
+	uint32_t ndocs;
+	uint64_t del_gen; /* 0: no deletions file */
+} manifest_seg;
+
+typedef struct manifest {
+	uint64_t generation;  /* +1 per commit */
+	uint64_t next_seg_id; /* ids are never reused */
+	uint32_t nsegs;
+	manifest_seg *segs;
+	uint32_t nroots; /* the trees and JSONL files the index was built from */
+	char **roots;
+} manifest;
+
+/* XIHU_ENOINDEX when dir has no MANIFEST. */
+int manifest_read(const char *dir, manifest *m, xihu_err *err);
+/* Writes MANIFEST.tmp, fsyncs, renames over MANIFEST, fsyncs dir. */
+int manifest_write(const char *dir, const manifest *m, xihu_err *err);
+void manifest_free(manifest *m);
+
+/* ==== search.c / snippet.c ================================================ */
+
+/* Collects the positive terms and prefixes of a query for highlighting. */
+typedef struct hl_terms {
+	uint32_t nterms;
+	char **terms;
+	uint32_t nprefixes;
+	char **prefixes;
+} hl_terms;
+
+/* Fills hit->lines with the lines of text that contain a highlighted term. */
+int snippet_lines(const char *text, size_t len, const hl_terms *hl, uint32_t max_lines, xihu_hit *hit,
+                  xihu_err *err);
+
+#endif

@@ -1,0 +1,165 @@
+/*
+ * util.c: errors, the growable byte buffer and small helpers shared by the
+ * index library.  xbuf keeps a sticky error so encoders write straight
+ * through and check once at the end.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "index-int.h"
+
+int xihu_err_setv(xihu_err *err, int code, const char *fmt, va_list ap)
+{
+	if (err) {
+		err->code = code;
+		vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+		/* keep it one line whatever a file name holds */
+		for (char *c = err->msg; *c; c++)
+			if (*c == '\n' || *c == '\r')
+				*c = ' ';
+	}
+	return code;
+}
+
+int xihu_err_set(xihu_err *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	xihu_err_setv(err, code, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+const char *xihu_strerror(int code)
+{
+	switch (code) {
+	case XIHU_OK: return "ok";
+	case XIHU_ENOMEM: return "out of memory";
+	case XIHU_EIO: return "input/output error";
+	case XIHU_ECORRUPT: return "index is corrupt";
+	case XIHU_EQUERY: return "query syntax error";
+	case XIHU_ELIMIT: return "limit exceeded";
+	case XIHU_ENOINDEX: return "no index";
+	case XIHU_EINVAL: return "invalid argument";
+	case XIHU_ELOCKED: return "index is locked by another writer";
+	}
+	return "unknown error";
+}
+
+void xihu_limits_default(xihu_limits *out)
+{
+	out->max_query_bytes = 16u << 10;
+	out->max_terms = 64;
+	out->max_depth = 32;
+	out->max_prefix_expansions = 4096;
+	out->max_hits = 10000;
+}
+
+void xbuf_init(xbuf *b)
+{
+	memset(b, 0, sizeof *b);
+}
+
+void xbuf_free(xbuf *b)
+{
+	free(b->p);
+	xbuf_init(b);
+}
+
+void xbuf_reset(xbuf *b)
+{
+	b->len = 0;
+}
+
+bool xbuf_reserve(xbuf *b, size_t extra)
+{
+	if (b->rc)
+		return false;
+	if (b->cap - b->len >= extra)
+		return true;
+	size_t cap = b->cap ? b->cap : 64;
+	while (cap - b->len < extra) {
+		if (cap > SIZE_MAX / 2) {
+			b->rc = XIHU_ENOMEM;
+			return false;
+		}
+		cap *= 2;
+	}
+	uint8_t *p = realloc(b->p, cap);
+	if (!p) {
+		b->rc = XIHU_ENOMEM;
+		return false;
+	}
+	b->p = p;
+	b->cap = cap;
+	return true;
+}
+
+void xbuf_put(xbuf *b, const void *p, size_t n)
+{
+	if (n == 0 || !xbuf_reserve(b, n))
+		return;
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
+void xbuf_put_u8(xbuf *b, uint8_t v)
+{
+	if (!xbuf_reserve(b, 1))
+		return;
+	b->p[b->len++] = v;
+}
+
+void xbuf_put_u32le(xbuf *b, uint32_t v)
+{
+	uint8_t t[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+	xbuf_put(b, t, 4);
+}
+
+void xbuf_put_u64le(xbuf *b, uint64_t v)
+{
+	xbuf_put_u32le(b, (uint32_t)v);
+	xbuf_put_u32le(b, (uint32_t)(v >> 32));
+}
+
+void xbuf_put_varint(xbuf *b, uint64_t v)
+{
+	if (!xbuf_reserve(b, 10))
+		return;
+	uint8_t *o = b->p + b->len;
+	while (v >= 0x80) {
+		*o++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*o++ = (uint8_t)v;
+	b->len = (size_t)(o - b->p);
+}
+
+bool get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out)
+{
+	const uint8_t *p = *pp;
+	uint64_t v = 0;
+	for (unsigned shift = 0; shift < 70; shift += 7) {
+		if (p >= end)
+			return false;
+		uint8_t c = *p++;
+		if (shift == 63 && c > 1)
+			return false;
+		v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80)) {
+			*pp = p;
+			*out = v;
+			return true;
+		}
+	}
+	return false;
+}
+
+uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}

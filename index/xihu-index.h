@@ -1,0 +1,162 @@
+/*
+ * xihu-index.h: the public interface of the xihu index library.
+ *
+ * The library builds an index directory from trees of files and JSON Lines
+ * records (xihu_build), opens a committed index read-only through mmap
+ * (xihu_index_open) and answers ranked queries against it (xihu_search).
+ * The daemon and the xihu-index tool use only this header.
+ *
+ * Errors: every fallible call returns 0 or one of the XIHU_E* codes and
+ * fills a caller-provided xihu_err with a one-line message that names the
+ * file and offset (or the query column) involved.  No call prints.
+ *
+ * Threads: an opened xihu_index is immutable; any number of threads may
+ * search the same one.  Reference counts keep a snapshot alive while a
+ * request uses it (xihu_index_ref/xihu_index_unref).
+ */
+#ifndef XIHU_INDEX_H
+#define XIHU_INDEX_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifndef XIHU_VERSION_STRING
+#define XIHU_VERSION_STRING "0.1.0"
+#endif
+#define XIHU_FORMAT_VERSION 1u
+
+enum {
+	XIHU_OK = 0,
+	XIHU_ENOMEM = 1,   /* an allocation failed */
+	XIHU_EIO = 2,      /* a system call failed: message has path and strerror */
+	XIHU_ECORRUPT = 3, /* an index file failed a check: message names file+offset */
+	XIHU_EQUERY = 4,   /* query syntax error: err.column is 1-based */
+	XIHU_ELIMIT = 5,   /* a configured limit was exceeded */
+	XIHU_ENOINDEX = 6, /* there is no committed index at that path */
+	XIHU_EINVAL = 7,   /* a bad argument */
+	XIHU_ELOCKED = 8,  /* another writer holds the index lock */
+};
+
+typedef struct xihu_err {
+	int code;
+	unsigned column; /* query column, 1-based; 0 when not about a query */
+	char msg[512];   /* one line "what: why", no newline */
+} xihu_err;
+
+/* Sets err (if non-NULL) and returns code, so callers can `return xihu_err_set(...)`. */
+int xihu_err_set(xihu_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int xihu_err_setv(xihu_err *err, int code, const char *fmt, va_list ap);
+const char *xihu_strerror(int code);
+
+/* ---- building ---------------------------------------------------------- */
+
+#define XIHU_DEFAULT_MAX_FILE_SIZE (16u << 20)
+
+typedef struct xihu_build_opts {
+	uint64_t max_file_size; /* bytes; 0 = XIHU_DEFAULT_MAX_FILE_SIZE */
+	FILE *progress;         /* a progress line (\r-updated) goes here; NULL: none */
+	FILE *warnings;         /* one line per skipped/unreadable input; NULL: none */
+} xihu_build_opts;
+
+typedef struct xihu_build_stats {
+	uint64_t files_seen;     /* regular files met by the walk */
+	uint64_t docs;           /* documents in the committed index */
+	uint64_t skipped_binary; /* NUL byte in the first 8 KiB */
+	uint64_t skipped_large;  /* over max_file_size */
+	uint64_t skipped_error;  /* unreadable, vanished, bad .gz */
+	uint64_t terms;          /* distinct terms in the index */
+	uint64_t bytes_in;       /* bytes of text indexed */
+	uint64_t index_bytes;    /* bytes of all committed index files */
+	double seconds;
+} xihu_build_stats;
+
+/*
+ * Builds the index in index_dir (created if missing) from the trees in
+ * paths[] and the JSON Lines files in jsonl[], and commits it atomically.
+ * The previously committed index stays intact and servable until the new
+ * manifest is renamed into place.
+ */
+int xihu_build(const char *index_dir, const char *const *paths, size_t npaths,
+               const char *const *jsonl, size_t njsonl, const xihu_build_opts *opts,
+               xihu_build_stats *stats_out, xihu_err *err);
+
+/* ---- reading ----------------------------------------------------------- */
+
+typedef struct xihu_index xihu_index;
+
+typedef struct xihu_index_stats {
+	uint64_t generation; /* manifest generation: grows by one per commit */
+	uint64_t docs;       /* live documents */
+	uint64_t terms;      /* sum of distinct terms over segments */
+	uint32_t segments;
+	uint64_t bytes; /* all files the index consists of */
+} xihu_index_stats;
+
+/* Opens the committed index in dir (checks magic, version and CRC of every file). */
+int xihu_index_open(const char *dir, xihu_index **out, xihu_err *err);
+xihu_index *xihu_index_ref(xihu_index *ix);
+void xihu_index_unref(xihu_index *ix); /* unmaps when the last reference goes */
+void xihu_index_get_stats(const xihu_index *ix, xihu_index_stats *out);
+const char *xihu_index_dir(const xihu_index *ix);
+/* Sets *changed when a newer manifest than ix's has been committed in its dir. */
+int xihu_index_changed(const xihu_index *ix, bool *changed, xihu_err *err);
+/* Full integrity check of every file and checksum; a report line per file. */
+int xihu_index_check(const char *dir, FILE *report, xihu_err *err);
+
+/* ---- searching --------------------------------------------------------- */
+
+typedef struct xihu_limits {
+	uint32_t max_query_bytes;       /* default 16 KiB */
+	uint32_t max_terms;             /* default 64 */
+	uint32_t max_depth;             /* parenthesis nesting, default 32 */
+	uint32_t max_prefix_expansions; /* terms one prefix may expand to, default 4096 */
+	uint32_t max_hits;              /* offset + limit, default 10000 */
+} xihu_limits;
+
+void xihu_limits_default(xihu_limits *out);
+
+typedef struct xihu_search_opts {
+	uint32_t limit;            /* hits wanted; 0 = 10 */
+	uint32_t offset;           /* hits skipped */
+	bool want_lines;           /* fill hit lines from the doc store */
+	uint32_t max_lines;        /* per hit; 0 = 1000 */
+	const xihu_limits *limits; /* NULL = defaults */
+} xihu_search_opts;
+
+typedef struct xihu_span {
+	uint32_t start, end; /* [start, end) byte offsets into the line text */
+} xihu_span;
+
+typedef struct xihu_line {
+	uint32_t line; /* 1-based */
+	uint32_t col;  /* 1-based byte column of the first span */
+	char *text;    /* the line without its end of line (no \r either) */
+	uint32_t len;
+	uint32_t nspans;
+	xihu_span *spans;
+} xihu_line;
+
+typedef struct xihu_hit {
+	char *doc; /* absolute path, or record id */
+	uint32_t doc_len;
+	bool record; /* doc is a JSON Lines record id */
+	double score;
+	uint32_t nlines;
+	xihu_line *lines;
+} xihu_hit;
+
+typedef struct xihu_results {
+	xihu_hit *hits;
+	uint32_t nhits;
+	uint64_t total; /* documents matching in all */
+} xihu_results;
+
+int xihu_search(xihu_index *ix, const char *query, size_t query_len,
+                const xihu_search_opts *opts, xihu_results *out, xihu_err *err);
+void xihu_results_free(xihu_results *r);
+
+#endif
