@@ -92,21 +92,21 @@ uint64_t xfile_tell(const xfile_w *w);                   /* offset from file sta
 int xfile_finish(xfile_w *w);
 void xfile_abort(xfile_w *w); /* closes and unlinks */
 
-typedef struct xfile_map {
+typedef struct xmap {
 	const uint8_t *base; /* whole mapping */
 	size_t size;
 	const uint8_t *data; /* payload: after the header, before the trailer */
 	size_t len;
 	uint64_t data_off; /* offset of data in the file (for error messages) */
 	char *path;
-} xfile_map;
+} xmap;
 
 /* Maps dir/name, checks magic, kind, version and (if verify_crc) the CRC. */
-int xfile_map(xfile_map *m, const char *dir, const char *name, const char kind[4], bool verify_crc,
+int xfile_map(xmap *m, const char *dir, const char *name, const char kind[4], bool verify_crc,
               xihu_err *err);
-void xfile_unmap(xfile_map *m);
+void xfile_unmap(xmap *m);
 /* Convenience: XIHU_ECORRUPT "PATH: offset N: what" for an offset into m->data. */
-int xfile_corrupt(const xfile_map *m, size_t data_off, xihu_err *err, const char *what);
+int xfile_corrupt(const xmap *m, size_t data_off, xihu_err *err, const char *what);
 
 /* ==== analyze.c: text -> tokens ========================================== */
 
@@ -184,7 +184,7 @@ int walk_tree(const char *root, walk_fn fn, void *ctx, FILE *warn, xihu_err *err
 
 /* ==== seg_writer.c: documents -> one immutable segment =================== */
 
-enum { FIELD_BODY = 0, FIELD_PATH = 1, XIHU_MAX_FIELDS = 16 };
+enum { FIELD_BODY = 0, FIELD_PATH = 1, FIELD_TITLE = 2, XIHU_MAX_FIELDS = 16 };
 
 typedef struct seg_doc_in {
 	const char *name; /* absolute path or record id */
@@ -254,7 +254,7 @@ typedef struct seg_term_iter {
 } seg_term_iter;
 int seg_prefix_init(seg_term_iter *it, const seg *s, uint32_t field, const char *prefix, uint32_t len,
                     xihu_err *err);
-/* 1 and *term/*len/*out filled, 0 at the end, <0 corrupt. */
+/* 1 with term, len and out filled; 0 at the end; <0 corrupt. */
 int seg_prefix_next(seg_term_iter *it, const char **term, uint32_t *len, seg_term *out, xihu_err *err);
 
 typedef struct seg_doc {
@@ -326,6 +326,11 @@ int manifest_read(const char *dir, manifest *m, xihu_err *err);
 /* Writes MANIFEST.tmp, fsyncs, renames over MANIFEST, fsyncs dir. */
 int manifest_write(const char *dir, const manifest *m, xihu_err *err);
 void manifest_free(manifest *m);
+
+/* ==== index.c: accessors for search.c ==================================== */
+
+uint32_t index_nsegs(const xihu_index *ix);
+const seg *index_seg(const xihu_index *ix, uint32_t i);
 
 /* ==== search.c / snippet.c ================================================ */
 

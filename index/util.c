@@ -57,6 +57,19 @@ void xihu_limits_default(xihu_limits *out)
 	out->max_hits = 10000;
 }
 
+bool xihu_default_index_dir(char *buf, size_t size)
+{
+	const char *env = getenv("XIHU_INDEX"), *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+	int n;
+	if (env && *env)
+		n = snprintf(buf, size, "%s", env);
+	else if (xdg && *xdg == '/')
+		n = snprintf(buf, size, "%s/xihu/index", xdg);
+	else
+		n = snprintf(buf, size, "%s/.local/share/xihu/index", home && *home ? home : "/");
+	return n >= 0 && (size_t)n < size;
+}
+
 void xbuf_init(xbuf *b)
 {
 	memset(b, 0, sizeof *b);

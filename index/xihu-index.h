@@ -52,6 +52,10 @@ int xihu_err_set(xihu_err *err, int code, const char *fmt, ...)
 int xihu_err_setv(xihu_err *err, int code, const char *fmt, va_list ap);
 const char *xihu_strerror(int code);
 
+/* The default index directory: $XIHU_INDEX, else $XDG_DATA_HOME/xihu/index,
+ * else $HOME/.local/share/xihu/index.  Returns false if it does not fit. */
+bool xihu_default_index_dir(char *buf, size_t size);
+
 /* ---- building ---------------------------------------------------------- */
 
 #define XIHU_DEFAULT_MAX_FILE_SIZE (16u << 20)

@@ -1,0 +1,740 @@
+/*
+ * search.c: query tree -> ranked hits.
+ *
+ * Owns the per-query evaluation: every leaf of the parsed query becomes an
+ * iterator over one segment's postings, combined into a tree of AND / OR /
+ * phrase iterators that all move forward only (advance to the first doc >=
+ * a target).  Matching docs are scored with BM25 and kept in a bounded heap
+ * of the best offset+limit.  Then the page of hits is filled: names from
+ * the doc table, lines from the doc store (snippet.c).
+ *
+ * Scoring: a bare word matches in the body and the path field; each field
+ * contributes weight * idf * tf / (tf + k1 * (1 - b + b * len / avglen)),
+ * idf = ln(1 + (N - df + 0.5) / (df + 0.5)), with N, df and avglen taken
+ * over all segments so scores do not depend on how the index is split.
+ * A phrase scores as its words would with tf = the phrase's occurrences.
+ * Ties go to the lower (segment, doc id), i.e. the doc indexed first.
+ *
+ * Invariants: an iterator's doc is the doc it is positioned on, or
+ * POSTINGS_END; advance(t) never moves backwards.  Called by the daemon
+ * through xihu_search only.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "index-int.h"
+
+#define BM25_K1 0.9
+#define BM25_B 0.4
+
+static const uint32_t default_fields[] = {FIELD_BODY, FIELD_PATH, FIELD_TITLE};
+#define NDEFAULT_FIELDS (sizeof default_fields / sizeof default_fields[0])
+static const double field_weight[XIHU_MAX_FIELDS] = {[FIELD_BODY] = 1.0, [FIELD_PATH] = 1.0, [FIELD_TITLE] = 1.0};
+
+enum it_kind { IT_EMPTY, IT_TERM, IT_PHRASE, IT_AND, IT_OR };
+
+typedef struct it {
+	enum it_kind kind;
+	uint32_t doc;
+	uint64_t cost; /* an upper bound of the docs it can match */
+	/* IT_TERM, IT_PHRASE */
+	uint32_t field;
+	uint32_t nterms;
+	postings *pp;  /* nterms iterators */
+	const uint32_t **pos; /* IT_PHRASE: positions of each word in the current doc */
+	int *npos, *idx;
+	double weight; /* field weight * sum of idf */
+	uint32_t phrase_tf;
+	/* IT_AND, IT_OR */
+	uint32_t nkids, nneg;
+	struct it **kids, **neg;
+} it;
+
+/* Everything one query allocates, freed at once. */
+typedef struct qctx {
+	xihu_index *ix;
+	const seg *s; /* the segment being built for */
+	const xihu_limits *lim;
+	xihu_err *err;
+	int rc;
+	uint64_t ndocs;
+	double avglen[XIHU_MAX_FIELDS];
+	it **all;
+	size_t nall, capall;
+} qctx;
+
+/* ---- iterator construction ------------------------------------------- */
+
+static it *it_new(qctx *c, enum it_kind kind)
+{
+	if (c->rc)
+		return NULL;
+	if (c->nall == c->capall) {
+		size_t cap = c->capall ? c->capall * 2 : 16;
+		it **a = realloc(c->all, cap * sizeof *a);
+		if (!a) {
+			c->rc = xihu_err_set(c->err, XIHU_ENOMEM, "search: out of memory");
+			return NULL;
+		}
+		c->all = a;
+		c->capall = cap;
+	}
+	it *n = calloc(1, sizeof *n);
+	if (!n) {
+		c->rc = xihu_err_set(c->err, XIHU_ENOMEM, "search: out of memory");
+		return NULL;
+	}
+	n->kind = kind;
+	n->doc = POSTINGS_END;
+	c->all[c->nall++] = n;
+	return n;
+}
+
+static void it_free_all(qctx *c)
+{
+	for (size_t i = 0; i < c->nall; i++) {
+		it *n = c->all[i];
+		if (n->pp) {
+			for (uint32_t j = 0; j < n->nterms; j++)
+				postings_free(&n->pp[j]);
+			free(n->pp);
+		}
+		free(n->pos);
+		free(n->npos);
+		free(n->idx);
+		free(n->kids);
+		free(n->neg);
+		free(n);
+	}
+	free(c->all);
+	c->all = NULL;
+	c->nall = c->capall = 0;
+}
+
+/* Document frequency of a term over every segment of the index. */
+static int global_df(qctx *c, uint32_t field, const char *term, uint32_t len, uint64_t *df)
+{
+	*df = 0;
+	for (uint32_t i = 0; i < index_nsegs(c->ix); i++) {
+		seg_term t;
+		int r = seg_lookup(index_seg(c->ix, i), field, term, len, &t, c->err);
+		if (r < 0)
+			return c->rc = r;
+		if (r > 0)
+			*df += t.df;
+	}
+	return 0;
+}
+
+static double idf(uint64_t ndocs, uint64_t df)
+{
+	return log(1.0 + ((double)ndocs - (double)df + 0.5) / ((double)df + 0.5));
+}
+
+static it *leaf_lookup(qctx *c, uint32_t field, char *const *terms, uint32_t nterms, seg_term *st);
+
+/* A leaf over nterms consecutive words of one field: a term (nterms == 1) or a phrase. */
+static it *leaf_new(qctx *c, uint32_t field, char *const *terms, uint32_t nterms)
+{
+	if (field >= seg_nfields(c->s))
+		return it_new(c, IT_EMPTY);
+	seg_term *st = malloc(nterms * sizeof *st);
+	if (!st) {
+		c->rc = xihu_err_set(c->err, XIHU_ENOMEM, "search: out of memory");
+		return NULL;
+	}
+	it *n = leaf_lookup(c, field, terms, nterms, st);
+	free(st);
+	return n;
+}
+
+static it *leaf_lookup(qctx *c, uint32_t field, char *const *terms, uint32_t nterms, seg_term *st)
+{
+	double w = 0;
+	uint64_t cost = UINT64_MAX;
+	for (uint32_t i = 0; i < nterms; i++) {
+		uint32_t len = (uint32_t)strlen(terms[i]);
+		int r = seg_lookup(c->s, field, terms[i], len, &st[i], c->err);
+		if (r < 0) {
+			c->rc = r;
+			return NULL;
+		}
+		if (r == 0)
+			return it_new(c, IT_EMPTY);
+		uint64_t df;
+		if (global_df(c, field, terms[i], len, &df))
+			return NULL;
+		w += idf(c->ndocs, df);
+		if (st[i].df < cost)
+			cost = st[i].df;
+	}
+	it *n = it_new(c, nterms == 1 ? IT_TERM : IT_PHRASE);
+	if (!n)
+		return NULL;
+	n->field = field;
+	n->weight = field_weight[field] * w;
+	n->cost = cost;
+	n->pp = calloc(nterms, sizeof *n->pp);
+	if (nterms > 1) {
+		n->pos = calloc(nterms, sizeof *n->pos);
+		n->npos = calloc(nterms, sizeof *n->npos);
+		n->idx = calloc(nterms, sizeof *n->idx);
+	}
+	if (!n->pp || (nterms > 1 && (!n->pos || !n->npos || !n->idx))) {
+		c->rc = xihu_err_set(c->err, XIHU_ENOMEM, "search: out of memory");
+		return NULL;
+	}
+	n->nterms = nterms;
+	for (uint32_t i = 0; i < nterms; i++) {
+		int r = postings_init(&n->pp[i], c->s, &st[i], c->err);
+		if (r) {
+			n->nterms = i;
+			c->rc = r;
+			return NULL;
+		}
+	}
+	return n;
+}
+
+static bool push_kid(qctx *c, it *parent, it *kid, bool negative)
+{
+	it ***arr = negative ? &parent->neg : &parent->kids;
+	uint32_t *n = negative ? &parent->nneg : &parent->nkids;
+	it **a = realloc(*arr, (*n + 1) * sizeof *a);
+	if (!a) {
+		c->rc = xihu_err_set(c->err, XIHU_ENOMEM, "search: out of memory");
+		return false;
+	}
+	a[(*n)++] = kid;
+	*arr = a;
+	return true;
+}
+
+/* OR of kids with the empty ones dropped; one kid stands for itself. */
+static it *or_finish(it *n)
+{
+	if (!n)
+		return NULL;
+	if (n->nkids == 0)
+		n->kind = IT_EMPTY;
+	else if (n->nkids == 1)
+		return n->kids[0];
+	for (uint32_t i = 0; i < n->nkids; i++)
+		n->cost += n->kids[i]->cost;
+	return n;
+}
+
+static bool or_add(qctx *c, it *n, it *kid)
+{
+	if (!kid)
+		return false;
+	return kid->kind == IT_EMPTY || push_kid(c, n, kid, false);
+}
+
+static it *build(qctx *c, const qnode *q);
+
+static it *build_prefix(qctx *c, const qnode *q)
+{
+	it *n = it_new(c, IT_OR);
+	uint32_t expansions = 0;
+	for (size_t f = 0; n && f < NDEFAULT_FIELDS; f++) {
+		seg_term_iter ti;
+		const char *term;
+		uint32_t len;
+		seg_term st;
+		int r = seg_prefix_init(&ti, c->s, default_fields[f], q->terms[0],
+		                        (uint32_t)strlen(q->terms[0]), c->err);
+		while (r == 0 && (r = seg_prefix_next(&ti, &term, &len, &st, c->err)) > 0) {
+			if (++expansions > c->lim->max_prefix_expansions) {
+				c->rc = xihu_err_set(c->err, XIHU_ELIMIT,
+				                     "query column %u: %s* matches more than %u terms (the prefix limit)",
+				                     q->column, q->terms[0], c->lim->max_prefix_expansions);
+				c->err->column = q->column;
+				return NULL;
+			}
+			char buf[XIHU_MAX_TERM + 1];
+			memcpy(buf, term, len);
+			buf[len] = 0;
+			char *one = buf;
+			if (!or_add(c, n, leaf_new(c, default_fields[f], &one, 1)))
+				return NULL;
+		}
+		if (r < 0) {
+			c->rc = r;
+			return NULL;
+		}
+	}
+	return or_finish(n);
+}
+
+static it *build(qctx *c, const qnode *q)
+{
+	if (c->rc)
+		return NULL;
+	switch (q->kind) {
+	case Q_TERM:
+	case Q_PHRASE: {
+		it *n = it_new(c, IT_OR);
+		for (size_t f = 0; n && f < NDEFAULT_FIELDS; f++)
+			if (!or_add(c, n, leaf_new(c, default_fields[f], q->terms, q->nterms)))
+				return NULL;
+		return or_finish(n);
+	}
+	case Q_PREFIX:
+		return build_prefix(c, q);
+	case Q_OR: {
+		it *n = it_new(c, IT_OR);
+		for (uint32_t i = 0; n && i < q->nkids; i++)
+			if (!or_add(c, n, build(c, q->kids[i])))
+				return NULL;
+		return or_finish(n);
+	}
+	case Q_AND: {
+		it *n = it_new(c, IT_AND);
+		bool empty = false;
+		for (uint32_t i = 0; n && i < q->nkids; i++) {
+			const qnode *k = q->kids[i];
+			bool neg = k->kind == Q_NOT;
+			it *kid = build(c, neg ? k->kids[0] : k);
+			if (!kid)
+				return NULL;
+			if (kid->kind == IT_EMPTY) {
+				empty |= !neg; /* a missing positive empties the AND */
+				continue;
+			}
+			if (!push_kid(c, n, kid, neg))
+				return NULL;
+		}
+		if (!n)
+			return NULL;
+		if (empty || n->nkids == 0) {
+			n->kind = IT_EMPTY;
+			return n;
+		}
+		if (n->nkids == 1 && n->nneg == 0)
+			return n->kids[0];
+		/* cheapest first: it leads the intersection */
+		for (uint32_t i = 1; i < n->nkids; i++)
+			for (uint32_t j = i; j > 0 && n->kids[j]->cost < n->kids[j - 1]->cost; j--) {
+				it *t = n->kids[j];
+				n->kids[j] = n->kids[j - 1];
+				n->kids[j - 1] = t;
+			}
+		n->cost = n->kids[0]->cost;
+		return n;
+	}
+	case Q_NOT:
+		break;
+	}
+	c->rc = xihu_err_set(c->err, XIHU_EQUERY, "query column %u: a negation needs a word to go with it",
+	                     q->column);
+	c->err->column = q->column;
+	return NULL;
+}
+
+/* ---- iteration ---------------------------------------------------------- */
+
+static uint32_t it_advance(it *n, uint32_t target);
+
+static int phrase_count(it *n)
+{
+	const uint32_t **pos = n->pos;
+	int *npos = n->npos, *idx = n->idx;
+	for (uint32_t i = 0; i < n->nterms; i++) {
+		npos[i] = postings_positions(&n->pp[i], &pos[i]);
+		if (npos[i] < 0)
+			return npos[i];
+	}
+	/* for each start x of the first word, word i must be at x + i */
+	memset(idx, 0, n->nterms * sizeof *idx);
+	int count = 0;
+	for (int a = 0; a < npos[0]; a++) {
+		uint64_t x = pos[0][a];
+		bool ok = true;
+		for (uint32_t i = 1; i < n->nterms && ok; i++) {
+			uint64_t want = x + i;
+			while (idx[i] < npos[i] && pos[i][idx[i]] < want)
+				idx[i]++;
+			ok = idx[i] < npos[i] && pos[i][idx[i]] == want;
+		}
+		count += ok;
+	}
+	return count;
+}
+
+/* All terms of a leaf positioned on the first common doc >= target. */
+static uint32_t leaf_align(it *n, uint32_t d)
+{
+	for (uint32_t i = 0; i < n->nterms;) {
+		postings *p = &n->pp[i];
+		uint32_t k = p->doc >= d ? p->doc : postings_advance(p, d);
+		if (k == POSTINGS_END)
+			return POSTINGS_END;
+		if (k > d) {
+			d = k;
+			i = 0;
+			continue;
+		}
+		i++;
+	}
+	return d;
+}
+
+static uint32_t it_advance(it *n, uint32_t target)
+{
+	if (n->doc != POSTINGS_END && n->doc >= target)
+		return n->doc;
+	uint32_t d = target;
+	switch (n->kind) {
+	case IT_EMPTY:
+		return POSTINGS_END;
+	case IT_TERM:
+		d = leaf_align(n, d);
+		break;
+	case IT_PHRASE:
+		for (;;) {
+			d = leaf_align(n, d);
+			if (d == POSTINGS_END)
+				break;
+			int k = phrase_count(n);
+			if (k < 0) {
+				d = POSTINGS_END;
+				break;
+			}
+			if (k > 0) {
+				n->phrase_tf = (uint32_t)k;
+				break;
+			}
+			if (d == POSTINGS_END - 1) {
+				d = POSTINGS_END;
+				break;
+			}
+			d++;
+		}
+		break;
+	case IT_AND:
+		for (uint32_t i = 0; i < n->nkids;) {
+			uint32_t k = it_advance(n->kids[i], d);
+			if (k == POSTINGS_END) {
+				d = k;
+				break;
+			}
+			if (k > d) {
+				d = k;
+				i = 0;
+				continue;
+			}
+			if (++i < n->nkids)
+				continue;
+			/* all positives agree on d: check the exclusions */
+			bool excluded = false;
+			for (uint32_t j = 0; j < n->nneg && !excluded; j++)
+				excluded = it_advance(n->neg[j], d) == d;
+			if (!excluded)
+				break;
+			if (d == POSTINGS_END - 1) {
+				d = POSTINGS_END;
+				break;
+			}
+			d++;
+			i = 0;
+		}
+		break;
+	case IT_OR:
+		d = POSTINGS_END;
+		for (uint32_t i = 0; i < n->nkids; i++) {
+			uint32_t k = it_advance(n->kids[i], target);
+			if (k < d)
+				d = k;
+		}
+		break;
+	}
+	return n->doc = d;
+}
+
+static double tf_norm(uint32_t tf, uint32_t len, double avglen)
+{
+	double norm = 1.0 - BM25_B + (avglen > 0 ? BM25_B * (double)len / avglen : 0);
+	return (double)tf / ((double)tf + BM25_K1 * norm);
+}
+
+/* Score of the doc n is positioned on (the caller checked n->doc == doc). */
+static double it_score(const qctx *c, const seg *s, it *n, uint32_t doc)
+{
+	double sum = 0;
+	switch (n->kind) {
+	case IT_EMPTY:
+		return 0;
+	case IT_TERM:
+	case IT_PHRASE: {
+		uint32_t tf = n->kind == IT_TERM ? postings_freq(&n->pp[0]) : n->phrase_tf;
+		uint32_t len = seg_doc_field_len(s, doc, n->field);
+		return n->weight * tf_norm(tf, len, c->avglen[n->field]);
+	}
+	case IT_AND:
+		for (uint32_t i = 0; i < n->nkids; i++)
+			sum += it_score(c, s, n->kids[i], doc);
+		return sum;
+	case IT_OR:
+		for (uint32_t i = 0; i < n->nkids; i++)
+			if (n->kids[i]->doc == doc)
+				sum += it_score(c, s, n->kids[i], doc);
+		return sum;
+	}
+	return 0;
+}
+
+/* Corruption met by any postings iterator of the tree. */
+static int it_error(const it *n)
+{
+	for (uint32_t i = 0; n->pp && i < n->nterms; i++)
+		if (n->pp[i].rc)
+			return n->pp[i].rc;
+	for (uint32_t i = 0; i < n->nkids; i++) {
+		int r = it_error(n->kids[i]);
+		if (r)
+			return r;
+	}
+	for (uint32_t i = 0; i < n->nneg; i++) {
+		int r = it_error(n->neg[i]);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* ---- top-k --------------------------------------------------------------- */
+
+typedef struct scored {
+	double score;
+	uint32_t seg, doc;
+} scored;
+
+/* a ranks before b */
+static bool better(const scored *a, const scored *b)
+{
+	if (a->score != b->score)
+		return a->score > b->score;
+	if (a->seg != b->seg)
+		return a->seg < b->seg;
+	return a->doc < b->doc;
+}
+
+/* Min-heap by rank: heap[0] is the worst kept. */
+typedef struct topk {
+	scored *h;
+	uint32_t n, k;
+} topk;
+
+static void topk_push(topk *t, scored e)
+{
+	if (t->k == 0)
+		return;
+	uint32_t i;
+	if (t->n < t->k) {
+		i = t->n++;
+		while (i > 0) {
+			uint32_t p = (i - 1) / 2;
+			if (!better(&t->h[p], &e))
+				break;
+			t->h[i] = t->h[p];
+			i = p;
+		}
+		t->h[i] = e;
+		return;
+	}
+	if (!better(&e, &t->h[0]))
+		return;
+	i = 0;
+	for (;;) {
+		uint32_t l = 2 * i + 1, r = l + 1, w = i;
+		const scored *wv = &e;
+		if (l < t->n && better(wv, &t->h[l])) {
+			w = l;
+			wv = &t->h[l];
+		}
+		if (r < t->n && better(wv, &t->h[r]))
+			w = r;
+		if (w == i)
+			break;
+		t->h[i] = t->h[w];
+		i = w;
+	}
+	t->h[i] = e;
+}
+
+static int cmp_rank(const void *a, const void *b)
+{
+	return better(a, b) ? -1 : better(b, a) ? 1 : 0;
+}
+
+/* ---- highlighting terms --------------------------------------------------- */
+
+static int hl_add(char ***arr, uint32_t *n, const char *s)
+{
+	for (uint32_t i = 0; i < *n; i++)
+		if (!strcmp((*arr)[i], s))
+			return 0;
+	char **a = realloc(*arr, (*n + 1) * sizeof *a);
+	if (!a)
+		return XIHU_ENOMEM;
+	*arr = a;
+	if (!(a[*n] = strdup(s)))
+		return XIHU_ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+static int hl_collect(hl_terms *hl, const qnode *q)
+{
+	int r = 0;
+	switch (q->kind) {
+	case Q_TERM:
+	case Q_PHRASE:
+		for (uint32_t i = 0; i < q->nterms && !r; i++)
+			r = hl_add(&hl->terms, &hl->nterms, q->terms[i]);
+		return r;
+	case Q_PREFIX:
+		return hl_add(&hl->prefixes, &hl->nprefixes, q->terms[0]);
+	case Q_AND:
+	case Q_OR:
+		for (uint32_t i = 0; i < q->nkids && !r; i++)
+			r = hl_collect(hl, q->kids[i]);
+		return r;
+	case Q_NOT:
+		return 0;
+	}
+	return 0;
+}
+
+static void hl_free(hl_terms *hl)
+{
+	for (uint32_t i = 0; i < hl->nterms; i++)
+		free(hl->terms[i]);
+	for (uint32_t i = 0; i < hl->nprefixes; i++)
+		free(hl->prefixes[i]);
+	free(hl->terms);
+	free(hl->prefixes);
+}
+
+/* ---- the entry point ------------------------------------------------------ */
+
+static int fill_hit(xihu_index *ix, const scored *e, const xihu_search_opts *o, const hl_terms *hl,
+                    xihu_hit *hit, xihu_err *err)
+{
+	const seg *s = index_seg(ix, e->seg);
+	seg_doc d;
+	int r = seg_doc_get(s, e->doc, &d, err);
+	if (r)
+		return r;
+	hit->score = e->score;
+	hit->record = d.record;
+	hit->doc = malloc(d.name_len + 1);
+	if (!hit->doc)
+		return xihu_err_set(err, XIHU_ENOMEM, "search: out of memory");
+	memcpy(hit->doc, d.name, d.name_len);
+	hit->doc[d.name_len] = 0;
+	hit->doc_len = d.name_len;
+	if (!o->want_lines)
+		return 0;
+	char *text;
+	size_t len;
+	if ((r = seg_doc_text(s, e->doc, &text, &len, err)))
+		return r;
+	r = snippet_lines(text, len, hl, o->max_lines ? o->max_lines : 1000, hit, err);
+	free(text);
+	return r;
+}
+
+int xihu_search(xihu_index *ix, const char *query, size_t query_len, const xihu_search_opts *opts,
+                xihu_results *out, xihu_err *err)
+{
+	memset(out, 0, sizeof *out);
+	xihu_limits deflim;
+	xihu_limits_default(&deflim);
+	xihu_search_opts o = *opts;
+	if (!o.limits)
+		o.limits = &deflim;
+	if (o.limit == 0)
+		o.limit = 10;
+	if ((uint64_t)o.offset + o.limit > o.limits->max_hits)
+		return xihu_err_set(err, XIHU_ELIMIT, "offset %u + limit %u exceeds the limit of %u hits",
+		                    o.offset, o.limit, o.limits->max_hits);
+	if (err)
+		err->column = 0;
+
+	qnode *q;
+	int rc = query_parse(query, query_len, o.limits, &q, err);
+	if (rc)
+		return rc;
+
+	qctx c = {.ix = ix, .lim = o.limits, .err = err};
+	for (uint32_t i = 0; i < index_nsegs(ix); i++) {
+		const seg *s = index_seg(ix, i);
+		c.ndocs += seg_ndocs(s);
+		for (uint32_t f = 0; f < seg_nfields(s) && f < XIHU_MAX_FIELDS; f++)
+			c.avglen[f] += (double)seg_field_total(s, f);
+	}
+	for (uint32_t f = 0; f < XIHU_MAX_FIELDS; f++)
+		c.avglen[f] = c.ndocs ? c.avglen[f] / (double)c.ndocs : 0;
+
+	topk t = {.k = o.offset + o.limit};
+	t.h = malloc(t.k * sizeof *t.h);
+	if (!t.h) {
+		query_free(q);
+		return xihu_err_set(err, XIHU_ENOMEM, "search: out of memory");
+	}
+	for (uint32_t si = 0; si < index_nsegs(ix) && !c.rc; si++) {
+		c.s = index_seg(ix, si);
+		it *root = build(&c, q);
+		if (root) {
+			for (uint32_t d = it_advance(root, 0); d != POSTINGS_END;) {
+				out->total++;
+				topk_push(&t, (scored){it_score(&c, c.s, root, d), si, d});
+				if (d == POSTINGS_END - 1)
+					break;
+				d = it_advance(root, d + 1);
+			}
+			c.rc = it_error(root);
+		}
+		it_free_all(&c);
+	}
+	rc = c.rc;
+
+	hl_terms hl = {0};
+	if (!rc && t.n > o.offset && o.want_lines && hl_collect(&hl, q))
+		rc = xihu_err_set(err, XIHU_ENOMEM, "search: out of memory");
+	query_free(q);
+	if (!rc && t.n > o.offset) {
+		qsort(t.h, t.n, sizeof *t.h, cmp_rank);
+		uint32_t n = t.n - o.offset;
+		out->hits = calloc(n, sizeof *out->hits);
+		if (!out->hits)
+			rc = xihu_err_set(err, XIHU_ENOMEM, "search: out of memory");
+		for (uint32_t i = 0; !rc && i < n; i++) {
+			rc = fill_hit(ix, &t.h[o.offset + i], &o, &hl, &out->hits[i], err);
+			out->nhits = i + 1;
+		}
+	}
+	hl_free(&hl);
+	free(t.h);
+	if (rc)
+		xihu_results_free(out);
+	return rc;
+}
+
+void xihu_results_free(xihu_results *r)
+{
+	for (uint32_t i = 0; i < r->nhits; i++) {
+		xihu_hit *h = &r->hits[i];
+		for (uint32_t j = 0; j < h->nlines; j++) {
+			free(h->lines[j].text);
+			free(h->lines[j].spans);
+		}
+		free(h->lines);
+		free(h->doc);
+	}
+	free(r->hits);
+	memset(r, 0, sizeof *r);
+}
