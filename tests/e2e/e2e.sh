@@ -1,0 +1,258 @@
+#!/usr/bin/env bash
+# tests/e2e/e2e.sh CASE: one end-to-end case.  Builds a real index of a
+# temporary tree with xihu-index, starts a real xihud on a temporary socket,
+# and checks what the real xihu client prints and its exit codes.
+# Binaries come from the environment: XIHU_INDEX_BIN, XIHUD_BIN, XIHU_BIN.
+set -u
+CASE=$1
+T=$(mktemp -d /tmp/xihu-e2e.XXXXXX)
+TREE=$T/tree
+IX=$T/index
+SOCK=$T/run/xihud.sock
+export XIHU_SOCKET=$SOCK XIHU_INDEX=$IX NO_COLOR=1
+unset XDG_RUNTIME_DIR XDG_DATA_HOME
+DPID=
+PY=/usr/bin/python3
+
+cleanup() {
+	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL [$CASE]: $*" >&2; exit 1; }
+# expect_eq WHAT GOT WANT
+expect_eq() { [ "$2" == "$3" ] || fail "$1: got [$2], want [$3]"; }
+# run CMD...: sets OUT, ERR, RC
+run() {
+	OUT=$("$@" 2>"$T/stderr"); RC=$?; ERR=$(cat "$T/stderr")
+}
+index() { "$XIHU_INDEX_BIN" --quiet --index "$IX" "$@" || fail "xihu-index $* exited $?"; }
+start_daemon() {
+	"$XIHUD_BIN" --foreground --index "$IX" --socket "$SOCK" 2>"$T/xihud.log" &
+	DPID=$!
+	for _ in $(seq 100); do
+		[ -S "$SOCK" ] && return 0
+		kill -0 "$DPID" 2>/dev/null || fail "xihud exited: $(cat "$T/xihud.log")"
+		sleep 0.05
+	done
+	fail "xihud did not create $SOCK in 5 s"
+}
+xihu() { "$XIHU_BIN" "$@"; }
+
+make_tree() {
+	mkdir -p "$TREE/src" "$TREE/docs" "$TREE/.git"
+	printf 'zebra zebra zebra\nthe zebra runs\nzebra\n' >"$TREE/src/many.txt"
+	printf 'one zebra here\nand lots of other words to make it longer than the others\nmore filler text\n' >"$TREE/src/one.txt"
+	printf 'nothing to see\nquick brown fox\njumps over the lazy dog\n' >"$TREE/docs/fox.md"
+	printf 'brown quick fox\n' >"$TREE/docs/reversed.md"
+	printf 'zebra hidden in git\n' >"$TREE/.git/config"
+	printf '  indented  zebra\r\nsecond line\r\n' >"$TREE/docs/crlf.txt"
+	printf 'int parse_request(void);\nstatic int parse_reply;\n' >"$TREE/src/proto.c"
+}
+
+case "$CASE" in
+ranked_order)
+	make_tree
+	index "$TREE"
+	start_daemon
+	cd "$TREE" || fail cd
+	run xihu search -l zebra
+	expect_eq "exit" "$RC" 0
+	expect_eq "rank order" "$OUT" "$(printf 'src/many.txt\ndocs/crlf.txt\nsrc/one.txt')"
+	;;
+vimgrep)
+	make_tree
+	printf 'héllo wörld kangaroo\n' >"$TREE/utf8.txt"
+	index "$TREE"
+	start_daemon
+	cd "$TREE" || fail cd
+	run xihu search --vimgrep zebra
+	expect_eq "exit" "$RC" 0
+	expect_eq "vimgrep" "$OUT" "$(printf '%s\n' \
+		'src/many.txt:1:1:zebra zebra zebra' 'src/many.txt:2:5:the zebra runs' 'src/many.txt:3:1:zebra' \
+		'docs/crlf.txt:1:13:  indented  zebra' 'src/one.txt:1:5:one zebra here')"
+	# the column of a match after multi-byte characters is a byte column
+	run xihu search --vimgrep kangaroo
+	expect_eq "utf-8 column" "$OUT" "utf8.txt:1:15:héllo wörld kangaroo"
+	;;
+json)
+	make_tree
+	index "$TREE"
+	start_daemon
+	cd "$TREE" || fail cd
+	run xihu search --json quick fox
+	expect_eq "exit" "$RC" 0
+	printf '%s\n' "$OUT" | $PY -c '
+import json, sys
+rows = [json.loads(l) for l in sys.stdin]
+hits, summary = rows[:-1], rows[-1]["summary"]
+assert [h["rank"] for h in hits] == [1, 2], hits
+assert {h["doc"] for h in hits} == {"docs/fox.md", "docs/reversed.md"}, hits
+assert all(isinstance(h["score"], float) and h["score"] > 0 for h in hits)
+assert hits[0]["score"] >= hits[1]["score"]
+fox = [h for h in hits if h["doc"] == "docs/fox.md"][0]
+assert fox["lines"] == [{"line": 2, "col": 1, "text": "quick brown fox", "spans": [[0, 5], [12, 15]]}], fox
+assert summary["hits"] == 2 and summary["total"] == 2 and summary["took_us"] >= 0, summary
+' || fail "json output: $OUT"
+	;;
+exit_codes)
+	make_tree
+	index "$TREE"
+	start_daemon
+	run xihu search zebra
+	expect_eq "results" "$RC" 0
+	run xihu search nosuchwordanywhere
+	expect_eq "no results" "$RC" 1
+	expect_eq "no results prints nothing" "$OUT" ""
+	run xihu search --count zebra
+	expect_eq "count exit" "$RC" 0
+	expect_eq "count" "$OUT" "3"
+	run xihu search --count nosuchwordanywhere
+	expect_eq "count none exit" "$RC" 1
+	run xihu search 'zebra "unclosed'
+	expect_eq "syntax error exit" "$RC" 2
+	;;
+query_forms)
+	make_tree
+	index "$TREE"
+	start_daemon
+	cd "$TREE" || fail cd
+	run xihu search -l '"quick brown"'
+	expect_eq "phrase" "$OUT" "docs/fox.md"
+	run xihu search -l '"brown quick"'
+	expect_eq "phrase reversed" "$OUT" "docs/reversed.md"
+	run xihu search -l zebra -runs
+	expect_eq "negation" "$OUT" "$(printf 'docs/crlf.txt\nsrc/one.txt')"
+	run xihu search -l lazy OR indented
+	expect_eq "or" "$(sort <<<"$OUT")" "$(printf 'docs/crlf.txt\ndocs/fox.md')"
+	run xihu search -l 'pars*'
+	expect_eq "prefix" "$OUT" "src/proto.c"
+	run xihu search -l ZEBRA hidden
+	expect_eq ".git skipped" "$RC" 1
+	run xihu search -l fox.md
+	expect_eq "path field" "$OUT" "docs/fox.md"
+	;;
+bad_input)
+	make_tree
+	index "$TREE"
+	run xihu search zebra
+	expect_eq "daemon not running: exit" "$RC" 2
+	[[ "$ERR" == xihu:* ]] || fail "daemon not running: error [$ERR]"
+	expect_eq "daemon not running: one line" "$(wc -l <<<"$ERR")" 1
+	start_daemon
+	run xihu search 'zebra "unclosed'
+	expect_eq "unbalanced quote: exit" "$RC" 2
+	[[ "$ERR" == xihu:*column\ 7* ]] || fail "unbalanced quote: error [$ERR]"
+	expect_eq "unbalanced quote: one line" "$(wc -l <<<"$ERR")" 1
+	run xihu search ''
+	expect_eq "empty query: exit" "$RC" 2
+	[[ "$ERR" == xihu:* ]] || fail "empty query: error [$ERR]"
+	run xihu search '(zebra'
+	expect_eq "unbalanced paren: exit" "$RC" 2
+	[[ "$ERR" == *column* ]] || fail "unbalanced paren: error [$ERR]"
+	run "$XIHU_INDEX_BIN" --index "$T/nope/index" --check
+	expect_eq "missing index: exit" "$RC" 2
+	[[ "$ERR" == xihu-index:*"$T/nope/index"* ]] || fail "missing index: error [$ERR]"
+	run "$XIHUD_BIN" --foreground --index "$T/nope" --socket "$T/other.sock"
+	expect_eq "daemon on a missing index: exit" "$RC" 2
+	[[ "$ERR" == xihud:*"$T/nope"* ]] || fail "daemon on a missing index: error [$ERR]"
+	run "$XIHU_INDEX_BIN" --index "$IX" "$T/does-not-exist"
+	expect_eq "missing tree: exit" "$RC" 2
+	[[ "$ERR" == xihu-index:*does-not-exist* ]] || fail "missing tree: error [$ERR]"
+	;;
+not_utf8)
+	mkdir -p "$TREE"
+	# Latin-1 bytes and a truncated UTF-8 sequence inside the text: the rest is indexed
+	printf 'caf\xe9 before\nmiddle \xe2\x82 broken\nafter koala end\n' >"$TREE/latin1.txt"
+	index "$TREE"
+	start_daemon
+	cd "$TREE" || fail cd
+	run xihu search --vimgrep koala
+	expect_eq "exit" "$RC" 0
+	expect_eq "line after bad bytes" "$OUT" "latin1.txt:3:7:after koala end"
+	run xihu search -l broken
+	expect_eq "word after a truncated sequence" "$OUT" "latin1.txt"
+	run xihu search --json before
+	printf '%s\n' "$OUT" | $PY -c 'import json,sys; [json.loads(l) for l in sys.stdin]' ||
+		fail "json with invalid UTF-8 is not valid JSON: $OUT"
+	;;
+skip_rules)
+	mkdir -p "$TREE/build" "$TREE/keep"
+	printf 'build/\n*.log\n!important.log\n' >"$TREE/.gitignore"
+	printf 'walrus in build\n' >"$TREE/build/out.txt"
+	printf 'walrus in a log\n' >"$TREE/debug.log"
+	printf 'walrus important\n' >"$TREE/important.log"
+	printf 'walrus\0binary\n' >"$TREE/keep/blob.bin"
+	printf 'walrus compressed\n' | gzip >"$TREE/keep/notes.txt.gz"
+	ln -s /etc "$TREE/keep/etc-link"
+	printf 'walrus big %s\n' "$(head -c 3000 /dev/zero | tr '\0' 'x')" >"$TREE/keep/big.txt"
+	"$XIHU_INDEX_BIN" --quiet --index "$IX" --max-file-size 2K "$TREE" || fail "xihu-index"
+	start_daemon
+	cd "$TREE" || fail cd
+	run xihu search -l walrus
+	expect_eq "only what the rules keep" "$(sort <<<"$OUT")" "$(printf 'important.log\nkeep/notes.txt.gz')"
+	run xihu search --vimgrep compressed
+	expect_eq "gz text" "$OUT" "keep/notes.txt.gz:1:8:walrus compressed"
+	;;
+reload)
+	make_tree
+	index "$TREE"
+	start_daemon
+	run xihu search -l platypus
+	expect_eq "before" "$RC" 1
+	printf 'a platypus appears\n' >"$TREE/new.txt"
+	index "$TREE"
+	found=1
+	for _ in $(seq 50); do
+		run xihu search -l platypus
+		[ "$RC" -eq 0 ] && { found=0; break; }
+		sleep 0.1
+	done
+	expect_eq "new commit served without restart" "$found" 0
+	expect_eq "doc" "$OUT" "$TREE/new.txt"
+	rm "$TREE/new.txt"
+	index "$TREE"
+	for _ in $(seq 50); do
+		run xihu search -l platypus
+		[ "$RC" -eq 1 ] && break
+		sleep 0.1
+	done
+	expect_eq "deleted file gone" "$RC" 1
+	;;
+records)
+	mkdir -p "$T"
+	printf '%s\n' '{"id":"r1","title":"Quokka facts","body":"small marsupial"}' \
+		'{"id":"r2","title":"Other","body":"the quokka smiles","n":3,"tags":["a"]}' >"$T/recs.jsonl"
+	"$XIHU_INDEX_BIN" --quiet --index "$IX" --jsonl "$T/recs.jsonl" || fail "xihu-index --jsonl"
+	start_daemon
+	run xihu search -l quokka
+	expect_eq "records" "$(sort <<<"$OUT")" "$(printf 'r1\nr2')"
+	printf '%s\n' '{"id":"ok"}' '{"id": 5}' >"$T/bad.jsonl"
+	run "$XIHU_INDEX_BIN" --quiet --index "$T/ix2" --jsonl "$T/bad.jsonl"
+	expect_eq "bad record exit" "$RC" 2
+	[[ "$ERR" == *bad.jsonl:\ line\ 2,\ column\ 8* ]] || fail "bad record error [$ERR]"
+	;;
+status_stop)
+	make_tree
+	index "$TREE"
+	start_daemon
+	xihu search zebra >/dev/null
+	run xihu status
+	expect_eq "status exit" "$RC" 0
+	[[ "$OUT" == *"$IX"* ]] || fail "status lacks the index path: $OUT"
+	grep -qiE 'documents:? +6' <<<"$OUT" || fail "status lacks 6 documents: $OUT"
+	run xihu stop
+	expect_eq "stop exit" "$RC" 0
+	wait "$DPID"
+	expect_eq "daemon exit status" "$?" 0
+	DPID=
+	[ -e "$SOCK" ] && fail "socket left behind"
+	run xihu search zebra
+	expect_eq "after stop" "$RC" 2
+	;;
+*)
+	fail "unknown case"
+	;;
+esac
+exit 0

@@ -1,0 +1,155 @@
+/*
+ * test_bm25.c: BM25 scores of a 3-document corpus against values worked out
+ * by hand, through the whole library (xihu_build, xihu_index_open,
+ * xihu_search).
+ *
+ * Corpus (body field; the file names d1 d2 d3 share no word with it):
+ *   d1: "apple banana apple"      length 3
+ *   d2: "banana cherry"           length 2
+ *   d3: "cherry date elder fig"   length 4      N = 3, avgdl = 9 / 3 = 3
+ * k1 = 0.9, b = 0.4, idf = ln(1 + (N - df + 0.5) / (df + 0.5)),
+ * score = idf * tf / (tf + k1 * (1 - b + b * len / avgdl)).
+ *   idf(df=1) = ln(1 + 2.5/1.5) = ln(2.666667) = 0.980829
+ *   idf(df=2) = ln(1 + 1.5/2.5) = ln(1.6)      = 0.470004
+ *   apple  in d1: tf 2, len 3: 0.980829 * 2 / (2 + 0.9 * 1.0)      = 0.676434
+ *   banana in d1: tf 1, len 3: 0.470004 * 1 / (1 + 0.9 * 1.0)      = 0.247370
+ *   banana in d2: tf 1, len 2: 0.470004 * 1 / (1 + 0.9 * 0.866667) = 0.264047
+ *   cherry in d2: same as banana in d2                             = 0.264047
+ *   cherry in d3: tf 1, len 4: 0.470004 * 1 / (1 + 0.9 * 1.133333) = 0.232675
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "xihu-index.h"
+
+static char root[64], tree[96], ixdir[96];
+static xihu_index *ix;
+
+static void write_file(const char *name, const char *text)
+{
+	char path[160];
+	snprintf(path, sizeof path, "%s/%s", tree, name);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	strcpy(root, "/tmp/xihu-bm25.XXXXXX");
+	if (!mkdtemp(root))
+		return -1;
+	snprintf(tree, sizeof tree, "%s/tree", root);
+	snprintf(ixdir, sizeof ixdir, "%s/index", root);
+	mkdir(tree, 0755);
+	write_file("d1", "apple banana apple\n");
+	write_file("d2", "banana cherry\n");
+	write_file("d3", "cherry date elder fig\n");
+	const char *paths[] = {tree};
+	xihu_err err = {0};
+	xihu_build_stats st;
+	if (xihu_build(ixdir, paths, 1, NULL, 0, NULL, &st, &err) || st.docs != 3) {
+		fprintf(stderr, "build: %s\n", err.msg);
+		return -1;
+	}
+	if (xihu_index_open(ixdir, &ix, &err)) {
+		fprintf(stderr, "open: %s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	xihu_index_unref(ix);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", root);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Searches q and checks the hits' file names (last path part) and scores in order. */
+static void expect_hits(const char *q, uint64_t total, int n, ...)
+{
+	xihu_results r;
+	xihu_err err = {0};
+	xihu_search_opts o = {.limit = 10};
+	int rc = xihu_search(ix, q, strlen(q), &o, &r, &err);
+	if (rc)
+		fail_msg("%s: %s", q, err.msg);
+	assert_int_equal(r.total, total);
+	assert_int_equal(r.nhits, n);
+	va_list ap;
+	va_start(ap, n);
+	for (int i = 0; i < n; i++) {
+		const char *name = va_arg(ap, const char *);
+		double score = va_arg(ap, double);
+		const char *slash = strrchr(r.hits[i].doc, '/');
+		assert_string_equal(slash ? slash + 1 : r.hits[i].doc, name);
+		if (r.hits[i].score < score - 1e-6 || r.hits[i].score > score + 1e-6)
+			fail_msg("%s: hit %d (%s): score %.6f, want %.6f", q, i, name, r.hits[i].score, score);
+	}
+	va_end(ap);
+	xihu_results_free(&r);
+}
+
+static void one_term_one_doc(void **state)
+{
+	(void)state;
+	expect_hits("apple", 1, 1, "d1", 0.676434);
+}
+
+static void shorter_doc_ranks_first(void **state)
+{
+	(void)state;
+	expect_hits("banana", 2, 2, "d2", 0.264047, "d1", 0.247370);
+}
+
+static void and_sums_terms(void **state)
+{
+	(void)state;
+	expect_hits("apple banana", 1, 1, "d1", 0.923804);
+	expect_hits("BANANA Apple", 1, 1, "d1", 0.923804);
+}
+
+static void or_sums_matching_terms(void **state)
+{
+	(void)state;
+	expect_hits("banana OR cherry", 3, 3, "d2", 0.528094, "d1", 0.247370, "d3", 0.232675);
+}
+
+static void negation_does_not_score(void **state)
+{
+	(void)state;
+	expect_hits("banana -apple", 1, 1, "d2", 0.264047);
+}
+
+static void missing_term_matches_nothing(void **state)
+{
+	(void)state;
+	expect_hits("apple grape", 0, 0);
+	expect_hits("grape", 0, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(one_term_one_doc),
+		cmocka_unit_test(shorter_doc_ranks_first),
+		cmocka_unit_test(and_sums_terms),
+		cmocka_unit_test(or_sums_matching_terms),
+		cmocka_unit_test(negation_does_not_score),
+		cmocka_unit_test(missing_term_matches_nothing),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,274 @@
+/*
+ * test_search.c: the search path through the public API: matching of every
+ * query form, paging, tie order, lines and columns from the doc store,
+ * configured limits, snapshots and a damaged index refused by name.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "xihu-index.h"
+
+static char root[64], tree[96], ixdir[96];
+static xihu_index *ix;
+
+static void write_file(const char *name, const char *text)
+{
+	char path[200];
+	snprintf(path, sizeof path, "%s/%s", tree, name);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void build(void)
+{
+	const char *paths[] = {tree};
+	xihu_err err = {0};
+	if (xihu_build(ixdir, paths, 1, NULL, 0, NULL, NULL, &err))
+		fail_msg("build: %s", err.msg);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	strcpy(root, "/tmp/xihu-search.XXXXXX");
+	if (!mkdtemp(root))
+		return -1;
+	snprintf(tree, sizeof tree, "%s/tree", root);
+	snprintf(ixdir, sizeof ixdir, "%s/index", root);
+	mkdir(tree, 0755);
+	write_file("a.txt", "the quick brown fox\njumps over\nthe lazy dog\n");
+	write_file("b.txt", "a brown quick fox\n");
+	write_file("c.txt", "tie tie\n");
+	write_file("d.txt", "tie tie\n");
+	write_file("e.txt", "tie tie\n");
+	write_file("f.txt", "naïve café résumé\r\nsecond ΣΊΣΥΦΟΣ line\r\n");
+	write_file("g.txt", "prefix prefetch preview\nprelude\n");
+	build();
+	xihu_err err = {0};
+	if (xihu_index_open(ixdir, &ix, &err)) {
+		fprintf(stderr, "open: %s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	xihu_index_unref(ix);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", root);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static const char *base(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+/* The hits' base names joined with spaces, for one query. */
+static void expect_docs(const char *q, uint32_t limit, uint32_t offset, const char *want)
+{
+	xihu_results r;
+	xihu_err err = {0};
+	xihu_search_opts o = {.limit = limit, .offset = offset};
+	if (xihu_search(ix, q, strlen(q), &o, &r, &err))
+		fail_msg("%s: %s", q, err.msg);
+	char got[512] = "";
+	for (uint32_t i = 0; i < r.nhits; i++) {
+		if (i)
+			strcat(got, " ");
+		strcat(got, base(r.hits[i].doc));
+	}
+	xihu_results_free(&r);
+	if (strcmp(got, want))
+		fail_msg("%s: got [%s], want [%s]", q, got, want);
+}
+
+static void phrase_needs_adjacent_words(void **state)
+{
+	(void)state;
+	expect_docs("\"quick brown\"", 10, 0, "a.txt");
+	expect_docs("\"brown quick\"", 10, 0, "b.txt");
+	expect_docs("\"quick fox\"", 10, 0, "b.txt");
+	expect_docs("\"lazy fox\"", 10, 0, "");
+	/* a word that analyzes to several tokens is a phrase too */
+	expect_docs("quick-brown", 10, 0, "a.txt");
+}
+
+static void prefix_expands(void **state)
+{
+	(void)state;
+	expect_docs("pref*", 10, 0, "g.txt");
+	expect_docs("prel*", 10, 0, "g.txt");
+	expect_docs("prez*", 10, 0, "");
+}
+
+static void ties_go_to_the_earlier_doc_and_pages_continue(void **state)
+{
+	(void)state;
+	expect_docs("tie", 10, 0, "c.txt d.txt e.txt");
+	expect_docs("tie", 2, 0, "c.txt d.txt");
+	expect_docs("tie", 2, 2, "e.txt");
+	expect_docs("tie", 2, 4, "");
+}
+
+static void lines_and_columns_from_the_store(void **state)
+{
+	(void)state;
+	xihu_results r;
+	xihu_err err = {0};
+	xihu_search_opts o = {.limit = 10, .want_lines = true};
+	const char *q = "café OR σίσυφος";
+	if (xihu_search(ix, q, strlen(q), &o, &r, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(r.nhits, 1);
+	assert_string_equal(base(r.hits[0].doc), "f.txt");
+	assert_int_equal(r.hits[0].nlines, 2);
+	xihu_line *l = &r.hits[0].lines[0];
+	assert_int_equal(l->line, 1);
+	assert_int_equal(l->col, 8); /* "naïve " is 7 bytes */
+	assert_string_equal(l->text, "naïve café résumé"); /* no \r */
+	assert_int_equal(l->nspans, 1);
+	assert_int_equal(l->spans[0].start, 7);
+	assert_int_equal(l->spans[0].end, 12);
+	l = &r.hits[0].lines[1];
+	assert_int_equal(l->line, 2);
+	assert_int_equal(l->col, 8);
+	assert_string_equal(l->text, "second ΣΊΣΥΦΟΣ line");
+	assert_int_equal(l->spans[0].end - l->spans[0].start, strlen("ΣΊΣΥΦΟΣ"));
+	xihu_results_free(&r);
+}
+
+static void syntax_error_names_column(void **state)
+{
+	(void)state;
+	xihu_results r;
+	xihu_err err = {0};
+	xihu_search_opts o = {0};
+	const char *q = "fox \"lazy";
+	assert_int_equal(xihu_search(ix, q, strlen(q), &o, &r, &err), XIHU_EQUERY);
+	assert_int_equal(err.column, 5);
+	assert_non_null(strstr(err.msg, "column 5"));
+}
+
+static void prefix_limit_is_an_error(void **state)
+{
+	(void)state;
+	xihu_limits lim;
+	xihu_limits_default(&lim);
+	lim.max_prefix_expansions = 2;
+	xihu_results r;
+	xihu_err err = {0};
+	xihu_search_opts o = {.limits = &lim};
+	assert_int_equal(xihu_search(ix, "pre*", 4, &o, &r, &err), XIHU_ELIMIT);
+	assert_non_null(strstr(err.msg, "pre*"));
+	lim.max_prefix_expansions = 4;
+	assert_int_equal(xihu_search(ix, "pre*", 4, &o, &r, &err), 0);
+	assert_int_equal(r.total, 1);
+	xihu_results_free(&r);
+}
+
+static void too_many_hits_is_an_error(void **state)
+{
+	(void)state;
+	xihu_results r;
+	xihu_err err = {0};
+	xihu_search_opts o = {.limit = 10, .offset = 1000000};
+	assert_int_equal(xihu_search(ix, "tie", 3, &o, &r, &err), XIHU_ELIMIT);
+}
+
+static void snapshot_survives_a_new_commit(void **state)
+{
+	(void)state;
+	bool changed = true;
+	xihu_err err = {0};
+	assert_int_equal(xihu_index_changed(ix, &changed, &err), 0);
+	assert_false(changed);
+	write_file("h.txt", "tie breaker\n");
+	build();
+	assert_int_equal(xihu_index_changed(ix, &changed, &err), 0);
+	assert_true(changed);
+	/* the old snapshot still answers from its own segments */
+	expect_docs("breaker", 10, 0, "");
+	expect_docs("tie", 10, 0, "c.txt d.txt e.txt");
+	xihu_index *nix;
+	assert_int_equal(xihu_index_open(ixdir, &nix, &err), 0);
+	xihu_index_unref(ix);
+	ix = nix;
+	expect_docs("breaker", 10, 0, "h.txt");
+}
+
+static void damaged_file_is_refused_by_name(void **state)
+{
+	(void)state;
+	/* flip one bit in the middle of every index file in turn */
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "ls %s | grep -v -e LOCK -e '^MANIFEST.tmp$' > %s/files", ixdir, root);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof cmd, "%s/files", root);
+	FILE *list = fopen(cmd, "r");
+	assert_non_null(list);
+	char name[128];
+	int tried = 0;
+	while (fgets(name, sizeof name, list)) {
+		name[strcspn(name, "\n")] = 0;
+		char path[300];
+		snprintf(path, sizeof path, "%s/%s", ixdir, name);
+		FILE *f = fopen(path, "r+b");
+		assert_non_null(f);
+		fseek(f, 0, SEEK_END);
+		long size = ftell(f);
+		fseek(f, size / 2, SEEK_SET);
+		int c = fgetc(f);
+		fseek(f, size / 2, SEEK_SET);
+		fputc(c ^ 0x10, f);
+		fclose(f);
+		xihu_index *bad = NULL;
+		xihu_err err = {0};
+		int rc = xihu_index_open(ixdir, &bad, &err);
+		if (rc != XIHU_ECORRUPT)
+			fail_msg("%s with a flipped bit: rc %d (%s)", name, rc, err.msg);
+		if (!strstr(err.msg, name))
+			fail_msg("%s with a flipped bit: message does not name it: %s", name, err.msg);
+		assert_null(bad);
+		f = fopen(path, "r+b");
+		fseek(f, size / 2, SEEK_SET);
+		fputc(c, f);
+		fclose(f);
+		tried++;
+	}
+	fclose(list);
+	assert_true(tried >= 5);
+	xihu_index *good;
+	xihu_err err = {0};
+	assert_int_equal(xihu_index_open(ixdir, &good, &err), 0);
+	xihu_index_unref(good);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(phrase_needs_adjacent_words),
+		cmocka_unit_test(prefix_expands),
+		cmocka_unit_test(ties_go_to_the_earlier_doc_and_pages_continue),
+		cmocka_unit_test(lines_and_columns_from_the_store),
+		cmocka_unit_test(syntax_error_names_column),
+		cmocka_unit_test(prefix_limit_is_an_error),
+		cmocka_unit_test(too_many_hits_is_an_error),
+		cmocka_unit_test(snapshot_survives_a_new_commit),
+		cmocka_unit_test(damaged_file_is_refused_by_name),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
