@@ -1,0 +1,592 @@
+/*
+ * query.c: query string -> tree of qnodes, for search.c to execute.
+ *
+ * Owns the query language (docs/QUERY.md is its user-facing description):
+ *
+ *   query  := and
+ *   and    := or ( [AND] or )*           implicit AND binds loosest
+ *   or     := unary ( OR unary )*
+ *   unary  := ( '-' | NOT ) unary | atom
+ *   atom   := '(' query ')' | '"' words '"' | word | word '*'
+ *
+ * Lexing: a word is a run of bytes up to ASCII white space, '(', ')' or
+ * '"'.  AND, OR and NOT are keywords only when written in upper case as a
+ * whole word; "or" is a word to search for.  '-' negates only when a word,
+ * '(' or '"' follows it directly ("a - b" searches a and b).  Every word and
+ * phrase goes through the analyzer (analyze.c), so the query folds exactly
+ * like the indexed text: one token makes Q_TERM, several Q_PHRASE ("foo-bar",
+ * "foo.bar"), none (a lone "+") makes nothing and the word is dropped.  A
+ * trailing '*' makes a Q_PREFIX of the single folded word before it.
+ *
+ * Invariants of a returned tree:
+ *  - Q_AND and Q_OR have at least two kids and no kid of their own kind
+ *    (single kids collapse, nested same kinds flatten);
+ *  - Q_NOT appears only as a kid of Q_AND, and every Q_AND has at least one
+ *    kid that is not Q_NOT; double negation cancels out;
+ *  - terms are folded, NUL-terminated, at most XIHU_MAX_TERM bytes, and
+ *    their number over the whole tree is at most lim->max_terms;
+ *  - column is the 1-based byte column where the node starts in the query
+ *    (a group's '(' for a parenthesized AND/OR, the '-'/NOT of a negation).
+ *
+ * Bounds: the parser recurses once per level of parentheses only (negation
+ * chains are a loop), and parentheses deeper than lim->max_depth (never more
+ * than QUERY_MAX_DEPTH) are an error, so no query can exhaust the stack.
+ *
+ * Callers: search.c (xihu_search) and the unit tests.  The tree is owned by
+ * the caller and released with query_free().
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "index-int.h"
+
+/* Hard cap on nesting whatever the configured limit: keeps recursion (here,
+ * in query_free and in the search that walks the tree) far from the stack's
+ * end even on small thread stacks. */
+#define QUERY_MAX_DEPTH 256
+
+enum lex_kind { L_END, L_WORD, L_PHRASE, L_LPAREN, L_RPAREN, L_MINUS, L_AND, L_OR, L_NOT };
+
+typedef struct lexeme {
+	enum lex_kind kind;
+	size_t off;         /* where it starts in the query */
+	size_t text, tlen;  /* L_WORD, L_PHRASE: the text to analyze */
+	bool prefix;        /* L_WORD ended in '*' */
+} lexeme;
+
+typedef struct parser {
+	const char *q;
+	size_t len, off; /* off: where the next lexeme starts */
+	lexeme cur;      /* the lookahead */
+	bool saw_lexeme; /* the query is not all white space */
+	uint32_t nterms, max_terms;
+	uint32_t depth, max_depth;
+	xihu_err *err;
+} parser;
+
+static uint32_t col(size_t off)
+{
+	return (uint32_t)off + 1;
+}
+
+/* XIHU_EQUERY / XIHU_ELIMIT with "query column N: ..." and err->column. */
+static int qerr(parser *p, int code, size_t off, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int qerr(parser *p, int code, size_t off, const char *fmt, ...)
+{
+	char what[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	xihu_err_set(p->err, code, "query column %u: %s", col(off), what);
+	if (p->err)
+		p->err->column = col(off);
+	return code;
+}
+
+static int oom(parser *p)
+{
+	xihu_err_set(p->err, XIHU_ENOMEM, "out of memory parsing the query");
+	return XIHU_ENOMEM;
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+static bool ends_word(char c)
+{
+	return is_space(c) || c == '(' || c == ')' || c == '"';
+}
+
+static const char *lex_name(enum lex_kind k)
+{
+	switch (k) {
+	case L_AND: return "AND";
+	case L_OR: return "OR";
+	case L_NOT: return "NOT";
+	case L_MINUS: return "'-'";
+	case L_LPAREN: return "'('";
+	case L_RPAREN: return "')'";
+	case L_END: return "the end";
+	case L_WORD:
+	case L_PHRASE: break;
+	}
+	return "a word";
+}
+
+/* Reads the next lexeme into p->cur. */
+static int advance(parser *p)
+{
+	const char *q = p->q;
+	size_t i = p->off;
+
+	while (i < p->len && is_space(q[i]))
+		i++;
+	lexeme *l = &p->cur;
+	memset(l, 0, sizeof *l);
+	l->off = i;
+	if (i >= p->len) {
+		l->kind = L_END;
+		p->off = i;
+		return XIHU_OK;
+	}
+	p->saw_lexeme = true;
+	char c = q[i];
+	if (c == '(' || c == ')') {
+		l->kind = c == '(' ? L_LPAREN : L_RPAREN;
+		p->off = i + 1;
+		return XIHU_OK;
+	}
+	if (c == '"') {
+		const char *close = memchr(q + i + 1, '"', p->len - i - 1);
+		if (!close)
+			return qerr(p, XIHU_EQUERY, i,
+			            "unbalanced quote: no closing \" for the one opened here");
+		l->kind = L_PHRASE;
+		l->text = i + 1;
+		l->tlen = (size_t)(close - (q + i + 1));
+		p->off = (size_t)(close - q) + 1;
+		return XIHU_OK;
+	}
+	if (c == '-' && i + 1 < p->len && !is_space(q[i + 1]) && q[i + 1] != ')') {
+		l->kind = L_MINUS;
+		p->off = i + 1;
+		return XIHU_OK;
+	}
+	size_t e = i;
+	while (e < p->len && !ends_word(q[e]))
+		e++;
+	p->off = e;
+	size_t n = e - i;
+	if (n == 3 && memcmp(q + i, "AND", 3) == 0)
+		l->kind = L_AND;
+	else if (n == 2 && memcmp(q + i, "OR", 2) == 0)
+		l->kind = L_OR;
+	else if (n == 3 && memcmp(q + i, "NOT", 3) == 0)
+		l->kind = L_NOT;
+	else {
+		l->kind = L_WORD;
+		while (n > 0 && q[i + n - 1] == '*') {
+			l->prefix = true;
+			n--;
+		}
+		l->text = i;
+		l->tlen = n;
+	}
+	return XIHU_OK;
+}
+
+/* ---- nodes ---------------------------------------------------------------- */
+
+void query_free(qnode *n)
+{
+	if (!n)
+		return;
+	for (uint32_t i = 0; i < n->nterms; i++)
+		free(n->terms[i]);
+	free(n->terms);
+	for (uint32_t i = 0; i < n->nkids; i++)
+		query_free(n->kids[i]);
+	free(n->kids);
+	free(n);
+}
+
+static qnode *node_new(enum qkind kind, size_t off)
+{
+	qnode *n = calloc(1, sizeof *n);
+	if (n) {
+		n->kind = kind;
+		n->column = col(off);
+	}
+	return n;
+}
+
+/* Appends kid (never NULL) to n; the array doubles at each power of two. */
+static bool kid_push(qnode *n, qnode *kid)
+{
+	uint32_t k = n->nkids;
+	if ((k & (k - 1)) == 0) {
+		qnode **kids = realloc(n->kids, (k ? 2 * (size_t)k : 1) * sizeof *kids);
+		if (!kids)
+			return false;
+		n->kids = kids;
+	}
+	n->kids[n->nkids++] = kid;
+	return true;
+}
+
+/* Adds kid to n, taking the kids of a kid of the same kind instead (flattening).
+ * Takes ownership of kid even when it fails. */
+static bool kid_add(qnode *n, qnode *kid)
+{
+	if (kid->kind != n->kind)
+		return kid_push(n, kid) || (query_free(kid), false);
+	bool ok = true;
+	for (uint32_t i = 0; i < kid->nkids; i++) {
+		if (ok && kid_push(n, kid->kids[i]))
+			kid->kids[i] = NULL;
+		else
+			ok = false;
+	}
+	query_free(kid);
+	return ok;
+}
+
+/* Returns the single kid of n instead of n, NULL for no kids, else n. */
+static qnode *collapse(qnode *n)
+{
+	if (n->nkids > 1)
+		return n;
+	qnode *kid = n->nkids ? n->kids[0] : NULL;
+	n->nkids = 0;
+	query_free(n);
+	return kid;
+}
+
+/*
+ * Analyzes text[0..tlen) (a word at query offset `at`, or a phrase's inside)
+ * into a Q_TERM, Q_PHRASE or Q_PREFIX node.  *out is NULL when the text has
+ * no tokens.
+ */
+static int words_node(parser *p, size_t at, size_t text, size_t tlen, bool prefix, bool phrase,
+                      qnode **out)
+{
+	analyzer a;
+	token t;
+	uint32_t ntok = 0;
+	char *terms[XIHU_MAX_TERM]; /* enough for any run checked below */
+	qnode *n = NULL;
+	int rc = XIHU_OK;
+
+	*out = NULL;
+	analyzer_init(&a, p->q + text, tlen);
+	while (analyzer_next(&a, &t)) {
+		if (t.pos != ntok) /* a token before this one was skipped */
+			break;
+		if (p->nterms >= p->max_terms) {
+			rc = qerr(p, XIHU_ELIMIT, text + t.start, "more than %u terms in the query",
+			          p->max_terms);
+			goto fail;
+		}
+		if (ntok == XIHU_MAX_TERM) {
+			/* max_terms above XIHU_MAX_TERM: keep the array bounded */
+			rc = qerr(p, XIHU_ELIMIT, text + t.start, "more than %d words in one phrase",
+			          XIHU_MAX_TERM);
+			goto fail;
+		}
+		if (!(terms[ntok] = strdup(t.term))) {
+			rc = oom(p);
+			goto fail;
+		}
+		ntok++;
+		p->nterms++;
+	}
+	if (a.pos != ntok) {
+		rc = qerr(p, XIHU_ELIMIT, at, "a word longer than %d bytes (the longest the index holds)",
+		          XIHU_MAX_TERM);
+		goto fail;
+	}
+	if (ntok == 0) {
+		if (phrase)
+			return qerr(p, XIHU_EQUERY, at, "empty phrase");
+		return XIHU_OK;
+	}
+	if (prefix && ntok > 1) {
+		rc = qerr(p, XIHU_EQUERY, at,
+		          "a prefix search (word*) takes one word, but \"%.*s\" is %u words; "
+		          "quote the others as a phrase",
+		          (int)tlen, p->q + text, ntok);
+		goto fail;
+	}
+	n = node_new(prefix ? Q_PREFIX : ntok > 1 ? Q_PHRASE : Q_TERM, at);
+	if (!n || !(n->terms = malloc(ntok * sizeof *n->terms))) {
+		free(n);
+		rc = oom(p);
+		goto fail;
+	}
+	memcpy(n->terms, terms, ntok * sizeof *terms);
+	n->nterms = ntok;
+	*out = n;
+	return XIHU_OK;
+fail:
+	for (uint32_t i = 0; i < ntok; i++)
+		free(terms[i]);
+	return rc;
+}
+
+/* ---- the grammar ------------------------------------------------------------ */
+
+static int parse_and(parser *p, qnode **out);
+
+/* True when cur cannot start an operand. */
+static bool no_operand(const parser *p)
+{
+	enum lex_kind k = p->cur.kind;
+	return k == L_END || k == L_RPAREN || k == L_AND || k == L_OR;
+}
+
+static int expected_after(parser *p, const char *what)
+{
+	return qerr(p, XIHU_EQUERY, p->cur.off, "expected a word or '(' after %s, found %s", what,
+	            lex_name(p->cur.kind));
+}
+
+static int parse_atom(parser *p, qnode **out)
+{
+	lexeme l = p->cur;
+	int rc;
+
+	*out = NULL;
+	switch (l.kind) {
+	case L_WORD:
+	case L_PHRASE:
+		if ((rc = words_node(p, l.off, l.text, l.tlen, l.prefix, l.kind == L_PHRASE, out)))
+			return rc;
+		if ((rc = advance(p))) {
+			query_free(*out);
+			*out = NULL;
+		}
+		return rc;
+	case L_LPAREN:
+		if (p->depth >= p->max_depth)
+			return qerr(p, XIHU_ELIMIT, l.off, "parentheses nested deeper than %u",
+			            p->max_depth);
+		if ((rc = advance(p)))
+			return rc;
+		if (p->cur.kind == L_RPAREN)
+			return qerr(p, XIHU_EQUERY, l.off, "empty parentheses");
+		p->depth++;
+		rc = parse_and(p, out);
+		p->depth--;
+		if (rc)
+			return rc;
+		if (p->cur.kind != L_RPAREN) {
+			/* parse_and stops only at ')' or the end */
+			query_free(*out);
+			*out = NULL;
+			return qerr(p, XIHU_EQUERY, l.off,
+			            "unbalanced parenthesis: no closing ')' for the one opened here");
+		}
+		if (*out && ((*out)->kind == Q_AND || (*out)->kind == Q_OR))
+			(*out)->column = col(l.off);
+		if ((rc = advance(p))) {
+			query_free(*out);
+			*out = NULL;
+		}
+		return rc;
+	case L_AND:
+	case L_OR:
+		return qerr(p, XIHU_EQUERY, l.off, "expected a word or '(' before %s", lex_name(l.kind));
+	case L_RPAREN:
+	case L_END:
+	case L_MINUS:
+	case L_NOT:
+		break;
+	}
+	return qerr(p, XIHU_EQUERY, l.off, "expected a word or '(', found %s", lex_name(l.kind));
+}
+
+/* Negations are a loop, not recursion: "- - - - a" cannot grow the stack. */
+static int parse_unary(parser *p, qnode **out)
+{
+	bool neg = false;
+	size_t neg_off = 0;
+	int rc;
+
+	*out = NULL;
+	while (p->cur.kind == L_MINUS || p->cur.kind == L_NOT) {
+		enum lex_kind k = p->cur.kind;
+		if (!neg)
+			neg_off = p->cur.off;
+		neg = !neg;
+		if ((rc = advance(p)))
+			return rc;
+		if (k == L_NOT && (no_operand(p)))
+			return expected_after(p, "NOT");
+	}
+	qnode *a;
+	if ((rc = parse_atom(p, &a)))
+		return rc;
+	if (a && neg && a->kind == Q_NOT) { /* "-(-a)": the negations cancel */
+		qnode *kid = a->kids[0];
+		a->nkids = 0;
+		query_free(a);
+		a = kid;
+	} else if (a && neg) {
+		qnode *n = node_new(Q_NOT, neg_off);
+		if (!n || !kid_push(n, a)) {
+			free(n);
+			query_free(a);
+			return oom(p);
+		}
+		a = n;
+	}
+	*out = a;
+	return XIHU_OK;
+}
+
+static int parse_or(parser *p, qnode **out)
+{
+	qnode *first, *n = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = parse_unary(p, &first)))
+		return rc;
+	while (p->cur.kind == L_OR) {
+		if ((rc = advance(p)))
+			goto fail;
+		if (no_operand(p)) {
+			rc = expected_after(p, "OR");
+			goto fail;
+		}
+		if (!n) {
+			if (!(n = node_new(Q_OR, first ? first->column - 1 : p->cur.off))) {
+				rc = oom(p);
+				goto fail;
+			}
+			if (first && !kid_add(n, first)) {
+				first = NULL;
+				rc = oom(p);
+				goto fail;
+			}
+			first = NULL;
+		}
+		qnode *k;
+		if ((rc = parse_unary(p, &k)))
+			goto fail;
+		if (k && !kid_add(n, k)) {
+			rc = oom(p);
+			goto fail;
+		}
+	}
+	*out = n ? collapse(n) : first;
+	return XIHU_OK;
+fail:
+	query_free(first);
+	query_free(n);
+	return rc;
+}
+
+/* Stops at ')' or the end, which the caller checks. */
+static int parse_and(parser *p, qnode **out)
+{
+	qnode *n = NULL;
+	bool any = false; /* an operand was parsed, even one that analyzed to nothing */
+	int rc;
+
+	*out = NULL;
+	while (p->cur.kind != L_END && p->cur.kind != L_RPAREN) {
+		if (p->cur.kind == L_AND) {
+			if (!any)
+				return qerr(p, XIHU_EQUERY, p->cur.off, "expected a word or '(' before AND");
+			if ((rc = advance(p)))
+				goto fail;
+			if (no_operand(p)) {
+				rc = expected_after(p, "AND");
+				goto fail;
+			}
+		}
+		qnode *k;
+		if ((rc = parse_or(p, &k)))
+			goto fail;
+		any = true;
+		if (!k)
+			continue;
+		if (!n && !(n = node_new(Q_AND, k->column - 1))) {
+			query_free(k);
+			rc = oom(p);
+			goto fail;
+		}
+		if (!kid_add(n, k)) {
+			rc = oom(p);
+			goto fail;
+		}
+	}
+	*out = n ? collapse(n) : NULL;
+	return XIHU_OK;
+fail:
+	query_free(n);
+	return rc;
+}
+
+/* Checks the placement of negations; depth is bounded by the parser's. */
+static int check_negations(parser *p, const qnode *n, const qnode *parent)
+{
+	if (n->kind == Q_NOT && parent && parent->kind == Q_OR)
+		return qerr(p, XIHU_EQUERY, n->column - 1,
+		            "OR cannot take a negated term (write \"a -b\" for a but not b)");
+	if (n->kind == Q_NOT && !parent)
+		goto only_negative;
+	if (n->kind == Q_AND) {
+		uint32_t pos = 0;
+		for (uint32_t i = 0; i < n->nkids; i++)
+			pos += n->kids[i]->kind != Q_NOT;
+		if (pos == 0) {
+			if (!parent)
+				goto only_negative;
+			return qerr(p, XIHU_EQUERY, n->column - 1,
+			            "this group has only negative terms (add a word to search for)");
+		}
+	}
+	for (uint32_t i = 0; i < n->nkids; i++) {
+		int rc = check_negations(p, n->kids[i], n);
+		if (rc)
+			return rc;
+	}
+	return XIHU_OK;
+only_negative:
+	xihu_err_set(p->err, XIHU_EQUERY, "query has only negative terms (add a word to search for)");
+	if (p->err)
+		p->err->column = 1;
+	return XIHU_EQUERY;
+}
+
+int query_parse(const char *q, size_t len, const xihu_limits *lim, qnode **out, xihu_err *err)
+{
+	xihu_limits def;
+	parser p;
+	qnode *root = NULL;
+	int rc;
+
+	*out = NULL;
+	xihu_limits_default(&def);
+	if (!lim)
+		lim = &def;
+	memset(&p, 0, sizeof p);
+	p.q = q;
+	p.len = len;
+	p.err = err;
+	p.max_terms = lim->max_terms ? lim->max_terms : def.max_terms;
+	p.max_depth = lim->max_depth ? lim->max_depth : def.max_depth;
+	if (p.max_depth > QUERY_MAX_DEPTH)
+		p.max_depth = QUERY_MAX_DEPTH;
+	uint32_t max_bytes = lim->max_query_bytes ? lim->max_query_bytes : def.max_query_bytes;
+	if (err)
+		err->column = 0;
+	if (len > max_bytes)
+		return qerr(&p, XIHU_ELIMIT, max_bytes, "query longer than %u bytes", max_bytes);
+
+	if ((rc = advance(&p)) || (rc = parse_and(&p, &root)))
+		return rc;
+	if (p.cur.kind == L_RPAREN) {
+		query_free(root);
+		return qerr(&p, XIHU_EQUERY, p.cur.off,
+		            "unbalanced parenthesis: ')' without a matching '('");
+	}
+	if (!root) {
+		xihu_err_set(err, XIHU_EQUERY, p.saw_lexeme ? "query has no searchable words" : "empty query");
+		if (err)
+			err->column = 1;
+		return XIHU_EQUERY;
+	}
+	if ((rc = check_negations(&p, root, NULL))) {
+		query_free(root);
+		return rc;
+	}
+	*out = root;
+	return XIHU_OK;
+}
