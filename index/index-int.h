@@ -205,9 +205,22 @@ typedef struct seg_info {
 
 typedef struct seg_writer seg_writer;
 
-/* Segment files are dir/<id as %012llx>.<ext>.  field_names[0] = "body", [1] = "path". */
+/* Limits: doc ids are < SEG_MAX_DOCS (UINT32_MAX is POSTINGS_END); token
+ * positions are <= XIHU_MAX_POS.  Past either, the writer returns XIHU_ELIMIT. */
+#define SEG_MAX_DOCS (UINT32_MAX - 1)
+#define XIHU_MAX_POS (UINT32_MAX - 1)
+
+/* Segment files are dir/<id as %012llx>.<ext>.  field_names[0] = "body", [1] = "path".
+ * err receives the messages of begin_doc/add_token/end_doc failures and must
+ * outlive the writer.  Positions of one field of one doc should increase;
+ * a term's position not above its last one in that doc is stored as last+1
+ * (tf stays right; phrases across a restart are approximate). */
 int seg_writer_new(const char *dir, uint64_t seg_id, uint32_t nfields, const char *const *field_names,
                    seg_writer **out, xihu_err *err);
+/* Lowers the documents this segment takes (a flush policy; tests).  begin_doc
+ * past it returns XIHU_ELIMIT without spoiling the writer: finish it and
+ * start the next segment. */
+void seg_writer_set_max_docs(seg_writer *w, uint32_t max_docs);
 /* Adds one document: begin, its tokens per field, end.  Doc ids are dense from 0. */
 int seg_writer_begin_doc(seg_writer *w, const seg_doc_in *d);
 void seg_writer_add_token(seg_writer *w, uint32_t field, const char *term, uint32_t len, uint32_t pos);
@@ -281,21 +294,29 @@ typedef struct postings {
 	uint32_t doc;  /* current doc id, POSTINGS_END when exhausted */
 	int rc;        /* sticky: XIHU_ECORRUPT stops the iteration */
 	xihu_err *err; /* where a corruption message goes */
+	/* the current block's bounds, for block-max pruning (read-only):
+	 * every doc d in it has blk_first <= d <= blk_last, tf <= blk_max_tf and
+	 * field length >= blk_min_dl, so BM25(blk_max_tf, blk_min_dl) bounds it */
+	uint32_t blk_first, blk_last, blk_max_tf, blk_min_dl;
 	/* decoding state, private to postings.c */
-	uint32_t i, n;   /* index in the current block, docs in it */
-	uint32_t block;  /* current block number */
-	uint32_t nblocks;
-	const uint8_t *p, *end;
-	uint64_t pos_base; /* position bytes of the current block */
+	uint32_t i, n; /* index in the current block, docs in it */
+	uint32_t block, nblocks;
+	uint32_t df, ndocs;
+	const uint8_t *blocks, *end; /* this term's blocks in .post */
+	const uint8_t *skip;         /* its skip table, NULL for one block */
+	const uint8_t *next;         /* the block after the current one */
+	const uint8_t *pos_base, *pos_end; /* this term's positions; end of .pos */
+	const uint8_t *pos_cur;            /* positions of doc pos_cur_i of the block */
+	uint32_t pos_cur_i;
+	int pos_decoded_i; /* doc index whose positions are in pos[], -1 none */
 	uint32_t docs[XIHU_BLOCK];
 	uint32_t freqs[XIHU_BLOCK];
 	uint32_t *pos; /* decoded positions of the current doc */
 	uint32_t pos_cap, npos;
-	uint64_t pos_doc_off; /* private */
-	int pos_decoded_i;    /* private */
-	uint64_t skip_off;    /* private */
 } postings;
 
+/* Positions p on the term's first doc (p->doc; postings_freq works at once).
+ * Returns XIHU_ECORRUPT if the term's data is bad.  p borrows s and err. */
 int postings_init(postings *p, const seg *s, const seg_term *t, xihu_err *err);
 uint32_t postings_next(postings *p);                   /* next doc or POSTINGS_END */
 uint32_t postings_advance(postings *p, uint32_t target); /* first doc >= target */

@@ -1,0 +1,346 @@
+/*
+ * postings.c: iterating one term's postings in a mapped segment.  Owns the
+ * decoding of the .post blocks and .pos runs that seg_writer.c writes (the
+ * layout is at the top of seg_writer.c and in docs/FORMAT.md).
+ *
+ * Invariants: p->doc only grows; every step either moves to the next doc in
+ * the decoded block or decodes one more block, so iteration ends on any
+ * bytes.  A block is decoded whole (doc gaps and tfs, 128 at a time with
+ * codec_unpack); positions are decoded only when asked for, by skipping the
+ * position runs of the docs before it in the block.  postings_advance uses
+ * the skip table (last doc of every block) to jump over blocks without
+ * touching them.  Bad bytes set p->rc = XIHU_ECORRUPT, fill p->err with the
+ * file and offset and end the iteration (POSTINGS_END).
+ *
+ * Callers: search.c (query evaluation), seg_reader.c (seg_check through
+ * postings_verify).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "seg-int.h"
+
+static uint32_t corrupt(postings *p, int file, const uint8_t *at, const char *what)
+{
+	const xmap *m = &p->s->f[file];
+	if (!p->rc) {
+		char msg[160];
+		snprintf(msg, sizeof msg, "%s (term postings at %llu)", what, (unsigned long long)p->t.post_off);
+		p->rc = xfile_corrupt(m, (size_t)(at - m->data), p->err, msg);
+	}
+	p->doc = POSTINGS_END;
+	p->n = 0;
+	p->i = 0;
+	return POSTINGS_END;
+}
+
+/* Decodes block b; false (p->rc set) on corruption. */
+static bool load_block(postings *p, uint32_t b)
+{
+	const uint8_t *start;
+	uint32_t prev; /* doc before the block; prev + 1 wraps to 0 for the first */
+	uint64_t pos_rel = 0;
+	uint32_t want_last = 0;
+	if (p->skip) {
+		const uint8_t *e = p->skip + (size_t)b * SEG_SKIP_ENTRY;
+		uint32_t doc_off = get_u32le(e + 12);
+		pos_rel = get_u64le(e + 16);
+		want_last = get_u32le(e);
+		p->blk_max_tf = get_u32le(e + 4);
+		p->blk_min_dl = get_u32le(e + 8);
+		if (doc_off > (size_t)(p->end - p->blocks)) {
+			corrupt(p, SEG_POST, e, "skip entry points out of the postings");
+			return false;
+		}
+		start = p->blocks + doc_off;
+		prev = b ? get_u32le(e - SEG_SKIP_ENTRY) : UINT32_MAX;
+	} else {
+		start = p->blocks;
+		prev = UINT32_MAX;
+		p->blk_max_tf = p->t.max_tf;
+		/* blk_min_dl was read in postings_init */
+	}
+	if (pos_rel > (size_t)(p->pos_end - p->pos_base)) {
+		corrupt(p, SEG_POST, p->skip + (size_t)b * SEG_SKIP_ENTRY, "skip entry points out of the positions");
+		return false;
+	}
+	uint32_t n = b + 1 == p->nblocks ? p->df - b * XIHU_BLOCK : XIHU_BLOCK;
+	const uint8_t *q = start;
+	uint64_t doc = (uint64_t)prev + 1; /* 0 when prev is "none" */
+	if (prev == UINT32_MAX)
+		doc = 0;
+	if (n == XIHU_BLOCK) {
+		size_t avail = (size_t)(p->end - q);
+		if (avail < 1 || q[0] > 32)
+			return corrupt(p, SEG_POST, q, "bad bit width in a doc block"), false;
+		size_t k = codec_unpack(q + 1, avail - 1, n, q[0], p->docs);
+		if (!k && q[0])
+			return corrupt(p, SEG_POST, q, "doc block truncated"), false;
+		q += 1 + k;
+		avail = (size_t)(p->end - q);
+		if (avail < 1 || q[0] > 32)
+			return corrupt(p, SEG_POST, q, "bad bit width in a frequency block"), false;
+		k = codec_unpack(q + 1, avail - 1, n, q[0], p->freqs);
+		if (!k && q[0])
+			return corrupt(p, SEG_POST, q, "frequency block truncated"), false;
+		q += 1 + k;
+		uint32_t bad = 0;
+		for (uint32_t i = 0; i < n; i++) {
+			doc += p->docs[i];
+			p->docs[i] = (uint32_t)doc;
+			doc++;
+			bad |= p->freqs[i] == UINT32_MAX;
+			p->freqs[i]++;
+		}
+		doc--;
+		if (bad)
+			return corrupt(p, SEG_POST, start, "term frequency out of range"), false;
+	} else {
+		for (uint32_t i = 0; i < n; i++) {
+			uint64_t gap, tf;
+			if (!get_varint(&q, p->end, &gap) || !get_varint(&q, p->end, &tf) || tf >= UINT32_MAX ||
+			    gap > UINT32_MAX)
+				return corrupt(p, SEG_POST, q, "bad varint in the last doc block"), false;
+			doc += gap;
+			p->docs[i] = (uint32_t)doc;
+			p->freqs[i] = (uint32_t)tf + 1;
+			doc++;
+		}
+		doc--;
+	}
+	/* docs strictly increase by construction; the last one bounds them all */
+	if (doc >= p->ndocs)
+		return corrupt(p, SEG_POST, start, "doc id out of range"), false;
+	if (p->skip && doc != want_last)
+		return corrupt(p, SEG_POST, start, "block's last doc differs from its skip entry"), false;
+	p->block = b;
+	p->n = n;
+	p->i = 0;
+	p->next = q;
+	p->blk_first = p->docs[0];
+	p->blk_last = (uint32_t)doc;
+	p->pos_cur = p->pos_base + pos_rel;
+	p->pos_cur_i = 0;
+	p->pos_decoded_i = -1;
+	p->doc = p->docs[0];
+	return true;
+}
+
+int postings_init(postings *p, const seg *s, const seg_term *t, xihu_err *err)
+{
+	memset(p, 0, sizeof *p);
+	p->s = s;
+	p->t = *t;
+	p->err = err;
+	p->doc = POSTINGS_END;
+	p->pos_decoded_i = -1;
+	const xmap *pm = &s->f[SEG_POST], *qm = &s->f[SEG_POS];
+	if (t->df == 0 || t->post_off > pm->len || t->post_len > pm->len - t->post_off || t->pos_off > qm->len) {
+		p->rc = xfile_corrupt(pm, t->post_off <= pm->len ? (size_t)t->post_off : pm->len, err,
+		                      "term postings out of the file");
+		return p->rc;
+	}
+	p->df = t->df;
+	p->ndocs = s->ndocs;
+	p->nblocks = (t->df + XIHU_BLOCK - 1) / XIHU_BLOCK;
+	const uint8_t *base = pm->data + t->post_off;
+	p->end = base + t->post_len;
+	p->pos_base = qm->data + t->pos_off;
+	p->pos_end = qm->data + qm->len;
+	if (p->nblocks == 1) {
+		uint64_t min_dl;
+		const uint8_t *q = base;
+		if (!get_varint(&q, p->end, &min_dl) || min_dl > UINT32_MAX) {
+			corrupt(p, SEG_POST, base, "bad block length bound");
+			return p->rc;
+		}
+		p->blk_min_dl = (uint32_t)min_dl;
+		p->blocks = q;
+	} else {
+		uint64_t skip_len = (uint64_t)p->nblocks * SEG_SKIP_ENTRY;
+		if (skip_len > t->post_len) {
+			corrupt(p, SEG_POST, base, "skip table truncated");
+			return p->rc;
+		}
+		p->skip = base;
+		p->blocks = base + skip_len;
+	}
+	if (!load_block(p, 0))
+		return p->rc;
+	return XIHU_OK;
+}
+
+uint32_t postings_next(postings *p)
+{
+	if (p->doc == POSTINGS_END)
+		return POSTINGS_END;
+	if (++p->i < p->n)
+		return p->doc = p->docs[p->i];
+	if (p->block + 1 >= p->nblocks) {
+		p->i = p->n ? p->n - 1 : 0; /* keep postings_freq in bounds */
+		return p->doc = POSTINGS_END;
+	}
+	if (!p->skip) /* cannot happen: several blocks always have a skip table */
+		return corrupt(p, SEG_POST, p->next, "blocks without a skip table");
+	if (!load_block(p, p->block + 1))
+		return POSTINGS_END;
+	return p->doc;
+}
+
+uint32_t postings_advance(postings *p, uint32_t target)
+{
+	if (p->doc == POSTINGS_END || p->doc >= target)
+		return p->doc;
+	if (target > p->blk_last) {
+		/* first later block whose last doc >= target, by the skip table */
+		if (!p->skip || p->block + 1 >= p->nblocks) {
+			p->i = p->n ? p->n - 1 : 0;
+			return p->doc = POSTINGS_END;
+		}
+		uint32_t lo = p->block + 1, hi = p->nblocks;
+		while (lo < hi) {
+			uint32_t mid = lo + (hi - lo) / 2;
+			if (get_u32le(p->skip + (size_t)mid * SEG_SKIP_ENTRY) < target)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == p->nblocks) {
+			p->i = p->n ? p->n - 1 : 0;
+			return p->doc = POSTINGS_END;
+		}
+		if (!load_block(p, lo))
+			return POSTINGS_END;
+		if (p->blk_last < target) /* a skip table that lied about order */
+			return corrupt(p, SEG_POST, p->skip, "skip table out of order");
+	}
+	uint32_t i = p->i;
+	while (p->docs[i] < target) /* blk_last >= target stops it */
+		i++;
+	p->i = i;
+	return p->doc = p->docs[i];
+}
+
+int postings_positions(postings *p, const uint32_t **out)
+{
+	*out = p->pos;
+	if (p->rc)
+		return -p->rc;
+	if (p->doc == POSTINGS_END)
+		return 0;
+	if (p->pos_decoded_i == (int)p->i) {
+		*out = p->pos;
+		return (int)p->npos;
+	}
+	const uint8_t *q = p->pos_cur, *end = p->pos_end;
+	if (p->pos_cur_i > p->i)
+		return corrupt(p, SEG_POS, q, "positions asked out of order"), -XIHU_ECORRUPT;
+	/* skip the position runs of the docs before this one in the block */
+	uint64_t skip = 0;
+	for (uint32_t j = p->pos_cur_i; j < p->i; j++)
+		skip += p->freqs[j];
+	while (skip > 0) {
+		if (q >= end)
+			return corrupt(p, SEG_POS, q, "positions truncated"), -XIHU_ECORRUPT;
+		skip -= *q++ < 0x80;
+	}
+	uint32_t tf = p->freqs[p->i];
+	if (tf > (size_t)(end - q) || tf > INT32_MAX)
+		return corrupt(p, SEG_POS, q, "positions truncated"), -XIHU_ECORRUPT;
+	if (tf > p->pos_cap) {
+		uint32_t ncap = p->pos_cap ? p->pos_cap : 16;
+		while (ncap < tf)
+			ncap = ncap > UINT32_MAX / 2 ? tf : ncap * 2;
+		uint32_t *np = realloc(p->pos, (size_t)ncap * sizeof *np);
+		if (!np) {
+			p->rc = xihu_err_set(p->err, XIHU_ENOMEM, "positions: out of memory");
+			p->doc = POSTINGS_END;
+			return -XIHU_ENOMEM;
+		}
+		p->pos = np;
+		p->pos_cap = ncap;
+	}
+	uint64_t pos = 0;
+	for (uint32_t j = 0; j < tf; j++) {
+		uint64_t v;
+		const uint8_t *at = q;
+		if (!get_varint(&q, end, &v))
+			return corrupt(p, SEG_POS, at, "bad position varint"), -XIHU_ECORRUPT;
+		pos = j == 0 ? v : pos + v + 1;
+		if (pos > XIHU_MAX_POS)
+			return corrupt(p, SEG_POS, at, "position out of range"), -XIHU_ECORRUPT;
+		p->pos[j] = (uint32_t)pos;
+	}
+	p->pos_cur = q;
+	p->pos_cur_i = p->i + 1;
+	p->pos_decoded_i = (int)p->i;
+	p->npos = tf;
+	*out = p->pos;
+	return (int)tf;
+}
+
+void postings_free(postings *p)
+{
+	free(p->pos);
+	p->pos = NULL;
+	p->pos_cap = 0;
+}
+
+/* The full walk behind seg_check. */
+int postings_verify(const seg *s, uint32_t field, const seg_term *t, uint64_t pos_len, xihu_err *err)
+{
+	postings p;
+	int rc = postings_init(&p, s, t, err);
+	if (rc) {
+		postings_free(&p);
+		return rc;
+	}
+	const uint8_t *post = s->f[SEG_POST].data + t->post_off;
+	uint64_t count = 0, cf = 0;
+	uint32_t max_tf = 0;
+	uint32_t cur_block = p.block, blk_max = 0, blk_min = UINT32_MAX;
+	uint32_t bound_max = p.blk_max_tf, bound_min = p.blk_min_dl;
+	for (uint32_t d = p.doc; d != POSTINGS_END;) {
+		uint32_t tf = postings_freq(&p);
+		const uint32_t *pos;
+		int n = postings_positions(&p, &pos);
+		if (n < 0)
+			break;
+		if ((uint32_t)n != tf) {
+			corrupt(&p, SEG_POS, p.pos_cur, "position count differs from tf");
+			break;
+		}
+		count++;
+		cf += tf;
+		if (tf > max_tf)
+			max_tf = tf;
+		if (tf > blk_max)
+			blk_max = tf;
+		uint32_t dl = seg_doc_field_len(s, d, field);
+		if (dl < blk_min)
+			blk_min = dl;
+		d = postings_next(&p);
+		if (p.rc)
+			break;
+		if (d == POSTINGS_END || p.block != cur_block) {
+			if (blk_max != bound_max || blk_min != bound_min) {
+				corrupt(&p, SEG_POST, post, "block max impact differs from the block's docs");
+				break;
+			}
+			cur_block = p.block;
+			blk_max = 0;
+			blk_min = UINT32_MAX;
+			bound_max = p.blk_max_tf;
+			bound_min = p.blk_min_dl;
+		}
+	}
+	if (!p.rc && (count != t->df || cf != t->cf || max_tf != t->max_tf))
+		corrupt(&p, SEG_POST, post, "postings differ from the dictionary statistics");
+	if (!p.rc && p.next != p.end)
+		corrupt(&p, SEG_POST, p.next, "unused bytes after the last block");
+	if (!p.rc && (uint64_t)(p.pos_cur - p.pos_base) != pos_len)
+		corrupt(&p, SEG_POS, p.pos_cur, "positions length differs from the dictionary");
+	rc = p.rc;
+	postings_free(&p);
+	return rc;
+}
