@@ -1,0 +1,211 @@
+/*
+ * output.c: prints search hits in the formats of SPEC §2.
+ *
+ *   default   path, then "line:col: text" per matching line; a blank line
+ *             between hits; colors as ripgrep's (magenta path, green line
+ *             number, bold red matches) when o->color
+ *   vimgrep   path:line:col:text per matching line, hits in rank order; a hit
+ *             with no matching line (matched by its path) prints path:1:1:
+ *   json      one object per hit; the caller ends with out_json_summary()
+ *   list      the path
+ *
+ * Paths of files under the current directory print relative to it; record
+ * ids print as they are.  Spans are byte offsets into the line's text as the
+ * daemon sent it; out-of-range or overlapping spans are clipped, never
+ * trusted.
+ */
+#include <string.h>
+
+#include "output.h"
+
+#define C_PATH "\033[35m"
+#define C_LINE "\033[32m"
+#define C_MATCH "\033[1;31m"
+#define C_RESET "\033[0m"
+
+/* The doc as it should be shown: relative when under cwd. */
+static void doc_name(const struct out_opts *o, const Xihu__Hit *h, const uint8_t **p,
+                     size_t *n)
+{
+	*p = h->doc.data;
+	*n = h->doc.len;
+	if (h->kind != XIHU__DOC_KIND__DOC_FILE || !o->cwd)
+		return;
+	size_t cl = strlen(o->cwd);
+	if (cl == 1 && o->cwd[0] == '/')
+		cl = 0; /* cwd is the root: "/a/b" -> "a/b" */
+	if (*n > cl + 1 && memcmp(*p, o->cwd, cl) == 0 && (*p)[cl] == '/') {
+		*p += cl + 1;
+		*n -= cl + 1;
+	}
+}
+
+static void put_doc(const struct out_opts *o, const Xihu__Hit *h, bool color)
+{
+	const uint8_t *p;
+	size_t n;
+	doc_name(o, h, &p, &n);
+	if (color)
+		fputs(C_PATH, o->f);
+	fwrite(p, 1, n, o->f);
+	if (color)
+		fputs(C_RESET, o->f);
+}
+
+/* The line's text with its spans highlighted. */
+static void put_text(const struct out_opts *o, const Xihu__Line *l)
+{
+	const uint8_t *t = l->text.data;
+	size_t len = l->text.len, at = 0;
+	if (o->color) {
+		for (size_t i = 0; i < l->n_spans; i++) {
+			size_t s = l->spans[i]->start, e = l->spans[i]->end;
+			if (s < at)
+				s = at;
+			if (e > len)
+				e = len;
+			if (s >= e)
+				continue;
+			fwrite(t + at, 1, s - at, o->f);
+			fputs(C_MATCH, o->f);
+			fwrite(t + s, 1, e - s, o->f);
+			fputs(C_RESET, o->f);
+			at = e;
+		}
+	}
+	fwrite(t + at, 1, len - at, o->f);
+}
+
+void out_json_string(FILE *f, const uint8_t *s, size_t n)
+{
+	fputc('"', f);
+	size_t i = 0;
+	while (i < n) {
+		uint8_t c = s[i];
+		if (c < 0x80) {
+			switch (c) {
+			case '"': fputs("\\\"", f); break;
+			case '\\': fputs("\\\\", f); break;
+			case '\n': fputs("\\n", f); break;
+			case '\r': fputs("\\r", f); break;
+			case '\t': fputs("\\t", f); break;
+			case '\b': fputs("\\b", f); break;
+			case '\f': fputs("\\f", f); break;
+			default:
+				if (c < 0x20 || c == 0x7f)
+					fprintf(f, "\\u%04x", c);
+				else
+					fputc(c, f);
+			}
+			i++;
+			continue;
+		}
+		/* a well-formed UTF-8 sequence (RFC 3629: no overlongs, no surrogates) */
+		size_t len = 0;
+		uint8_t lo = 0x80, hi = 0xbf;
+		if (c >= 0xc2 && c <= 0xdf)
+			len = 2;
+		else if (c >= 0xe0 && c <= 0xef) {
+			len = 3;
+			if (c == 0xe0)
+				lo = 0xa0;
+			if (c == 0xed)
+				hi = 0x9f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			len = 4;
+			if (c == 0xf0)
+				lo = 0x90;
+			if (c == 0xf4)
+				hi = 0x8f;
+		}
+		bool ok = len && i + len <= n;
+		for (size_t k = 1; ok && k < len; k++) {
+			uint8_t b = s[i + k];
+			if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xbf))
+				ok = false;
+		}
+		if (ok) {
+			fwrite(s + i, 1, len, f);
+			i += len;
+		} else {
+			fputs("\\ufffd", f);
+			i++;
+		}
+	}
+	fputc('"', f);
+}
+
+static void put_json_hit(const struct out_opts *o, const Xihu__Hit *h, unsigned rank)
+{
+	FILE *f = o->f;
+	const uint8_t *p;
+	size_t n;
+	doc_name(o, h, &p, &n);
+	double score = h->score;
+	if (score != score || score > 1e300 || score < -1e300)
+		score = 0; /* NaN and infinities are not JSON */
+	fprintf(f, "{\"rank\":%u,\"score\":%.6g,\"doc\":", rank, score);
+	out_json_string(f, p, n);
+	fputs(",\"lines\":[", f);
+	for (size_t i = 0; i < h->n_lines; i++) {
+		const Xihu__Line *l = h->lines[i];
+		fprintf(f, "%s{\"line\":%u,\"col\":%u,\"text\":", i ? "," : "", l->line, l->col);
+		out_json_string(f, l->text.data, l->text.len);
+		fputs(",\"spans\":[", f);
+		for (size_t k = 0; k < l->n_spans; k++)
+			fprintf(f, "%s[%u,%u]", k ? "," : "", l->spans[k]->start, l->spans[k]->end);
+		fputs("]}", f);
+	}
+	fputs("]}\n", f);
+}
+
+void out_hit(const struct out_opts *o, const Xihu__Hit *h, unsigned rank)
+{
+	FILE *f = o->f;
+	switch (o->format) {
+	case OUT_DEFAULT:
+		if (rank > 1)
+			fputc('\n', f);
+		put_doc(o, h, o->color);
+		fputc('\n', f);
+		for (size_t i = 0; i < h->n_lines; i++) {
+			const Xihu__Line *l = h->lines[i];
+			if (o->color)
+				fprintf(f, C_LINE "%u" C_RESET ":%u: ", l->line, l->col);
+			else
+				fprintf(f, "%u:%u: ", l->line, l->col);
+			put_text(o, l);
+			fputc('\n', f);
+		}
+		return;
+	case OUT_VIMGREP:
+		if (h->n_lines == 0) {
+			put_doc(o, h, false);
+			fputs(":1:1:\n", f);
+		}
+		for (size_t i = 0; i < h->n_lines; i++) {
+			const Xihu__Line *l = h->lines[i];
+			put_doc(o, h, false);
+			fprintf(f, ":%u:%u:", l->line, l->col);
+			fwrite(l->text.data, 1, l->text.len, f);
+			fputc('\n', f);
+		}
+		return;
+	case OUT_JSON:
+		put_json_hit(o, h, rank);
+		return;
+	case OUT_LIST:
+		put_doc(o, h, o->color);
+		fputc('\n', f);
+		return;
+	case OUT_COUNT:
+		return;
+	}
+}
+
+void out_json_summary(const struct out_opts *o, uint64_t hits, uint64_t total,
+                      uint64_t took_us)
+{
+	fprintf(o->f, "{\"summary\":{\"hits\":%llu,\"total\":%llu,\"took_us\":%llu}}\n",
+	        (unsigned long long)hits, (unsigned long long)total, (unsigned long long)took_us);
+}

@@ -1,0 +1,34 @@
+/*
+ * output.h: how `xihu search` prints hits (client/output.c).  Formats are
+ * those of SPEC §2: the default grouped form, --vimgrep, --json (JSON Lines)
+ * and -l.  Nothing here talks to the daemon.
+ */
+#ifndef XIHU_OUTPUT_H
+#define XIHU_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "xihu.pb-c.h"
+
+enum out_format { OUT_DEFAULT, OUT_VIMGREP, OUT_JSON, OUT_LIST, OUT_COUNT };
+
+struct out_opts {
+	FILE *f;
+	enum out_format format;
+	bool color;      /* ANSI colors (default format only) */
+	const char *cwd; /* paths under it print relative; NULL: always absolute */
+};
+
+/* Prints hit number rank (1-based, counting from the first hit shown). */
+void out_hit(const struct out_opts *o, const Xihu__Hit *h, unsigned rank);
+/* --json: the last line {"summary":{...}}. */
+void out_json_summary(const struct out_opts *o, uint64_t hits, uint64_t total,
+                      uint64_t took_us);
+/* Writes s[0..n) as a JSON string (with quotes): control characters, quotes
+ * and backslashes escaped, invalid UTF-8 bytes as \ufffd.  The result is
+ * always valid JSON. */
+void out_json_string(FILE *f, const uint8_t *s, size_t n);
+
+#endif

@@ -1,0 +1,238 @@
+/*
+ * xihu-client.c: connect, send a Request frame, read a Response frame.
+ *
+ * Blocking I/O on a non-blocking socket: every wait goes through poll() with
+ * the time left until the call's deadline, so a wedged daemon turns into a
+ * clear timeout instead of a hung client.  A response is read whole (length
+ * first, checked against XIHU_MAX_RESPONSE_FRAME) before it is unpacked.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "xihu-client.h"
+
+int xihu_default_socket(char *buf, size_t size)
+{
+	const char *rt = getenv("XDG_RUNTIME_DIR");
+	int n;
+	if (rt && rt[0] == '/')
+		n = snprintf(buf, size, "%s/xihu/xihud.sock", rt);
+	else
+		n = snprintf(buf, size, "/tmp/xihu-%lu/xihud.sock", (unsigned long)getuid());
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+const char *xihu_socket_path(const char *opt, char *buf, size_t size)
+{
+	if (opt)
+		return opt;
+	const char *env = getenv("XIHU_SOCKET");
+	if (env && *env)
+		return env;
+	return xihu_default_socket(buf, size) ? NULL : buf;
+}
+
+static int fail(xihu_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(xihu_client *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->err, sizeof c->err, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for events on c->fd until deadline (-1: forever).  0 when ready. */
+static int wait_fd(xihu_client *c, short events, int64_t deadline, const char *doing)
+{
+	for (;;) {
+		int ms = -1;
+		if (deadline >= 0) {
+			int64_t left = deadline - now_ms();
+			if (left <= 0)
+				return fail(c, "%s %s: timed out", doing, c->path);
+			ms = left > 1000000 ? 1000000 : (int)left;
+		}
+		struct pollfd p = {.fd = c->fd, .events = events};
+		int r = poll(&p, 1, ms);
+		if (r > 0)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return fail(c, "%s %s: %s", doing, c->path, strerror(errno));
+	}
+}
+
+int xihu_client_open(xihu_client *c, const char *path)
+{
+	memset(c, 0, sizeof *c);
+	c->fd = -1;
+	c->timeout_ms = XIHU_REQUEST_TIMEOUT_MS;
+	c->next_id = 1;
+	snprintf(c->path, sizeof c->path, "%s", path);
+
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof sa.sun_path)
+		return fail(c, "cannot connect to %s: socket path too long (at most %zu bytes)",
+		            path, sizeof sa.sun_path - 1);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (c->fd < 0)
+		return fail(c, "socket: %s", strerror(errno));
+	int64_t deadline = now_ms() + XIHU_CONNECT_TIMEOUT_MS;
+	for (;;) {
+		if (connect(c->fd, (struct sockaddr *)&sa, sizeof sa) == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EINPROGRESS) {
+			/* the listen backlog is full: a busy daemon, retry briefly */
+			if (now_ms() >= deadline)
+				break;
+			usleep(10000);
+			continue;
+		}
+		break;
+	}
+	int e = errno == EAGAIN || errno == EINPROGRESS ? ETIMEDOUT : errno;
+	close(c->fd);
+	c->fd = -1;
+	if (e == ENOENT || e == ECONNREFUSED)
+		return fail(c, "cannot connect to %s: %s (is xihud running? start it with: xihud)",
+		            path, strerror(e));
+	return fail(c, "cannot connect to %s: %s", path, strerror(e));
+}
+
+void xihu_client_close(xihu_client *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+static int64_t deadline_of(const xihu_client *c)
+{
+	return c->timeout_ms > 0 ? now_ms() + c->timeout_ms : -1;
+}
+
+static int write_all(xihu_client *c, const uint8_t *p, size_t n, int64_t deadline)
+{
+	while (n > 0) {
+		ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
+		if (w > 0) {
+			p += w;
+			n -= (size_t)w;
+		} else if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+			if (wait_fd(c, POLLOUT, deadline, "sending to"))
+				return -1;
+		} else {
+			return fail(c, "sending to %s: %s", c->path, strerror(errno));
+		}
+	}
+	return 0;
+}
+
+static int read_all(xihu_client *c, uint8_t *p, size_t n, int64_t deadline)
+{
+	while (n > 0) {
+		ssize_t r = recv(c->fd, p, n, 0);
+		if (r > 0) {
+			p += r;
+			n -= (size_t)r;
+		} else if (r == 0) {
+			return fail(c, "reading from %s: the daemon closed the connection", c->path);
+		} else if (errno == EAGAIN || errno == EINTR) {
+			if (wait_fd(c, POLLIN, deadline, "reading from"))
+				return -1;
+		} else {
+			return fail(c, "reading from %s: %s", c->path, strerror(errno));
+		}
+	}
+	return 0;
+}
+
+int xihu_client_send(xihu_client *c, Xihu__Request *req)
+{
+	if (c->fd < 0)
+		return fail(c, "sending: not connected");
+	req->id = c->next_id++;
+	req->version = XIHU_PROTO_VERSION;
+	size_t n = xihu__request__get_packed_size(req);
+	if (n == 0 || n > XIHU_MAX_REQUEST_FRAME)
+		return fail(c, "request of %zu bytes: over the %u byte frame limit", n,
+		            XIHU_MAX_REQUEST_FRAME);
+	uint8_t *buf = malloc(XIHU_FRAME_HEADER + n);
+	if (!buf)
+		return fail(c, "request: out of memory");
+	frame_put_len(buf, (uint32_t)n);
+	xihu__request__pack(req, buf + XIHU_FRAME_HEADER);
+	int rc = write_all(c, buf, XIHU_FRAME_HEADER + n, deadline_of(c));
+	free(buf);
+	return rc;
+}
+
+int xihu_client_recv(xihu_client *c, Xihu__Response **out)
+{
+	*out = NULL;
+	if (c->fd < 0)
+		return fail(c, "reading: not connected");
+	int64_t deadline = deadline_of(c);
+	uint8_t hdr[XIHU_FRAME_HEADER];
+	if (read_all(c, hdr, sizeof hdr, deadline))
+		return -1;
+	uint32_t n = frame_get_len(hdr);
+	if (n == 0 || n > XIHU_MAX_RESPONSE_FRAME)
+		return fail(c, "reading from %s: bad frame length %u (limit %u)", c->path, n,
+		            XIHU_MAX_RESPONSE_FRAME);
+	uint8_t *buf = malloc(n);
+	if (!buf)
+		return fail(c, "response of %u bytes: out of memory", n);
+	if (read_all(c, buf, n, deadline)) {
+		free(buf);
+		return -1;
+	}
+	*out = xihu__response__unpack(NULL, n, buf);
+	free(buf);
+	if (!*out)
+		return fail(c, "reading from %s: the response does not unpack", c->path);
+	return 0;
+}
+
+int xihu_client_call(xihu_client *c, Xihu__Request *req, Xihu__Response **out)
+{
+	*out = NULL;
+	if (xihu_client_send(c, req) || xihu_client_recv(c, out))
+		return -1;
+	/* id 0: the daemon could not read our request (a bad frame) */
+	uint64_t got = (*out)->id;
+	if (got != req->id && got != 0) {
+		xihu__response__free_unpacked(*out, NULL);
+		*out = NULL;
+		return fail(c, "reading from %s: response id %llu does not match request %llu",
+		            c->path, (unsigned long long)got, (unsigned long long)req->id);
+	}
+	return 0;
+}
+
+const char *xihu_error_code_name(int code)
+{
+	const ProtobufCEnumValue *v =
+	    protobuf_c_enum_descriptor_get_value(&xihu__error_code__descriptor, code);
+	return v ? v->name : "E_UNKNOWN";
+}

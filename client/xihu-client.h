@@ -1,0 +1,58 @@
+/*
+ * xihu-client.h: the small client side of the xihu wire protocol.
+ *
+ * Connects to a daemon's Unix socket, sends Request frames and reads Response
+ * frames (docs/PROTOCOL.md), every step bounded by a timeout.  It links only
+ * the generated protobuf-c code, never the index library.  The daemon uses
+ * xihu_default_socket() too, so both agree on where the socket lives.
+ *
+ * Errors: every fallible call returns -1 and leaves a one-line message
+ * "what: why" (no "xihu: " prefix, no newline) in the client's err.
+ */
+#ifndef XIHU_CLIENT_H
+#define XIHU_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "frame.h"
+#include "xihu.pb-c.h"
+
+#define XIHU_CONNECT_TIMEOUT_MS 2000
+#define XIHU_REQUEST_TIMEOUT_MS 60000
+
+/*
+ * Writes the default socket path into buf: $XDG_RUNTIME_DIR/xihu/xihud.sock
+ * when XDG_RUNTIME_DIR is set to an absolute path, else
+ * /tmp/xihu-$UID/xihud.sock.  Returns 0, or -1 if it does not fit.
+ */
+int xihu_default_socket(char *buf, size_t size);
+
+/* The socket to use: opt if non-NULL, else $XIHU_SOCKET if set and non-empty,
+ * else the default (written into buf).  Returns NULL if it does not fit. */
+const char *xihu_socket_path(const char *opt, char *buf, size_t size);
+
+typedef struct xihu_client {
+	int fd;             /* -1 when not connected */
+	int timeout_ms;     /* per call to xihu_client_call; <= 0 waits forever */
+	uint64_t next_id;   /* id given to the next request */
+	char path[256];     /* the socket connected to */
+	char err[768];      /* the last error, one line */
+} xihu_client;
+
+/* Connects to the daemon on path within XIHU_CONNECT_TIMEOUT_MS. */
+int xihu_client_open(xihu_client *c, const char *path);
+void xihu_client_close(xihu_client *c);
+
+/* Sets req->id (a fresh one) and req->version, sends the frame. */
+int xihu_client_send(xihu_client *c, Xihu__Request *req);
+/* Reads one Response frame of at most XIHU_MAX_RESPONSE_FRAME bytes into
+ * *out (free with xihu__response__free_unpacked(*out, NULL)). */
+int xihu_client_recv(xihu_client *c, Xihu__Response **out);
+/* send + recv; checks that the response echoes the request's id. */
+int xihu_client_call(xihu_client *c, Xihu__Request *req, Xihu__Response **out);
+
+/* The name of a protocol error code: "E_QUERY", ... */
+const char *xihu_error_code_name(int code);
+
+#endif

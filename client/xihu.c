@@ -1,0 +1,512 @@
+/*
+ * xihu.c: the command-line client: `xihu search`, `xihu status`, `xihu stop`.
+ *
+ * A thin shell over xihu-client.c: parse arguments, send one request, print
+ * the response (client/output.c).  Exit codes follow grep: 0 results, 1 no
+ * results, 2 any error, reported as one line "xihu: <what>: <why>".
+ *
+ * `xihu search` takes its options anywhere among the query words, but only
+ * the options it knows: any other word, "-foo" included (a NOT in the query
+ * language), is part of the query.  "--" ends the options.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "frame.h"
+#include "output.h"
+#include "xihu-client.h"
+#include "xihu-index.h" /* XIHU_VERSION_STRING and XIHU_FORMAT_VERSION only */
+
+#define EXIT_MATCH 0
+#define EXIT_NOMATCH 1
+#define EXIT_ERROR 2
+
+static void error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fflush(stdout);
+	fputs("xihu: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static int version(void)
+{
+	printf("xihu %s (index format %u, protocol %u)\n", XIHU_VERSION_STRING, XIHU_FORMAT_VERSION,
+	       XIHU_PROTO_VERSION);
+	return 0;
+}
+
+static void usage_main(FILE *f)
+{
+	fputs("usage: xihu [--socket PATH] COMMAND [OPTION]... [ARG]...\n"
+	      "Search the files indexed by xihu-index, through the xihud daemon.\n"
+	      "\n"
+	      "Commands:\n"
+	      "  search QUERY...  ranked search; see xihu search --help\n"
+	      "  status           the daemon's version, index and latency\n"
+	      "  stop             shut the daemon down gracefully\n"
+	      "\n"
+	      "Options:\n"
+	      "  --socket PATH    the daemon's socket (env XIHU_SOCKET; default\n"
+	      "                   $XDG_RUNTIME_DIR/xihu/xihud.sock, else /tmp/xihu-$UID/xihud.sock)\n"
+	      "  -h, --help       show this help\n"
+	      "  -V, --version    show the version\n"
+	      "\n"
+	      "Examples:\n"
+	      "  xihu-index ~/src && xihud && xihu search event loop\n"
+	      "  xihu status\n"
+	      "\n"
+	      "Exit status: 0 results, 1 no results, 2 error.\n",
+	      f);
+}
+
+static void usage_search(FILE *f)
+{
+	fputs("usage: xihu search [OPTION]... QUERY...\n"
+	      "Print the documents that best match QUERY (the words joined with spaces).\n"
+	      "\n"
+	      "Query language: words must all match (AND); a OR b; -a or NOT a excludes;\n"
+	      "(groups); \"exact phrase\"; pre* (prefix); path:GLOB, ext:c, field:word.\n"
+	      "Options may come anywhere; any other word starting with '-' is a NOT.\n"
+	      "\n"
+	      "  -n N            show N hits (default 10)\n"
+	      "  --offset K      skip the first K hits (paging)\n"
+	      "  --json          JSON Lines: one object per hit, then {\"summary\":...}\n"
+	      "  --vimgrep       path:line:col:text per matching line (Vim, Emacs grep-mode)\n"
+	      "  -l              paths (or record ids) only, in rank order\n"
+	      "  --count         the number of matching documents\n"
+	      "  --color WHEN    never, always or auto (default: auto, a terminal without\n"
+	      "                  NO_COLOR)\n"
+	      "  --socket PATH   the daemon's socket (env XIHU_SOCKET)\n"
+	      "  -h, --help      show this help\n"
+	      "\n"
+	      "Examples:\n"
+	      "  xihu search event loop                 files with both words\n"
+	      "  xihu search '\"connection reset\"' ext:c  a phrase, in C files only\n"
+	      "  xihu search malloc -free -n 20         malloc but not free, 20 hits\n"
+	      "  xihu search --vimgrep TODO             for :cexpr system('xihu search --vimgrep TODO')\n"
+	      "  xihu search --json 'sock*' | jq .doc\n"
+	      "\n"
+	      "Exit status: 0 results, 1 no results, 2 error.\n",
+	      f);
+}
+
+static void usage_simple(FILE *f, const char *cmd, const char *what, const char *example)
+{
+	fprintf(f,
+	        "usage: xihu %s [--socket PATH]\n"
+	        "%s\n"
+	        "\n"
+	        "  --socket PATH   the daemon's socket (env XIHU_SOCKET)\n"
+	        "  -h, --help      show this help\n"
+	        "\n"
+	        "Example:\n"
+	        "  %s\n",
+	        cmd, what, example);
+}
+
+/* ---- talking to the daemon ------------------------------------------------ */
+
+/* One request, one response.  Returns the response or NULL (error printed). */
+static Xihu__Response *call(const char *socket_opt, Xihu__Request *req)
+{
+	char buf[256];
+	const char *path = xihu_socket_path(socket_opt, buf, sizeof buf);
+	if (!path) {
+		error("socket: cannot work out the default socket path");
+		return NULL;
+	}
+	xihu_client c;
+	Xihu__Response *resp = NULL;
+	if (xihu_client_open(&c, path) || xihu_client_call(&c, req, &resp)) {
+		error("%s", c.err);
+		xihu_client_close(&c);
+		return NULL;
+	}
+	xihu_client_close(&c);
+	if (resp->body_case == XIHU__RESPONSE__BODY_ERROR) {
+		const Xihu__Error *e = resp->error;
+		if (e->message && *e->message)
+			error("%s", e->message);
+		else
+			error("daemon: %s", xihu_error_code_name(e->code));
+		xihu__response__free_unpacked(resp, NULL);
+		return NULL;
+	}
+	return resp;
+}
+
+static bool expect(Xihu__Response *resp, Xihu__Response__BodyCase want, const char *what)
+{
+	if (resp->body_case == want)
+		return true;
+	error("%s: the daemon answered with an unexpected message", what);
+	return false;
+}
+
+/* ---- xihu search ---------------------------------------------------------- */
+
+static int parse_uint(const char *opt, const char *s, uint32_t lo, uint32_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = s ? strtoul(s, &end, 10) : 0;
+	if (!s || errno || end == s || *end || *s == '-' || v < lo || v > UINT32_MAX) {
+		error("search: %s %s: expected a number of at least %u", opt, s ? s : "(missing)", lo);
+		return -1;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* Matches "--name VALUE" and "--name=VALUE"; advances *i past the value. */
+static bool opt_value(int argc, char **argv, int *i, const char *name, const char **val)
+{
+	size_t n = strlen(name);
+	const char *a = argv[*i];
+	if (strncmp(a, name, n) != 0)
+		return false;
+	if (a[n] == '=') {
+		*val = a + n + 1;
+		return true;
+	}
+	if (a[n] != '\0')
+		return false;
+	*val = *i + 1 < argc ? argv[++*i] : NULL;
+	return true;
+}
+
+static int set_format(enum out_format *f, enum out_format want, bool *set, const char *name)
+{
+	if (*set && *f != want) {
+		error("search: %s: only one of --json, --vimgrep, -l and --count may be given", name);
+		return -1;
+	}
+	*f = want;
+	*set = true;
+	return 0;
+}
+
+static int cmd_search(int argc, char **argv, const char *socket_opt)
+{
+	uint32_t limit = 10, offset = 0;
+	enum out_format format = OUT_DEFAULT;
+	bool format_set = false;
+	const char *color = "auto";
+	size_t qcap = 1, qlen = 0;
+	for (int i = 1; i < argc; i++)
+		qcap += strlen(argv[i]) + 1;
+	char *query = malloc(qcap);
+	if (!query) {
+		error("search: out of memory");
+		return EXIT_ERROR;
+	}
+	query[0] = '\0';
+
+	bool options = true;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v;
+		if (options && a[0] == '-' && a[1] != '\0') {
+			if (!strcmp(a, "--")) {
+				options = false;
+				continue;
+			}
+			if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+				free(query);
+				usage_search(stdout);
+				return 0;
+			}
+			if (!strncmp(a, "-n", 2) && a[2]) {
+				if (parse_uint("-n", a + 2, 1, &limit))
+					goto fail;
+				continue;
+			}
+			if (!strcmp(a, "-n")) {
+				if (parse_uint("-n", i + 1 < argc ? argv[++i] : NULL, 1, &limit))
+					goto fail;
+				continue;
+			}
+			if (opt_value(argc, argv, &i, "--offset", &v)) {
+				if (parse_uint("--offset", v, 0, &offset))
+					goto fail;
+				continue;
+			}
+			if (opt_value(argc, argv, &i, "--color", &v) ||
+			    opt_value(argc, argv, &i, "--colour", &v)) {
+				if (!v || (strcmp(v, "never") && strcmp(v, "always") && strcmp(v, "auto"))) {
+					error("search: --color %s: expected never, always or auto",
+					      v ? v : "(missing)");
+					goto fail;
+				}
+				color = v;
+				continue;
+			}
+			if (opt_value(argc, argv, &i, "--socket", &v)) {
+				if (!v || !*v) {
+					error("search: --socket: expected a path");
+					goto fail;
+				}
+				socket_opt = v;
+				continue;
+			}
+			int rc = 0;
+			if (!strcmp(a, "--json"))
+				rc = set_format(&format, OUT_JSON, &format_set, a);
+			else if (!strcmp(a, "--vimgrep"))
+				rc = set_format(&format, OUT_VIMGREP, &format_set, a);
+			else if (!strcmp(a, "-l") || !strcmp(a, "--files-with-matches"))
+				rc = set_format(&format, OUT_LIST, &format_set, a);
+			else if (!strcmp(a, "-c") || !strcmp(a, "--count"))
+				rc = set_format(&format, OUT_COUNT, &format_set, a);
+			else if (a[1] == '-') {
+				error("search: %s: unknown option (see xihu search --help)", a);
+				goto fail;
+			} else
+				goto word; /* -word: a NOT in the query */
+			if (rc)
+				goto fail;
+			continue;
+		}
+	word:
+		if (qlen)
+			query[qlen++] = ' ';
+		memcpy(query + qlen, a, strlen(a) + 1);
+		qlen += strlen(a);
+	}
+	if (strspn(query, " \t\n\r\f\v") == qlen) {
+		error("search: no query given (see xihu search --help)");
+		goto fail;
+	}
+
+	struct out_opts o = {.f = stdout, .format = format};
+	if (!strcmp(color, "always"))
+		o.color = true;
+	else if (!strcmp(color, "auto")) {
+		const char *nc = getenv("NO_COLOR");
+		o.color = isatty(STDOUT_FILENO) && !(nc && *nc);
+	}
+	char cwd[PATH_MAX];
+	o.cwd = getcwd(cwd, sizeof cwd) ? cwd : NULL;
+
+	Xihu__SearchRequest sr = XIHU__SEARCH_REQUEST__INIT;
+	sr.query = query;
+	sr.limit = format == OUT_COUNT ? 1 : limit;
+	sr.offset = format == OUT_COUNT ? 0 : offset;
+	sr.want_lines = format == OUT_DEFAULT || format == OUT_VIMGREP || format == OUT_JSON;
+	Xihu__Request req = XIHU__REQUEST__INIT;
+	req.body_case = XIHU__REQUEST__BODY_SEARCH;
+	req.search = &sr;
+	Xihu__Response *resp = call(socket_opt, &req);
+	free(query);
+	query = NULL;
+	if (!resp)
+		return EXIT_ERROR;
+	if (!expect(resp, XIHU__RESPONSE__BODY_SEARCH, "search")) {
+		xihu__response__free_unpacked(resp, NULL);
+		return EXIT_ERROR;
+	}
+	const Xihu__SearchResponse *s = resp->search;
+	int rc;
+	if (format == OUT_COUNT) {
+		printf("%llu\n", (unsigned long long)s->total);
+		rc = s->total ? EXIT_MATCH : EXIT_NOMATCH;
+	} else {
+		for (size_t i = 0; i < s->n_hits; i++)
+			out_hit(&o, s->hits[i], (unsigned)(offset + i + 1));
+		if (format == OUT_JSON)
+			out_json_summary(&o, s->n_hits, s->total, s->took_us);
+		rc = s->n_hits ? EXIT_MATCH : EXIT_NOMATCH;
+	}
+	xihu__response__free_unpacked(resp, NULL);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		error("stdout: %s", strerror(errno));
+		return EXIT_ERROR;
+	}
+	return rc;
+fail:
+	free(query);
+	return EXIT_ERROR;
+}
+
+/* ---- xihu status / xihu stop ----------------------------------------------- */
+
+static void print_uptime(uint64_t s)
+{
+	if (s >= 86400)
+		printf("%llud ", (unsigned long long)(s / 86400));
+	if (s >= 3600)
+		printf("%lluh ", (unsigned long long)(s / 3600 % 24));
+	if (s >= 60)
+		printf("%llum ", (unsigned long long)(s / 60 % 60));
+	printf("%llus\n", (unsigned long long)(s % 60));
+}
+
+static void print_bytes(uint64_t b)
+{
+	static const char *const unit[] = {"KiB", "MiB", "GiB", "TiB"};
+	if (b < 1024) {
+		printf("%llu B\n", (unsigned long long)b);
+		return;
+	}
+	double v = (double)b / 1024;
+	unsigned u = 0;
+	while (v >= 1024 && u < 3) {
+		v /= 1024;
+		u++;
+	}
+	printf("%.1f %s (%llu bytes)\n", v, unit[u], (unsigned long long)b);
+}
+
+static void print_us(uint64_t us)
+{
+	if (us < 1000)
+		printf("%llu us", (unsigned long long)us);
+	else
+		printf("%.1f ms", (double)us / 1000);
+}
+
+/* Parses the options of status and stop: --socket and --help only. */
+static int simple_opts(int argc, char **argv, const char **socket_opt, const char *cmd,
+                       const char *what, const char *example, bool *helped)
+{
+	*helped = false;
+	for (int i = 1; i < argc; i++) {
+		const char *v;
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage_simple(stdout, cmd, what, example);
+			*helped = true;
+			return 0;
+		}
+		if (opt_value(argc, argv, &i, "--socket", &v) && v && *v) {
+			*socket_opt = v;
+			continue;
+		}
+		error("%s: %s: unexpected argument (see xihu %s --help)", cmd, argv[i], cmd);
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_status(int argc, char **argv, const char *socket_opt)
+{
+	bool helped;
+	if (simple_opts(argc, argv, &socket_opt, "status",
+	                "Show the daemon's version, uptime, index and query latency.", "xihu status",
+	                &helped))
+		return EXIT_ERROR;
+	if (helped)
+		return 0;
+	Xihu__StatusRequest sr = XIHU__STATUS_REQUEST__INIT;
+	Xihu__Request req = XIHU__REQUEST__INIT;
+	req.body_case = XIHU__REQUEST__BODY_STATUS;
+	req.status = &sr;
+	Xihu__Response *resp = call(socket_opt, &req);
+	if (!resp)
+		return EXIT_ERROR;
+	if (!expect(resp, XIHU__RESPONSE__BODY_STATUS, "status")) {
+		xihu__response__free_unpacked(resp, NULL);
+		return EXIT_ERROR;
+	}
+	const Xihu__StatusResponse *s = resp->status;
+	printf("version      xihud %s (index format %u, protocol %u)\n", s->version ? s->version : "?",
+	       s->format_version, s->proto_version);
+	printf("pid          %u\n", s->pid);
+	printf("uptime       ");
+	print_uptime(s->uptime_s);
+	printf("index        %s\n", s->index_path ? s->index_path : "?");
+	printf("documents    %llu\n", (unsigned long long)s->docs);
+	printf("terms        %llu\n", (unsigned long long)s->terms);
+	printf("segments     %u\n", s->segments);
+	printf("index bytes  ");
+	print_bytes(s->index_bytes);
+	printf("generation   %llu\n", (unsigned long long)s->generation);
+	printf("connections  %u\n", s->connections);
+	printf("queries      %llu\n", (unsigned long long)s->queries);
+	printf("latency      p50 ");
+	print_us(s->p50_us);
+	printf(", p90 ");
+	print_us(s->p90_us);
+	printf(", p99 ");
+	print_us(s->p99_us);
+	printf("\n");
+	xihu__response__free_unpacked(resp, NULL);
+	if (fflush(stdout) != 0) {
+		error("stdout: %s", strerror(errno));
+		return EXIT_ERROR;
+	}
+	return 0;
+}
+
+static int cmd_stop(int argc, char **argv, const char *socket_opt)
+{
+	bool helped;
+	if (simple_opts(argc, argv, &socket_opt, "stop",
+	                "Shut the daemon down: it finishes the requests in flight, removes its\n"
+	                "socket and exits.",
+	                "xihu stop", &helped))
+		return EXIT_ERROR;
+	if (helped)
+		return 0;
+	Xihu__StopRequest sr = XIHU__STOP_REQUEST__INIT;
+	Xihu__Request req = XIHU__REQUEST__INIT;
+	req.body_case = XIHU__REQUEST__BODY_STOP;
+	req.stop = &sr;
+	Xihu__Response *resp = call(socket_opt, &req);
+	if (!resp)
+		return EXIT_ERROR;
+	bool ok = expect(resp, XIHU__RESPONSE__BODY_STOP, "stop");
+	xihu__response__free_unpacked(resp, NULL);
+	return ok ? 0 : EXIT_ERROR;
+}
+
+int main(int argc, char **argv)
+{
+	const char *socket_opt = NULL;
+	int i = 1;
+	/* options before the command */
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i], *v;
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage_main(stdout);
+			return 0;
+		}
+		if (!strcmp(a, "-V") || !strcmp(a, "--version"))
+			return version();
+		if (opt_value(argc, argv, &i, "--socket", &v) && v && *v) {
+			socket_opt = v;
+			continue;
+		}
+		error("%s: unknown option or missing argument (see xihu --help)", a);
+		return EXIT_ERROR;
+	}
+	if (i >= argc) {
+		usage_main(stderr);
+		return EXIT_ERROR;
+	}
+	const char *cmd = argv[i];
+	argc -= i;
+	argv += i;
+	if (!strcmp(cmd, "search"))
+		return cmd_search(argc, argv, socket_opt);
+	if (!strcmp(cmd, "status"))
+		return cmd_status(argc, argv, socket_opt);
+	if (!strcmp(cmd, "stop"))
+		return cmd_stop(argc, argv, socket_opt);
+	if (!strcmp(cmd, "help")) {
+		usage_main(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "version"))
+		return version();
+	error("%s: unknown command (try: xihu search, xihu status, xihu stop)", cmd);
+	return EXIT_ERROR;
+}
