@@ -1,0 +1,302 @@
+/*
+ * handler.c: one request frame in, one response frame out.
+ *
+ * Unpacks the Request, checks the protocol version, serves Search / Status /
+ * Stop against the index snapshot in the context and packs the Response with
+ * its length header.  It touches no libevent state and no globals, so a
+ * worker thread may call it; the caller holds a reference on ctx->ix for the
+ * duration of the call.
+ *
+ * Errors by who caused them: a frame that does not unpack is E_BAD_FRAME and
+ * closes the stream (HANDLER_CLOSE); a well-formed request we cannot serve is
+ * E_BAD_REQUEST / E_VERSION / E_QUERY / E_LIMIT and the connection goes on;
+ * the index's own failures are E_INDEX / E_INTERNAL.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "frame.h"
+#include "xihu.pb-c.h"
+#include "xihud.h"
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Packs resp into out (length header + body).  Returns false on ENOMEM or
+ * when the response would be larger than a client accepts. */
+static bool pack(const Xihu__Response *resp, struct reply *out, size_t *size_out)
+{
+	size_t n = xihu__response__get_packed_size(resp);
+	*size_out = n;
+	out->buf = NULL;
+	out->len = 0;
+	if (n == 0 || n > XIHU_MAX_RESPONSE_FRAME)
+		return false;
+	out->buf = malloc(XIHU_FRAME_HEADER + n);
+	if (!out->buf)
+		return false;
+	frame_put_len(out->buf, (uint32_t)n);
+	xihu__response__pack(resp, out->buf + XIHU_FRAME_HEADER);
+	out->len = XIHU_FRAME_HEADER + n;
+	return true;
+}
+
+static void error_reply(uint64_t id, int code, unsigned column, const char *msg,
+                        struct reply *out)
+{
+	Xihu__Error e = XIHU__ERROR__INIT;
+	e.code = (Xihu__ErrorCode)code;
+	e.message = (char *)msg;
+	e.column = column;
+	Xihu__Response resp = XIHU__RESPONSE__INIT;
+	resp.id = id;
+	resp.version = XIHU_PROTO_VERSION;
+	resp.body_case = XIHU__RESPONSE__BODY_ERROR;
+	resp.error = &e;
+	size_t n;
+	if (!pack(&resp, out, &n)) {
+		/* a message can only be too large through a bug; ENOMEM otherwise */
+		out->buf = NULL;
+		out->len = 0;
+	}
+}
+
+void handler_error_reply(uint64_t id, int code, const char *msg, struct reply *out)
+{
+	error_reply(id, code, 0, msg, out);
+}
+
+/* The index library's error as a protocol error. */
+static void index_error_reply(uint64_t id, const xihu_err *err, struct reply *out)
+{
+	char msg[sizeof err->msg + 64];
+	switch (err->code) {
+	case XIHU_EQUERY:
+		/* the client prints the message as is: make it name the column once */
+		if (strncmp(err->msg, "query", 5) == 0)
+			snprintf(msg, sizeof msg, "%s", err->msg);
+		else if (strncmp(err->msg, "column", 6) == 0)
+			snprintf(msg, sizeof msg, "query %s", err->msg);
+		else
+			snprintf(msg, sizeof msg, "query column %u: %s", err->column, err->msg);
+		error_reply(id, XIHU__ERROR_CODE__E_QUERY, err->column, msg, out);
+		return;
+	case XIHU_ELIMIT:
+		error_reply(id, XIHU__ERROR_CODE__E_LIMIT, err->column, err->msg, out);
+		return;
+	case XIHU_ECORRUPT:
+	case XIHU_ENOINDEX:
+		error_reply(id, XIHU__ERROR_CODE__E_INDEX, 0, err->msg, out);
+		return;
+	default:
+		snprintf(msg, sizeof msg, "%s", err->msg[0] ? err->msg : xihu_strerror(err->code));
+		error_reply(id, XIHU__ERROR_CODE__E_INTERNAL, 0, msg, out);
+		return;
+	}
+}
+
+/*
+ * Search: run the query, then lay the results out as protobuf messages in
+ * four arrays (hits, lines, spans and the pointer arrays to them) sized from
+ * the results, pack, and free everything before returning.
+ */
+static void serve_search(const struct handler_ctx *ctx, uint64_t id,
+                         const Xihu__SearchRequest *sr, struct reply *out)
+{
+	uint64_t t0 = now_us();
+	xihu_search_opts opts = {
+		.limit = sr->limit,
+		.offset = sr->offset,
+		.want_lines = sr->want_lines,
+		.max_lines = sr->max_lines,
+		.limits = ctx->limits,
+	};
+	const char *q = sr->query ? sr->query : "";
+	xihu_results res = {0};
+	xihu_err err = {0};
+	int rc = xihu_search(ctx->ix, q, strlen(q), &opts, &res, &err);
+	if (rc != XIHU_OK) {
+		if (!err.code)
+			err.code = rc;
+		stats_record(ctx->stats, now_us() - t0);
+		index_error_reply(id, &err, out);
+		return;
+	}
+
+	size_t nlines = 0, nspans = 0;
+	for (uint32_t i = 0; i < res.nhits; i++) {
+		nlines += res.hits[i].nlines;
+		for (uint32_t j = 0; j < res.hits[i].nlines; j++)
+			nspans += res.hits[i].lines[j].nspans;
+	}
+	Xihu__Hit *hits = calloc(res.nhits ? res.nhits : 1, sizeof *hits);
+	Xihu__Hit **hitp = calloc(res.nhits ? res.nhits : 1, sizeof *hitp);
+	Xihu__Line *lines = calloc(nlines ? nlines : 1, sizeof *lines);
+	Xihu__Line **linep = calloc(nlines ? nlines : 1, sizeof *linep);
+	Xihu__Span *spans = calloc(nspans ? nspans : 1, sizeof *spans);
+	Xihu__Span **spanp = calloc(nspans ? nspans : 1, sizeof *spanp);
+	if (!hits || !hitp || !lines || !linep || !spans || !spanp) {
+		error_reply(id, XIHU__ERROR_CODE__E_INTERNAL, 0, "search: out of memory", out);
+		goto done;
+	}
+
+	size_t li = 0, si = 0;
+	for (uint32_t i = 0; i < res.nhits; i++) {
+		const xihu_hit *h = &res.hits[i];
+		Xihu__Hit *ph = &hits[i];
+		xihu__hit__init(ph);
+		ph->doc.data = (uint8_t *)h->doc;
+		ph->doc.len = h->doc_len;
+		ph->kind = h->record ? XIHU__DOC_KIND__DOC_RECORD : XIHU__DOC_KIND__DOC_FILE;
+		ph->score = h->score;
+		ph->n_lines = h->nlines;
+		ph->lines = &linep[li];
+		for (uint32_t j = 0; j < h->nlines; j++) {
+			const xihu_line *l = &h->lines[j];
+			Xihu__Line *pl = &lines[li];
+			xihu__line__init(pl);
+			pl->line = l->line;
+			pl->col = l->col;
+			pl->text.data = (uint8_t *)l->text;
+			pl->text.len = l->len;
+			pl->n_spans = l->nspans;
+			pl->spans = &spanp[si];
+			for (uint32_t k = 0; k < l->nspans; k++) {
+				xihu__span__init(&spans[si]);
+				spans[si].start = l->spans[k].start;
+				spans[si].end = l->spans[k].end;
+				spanp[si] = &spans[si];
+				si++;
+			}
+			linep[li] = pl;
+			li++;
+		}
+		hitp[i] = ph;
+	}
+
+	Xihu__SearchResponse sresp = XIHU__SEARCH_RESPONSE__INIT;
+	sresp.n_hits = res.nhits;
+	sresp.hits = hitp;
+	sresp.total = res.total;
+	Xihu__Response resp = XIHU__RESPONSE__INIT;
+	resp.id = id;
+	resp.version = XIHU_PROTO_VERSION;
+	resp.body_case = XIHU__RESPONSE__BODY_SEARCH;
+	resp.search = &sresp;
+	uint64_t took = now_us() - t0;
+	sresp.took_us = took;
+	stats_record(ctx->stats, took);
+
+	size_t n;
+	if (!pack(&resp, out, &n)) {
+		char msg[200];
+		if (n > XIHU_MAX_RESPONSE_FRAME) {
+			snprintf(msg, sizeof msg,
+			         "response of %zu bytes: over the %u byte frame limit (ask for fewer "
+			         "hits or lines)",
+			         n, XIHU_MAX_RESPONSE_FRAME);
+			error_reply(id, XIHU__ERROR_CODE__E_LIMIT, 0, msg, out);
+		} else {
+			error_reply(id, XIHU__ERROR_CODE__E_INTERNAL, 0, "search: out of memory", out);
+		}
+	}
+done:
+	free(hits);
+	free(hitp);
+	free(lines);
+	free(linep);
+	free(spans);
+	free(spanp);
+	xihu_results_free(&res);
+}
+
+static void serve_status(const struct handler_ctx *ctx, uint64_t id, struct reply *out)
+{
+	xihu_index_stats is = {0};
+	xihu_index_get_stats(ctx->ix, &is);
+	Xihu__StatusResponse st = XIHU__STATUS_RESPONSE__INIT;
+	st.version = (char *)XIHU_VERSION_STRING;
+	st.format_version = XIHU_FORMAT_VERSION;
+	st.proto_version = XIHU_PROTO_VERSION;
+	st.uptime_s = ctx->uptime_s;
+	st.index_path = (char *)xihu_index_dir(ctx->ix);
+	st.docs = is.docs;
+	st.terms = is.terms;
+	st.segments = is.segments;
+	st.index_bytes = is.bytes;
+	st.generation = is.generation;
+	stats_snapshot(ctx->stats, &st.queries, &st.p50_us, &st.p90_us, &st.p99_us);
+	st.connections = ctx->connections;
+	st.pid = ctx->pid;
+	Xihu__Response resp = XIHU__RESPONSE__INIT;
+	resp.id = id;
+	resp.version = XIHU_PROTO_VERSION;
+	resp.body_case = XIHU__RESPONSE__BODY_STATUS;
+	resp.status = &st;
+	size_t n;
+	if (!pack(&resp, out, &n))
+		error_reply(id, XIHU__ERROR_CODE__E_INTERNAL, 0, "status: out of memory", out);
+}
+
+static void serve_stop(uint64_t id, struct reply *out)
+{
+	Xihu__StopResponse sp = XIHU__STOP_RESPONSE__INIT;
+	Xihu__Response resp = XIHU__RESPONSE__INIT;
+	resp.id = id;
+	resp.version = XIHU_PROTO_VERSION;
+	resp.body_case = XIHU__RESPONSE__BODY_STOP;
+	resp.stop = &sp;
+	size_t n;
+	if (!pack(&resp, out, &n))
+		error_reply(id, XIHU__ERROR_CODE__E_INTERNAL, 0, "stop: out of memory", out);
+}
+
+enum handler_action handler_serve(const struct handler_ctx *ctx, const uint8_t *body,
+                                  size_t len, struct reply *out)
+{
+	out->buf = NULL;
+	out->len = 0;
+	Xihu__Request *req = xihu__request__unpack(NULL, len, body);
+	if (!req) {
+		char msg[128];
+		snprintf(msg, sizeof msg, "bad frame: %zu bytes that are not a packed Request", len);
+		error_reply(0, XIHU__ERROR_CODE__E_BAD_FRAME, 0, msg, out);
+		return HANDLER_CLOSE;
+	}
+
+	enum handler_action act = HANDLER_CONTINUE;
+	uint64_t id = req->id;
+	if (req->version != XIHU_PROTO_VERSION) {
+		char msg[128];
+		snprintf(msg, sizeof msg, "protocol version %u: this daemon speaks version %u",
+		         req->version, XIHU_PROTO_VERSION);
+		error_reply(id, XIHU__ERROR_CODE__E_VERSION, 0, msg, out);
+	} else {
+		switch (req->body_case) {
+		case XIHU__REQUEST__BODY_SEARCH:
+			serve_search(ctx, id, req->search, out);
+			break;
+		case XIHU__REQUEST__BODY_STATUS:
+			serve_status(ctx, id, out);
+			break;
+		case XIHU__REQUEST__BODY_STOP:
+			serve_stop(id, out);
+			act = HANDLER_STOP;
+			break;
+		default:
+			error_reply(id, XIHU__ERROR_CODE__E_BAD_REQUEST, 0,
+			            "bad request: no search, status or stop in it", out);
+			break;
+		}
+	}
+	xihu__request__free_unpacked(req, NULL);
+	if (!out->buf)
+		return act == HANDLER_STOP ? HANDLER_STOP : HANDLER_CLOSE;
+	return act;
+}

@@ -1,0 +1,506 @@
+/*
+ * server.c: the listening socket, the connection list, the index snapshot and
+ * the daemon's lifecycle.
+ *
+ * Socket path handling (server_bind, before daemonizing so errors reach the
+ * terminal): missing directories are created 0700; a directory owned by
+ * another (non-root) user is refused; an existing socket that a live daemon
+ * answers on is refused, a stale one (connection refused) is removed; the new
+ * socket is bound under umask 0177 so it is 0600 from birth.
+ *
+ * Accepting: peers with another uid are refused (SO_PEERCRED); past
+ * --max-connections a client gets an E_LIMIT answer and is closed; when
+ * accept() runs out of file descriptors the listener is paused for
+ * ACCEPT_BACKOFF_MS instead of spinning or exiting.
+ *
+ * Index snapshot: srv->ix is the index requests are served from.  Before a
+ * request, at most every CHECK_INTERVAL_MS, xihu_index_changed() is asked
+ * whether a newer one was committed; if so it is opened and swapped in.
+ * Requests hold their own reference, so the old one lives until they finish.
+ * SIGHUP reloads unconditionally.
+ *
+ * Shutdown (SIGTERM, SIGINT, a Stop request): close and remove the listening
+ * socket, let every connection answer what it already received in full and
+ * flush, then leave the loop when the last one is gone (or after
+ * STOP_GRACE_S for clients that never read).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "frame.h"
+#include "xihu.pb-c.h"
+#include "xihud.h"
+
+#define CHECK_INTERVAL_MS 200
+#define ACCEPT_BACKOFF_MS 100
+#define ACCEPT_BATCH 64 /* accepts per callback, so one busy listener cannot starve */
+#define STOP_GRACE_S 10
+
+struct server {
+	const struct xihud_config *cfg;
+	struct event_base *base;
+	int lfd;
+	dev_t sock_dev; /* the socket file we created: only that one is removed */
+	ino_t sock_ino;
+	struct event *ev_accept, *ev_backoff, *ev_grace;
+	struct event *ev_sigterm, *ev_sigint, *ev_sighup;
+
+	xihu_index *ix;
+	uint64_t last_check_ms;
+	char last_reload_error[512];
+	xihu_limits limits;
+	struct stats stats;
+
+	struct conn **conns;
+	unsigned nconns, conns_cap;
+	uint64_t serial;
+
+	bool stopping;
+	uint64_t started_ms;
+	pid_t pid;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ---- the socket path ---------------------------------------------------- */
+
+/* mkdir -p of dir; created components are 0700. */
+static int make_dirs(const char *dir)
+{
+	char p[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	snprintf(p, sizeof p, "%s", dir);
+	for (char *s = p + 1;; s++) {
+		char c = *s;
+		if (c != '/' && c != '\0')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+			xihud_error("%s: cannot create the socket directory: %s", p, strerror(errno));
+			return -1;
+		}
+		*s = c;
+		if (!c)
+			break;
+	}
+	struct stat st;
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		xihud_error("%s: not a directory", dir);
+		return -1;
+	}
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		xihud_error("%s: owned by uid %lu, not by you; refusing to put the socket there", dir,
+		            (unsigned long)st.st_uid);
+		return -1;
+	}
+	return 0;
+}
+
+/* 1: a daemon answers on path; 0: stale socket; -1: error (printed). */
+static int probe_live(const struct sockaddr_un *sa, const char *path)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		xihud_error("socket: %s", strerror(errno));
+		return -1;
+	}
+	int rc = connect(fd, (const struct sockaddr *)sa, sizeof *sa);
+	int e = errno;
+	close(fd);
+	if (rc == 0 || e == EAGAIN || e == EINPROGRESS)
+		return 1; /* accepted, or a full backlog: someone is listening */
+	if (e == ECONNREFUSED)
+		return 0;
+	xihud_error("%s: cannot probe the existing socket: %s", path, strerror(e));
+	return -1;
+}
+
+int server_bind(struct server **out, const struct xihud_config *cfg, xihu_index *ix)
+{
+	const char *path = cfg->socket_path;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof sa.sun_path) {
+		xihud_error("%s: socket path too long (at most %zu bytes)", path,
+		            sizeof sa.sun_path - 1);
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+
+	char dir[sizeof sa.sun_path];
+	snprintf(dir, sizeof dir, "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (make_dirs(dir))
+			return -1;
+	}
+
+	struct stat st;
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			xihud_error("%s: exists and is not a socket; refusing to replace it", path);
+			return -1;
+		}
+		int live = probe_live(&sa, path);
+		if (live < 0)
+			return -1;
+		if (live) {
+			xihud_error("%s: a daemon is already listening there (stop it with: xihu stop)",
+			            path);
+			return -1;
+		}
+		if (unlink(path) < 0 && errno != ENOENT) {
+			xihud_error("%s: cannot remove the stale socket: %s", path, strerror(errno));
+			return -1;
+		}
+	}
+
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		xihud_error("socket: %s", strerror(errno));
+		return -1;
+	}
+	mode_t old = umask(0177);
+	int rc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+	int e = errno;
+	umask(old);
+	if (rc < 0) {
+		xihud_error("%s: cannot bind: %s", path, strerror(e));
+		close(fd);
+		return -1;
+	}
+	if (chmod(path, 0600) < 0 || listen(fd, SOMAXCONN) < 0 || stat(path, &st) < 0) {
+		xihud_error("%s: cannot listen: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+
+	struct server *srv = calloc(1, sizeof *srv);
+	if (!srv) {
+		xihud_error("start-up: out of memory");
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	srv->cfg = cfg;
+	srv->lfd = fd;
+	srv->sock_dev = st.st_dev;
+	srv->sock_ino = st.st_ino;
+	srv->ix = ix;
+	xihu_limits_default(&srv->limits);
+	stats_init(&srv->stats);
+	*out = srv;
+	return 0;
+}
+
+/* Removes the socket file if it is still the one we bound. */
+static void remove_socket(struct server *srv)
+{
+	struct stat st;
+	const char *path = srv->cfg->socket_path;
+	if (lstat(path, &st) == 0 && st.st_dev == srv->sock_dev && st.st_ino == srv->sock_ino)
+		unlink(path);
+}
+
+/* ---- accepting ------------------------------------------------------------ */
+
+/* Best effort, never blocks: the socket is non-blocking and fresh. */
+static void refuse_with(int fd, int code, const char *msg)
+{
+	struct reply r;
+	handler_error_reply(0, code, msg, &r);
+	if (r.buf) {
+		ssize_t w = send(fd, r.buf, r.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		(void)w;
+		free(r.buf);
+	}
+	close(fd);
+}
+
+static bool peer_allowed(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		xihud_log("SO_PEERCRED: %s", strerror(errno));
+		return false;
+	}
+	if (cred.uid != geteuid()) {
+		xihud_log("refused a connection from uid %lu (pid %ld)", (unsigned long)cred.uid,
+		          (long)cred.pid);
+		return false;
+	}
+	return true;
+}
+
+static void backoff_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct server *srv = arg;
+	if (!srv->stopping)
+		event_add(srv->ev_accept, NULL);
+}
+
+static void add_conn(struct server *srv, struct conn *c)
+{
+	if (srv->nconns == srv->conns_cap) {
+		unsigned cap = srv->conns_cap ? srv->conns_cap * 2 : 16;
+		struct conn **p = realloc(srv->conns, cap * sizeof *p);
+		if (!p) {
+			conn_free(c); /* conn_free calls server_conn_closed: not found, fine */
+			return;
+		}
+		srv->conns = p;
+		srv->conns_cap = cap;
+	}
+	srv->conns[srv->nconns++] = c;
+}
+
+static void accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+	(void)what;
+	struct server *srv = arg;
+	for (int i = 0; i < ACCEPT_BATCH && !srv->stopping; i++) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				/* out of descriptors or memory: pause instead of spinning */
+				xihud_log("accept: %s; pausing %d ms", strerror(errno), ACCEPT_BACKOFF_MS);
+				event_del(srv->ev_accept);
+				struct timeval tv = {0, ACCEPT_BACKOFF_MS * 1000};
+				evtimer_add(srv->ev_backoff, &tv);
+			} else if (errno != EAGAIN) {
+				xihud_log("accept: %s", strerror(errno));
+			}
+			return;
+		}
+		if (!peer_allowed(fd)) {
+			close(fd);
+			continue;
+		}
+		if (srv->nconns >= srv->cfg->max_connections) {
+			char msg[128];
+			snprintf(msg, sizeof msg, "too many connections: the limit is %u (--max-connections)",
+			         srv->cfg->max_connections);
+			xihud_log("%s", msg);
+			refuse_with(fd, XIHU__ERROR_CODE__E_LIMIT, msg);
+			continue;
+		}
+		struct conn *c = conn_new(srv, fd, ++srv->serial);
+		if (!c) {
+			refuse_with(fd, XIHU__ERROR_CODE__E_INTERNAL, "connection: out of memory");
+			continue;
+		}
+		xihud_log("connection %llu: accepted", (unsigned long long)srv->serial);
+		add_conn(srv, c);
+	}
+}
+
+void server_conn_closed(struct server *srv, struct conn *c)
+{
+	for (unsigned i = 0; i < srv->nconns; i++) {
+		if (srv->conns[i] == c) {
+			srv->conns[i] = srv->conns[--srv->nconns];
+			break;
+		}
+	}
+	if (srv->stopping && srv->nconns == 0)
+		event_base_loopexit(srv->base, NULL);
+}
+
+/* ---- the index snapshot ---------------------------------------------------- */
+
+static void server_reload(struct server *srv, const char *why)
+{
+	const char *dir = srv->cfg->index_dir;
+	xihu_index *nix = NULL;
+	xihu_err err = {0};
+	int rc = xihu_index_open(dir, &nix, &err);
+	if (rc != XIHU_OK) {
+		/* say it once per distinct failure, keep serving the old index */
+		if (strcmp(err.msg, srv->last_reload_error) != 0) {
+			xihud_error("%s: reload failed, still serving the previous index: %s", dir,
+			            err.msg[0] ? err.msg : xihu_strerror(rc));
+			snprintf(srv->last_reload_error, sizeof srv->last_reload_error, "%s", err.msg);
+		}
+		return;
+	}
+	srv->last_reload_error[0] = '\0';
+	xihu_index_stats st;
+	xihu_index_get_stats(nix, &st);
+	xihud_log("%s: loaded generation %llu (%s)", dir, (unsigned long long)st.generation, why);
+	xihu_index_unref(srv->ix);
+	srv->ix = nix;
+}
+
+xihu_index *server_snapshot(struct server *srv)
+{
+	uint64_t now = now_ms();
+	if (now - srv->last_check_ms >= CHECK_INTERVAL_MS) {
+		srv->last_check_ms = now;
+		bool changed = false;
+		xihu_err err = {0};
+		if (xihu_index_changed(srv->ix, &changed, &err) == XIHU_OK && changed)
+			server_reload(srv, "a newer index was committed");
+	}
+	return xihu_index_ref(srv->ix);
+}
+
+void server_fill_ctx(struct server *srv, struct handler_ctx *ctx)
+{
+	memset(ctx, 0, sizeof *ctx);
+	ctx->limits = &srv->limits;
+	ctx->stats = &srv->stats;
+	ctx->uptime_s = (now_ms() - srv->started_ms) / 1000u;
+	ctx->connections = srv->nconns;
+	ctx->pid = (uint32_t)srv->pid;
+}
+
+const struct xihud_config *server_config(const struct server *srv)
+{
+	return srv->cfg;
+}
+
+struct event_base *server_base(const struct server *srv)
+{
+	return srv->base;
+}
+
+bool server_stopping(const struct server *srv)
+{
+	return srv->stopping;
+}
+
+/* ---- lifecycle ------------------------------------------------------------- */
+
+static void grace_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct server *srv = arg;
+	xihud_log("%u connections did not drain in %d s; closing them", srv->nconns, STOP_GRACE_S);
+	while (srv->nconns)
+		conn_free(srv->conns[srv->nconns - 1]);
+	event_base_loopexit(srv->base, NULL);
+}
+
+void server_stop(struct server *srv, const char *why)
+{
+	if (srv->stopping)
+		return;
+	srv->stopping = true;
+	xihud_log("stopping (%s)", why);
+	event_del(srv->ev_accept);
+	event_del(srv->ev_backoff);
+	close(srv->lfd);
+	srv->lfd = -1;
+	remove_socket(srv);
+
+	/* shutting one down may free it (and only it): walk a copy */
+	unsigned n = srv->nconns;
+	struct conn **all = n ? malloc(n * sizeof *all) : NULL;
+	if (n && !all) {
+		while (srv->nconns)
+			conn_free(srv->conns[srv->nconns - 1]);
+	} else if (n) {
+		memcpy(all, srv->conns, n * sizeof *all);
+		for (unsigned i = 0; i < n; i++)
+			conn_shutdown(all[i]);
+		free(all);
+	}
+	if (srv->nconns == 0) {
+		event_base_loopexit(srv->base, NULL);
+	} else {
+		struct timeval tv = {STOP_GRACE_S, 0};
+		evtimer_add(srv->ev_grace, &tv);
+	}
+}
+
+static void signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	struct server *srv = arg;
+	if (sig == SIGHUP)
+		server_reload(srv, "SIGHUP");
+	else
+		server_stop(srv, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+int server_run(struct server *srv, int ready_fd)
+{
+	srv->pid = getpid();
+	srv->started_ms = now_ms();
+	srv->last_check_ms = srv->started_ms;
+	srv->base = event_base_new();
+	if (!srv->base) {
+		xihud_error("event_base_new: out of memory");
+		return -1;
+	}
+	srv->ev_accept = event_new(srv->base, srv->lfd, EV_READ | EV_PERSIST, accept_cb, srv);
+	srv->ev_backoff = evtimer_new(srv->base, backoff_cb, srv);
+	srv->ev_grace = evtimer_new(srv->base, grace_cb, srv);
+	srv->ev_sigterm = evsignal_new(srv->base, SIGTERM, signal_cb, srv);
+	srv->ev_sigint = evsignal_new(srv->base, SIGINT, signal_cb, srv);
+	srv->ev_sighup = evsignal_new(srv->base, SIGHUP, signal_cb, srv);
+	if (!srv->ev_accept || !srv->ev_backoff || !srv->ev_grace || !srv->ev_sigterm ||
+	    !srv->ev_sigint || !srv->ev_sighup || event_add(srv->ev_accept, NULL) < 0 ||
+	    evsignal_add(srv->ev_sigterm, NULL) < 0 || evsignal_add(srv->ev_sigint, NULL) < 0 ||
+	    evsignal_add(srv->ev_sighup, NULL) < 0) {
+		xihud_error("event loop set-up failed");
+		return -1;
+	}
+	xihud_log("listening on %s, serving %s", srv->cfg->socket_path, srv->cfg->index_dir);
+	if (ready_fd >= 0) {
+		char ok = 'R';
+		ssize_t w = write(ready_fd, &ok, 1);
+		(void)w;
+		close(ready_fd);
+	}
+	if (event_base_dispatch(srv->base) < 0) {
+		xihud_error("event loop failed");
+		return -1;
+	}
+	return 0;
+}
+
+void server_free(struct server *srv)
+{
+	if (!srv)
+		return;
+	while (srv->nconns)
+		conn_free(srv->conns[srv->nconns - 1]);
+	free(srv->conns);
+	if (srv->lfd >= 0) {
+		close(srv->lfd);
+		remove_socket(srv);
+	}
+	struct event **evs[] = {&srv->ev_accept, &srv->ev_backoff, &srv->ev_grace,
+	                        &srv->ev_sigterm, &srv->ev_sigint, &srv->ev_sighup};
+	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
+		if (*evs[i])
+			event_free(*evs[i]);
+	if (srv->base)
+		event_base_free(srv->base);
+	xihu_index_unref(srv->ix);
+	stats_destroy(&srv->stats);
+	free(srv);
+}

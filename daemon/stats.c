@@ -1,0 +1,85 @@
+/*
+ * stats.c: queries served and a log-scale latency histogram.
+ *
+ * Bucket b holds latencies (in microseconds) whose top three significant bits
+ * are the same: for us >= 4, b = 4*msb + the two bits below the top one, so
+ * each power of two is split in four buckets about 19% wide; us < 4 maps to
+ * buckets 0..3 directly.  Percentiles report the bucket's upper bound, so they
+ * are never optimistic by more than one bucket.  A mutex makes recording safe
+ * from any thread; it is held for a few instructions.
+ */
+#include <string.h>
+
+#include "xihud.h"
+
+void stats_init(struct stats *s)
+{
+	memset(s, 0, sizeof *s);
+	pthread_mutex_init(&s->lock, NULL);
+}
+
+void stats_destroy(struct stats *s)
+{
+	pthread_mutex_destroy(&s->lock);
+}
+
+unsigned stats_bucket(uint64_t us)
+{
+	if (us < 4)
+		return (unsigned)us;
+	unsigned msb = 63u - (unsigned)__builtin_clzll(us);
+	unsigned sub = (unsigned)(us >> (msb - 2)) & 3u;
+	return msb * 4 + sub;
+}
+
+uint64_t stats_bucket_upper(unsigned b)
+{
+	if (b < 4)
+		return b;
+	unsigned msb = b / 4, sub = b % 4;
+	if (msb >= 63)
+		return UINT64_MAX;
+	/* largest us with this msb and these two next bits */
+	uint64_t base = (uint64_t)1 << msb;
+	uint64_t step = (uint64_t)1 << (msb - 2);
+	return base + (sub + 1) * step - 1;
+}
+
+void stats_record(struct stats *s, uint64_t us)
+{
+	unsigned b = stats_bucket(us);
+	pthread_mutex_lock(&s->lock);
+	s->queries++;
+	s->buckets[b]++;
+	pthread_mutex_unlock(&s->lock);
+}
+
+static uint64_t percentile(const uint64_t *buckets, uint64_t n, unsigned pct)
+{
+	if (n == 0)
+		return 0;
+	uint64_t rank = (n * pct + 99) / 100; /* 1-based: ceil(n * pct / 100) */
+	if (rank == 0)
+		rank = 1;
+	uint64_t seen = 0;
+	for (unsigned b = 0; b < STATS_BUCKETS; b++) {
+		seen += buckets[b];
+		if (seen >= rank)
+			return stats_bucket_upper(b);
+	}
+	return 0;
+}
+
+void stats_snapshot(struct stats *s, uint64_t *queries, uint64_t *p50, uint64_t *p90,
+                    uint64_t *p99)
+{
+	uint64_t b[STATS_BUCKETS];
+	pthread_mutex_lock(&s->lock);
+	uint64_t n = s->queries;
+	memcpy(b, s->buckets, sizeof b);
+	pthread_mutex_unlock(&s->lock);
+	*queries = n;
+	*p50 = percentile(b, n, 50);
+	*p90 = percentile(b, n, 90);
+	*p99 = percentile(b, n, 99);
+}

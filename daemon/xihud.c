@@ -1,0 +1,303 @@
+/*
+ * xihud.c: the daemon's entry point: options, start-up order, daemonizing.
+ *
+ * Start-up order matters for error reporting: the index is opened and the
+ * socket bound while we still have the terminal, so any failure prints
+ * "xihud: <what>: <why>" and exits 2.  Only then, without --foreground, do we
+ * fork: the child detaches (setsid, chdir /, stdio to /dev/null) and tells
+ * the waiting parent through a pipe once its event loop is set up; the parent
+ * then exits 0.  All paths are made absolute before the chdir.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "frame.h"
+#include "xihu-client.h"
+#include "xihud.h"
+
+bool xihud_verbose;
+
+void xihud_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("xihud: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+void xihud_log(const char *fmt, ...)
+{
+	if (!xihud_verbose)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("xihud: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: xihud [OPTION]...\n"
+	        "Serve a xihu index over a Unix socket.\n"
+	        "\n"
+	        "  --index DIR          the index to serve (env XIHU_INDEX; default\n"
+	        "                       $XDG_DATA_HOME/xihu/index, else ~/.local/share/xihu/index)\n"
+	        "  --socket PATH        where to listen (env XIHU_SOCKET; default\n"
+	        "                       $XDG_RUNTIME_DIR/xihu/xihud.sock, else /tmp/xihu-$UID/xihud.sock)\n"
+	        "  -f, --foreground     do not daemonize\n"
+	        "  --threads N          search threads (accepted; searches run on one thread)\n"
+	        "  --max-frame BYTES    largest request frame accepted (default %u; K/M suffixes)\n"
+	        "  --max-connections N  connections served at once (default %u)\n"
+	        "  --idle-timeout SECS  close connections idle this long (default %u; 0: never)\n"
+	        "  -v, --verbose        log connections and reloads to stderr\n"
+	        "  -h, --help           show this help\n"
+	        "  -V, --version        show the version\n"
+	        "\n"
+	        "Signals: SIGHUP reloads the index (a newly committed index is also picked up\n"
+	        "on its own); SIGTERM or SIGINT finish the requests in flight, remove the socket\n"
+	        "and exit 0.\n"
+	        "\n"
+	        "Examples:\n"
+	        "  xihu-index ~/src && xihud         index a tree, then serve it in the background\n"
+	        "  xihud --foreground --verbose      serve in the foreground, logging to stderr\n"
+	        "  xihud --index /srv/idx --socket /run/xihu/docs.sock\n",
+	        XIHU_MAX_REQUEST_FRAME, XIHUD_DEFAULT_MAX_CONNECTIONS, XIHUD_DEFAULT_IDLE_TIMEOUT_S);
+}
+
+/* Parses a decimal number with an optional K/M/G suffix within [lo, hi]. */
+static int parse_num(const char *opt, const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-')
+		goto bad;
+	uint64_t mul = 1;
+	switch (*end) {
+	case 'k': case 'K': mul = 1u << 10; end++; break;
+	case 'm': case 'M': mul = 1u << 20; end++; break;
+	case 'g': case 'G': mul = 1u << 30; end++; break;
+	}
+	if (*end || v > hi / mul || v * mul < lo || v * mul > hi)
+		goto bad;
+	*out = v * mul;
+	return 0;
+bad:
+	xihud_error("%s %s: expected a number from %llu to %llu", opt, s, (unsigned long long)lo,
+	            (unsigned long long)hi);
+	return -1;
+}
+
+/* path made absolute against the current directory (no symlinks resolved). */
+static char *absolute(const char *path)
+{
+	if (path[0] == '/')
+		return strdup(path);
+	char cwd[PATH_MAX];
+	if (!getcwd(cwd, sizeof cwd))
+		return NULL;
+	size_t n = strlen(cwd) + strlen(path) + 2;
+	char *p = malloc(n);
+	if (p)
+		snprintf(p, n, "%s/%s", strcmp(cwd, "/") ? cwd : "", path);
+	return p;
+}
+
+static char *default_index(void)
+{
+	const char *data = getenv("XDG_DATA_HOME");
+	const char *home = getenv("HOME");
+	char buf[PATH_MAX];
+	if (data && data[0] == '/')
+		snprintf(buf, sizeof buf, "%s/xihu/index", data);
+	else if (home && *home)
+		snprintf(buf, sizeof buf, "%s/.local/share/xihu/index", home);
+	else
+		return NULL;
+	return strdup(buf);
+}
+
+/* Forks; the parent waits for the child's ready byte and exits.  Returns in
+ * the child with the pipe's write end in *ready_fd. */
+static int daemonize(int *ready_fd)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		xihud_error("pipe: %s", strerror(errno));
+		return -1;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		xihud_error("fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid > 0) {
+		close(p[1]);
+		char c;
+		ssize_t r;
+		do
+			r = read(p[0], &c, 1);
+		while (r < 0 && errno == EINTR);
+		if (r == 1)
+			_exit(0);
+		xihud_error("the daemon exited during start-up (run with --foreground to see why)");
+		_exit(2);
+	}
+	close(p[0]);
+	if (setsid() < 0 || chdir("/") < 0) {
+		xihud_error("detaching: %s", strerror(errno));
+		return -1;
+	}
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0) {
+		xihud_error("/dev/null: %s", strerror(errno));
+		return -1;
+	}
+	dup2(null, 0);
+	dup2(null, 1);
+	dup2(null, 2);
+	if (null > 2)
+		close(null);
+	*ready_fd = p[1];
+	return 0;
+}
+
+enum { OPT_INDEX = 256, OPT_SOCKET, OPT_THREADS, OPT_MAX_FRAME, OPT_MAX_CONN, OPT_IDLE };
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"index", required_argument, NULL, OPT_INDEX},
+		{"socket", required_argument, NULL, OPT_SOCKET},
+		{"foreground", no_argument, NULL, 'f'},
+		{"threads", required_argument, NULL, OPT_THREADS},
+		{"max-frame", required_argument, NULL, OPT_MAX_FRAME},
+		{"max-connections", required_argument, NULL, OPT_MAX_CONN},
+		{"idle-timeout", required_argument, NULL, OPT_IDLE},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	struct xihud_config cfg = {
+		.threads = 1,
+		.max_frame = XIHU_MAX_REQUEST_FRAME,
+		.max_connections = XIHUD_DEFAULT_MAX_CONNECTIONS,
+		.idle_timeout_s = XIHUD_DEFAULT_IDLE_TIMEOUT_S,
+	};
+	const char *index_opt = NULL, *socket_opt = NULL;
+	uint64_t v;
+	int c;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "fvhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_INDEX: index_opt = optarg; break;
+		case OPT_SOCKET: socket_opt = optarg; break;
+		case 'f': cfg.foreground = true; break;
+		case 'v': cfg.verbose = true; break;
+		case OPT_THREADS:
+			if (parse_num("--threads", optarg, 1, 256, &v))
+				return 2;
+			cfg.threads = (unsigned)v;
+			break;
+		case OPT_MAX_FRAME:
+			if (parse_num("--max-frame", optarg, 16, XIHU_MAX_RESPONSE_FRAME, &v))
+				return 2;
+			cfg.max_frame = (uint32_t)v;
+			break;
+		case OPT_MAX_CONN:
+			if (parse_num("--max-connections", optarg, 1, 1u << 20, &v))
+				return 2;
+			cfg.max_connections = (unsigned)v;
+			break;
+		case OPT_IDLE:
+			if (parse_num("--idle-timeout", optarg, 0, 86400 * 365, &v))
+				return 2;
+			cfg.idle_timeout_s = (unsigned)v;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("xihud %s (index format %u, protocol %u)\n", XIHU_VERSION_STRING,
+			       XIHU_FORMAT_VERSION, XIHU_PROTO_VERSION);
+			return 0;
+		default:
+			if (optopt && optopt < 256)
+				xihud_error("-%c: unknown option or missing argument (see xihud --help)",
+				            optopt);
+			else
+				xihud_error("%s: unknown option or missing argument (see xihud --help)",
+				            argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		xihud_error("%s: unexpected argument (see xihud --help)", argv[optind]);
+		return 2;
+	}
+	xihud_verbose = cfg.verbose;
+
+	if (!index_opt) {
+		const char *env = getenv("XIHU_INDEX");
+		index_opt = env && *env ? env : NULL;
+	}
+	char *index_dir = index_opt ? absolute(index_opt) : default_index();
+	if (!index_dir) {
+		xihud_error("index: no --index given and neither XDG_DATA_HOME nor HOME is set");
+		return 2;
+	}
+	char sockbuf[256];
+	const char *sp = xihu_socket_path(socket_opt, sockbuf, sizeof sockbuf);
+	char *socket_path = sp ? absolute(sp) : NULL;
+	if (!socket_path) {
+		xihud_error("socket: cannot work out the socket path");
+		return 2;
+	}
+	cfg.index_dir = index_dir;
+	cfg.socket_path = socket_path;
+
+	/* a client that goes away must not kill us; libevent sees EPIPE */
+	signal(SIGPIPE, SIG_IGN);
+
+	xihu_index *ix = NULL;
+	xihu_err err = {0};
+	int rc = xihu_index_open(index_dir, &ix, &err);
+	if (rc == XIHU_ENOINDEX) {
+		xihud_error("%s: no index here (run xihu-index first)", index_dir);
+		return 2;
+	}
+	if (rc != XIHU_OK) {
+		xihud_error("%s: %s", index_dir, err.msg[0] ? err.msg : xihu_strerror(rc));
+		return 2;
+	}
+
+	struct server *srv = NULL;
+	if (server_bind(&srv, &cfg, ix)) {
+		xihu_index_unref(ix);
+		return 2;
+	}
+	int ready_fd = -1;
+	if (!cfg.foreground && daemonize(&ready_fd)) {
+		server_free(srv);
+		return 2;
+	}
+	rc = server_run(srv, ready_fd);
+	server_free(srv);
+	free(index_dir);
+	free(socket_path);
+	return rc ? 2 : 0;
+}
