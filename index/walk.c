@@ -28,7 +28,7 @@
  * (as in git).
  *
  * Unreadable directories and ignore files, loops through bind mounts and
- * over-long or over-deep paths produce one warning line "PATH: why
+ * over-long or over-deep paths produce one warning line "xihu-index: PATH: why
  * (skipped)" and the walk goes on.
  *
  * Callers: build.c (xihu_build), tests/unit/test_walk.c.
@@ -87,7 +87,7 @@ typedef struct entry {
 static void warnf(walker *w, const char *path, const char *why)
 {
 	if (w->warn)
-		fprintf(w->warn, "%s: %s (skipped)\n", path, why);
+		fprintf(w->warn, "xihu-index: %s: %s (skipped)\n", path, why);
 }
 
 /* ---- ignore rules ------------------------------------------------------------ */

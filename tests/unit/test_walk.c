@@ -264,7 +264,7 @@ static int unreadable_check(const char *dir)
 	int rc = walk_tree(dir, collect, &s, warn, &err);
 	fclose(warn);
 	char want[PATH_MAX + 64];
-	snprintf(want, sizeof want, "%s/locked: Permission denied (skipped)\n", dir);
+	snprintf(want, sizeof want, "xihu-index: %s/locked: Permission denied (skipped)\n", dir);
 	int ok = rc == 0 && strcmp(s.list, "a.c\nz.c\n") == 0 && strcmp(warnbuf, want) == 0;
 	if (!ok)
 		fprintf(stderr, "rc=%d list=[%s] warn=[%s]\n", rc, s.list, warnbuf);
