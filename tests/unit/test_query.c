@@ -441,6 +441,95 @@ static void zero_limits_mean_defaults(void **state)
 	query_free(NULL);
 }
 
+/* Checks the tree invariants query.c promises; returns the number of terms. */
+static uint32_t check_invariants(const qnode *n, const qnode *parent, uint32_t depth)
+{
+	assert_true(depth < 1000);
+	assert_true(n->column >= 1);
+	switch (n->kind) {
+	case Q_TERM:
+	case Q_PREFIX:
+		assert_int_equal(n->nterms, 1);
+		break;
+	case Q_PHRASE:
+		assert_true(n->nterms >= 2);
+		break;
+	case Q_NOT:
+		assert_non_null(parent);
+		assert_int_equal(parent->kind, Q_AND);
+		assert_int_equal(n->nkids, 1);
+		assert_true(n->kids[0]->kind != Q_NOT);
+		break;
+	case Q_AND:
+	case Q_OR: {
+		assert_true(n->nkids >= 2);
+		uint32_t pos = 0;
+		for (uint32_t i = 0; i < n->nkids; i++) {
+			assert_true(n->kids[i]->kind != n->kind);
+			pos += n->kids[i]->kind != Q_NOT;
+		}
+		assert_true(pos >= 1);
+		break;
+	}
+	}
+	uint32_t terms = n->nterms;
+	for (uint32_t i = 0; i < n->nterms; i++) {
+		assert_true(strlen(n->terms[i]) >= 1 && strlen(n->terms[i]) <= XIHU_MAX_TERM);
+		for (const char *c = n->terms[i]; *c; c++)
+			assert_false(*c >= 'A' && *c <= 'Z');
+	}
+	for (uint32_t i = 0; i < n->nkids; i++)
+		terms += check_invariants(n->kids[i], n, depth + 1);
+	return terms;
+}
+
+static void random_queries_keep_invariants(void **state)
+{
+	(void)state;
+	static const char *const parts[] = {
+		"a", "Foo", "bar-baz", "x*", "AND", "OR", "NOT", "-", "(", ")", "\"", "\"q r\"",
+		"+", "or", " ", "  ", "-(", "\xC3\x9F", "\xFF", "*", "--", "()", "\t",
+	};
+	uint64_t x = 88172645463325252u;
+	unsigned ok = 0, bad = 0;
+	for (int iter = 0; iter < 20000; iter++) {
+		char q[256];
+		size_t len = 0;
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		int nparts = (int)(x % 14) + 1;
+		for (int k = 0; k < nparts; k++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			const char *p = parts[x % (sizeof parts / sizeof *parts)];
+			size_t pl = strlen(p);
+			memcpy(q + len, p, pl);
+			len += pl;
+			if (x & 0x100)
+				q[len++] = ' ';
+		}
+		xihu_limits lim;
+		xihu_limits_default(&lim);
+		lim.max_terms = 6;
+		lim.max_depth = 3;
+		qnode *n = (qnode *)1;
+		xihu_err err = {0};
+		int rc = query_parse(q, len, &lim, &n, &err);
+		if (rc == 0) {
+			assert_true(check_invariants(n, NULL, 0) <= 6);
+			query_free(n);
+			ok++;
+		} else {
+			assert_true(rc == XIHU_EQUERY || rc == XIHU_ELIMIT);
+			assert_null(n);
+			assert_true(err.column >= 1 && err.column <= len + 1);
+			assert_true(strlen(err.msg) > 0);
+			bad++;
+		}
+	}
+	/* both outcomes are exercised */
+	assert_true(ok > 1000);
+	assert_true(bad > 1000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -472,6 +561,7 @@ int main(void)
 		cmocka_unit_test(long_negation_chain_does_not_recurse),
 		cmocka_unit_test(limit_1mib_query),
 		cmocka_unit_test(zero_limits_mean_defaults),
+		cmocka_unit_test(random_queries_keep_invariants),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
