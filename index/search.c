@@ -246,6 +246,7 @@ static it *build_prefix(qctx *c, const qnode *q)
 		int r = seg_prefix_init(&ti, c->s, default_fields[f], q->terms[0],
 		                        (uint32_t)strlen(q->terms[0]), c->err);
 		while (r == 0 && (r = seg_prefix_next(&ti, &term, &len, &st, c->err)) > 0) {
+			r = 0;
 			if (++expansions > c->lim->max_prefix_expansions) {
 				c->rc = xihu_err_set(c->err, XIHU_ELIMIT,
 				                     "query column %u: %s* matches more than %u terms (the prefix limit)",
