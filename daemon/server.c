@@ -142,7 +142,7 @@ int server_bind(struct server **out, const struct xihud_config *cfg, xihu_index 
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 
 	char dir[sizeof sa.sun_path];
-	snprintf(dir, sizeof dir, "%s", path);
+	memcpy(dir, sa.sun_path, sizeof dir);
 	char *slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = '\0';
@@ -185,7 +185,7 @@ int server_bind(struct server **out, const struct xihud_config *cfg, xihu_index 
 		return -1;
 	}
 	if (chmod(path, 0600) < 0 || listen(fd, SOMAXCONN) < 0 || stat(path, &st) < 0) {
-		xihud_error("%s: cannot listen: %s", path, strerror(errno));
+		xihud_error("%s: cannot listen: %s", sa.sun_path, strerror(errno));
 		close(fd);
 		unlink(path);
 		return -1;

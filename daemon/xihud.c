@@ -255,17 +255,20 @@ int main(int argc, char **argv)
 		const char *env = getenv("XIHU_INDEX");
 		index_opt = env && *env ? env : NULL;
 	}
+	int status = 2;
 	char *index_dir = index_opt ? absolute(index_opt) : default_index();
-	if (!index_dir) {
-		xihud_error("index: no --index given and neither XDG_DATA_HOME nor HOME is set");
-		return 2;
-	}
 	char sockbuf[256];
 	const char *sp = xihu_socket_path(socket_opt, sockbuf, sizeof sockbuf);
 	char *socket_path = sp ? absolute(sp) : NULL;
+	xihu_index *ix = NULL;
+	struct server *srv = NULL;
+	if (!index_dir) {
+		xihud_error("index: no --index given and neither XDG_DATA_HOME nor HOME is set");
+		goto out;
+	}
 	if (!socket_path) {
 		xihud_error("socket: cannot work out the socket path");
-		return 2;
+		goto out;
 	}
 	cfg.index_dir = index_dir;
 	cfg.socket_path = socket_path;
@@ -273,31 +276,29 @@ int main(int argc, char **argv)
 	/* a client that goes away must not kill us; libevent sees EPIPE */
 	signal(SIGPIPE, SIG_IGN);
 
-	xihu_index *ix = NULL;
 	xihu_err err = {0};
 	int rc = xihu_index_open(index_dir, &ix, &err);
 	if (rc == XIHU_ENOINDEX) {
 		xihud_error("%s: no index here (run xihu-index first)", index_dir);
-		return 2;
+		goto out;
 	}
 	if (rc != XIHU_OK) {
 		xihud_error("%s: %s", index_dir, err.msg[0] ? err.msg : xihu_strerror(rc));
-		return 2;
+		goto out;
 	}
-
-	struct server *srv = NULL;
-	if (server_bind(&srv, &cfg, ix)) {
-		xihu_index_unref(ix);
-		return 2;
-	}
+	if (server_bind(&srv, &cfg, ix))
+		goto out;
+	ix = NULL; /* the server owns it now */
 	int ready_fd = -1;
-	if (!cfg.foreground && daemonize(&ready_fd)) {
-		server_free(srv);
-		return 2;
-	}
-	rc = server_run(srv, ready_fd);
+	if (!cfg.foreground && daemonize(&ready_fd))
+		goto out;
+	if (server_run(srv, ready_fd) == 0)
+		status = 0;
+out:
 	server_free(srv);
+	if (ix)
+		xihu_index_unref(ix);
 	free(index_dir);
 	free(socket_path);
-	return rc ? 2 : 0;
+	return status;
 }

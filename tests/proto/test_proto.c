@@ -1,0 +1,834 @@
+/*
+ * test_proto.c: raw frames against a live xihud (meson suite 'proto').
+ *
+ * The group set-up builds a real index of a small temporary tree with
+ * xihu-index and starts `xihud --foreground` on a socket in a mkdtemp
+ * directory; each case then talks to it frame by frame: abuse (truncated,
+ * zero, oversized and garbage frames, clients that vanish mid-frame, slow
+ * readers), pipelining, version and request errors, many connections at once,
+ * and the lifecycle (stale sockets, a second daemon, Stop, SIGTERM).  After
+ * every abuse a search on a fresh connection must still succeed: the daemon
+ * keeps serving everyone else.
+ *
+ * Usage: test_proto XIHUD XIHU_INDEX  (meson passes the built binaries)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "frame.h"
+#include "xihu.pb-c.h"
+
+static const char *xihud_bin, *xihu_index_bin;
+static char tmp[256];   /* mkdtemp directory */
+static char sock[512];  /* the main daemon's socket: tmp/run/xihud.sock */
+static char index_dir[512];
+static pid_t daemon_pid = -1;
+static pid_t daemons[16]; /* every xihud started, killed at teardown */
+static int ndaemons;
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+static char *slurp(const char *path)
+{
+	static char buf[4096];
+	buf[0] = '\0';
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return buf;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* Starts argv with stdout+stderr to errfile (if non-NULL); returns the pid. */
+static pid_t spawn(char *const argv[], const char *errfile)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (errfile) {
+			int fd = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+			if (fd >= 0) {
+				dup2(fd, 1);
+				dup2(fd, 2);
+			}
+		}
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void forget(pid_t pid)
+{
+	for (int i = 0; i < ndaemons; i++)
+		if (daemons[i] == pid)
+			daemons[i] = -1;
+}
+
+static int wait_exit(pid_t pid, int timeout_ms)
+{
+	forget(pid);
+	for (int i = 0; i < timeout_ms / 10; i++) {
+		int st;
+		pid_t r = waitpid(pid, &st, WNOHANG);
+		if (r == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		usleep(10000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+static int run(char *const argv[], const char *errfile)
+{
+	return wait_exit(spawn(argv, errfile), 60000);
+}
+
+static int build_index(void)
+{
+	char tree[512];
+	snprintf(tree, sizeof tree, "%s/tree", tmp);
+	char *argv[] = {(char *)xihu_index_bin, "--index", index_dir, tree, NULL};
+	char log[600];
+	snprintf(log, sizeof log, "%s/xihu-index.log", tmp);
+	int rc = run(argv, log);
+	if (rc != 0)
+		fprintf(stderr, "# xihu-index exited %d: %s\n", rc, slurp(log));
+	return rc;
+}
+
+static int raw_connect(const char *path)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		close(fd);
+		return -1;
+	}
+	/* a broken daemon fails the test instead of hanging it */
+	struct timeval tv = {10, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	return fd;
+}
+
+/* Starts xihud --foreground on path with extra args; waits until it answers. */
+static pid_t start_daemon(const char *path, const char *extra1, const char *extra2)
+{
+	char log[600];
+	snprintf(log, sizeof log, "%s/xihud-%d.log", tmp, ndaemons);
+	char *argv[] = {(char *)xihud_bin, "--foreground", "--index", index_dir,
+	                "--socket", (char *)path, (char *)extra1, (char *)extra2, NULL};
+	pid_t pid = spawn(argv, log);
+	if (ndaemons < 16)
+		daemons[ndaemons++] = pid;
+	for (int i = 0; i < 1000; i++) {
+		int fd = raw_connect(path);
+		if (fd >= 0) {
+			close(fd);
+			return pid;
+		}
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return -1;
+		usleep(10000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+static void send_all(int fd, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	while (n) {
+		ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		assert_true(w > 0);
+		b += w;
+		n -= (size_t)w;
+	}
+}
+
+static bool recv_all(int fd, void *p, size_t n)
+{
+	uint8_t *b = p;
+	while (n) {
+		ssize_t r = recv(fd, b, n, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return false;
+		b += r;
+		n -= (size_t)r;
+	}
+	return true;
+}
+
+/* Reads one Response frame; NULL at end of stream (or error). */
+static Xihu__Response *read_response(int fd)
+{
+	uint8_t hdr[4];
+	if (!recv_all(fd, hdr, 4))
+		return NULL;
+	uint32_t n = frame_get_len(hdr);
+	assert_true(n >= 1 && n <= XIHU_MAX_RESPONSE_FRAME);
+	uint8_t *buf = malloc(n);
+	assert_non_null(buf);
+	assert_true(recv_all(fd, buf, n));
+	Xihu__Response *r = xihu__response__unpack(NULL, n, buf);
+	free(buf);
+	assert_non_null(r);
+	return r;
+}
+
+/* After an error that closes the stream: the next read sees the end.  A
+ * reset counts too (the daemon closed with our unread bytes in its queue). */
+static void assert_closed(int fd)
+{
+	uint8_t b;
+	ssize_t r;
+	do
+		r = recv(fd, &b, 1, 0);
+	while (r < 0 && errno == EINTR);
+	assert_true(r == 0 || (r < 0 && errno == ECONNRESET));
+}
+
+/* Appends a packed Request frame to buf at *len. */
+static size_t pack_request(uint8_t *buf, const Xihu__Request *req)
+{
+	size_t n = xihu__request__get_packed_size(req);
+	frame_put_len(buf, (uint32_t)n);
+	xihu__request__pack(req, buf + 4);
+	return n + 4;
+}
+
+static size_t search_frame(uint8_t *buf, uint64_t id, const char *query, uint32_t version)
+{
+	Xihu__SearchRequest sr = XIHU__SEARCH_REQUEST__INIT;
+	sr.query = (char *)query;
+	sr.want_lines = true;
+	Xihu__Request req = XIHU__REQUEST__INIT;
+	req.id = id;
+	req.version = version;
+	req.body_case = XIHU__REQUEST__BODY_SEARCH;
+	req.search = &sr;
+	return pack_request(buf, &req);
+}
+
+static void expect_error(Xihu__Response *r, uint64_t id, Xihu__ErrorCode code)
+{
+	assert_non_null(r);
+	assert_int_equal(r->body_case, XIHU__RESPONSE__BODY_ERROR);
+	assert_int_equal(r->error->code, code);
+	assert_int_equal(r->id, id);
+	assert_non_null(r->error->message);
+	assert_true(strlen(r->error->message) > 0);
+	xihu__response__free_unpacked(r, NULL);
+}
+
+/* A search for "hello" on a fresh connection finds both files saying it. */
+static void assert_search_works_on(const char *path)
+{
+	int fd = raw_connect(path);
+	assert_true(fd >= 0);
+	uint8_t buf[256];
+	send_all(fd, buf, search_frame(buf, 77, "hello", XIHU_PROTO_VERSION));
+	Xihu__Response *r = read_response(fd);
+	assert_non_null(r);
+	assert_int_equal(r->id, 77);
+	assert_int_equal(r->body_case, XIHU__RESPONSE__BODY_SEARCH);
+	assert_int_equal(r->search->n_hits, 2);
+	assert_int_equal(r->search->total, 2);
+	xihu__response__free_unpacked(r, NULL);
+	close(fd);
+}
+
+static void assert_search_works(void)
+{
+	assert_search_works_on(sock);
+}
+
+/* An abusive frame prefix: the daemon answers E_BAD_FRAME (id 0) and closes. */
+static void bad_frame_case(const void *bytes, size_t n)
+{
+	int fd = raw_connect(sock);
+	assert_true(fd >= 0);
+	send_all(fd, bytes, n);
+	expect_error(read_response(fd), 0, XIHU__ERROR_CODE__E_BAD_FRAME);
+	assert_closed(fd);
+	close(fd);
+	assert_search_works();
+}
+
+/* ---- set-up ------------------------------------------------------------------ */
+
+static int group_setup(void **state)
+{
+	(void)state;
+	snprintf(tmp, sizeof tmp, "/tmp/xihu-proto-XXXXXX");
+	if (!mkdtemp(tmp))
+		return -1;
+	char p[600];
+	snprintf(p, sizeof p, "%s/tree", tmp);
+	mkdir(p, 0755);
+	snprintf(p, sizeof p, "%s/tree/a.txt", tmp);
+	write_file(p, "hello world\nthe quick brown fox\n");
+	snprintf(p, sizeof p, "%s/tree/b.c", tmp);
+	write_file(p, "int main(void)\n{\n\treturn 0; /* hello again */\n}\n");
+	snprintf(p, sizeof p, "%s/tree/c.md", tmp);
+	write_file(p, "nothing to see here\n");
+	snprintf(index_dir, sizeof index_dir, "%s/index", tmp);
+	if (build_index() != 0)
+		return -1;
+	/* the run/ directory does not exist: xihud creates it 0700 */
+	snprintf(sock, sizeof sock, "%s/run/xihud.sock", tmp);
+	daemon_pid = start_daemon(sock, NULL, NULL);
+	return daemon_pid > 0 ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	for (int i = 0; i < ndaemons; i++) {
+		if (daemons[i] > 0) {
+			kill(daemons[i], SIGKILL);
+			waitpid(daemons[i], NULL, 0);
+		}
+	}
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* ---- cases --------------------------------------------------------------------- */
+
+static void socket_mode_0600_in_dir_0700(void **state)
+{
+	(void)state;
+	struct stat st;
+	assert_int_equal(lstat(sock, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	char dir[600];
+	snprintf(dir, sizeof dir, "%s/run", tmp);
+	assert_int_equal(stat(dir, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+}
+
+static void search_returns_hits_lines_and_echoes_id(void **state)
+{
+	(void)state;
+	int fd = raw_connect(sock);
+	assert_true(fd >= 0);
+	uint8_t buf[256];
+	send_all(fd, buf, search_frame(buf, 0xdeadbeefcafeull, "quick", XIHU_PROTO_VERSION));
+	Xihu__Response *r = read_response(fd);
+	assert_non_null(r);
+	assert_int_equal(r->id, 0xdeadbeefcafeull);
+	assert_int_equal(r->version, XIHU_PROTO_VERSION);
+	assert_int_equal(r->body_case, XIHU__RESPONSE__BODY_SEARCH);
+	assert_int_equal(r->search->n_hits, 1);
+	const Xihu__Hit *h = r->search->hits[0];
+	assert_int_equal(h->kind, XIHU__DOC_KIND__DOC_FILE);
+	assert_true(h->doc.len > 6 && memcmp(h->doc.data + h->doc.len - 6, "/a.txt", 6) == 0);
+	assert_int_equal(h->n_lines, 1);
+	assert_int_equal(h->lines[0]->line, 2);
+	assert_int_equal(h->lines[0]->col, 5);
+	assert_int_equal(h->lines[0]->n_spans, 1);
+	assert_int_equal(h->lines[0]->spans[0]->start, 4);
+	assert_int_equal(h->lines[0]->spans[0]->end, 9);
+	xihu__response__free_unpacked(r, NULL);
+	close(fd);
+}
+
+static void truncated_frame_header_only_then_close(void **state)
+{
+	(void)state;
+	int fd = raw_connect(sock);
+	assert_true(fd >= 0);
+	uint8_t hdr[4];
+	frame_put_len(hdr, 100);
+	send_all(fd, hdr, 4);
+	close(fd);
+	assert_search_works();
+}
+
+static void length_0xffffffff_is_bad_frame(void **state)
+{
+	(void)state;
+	uint8_t hdr[4] = {0xff, 0xff, 0xff, 0xff};
+	bad_frame_case(hdr, 4);
+}
+
+static void length_zero_is_bad_frame(void **state)
+{
+	(void)state;
+	uint8_t hdr[4] = {0, 0, 0, 0};
+	bad_frame_case(hdr, 4);
+}
+
+static void length_one_over_max_frame_is_bad_frame(void **state)
+{
+	(void)state;
+	uint8_t hdr[4];
+	frame_put_len(hdr, XIHU_MAX_REQUEST_FRAME + 1);
+	bad_frame_case(hdr, 4);
+}
+
+static void garbage_in_valid_length_frame_is_bad_frame(void **state)
+{
+	(void)state;
+	uint8_t buf[4 + 16];
+	frame_put_len(buf, 16);
+	memset(buf + 4, 0xff, 16); /* a varint tag longer than 10 bytes */
+	bad_frame_case(buf, sizeof buf);
+}
+
+static void bad_frame_after_good_request_answers_both(void **state)
+{
+	(void)state;
+	int fd = raw_connect(sock);
+	assert_true(fd >= 0);
+	uint8_t buf[300];
+	size_t n = search_frame(buf, 5, "hello", XIHU_PROTO_VERSION);
+	memset(buf + n, 0, 4); /* then a zero length */
+	send_all(fd, buf, n + 4);
+	Xihu__Response *r = read_response(fd);
+	assert_non_null(r);
+	assert_int_equal(r->id, 5);
+	assert_int_equal(r->body_case, XIHU__RESPONSE__BODY_SEARCH);
+	xihu__response__free_unpacked(r, NULL);
+	expect_error(read_response(fd), 0, XIHU__ERROR_CODE__E_BAD_FRAME);
+	assert_closed(fd);
+	close(fd);
+	assert_search_works();
+}
+
+static void client_disconnects_mid_frame(void **state)
+{
+	(void)state;
+	int fd = raw_connect(sock);
+	assert_true(fd >= 0);
+	uint8_t buf[256];
+	size_t n = search_frame(buf, 9, "hello", XIHU_PROTO_VERSION);
+	send_all(fd, buf, n - 3);
+	usleep(50000); /* let the daemon read the partial frame */
+	close(fd);
+	assert_search_works();
+}
+
+static void pipelined_requests_answered_in_order(void **state)
+{
+	(void)state;
+	int fd = raw_connect(sock);
+	assert_true(fd >= 0);
+	uint8_t buf[1024];
+	size_t n = 0;
+	n += search_frame(buf + n, 101, "hello", XIHU_PROTO_VERSION);
+	n += search_frame(buf + n, 102, "quick", XIHU_PROTO_VERSION);
+	n += search_frame(buf + n, 103, "nothing", XIHU_PROTO_VERSION);
+	send_all(fd, buf, n); /* one write */
+	const uint64_t ids[3] = {101, 102, 103};
+	const size_t hits[3] = {2, 1, 1};
+	for (int i = 0; i < 3; i++) {
+		Xihu__Response *r = read_response(fd);
+		assert_non_null(r);
+		assert_int_equal(r->id, ids[i]);
+		assert_int_equal(r->body_case, XIHU__RESPONSE__BODY_SEARCH);
+		assert_int_equal(r->search->n_hits, hits[i]);
+		xihu__response__free_unpacked(r, NULL);
+	}
+	close(fd);
+}
+
+static void wrong_version_is_e_version_and_connection_lives(void **state)
+{
+	(void)state;
+	int fd = raw_connect(sock);
+	assert_true(fd >= 0);
+	uint8_t buf[256];
+	send_all(fd, buf, search_frame(buf, 31, "hello", 99));
+	expect_error(read_response(fd), 31, XIHU__ERROR_CODE__E_VERSION);
+	/* a request error is not a stream error: the same connection goes on */
+	send_all(fd, buf, search_frame(buf, 32, "hello", XIHU_PROTO_VERSION));
+	Xihu__Response *r = read_response(fd);
+	assert_non_null(r);
+	assert_int_equal(r->id, 32);
+	assert_int_equal(r->body_case, XIHU__RESPONSE__BODY_SEARCH);
+	xihu__response__free_unpacked(r, NULL);
+	close(fd);
+}
+
+static void request_without_body_is_e_bad_request(void **state)
+{
+	(void)state;
+	int fd = raw_connect(sock);
+	assert_true(fd >= 0);
+	Xihu__Request req = XIHU__REQUEST__INIT;
+	req.id = 41;
+	req.version = XIHU_PROTO_VERSION;
+	uint8_t buf[64];
+	send_all(fd, buf, pack_request(buf, &req));
+	expect_error(read_response(fd), 41, XIHU__ERROR_CODE__E_BAD_REQUEST);
+	close(fd);
+	assert_search_works();
+}
+
+static void query_syntax_error_is_e_query_with_column(void **state)
+{
+	(void)state;
+	int fd = raw_connect(sock);
+	assert_true(fd >= 0);
+	uint8_t buf[256];
+	send_all(fd, buf, search_frame(buf, 51, "hello \"world", XIHU_PROTO_VERSION));
+	Xihu__Response *r = read_response(fd);
+	assert_non_null(r);
+	assert_int_equal(r->id, 51);
+	assert_int_equal(r->body_case, XIHU__RESPONSE__BODY_ERROR);
+	assert_int_equal(r->error->code, XIHU__ERROR_CODE__E_QUERY);
+	assert_true(r->error->column >= 1);
+	assert_non_null(strstr(r->error->message, "column"));
+	xihu__response__free_unpacked(r, NULL);
+	close(fd);
+}
+
+static void status_reports_index_and_pid(void **state)
+{
+	(void)state;
+	int fd = raw_connect(sock);
+	assert_true(fd >= 0);
+	Xihu__StatusRequest st = XIHU__STATUS_REQUEST__INIT;
+	Xihu__Request req = XIHU__REQUEST__INIT;
+	req.id = 61;
+	req.version = XIHU_PROTO_VERSION;
+	req.body_case = XIHU__REQUEST__BODY_STATUS;
+	req.status = &st;
+	uint8_t buf[64];
+	send_all(fd, buf, pack_request(buf, &req));
+	Xihu__Response *r = read_response(fd);
+	assert_non_null(r);
+	assert_int_equal(r->id, 61);
+	assert_int_equal(r->body_case, XIHU__RESPONSE__BODY_STATUS);
+	assert_int_equal(r->status->pid, (uint32_t)daemon_pid);
+	assert_int_equal(r->status->docs, 3);
+	assert_int_equal(r->status->proto_version, XIHU_PROTO_VERSION);
+	assert_string_equal(r->status->index_path, index_dir);
+	assert_true(r->status->queries >= 1);
+	assert_true(r->status->p50_us <= r->status->p90_us);
+	assert_true(r->status->p90_us <= r->status->p99_us);
+	assert_true(r->status->connections >= 1);
+	xihu__response__free_unpacked(r, NULL);
+	close(fd);
+}
+
+static void fifty_concurrent_connections_each_search(void **state)
+{
+	(void)state;
+	enum { N = 50 };
+	int fds[N];
+	for (int i = 0; i < N; i++) {
+		fds[i] = raw_connect(sock);
+		assert_true(fds[i] >= 0);
+	}
+	uint8_t buf[256];
+	for (int i = 0; i < N; i++)
+		send_all(fds[i], buf, search_frame(buf, 1000 + (uint64_t)i, "hello", XIHU_PROTO_VERSION));
+	for (int i = N - 1; i >= 0; i--) {
+		Xihu__Response *r = read_response(fds[i]);
+		assert_non_null(r);
+		assert_int_equal(r->id, 1000 + (uint64_t)i);
+		assert_int_equal(r->body_case, XIHU__RESPONSE__BODY_SEARCH);
+		assert_int_equal(r->search->n_hits, 2);
+		xihu__response__free_unpacked(r, NULL);
+		close(fds[i]);
+	}
+	assert_search_works();
+}
+
+static void slow_reader_is_paused_not_buffered_and_others_served(void **state)
+{
+	(void)state;
+	enum { N = 3000 };
+	int fd = raw_connect(sock);
+	assert_true(fd >= 0);
+	uint8_t *buf = malloc((size_t)N * 64);
+	assert_non_null(buf);
+	size_t n = 0;
+	for (int i = 0; i < N; i++)
+		n += search_frame(buf + n, 5000 + (uint64_t)i, "hello", XIHU_PROTO_VERSION);
+	send_all(fd, buf, n);
+	free(buf);
+	usleep(200000);
+	/* this client reads nothing yet; everyone else is still served */
+	assert_search_works();
+	for (int i = 0; i < N; i++) {
+		Xihu__Response *r = read_response(fd);
+		assert_non_null(r);
+		assert_int_equal(r->id, 5000 + (uint64_t)i);
+		assert_int_equal(r->body_case, XIHU__RESPONSE__BODY_SEARCH);
+		xihu__response__free_unpacked(r, NULL);
+	}
+	close(fd);
+}
+
+static void other_uid_is_refused(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		skip(); /* needs root to connect as another user */
+	/* open the path up so that only SO_PEERCRED stands in the way */
+	char dir[600], path[700];
+	snprintf(dir, sizeof dir, "%s/open", tmp);
+	assert_int_equal(mkdir(dir, 0711), 0);
+	snprintf(path, sizeof path, "%s/xihud.sock", dir);
+	assert_int_equal(chmod(tmp, 0711), 0);
+	pid_t d = start_daemon(path, NULL, NULL);
+	assert_true(d > 0);
+	assert_int_equal(chmod(path, 0666), 0);
+
+	pid_t child = fork();
+	if (child == 0) {
+		if (setgid(65534) || setuid(65534))
+			_exit(3);
+		int fd = raw_connect(path);
+		if (fd < 0)
+			_exit(4);
+		uint8_t buf[256];
+		size_t n = search_frame(buf, 1, "hello", XIHU_PROTO_VERSION);
+		if (send(fd, buf, n, MSG_NOSIGNAL) < 0 && errno != EPIPE && errno != ECONNRESET)
+			_exit(5);
+		uint8_t b;
+		ssize_t r = recv(fd, &b, 1, 0);
+		_exit(r == 0 || (r < 0 && errno == ECONNRESET) ? 0 : 6);
+	}
+	int rc = wait_exit(child, 20000);
+	assert_int_equal(chmod(tmp, 0700), 0);
+	assert_int_equal(rc, 0);
+	assert_search_works_on(path); /* our own uid is still welcome */
+	kill(d, SIGTERM);
+	assert_int_equal(wait_exit(d, 10000), 0);
+}
+
+static void connection_limit_answers_e_limit(void **state)
+{
+	(void)state;
+	char path[600];
+	snprintf(path, sizeof path, "%s/limit/xihud.sock", tmp);
+	pid_t d = start_daemon(path, "--max-connections", "2");
+	assert_true(d > 0);
+	usleep(100000); /* let the daemon see start_daemon's probe close */
+	int a = raw_connect(path), b = raw_connect(path);
+	assert_true(a >= 0 && b >= 0);
+	usleep(100000);
+	int c = raw_connect(path);
+	assert_true(c >= 0);
+	expect_error(read_response(c), 0, XIHU__ERROR_CODE__E_LIMIT);
+	assert_closed(c);
+	close(c);
+	close(a);
+	usleep(100000);
+	assert_search_works_on(path); /* a slot is free again */
+	close(b);
+	kill(d, SIGTERM);
+	assert_int_equal(wait_exit(d, 10000), 0);
+}
+
+static void second_daemon_on_live_socket_is_refused(void **state)
+{
+	(void)state;
+	char log[600];
+	snprintf(log, sizeof log, "%s/second.log", tmp);
+	char *argv[] = {(char *)xihud_bin, "--foreground", "--index", index_dir,
+	                "--socket", sock, NULL};
+	assert_int_equal(run(argv, log), 2);
+	assert_non_null(strstr(slurp(log), "already listening"));
+	assert_search_works(); /* and the first one's socket is untouched */
+}
+
+static void missing_index_is_exit_2_with_clear_error(void **state)
+{
+	(void)state;
+	char log[600], missing[600], path[600];
+	snprintf(log, sizeof log, "%s/missing.log", tmp);
+	snprintf(missing, sizeof missing, "%s/no-such-index", tmp);
+	snprintf(path, sizeof path, "%s/missing/xihud.sock", tmp);
+	char *argv[] = {(char *)xihud_bin, "--index", missing, "--socket", path, NULL};
+	assert_int_equal(run(argv, log), 2);
+	char want[700];
+	snprintf(want, sizeof want, "xihud: %s: no index here (run xihu-index first)", missing);
+	assert_non_null(strstr(slurp(log), want));
+	struct stat st;
+	assert_int_not_equal(lstat(path, &st), 0);
+}
+
+static void stale_socket_is_replaced_and_sigterm_removes_it(void **state)
+{
+	(void)state;
+	char dir[600], path[700];
+	snprintf(dir, sizeof dir, "%s/stale", tmp);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(path, sizeof path, "%s/xihud.sock", dir);
+	/* a socket file nobody listens on: what a crashed daemon leaves */
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	assert_true(strlen(path) < sizeof sa.sun_path);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	close(fd);
+
+	pid_t d = start_daemon(path, NULL, NULL);
+	assert_true(d > 0);
+	assert_search_works_on(path);
+	int idle = raw_connect(path);
+	assert_true(idle >= 0);
+	kill(d, SIGTERM);
+	assert_int_equal(wait_exit(d, 10000), 0);
+	struct stat st;
+	assert_int_not_equal(lstat(path, &st), 0);
+	assert_closed(idle);
+	close(idle);
+}
+
+static void stop_request_answers_then_exits_0(void **state)
+{
+	(void)state;
+	char path[600];
+	snprintf(path, sizeof path, "%s/stop/xihud.sock", tmp);
+	pid_t d = start_daemon(path, NULL, NULL);
+	assert_true(d > 0);
+	int fd = raw_connect(path);
+	assert_true(fd >= 0);
+	/* a search pipelined ahead of the Stop is answered first */
+	uint8_t buf[256];
+	size_t n = search_frame(buf, 71, "hello", XIHU_PROTO_VERSION);
+	Xihu__StopRequest sp = XIHU__STOP_REQUEST__INIT;
+	Xihu__Request req = XIHU__REQUEST__INIT;
+	req.id = 72;
+	req.version = XIHU_PROTO_VERSION;
+	req.body_case = XIHU__REQUEST__BODY_STOP;
+	req.stop = &sp;
+	n += pack_request(buf + n, &req);
+	send_all(fd, buf, n);
+	Xihu__Response *r = read_response(fd);
+	assert_non_null(r);
+	assert_int_equal(r->id, 71);
+	assert_int_equal(r->body_case, XIHU__RESPONSE__BODY_SEARCH);
+	xihu__response__free_unpacked(r, NULL);
+	r = read_response(fd);
+	assert_non_null(r);
+	assert_int_equal(r->id, 72);
+	assert_int_equal(r->body_case, XIHU__RESPONSE__BODY_STOP);
+	xihu__response__free_unpacked(r, NULL);
+	assert_closed(fd);
+	close(fd);
+	assert_int_equal(wait_exit(d, 10000), 0);
+	struct stat st;
+	assert_int_not_equal(lstat(path, &st), 0);
+}
+
+static void newly_committed_index_is_served_without_restart(void **state)
+{
+	(void)state;
+	char p[600];
+	snprintf(p, sizeof p, "%s/tree/d.txt", tmp);
+	write_file(p, "zebrafish appear only after the reindex\n");
+	assert_int_equal(build_index(), 0);
+	usleep(300000); /* past the 200 ms check interval */
+	int fd = raw_connect(sock);
+	assert_true(fd >= 0);
+	uint8_t buf[256];
+	send_all(fd, buf, search_frame(buf, 81, "zebrafish", XIHU_PROTO_VERSION));
+	Xihu__Response *r = read_response(fd);
+	assert_non_null(r);
+	assert_int_equal(r->body_case, XIHU__RESPONSE__BODY_SEARCH);
+	assert_int_equal(r->search->n_hits, 1);
+	xihu__response__free_unpacked(r, NULL);
+	close(fd);
+	assert_search_works();
+}
+
+/* Last: the main daemon goes away. */
+static void sigterm_exits_0_and_removes_socket(void **state)
+{
+	(void)state;
+	int idle = raw_connect(sock);
+	assert_true(idle >= 0);
+	assert_int_equal(kill(daemon_pid, SIGTERM), 0);
+	int rc = wait_exit(daemon_pid, 10000);
+	daemon_pid = -1;
+	assert_int_equal(rc, 0);
+	struct stat st;
+	assert_int_not_equal(lstat(sock, &st), 0);
+	assert_closed(idle);
+	close(idle);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s XIHUD XIHU_INDEX\n", argv[0]);
+		return 2;
+	}
+	xihud_bin = argv[1];
+	xihu_index_bin = argv[2];
+	signal(SIGPIPE, SIG_IGN);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(socket_mode_0600_in_dir_0700),
+		cmocka_unit_test(search_returns_hits_lines_and_echoes_id),
+		cmocka_unit_test(truncated_frame_header_only_then_close),
+		cmocka_unit_test(length_0xffffffff_is_bad_frame),
+		cmocka_unit_test(length_zero_is_bad_frame),
+		cmocka_unit_test(length_one_over_max_frame_is_bad_frame),
+		cmocka_unit_test(garbage_in_valid_length_frame_is_bad_frame),
+		cmocka_unit_test(bad_frame_after_good_request_answers_both),
+		cmocka_unit_test(client_disconnects_mid_frame),
+		cmocka_unit_test(pipelined_requests_answered_in_order),
+		cmocka_unit_test(wrong_version_is_e_version_and_connection_lives),
+		cmocka_unit_test(request_without_body_is_e_bad_request),
+		cmocka_unit_test(query_syntax_error_is_e_query_with_column),
+		cmocka_unit_test(status_reports_index_and_pid),
+		cmocka_unit_test(fifty_concurrent_connections_each_search),
+		cmocka_unit_test(slow_reader_is_paused_not_buffered_and_others_served),
+		cmocka_unit_test(other_uid_is_refused),
+		cmocka_unit_test(connection_limit_answers_e_limit),
+		cmocka_unit_test(second_daemon_on_live_socket_is_refused),
+		cmocka_unit_test(missing_index_is_exit_2_with_clear_error),
+		cmocka_unit_test(stale_socket_is_replaced_and_sigterm_removes_it),
+		cmocka_unit_test(stop_request_answers_then_exits_0),
+		cmocka_unit_test(newly_committed_index_is_served_without_restart),
+		cmocka_unit_test(sigterm_exits_0_and_removes_socket),
+	};
+	return cmocka_run_group_tests_name("proto", tests, group_setup, group_teardown);
+}
