@@ -49,7 +49,8 @@ typedef struct xihu_err {
 /* Sets err (if non-NULL) and returns code, so callers can `return xihu_err_set(...)`. */
 int xihu_err_set(xihu_err *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-int xihu_err_setv(xihu_err *err, int code, const char *fmt, va_list ap);
+int xihu_err_setv(xihu_err *err, int code, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 const char *xihu_strerror(int code);
 
 /* The default index directory: $XIHU_INDEX, else $XDG_DATA_HOME/xihu/index,
