@@ -1,0 +1,908 @@
+/*
+ * test_segment.c: segments written by seg_writer.c and read back through
+ * seg_reader.c and postings.c, in a fresh mkdtemp directory per case.
+ * Covers block boundaries, skipping, limits, fields, prefixes, the doc
+ * store, damaged files (each kind, truncated and bit-flipped) and seg_check.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "index-int.h"
+
+static const char *const fields3[] = {"body", "path", "title"};
+static const char *const exts[] = {"terms", "post", "pos", "docs", "store"};
+
+typedef struct fx {
+	char dir[64];
+	xihu_err err;
+} fx;
+
+static int setup(void **state)
+{
+	fx *f = calloc(1, sizeof *f);
+	strcpy(f->dir, "/tmp/xihu-test-seg-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fx *f = *state;
+	DIR *d = opendir(f->dir);
+	if (d) {
+		struct dirent *e;
+		while ((e = readdir(d))) {
+			if (e->d_name[0] == '.')
+				continue;
+			char p[512];
+			snprintf(p, sizeof p, "%s/%s", f->dir, e->d_name);
+			unlink(p);
+		}
+		closedir(d);
+	}
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static char *seg_path(const fx *f, uint64_t id, const char *ext)
+{
+	static char p[512];
+	snprintf(p, sizeof p, "%s/%012llx.%s", f->dir, (unsigned long long)id, ext);
+	return p;
+}
+
+static seg_writer *new_writer(fx *f, uint64_t id, uint32_t nfields)
+{
+	seg_writer *w = NULL;
+	int rc = seg_writer_new(f->dir, id, nfields, fields3, &w, &f->err);
+	assert_int_equal(rc, XIHU_OK);
+	assert_non_null(w);
+	return w;
+}
+
+static void begin(seg_writer *w, const char *name, const char *text, size_t len)
+{
+	seg_doc_in d = {.name = name, .name_len = (uint32_t)strlen(name), .mtime_ns = 1234567890123456789ll,
+	                .size = len, .text = text, .text_len = len};
+	assert_int_equal(seg_writer_begin_doc(w, &d), XIHU_OK);
+}
+
+static void tok(seg_writer *w, uint32_t field, const char *term, uint32_t pos)
+{
+	seg_writer_add_token(w, field, term, (uint32_t)strlen(term), pos);
+}
+
+static void finish(fx *f, seg_writer *w, uint32_t ndocs)
+{
+	seg_info info;
+	int rc = seg_writer_finish(w, &info, &f->err);
+	if (rc)
+		fail_msg("finish: %s", f->err.msg);
+	assert_int_equal(info.ndocs, ndocs);
+	seg_writer_free(w);
+}
+
+static seg *open_ok(fx *f, uint64_t id)
+{
+	seg *s = NULL;
+	int rc = seg_open(f->dir, id, true, &s, &f->err);
+	if (rc)
+		fail_msg("seg_open: %s", f->err.msg);
+	rc = seg_check(f->dir, id, &f->err);
+	if (rc)
+		fail_msg("seg_check: %s", f->err.msg);
+	return s;
+}
+
+static void lookup_ok(fx *f, const seg *s, uint32_t field, const char *term, seg_term *t)
+{
+	int r = seg_lookup(s, field, term, (uint32_t)strlen(term), t, &f->err);
+	if (r != 1)
+		fail_msg("lookup %u:%s = %d (%s)", field, term, r, f->err.msg);
+}
+
+/* ---- cases ------------------------------------------------------------------ */
+
+static void test_empty_segment(void **state)
+{
+	fx *f = *state;
+	seg_writer *w = new_writer(f, 1, 2);
+	assert_int_equal(seg_writer_ndocs(w), 0);
+	finish(f, w, 0);
+	seg *s = open_ok(f, 1);
+	assert_int_equal(seg_ndocs(s), 0);
+	assert_int_equal(seg_nterms(s), 0);
+	assert_int_equal(seg_nfields(s), 2);
+	assert_string_equal(seg_field_name(s, 1), "path");
+	assert_null(seg_field_name(s, 2));
+	seg_term t;
+	assert_int_equal(seg_lookup(s, 0, "x", 1, &t, &f->err), 0);
+	seg_term_iter it;
+	assert_int_equal(seg_prefix_init(&it, s, 0, "", 0, &f->err), 0);
+	const char *term;
+	uint32_t len;
+	assert_int_equal(seg_prefix_next(&it, &term, &len, &t, &f->err), 0);
+	seg_doc d;
+	assert_int_equal(seg_doc_get(s, 0, &d, &f->err), XIHU_EINVAL);
+	assert_true(seg_bytes(s) > 0);
+	seg_close(s);
+}
+
+static void test_one_doc(void **state)
+{
+	fx *f = *state;
+	seg_writer *w = new_writer(f, 2, 2);
+	const char *text = "hello world, hello xihu";
+	begin(w, "/src/a.c", text, strlen(text));
+	tok(w, 0, "hello", 0);
+	tok(w, 0, "world", 1);
+	tok(w, 0, "hello", 2);
+	tok(w, 0, "xihu", 3);
+	tok(w, 1, "a", 0);
+	tok(w, 1, "c", 1);
+	assert_int_equal(seg_writer_end_doc(w), XIHU_OK);
+	assert_true(seg_writer_mem(w) > 0);
+	finish(f, w, 1);
+
+	seg *s = open_ok(f, 2);
+	assert_int_equal(seg_ndocs(s), 1);
+	assert_int_equal(seg_nterms(s), 5);
+	assert_int_equal(seg_field_total(s, 0), 4);
+	assert_int_equal(seg_field_total(s, 1), 2);
+	assert_int_equal(seg_doc_field_len(s, 0, 0), 4);
+	assert_int_equal(seg_doc_field_len(s, 0, 1), 2);
+
+	seg_term t;
+	lookup_ok(f, s, 0, "hello", &t);
+	assert_int_equal(t.df, 1);
+	assert_int_equal(t.cf, 2);
+	assert_int_equal(t.max_tf, 2);
+	assert_int_equal(seg_lookup(s, 1, "hello", 5, &t, &f->err), 0); /* other field */
+	assert_int_equal(seg_lookup(s, 0, "hell", 4, &t, &f->err), 0);
+	assert_int_equal(seg_lookup(s, 0, "helloo", 6, &t, &f->err), 0);
+	assert_int_equal(seg_lookup(s, 0, "zzz", 3, &t, &f->err), 0);
+	assert_int_equal(seg_lookup(s, 0, "0", 1, &t, &f->err), 0);
+
+	lookup_ok(f, s, 0, "hello", &t);
+	postings p;
+	assert_int_equal(postings_init(&p, s, &t, &f->err), XIHU_OK);
+	assert_int_equal(p.doc, 0);
+	assert_int_equal(postings_freq(&p), 2);
+	const uint32_t *pos;
+	assert_int_equal(postings_positions(&p, &pos), 2);
+	assert_int_equal(pos[0], 0);
+	assert_int_equal(pos[1], 2);
+	assert_int_equal(postings_next(&p), POSTINGS_END);
+	assert_int_equal(postings_next(&p), POSTINGS_END);
+	assert_int_equal(p.rc, 0);
+	postings_free(&p);
+
+	seg_doc d;
+	assert_int_equal(seg_doc_get(s, 0, &d, &f->err), XIHU_OK);
+	assert_int_equal(d.name_len, 8);
+	assert_memory_equal(d.name, "/src/a.c", 8);
+	assert_false(d.record);
+	assert_int_equal(d.mtime_ns, 1234567890123456789ll);
+	assert_int_equal(d.size, strlen(text));
+	char *got;
+	size_t glen;
+	assert_int_equal(seg_doc_text(s, 0, &got, &glen, &f->err), XIHU_OK);
+	assert_int_equal(glen, strlen(text));
+	assert_string_equal(got, text);
+	free(got);
+	seg_close(s);
+}
+
+/* n docs, "every" in each with tf = i%5+1 at positions i, i+10, ...; "odd" in odd docs. */
+static void write_every(fx *f, uint64_t id, uint32_t n)
+{
+	seg_writer *w = new_writer(f, id, 1);
+	for (uint32_t i = 0; i < n; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "doc%u", i);
+		begin(w, name, name, strlen(name));
+		for (uint32_t k = 0; k < i % 5 + 1; k++)
+			tok(w, 0, "every", i + 10 * k);
+		if (i % 2)
+			tok(w, 0, "odd", 100000 + i);
+		assert_int_equal(seg_writer_end_doc(w), XIHU_OK);
+	}
+	finish(f, w, n);
+}
+
+static void check_every(fx *f, uint32_t n)
+{
+	seg *s = open_ok(f, n);
+	seg_term t;
+	lookup_ok(f, s, 0, "every", &t);
+	assert_int_equal(t.df, n);
+	assert_int_equal(t.max_tf, n >= 5 ? 5 : n);
+	postings p;
+	assert_int_equal(postings_init(&p, s, &t, &f->err), XIHU_OK);
+	uint32_t count = 0;
+	uint64_t cf = 0;
+	for (uint32_t d = p.doc; d != POSTINGS_END; d = postings_next(&p)) {
+		assert_int_equal(d, count);
+		assert_int_equal(postings_freq(&p), d % 5 + 1);
+		assert_true(p.blk_first <= d && d <= p.blk_last && postings_freq(&p) <= p.blk_max_tf);
+		assert_true(p.blk_min_dl <= seg_doc_field_len(s, d, 0));
+		/* positions of only some docs: the rest are skipped, not decoded */
+		if (d % 3 == 0) {
+			const uint32_t *pos;
+			int np = postings_positions(&p, &pos);
+			assert_int_equal(np, d % 5 + 1);
+			for (int k = 0; k < np; k++)
+				assert_int_equal(pos[k], d + 10u * (uint32_t)k);
+		}
+		cf += postings_freq(&p);
+		count++;
+	}
+	assert_int_equal(count, n);
+	assert_int_equal(cf, t.cf);
+	assert_int_equal(p.rc, 0);
+	postings_free(&p);
+
+	lookup_ok(f, s, 0, "odd", &t);
+	assert_int_equal(t.df, n / 2);
+	assert_int_equal(postings_init(&p, s, &t, &f->err), XIHU_OK);
+	count = 0;
+	for (uint32_t d = p.doc; d != POSTINGS_END; d = postings_next(&p)) {
+		assert_int_equal(d, 2 * count + 1);
+		const uint32_t *pos;
+		assert_int_equal(postings_positions(&p, &pos), 1);
+		assert_int_equal(pos[0], 100000 + d);
+		count++;
+	}
+	assert_int_equal(count, n / 2);
+	postings_free(&p);
+	seg_close(s);
+}
+
+static void test_blocks_127(void **state)
+{
+	write_every(*state, 127, 127);
+	check_every(*state, 127);
+}
+
+static void test_blocks_128(void **state)
+{
+	write_every(*state, 128, 128);
+	check_every(*state, 128);
+}
+
+static void test_blocks_129(void **state)
+{
+	write_every(*state, 129, 129);
+	check_every(*state, 129);
+}
+
+static void test_blocks_1000(void **state)
+{
+	write_every(*state, 1000, 1000);
+	check_every(*state, 1000);
+}
+
+/* "three" in every doc divisible by 3 of 2000: 667 docs, 6 blocks. */
+static void test_advance(void **state)
+{
+	fx *f = *state;
+	seg_writer *w = new_writer(f, 3, 1);
+	for (uint32_t i = 0; i < 2000; i++) {
+		begin(w, "d", "", 0);
+		if (i % 3 == 0) {
+			tok(w, 0, "three", 7);
+			tok(w, 0, "three", 9 + i % 4);
+		}
+		tok(w, 0, "all", 1);
+		assert_int_equal(seg_writer_end_doc(w), XIHU_OK);
+	}
+	finish(f, w, 2000);
+	seg *s = open_ok(f, 3);
+	seg_term t;
+	lookup_ok(f, s, 0, "three", &t);
+	assert_int_equal(t.df, 667);
+	postings p;
+	assert_int_equal(postings_init(&p, s, &t, &f->err), XIHU_OK);
+	assert_int_equal(postings_advance(&p, 0), 0);     /* current doc */
+	assert_int_equal(postings_advance(&p, 3), 3);     /* exact, same block */
+	assert_int_equal(postings_advance(&p, 3), 3);     /* not backwards */
+	assert_int_equal(postings_advance(&p, 1), 3);
+	assert_int_equal(postings_advance(&p, 382), 384); /* missing, same block (block 0 ends at 381) */
+	assert_int_equal(p.block, 1);
+	assert_int_equal(postings_advance(&p, 900), 900); /* exact, skips block 2 */
+	assert_int_equal(p.block, 2);
+	assert_int_equal(postings_next(&p), 903);
+	const uint32_t *pos;
+	assert_int_equal(postings_positions(&p, &pos), 2);
+	assert_int_equal(pos[0], 7);
+	assert_int_equal(pos[1], 9 + 903 % 4);
+	assert_int_equal(postings_advance(&p, 1535), 1536); /* first doc of block 4: 128*4*3 */
+	assert_int_equal(p.block, 4);
+	assert_int_equal(p.i, 0);
+	assert_int_equal(postings_advance(&p, 1997), 1998); /* into the last, partial block */
+	assert_int_equal(postings_positions(&p, &pos), 2);
+	assert_int_equal(pos[1], 9 + 1998 % 4);
+	assert_int_equal(postings_advance(&p, 1999), POSTINGS_END);
+	assert_int_equal(postings_next(&p), POSTINGS_END);
+	assert_int_equal(p.rc, 0);
+	postings_free(&p);
+
+	/* straight to the end from the start */
+	assert_int_equal(postings_init(&p, s, &t, &f->err), XIHU_OK);
+	assert_int_equal(postings_advance(&p, 5000), POSTINGS_END);
+	postings_free(&p);
+	/* every target in turn agrees with a linear scan */
+	for (uint32_t target = 0; target < 2000; target += 37) {
+		assert_int_equal(postings_init(&p, s, &t, &f->err), XIHU_OK);
+		uint32_t want = (target + 2) / 3 * 3;
+		assert_int_equal(postings_advance(&p, target), want > 1998 ? POSTINGS_END : want);
+		if (want <= 1998)
+			assert_int_equal(postings_freq(&p), 2);
+		postings_free(&p);
+	}
+	seg_close(s);
+}
+
+/* Doc ids spread over 300000 docs: wide gaps in packed and varint blocks. */
+static void test_large_doc_ids(void **state)
+{
+	fx *f = *state;
+	const uint32_t n = 300000;
+	seg_writer *w = new_writer(f, 4, 1);
+	for (uint32_t i = 0; i < n; i++) {
+		begin(w, "d", "", 0);
+		if (i == 0 || i == n - 1 || i % 1000 == 999)
+			tok(w, 0, "rare", 0);
+		assert_int_equal(seg_writer_end_doc(w), XIHU_OK);
+	}
+	finish(f, w, n);
+	seg *s = open_ok(f, 4);
+	seg_term t;
+	lookup_ok(f, s, 0, "rare", &t);
+	assert_int_equal(t.df, 301);
+	postings p;
+	assert_int_equal(postings_init(&p, s, &t, &f->err), XIHU_OK);
+	assert_int_equal(p.doc, 0);
+	assert_int_equal(postings_advance(&p, 250000), 250999);
+	assert_int_equal(postings_advance(&p, 299999), 299999);
+	assert_int_equal(postings_next(&p), POSTINGS_END);
+	postings_free(&p);
+	seg_close(s);
+}
+
+/* The doc limit is enforced, and hitting it leaves a writer that finishes. */
+static void test_doc_limit(void **state)
+{
+	fx *f = *state;
+	seg_writer *w = new_writer(f, 5, 1);
+	seg_writer_set_max_docs(w, 3);
+	for (int i = 0; i < 3; i++) {
+		begin(w, "d", "x", 1);
+		tok(w, 0, "x", 0);
+		assert_int_equal(seg_writer_end_doc(w), XIHU_OK);
+	}
+	seg_doc_in d = {.name = "d", .name_len = 1, .text = "x", .text_len = 1};
+	assert_int_equal(seg_writer_begin_doc(w, &d), XIHU_ELIMIT);
+	assert_non_null(strstr(f->err.msg, "more than 3 documents"));
+	finish(f, w, 3);
+	seg *s = open_ok(f, 5);
+	assert_int_equal(seg_ndocs(s), 3);
+	seg_close(s);
+	assert_true(SEG_MAX_DOCS < POSTINGS_END);
+}
+
+/* The largest position round-trips; one past it is refused. */
+static void test_position_limit(void **state)
+{
+	fx *f = *state;
+	seg_writer *w = new_writer(f, 6, 1);
+	begin(w, "d", "", 0);
+	tok(w, 0, "far", 0);
+	tok(w, 0, "far", XIHU_MAX_POS - 1);
+	tok(w, 0, "far", XIHU_MAX_POS);
+	tok(w, 0, "edge", XIHU_MAX_POS);
+	assert_int_equal(seg_writer_end_doc(w), XIHU_OK);
+	finish(f, w, 1);
+	seg *s = open_ok(f, 6);
+	seg_term t;
+	lookup_ok(f, s, 0, "far", &t);
+	postings p;
+	assert_int_equal(postings_init(&p, s, &t, &f->err), XIHU_OK);
+	const uint32_t *pos;
+	assert_int_equal(postings_positions(&p, &pos), 3);
+	assert_int_equal(pos[0], 0);
+	assert_int_equal(pos[1], UINT32_MAX - 2);
+	assert_int_equal(pos[2], UINT32_MAX - 1);
+	postings_free(&p);
+	lookup_ok(f, s, 0, "edge", &t);
+	assert_int_equal(postings_init(&p, s, &t, &f->err), XIHU_OK);
+	assert_int_equal(postings_positions(&p, &pos), 1);
+	assert_int_equal(pos[0], XIHU_MAX_POS);
+	postings_free(&p);
+	seg_close(s);
+
+	w = new_writer(f, 7, 1);
+	begin(w, "d", "", 0);
+	tok(w, 0, "over", UINT32_MAX);
+	assert_int_equal(seg_writer_end_doc(w), XIHU_ELIMIT);
+	assert_non_null(strstr(f->err.msg, "position"));
+	seg_writer_free(w);
+	/* an abandoned writer leaves no files */
+	assert_int_equal(access(seg_path(f, 7, "store"), F_OK), -1);
+}
+
+static void test_bad_tokens(void **state)
+{
+	fx *f = *state;
+	char longterm[XIHU_MAX_TERM + 2];
+	memset(longterm, 'a', sizeof longterm - 1);
+	longterm[sizeof longterm - 1] = 0;
+	seg_writer *w = new_writer(f, 8, 2);
+	begin(w, "d", "", 0);
+	tok(w, 0, longterm, 0);
+	assert_int_equal(seg_writer_end_doc(w), XIHU_EINVAL);
+	seg_info info;
+	assert_int_equal(seg_writer_finish(w, &info, &f->err), XIHU_EINVAL); /* sticky */
+	seg_writer_free(w);
+
+	w = new_writer(f, 9, 2);
+	begin(w, "d", "", 0);
+	tok(w, 2, "x", 0); /* field 2 of 2 */
+	assert_int_equal(seg_writer_end_doc(w), XIHU_EINVAL);
+	assert_non_null(strstr(f->err.msg, "field 2"));
+	seg_writer_free(w);
+
+	/* the longest term is fine; out-of-order positions keep tf */
+	w = new_writer(f, 10, 2);
+	begin(w, "d", "", 0);
+	longterm[XIHU_MAX_TERM] = 0;
+	tok(w, 0, longterm, 5);
+	tok(w, 0, "re", 5);
+	tok(w, 0, "re", 2);
+	assert_int_equal(seg_writer_end_doc(w), XIHU_OK);
+	finish(f, w, 1);
+	seg *s = open_ok(f, 10);
+	seg_term t;
+	lookup_ok(f, s, 0, longterm, &t);
+	lookup_ok(f, s, 0, "re", &t);
+	assert_int_equal(t.cf, 2);
+	seg_close(s);
+
+	/* a second writer for the same id is refused, and does not remove the first's files */
+	seg_writer *w2 = NULL;
+	assert_int_not_equal(seg_writer_new(f->dir, 10, 1, fields3, &w2, &f->err), XIHU_OK);
+	assert_null(w2);
+	assert_int_equal(access(seg_path(f, 10, "store"), F_OK), 0);
+}
+
+static void test_fields(void **state)
+{
+	fx *f = *state;
+	seg_writer *w = new_writer(f, 11, 3);
+	begin(w, "r1", "t", 1);
+	tok(w, 0, "same", 0);
+	tok(w, 0, "body", 1);
+	tok(w, 1, "same", 0);
+	tok(w, 2, "same", 0);
+	tok(w, 2, "same", 1);
+	tok(w, 2, "same", 2);
+	assert_int_equal(seg_writer_end_doc(w), XIHU_OK);
+	begin(w, "r2", "t", 1);
+	tok(w, 2, "same", 4);
+	assert_int_equal(seg_writer_end_doc(w), XIHU_OK);
+	finish(f, w, 2);
+	seg *s = open_ok(f, 11);
+	assert_int_equal(seg_nfields(s), 3);
+	assert_string_equal(seg_field_name(s, 2), "title");
+	assert_int_equal(seg_field_total(s, 0), 2);
+	assert_int_equal(seg_field_total(s, 1), 1);
+	assert_int_equal(seg_field_total(s, 2), 4);
+	assert_int_equal(seg_doc_field_len(s, 1, 2), 1);
+	assert_int_equal(seg_doc_field_len(s, 1, 0), 0);
+	seg_term t;
+	lookup_ok(f, s, 0, "same", &t);
+	assert_int_equal(t.df, 1);
+	lookup_ok(f, s, 1, "same", &t);
+	assert_int_equal(t.df, 1);
+	lookup_ok(f, s, 2, "same", &t);
+	assert_int_equal(t.df, 2);
+	assert_int_equal(t.cf, 4);
+	assert_int_equal(t.max_tf, 3);
+	postings p;
+	assert_int_equal(postings_init(&p, s, &t, &f->err), XIHU_OK);
+	assert_int_equal(postings_next(&p), 1);
+	const uint32_t *pos;
+	assert_int_equal(postings_positions(&p, &pos), 1);
+	assert_int_equal(pos[0], 4);
+	postings_free(&p);
+	assert_int_equal(seg_lookup(s, 1, "body", 4, &t, &f->err), 0);
+	seg_close(s);
+}
+
+static void collect_prefix(fx *f, const seg *s, uint32_t field, const char *prefix, char *out, size_t n)
+{
+	seg_term_iter it;
+	assert_int_equal(seg_prefix_init(&it, s, field, prefix, (uint32_t)strlen(prefix), &f->err), 0);
+	out[0] = 0;
+	const char *term;
+	uint32_t len;
+	seg_term t;
+	int r;
+	while ((r = seg_prefix_next(&it, &term, &len, &t, &f->err)) == 1) {
+		assert_int_equal(strlen(term), len);
+		assert_true(t.df >= 1);
+		size_t l = strlen(out);
+		snprintf(out + l, n - l, "%s%s", l ? " " : "", term);
+	}
+	assert_int_equal(r, 0);
+}
+
+static void test_prefix(void **state)
+{
+	fx *f = *state;
+	seg_writer *w = new_writer(f, 12, 2);
+	begin(w, "d", "", 0);
+	const char *words[] = {"b", "apply", "app", "applied", "apple", "ap", "aq", "zz"};
+	for (uint32_t i = 0; i < 8; i++)
+		tok(w, 0, words[i], i);
+	tok(w, 1, "apple", 0);
+	tok(w, 1, "apricot", 1);
+	/* 100 terms t000..t099 spread over several dictionary blocks */
+	for (uint32_t i = 0; i < 100; i++) {
+		char tt[8];
+		snprintf(tt, sizeof tt, "t%03u", i);
+		tok(w, 0, tt, 100 + i);
+	}
+	assert_int_equal(seg_writer_end_doc(w), XIHU_OK);
+	finish(f, w, 1);
+	seg *s = open_ok(f, 12);
+	char got[2048];
+	collect_prefix(f, s, 0, "appl", got, sizeof got);
+	assert_string_equal(got, "apple applied apply");
+	collect_prefix(f, s, 0, "ap", got, sizeof got);
+	assert_string_equal(got, "ap app apple applied apply");
+	collect_prefix(f, s, 1, "ap", got, sizeof got);
+	assert_string_equal(got, "apple apricot");
+	collect_prefix(f, s, 0, "t05", got, sizeof got);
+	assert_string_equal(got, "t050 t051 t052 t053 t054 t055 t056 t057 t058 t059");
+	collect_prefix(f, s, 0, "zz", got, sizeof got);
+	assert_string_equal(got, "zz");
+	collect_prefix(f, s, 0, "zzz", got, sizeof got);
+	assert_string_equal(got, "");
+	collect_prefix(f, s, 0, "0", got, sizeof got);
+	assert_string_equal(got, "");
+	collect_prefix(f, s, 1, "", got, sizeof got);
+	assert_string_equal(got, "apple apricot");
+	collect_prefix(f, s, 0, "", got, sizeof got);
+	assert_int_equal(strlen(got), strlen("ap app apple applied apply aq b") + 100 * 5 + strlen(" zz"));
+	/* every term of the long run is found by lookup too */
+	for (uint32_t i = 0; i < 100; i++) {
+		char tt[8];
+		snprintf(tt, sizeof tt, "t%03u", i);
+		seg_term t;
+		lookup_ok(f, s, 0, tt, &t);
+	}
+	seg_close(s);
+}
+
+static void test_doc_text(void **state)
+{
+	fx *f = *state;
+	const size_t big_len = 200000;
+	char *big = malloc(big_len);
+	uint64_t x = 88172645463325252ull;
+	for (size_t i = 0; i < big_len; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		big[i] = (char)(i % 7 ? (x & 0xff) : 0); /* binary-ish, NULs included */
+	}
+	char small[3][64];
+	seg_writer *w = new_writer(f, 13, 1);
+	for (int i = 0; i < 3; i++)
+		snprintf(small[i], sizeof small[i], "small doc %d\n\xff\xfe line two", i);
+	begin(w, "s0", small[0], strlen(small[0]));
+	assert_int_equal(seg_writer_end_doc(w), XIHU_OK);
+	begin(w, "big", big, big_len);
+	assert_int_equal(seg_writer_end_doc(w), XIHU_OK);
+	begin(w, "empty", "", 0);
+	assert_int_equal(seg_writer_end_doc(w), XIHU_OK);
+	begin(w, "s1", small[1], strlen(small[1]));
+	assert_int_equal(seg_writer_end_doc(w), XIHU_OK);
+	/* enough text to fill a few blocks */
+	char line[1000];
+	memset(line, 'q', sizeof line);
+	for (int i = 0; i < 300; i++) {
+		line[0] = (char)('a' + i % 26);
+		begin(w, "fill", line, sizeof line);
+		assert_int_equal(seg_writer_end_doc(w), XIHU_OK);
+	}
+	begin(w, "s2", small[2], strlen(small[2]));
+	assert_int_equal(seg_writer_end_doc(w), XIHU_OK);
+	finish(f, w, 305);
+	seg *s = open_ok(f, 13);
+	char *got;
+	size_t len;
+	assert_int_equal(seg_doc_text(s, 1, &got, &len, &f->err), XIHU_OK);
+	assert_int_equal(len, big_len);
+	assert_memory_equal(got, big, big_len);
+	free(got);
+	assert_int_equal(seg_doc_text(s, 2, &got, &len, &f->err), XIHU_OK);
+	assert_int_equal(len, 0);
+	free(got);
+	int idx[3] = {0, 3, 304};
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(seg_doc_text(s, (uint32_t)idx[i], &got, &len, &f->err), XIHU_OK);
+		assert_int_equal(len, strlen(small[i]));
+		assert_memory_equal(got, small[i], len);
+		free(got);
+	}
+	for (uint32_t d = 4; d < 304; d += 29) {
+		assert_int_equal(seg_doc_text(s, d, &got, &len, &f->err), XIHU_OK);
+		assert_int_equal(len, 1000);
+		assert_int_equal(got[0], 'a' + (d - 4) % 26);
+		assert_int_equal(got[999], 'q');
+		free(got);
+		seg_doc dd;
+		assert_int_equal(seg_doc_get(s, d, &dd, &f->err), XIHU_OK);
+		assert_memory_equal(dd.name, "fill", 4);
+	}
+	assert_int_equal(seg_doc_text(s, 305, &got, &len, &f->err), XIHU_EINVAL);
+	seg_close(s);
+	free(big);
+}
+
+/* A small segment with every file kind non-trivial, for the damage tests. */
+static void write_small(fx *f, uint64_t id)
+{
+	seg_writer *w = new_writer(f, id, 2);
+	for (uint32_t i = 0; i < 300; i++) {
+		char text[64];
+		snprintf(text, sizeof text, "doc %u text with some words", i);
+		begin(w, text, text, strlen(text));
+		tok(w, 0, "doc", 0);
+		if (i % 2)
+			tok(w, 0, "half", 1);
+		if (i % 7 == 0) {
+			tok(w, 0, "seventh", 2);
+			tok(w, 0, "seventh", 5);
+		}
+		char u[16];
+		snprintf(u, sizeof u, "u%u", i % 50);
+		tok(w, 1, u, 0);
+		assert_int_equal(seg_writer_end_doc(w), XIHU_OK);
+	}
+	finish(f, w, 300);
+}
+
+static long file_size(const char *p)
+{
+	struct stat st;
+	assert_int_equal(stat(p, &st), 0);
+	return (long)st.st_size;
+}
+
+static void flip_byte(const char *p, long off, uint8_t mask)
+{
+	int fd = open(p, O_RDWR);
+	assert_true(fd >= 0);
+	uint8_t c;
+	assert_int_equal(pread(fd, &c, 1, off), 1);
+	c ^= mask;
+	assert_int_equal(pwrite(fd, &c, 1, off), 1);
+	close(fd);
+}
+
+static void test_flipped_bit_each_file(void **state)
+{
+	fx *f = *state;
+	write_small(f, 20);
+	seg *s = open_ok(f, 20);
+	seg_close(s);
+	for (int k = 0; k < 5; k++) {
+		char *p = seg_path(f, 20, exts[k]);
+		long mid = file_size(p) / 2;
+		flip_byte(p, mid, 0x10);
+		seg *bad = NULL;
+		memset(&f->err, 0, sizeof f->err);
+		assert_int_equal(seg_open(f->dir, 20, true, &bad, &f->err), XIHU_ECORRUPT);
+		assert_null(bad);
+		assert_int_equal(f->err.code, XIHU_ECORRUPT);
+		assert_non_null(strstr(f->err.msg, p));
+		assert_non_null(strstr(f->err.msg, "checksum mismatch"));
+		assert_int_equal(seg_check(f->dir, 20, &f->err), XIHU_ECORRUPT);
+		flip_byte(p, mid, 0x10); /* repaired */
+		s = open_ok(f, 20);
+		seg_close(s);
+	}
+}
+
+static void test_truncated_each_file(void **state)
+{
+	fx *f = *state;
+	write_small(f, 21);
+	for (int k = 0; k < 5; k++) {
+		char *p = seg_path(f, 21, exts[k]);
+		long size = file_size(p);
+		char save[1 << 16];
+		int fd = open(p, O_RDONLY);
+		assert_true(size <= (long)sizeof save);
+		assert_int_equal(read(fd, save, (size_t)size), size);
+		close(fd);
+		long cuts[] = {size - 1, size / 2, 20, 0};
+		for (int c = 0; c < 4; c++) {
+			assert_int_equal(truncate(p, cuts[c]), 0);
+			seg *bad = NULL;
+			memset(&f->err, 0, sizeof f->err);
+			assert_int_equal(seg_open(f->dir, 21, false, &bad, &f->err), XIHU_ECORRUPT);
+			assert_non_null(strstr(f->err.msg, p));
+			if (cuts[c] < 28)
+				assert_non_null(strstr(f->err.msg, "truncated"));
+		}
+		fd = open(p, O_WRONLY | O_TRUNC);
+		assert_int_equal(write(fd, save, (size_t)size), size);
+		close(fd);
+	}
+	seg *s = open_ok(f, 21);
+	seg_close(s);
+}
+
+static void test_wrong_kind_and_version(void **state)
+{
+	fx *f = *state;
+	write_small(f, 22);
+	char *p = seg_path(f, 22, "post");
+	char from[512];
+	strcpy(from, p);
+	/* the positions file where the postings file should be */
+	assert_int_equal(rename(seg_path(f, 22, "pos"), from), 0);
+	seg *bad = NULL;
+	assert_int_equal(seg_open(f->dir, 22, false, &bad, &f->err), XIHU_ECORRUPT);
+	assert_non_null(strstr(f->err.msg, "file kind POSN, expected POST"));
+	assert_non_null(strstr(f->err.msg, from));
+
+	write_small(f, 23);
+	p = seg_path(f, 23, "docs");
+	flip_byte(p, 8, 0x02); /* version 1 -> 3 */
+	assert_int_equal(seg_open(f->dir, 23, false, &bad, &f->err), XIHU_ECORRUPT);
+	assert_non_null(strstr(f->err.msg, "format version 3"));
+}
+
+/* Every single-byte change of every file, opened without the CRC: the
+ * reader may answer or report corruption, but never crash, hang or read out
+ * of bounds (ASan build). */
+static void exercise(fx *f, uint64_t id)
+{
+	seg *s = NULL;
+	if (seg_open(f->dir, id, false, &s, &f->err))
+		return;
+	const char *terms[] = {"doc", "half", "seventh", "u7", "nope"};
+	for (int i = 0; i < 5; i++) {
+		seg_term t;
+		for (uint32_t fl = 0; fl < 2; fl++) {
+			if (seg_lookup(s, fl, terms[i], (uint32_t)strlen(terms[i]), &t, &f->err) != 1)
+				continue;
+			postings p;
+			if (postings_init(&p, s, &t, &f->err) == 0) {
+				uint32_t last = 0, steps = 0;
+				for (uint32_t d = p.doc; d != POSTINGS_END; d = (steps % 3) ? postings_next(&p)
+				                                                         : postings_advance(&p, d + 2)) {
+					assert_true(steps == 0 || d > last);
+					last = d;
+					assert_true(d < seg_ndocs(s));
+					const uint32_t *pos;
+					postings_positions(&p, &pos);
+					assert_true(++steps <= seg_ndocs(s));
+				}
+			}
+			postings_free(&p);
+		}
+	}
+	seg_term_iter it;
+	if (seg_prefix_init(&it, s, 1, "u", 1, &f->err) == 0) {
+		const char *term;
+		uint32_t len;
+		seg_term t;
+		int n = 0;
+		while (seg_prefix_next(&it, &term, &len, &t, &f->err) == 1)
+			assert_true(++n <= 50);
+	}
+	for (uint32_t d = 0; d < seg_ndocs(s); d += 37) {
+		seg_doc dd;
+		seg_doc_get(s, d, &dd, &f->err);
+		char *text;
+		size_t len;
+		if (seg_doc_text(s, d, &text, &len, &f->err) == 0)
+			free(text);
+	}
+	seg_close(s);
+	seg_check(f->dir, id, &f->err);
+}
+
+static void test_every_byte_damaged(void **state)
+{
+	fx *f = *state;
+	write_small(f, 24);
+	for (int k = 0; k < 5; k++) {
+		char *p = seg_path(f, 24, exts[k]);
+		char path[512];
+		strcpy(path, p);
+		long size = file_size(path);
+		/* the store's compressed blocks are checked by zlib; sample them */
+		long step = k == 4 ? 3 : 1;
+		for (long off = 16; off < size - 12; off += step) {
+			flip_byte(path, off, 0x41);
+			exercise(f, 24);
+			flip_byte(path, off, 0x41);
+		}
+	}
+	seg *s = open_ok(f, 24);
+	seg_close(s);
+}
+
+/* A damaged zlib stream in the store is reported with the file and offset. */
+static void test_store_damage_named(void **state)
+{
+	fx *f = *state;
+	write_small(f, 25);
+	char *p = seg_path(f, 25, "store");
+	char path[512];
+	strcpy(path, p);
+	flip_byte(path, 16 + 2, 0xff); /* inside the first block's deflate data */
+	seg *s = NULL;
+	assert_int_equal(seg_open(f->dir, 25, false, &s, &f->err), XIHU_OK);
+	char *text;
+	size_t len;
+	int rc = seg_doc_text(s, 0, &text, &len, &f->err);
+	if (rc == 0) {
+		/* a flip deflate did not notice: the text must at least differ */
+		assert_true(len != 30 || memcmp(text, "doc 0 text with some words", 26) != 0);
+		free(text);
+	} else {
+		assert_int_equal(rc, XIHU_ECORRUPT);
+		assert_non_null(strstr(f->err.msg, path));
+		assert_non_null(strstr(f->err.msg, "offset 16"));
+	}
+	seg_close(s);
+	assert_int_equal(seg_check(f->dir, 25, &f->err), XIHU_ECORRUPT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_empty_segment, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_doc, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blocks_127, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blocks_128, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blocks_129, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blocks_1000, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_advance, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_large_doc_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_doc_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_position_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_tokens, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prefix, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_doc_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flipped_bit_each_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncated_each_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_kind_and_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_every_byte_damaged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_damage_named, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("segment", tests, NULL, NULL);
+}
