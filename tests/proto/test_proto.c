@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -67,11 +68,17 @@ static char *slurp(const char *path)
 	return buf;
 }
 
+static rlim_t spawn_nofile; /* if non-zero: RLIMIT_NOFILE of the next child */
+
 /* Starts argv with stdout+stderr to errfile (if non-NULL); returns the pid. */
 static pid_t spawn(char *const argv[], const char *errfile)
 {
 	pid_t pid = fork();
 	if (pid == 0) {
+		if (spawn_nofile) {
+			struct rlimit rl = {spawn_nofile, spawn_nofile};
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
 		if (errfile) {
 			int fd = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 			if (fd >= 0) {
@@ -665,6 +672,54 @@ static void connection_limit_answers_e_limit(void **state)
 	assert_int_equal(wait_exit(d, 10000), 0);
 }
 
+static void accept_out_of_fds_backs_off_and_recovers(void **state)
+{
+	(void)state;
+	char path[600];
+	snprintf(path, sizeof path, "%s/fds/xihud.sock", tmp);
+	spawn_nofile = 32;
+	pid_t d = start_daemon(path, NULL, NULL);
+	spawn_nofile = 0;
+	assert_true(d > 0);
+	/* more clients than the daemon has descriptors: they wait in the backlog */
+	enum { N = 64 };
+	int fds[N];
+	for (int i = 0; i < N; i++) {
+		fds[i] = raw_connect(path);
+		assert_true(fds[i] >= 0);
+	}
+	usleep(300000);
+	assert_int_equal(waitpid(d, NULL, WNOHANG), 0); /* still alive */
+	for (int i = 0; i < N; i++)
+		close(fds[i]);
+	usleep(500000); /* a few back-off rounds drain the backlog */
+	assert_search_works_on(path);
+	kill(d, SIGTERM);
+	assert_int_equal(wait_exit(d, 10000), 0);
+}
+
+static void idle_connection_mid_frame_is_closed(void **state)
+{
+	(void)state;
+	char path[600];
+	snprintf(path, sizeof path, "%s/idle/xihud.sock", tmp);
+	pid_t d = start_daemon(path, "--idle-timeout", "1");
+	assert_true(d > 0);
+	int fd = raw_connect(path);
+	assert_true(fd >= 0);
+	uint8_t hdr[6] = {0, 0, 0, 50, 0x08, 0x01}; /* a frame that never completes */
+	send_all(fd, hdr, sizeof hdr);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_closed(fd); /* SO_RCVTIMEO is 10 s: the daemon must close first */
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true(t1.tv_sec - t0.tv_sec < 5);
+	close(fd);
+	assert_search_works_on(path);
+	kill(d, SIGTERM);
+	assert_int_equal(wait_exit(d, 10000), 0);
+}
+
 static void second_daemon_on_live_socket_is_refused(void **state)
 {
 	(void)state;
@@ -823,6 +878,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(slow_reader_is_paused_not_buffered_and_others_served),
 		cmocka_unit_test(other_uid_is_refused),
 		cmocka_unit_test(connection_limit_answers_e_limit),
+		cmocka_unit_test(accept_out_of_fds_backs_off_and_recovers),
+		cmocka_unit_test(idle_connection_mid_frame_is_closed),
 		cmocka_unit_test(second_daemon_on_live_socket_is_refused),
 		cmocka_unit_test(missing_index_is_exit_2_with_clear_error),
 		cmocka_unit_test(stale_socket_is_replaced_and_sigterm_removes_it),
