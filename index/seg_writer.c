@@ -15,7 +15,7 @@
  *    end_doc or finish reports it.
  *  - RAM per posting: one varint doc delta, one varint per position and a
  *    0 byte, appended to the term's growable buffer; no per-posting malloc.
- *  - The doc store is streamed: text is compressed in ~64 KiB blocks and
+ *  - The doc store is streamed: text is compressed in ~32 KiB blocks and
  *    written to the .store file while documents arrive.
  *
  * The layout (docs/FORMAT.md is the full spec; all integers little-endian,
@@ -67,8 +67,8 @@
 
 #include "index-int.h"
 
-#define STORE_BLOCK_TARGET (64u << 10) /* bytes of raw text per store block */
-#define STORE_LEVEL 6
+#define STORE_BLOCK_TARGET (32u << 10) /* bytes of raw text per store block */
+#define STORE_LEVEL 3
 #define TERMS_PER_BLOCK 32
 #define SKIP_ENTRY 24
 
