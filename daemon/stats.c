@@ -34,8 +34,8 @@ unsigned stats_bucket(uint64_t us)
 
 uint64_t stats_bucket_upper(unsigned b)
 {
-	if (b < 4)
-		return b;
+	if (b < 8) /* 0..3 hold us == b; 4..7 are never used (us >= 4 has msb >= 2) */
+		return b < 4 ? b : 3;
 	unsigned msb = b / 4, sub = b % 4;
 	if (msb >= 63)
 		return UINT64_MAX;

@@ -156,13 +156,19 @@ static int read_file(build *b, const char *path, const struct stat *st)
 	return 0;
 }
 
-static void add_field(build *b, uint32_t field, const char *text, size_t len)
+/* Adds the tokens of text to field, from position *pos on; leaves *pos past
+ * them with a gap of one, so a phrase never spans two values of a field. */
+static void add_field(build *b, uint32_t field, const char *text, size_t len, uint32_t *pos)
 {
 	analyzer an;
 	token t;
+	uint32_t next = *pos;
 	analyzer_init(&an, text, len);
-	while (analyzer_next(&an, &t))
-		seg_writer_add_token(b->w, field, t.term, t.len, t.pos);
+	while (analyzer_next(&an, &t)) {
+		seg_writer_add_token(b->w, field, t.term, t.len, *pos + t.pos);
+		next = *pos + t.pos + 2;
+	}
+	*pos = next;
 }
 
 static int add_file(void *ctx, const char *path, const struct stat *st)
@@ -184,12 +190,13 @@ static int add_file(void *ctx, const char *path, const struct stat *st)
 	};
 	if ((r = seg_writer_begin_doc(b->w, &d)))
 		return xihu_err_set(b->err, r, "%s: %s", path, xihu_strerror(r));
-	add_field(b, FIELD_BODY, d.text, d.text_len);
+	uint32_t pos[2] = {0, 0};
+	add_field(b, FIELD_BODY, d.text, d.text_len, &pos[0]);
 	/* the path relative to the walked root: its words without the noise of where the tree lives */
 	const char *rel = path;
 	if (!strncmp(path, b->root, b->root_len) && path[b->root_len] == '/')
 		rel = path + b->root_len + 1;
-	add_field(b, FIELD_PATH, rel, strlen(rel));
+	add_field(b, FIELD_PATH, rel, strlen(rel), &pos[1]);
 	if ((r = seg_writer_end_doc(b->w)))
 		return xihu_err_set(b->err, r, "%s: %s", path, xihu_strerror(r));
 	b->st->docs++;
@@ -211,8 +218,10 @@ static int add_record(void *ctx, const jsonl_record *rec)
 	int r = seg_writer_begin_doc(b->w, &d);
 	if (r)
 		return xihu_err_set(b->err, r, "record %s: %s", rec->id, xihu_strerror(r));
+	uint32_t pos[XIHU_MAX_FIELDS] = {0};
 	for (uint32_t i = 0; i < rec->nfields; i++)
-		add_field(b, rec->fields[i].field, rec->fields[i].value, rec->fields[i].len);
+		add_field(b, rec->fields[i].field, rec->fields[i].value, rec->fields[i].len,
+		          &pos[rec->fields[i].field]);
 	if ((r = seg_writer_end_doc(b->w)))
 		return xihu_err_set(b->err, r, "record %s: %s", rec->id, xihu_strerror(r));
 	b->st->docs++;

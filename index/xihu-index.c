@@ -119,6 +119,7 @@ int main(int argc, char **argv)
 	}
 	xihu_err err = {0};
 	if (check) {
+		free(jsonl);
 		int rc = xihu_index_check(index_dir, quiet ? NULL : stdout, &err);
 		if (rc) {
 			fprintf(stderr, "xihu-index: %s\n", err.msg);
