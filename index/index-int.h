@@ -355,15 +355,22 @@ const seg *index_seg(const xihu_index *ix, uint32_t i);
 
 /* ==== search.c / snippet.c ================================================ */
 
-/* Collects the positive terms and prefixes of a query for highlighting. */
+/* What a hit's lines highlight: the positive leaves of the query (terms,
+ * phrases, prefixes), their words borrowed from the query tree. */
+typedef struct hl_pattern {
+	uint32_t nterms; /* 1 for a term or a prefix, more for a phrase */
+	char *const *terms;
+	bool prefix;
+} hl_pattern;
+
 typedef struct hl_terms {
-	uint32_t nterms;
-	char **terms;
-	uint32_t nprefixes;
-	char **prefixes;
+	uint32_t n;
+	hl_pattern *p;
 } hl_terms;
 
-/* Fills hit->lines with the lines of text that contain a highlighted term. */
+/* Fills hit->lines (at most max_lines) with the lines of text where a pattern
+ * matches: a term, a token starting with a prefix, or all words of a phrase
+ * at consecutive positions. */
 int snippet_lines(const char *text, size_t len, const hl_terms *hl, uint32_t max_lines, xihu_hit *hit,
                   xihu_err *err);
 

@@ -570,22 +570,7 @@ static int cmp_rank(const void *a, const void *b)
 	return better(a, b) ? -1 : better(b, a) ? 1 : 0;
 }
 
-/* ---- highlighting terms --------------------------------------------------- */
-
-static int hl_add(char ***arr, uint32_t *n, const char *s)
-{
-	for (uint32_t i = 0; i < *n; i++)
-		if (!strcmp((*arr)[i], s))
-			return 0;
-	char **a = realloc(*arr, (*n + 1) * sizeof *a);
-	if (!a)
-		return XIHU_ENOMEM;
-	*arr = a;
-	if (!(a[*n] = strdup(s)))
-		return XIHU_ENOMEM;
-	(*n)++;
-	return 0;
-}
+/* ---- highlighting ------------------------------------------------------------ */
 
 static int hl_collect(hl_terms *hl, const qnode *q)
 {
@@ -593,11 +578,14 @@ static int hl_collect(hl_terms *hl, const qnode *q)
 	switch (q->kind) {
 	case Q_TERM:
 	case Q_PHRASE:
-		for (uint32_t i = 0; i < q->nterms && !r; i++)
-			r = hl_add(&hl->terms, &hl->nterms, q->terms[i]);
-		return r;
-	case Q_PREFIX:
-		return hl_add(&hl->prefixes, &hl->nprefixes, q->terms[0]);
+	case Q_PREFIX: {
+		hl_pattern *p = realloc(hl->p, (hl->n + 1) * sizeof *p);
+		if (!p)
+			return XIHU_ENOMEM;
+		hl->p = p;
+		p[hl->n++] = (hl_pattern){q->nterms, q->terms, q->kind == Q_PREFIX};
+		return 0;
+	}
 	case Q_AND:
 	case Q_OR:
 		for (uint32_t i = 0; i < q->nkids && !r; i++)
@@ -607,16 +595,6 @@ static int hl_collect(hl_terms *hl, const qnode *q)
 		return 0;
 	}
 	return 0;
-}
-
-static void hl_free(hl_terms *hl)
-{
-	for (uint32_t i = 0; i < hl->nterms; i++)
-		free(hl->terms[i]);
-	for (uint32_t i = 0; i < hl->nprefixes; i++)
-		free(hl->prefixes[i]);
-	free(hl->terms);
-	free(hl->prefixes);
 }
 
 /* ---- the entry point ------------------------------------------------------ */
@@ -706,7 +684,6 @@ int xihu_search(xihu_index *ix, const char *query, size_t query_len, const xihu_
 	hl_terms hl = {0};
 	if (!rc && t.n > o.offset && o.want_lines && hl_collect(&hl, q))
 		rc = xihu_err_set(err, XIHU_ENOMEM, "search: out of memory");
-	query_free(q);
 	if (!rc && t.n > o.offset) {
 		qsort(t.h, t.n, sizeof *t.h, cmp_rank);
 		uint32_t n = t.n - o.offset;
@@ -718,7 +695,8 @@ int xihu_search(xihu_index *ix, const char *query, size_t query_len, const xihu_
 			out->nhits = i + 1;
 		}
 	}
-	hl_free(&hl);
+	free(hl.p);
+	query_free(q); /* after the hits: hl borrows its words */
 	free(t.h);
 	if (rc)
 		xihu_results_free(out);

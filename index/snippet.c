@@ -1,14 +1,16 @@
 /*
- * snippet.c: a document's text -> the lines that contain query words.
+ * snippet.c: a document's text -> the lines where the query matched.
  *
- * The text is analyzed once with the same analyzer the index used, so a
- * highlighted span is exactly a token the query matched (a term, or a
- * token starting with a queried prefix).  Each line with a match becomes
- * an xihu_line: 1-based line number, 1-based byte column of its first
- * match, the line text without "\n" or "\r\n", and the spans as byte
- * offsets into that text.  A line longer than SNIPPET_MAX_LINE bytes is cut
- * to a window around its first match, on UTF-8 character boundaries; the
- * column still counts from the real start of the line.
+ * The text is analyzed once with the analyzer the index used, so a span is
+ * exactly a token the query matched: a term, a token starting with a
+ * queried prefix, or every word of a phrase found at consecutive positions
+ * (a phrase's words alone are not highlighted).  Spans are collected in a
+ * first pass, then sorted and grouped into lines: 1-based line number,
+ * 1-based byte column of the line's first span, the line text without
+ * "\n" or "\r\n", and the spans as byte offsets into that text.  A line
+ * longer than SNIPPET_MAX_LINE bytes is cut to a window around its first
+ * span, on UTF-8 character boundaries; the column still counts from the
+ * real start of the line.
  * Called by search.c for the hits of one page.
  */
 #include <stdlib.h>
@@ -18,16 +20,102 @@
 
 #define SNIPPET_MAX_LINE 1024
 #define SNIPPET_LEAD 160 /* bytes kept before the first match of a cut line */
+#define RING 64          /* recent tokens kept for phrase matching; >= the longest phrase */
 
-static bool token_wanted(const hl_terms *hl, const token *t)
+typedef struct span {
+	uint32_t start, end;
+} span;
+
+typedef struct spans {
+	span *v;
+	size_t n, cap;
+	int rc;
+} spans;
+
+static void spans_add(spans *s, uint32_t start, uint32_t end)
 {
-	for (uint32_t i = 0; i < hl->nterms; i++)
-		if (!strcmp(hl->terms[i], t->term))
-			return true;
-	for (uint32_t i = 0; i < hl->nprefixes; i++)
-		if (!strncmp(hl->prefixes[i], t->term, strlen(hl->prefixes[i])))
-			return true;
-	return false;
+	if (s->rc)
+		return;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		span *v = realloc(s->v, cap * sizeof *v);
+		if (!v) {
+			s->rc = XIHU_ENOMEM;
+			return;
+		}
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = (span){start, end};
+}
+
+typedef struct recent {
+	char term[XIHU_MAX_TERM + 1];
+	uint32_t pos, start, end;
+} recent;
+
+static bool word_matches(const hl_pattern *p, uint32_t i, const char *term)
+{
+	if (p->prefix)
+		return !strncmp(term, p->terms[i], strlen(p->terms[i]));
+	return !strcmp(term, p->terms[i]);
+}
+
+/* Pass 1: the spans of every match, in text order of their last token. */
+static void collect(const char *text, size_t len, const hl_terms *hl, uint32_t max_lines, spans *out)
+{
+	analyzer an;
+	token t;
+	recent ring[RING];
+	uint64_t seen = 0;
+	uint32_t lines_with_spans = 0;
+	size_t scanned = 0;
+	analyzer_init(&an, text, len);
+	while (analyzer_next(&an, &t) && !out->rc) {
+		recent *r = &ring[seen % RING];
+		memcpy(r->term, t.term, t.len + 1);
+		r->pos = t.pos;
+		r->start = t.start;
+		r->end = t.end;
+		seen++;
+		size_t before = out->n;
+		for (uint32_t k = 0; k < hl->n; k++) {
+			const hl_pattern *p = &hl->p[k];
+			uint32_t n = p->nterms;
+			if (n > RING || n > seen || !word_matches(p, n - 1, t.term))
+				continue;
+			bool ok = true;
+			for (uint32_t i = 1; i < n && ok; i++) {
+				const recent *q = &ring[(seen - 1 - i) % RING];
+				ok = q->pos + i == t.pos && word_matches(p, n - 1 - i, q->term);
+			}
+			for (uint32_t i = 0; ok && i < n; i++) {
+				const recent *q = &ring[(seen - 1 - i) % RING];
+				spans_add(out, q->start, q->end);
+			}
+		}
+		if (out->n == before)
+			continue;
+		/* stop two lines past the limit: later text cannot add to the first lines */
+		const char *nl;
+		uint32_t newlines = 0;
+		while ((nl = memchr(text + scanned, '\n', t.start - scanned))) {
+			newlines++;
+			scanned = (size_t)(nl - text) + 1;
+		}
+		if (newlines || lines_with_spans == 0)
+			lines_with_spans++;
+		if (lines_with_spans > max_lines + 2)
+			break;
+	}
+}
+
+static int cmp_span(const void *a, const void *b)
+{
+	const span *x = a, *y = b;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->end < y->end ? -1 : x->end > y->end;
 }
 
 /* Moves a cut point back to the start of the UTF-8 character it is in. */
@@ -38,39 +126,33 @@ static size_t utf8_floor(const char *s, size_t i, size_t lo)
 	return i;
 }
 
-typedef struct line_acc {
-	xihu_hit *hit;
-	uint32_t cap;
-	xihu_span *spans; /* spans of the current line, offsets into the whole text */
-	uint32_t nspans, capspans;
-} line_acc;
-
-static int emit_line(line_acc *a, const char *text, size_t ls, size_t le, uint32_t lineno)
+/* Appends the line [ls, le) holding spans sp[0..n) to hit. */
+static int emit_line(xihu_hit *h, uint32_t *cap, const char *text, size_t ls, size_t le, uint32_t lineno,
+                     const span *sp, size_t n)
 {
-	xihu_hit *h = a->hit;
 	if (le > ls && text[le - 1] == '\r')
 		le--;
-	if (h->nlines == a->cap) {
-		uint32_t cap = a->cap ? a->cap * 2 : 8;
-		xihu_line *l = realloc(h->lines, cap * sizeof *l);
+	if (h->nlines == *cap) {
+		uint32_t c = *cap ? *cap * 2 : 8;
+		xihu_line *l = realloc(h->lines, c * sizeof *l);
 		if (!l)
 			return XIHU_ENOMEM;
 		h->lines = l;
-		a->cap = cap;
+		*cap = c;
 	}
 	size_t from = ls, to = le;
 	if (le - ls > SNIPPET_MAX_LINE) {
-		size_t first = a->spans[0].start;
+		size_t first = sp[0].start;
 		from = first > ls + SNIPPET_LEAD ? utf8_floor(text, first - SNIPPET_LEAD, ls) : ls;
 		to = from + SNIPPET_MAX_LINE < le ? utf8_floor(text, from + SNIPPET_MAX_LINE, from) : le;
 	}
 	xihu_line *l = &h->lines[h->nlines];
 	memset(l, 0, sizeof *l);
 	l->line = lineno;
-	l->col = (uint32_t)(a->spans[0].start - ls) + 1;
+	l->col = (uint32_t)(sp[0].start - ls) + 1;
 	l->len = (uint32_t)(to - from);
 	l->text = malloc(l->len + 1);
-	l->spans = malloc(a->nspans * sizeof *l->spans);
+	l->spans = malloc(n * sizeof *l->spans);
 	if (!l->text || !l->spans) {
 		free(l->text);
 		free(l->spans);
@@ -78,8 +160,8 @@ static int emit_line(line_acc *a, const char *text, size_t ls, size_t le, uint32
 	}
 	memcpy(l->text, text + from, l->len);
 	l->text[l->len] = 0;
-	for (uint32_t i = 0; i < a->nspans; i++) {
-		size_t s = a->spans[i].start, e = a->spans[i].end;
+	for (size_t i = 0; i < n; i++) {
+		size_t s = sp[i].start, e = sp[i].end;
 		if (s < from || e > to)
 			continue; /* outside the window of a cut line */
 		l->spans[l->nspans++] = (xihu_span){(uint32_t)(s - from), (uint32_t)(e - from)};
@@ -91,51 +173,37 @@ static int emit_line(line_acc *a, const char *text, size_t ls, size_t le, uint32
 int snippet_lines(const char *text, size_t len, const hl_terms *hl, uint32_t max_lines, xihu_hit *hit,
                   xihu_err *err)
 {
-	line_acc a = {.hit = hit};
-	analyzer an;
-	token t;
-	analyzer_init(&an, text, len);
+	spans sp = {0};
+	collect(text, len, hl, max_lines, &sp);
+	int rc = sp.rc;
+	if (!rc && sp.n) {
+		qsort(sp.v, sp.n, sizeof *sp.v, cmp_span);
+		size_t w = 1; /* drop duplicates (a token two patterns matched) */
+		for (size_t i = 1; i < sp.n; i++)
+			if (sp.v[i].start != sp.v[w - 1].start)
+				sp.v[w++] = sp.v[i];
+		sp.n = w;
+	}
+	/* Pass 2: group the sorted spans by line. */
+	uint32_t cap = 0, lineno = 1;
 	size_t scanned = 0, line_start = 0;
-	uint32_t lineno = 1, cur_line = 0;
-	size_t cur_start = 0;
-	int rc = 0;
-	while (hit->nlines < max_lines && analyzer_next(&an, &t)) {
-		if (!token_wanted(hl, &t))
-			continue;
-		/* find the line of this token: count newlines since the last one */
-		for (const char *nl; (nl = memchr(text + scanned, '\n', t.start - scanned));) {
+	for (size_t i = 0; !rc && i < sp.n && hit->nlines < max_lines;) {
+		const char *nl;
+		while ((nl = memchr(text + scanned, '\n', sp.v[i].start - scanned))) {
 			lineno++;
 			scanned = (size_t)(nl - text) + 1;
 			line_start = scanned;
 		}
-		scanned = t.start;
-		if (a.nspans && cur_line != lineno) {
-			const char *nl = memchr(text + cur_start, '\n', len - cur_start);
-			if ((rc = emit_line(&a, text, cur_start, nl ? (size_t)(nl - text) : len, cur_line)))
-				break;
-			a.nspans = 0;
-			if (hit->nlines >= max_lines)
-				break;
-		}
-		cur_line = lineno;
-		cur_start = line_start;
-		if (a.nspans == a.capspans) {
-			uint32_t cap = a.capspans ? a.capspans * 2 : 8;
-			xihu_span *s = realloc(a.spans, cap * sizeof *s);
-			if (!s) {
-				rc = XIHU_ENOMEM;
-				break;
-			}
-			a.spans = s;
-			a.capspans = cap;
-		}
-		a.spans[a.nspans++] = (xihu_span){t.start, t.end};
+		scanned = sp.v[i].start;
+		nl = memchr(text + line_start, '\n', len - line_start);
+		size_t line_end = nl ? (size_t)(nl - text) : len;
+		size_t j = i;
+		while (j < sp.n && sp.v[j].start < line_end)
+			j++;
+		rc = emit_line(hit, &cap, text, line_start, line_end, lineno, sp.v + i, j - i);
+		i = j;
 	}
-	if (!rc && a.nspans && hit->nlines < max_lines) {
-		const char *nl = memchr(text + cur_start, '\n', len - cur_start);
-		rc = emit_line(&a, text, cur_start, nl ? (size_t)(nl - text) : len, cur_line);
-	}
-	free(a.spans);
+	free(sp.v);
 	if (rc)
 		return xihu_err_set(err, rc, "snippets: out of memory");
 	return 0;

@@ -151,6 +151,30 @@ static void lines_and_columns_from_the_store(void **state)
 	xihu_results_free(&r);
 }
 
+static void phrase_highlights_only_where_it_matches(void **state)
+{
+	(void)state;
+	xihu_results r;
+	xihu_err err = {0};
+	xihu_search_opts o = {.limit = 10, .want_lines = true};
+	const char *q = "\"the lazy\"";
+	if (xihu_search(ix, q, strlen(q), &o, &r, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(r.nhits, 1);
+	assert_string_equal(base(r.hits[0].doc), "a.txt");
+	/* "the" on line 1 is not part of the phrase */
+	assert_int_equal(r.hits[0].nlines, 1);
+	xihu_line *l = &r.hits[0].lines[0];
+	assert_int_equal(l->line, 3);
+	assert_int_equal(l->col, 1);
+	assert_int_equal(l->nspans, 2);
+	assert_int_equal(l->spans[0].start, 0);
+	assert_int_equal(l->spans[0].end, 3);
+	assert_int_equal(l->spans[1].start, 4);
+	assert_int_equal(l->spans[1].end, 8);
+	xihu_results_free(&r);
+}
+
 static void syntax_error_names_column(void **state)
 {
 	(void)state;
@@ -264,6 +288,7 @@ int main(void)
 		cmocka_unit_test(prefix_expands),
 		cmocka_unit_test(ties_go_to_the_earlier_doc_and_pages_continue),
 		cmocka_unit_test(lines_and_columns_from_the_store),
+		cmocka_unit_test(phrase_highlights_only_where_it_matches),
 		cmocka_unit_test(syntax_error_names_column),
 		cmocka_unit_test(prefix_limit_is_an_error),
 		cmocka_unit_test(too_many_hits_is_an_error),
