@@ -107,6 +107,8 @@ int xfile_map(xmap *m, const char *dir, const char *name, const char kind[4], bo
 void xfile_unmap(xmap *m);
 /* Convenience: XIHU_ECORRUPT "PATH: offset N: what" for an offset into m->data. */
 int xfile_corrupt(const xmap *m, size_t data_off, xihu_err *err, const char *what);
+/* fsyncs a directory, so that files created or renamed in it last. */
+int xfile_sync_dir(const char *dir, xihu_err *err);
 
 /* ==== analyze.c: text -> tokens ========================================== */
 
@@ -243,7 +245,9 @@ typedef struct seg_term {
 	uint64_t post_off, post_len, pos_off;
 } seg_term;
 
-int seg_open(const char *dir, uint64_t seg_id, bool verify_crc, seg **out, xihu_err *err);
+/* del_gen 0: no deletions; else dir/<id>_<del_gen>.del is mapped and checked too. */
+int seg_open(const char *dir, uint64_t seg_id, uint64_t del_gen, bool verify_crc, seg **out,
+             xihu_err *err);
 void seg_close(seg *s);
 uint64_t seg_id(const seg *s);
 uint32_t seg_ndocs(const seg *s);
@@ -281,8 +285,34 @@ int seg_doc_get(const seg *s, uint32_t docid, seg_doc *out, xihu_err *err);
 uint32_t seg_doc_field_len(const seg *s, uint32_t docid, uint32_t field); /* no check: docid < ndocs */
 /* Decompresses the stored text of docid into a malloc'd buffer (caller frees). */
 int seg_doc_text(const seg *s, uint32_t docid, char **text, size_t *len, xihu_err *err);
-/* Full check: CRCs, every dictionary entry and postings list decodes in order. */
-int seg_check(const char *dir, uint64_t seg_id, xihu_err *err);
+/* Full check: CRCs, every dictionary entry and postings list decodes in order,
+ * and the deletions of generation del_gen (0: none). */
+int seg_check(const char *dir, uint64_t seg_id, uint64_t del_gen, xihu_err *err);
+
+/* ==== deletes: which docs of a segment are gone (seg_reader.c, deletes.c) == */
+
+uint32_t seg_ndeleted(const seg *s);
+/* The deletions bitmap (bit d set: doc d is deleted), or NULL when none. */
+const uint8_t *seg_deletes(const seg *s);
+static inline bool seg_bitmap_test(const uint8_t *bm, uint32_t d)
+{
+	return bm && (bm[d >> 3] >> (d & 7) & 1);
+}
+/* Writes dir/<id>_<del_gen>.del (kind DELS) holding (ndocs + 7) / 8 bytes of
+ * bitmap (padding bits past ndocs are written as 0), fsynced with its
+ * directory; it is not live until a manifest names del_gen.  del_gen must be
+ * above the generation the manifest names: an uncommitted file of the same
+ * generation (left by a crash) is replaced. */
+int seg_write_deletes(const char *dir, uint64_t seg_id, uint64_t del_gen, const uint8_t *bitmap,
+                      uint32_t ndocs, xihu_err *err);
+
+/* ==== seg_merge.c: several segments -> one ================================ */
+
+/* Writes segment out_id holding the live docs of in[0..n) in input order
+ * (segment by segment, doc ids ascending), with deleted docs purged;
+ * fsynced, not live until a manifest names it.  out->ndocs may be 0. */
+int seg_merge(const char *dir, const seg *const *in, uint32_t n, uint64_t out_id, seg_info *out,
+              xihu_err *err);
 
 /* ==== postings.c: iterating one term's postings ========================== */
 

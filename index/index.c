@@ -77,7 +77,7 @@ int xihu_index_open(const char *dir, xihu_index **out, xihu_err *err)
 		goto fail;
 	}
 	for (uint32_t i = 0; i < ix->m.nsegs; i++) {
-		if ((rc = seg_open(dir, ix->m.segs[i].id, true, &ix->segs[i], err)))
+		if ((rc = seg_open(dir, ix->m.segs[i].id, ix->m.segs[i].del_gen, true, &ix->segs[i], err)))
 			goto fail;
 		ix->nsegs++;
 		ix->stats.docs += seg_ndocs(ix->segs[i]);
@@ -144,7 +144,7 @@ int xihu_index_check(const char *dir, FILE *report, xihu_err *err)
 		fprintf(report, "%s/MANIFEST: ok (generation %llu, %u segments)\n", dir,
 		        (unsigned long long)m.generation, m.nsegs);
 	for (uint32_t i = 0; i < m.nsegs && !rc; i++) {
-		rc = seg_check(dir, m.segs[i].id, err);
+		rc = seg_check(dir, m.segs[i].id, m.segs[i].del_gen, err);
 		if (!rc && report)
 			fprintf(report, "segment %012llx: ok (%u docs)\n", (unsigned long long)m.segs[i].id,
 			        m.segs[i].ndocs);

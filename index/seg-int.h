@@ -39,7 +39,16 @@ struct seg {
 	uint64_t store_nblocks;
 	const uint8_t *sindex;
 	uint64_t sblocks_len; /* bytes of compressed blocks before the index */
+	/* deletions (deletes.c) */
+	xmap del;             /* unmapped when del_gen == 0 */
+	uint64_t del_gen;
+	uint32_t ndeleted;
+	const uint8_t *dels;  /* bitmap, NULL when nothing is deleted */
 };
+
+/* Maps and validates s->id's deletions of generation del_gen (0: none) into
+ * s->del/dels/ndeleted; needs s->dir, s->id and s->ndocs. */
+int deletes_open(seg *s, uint64_t del_gen, bool verify_crc, xihu_err *err);
 
 /* Walks a whole postings list: every doc, freq and position, checking what
  * the writer guarantees (seg_check): counts against the dictionary, block

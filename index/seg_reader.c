@@ -120,7 +120,8 @@ static int open_store(seg *s, xihu_err *err)
 	return XIHU_OK;
 }
 
-int seg_open(const char *dir, uint64_t seg_id, bool verify_crc, seg **out, xihu_err *err)
+int seg_open(const char *dir, uint64_t seg_id, uint64_t del_gen, bool verify_crc, seg **out,
+             xihu_err *err)
 {
 	*out = NULL;
 	seg *s = calloc(1, sizeof *s);
@@ -142,6 +143,8 @@ int seg_open(const char *dir, uint64_t seg_id, bool verify_crc, seg **out, xihu_
 		rc = open_terms(s, err);
 	if (!rc)
 		rc = open_store(s, err);
+	if (!rc)
+		rc = deletes_open(s, del_gen, verify_crc, err);
 	if (rc) {
 		seg_close(s);
 		return rc;
@@ -156,6 +159,7 @@ void seg_close(seg *s)
 		return;
 	for (int k = 0; k < SEG_NFILES; k++)
 		xfile_unmap(&s->f[k]);
+	xfile_unmap(&s->del);
 	for (uint32_t i = 0; i < XIHU_MAX_FIELDS; i++)
 		free(s->field_names[i]);
 	free(s->dir);
@@ -620,10 +624,10 @@ static int check_store(const seg *s, xihu_err *err)
 	return XIHU_OK;
 }
 
-int seg_check(const char *dir, uint64_t id, xihu_err *err)
+int seg_check(const char *dir, uint64_t id, uint64_t del_gen, xihu_err *err)
 {
 	seg *s;
-	int rc = seg_open(dir, id, true, &s, err);
+	int rc = seg_open(dir, id, del_gen, true, &s, err);
 	if (rc)
 		return rc;
 	const xmap *tm = &s->f[SEG_TERMS];

@@ -773,18 +773,6 @@ static void write_docs(seg_writer *w, xfile_w *f)
 	xfile_write(f, w->names.p, w->names.len);
 }
 
-static int fsync_dir(const char *dir, xihu_err *err)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return xihu_err_set(err, XIHU_EIO, "%s: open: %s", dir, strerror(errno));
-	int rc = XIHU_OK;
-	if (fsync(fd) != 0 && errno != EINVAL)
-		rc = xihu_err_set(err, XIHU_EIO, "%s: fsync: %s", dir, strerror(errno));
-	close(fd);
-	return rc;
-}
-
 static void unlink_created(seg_writer *w)
 {
 	for (int k = 0; k < NFILES; k++) {
@@ -906,7 +894,7 @@ int seg_writer_finish(seg_writer *w, seg_info *out, xihu_err *err)
 	free(F);
 	if (w->rc)
 		goto fail;
-	if ((rc = fsync_dir(w->dir, w->err)) != 0) {
+	if ((rc = xfile_sync_dir(w->dir, w->err)) != 0) {
 		w->rc = rc;
 		goto fail;
 	}

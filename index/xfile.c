@@ -313,3 +313,15 @@ int xfile_corrupt(const xmap *m, size_t data_off, xihu_err *err, const char *wha
 {
 	return map_corrupt(m->path ? m->path : "?", m->data_off + data_off, err, what);
 }
+
+int xfile_sync_dir(const char *dir, xihu_err *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return xihu_err_set(err, XIHU_EIO, "%s: open: %s", dir, strerror(errno));
+	int rc = XIHU_OK;
+	if (fsync(fd) != 0 && errno != EINVAL)
+		rc = xihu_err_set(err, XIHU_EIO, "%s: fsync: %s", dir, strerror(errno));
+	close(fd);
+	return rc;
+}

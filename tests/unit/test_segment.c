@@ -99,10 +99,10 @@ static void finish(fx *f, seg_writer *w, uint32_t ndocs)
 static seg *open_ok(fx *f, uint64_t id)
 {
 	seg *s = NULL;
-	int rc = seg_open(f->dir, id, true, &s, &f->err);
+	int rc = seg_open(f->dir, id, 0, true, &s, &f->err);
 	if (rc)
 		fail_msg("seg_open: %s", f->err.msg);
-	rc = seg_check(f->dir, id, &f->err);
+	rc = seg_check(f->dir, id, 0, &f->err);
 	if (rc)
 		fail_msg("seg_check: %s", f->err.msg);
 	return s;
@@ -719,12 +719,12 @@ static void test_flipped_bit_each_file(void **state)
 		flip_byte(p, mid, 0x10);
 		seg *bad = NULL;
 		memset(&f->err, 0, sizeof f->err);
-		assert_int_equal(seg_open(f->dir, 20, true, &bad, &f->err), XIHU_ECORRUPT);
+		assert_int_equal(seg_open(f->dir, 20, 0, true, &bad, &f->err), XIHU_ECORRUPT);
 		assert_null(bad);
 		assert_int_equal(f->err.code, XIHU_ECORRUPT);
 		assert_non_null(strstr(f->err.msg, p));
 		assert_non_null(strstr(f->err.msg, "checksum mismatch"));
-		assert_int_equal(seg_check(f->dir, 20, &f->err), XIHU_ECORRUPT);
+		assert_int_equal(seg_check(f->dir, 20, 0, &f->err), XIHU_ECORRUPT);
 		flip_byte(p, mid, 0x10); /* repaired */
 		s = open_ok(f, 20);
 		seg_close(s);
@@ -748,7 +748,7 @@ static void test_truncated_each_file(void **state)
 			assert_int_equal(truncate(p, cuts[c]), 0);
 			seg *bad = NULL;
 			memset(&f->err, 0, sizeof f->err);
-			assert_int_equal(seg_open(f->dir, 21, false, &bad, &f->err), XIHU_ECORRUPT);
+			assert_int_equal(seg_open(f->dir, 21, 0, false, &bad, &f->err), XIHU_ECORRUPT);
 			assert_non_null(strstr(f->err.msg, p));
 			if (cuts[c] < 28)
 				assert_non_null(strstr(f->err.msg, "truncated"));
@@ -771,14 +771,14 @@ static void test_wrong_kind_and_version(void **state)
 	/* the positions file where the postings file should be */
 	assert_int_equal(rename(seg_path(f, 22, "pos"), from), 0);
 	seg *bad = NULL;
-	assert_int_equal(seg_open(f->dir, 22, false, &bad, &f->err), XIHU_ECORRUPT);
+	assert_int_equal(seg_open(f->dir, 22, 0, false, &bad, &f->err), XIHU_ECORRUPT);
 	assert_non_null(strstr(f->err.msg, "file kind POSN, expected POST"));
 	assert_non_null(strstr(f->err.msg, from));
 
 	write_small(f, 23);
 	p = seg_path(f, 23, "docs");
 	flip_byte(p, 8, 0x02); /* version 1 -> 3 */
-	assert_int_equal(seg_open(f->dir, 23, false, &bad, &f->err), XIHU_ECORRUPT);
+	assert_int_equal(seg_open(f->dir, 23, 0, false, &bad, &f->err), XIHU_ECORRUPT);
 	assert_non_null(strstr(f->err.msg, "format version 3"));
 }
 
@@ -788,7 +788,7 @@ static void test_wrong_kind_and_version(void **state)
 static void exercise(fx *f, uint64_t id)
 {
 	seg *s = NULL;
-	if (seg_open(f->dir, id, false, &s, &f->err))
+	if (seg_open(f->dir, id, 0, false, &s, &f->err))
 		return;
 	const char *terms[] = {"doc", "half", "seventh", "u7", "nope"};
 	for (int i = 0; i < 5; i++) {
@@ -830,7 +830,7 @@ static void exercise(fx *f, uint64_t id)
 			free(text);
 	}
 	seg_close(s);
-	seg_check(f->dir, id, &f->err);
+	seg_check(f->dir, id, 0, &f->err);
 }
 
 static void test_every_byte_damaged(void **state)
@@ -867,7 +867,7 @@ static void test_store_damage_named(void **state)
 	strcpy(path, p);
 	flip_byte(path, 16 + 2, 0xff); /* inside the first block's deflate data */
 	seg *s = NULL;
-	assert_int_equal(seg_open(f->dir, 25, false, &s, &f->err), XIHU_OK);
+	assert_int_equal(seg_open(f->dir, 25, 0, false, &s, &f->err), XIHU_OK);
 	char *text;
 	size_t len;
 	int rc = seg_doc_text(s, 0, &text, &len, &f->err);
@@ -881,7 +881,166 @@ static void test_store_damage_named(void **state)
 		assert_non_null(strstr(f->err.msg, "offset 16"));
 	}
 	seg_close(s);
-	assert_int_equal(seg_check(f->dir, 25, &f->err), XIHU_ECORRUPT);
+	assert_int_equal(seg_check(f->dir, 25, 0, &f->err), XIHU_ECORRUPT);
+}
+
+/* ---- deletions ---------------------------------------------------------- */
+
+static char *del_path(const fx *f, uint64_t id, uint64_t gen)
+{
+	static char p[512];
+	snprintf(p, sizeof p, "%s/%012llx_%llu.del", f->dir, (unsigned long long)id, (unsigned long long)gen);
+	return p;
+}
+
+static void test_deletes_round_trip(void **state)
+{
+	fx *f = *state;
+	write_small(f, 30); /* 300 docs: 38 bytes of bitmap, 4 padding bits */
+	uint8_t bm[38] = {0};
+	uint32_t gone[] = {0, 7, 8, 150, 299};
+	for (size_t i = 0; i < sizeof gone / sizeof *gone; i++)
+		bm[gone[i] >> 3] |= (uint8_t)(1u << (gone[i] & 7));
+	bm[37] |= 0xf0; /* padding bits from a careless caller are not written */
+	assert_int_equal(seg_write_deletes(f->dir, 30, 1, bm, 300, &f->err), XIHU_OK);
+	struct stat st;
+	assert_int_equal(stat(del_path(f, 30, 1), &st), 0);
+	assert_int_equal(st.st_size, 16 + 8 + 38 + 12);
+
+	seg *s = NULL;
+	assert_int_equal(seg_open(f->dir, 30, 1, true, &s, &f->err), XIHU_OK);
+	assert_int_equal(seg_ndeleted(s), 5);
+	const uint8_t *got = seg_deletes(s);
+	assert_non_null(got);
+	for (uint32_t d = 0, k = 0; d < 300; d++) {
+		bool want = k < 5 && gone[k] == d;
+		assert_int_equal(seg_bitmap_test(got, d), want);
+		k += want;
+	}
+	assert_int_equal(seg_bytes(s) > (uint64_t)st.st_size, 1);
+	seg_close(s);
+	assert_int_equal(seg_check(f->dir, 30, 1, &f->err), XIHU_OK);
+
+	/* generation 0: nothing deleted, whatever files lie around */
+	s = open_ok(f, 30);
+	assert_int_equal(seg_ndeleted(s), 0);
+	assert_null(seg_deletes(s));
+	assert_false(seg_bitmap_test(seg_deletes(s), 0));
+	seg_close(s);
+
+	/* an empty set is a valid generation; NULL bitmap for the reader */
+	memset(bm, 0, sizeof bm);
+	assert_int_equal(seg_write_deletes(f->dir, 30, 2, bm, 300, &f->err), XIHU_OK);
+	assert_int_equal(seg_open(f->dir, 30, 2, true, &s, &f->err), XIHU_OK);
+	assert_int_equal(seg_ndeleted(s), 0);
+	assert_null(seg_deletes(s));
+	seg_close(s);
+
+	/* an uncommitted leftover of the same generation is replaced */
+	memset(bm, 0xff, sizeof bm);
+	assert_int_equal(seg_write_deletes(f->dir, 30, 2, bm, 300, &f->err), XIHU_OK);
+	assert_int_equal(seg_open(f->dir, 30, 2, true, &s, &f->err), XIHU_OK);
+	assert_int_equal(seg_ndeleted(s), 300);
+	seg_close(s);
+	assert_int_equal(seg_check(f->dir, 30, 2, &f->err), XIHU_OK);
+	assert_int_equal(seg_write_deletes(f->dir, 30, 0, bm, 300, &f->err), XIHU_EINVAL);
+
+	/* a segment of no docs has an empty bitmap */
+	seg_writer *w = new_writer(f, 31, 1);
+	finish(f, w, 0);
+	assert_int_equal(seg_write_deletes(f->dir, 31, 1, bm, 0, &f->err), XIHU_OK);
+	assert_int_equal(seg_check(f->dir, 31, 1, &f->err), XIHU_OK);
+}
+
+/* Writes dir/<id>_<gen>.del with any payload, through the real envelope. */
+static void write_raw_del(fx *f, uint64_t id, uint64_t gen, uint32_t ndocs, uint32_t ndel, const uint8_t *bm,
+                          size_t n)
+{
+	char name[64];
+	snprintf(name, sizeof name, "%012llx_%llu.del", (unsigned long long)id, (unsigned long long)gen);
+	unlink(del_path(f, id, gen));
+	xfile_w w;
+	assert_int_equal(xfile_create(&w, f->dir, name, XFILE_DELETES, &f->err), XIHU_OK);
+	uint8_t h[8];
+	for (int i = 0; i < 4; i++) {
+		h[i] = (uint8_t)(ndocs >> (8 * i));
+		h[4 + i] = (uint8_t)(ndel >> (8 * i));
+	}
+	xfile_write(&w, h, 8);
+	xfile_write(&w, bm, n);
+	assert_int_equal(xfile_finish(&w), XIHU_OK);
+}
+
+static void expect_bad_del(fx *f, uint64_t id, uint64_t gen, bool crc, const char *what)
+{
+	seg *s = NULL;
+	memset(&f->err, 0, sizeof f->err);
+	assert_int_equal(seg_open(f->dir, id, gen, crc, &s, &f->err), XIHU_ECORRUPT);
+	assert_null(s);
+	if (!strstr(f->err.msg, del_path(f, id, gen)) || !strstr(f->err.msg, what))
+		fail_msg("expected \"%s\" naming %s, got: %s", what, del_path(f, id, gen), f->err.msg);
+	assert_int_equal(seg_check(f->dir, id, gen, &f->err), XIHU_ECORRUPT);
+}
+
+static void test_deletes_wrong_size(void **state)
+{
+	fx *f = *state;
+	write_small(f, 32);
+	uint8_t bm[64] = {0};
+	bm[0] = 1;
+	write_raw_del(f, 32, 1, 300, 1, bm, 37); /* one byte short */
+	expect_bad_del(f, 32, 1, true, "wrong size");
+	write_raw_del(f, 32, 2, 300, 1, bm, 39); /* one byte long */
+	expect_bad_del(f, 32, 2, true, "wrong size");
+	write_raw_del(f, 32, 3, 301, 1, bm, 38); /* another segment's */
+	expect_bad_del(f, 32, 3, true, "different document count");
+	write_raw_del(f, 32, 4, 300, 1, bm, 0);
+	expect_bad_del(f, 32, 4, true, "wrong size");
+	/* a header cut short */
+	char name[64];
+	snprintf(name, sizeof name, "%012llx_5.del", 32ull);
+	xfile_w w;
+	assert_int_equal(xfile_create(&w, f->dir, name, XFILE_DELETES, &f->err), XIHU_OK);
+	xfile_write(&w, bm, 5);
+	assert_int_equal(xfile_finish(&w), XIHU_OK);
+	expect_bad_del(f, 32, 5, true, "header missing");
+	/* a manifest naming a generation that is not there */
+	seg *s = NULL;
+	assert_int_equal(seg_open(f->dir, 32, 9, true, &s, &f->err), XIHU_EIO);
+	assert_non_null(strstr(f->err.msg, del_path(f, 32, 9)));
+	/* the kind is checked like every file's */
+	char *p = seg_path(f, 32, "post");
+	char to[512];
+	strcpy(to, del_path(f, 32, 6));
+	assert_int_equal(link(p, to), 0);
+	expect_bad_del(f, 32, 6, false, "file kind POST, expected DELS");
+}
+
+static void test_deletes_flipped_bit(void **state)
+{
+	fx *f = *state;
+	write_small(f, 33);
+	uint8_t bm[38] = {0};
+	bm[3] = 0x24;
+	assert_int_equal(seg_write_deletes(f->dir, 33, 1, bm, 300, &f->err), XIHU_OK);
+	char path[512];
+	strcpy(path, del_path(f, 33, 1));
+	flip_byte(path, 16 + 8 + 20, 0x08); /* a doc in the bitmap */
+	expect_bad_del(f, 33, 1, true, "checksum mismatch");
+	expect_bad_del(f, 33, 1, false, "deleted count differs");
+	flip_byte(path, 16 + 8 + 20, 0x08);
+	flip_byte(path, 16 + 8 + 37, 0x40); /* a padding bit past doc 299 */
+	expect_bad_del(f, 33, 1, false, "bits past the last doc");
+	flip_byte(path, 16 + 8 + 37, 0x40);
+	flip_byte(path, 16 + 4, 0x01); /* the count */
+	expect_bad_del(f, 33, 1, false, "deleted count differs");
+	flip_byte(path, 16 + 4, 0x01);
+	seg *s = NULL;
+	assert_int_equal(seg_open(f->dir, 33, 1, true, &s, &f->err), XIHU_OK);
+	assert_int_equal(seg_ndeleted(s), 2);
+	assert_true(seg_bitmap_test(seg_deletes(s), 26));
+	assert_true(seg_bitmap_test(seg_deletes(s), 29));
+	seg_close(s);
 }
 
 int main(void)
@@ -906,6 +1065,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wrong_kind_and_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_every_byte_damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_damage_named, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deletes_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deletes_wrong_size, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deletes_flipped_bit, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("segment", tests, NULL, NULL);
 }
