@@ -1,20 +1,31 @@
 /*
  * conn.c: one client connection, an explicit state machine over a bufferevent.
  *
- *   READING     waiting for (the rest of) a request frame; reading enabled
- *   PROCESSING  a complete frame is with the handler (synchronous today; with
- *               worker threads the connection would wait here)
- *   WRITING     queued output is above OUT_HIGH: reading is paused until the
- *               client has drained it below OUT_LOW (slow readers cannot make
- *               the daemon buffer without bound)
- *   CLOSING     no more requests are read; the connection closes as soon as
- *               its queued output is flushed (bad frame, Stop, shutdown, EOF)
+ *   READING     reading request frames; each complete one becomes a job for
+ *               the worker pool (several may be in flight at once)
+ *   PAUSED      PIPELINE_MAX requests are in flight, or more than OUT_HIGH
+ *               bytes of answers are queued for a client that is not reading:
+ *               socket reading is off until fewer are in flight and the
+ *               output is below OUT_LOW (slow readers cannot make the daemon
+ *               buffer without bound)
+ *   DRAINING    the client shut its sending side, or the daemon is stopping:
+ *               the whole frames already received are served (a partial one
+ *               is dropped), then the connection closes once flushed
+ *   CLOSING     nothing more is served (bad frame, unusable stream, Stop):
+ *               the answers up to the closing one are written, then it closes
  *
  * Frames are parsed incrementally from the input evbuffer: peek the 4-byte
  * length, check it against --max-frame, wait until the whole frame is there,
- * hand it to the handler, drain it.  Input is bounded by a read high-water
- * mark of one maximal frame; pipelined requests are answered in order because
- * they are served one at a time, front to back, from the same buffer.
+ * copy it into a job, drain it.  Input is bounded by a read high-water mark
+ * of one maximal frame.
+ *
+ * Order: every request becomes a job appended to the connection's FIFO (a
+ * bad frame becomes a job that is already answered); jobs come back from the
+ * workers in any order, and conn_pump writes answers from the front of the
+ * FIFO only, so pipelined requests are answered strictly in order.  If the
+ * connection goes away with jobs in flight, they are orphaned (job->conn =
+ * NULL) and recycled when they come back; the connection itself is freed at
+ * once.
  *
  * Timeouts: a connection idle (or stuck mid-frame) for --idle-timeout, or a
  * client that stops reading our output for as long, is closed.
@@ -34,26 +45,32 @@
 #include "xihu.pb-c.h"
 #include "xihud.h"
 
-#define OUT_HIGH (256u << 10) /* stop reading requests above this much output */
+#define OUT_HIGH (256u << 10) /* pause reading requests above this much output */
 #define OUT_LOW (64u << 10)   /* resume below this */
+#define PIPELINE_MAX 64       /* requests of one connection in flight at once */
 
 enum conn_state {
 	CONN_READING,
-	CONN_PROCESSING,
-	CONN_WRITING,
+	CONN_PAUSED,
+	CONN_DRAINING,
 	CONN_CLOSING,
 };
 
 struct conn {
 	struct server *srv;
+	struct pool *pool;
 	struct bufferevent *bev;
 	enum conn_state state;
 	uint64_t serial; /* for log lines */
 	uint64_t served;
 	uint32_t max_frame;
+	struct job *head, *tail; /* requests in order, oldest first */
+	unsigned njobs;
+	bool final_sent; /* the closing answer is out: later ones are dropped */
+	bool stop;       /* a Stop was answered: stop the daemon after this pump */
 };
 
-static const char *const state_names[] = {"reading", "processing", "writing", "closing"};
+static const char *const state_names[] = {"reading", "paused", "draining", "closing"};
 
 static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_write_cb(struct bufferevent *bev, void *arg);
@@ -64,53 +81,42 @@ static void set_state(struct conn *c, enum conn_state s)
 	c->state = s;
 }
 
-static void free_reply_buf(const void *data, size_t len, void *arg)
+static void append_job(struct conn *c, struct job *j)
 {
-	(void)len;
-	(void)arg;
-	free((void *)data);
+	j->conn = c;
+	j->fifo_next = NULL;
+	if (c->tail)
+		c->tail->fifo_next = j;
+	else
+		c->head = j;
+	c->tail = j;
+	c->njobs++;
 }
 
-/* Queues a reply; takes ownership of r->buf. */
-static bool queue_reply(struct conn *c, struct reply *r)
-{
-	if (!r->buf)
-		return false;
-	struct evbuffer *out = bufferevent_get_output(c->bev);
-	if (evbuffer_add_reference(out, r->buf, r->len, free_reply_buf, NULL) < 0) {
-		free(r->buf);
-		r->buf = NULL;
-		return false;
-	}
-	r->buf = NULL;
-	return true;
-}
-
-/* Stop reading and close once everything queued has been written. */
-static void conn_close_after_flush(struct conn *c)
+/* Stop reading: nothing the client sends from now on is served. */
+static void enter_closing(struct conn *c)
 {
 	set_state(c, CONN_CLOSING);
 	bufferevent_disable(c->bev, EV_READ);
-	/* what the client sent after this point is never served */
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 	evbuffer_drain(in, evbuffer_get_length(in));
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
-		conn_free(c);
-		return;
-	}
 	/* the write callback fires when the output is empty */
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-	bufferevent_enable(c->bev, EV_WRITE);
 }
 
-/* A frame the daemon cannot use: answer E_BAD_FRAME, then close. */
-static void conn_bad_frame(struct conn *c, const char *msg)
+/* An answer made on the loop thread (a bad frame): queued behind the
+ * requests in flight, then the connection closes. */
+static void answer_and_close(struct conn *c, int code, const char *msg)
 {
-	struct reply r;
 	xihud_log("connection %llu: %s", (unsigned long long)c->serial, msg);
-	handler_error_reply(0, XIHU__ERROR_CODE__E_BAD_FRAME, msg, &r);
-	queue_reply(c, &r);
-	conn_close_after_flush(c);
+	struct job *j = pool_job_get(c->pool);
+	if (j) {
+		handler_error_reply(0, code, msg, &j->out);
+		j->act = HANDLER_CLOSE;
+		append_job(c, j);
+		j->done = true;
+	}
+	enter_closing(c);
 }
 
 enum parse { PARSE_NEED_MORE, PARSE_FRAME, PARSE_BAD };
@@ -134,64 +140,129 @@ static enum parse conn_parse(struct conn *c, uint32_t *len)
 	return PARSE_FRAME;
 }
 
-/*
- * Serves the complete frames at the front of the input, in order, while the
- * connection is READING (or, when the daemon is stopping, regardless of the
- * output bound).  Returns false if the connection was freed.
- */
-static bool conn_process(struct conn *c, bool stopping)
+/* Turns the complete frames at the front of the input into jobs, while the
+ * state and the bounds allow. */
+static void parse_frames(struct conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
-	while (c->state == CONN_READING) {
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	while (c->njobs < PIPELINE_MAX) {
+		if (c->state == CONN_READING && evbuffer_get_length(out) > OUT_HIGH)
+			return;
+		if (c->state != CONN_READING && c->state != CONN_DRAINING)
+			return;
 		uint32_t n = 0;
 		enum parse p = conn_parse(c, &n);
-		if (p == PARSE_NEED_MORE)
-			break;
+		if (p == PARSE_NEED_MORE) {
+			if (c->state == CONN_DRAINING) /* a partial frame that never completes */
+				evbuffer_drain(in, evbuffer_get_length(in));
+			return;
+		}
 		if (p == PARSE_BAD) {
 			char msg[160];
 			snprintf(msg, sizeof msg, "bad frame: length %lu is not within 1..%lu",
 			         (unsigned long)n, (unsigned long)c->max_frame);
-			conn_bad_frame(c, msg);
-			return false;
+			answer_and_close(c, XIHU__ERROR_CODE__E_BAD_FRAME, msg);
+			return;
 		}
-
-		set_state(c, CONN_PROCESSING);
-		unsigned char *frame = evbuffer_pullup(in, (ev_ssize_t)(XIHU_FRAME_HEADER + n));
-		struct handler_ctx ctx;
-		server_fill_ctx(c->srv, &ctx);
-		ctx.ix = server_snapshot(c->srv);
-		struct reply r = {0};
-		enum handler_action act;
-		if (!frame) {
-			handler_error_reply(0, XIHU__ERROR_CODE__E_INTERNAL, "out of memory", &r);
-			act = HANDLER_CLOSE;
-		} else {
-			act = handler_serve(&ctx, frame + XIHU_FRAME_HEADER, n, &r);
+		struct job *j = pool_job_get(c->pool);
+		if (j && j->cap < n) {
+			uint8_t *f = realloc(j->frame, n);
+			if (!f) {
+				pool_job_put(c->pool, j);
+				j = NULL;
+			} else {
+				j->frame = f;
+				j->cap = n;
+			}
 		}
-		xihu_index_unref(ctx.ix);
-		evbuffer_drain(in, XIHU_FRAME_HEADER + n);
-		c->served++;
-		bool queued = queue_reply(c, &r);
-		set_state(c, CONN_READING);
-
-		if (act == HANDLER_STOP) {
-			struct server *srv = c->srv;
-			conn_close_after_flush(c); /* may free c */
-			server_stop(srv, "stop request");
-			return false;
+		if (!j) {
+			answer_and_close(c, XIHU__ERROR_CODE__E_INTERNAL, "request: out of memory");
+			return;
 		}
-		if (act == HANDLER_CLOSE || !queued) {
-			conn_close_after_flush(c);
-			return false;
-		}
-		if (!stopping && evbuffer_get_length(bufferevent_get_output(c->bev)) > OUT_HIGH) {
-			/* slow reader: pause until the client catches up */
-			set_state(c, CONN_WRITING);
-			bufferevent_disable(c->bev, EV_READ);
-			bufferevent_setwatermark(c->bev, EV_WRITE, OUT_LOW, 0);
-		}
+		evbuffer_drain(in, XIHU_FRAME_HEADER);
+		evbuffer_remove(in, j->frame, n);
+		j->len = n;
+		server_fill_ctx(c->srv, &j->ctx);
+		append_job(c, j);
+		pool_submit(c->pool, j);
 	}
-	return true;
+}
+
+/* Writes the answers at the front of the FIFO that are back. */
+static void deliver_ready(struct conn *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	while (c->head && c->head->done) {
+		struct job *j = c->head;
+		c->head = j->fifo_next;
+		if (!c->head)
+			c->tail = NULL;
+		c->njobs--;
+		if (!c->final_sent) {
+			c->served++;
+			bool ok = j->out.len && evbuffer_add(out, j->out.buf, j->out.len) == 0;
+			if (!ok || j->act != HANDLER_CONTINUE) {
+				c->final_sent = true;
+				if (j->act == HANDLER_STOP)
+					c->stop = true;
+				if (c->state != CONN_CLOSING)
+					enter_closing(c);
+			}
+		}
+		pool_job_put(c->pool, j);
+	}
+}
+
+/*
+ * Moves the connection on: writes the answers that are ready, in order;
+ * turns new frames into jobs when the state allows; pauses or resumes
+ * reading; closes when everything owed is flushed.  Returns false if c was
+ * freed.
+ */
+static bool conn_pump(struct conn *c)
+{
+	deliver_ready(c);
+	parse_frames(c);
+	deliver_ready(c); /* a bad frame's answer is ready at once */
+
+	size_t queued = evbuffer_get_length(bufferevent_get_output(c->bev));
+	if (c->state == CONN_READING && (c->njobs >= PIPELINE_MAX || queued > OUT_HIGH)) {
+		set_state(c, CONN_PAUSED);
+		bufferevent_disable(c->bev, EV_READ);
+		bufferevent_setwatermark(c->bev, EV_WRITE, OUT_LOW, 0);
+	} else if (c->state == CONN_PAUSED && c->njobs < PIPELINE_MAX && queued <= OUT_LOW) {
+		set_state(c, CONN_READING);
+		bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+		bufferevent_enable(c->bev, EV_READ);
+		parse_frames(c); /* requests may already be waiting in the input */
+	}
+
+	struct server *srv = c->srv;
+	bool stop = c->stop;
+	c->stop = false;
+	bool alive = true;
+	if ((c->state == CONN_DRAINING || c->state == CONN_CLOSING) && c->njobs == 0 &&
+	    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0 &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		conn_free(c);
+		alive = false;
+	}
+	if (stop)
+		server_stop(srv, "stop request");
+	return alive;
+}
+
+void conn_job_done(struct job *j, void *arg)
+{
+	struct conn *c = j->conn;
+	if (!c) { /* its connection is gone */
+		pool_job_put(server_pool(arg), j);
+		return;
+	}
+	j->done = true;
+	if (c->head == j)
+		conn_pump(c);
 }
 
 static void conn_read_cb(struct bufferevent *bev, void *arg)
@@ -199,31 +270,13 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 	(void)bev;
 	struct conn *c = arg;
 	if (c->state == CONN_READING)
-		conn_process(c, false);
+		conn_pump(c);
 }
 
 static void conn_write_cb(struct bufferevent *bev, void *arg)
 {
-	struct conn *c = arg;
-	size_t queued = evbuffer_get_length(bufferevent_get_output(bev));
-	switch (c->state) {
-	case CONN_CLOSING:
-		if (queued == 0)
-			conn_free(c);
-		return;
-	case CONN_WRITING:
-		if (queued > OUT_LOW)
-			return;
-		set_state(c, CONN_READING);
-		bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-		bufferevent_enable(c->bev, EV_READ);
-		/* requests may already be waiting in the input */
-		conn_process(c, false);
-		return;
-	case CONN_READING:
-	case CONN_PROCESSING:
-		return;
-	}
+	(void)bev;
+	conn_pump(arg);
 }
 
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
@@ -235,10 +288,12 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		xihud_log("connection %llu: end of input after %llu requests (%s)",
 		          (unsigned long long)c->serial, (unsigned long long)c->served,
 		          state_names[c->state]);
-		if (c->state != CONN_READING)
-			return; /* already closing: the write callback finishes it */
-		if (conn_process(c, true))
-			conn_close_after_flush(c);
+		if (c->state == CONN_READING || c->state == CONN_PAUSED) {
+			set_state(c, CONN_DRAINING);
+			bufferevent_disable(c->bev, EV_READ);
+			bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+		}
+		conn_pump(c);
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
@@ -258,6 +313,7 @@ struct conn *conn_new(struct server *srv, int fd, uint64_t serial)
 	if (!c)
 		return NULL;
 	c->srv = srv;
+	c->pool = server_pool(srv);
 	c->serial = serial;
 	c->max_frame = cfg->max_frame;
 	c->bev = bufferevent_socket_new(server_base(srv), fd, BEV_OPT_CLOSE_ON_FREE);
@@ -285,16 +341,14 @@ void conn_shutdown(struct conn *c)
 {
 	switch (c->state) {
 	case CONN_READING:
-	case CONN_WRITING:
-		/* requests already received in full are in flight: answer them */
-		set_state(c, CONN_READING);
-		if (!conn_process(c, true))
-			return;
-		conn_close_after_flush(c);
+	case CONN_PAUSED:
+		/* requests already received in full are answered, nothing more is read */
+		set_state(c, CONN_DRAINING);
+		bufferevent_disable(c->bev, EV_READ);
+		bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+		conn_pump(c);
 		return;
-	case CONN_PROCESSING:
-		assert(!"conn_shutdown during processing");
-		return;
+	case CONN_DRAINING:
 	case CONN_CLOSING:
 		return;
 	}
@@ -303,6 +357,13 @@ void conn_shutdown(struct conn *c)
 void conn_free(struct conn *c)
 {
 	server_conn_closed(c->srv, c);
+	for (struct job *j = c->head, *next; j; j = next) {
+		next = j->fifo_next;
+		if (j->done)
+			pool_job_put(c->pool, j);
+		else
+			j->conn = NULL; /* still with a worker: recycled when it comes back */
+	}
 	bufferevent_free(c->bev);
 	free(c);
 }

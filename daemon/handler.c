@@ -3,15 +3,16 @@
  *
  * Unpacks the Request, checks the protocol version, serves Search / Status /
  * Stop against the index snapshot in the context and packs the Response with
- * its length header.  It touches no libevent state and no globals, so a
- * worker thread may call it; the caller holds a reference on ctx->ix for the
- * duration of the call.
+ * its length header into the caller's reusable reply buffer.  It touches no
+ * libevent state and no globals: the worker threads call it; the caller holds
+ * a reference on ctx->ix for the duration of the call.
  *
  * Errors by who caused them: a frame that does not unpack is E_BAD_FRAME and
  * closes the stream (HANDLER_CLOSE); a well-formed request we cannot serve is
  * E_BAD_REQUEST / E_VERSION / E_QUERY / E_LIMIT and the connection goes on;
  * the index's own failures are E_INDEX / E_INTERNAL.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,19 +29,31 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* Packs resp into out (length header + body).  Returns false on ENOMEM or
- * when the response would be larger than a client accepts. */
+void reply_free(struct reply *r)
+{
+	free(r->buf);
+	r->buf = NULL;
+	r->len = r->cap = 0;
+}
+
+/* Packs resp into out (length header + body), reusing its buffer.  Returns
+ * false on ENOMEM or when the response would be larger than a client
+ * accepts. */
 static bool pack(const Xihu__Response *resp, struct reply *out, size_t *size_out)
 {
 	size_t n = xihu__response__get_packed_size(resp);
 	*size_out = n;
-	out->buf = NULL;
 	out->len = 0;
 	if (n == 0 || n > XIHU_MAX_RESPONSE_FRAME)
 		return false;
-	out->buf = malloc(XIHU_FRAME_HEADER + n);
-	if (!out->buf)
-		return false;
+	if (out->cap < XIHU_FRAME_HEADER + n) {
+		size_t cap = XIHU_FRAME_HEADER + n < 1024 ? 1024 : XIHU_FRAME_HEADER + n;
+		uint8_t *p = realloc(out->buf, cap);
+		if (!p)
+			return false;
+		out->buf = p;
+		out->cap = cap;
+	}
 	frame_put_len(out->buf, (uint32_t)n);
 	xihu__response__pack(resp, out->buf + XIHU_FRAME_HEADER);
 	out->len = XIHU_FRAME_HEADER + n;
@@ -60,11 +73,7 @@ static void error_reply(uint64_t id, int code, unsigned column, const char *msg,
 	resp.body_case = XIHU__RESPONSE__BODY_ERROR;
 	resp.error = &e;
 	size_t n;
-	if (!pack(&resp, out, &n)) {
-		/* a message can only be too large through a bug; ENOMEM otherwise */
-		out->buf = NULL;
-		out->len = 0;
-	}
+	pack(&resp, out, &n); /* on failure (ENOMEM: a message is never too large) len is 0 */
 }
 
 void handler_error_reply(uint64_t id, int code, const char *msg, struct reply *out)
@@ -103,8 +112,8 @@ static void index_error_reply(uint64_t id, const xihu_err *err, struct reply *ou
 
 /*
  * Search: run the query, then lay the results out as protobuf messages in
- * four arrays (hits, lines, spans and the pointer arrays to them) sized from
- * the results, pack, and free everything before returning.
+ * one block (hits, lines, spans and the pointer arrays to them) sized from
+ * the results: on the stack for a top-10 without lines, else malloc'd.
  */
 static void serve_search(const struct handler_ctx *ctx, uint64_t id,
                          const Xihu__SearchRequest *sr, struct reply *out)
@@ -135,16 +144,22 @@ static void serve_search(const struct handler_ctx *ctx, uint64_t id,
 		for (uint32_t j = 0; j < res.hits[i].nlines; j++)
 			nspans += res.hits[i].lines[j].nspans;
 	}
-	Xihu__Hit *hits = calloc(res.nhits ? res.nhits : 1, sizeof *hits);
-	Xihu__Hit **hitp = calloc(res.nhits ? res.nhits : 1, sizeof *hitp);
-	Xihu__Line *lines = calloc(nlines ? nlines : 1, sizeof *lines);
-	Xihu__Line **linep = calloc(nlines ? nlines : 1, sizeof *linep);
-	Xihu__Span *spans = calloc(nspans ? nspans : 1, sizeof *spans);
-	Xihu__Span **spanp = calloc(nspans ? nspans : 1, sizeof *spanp);
-	if (!hits || !hitp || !lines || !linep || !spans || !spanp) {
+	/* each array is a multiple of 8 bytes long, so the next stays aligned */
+	size_t need = res.nhits * (sizeof(Xihu__Hit) + sizeof(Xihu__Hit *)) +
+	              nlines * (sizeof(Xihu__Line) + sizeof(Xihu__Line *)) +
+	              nspans * (sizeof(Xihu__Span) + sizeof(Xihu__Span *));
+	_Alignas(max_align_t) unsigned char stack[4096];
+	unsigned char *block = need <= sizeof stack ? stack : malloc(need);
+	if (!block) {
 		error_reply(id, XIHU__ERROR_CODE__E_INTERNAL, 0, "search: out of memory", out);
 		goto done;
 	}
+	Xihu__Hit *hits = (Xihu__Hit *)block;
+	Xihu__Line *lines = (Xihu__Line *)(hits + res.nhits);
+	Xihu__Span *spans = (Xihu__Span *)(lines + nlines);
+	Xihu__Hit **hitp = (Xihu__Hit **)(spans + nspans);
+	Xihu__Line **linep = (Xihu__Line **)(hitp + res.nhits);
+	Xihu__Span **spanp = (Xihu__Span **)(linep + nlines);
 
 	size_t li = 0, si = 0;
 	for (uint32_t i = 0; i < res.nhits; i++) {
@@ -206,13 +221,9 @@ static void serve_search(const struct handler_ctx *ctx, uint64_t id,
 			error_reply(id, XIHU__ERROR_CODE__E_INTERNAL, 0, "search: out of memory", out);
 		}
 	}
+	if (block != stack)
+		free(block);
 done:
-	free(hits);
-	free(hitp);
-	free(lines);
-	free(linep);
-	free(spans);
-	free(spanp);
 	xihu_results_free(&res);
 }
 
@@ -260,7 +271,6 @@ static void serve_stop(uint64_t id, struct reply *out)
 enum handler_action handler_serve(const struct handler_ctx *ctx, const uint8_t *body,
                                   size_t len, struct reply *out)
 {
-	out->buf = NULL;
 	out->len = 0;
 	Xihu__Request *req = xihu__request__unpack(NULL, len, body);
 	if (!req) {
@@ -296,7 +306,7 @@ enum handler_action handler_serve(const struct handler_ctx *ctx, const uint8_t *
 		}
 	}
 	xihu__request__free_unpacked(req, NULL);
-	if (!out->buf)
+	if (!out->len)
 		return act == HANDLER_STOP ? HANDLER_STOP : HANDLER_CLOSE;
 	return act;
 }

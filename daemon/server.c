@@ -13,11 +13,13 @@
  * accept() runs out of file descriptors the listener is paused for
  * ACCEPT_BACKOFF_MS instead of spinning or exiting.
  *
- * Index snapshot: srv->ix is the index requests are served from.  Before a
- * request, at most every CHECK_INTERVAL_MS, xihu_index_changed() is asked
- * whether a newer one was committed; if so it is opened and swapped in.
- * Requests hold their own reference, so the old one lives until they finish.
- * SIGHUP reloads unconditionally.
+ * Index snapshot: srv->ix is the index new requests are served from.  When a
+ * request is handed to the workers, at most every CHECK_INTERVAL_MS,
+ * xihu_index_changed() is asked whether a newer one was committed; if so it
+ * is opened and swapped in.  Each request holds its own reference, so the old
+ * index lives (mapped) until the last request on it finishes, on whichever
+ * worker that is.  SIGHUP reloads unconditionally.  Only the loop thread
+ * touches srv->ix.
  *
  * Shutdown (SIGTERM, SIGINT, a Stop request): close and remove the listening
  * socket, let every connection answer what it already received in full and
@@ -56,6 +58,7 @@ struct server {
 	struct event *ev_accept, *ev_backoff, *ev_grace;
 	struct event *ev_sigterm, *ev_sigint, *ev_sighup;
 
+	struct pool *pool;
 	xihu_index *ix;
 	uint64_t last_check_ms;
 	char last_reload_error[512];
@@ -223,13 +226,13 @@ static void remove_socket(struct server *srv)
 /* Best effort, never blocks: the socket is non-blocking and fresh. */
 static void refuse_with(int fd, int code, const char *msg)
 {
-	struct reply r;
+	struct reply r = {0};
 	handler_error_reply(0, code, msg, &r);
-	if (r.buf) {
+	if (r.len) {
 		ssize_t w = send(fd, r.buf, r.len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		(void)w;
-		free(r.buf);
 	}
+	reply_free(&r);
 	close(fd);
 }
 
@@ -352,7 +355,8 @@ static void server_reload(struct server *srv, const char *why)
 	srv->ix = nix;
 }
 
-xihu_index *server_snapshot(struct server *srv)
+/* The current index with a reference for the caller. */
+static xihu_index *server_snapshot(struct server *srv)
 {
 	uint64_t now = now_ms();
 	if (now - srv->last_check_ms >= CHECK_INTERVAL_MS) {
@@ -373,6 +377,7 @@ void server_fill_ctx(struct server *srv, struct handler_ctx *ctx)
 	ctx->uptime_s = (now_ms() - srv->started_ms) / 1000u;
 	ctx->connections = srv->nconns;
 	ctx->pid = (uint32_t)srv->pid;
+	ctx->ix = server_snapshot(srv);
 }
 
 const struct xihud_config *server_config(const struct server *srv)
@@ -383,6 +388,11 @@ const struct xihud_config *server_config(const struct server *srv)
 struct event_base *server_base(const struct server *srv)
 {
 	return srv->base;
+}
+
+struct pool *server_pool(const struct server *srv)
+{
+	return srv->pool;
 }
 
 bool server_stopping(const struct server *srv)
@@ -468,7 +478,11 @@ int server_run(struct server *srv, int ready_fd)
 		xihud_error("event loop set-up failed");
 		return -1;
 	}
-	xihud_log("listening on %s, serving %s", srv->cfg->socket_path, srv->cfg->index_dir);
+	srv->pool = pool_new(srv->base, srv->cfg->threads, conn_job_done, srv);
+	if (!srv->pool)
+		return -1;
+	xihud_log("listening on %s, serving %s with %u worker threads", srv->cfg->socket_path,
+	          srv->cfg->index_dir, srv->cfg->threads);
 	if (ready_fd >= 0) {
 		char ok = 'R';
 		ssize_t w = write(ready_fd, &ok, 1);
@@ -489,6 +503,8 @@ void server_free(struct server *srv)
 	while (srv->nconns)
 		conn_free(srv->conns[srv->nconns - 1]);
 	free(srv->conns);
+	/* after the connections: jobs still in flight come back orphaned */
+	pool_free(srv->pool);
 	if (srv->lfd >= 0) {
 		close(srv->lfd);
 		remove_socket(srv);

@@ -58,7 +58,8 @@ static void usage(FILE *f)
 	        "  --socket PATH        where to listen (env XIHU_SOCKET; default\n"
 	        "                       $XDG_RUNTIME_DIR/xihu/xihud.sock, else /tmp/xihu-$UID/xihud.sock)\n"
 	        "  -f, --foreground     do not daemonize\n"
-	        "  --threads N          search threads (accepted; searches run on one thread)\n"
+	        "  --threads N          worker threads running searches (default: the number\n"
+	        "                       of online CPUs)\n"
 	        "  --max-frame BYTES    largest request frame accepted (default %u; K/M suffixes)\n"
 	        "  --max-connections N  connections served at once (default %u)\n"
 	        "  --idle-timeout SECS  close connections idle this long (default %u; 0: never)\n"
@@ -192,8 +193,9 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	struct xihud_config cfg = {
-		.threads = 1,
+		.threads = ncpu < 1 ? 1 : ncpu > 256 ? 256 : (unsigned)ncpu,
 		.max_frame = XIHU_MAX_REQUEST_FRAME,
 		.max_connections = XIHUD_DEFAULT_MAX_CONNECTIONS,
 		.idle_timeout_s = XIHUD_DEFAULT_IDLE_TIMEOUT_S,

@@ -5,17 +5,24 @@
  *   server.c   the listening socket, accept, connection list, index snapshot,
  *              signals and graceful shutdown
  *   conn.c     one client connection: a state machine over a bufferevent
+ *   pool.c     the worker threads that run requests, and the job free list
  *   handler.c  one request frame -> one response frame (no libevent, no
- *              globals: callable from any thread)
+ *              globals: called from the worker threads)
  *   stats.c    queries served and the latency histogram (thread-safe)
  *
- * Data flows one way: server accepts -> conn parses frames -> handler answers
- * with the index snapshot the server lent it -> conn queues the reply.
+ * Threads: one libevent loop thread owns every socket, connection and the
+ * server; it only moves bytes.  The worker threads see nothing but the jobs
+ * handed to them (a request frame, a handler context holding its own index
+ * reference) and the thread-safe stats.
+ *
+ * Data flows one way: server accepts -> conn parses frames into jobs -> pool
+ * runs the handler on a worker with the index snapshot the job holds -> the
+ * loop gets the job back -> conn writes the answers in request order.
  */
 #ifndef XIHUD_H
 #define XIHUD_H
 
-#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,7 +44,7 @@ struct xihud_config {
 	const char *socket_path; /* absolute */
 	bool foreground;
 	bool verbose;
-	unsigned threads;         /* accepted; searches run on the loop thread */
+	unsigned threads;         /* worker threads running requests */
 	uint32_t max_frame;       /* request frame limit, bytes */
 	unsigned max_connections;
 	unsigned idle_timeout_s;
@@ -54,9 +61,7 @@ extern bool xihud_verbose;
 #define STATS_BUCKETS (64 * 4)
 
 struct stats {
-	pthread_mutex_t lock;
-	uint64_t queries;
-	uint64_t buckets[STATS_BUCKETS];
+	_Atomic uint64_t buckets[STATS_BUCKETS]; /* relaxed increments from any thread */
 };
 
 void stats_init(struct stats *s);
@@ -87,19 +92,61 @@ enum handler_action {
 	HANDLER_STOP,     /* a Stop request: flush the answer, shut the daemon down */
 };
 
-/* A packed Response frame (length header included) ready to write. */
+/* A packed Response frame (length header included) ready to write.  The
+ * buffer is reused from one reply to the next (a job keeps its own). */
 struct reply {
-	uint8_t *buf; /* malloc'd; the receiver frees it */
-	size_t len;
+	uint8_t *buf; /* malloc'd, cap bytes; NULL before the first reply */
+	size_t len;   /* bytes of the frame; 0 when there is none */
+	size_t cap;
 };
 
-/* Answers the frame body [body, body+len).  Always produces a reply (an
- * Error response when anything fails), except when out of memory even for
- * that: then out->buf is NULL and the action is HANDLER_CLOSE. */
+void reply_free(struct reply *r);
+
+/* Answers the frame body [body, body+len) into out (reusing its buffer).
+ * Always produces a reply (an Error response when anything fails), except
+ * when out of memory even for that: then out->len is 0 and the action is
+ * HANDLER_CLOSE. */
 enum handler_action handler_serve(const struct handler_ctx *ctx, const uint8_t *body,
                                   size_t len, struct reply *out);
-/* An Error response frame with the given code and message (id 0). */
+/* An Error response frame with the given code and message into out. */
 void handler_error_reply(uint64_t id, int code, const char *msg, struct reply *out);
+
+/* ==== pool.c: worker threads and jobs ==================================== */
+
+/*
+ * One request on its way through the daemon.  The loop thread fills frame
+ * and ctx (with an index reference) and submits it; a worker runs the
+ * handler into out and act and drops the reference; the loop gets it back
+ * and the connection writes out in request order.  conn and fifo_next
+ * belong to the loop thread alone.
+ */
+struct job {
+	struct job *next;      /* pool queue or done list (pool.c) */
+	struct job *fifo_next; /* the connection's requests in order (conn.c) */
+	struct conn *conn;     /* NULL once the connection is gone */
+	bool done;             /* back from the worker (set on the loop thread) */
+	enum handler_action act;
+	struct handler_ctx ctx;
+	uint8_t *frame; /* request body */
+	size_t len, cap;
+	struct reply out;
+};
+
+struct pool;
+
+/* Starts nthreads workers; finished jobs are handed back, on the loop thread
+ * of base, to deliver(job, arg) one at a time. */
+struct pool *pool_new(struct event_base *base, unsigned nthreads,
+                      void (*deliver)(struct job *j, void *arg), void *arg);
+/* Lets the workers finish every job submitted, joins them, delivers what
+ * came back, frees the job free list. */
+void pool_free(struct pool *p);
+/* Loop thread: a cleared job from the free list (or a new one); NULL on ENOMEM. */
+struct job *pool_job_get(struct pool *p);
+/* Loop thread: back to the free list (buffers kept unless large). */
+void pool_job_put(struct pool *p, struct job *j);
+/* Loop thread: hands a job to the workers. */
+void pool_submit(struct pool *p, struct job *j);
 
 /* ==== conn.c: one client connection ====================================== */
 
@@ -108,7 +155,10 @@ struct conn *conn_new(struct server *srv, int fd, uint64_t serial);
 /* The daemon is stopping: answer complete requests already received, then
  * close once their responses are flushed. */
 void conn_shutdown(struct conn *c);
+/* Closes at once; jobs still with the workers are dropped when they return. */
 void conn_free(struct conn *c);
+/* The pool's deliver callback: a job is back from its worker. */
+void conn_job_done(struct job *j, void *arg);
 
 /* ==== server.c: listener, snapshot, lifecycle ============================= */
 
@@ -123,10 +173,8 @@ void server_free(struct server *srv);
 
 const struct xihud_config *server_config(const struct server *srv);
 struct event_base *server_base(const struct server *srv);
-/* The current index with a reference for the caller; checks for a newly
- * committed index at most every 200 ms. */
-xihu_index *server_snapshot(struct server *srv);
-/* Fills the daemon-wide parts of a handler context (not ix). */
+struct pool *server_pool(const struct server *srv);
+/* Fills a handler context: the daemon-wide parts and a referenced snapshot. */
 void server_fill_ctx(struct server *srv, struct handler_ctx *ctx);
 void server_conn_closed(struct server *srv, struct conn *c);
 /* Stop accepting, finish in-flight requests, remove the socket, exit. */

@@ -119,17 +119,23 @@ static int run(char *const argv[], const char *errfile)
 	return wait_exit(spawn(argv, errfile), 60000);
 }
 
-static int build_index(void)
+/* xihu-index --index dir tmp/tree_name */
+static int build_index_of(const char *dir, const char *tree_name)
 {
 	char tree[512];
-	snprintf(tree, sizeof tree, "%s/tree", tmp);
-	char *argv[] = {(char *)xihu_index_bin, "--index", index_dir, tree, NULL};
+	snprintf(tree, sizeof tree, "%s/%s", tmp, tree_name);
+	char *argv[] = {(char *)xihu_index_bin, "--index", (char *)dir, tree, NULL};
 	char log[600];
 	snprintf(log, sizeof log, "%s/xihu-index.log", tmp);
 	int rc = run(argv, log);
 	if (rc != 0)
 		fprintf(stderr, "# xihu-index exited %d: %s\n", rc, slurp(log));
 	return rc;
+}
+
+static int build_index(void)
+{
+	return build_index_of(index_dir, "tree");
 }
 
 static int raw_connect(const char *path)
@@ -150,12 +156,14 @@ static int raw_connect(const char *path)
 	return fd;
 }
 
-/* Starts xihud --foreground on path with extra args; waits until it answers. */
-static pid_t start_daemon(const char *path, const char *extra1, const char *extra2)
+/* Starts xihud --foreground serving dir on path with extra args; waits
+ * until it answers. */
+static pid_t start_daemon_on(const char *dir, const char *path, const char *extra1,
+                             const char *extra2)
 {
 	char log[600];
 	snprintf(log, sizeof log, "%s/xihud-%d.log", tmp, ndaemons);
-	char *argv[] = {(char *)xihud_bin, "--foreground", "--index", index_dir,
+	char *argv[] = {(char *)xihud_bin, "--foreground", "--index", (char *)dir,
 	                "--socket", (char *)path, (char *)extra1, (char *)extra2, NULL};
 	pid_t pid = spawn(argv, log);
 	if (ndaemons < 16)
@@ -173,6 +181,11 @@ static pid_t start_daemon(const char *path, const char *extra1, const char *extr
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	return -1;
+}
+
+static pid_t start_daemon(const char *path, const char *extra1, const char *extra2)
+{
+	return start_daemon_on(index_dir, path, extra1, extra2);
 }
 
 static void send_all(int fd, const void *p, size_t n)
@@ -610,6 +623,238 @@ static void slow_reader_is_paused_not_buffered_and_others_served(void **state)
 	close(fd);
 }
 
+/* tmp/tree2: 200 files f000.txt .. f199.txt.  File i says "hello world
+ * file<i>" and then has i % 10 lines of "alpha beta gamma delta", so "hello"
+ * matches 200, "beta" 180, "hello -beta" 20 and "file<i>" one. */
+static void make_tree2(void)
+{
+	static bool made;
+	if (made)
+		return;
+	char p[600];
+	snprintf(p, sizeof p, "%s/tree2", tmp);
+	assert_int_equal(mkdir(p, 0755), 0);
+	for (int i = 0; i < 200; i++) {
+		char text[512];
+		int n = snprintf(text, sizeof text, "hello world file%d\n", i);
+		for (int k = 0; k < i % 10; k++)
+			n += snprintf(text + n, sizeof text - (size_t)n, "alpha beta gamma delta\n");
+		snprintf(p, sizeof p, "%s/tree2/f%03d.txt", tmp, i);
+		write_file(p, text);
+	}
+	made = true;
+}
+
+/* The kinds of request the pool test pipelines, and what each must answer. */
+enum { K_HELLO_LINES, K_FILE, K_BETA, K_NOT, K_BAD_QUERY, K_STATUS, K_KINDS };
+
+static size_t pool_request(uint8_t *buf, uint64_t id, int kind, int k)
+{
+	char q[64];
+	Xihu__SearchRequest sr = XIHU__SEARCH_REQUEST__INIT;
+	Xihu__StatusRequest st = XIHU__STATUS_REQUEST__INIT;
+	Xihu__Request req = XIHU__REQUEST__INIT;
+	req.id = id;
+	req.version = XIHU_PROTO_VERSION;
+	req.body_case = XIHU__REQUEST__BODY_SEARCH;
+	req.search = &sr;
+	switch (kind) {
+	case K_HELLO_LINES: sr.query = "hello"; sr.want_lines = true; break;
+	case K_FILE: snprintf(q, sizeof q, "file%d", k % 200); sr.query = q; break;
+	case K_BETA: sr.query = "beta"; sr.limit = 50; break;
+	case K_NOT: sr.query = "hello -beta"; sr.limit = 100; break;
+	case K_BAD_QUERY: sr.query = "hello \"world"; break;
+	default:
+		req.body_case = XIHU__REQUEST__BODY_STATUS;
+		req.search = NULL;
+		req.status = &st;
+		break;
+	}
+	return pack_request(buf, &req);
+}
+
+static void check_pool_response(Xihu__Response *r, uint64_t id, int kind, int k)
+{
+	assert_non_null(r);
+	assert_int_equal(r->id, id);
+	if (kind == K_BAD_QUERY) {
+		assert_int_equal(r->body_case, XIHU__RESPONSE__BODY_ERROR);
+		assert_int_equal(r->error->code, XIHU__ERROR_CODE__E_QUERY);
+		xihu__response__free_unpacked(r, NULL);
+		return;
+	}
+	if (kind == K_STATUS) {
+		assert_int_equal(r->body_case, XIHU__RESPONSE__BODY_STATUS);
+		assert_int_equal(r->status->docs, 200);
+		xihu__response__free_unpacked(r, NULL);
+		return;
+	}
+	assert_int_equal(r->body_case, XIHU__RESPONSE__BODY_SEARCH);
+	const Xihu__SearchResponse *s = r->search;
+	switch (kind) {
+	case K_HELLO_LINES:
+		assert_int_equal(s->total, 200);
+		assert_int_equal(s->n_hits, 10);
+		for (size_t i = 0; i < s->n_hits; i++)
+			assert_int_equal(s->hits[i]->n_lines, 1);
+		break;
+	case K_FILE: {
+		char want[32];
+		int n = snprintf(want, sizeof want, "/f%03d.txt", k % 200);
+		assert_int_equal(s->total, 1);
+		assert_int_equal(s->n_hits, 1);
+		const ProtobufCBinaryData *d = &s->hits[0]->doc;
+		assert_true(d->len > (size_t)n && memcmp(d->data + d->len - n, want, (size_t)n) == 0);
+		break;
+	}
+	case K_BETA:
+		assert_int_equal(s->total, 180);
+		assert_int_equal(s->n_hits, 50);
+		break;
+	case K_NOT:
+		assert_int_equal(s->total, 20);
+		assert_int_equal(s->n_hits, 20);
+		break;
+	}
+	xihu__response__free_unpacked(r, NULL);
+}
+
+static void pipelined_requests_on_8_connections_with_4_threads_stay_in_order(void **state)
+{
+	(void)state;
+	enum { C = 8, K = 400 };
+	make_tree2();
+	char dir[600], path[600];
+	snprintf(dir, sizeof dir, "%s/index2", tmp);
+	assert_int_equal(build_index_of(dir, "tree2"), 0);
+	snprintf(path, sizeof path, "%s/pool/xihud.sock", tmp);
+	pid_t d = start_daemon_on(dir, path, "--threads", "4");
+	assert_true(d > 0);
+
+	int fds[C];
+	uint8_t *buf = malloc((size_t)K * 64);
+	assert_non_null(buf);
+	for (int c = 0; c < C; c++) {
+		fds[c] = raw_connect(path);
+		assert_true(fds[c] >= 0);
+	}
+	/* every connection's requests go out in one burst before any is read */
+	for (int c = 0; c < C; c++) {
+		size_t n = 0;
+		for (int k = 0; k < K; k++)
+			n += pool_request(buf + n, (uint64_t)c * 100000 + (uint64_t)k, (k * 7 + c) % K_KINDS, k);
+		send_all(fds[c], buf, n);
+	}
+	free(buf);
+	/* read them round-robin, one answer per connection at a time */
+	for (int k = 0; k < K; k++)
+		for (int c = 0; c < C; c++)
+			check_pool_response(read_response(fds[c]), (uint64_t)c * 100000 + (uint64_t)k,
+			                    (k * 7 + c) % K_KINDS, k);
+	for (int c = 0; c < C; c++)
+		close(fds[c]);
+	kill(d, SIGTERM);
+	assert_int_equal(wait_exit(d, 10000), 0);
+}
+
+/* Mappings of files under dir that were deleted since they were mapped. */
+static int deleted_mappings(pid_t pid, const char *dir)
+{
+	char p[64], line[1200];
+	snprintf(p, sizeof p, "/proc/%ld/maps", (long)pid);
+	FILE *f = fopen(p, "r");
+	assert_non_null(f);
+	int n = 0;
+	while (fgets(line, sizeof line, f))
+		if (strstr(line, dir) && strstr(line, "(deleted)"))
+			n++;
+	fclose(f);
+	return n;
+}
+
+static void reload_while_requests_are_in_flight(void **state)
+{
+	(void)state;
+	enum { C = 4, K = 1500 };
+	make_tree2();
+	char dir[600], path[600], p[700];
+	snprintf(dir, sizeof dir, "%s/index3", tmp);
+	assert_int_equal(build_index_of(dir, "tree2"), 0);
+	snprintf(path, sizeof path, "%s/reload/xihud.sock", tmp);
+	pid_t d = start_daemon_on(dir, path, "--threads", "4");
+	assert_true(d > 0);
+
+	/* Each connection pipelines K searches whose answers (with lines) are far
+	 * more than the 256 KiB a non-reading client may have queued: the daemon
+	 * serves the first few hundred and leaves the rest unread. */
+	int fds[C];
+	uint8_t *buf = malloc((size_t)K * 64);
+	assert_non_null(buf);
+	for (int c = 0; c < C; c++) {
+		fds[c] = raw_connect(path);
+		assert_true(fds[c] >= 0);
+		size_t n = 0;
+		for (int k = 0; k < K; k++) {
+			Xihu__SearchRequest sr = XIHU__SEARCH_REQUEST__INIT;
+			sr.query = "hello OR zebrafish";
+			sr.want_lines = true;
+			Xihu__Request req = XIHU__REQUEST__INIT;
+			req.id = (uint64_t)c * 100000 + (uint64_t)k;
+			req.version = XIHU_PROTO_VERSION;
+			req.body_case = XIHU__REQUEST__BODY_SEARCH;
+			req.search = &sr;
+			n += pack_request(buf + n, &req);
+		}
+		send_all(fds[c], buf, n);
+	}
+	free(buf);
+	usleep(100000);
+
+	/* a new commit (one more document) and a reload with all that in flight */
+	snprintf(p, sizeof p, "%s/tree2/zebra.txt", tmp);
+	write_file(p, "zebrafish say hello\n");
+	assert_int_equal(build_index_of(dir, "tree2"), 0);
+	assert_int_equal(kill(d, SIGHUP), 0);
+	usleep(300000);
+
+	/* in order; each answer from the old index (200) or the new (201), and
+	 * never the old after the new on one connection */
+	bool saw_old = false;
+	for (int c = 0; c < C; c++) {
+		uint64_t last = 0;
+		for (int k = 0; k < K; k++) {
+			Xihu__Response *r = read_response(fds[c]);
+			assert_non_null(r);
+			assert_int_equal(r->id, (uint64_t)c * 100000 + (uint64_t)k);
+			assert_int_equal(r->body_case, XIHU__RESPONSE__BODY_SEARCH);
+			uint64_t total = r->search->total;
+			assert_true(total == 200 || total == 201);
+			assert_true(total >= last);
+			saw_old |= total == 200;
+			last = total;
+			xihu__response__free_unpacked(r, NULL);
+		}
+		assert_int_equal(last, 201); /* the requests read after the reload */
+		close(fds[c]);
+	}
+	assert_true(saw_old);
+
+	/* the old snapshot's files are unmapped once its last request is done */
+	int fd = raw_connect(path);
+	assert_true(fd >= 0);
+	uint8_t req[256];
+	send_all(fd, req, search_frame(req, 9, "zebrafish", XIHU_PROTO_VERSION));
+	Xihu__Response *r = read_response(fd);
+	assert_non_null(r);
+	assert_int_equal(r->body_case, XIHU__RESPONSE__BODY_SEARCH);
+	assert_int_equal(r->search->n_hits, 1);
+	xihu__response__free_unpacked(r, NULL);
+	close(fd);
+	assert_int_equal(deleted_mappings(d, dir), 0);
+	kill(d, SIGTERM);
+	assert_int_equal(wait_exit(d, 10000), 0);
+}
+
 static void other_uid_is_refused(void **state)
 {
 	(void)state;
@@ -876,6 +1121,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(status_reports_index_and_pid),
 		cmocka_unit_test(fifty_concurrent_connections_each_search),
 		cmocka_unit_test(slow_reader_is_paused_not_buffered_and_others_served),
+		cmocka_unit_test(pipelined_requests_on_8_connections_with_4_threads_stay_in_order),
+		cmocka_unit_test(reload_while_requests_are_in_flight),
 		cmocka_unit_test(other_uid_is_refused),
 		cmocka_unit_test(connection_limit_answers_e_limit),
 		cmocka_unit_test(accept_out_of_fds_backs_off_and_recovers),

@@ -3,6 +3,7 @@
  * must cover every latency, be monotonic, and percentiles must be upper
  * bounds no more than one bucket (~19%) above the true value.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -45,6 +46,31 @@ static void percentiles_of_a_known_distribution(void **state)
 	stats_destroy(&s);
 }
 
+static void *record_many(void *arg)
+{
+	for (uint64_t us = 0; us < 100000; us++)
+		stats_record(arg, us % 5000);
+	return NULL;
+}
+
+/* Worker threads record at once: no query is lost. */
+static void four_threads_recording_lose_nothing(void **state)
+{
+	(void)state;
+	struct stats s;
+	stats_init(&s);
+	pthread_t t[4];
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, record_many, &s), 0);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	uint64_t n, p50, p90, p99;
+	stats_snapshot(&s, &n, &p50, &p90, &p99);
+	assert_int_equal(n, 400000);
+	assert_true(p50 >= 2500 && p50 <= 2500 * 6 / 5);
+	stats_destroy(&s);
+}
+
 static void empty_histogram_reports_zero(void **state)
 {
 	(void)state;
@@ -62,6 +88,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(buckets_are_monotonic_and_contain_their_values),
 		cmocka_unit_test(percentiles_of_a_known_distribution),
+		cmocka_unit_test(four_threads_recording_lose_nothing),
 		cmocka_unit_test(empty_histogram_reports_zero),
 	};
 	return cmocka_run_group_tests_name("stats", tests, NULL, NULL);

@@ -1,0 +1,257 @@
+/*
+ * pool.c: the worker threads that run requests, and the free list of jobs.
+ *
+ * The loop thread submits jobs to a queue (a mutex, a condition variable and
+ * a singly linked list); --threads workers take them front to back, run
+ * handler_serve() with the job's own index reference, drop the reference and
+ * append the job to the done list.  The worker that makes the done list
+ * non-empty writes to an eventfd; the loop's callback takes the whole list
+ * and hands each job to the deliver callback (conn_job_done).  So the loop is
+ * woken at most once per batch however many jobs come back, and a worker
+ * never touches libevent.
+ *
+ * Invariants: a job is in exactly one place: the free list (loop thread
+ * only), the queue, a worker's hands, the done list, or with its connection.
+ * Jobs come back in any order; putting answers in request order is the
+ * connection's business.  The index reference is dropped on the worker, so
+ * the last request on an old snapshot unmaps it there.
+ *
+ * Memory: the free list keeps at most FREE_MAX jobs, and a job returned with
+ * a request or reply buffer over KEEP_BYTES gives that buffer back, so a
+ * burst of huge requests does not stay resident.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "xihud.h"
+
+#define FREE_MAX 1024
+#define KEEP_BYTES (64u << 10)
+
+struct pool {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct job *head, *tail; /* submitted, not yet taken */
+	unsigned idle;           /* workers waiting on cv */
+	bool stopping;
+
+	pthread_mutex_t done_mu;
+	struct job *done; /* back from the workers, any order */
+
+	int efd;
+	struct event *ev;
+	void (*deliver)(struct job *j, void *arg);
+	void *arg;
+
+	pthread_t *threads;
+	unsigned nthreads;
+
+	struct job *free; /* loop thread only */
+	unsigned nfree;
+};
+
+static void *worker(void *arg)
+{
+	struct pool *p = arg;
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		while (!p->head && !p->stopping) {
+			p->idle++;
+			pthread_cond_wait(&p->cv, &p->mu);
+			p->idle--;
+		}
+		struct job *j = p->head;
+		if (!j) { /* stopping and nothing left */
+			pthread_mutex_unlock(&p->mu);
+			return NULL;
+		}
+		p->head = j->next;
+		if (!p->head)
+			p->tail = NULL;
+		pthread_mutex_unlock(&p->mu);
+
+		j->act = handler_serve(&j->ctx, j->frame, j->len, &j->out);
+		xihu_index_unref(j->ctx.ix);
+		j->ctx.ix = NULL;
+
+		pthread_mutex_lock(&p->done_mu);
+		bool was_empty = !p->done;
+		j->next = p->done;
+		p->done = j;
+		pthread_mutex_unlock(&p->done_mu);
+		if (was_empty) {
+			uint64_t one = 1;
+			ssize_t w = write(p->efd, &one, sizeof one);
+			(void)w; /* only fails when the counter is saturated: already woken */
+		}
+	}
+}
+
+/* Delivers the done list; the loop's eventfd callback, and pool_free. */
+static void drain_done(struct pool *p)
+{
+	pthread_mutex_lock(&p->done_mu);
+	struct job *j = p->done;
+	p->done = NULL;
+	pthread_mutex_unlock(&p->done_mu);
+	/* the list is newest first: reverse it so answers go out in finishing order */
+	struct job *rev = NULL;
+	while (j) {
+		struct job *next = j->next;
+		j->next = rev;
+		rev = j;
+		j = next;
+	}
+	while (rev) {
+		struct job *next = rev->next;
+		rev->next = NULL;
+		p->deliver(rev, p->arg);
+		rev = next;
+	}
+}
+
+static void wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	uint64_t n;
+	ssize_t r = read(fd, &n, sizeof n);
+	(void)r; /* EAGAIN: a spurious wake-up, the list is simply empty */
+	drain_done(arg);
+}
+
+struct pool *pool_new(struct event_base *base, unsigned nthreads,
+                      void (*deliver)(struct job *j, void *arg), void *arg)
+{
+	struct pool *p = calloc(1, sizeof *p);
+	if (!p)
+		return NULL;
+	p->deliver = deliver;
+	p->arg = arg;
+	p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	p->threads = calloc(nthreads, sizeof *p->threads);
+	if (p->efd < 0 || !p->threads) {
+		xihud_error("worker pool: %s", p->efd < 0 ? strerror(errno) : "out of memory");
+		goto fail;
+	}
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	pthread_mutex_init(&p->done_mu, NULL);
+	p->ev = event_new(base, p->efd, EV_READ | EV_PERSIST, wake_cb, p);
+	if (!p->ev || event_add(p->ev, NULL) < 0) {
+		xihud_error("worker pool: event set-up failed");
+		goto fail_locks;
+	}
+	for (; p->nthreads < nthreads; p->nthreads++) {
+		int e = pthread_create(&p->threads[p->nthreads], NULL, worker, p);
+		if (e) {
+			xihud_error("worker pool: starting thread %u: %s", p->nthreads + 1, strerror(e));
+			pool_free(p);
+			return NULL;
+		}
+	}
+	return p;
+fail_locks:
+	if (p->ev)
+		event_free(p->ev);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->done_mu);
+fail:
+	if (p->efd >= 0)
+		close(p->efd);
+	free(p->threads);
+	free(p);
+	return NULL;
+}
+
+void pool_free(struct pool *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->stopping = true;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	for (unsigned i = 0; i < p->nthreads; i++)
+		pthread_join(p->threads[i], NULL);
+	drain_done(p);
+	while (p->free) {
+		struct job *j = p->free;
+		p->free = j->next;
+		free(j->frame);
+		reply_free(&j->out);
+		free(j);
+	}
+	event_free(p->ev);
+	close(p->efd);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->done_mu);
+	free(p->threads);
+	free(p);
+}
+
+struct job *pool_job_get(struct pool *p)
+{
+	struct job *j = p->free;
+	if (j) {
+		p->free = j->next;
+		p->nfree--;
+	} else {
+		j = calloc(1, sizeof *j);
+		if (!j)
+			return NULL;
+	}
+	j->next = j->fifo_next = NULL;
+	j->conn = NULL;
+	j->done = false;
+	j->act = HANDLER_CONTINUE;
+	memset(&j->ctx, 0, sizeof j->ctx);
+	j->len = 0;
+	j->out.len = 0;
+	return j;
+}
+
+void pool_job_put(struct pool *p, struct job *j)
+{
+	if (j->ctx.ix) { /* never submitted */
+		xihu_index_unref(j->ctx.ix);
+		j->ctx.ix = NULL;
+	}
+	if (p->nfree >= FREE_MAX) {
+		free(j->frame);
+		reply_free(&j->out);
+		free(j);
+		return;
+	}
+	if (j->cap > KEEP_BYTES) {
+		free(j->frame);
+		j->frame = NULL;
+		j->cap = 0;
+	}
+	if (j->out.cap > KEEP_BYTES)
+		reply_free(&j->out);
+	j->next = p->free;
+	p->free = j;
+	p->nfree++;
+}
+
+void pool_submit(struct pool *p, struct job *j)
+{
+	j->next = NULL;
+	pthread_mutex_lock(&p->mu);
+	if (p->tail)
+		p->tail->next = j;
+	else
+		p->head = j;
+	p->tail = j;
+	if (p->idle)
+		pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
