@@ -45,6 +45,7 @@ typedef struct it {
 	const uint32_t **pos; /* IT_PHRASE: positions of each word in the current doc */
 	int *npos, *idx;
 	double weight; /* field weight * sum of idf */
+	double maxs;   /* no doc scores more than this (MaxScore) */
 	uint32_t phrase_tf;
 	/* IT_AND, IT_OR */
 	uint32_t nkids, nneg;
@@ -134,6 +135,12 @@ static double idf(uint64_t ndocs, uint64_t df)
 
 static it *leaf_lookup(qctx *c, uint32_t field, char *const *terms, uint32_t nterms, seg_term *st);
 
+/* BM25's tf part at its largest for a given tf: the field as short as can be. */
+static double tf_norm_bound(uint32_t tf)
+{
+	return (double)tf / ((double)tf + BM25_K1 * (1.0 - BM25_B));
+}
+
 /* A leaf over nterms consecutive words of one field: a term (nterms == 1) or a phrase. */
 static it *leaf_new(qctx *c, uint32_t field, char *const *terms, uint32_t nterms)
 {
@@ -169,11 +176,16 @@ static it *leaf_lookup(qctx *c, uint32_t field, char *const *terms, uint32_t nte
 		if (st[i].df < cost)
 			cost = st[i].df;
 	}
+	uint32_t max_tf = UINT32_MAX;
+	for (uint32_t i = 0; i < nterms; i++)
+		if (st[i].max_tf < max_tf)
+			max_tf = st[i].max_tf; /* a phrase occurs no more often than its rarest word */
 	it *n = it_new(c, nterms == 1 ? IT_TERM : IT_PHRASE);
 	if (!n)
 		return NULL;
 	n->field = field;
 	n->weight = field_weight[field] * w;
+	n->maxs = n->weight * tf_norm_bound(max_tf);
 	n->cost = cost;
 	n->pp = calloc(nterms, sizeof *n->pp);
 	if (nterms > 1) {
@@ -220,15 +232,24 @@ static it *or_finish(it *n)
 		n->kind = IT_EMPTY;
 	else if (n->nkids == 1)
 		return n->kids[0];
-	for (uint32_t i = 0; i < n->nkids; i++)
+	for (uint32_t i = 0; i < n->nkids; i++) {
 		n->cost += n->kids[i]->cost;
+		n->maxs += n->kids[i]->maxs;
+	}
 	return n;
 }
 
+/* Adds kid to the OR n; an OR kid's kids are adopted, so ORs stay flat for MaxScore. */
 static bool or_add(qctx *c, it *n, it *kid)
 {
 	if (!kid)
 		return false;
+	if (kid->kind == IT_OR) {
+		for (uint32_t i = 0; i < kid->nkids; i++)
+			if (!push_kid(c, n, kid->kids[i], false))
+				return false;
+		return true;
+	}
 	return kid->kind == IT_EMPTY || push_kid(c, n, kid, false);
 }
 
@@ -323,6 +344,8 @@ static it *build(qctx *c, const qnode *q)
 				n->kids[j - 1] = t;
 			}
 		n->cost = n->kids[0]->cost;
+		for (uint32_t i = 0; i < n->nkids; i++)
+			n->maxs += n->kids[i]->maxs;
 		return n;
 	}
 	case Q_NOT:
@@ -570,6 +593,117 @@ static int cmp_rank(const void *a, const void *b)
 	return better(a, b) ? -1 : better(b, a) ? 1 : 0;
 }
 
+/* ---- matching a segment ------------------------------------------------------ */
+
+static uint32_t next_target(uint32_t d)
+{
+	return d == POSTINGS_END - 1 ? POSTINGS_END : d + 1;
+}
+
+/* Scores every live match of root: AND and phrase trees, whose matches the
+ * intersection already narrows. */
+static void collect_all(qctx *c, it *root, uint32_t si, topk *t, xihu_results *out)
+{
+	const uint8_t *del = seg_deletes(c->s);
+	for (uint32_t d = it_advance(root, 0); d != POSTINGS_END; d = it_advance(root, next_target(d))) {
+		if (seg_bitmap_test(del, d))
+			continue;
+		out->total++;
+		topk_push(t, (scored){it_score(c, c->s, root, d), si, d});
+	}
+}
+
+/* The score a new hit must beat to enter the top k (ties lose: they come later). */
+static double threshold(const topk *t)
+{
+	return t->n < t->k ? -1.0 : t->h[0].score;
+}
+
+static int cmp_maxs(const void *a, const void *b)
+{
+	const it *x = *(it *const *)a, *y = *(it *const *)b;
+	return x->maxs < y->maxs ? -1 : x->maxs > y->maxs;
+}
+
+/*
+ * MaxScore over the kids of an OR.  Kids are sorted by their score bound;
+ * the first ne of them are "non-essential": together they cannot lift a doc
+ * over the current threshold, so a doc found only in them cannot enter the
+ * top k.  Candidates come from the essential kids alone; the non-essential
+ * ones are probed (advance) only while the candidate can still make it.
+ * Docs seen only in non-essential kids are not counted, so total becomes a
+ * lower bound once any kid turns non-essential.
+ */
+static void collect_maxscore(qctx *c, it *root, uint32_t si, topk *t, xihu_results *out)
+{
+	const uint8_t *del = seg_deletes(c->s);
+	uint32_t n = root->nkids;
+	it **k = root->kids;
+	qsort(k, n, sizeof *k, cmp_maxs);
+	double *ub = malloc(2 * n * sizeof *ub); /* ub[i] = sum of maxs of k[0..i] */
+	double *part = ub + n;                    /* each kid's part of the current score */
+	if (!ub) {
+		c->rc = xihu_err_set(c->err, XIHU_ENOMEM, "search: out of memory");
+		return;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		ub[i] = k[i]->maxs + (i ? ub[i - 1] : 0);
+	uint32_t ne = 0;
+	double theta = threshold(t);
+	while (ne < n && ub[ne] <= theta)
+		ne++;
+	if (ne)
+		out->total_exact = false;
+	for (uint32_t i = 0; i < n; i++)
+		it_advance(k[i], 0);
+	while (ne < n) {
+		uint32_t d = POSTINGS_END;
+		for (uint32_t i = ne; i < n; i++)
+			if (k[i]->doc < d)
+				d = k[i]->doc;
+		if (d == POSTINGS_END)
+			break;
+		if (!seg_bitmap_test(del, d)) {
+			out->total++;
+			/* parts are summed in kid order at the end, so a score does not
+			 * depend on which kids were essential when it was computed */
+			double score = 0;
+			for (uint32_t i = 0; i < n; i++)
+				part[i] = 0;
+			for (uint32_t i = ne; i < n; i++)
+				if (k[i]->doc == d)
+					score += part[i] = it_score(c, c->s, k[i], d);
+			bool in = true;
+			for (uint32_t i = ne; i-- > 0;) {
+				if (score + ub[i] <= theta) {
+					in = false;
+					break;
+				}
+				if (it_advance(k[i], d) == d)
+					score += part[i] = it_score(c, c->s, k[i], d);
+			}
+			if (in) {
+				score = 0;
+				for (uint32_t i = 0; i < n; i++)
+					score += part[i];
+			}
+			if (in && score > theta) {
+				topk_push(t, (scored){score, si, d});
+				theta = threshold(t);
+				while (ne < n && ub[ne] <= theta) {
+					ne++;
+					out->total_exact = false;
+				}
+			}
+		}
+		uint32_t next = next_target(d);
+		for (uint32_t i = ne; i < n; i++)
+			if (k[i]->doc == d)
+				it_advance(k[i], next);
+	}
+	free(ub);
+}
+
 /* ---- highlighting ------------------------------------------------------------ */
 
 static int hl_collect(hl_terms *hl, const qnode *q)
@@ -630,6 +764,7 @@ int xihu_search(xihu_index *ix, const char *query, size_t query_len, const xihu_
                 xihu_results *out, xihu_err *err)
 {
 	memset(out, 0, sizeof *out);
+	out->total_exact = true;
 	xihu_limits deflim;
 	xihu_limits_default(&deflim);
 	xihu_search_opts o = *opts;
@@ -668,13 +803,10 @@ int xihu_search(xihu_index *ix, const char *query, size_t query_len, const xihu_
 		c.s = index_seg(ix, si);
 		it *root = build(&c, q);
 		if (root) {
-			for (uint32_t d = it_advance(root, 0); d != POSTINGS_END;) {
-				out->total++;
-				topk_push(&t, (scored){it_score(&c, c.s, root, d), si, d});
-				if (d == POSTINGS_END - 1)
-					break;
-				d = it_advance(root, d + 1);
-			}
+			if (root->kind == IT_OR)
+				collect_maxscore(&c, root, si, &t, out);
+			else
+				collect_all(&c, root, si, &t, out);
 			c.rc = it_error(root);
 		}
 		it_free_all(&c);

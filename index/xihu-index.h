@@ -157,7 +157,8 @@ typedef struct xihu_hit {
 typedef struct xihu_results {
 	xihu_hit *hits;
 	uint32_t nhits;
-	uint64_t total; /* documents matching in all */
+	uint64_t total;   /* documents matching in all, or a lower bound of it */
+	bool total_exact; /* false: pruning skipped docs that could not rank, total is a lower bound */
 } xihu_results;
 
 int xihu_search(xihu_index *ix, const char *query, size_t query_len,

@@ -1,0 +1,169 @@
+/*
+ * test_prune.c: top-k pruning must never change the answer.  A generated
+ * corpus with a skewed vocabulary is searched twice per query: with a
+ * small limit (pruning on) and with a limit above the number of matches
+ * (the heap never fills, so every match is scored); the first k hits must
+ * be the same docs with the same scores in the same order.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "xihu-index.h"
+
+#define NDOCS 1500
+#define VOCAB 300
+
+static char root[64];
+static xihu_index *ix;
+static unsigned seed = 12345;
+
+static unsigned rnd(void)
+{
+	seed = seed * 1103515245u + 12345u;
+	return seed >> 8;
+}
+
+/* Word i of the vocabulary: skewed so low i are common. */
+static void word(unsigned i, char *out)
+{
+	snprintf(out, 16, "w%u", i);
+}
+
+static unsigned zipf(void)
+{
+	/* a rough power law: square of a uniform draw */
+	double u = (double)(rnd() % 100000) / 100000.0;
+	return (unsigned)(u * u * VOCAB);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	strcpy(root, "/tmp/xihu-prune.XXXXXX");
+	if (!mkdtemp(root))
+		return -1;
+	char tree[128], ixdir[128], path[200], w[16];
+	snprintf(tree, sizeof tree, "%s/tree", root);
+	snprintf(ixdir, sizeof ixdir, "%s/index", root);
+	mkdir(tree, 0755);
+	for (int d = 0; d < NDOCS; d++) {
+		snprintf(path, sizeof path, "%s/d%04d", tree, d);
+		FILE *f = fopen(path, "w");
+		if (!f)
+			return -1;
+		int len = 5 + (int)(rnd() % 200);
+		for (int i = 0; i < len; i++) {
+			word(zipf(), w);
+			fprintf(f, "%s%c", w, i % 12 == 11 ? '\n' : ' ');
+		}
+		fclose(f);
+	}
+	const char *paths[] = {tree};
+	xihu_err err = {0};
+	if (xihu_build(ixdir, paths, 1, NULL, 0, NULL, NULL, &err) || xihu_index_open(ixdir, &ix, &err)) {
+		fprintf(stderr, "%s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	xihu_index_unref(ix);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", root);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void same_top(const char *q, uint32_t k)
+{
+	xihu_results a, b;
+	xihu_err err = {0};
+	xihu_search_opts small = {.limit = k}, all = {.limit = 5000};
+	if (xihu_search(ix, q, strlen(q), &small, &a, &err) || xihu_search(ix, q, strlen(q), &all, &b, &err))
+		fail_msg("%s: %s", q, err.msg);
+	assert_true(b.total_exact);
+	uint32_t want = b.nhits < k ? b.nhits : k;
+	if (a.nhits != want)
+		fail_msg("%s: %u hits pruned, %u exhaustive", q, a.nhits, want);
+	for (uint32_t i = 0; i < want; i++) {
+		if (strcmp(a.hits[i].doc, b.hits[i].doc) || a.hits[i].score != b.hits[i].score)
+			fail_msg("%s: hit %u: %s %.9f pruned, %s %.9f exhaustive", q, i, a.hits[i].doc,
+			         a.hits[i].score, b.hits[i].doc, b.hits[i].score);
+	}
+	assert_true(a.total <= b.total);
+	if (a.total_exact)
+		assert_int_equal(a.total, b.total);
+	xihu_results_free(&a);
+	xihu_results_free(&b);
+}
+
+static void or_queries_keep_their_top_k(void **state)
+{
+	(void)state;
+	char q[256], w[16];
+	for (int n = 0; n < 300; n++) {
+		q[0] = 0;
+		int terms = 2 + (int)(rnd() % 4);
+		for (int i = 0; i < terms; i++) {
+			word(rnd() % 3 ? zipf() : rnd() % VOCAB, w);
+			if (i)
+				strcat(q, " OR ");
+			strcat(q, w);
+		}
+		same_top(q, 1 + rnd() % 20);
+	}
+}
+
+static void single_terms_keep_their_top_k(void **state)
+{
+	(void)state;
+	char w[16];
+	for (unsigned i = 0; i < VOCAB; i += 7) {
+		word(i, w);
+		same_top(w, 10);
+	}
+}
+
+static void mixed_queries_keep_their_top_k(void **state)
+{
+	(void)state;
+	same_top("w1 (w2 OR w3)", 10);
+	same_top("w0 OR \"w1 w2\"", 10);
+	same_top("w0 OR w1 -w2", 10);
+	same_top("w1* OR w2", 10);
+	same_top("(w5 w6) OR (w7 w8) OR w200", 5);
+}
+
+static void pruning_makes_total_a_lower_bound(void **state)
+{
+	(void)state;
+	xihu_results r;
+	xihu_err err = {0};
+	xihu_search_opts o = {.limit = 1};
+	assert_int_equal(xihu_search(ix, "w0 OR w1 OR w2 OR w290", 22, &o, &r, &err), 0);
+	assert_int_equal(r.nhits, 1);
+	if (r.total_exact)
+		fail_msg("expected pruning on a common OR with limit 1 (total %llu)", (unsigned long long)r.total);
+	xihu_results_free(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(or_queries_keep_their_top_k),
+		cmocka_unit_test(single_terms_keep_their_top_k),
+		cmocka_unit_test(mixed_queries_keep_their_top_k),
+		cmocka_unit_test(pruning_makes_total_a_lower_bound),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
