@@ -50,7 +50,16 @@ static int stat_manifest(const char *dir, struct stat *st, xihu_err *err)
 	return 0;
 }
 
-int xihu_index_open(const char *dir, xihu_index **out, xihu_err *err)
+/* Whether prev already has segment id open (and so verified its checksums). */
+static bool seg_known(const xihu_index *prev, uint64_t id)
+{
+	for (uint32_t i = 0; prev && i < prev->nsegs; i++)
+		if (seg_id(prev->segs[i]) == id)
+			return true;
+	return false;
+}
+
+static int index_open(const char *dir, const xihu_index *prev, xihu_index **out, xihu_err *err)
 {
 	*out = NULL;
 	xihu_index *ix = calloc(1, sizeof *ix);
@@ -77,10 +86,13 @@ int xihu_index_open(const char *dir, xihu_index **out, xihu_err *err)
 		goto fail;
 	}
 	for (uint32_t i = 0; i < ix->m.nsegs; i++) {
-		if ((rc = seg_open(dir, ix->m.segs[i].id, ix->m.segs[i].del_gen, true, &ix->segs[i], err)))
+		/* segment files never change once committed: their checksums were
+		 * verified when prev opened them; a new deletions file is checked anyway */
+		bool verify = !seg_known(prev, ix->m.segs[i].id);
+		if ((rc = seg_open(dir, ix->m.segs[i].id, ix->m.segs[i].del_gen, verify, &ix->segs[i], err)))
 			goto fail;
 		ix->nsegs++;
-		ix->stats.docs += seg_ndocs(ix->segs[i]);
+		ix->stats.docs += seg_ndocs(ix->segs[i]) - seg_ndeleted(ix->segs[i]);
 		ix->stats.terms += seg_nterms(ix->segs[i]);
 		ix->stats.bytes += seg_bytes(ix->segs[i]);
 	}
@@ -92,6 +104,16 @@ int xihu_index_open(const char *dir, xihu_index **out, xihu_err *err)
 fail:
 	xihu_index_unref(ix);
 	return rc;
+}
+
+int xihu_index_open(const char *dir, xihu_index **out, xihu_err *err)
+{
+	return index_open(dir, NULL, out, err);
+}
+
+int xihu_index_reopen(const xihu_index *prev, xihu_index **out, xihu_err *err)
+{
+	return index_open(prev->dir, prev, out, err);
 }
 
 xihu_index *xihu_index_ref(xihu_index *ix)

@@ -103,6 +103,10 @@ typedef struct xihu_index_stats {
 
 /* Opens the committed index in dir (checks magic, version and CRC of every file). */
 int xihu_index_open(const char *dir, xihu_index **out, xihu_err *err);
+/* Opens the newest commit of prev's directory; segments prev has open are
+ * not checksummed again (committed segment files never change), so picking
+ * up a small commit costs little whatever the index size. */
+int xihu_index_reopen(const xihu_index *prev, xihu_index **out, xihu_err *err);
 xihu_index *xihu_index_ref(xihu_index *ix);
 void xihu_index_unref(xihu_index *ix); /* unmaps when the last reference goes */
 void xihu_index_get_stats(const xihu_index *ix, xihu_index_stats *out);

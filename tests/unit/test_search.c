@@ -228,7 +228,7 @@ static void snapshot_survives_a_new_commit(void **state)
 	expect_docs("breaker", 10, 0, "");
 	expect_docs("tie", 10, 0, "c.txt d.txt e.txt");
 	xihu_index *nix;
-	assert_int_equal(xihu_index_open(ixdir, &nix, &err), 0);
+	assert_int_equal(xihu_index_reopen(ix, &nix, &err), 0);
 	xihu_index_unref(ix);
 	ix = nix;
 	expect_docs("breaker", 10, 0, "h.txt");
