@@ -803,7 +803,7 @@ int xihu_search(xihu_index *ix, const char *query, size_t query_len, const xihu_
 		c.s = index_seg(ix, si);
 		it *root = build(&c, q);
 		if (root) {
-			if (root->kind == IT_OR)
+			if (root->kind == IT_OR && !o.exact_total)
 				collect_maxscore(&c, root, si, &t, out);
 			else
 				collect_all(&c, root, si, &t, out);

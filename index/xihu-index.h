@@ -134,6 +134,7 @@ typedef struct xihu_search_opts {
 	bool want_lines;           /* fill hit lines from the doc store */
 	uint32_t max_lines;        /* per hit; 0 = 1000 */
 	const xihu_limits *limits; /* NULL = defaults */
+	bool exact_total;          /* count every match (no pruning): total_exact is then true */
 } xihu_search_opts;
 
 typedef struct xihu_span {

@@ -154,6 +154,12 @@ static void pruning_makes_total_a_lower_bound(void **state)
 	assert_int_equal(r.nhits, 1);
 	if (r.total_exact)
 		fail_msg("expected pruning on a common OR with limit 1 (total %llu)", (unsigned long long)r.total);
+	uint64_t lower = r.total;
+	xihu_results_free(&r);
+	o.exact_total = true;
+	assert_int_equal(xihu_search(ix, "w0 OR w1 OR w2 OR w290", 22, &o, &r, &err), 0);
+	assert_true(r.total_exact);
+	assert_true(r.total > lower);
 	xihu_results_free(&r);
 }
 
