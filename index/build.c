@@ -343,7 +343,7 @@ int xihu_build(const char *index_dir, const char *const *paths, size_t npaths, c
 		/* a single file is relative to its directory */
 		b.root = real;
 		b.root_len = isdir ? strlen(real) : (size_t)(strrchr(real, '/') - real);
-		if ((rc = walk_tree(real, add_file, &b, b.o->warnings, err)))
+		if ((rc = walk_tree(real, 0, add_file, &b, b.o->warnings, err)))
 			goto out;
 	}
 	for (size_t i = 0; i < njsonl; i++) {

@@ -182,7 +182,11 @@ void query_free(qnode *n);
  * Unreadable directories go to warn (if non-NULL) and are skipped.
  */
 typedef int (*walk_fn)(void *ctx, const char *path, const struct stat *st);
-int walk_tree(const char *root, walk_fn fn, void *ctx, FILE *warn, xihu_err *err);
+enum { WALK_NO_IGNORE = 1 }; /* flags: read no .gitignore/.ignore (VCS dirs still skipped) */
+int walk_tree(const char *root, unsigned flags, walk_fn fn, void *ctx, FILE *warn, xihu_err *err);
+/* One path segment against a glob (*, ?, [...], \ escapes) with fnmatch(3)'s
+ * meaning for flags 0, bytewise; no [:class:] support (for tests). */
+bool walk_glob_match(const char *pattern, const char *s);
 
 /* ==== seg_writer.c: documents -> one immutable segment =================== */
 

@@ -27,6 +27,17 @@
  * ignored directory is not entered, so nothing below it can be re-included
  * (as in git).
  *
+ * With WALK_NO_IGNORE no ignore file is read (VCS directories are still
+ * skipped).  Patterns are compiled once per ignore file: plain names and
+ * "*suffix"/"prefix*" forms are compared as bytes, other globs go through a
+ * byte matcher with fnmatch(3)'s meaning (fnmatch itself only for [:class:]),
+ * and a path is cut into segments once per entry, not once per rule.
+ *
+ * Cost per directory: one getdents64 loop (d_type tells files from
+ * directories), one fstatat per regular file (its size and mtime are the
+ * callback's), one openat + fstat per subdirectory (dev/ino spot loops), and
+ * ignore files are opened only when the listing holds one.
+ *
  * Unreadable directories and ignore files, loops through bind mounts and
  * over-long or over-deep paths produce one warning line "xihu-index: PATH: why
  * (skipped)" and the walk goes on.
@@ -46,26 +57,38 @@
 
 #define WALK_MAX_DEPTH 256          /* directory levels below the root */
 #define IGNORE_MAX_BYTES (1u << 20) /* larger ignore files are read up to this */
+#define DENTS_BUF (64u << 10)
+
+/* How a pattern (or one segment of an anchored one) is matched. */
+enum { M_LIT, M_SUFFIX, M_PREFIX, M_GLOB, M_FNMATCH };
+
+typedef struct ign_pat {
+	const char *s;
+	uint32_t lit_len; /* M_LIT/M_SUFFIX/M_PREFIX: bytes of the literal part */
+	uint8_t kind;
+} ign_pat;
 
 typedef struct ign_rule {
-	const char *pat;   /* unanchored: matched against the entry's name */
-	const char **segs; /* anchored: the pattern's segments, "**" included */
+	ign_pat pat;   /* unanchored: matched against the entry's name */
+	ign_pat *segs; /* anchored: the pattern's segments, "**" included */
 	uint32_t nsegs;
 	bool anchored, negate, dir_only;
 } ign_rule;
 
 /* The rules of one ignore file, applying below the directory it is in. */
 typedef struct ign_set {
-	size_t rel_off; /* offset in a path where the part relative to the directory starts */
+	uint32_t level; /* depth of the entries of its directory (the root's are 0) */
 	char *text;     /* the file, patterns cut out of it in place */
 	ign_rule *rules;
 	uint32_t nrules;
+	bool any_anchored;
 } ign_set;
 
 typedef struct walker {
 	walk_fn fn;
 	void *ctx;
 	FILE *warn;
+	unsigned flags;
 	char path[PATH_MAX]; /* the directory being walked, then "/name" appended */
 	size_t plen;
 	ign_set *sets; /* stack: root's first, the current directory's last */
@@ -74,20 +97,135 @@ typedef struct walker {
 		dev_t dev;
 		ino_t ino;
 	} anc[WALK_MAX_DEPTH + 1]; /* the directories being walked, to spot loops */
-	char scratch[PATH_MAX]; /* a relative path cut into segments */
-	const char *segv[PATH_MAX / 2 + 1];
+	/* segv[d]: the name at depth d of the entry being looked at (the names of
+	 * its ancestors below the root, then its own); they live in the entry
+	 * arrays of the walk_dir frames on the stack */
+	const char *segv[WALK_MAX_DEPTH + 2];
+	uint8_t dents[DENTS_BUF];
 } walker;
 
 typedef struct entry {
-	char *key; /* the name, plus '/' for a directory: the sort key */
-	size_t nlen;
-	struct stat st;
+	const char *key; /* the name, plus '/' for a directory: the sort key */
+	size_t key_off;  /* into the names arena while reading */
+	uint32_t nlen;
+	bool dir;
+	struct stat st; /* regular files only */
 } entry;
 
 static void warnf(walker *w, const char *path, const char *why)
 {
 	if (w->warn)
 		fprintf(w->warn, "xihu-index: %s: %s (skipped)\n", path, why);
+}
+
+/* ---- glob matching --------------------------------------------------------- */
+
+/* p at '['.  Returns whether c is in the bracket expression and sets *end past
+ * its ']'; *end = NULL when there is no closing ']' (the '[' is then literal). */
+static bool bracket(const char *p, unsigned char c, const char **end)
+{
+	p++;
+	bool neg = *p == '!' || *p == '^';
+	if (neg)
+		p++;
+	const char *first = p;
+	bool hit = false;
+	while (*p && (*p != ']' || p == first)) {
+		unsigned char lo = (unsigned char)*p++;
+		if (lo == '\\' && *p)
+			lo = (unsigned char)*p++;
+		unsigned char hi = lo;
+		if (*p == '-' && p[1] && p[1] != ']') {
+			p++;
+			hi = (unsigned char)*p++;
+			if (hi == '\\' && *p)
+				hi = (unsigned char)*p++;
+		}
+		if (lo <= c && c <= hi)
+			hit = true;
+	}
+	if (*p != ']') {
+		*end = NULL;
+		return false;
+	}
+	*end = p + 1;
+	return hit != neg;
+}
+
+bool walk_glob_match(const char *p, const char *s)
+{
+	const char *star_p = NULL, *star_s = NULL;
+	for (;;) {
+		if (*p == '*') {
+			while (*p == '*')
+				p++;
+			if (!*p)
+				return true;
+			star_p = p;
+			star_s = s;
+			continue;
+		}
+		if (!*s)
+			return !*p;
+		const char *np = p + 1;
+		bool ok;
+		if (*p == '?') {
+			ok = true;
+		} else if (*p == '[') {
+			ok = bracket(p, (unsigned char)*s, &np);
+			if (!np) {
+				ok = *s == '[';
+				np = p + 1;
+			}
+		} else if (*p == '\\' && p[1]) {
+			ok = p[1] == *s;
+			np = p + 2;
+		} else {
+			ok = *p && *p == *s;
+		}
+		if (ok) {
+			p = np;
+			s++;
+		} else if (star_p) {
+			p = star_p;
+			s = ++star_s;
+		} else {
+			return false;
+		}
+	}
+}
+
+static void pat_compile(ign_pat *pt, const char *s)
+{
+	size_t n = strlen(s);
+	pt->s = s;
+	pt->kind = M_GLOB;
+	if (strstr(s, "[:")) {
+		pt->kind = M_FNMATCH;
+		return;
+	}
+	size_t meta = strcspn(s, "*?[\\");
+	if (meta == n) {
+		pt->kind = M_LIT;
+		pt->lit_len = (uint32_t)n;
+	} else if (meta == 0 && s[0] == '*' && n > 1 && strcspn(s + 1, "*?[\\") == n - 1) {
+		pt->kind = M_SUFFIX;
+		pt->lit_len = (uint32_t)(n - 1);
+	} else if (meta == n - 1 && s[n - 1] == '*') {
+		pt->kind = M_PREFIX;
+		pt->lit_len = (uint32_t)(n - 1);
+	}
+}
+
+static bool pat_match(const ign_pat *pt, const char *name, size_t nlen)
+{
+	switch (pt->kind) {
+	case M_LIT: return nlen == pt->lit_len && memcmp(name, pt->s, nlen) == 0;
+	case M_SUFFIX: return nlen >= pt->lit_len && memcmp(name + nlen - pt->lit_len, pt->s + 1, pt->lit_len) == 0;
+	case M_PREFIX: return nlen >= pt->lit_len && memcmp(name, pt->s, pt->lit_len) == 0;
+	case M_GLOB: return walk_glob_match(pt->s, name);
+	default: return fnmatch(pt->s, name, 0) == 0;
+	}
 }
 
 /* ---- ignore rules ------------------------------------------------------------ */
@@ -117,25 +255,27 @@ static bool rule_parse(char *line, size_t len, ign_rule *r)
 	r->anchored = memchr(line, '/', len) != NULL;
 	while (*line == '/')
 		line++;
-	r->pat = line;
-	return *line != '\0';
+	if (*line == '\0')
+		return false;
+	pat_compile(&r->pat, line);
+	return true;
 }
 
 /* Cuts an anchored pattern into segments; empty ones ("a//b") are dropped. */
 static bool rule_split(ign_rule *r)
 {
 	uint32_t n = 1;
-	for (const char *c = r->pat; *c; c++)
+	for (const char *c = r->pat.s; *c; c++)
 		n += *c == '/';
 	if (!(r->segs = malloc(n * sizeof *r->segs)))
 		return false;
-	char *s = (char *)r->pat;
+	char *s = (char *)r->pat.s;
 	for (;;) {
 		char *slash = strchr(s, '/');
 		if (slash)
 			*slash = '\0';
 		if (*s)
-			r->segs[r->nsegs++] = s;
+			pat_compile(&r->segs[r->nsegs++], s);
 		if (!slash)
 			break;
 		s = slash + 1;
@@ -190,8 +330,9 @@ static int read_small(int dfd, const char *name, char **text, size_t *len)
 	return XIHU_OK;
 }
 
-/* Pushes the rules of dfd/name, if it exists and has any. */
-static int set_push(walker *w, int dfd, const char *name, xihu_err *err)
+/* Pushes the rules of dfd/name, if it exists and has any; level is the depth
+ * of the entries of the directory it is in. */
+static int set_push(walker *w, int dfd, const char *name, uint32_t level, xihu_err *err)
 {
 	char *text;
 	size_t len;
@@ -206,7 +347,7 @@ static int set_push(walker *w, int dfd, const char *name, xihu_err *err)
 	}
 	if (!text)
 		return XIHU_OK;
-	ign_set s = {.text = text, .rel_off = w->plen + (w->path[w->plen - 1] == '/' ? 0 : 1)};
+	ign_set s = {.text = text, .level = level};
 	uint32_t cap = 0;
 	for (char *line = text; line < text + len;) {
 		char *nl = memchr(line, '\n', (size_t)(text + len - line));
@@ -222,6 +363,7 @@ static int set_push(walker *w, int dfd, const char *name, xihu_err *err)
 			}
 			if (r.anchored && !rule_split(&r))
 				goto oom;
+			s.any_anchored |= r.anchored;
 			s.rules[s.nrules++] = r;
 		}
 		line += ll + 1;
@@ -245,19 +387,24 @@ oom:
 	return xihu_err_set(err, XIHU_ENOMEM, "%s/%s: out of memory", w->path, name);
 }
 
+static bool is_dstar(const ign_pat *p)
+{
+	return p->kind == M_GLOB && p->s[0] == '*' && p->s[1] == '*' && p->s[2] == '\0';
+}
+
 /*
  * Anchored match of pattern segments p[0..m) against path segments t[0..k),
  * where "**" matches any run of segments: the classic wildcard algorithm
  * with segments as the units (backtrack to the last "**" only).
  */
-static bool segs_match(const char *const *p, uint32_t m, const char *const *t, uint32_t k)
+static bool segs_match(const ign_pat *p, uint32_t m, const char *const *t, uint32_t k)
 {
 	uint32_t i = 0, j = 0, star_i = UINT32_MAX, star_j = 0;
 	while (j < k) {
-		if (i < m && strcmp(p[i], "**") == 0) {
+		if (i < m && is_dstar(&p[i])) {
 			star_i = i++;
 			star_j = j;
-		} else if (i < m && fnmatch(p[i], t[j], 0) == 0) {
+		} else if (i < m && pat_match(&p[i], t[j], strlen(t[j]))) {
 			i++;
 			j++;
 		} else if (star_i != UINT32_MAX) {
@@ -267,48 +414,37 @@ static bool segs_match(const char *const *p, uint32_t m, const char *const *t, u
 			return false;
 		}
 	}
-	while (i < m && strcmp(p[i], "**") == 0)
+	while (i < m && is_dstar(&p[i]))
 		i++;
 	return i == m;
 }
 
-static bool rule_match(walker *w, const ign_rule *r, const char *rel, const char *name)
+/* t[0..k): the entry's path segments from the rule's directory down, the
+ * last being its name (of nlen bytes). */
+static bool rule_match(const ign_rule *r, const char *const *t, uint32_t k, size_t nlen)
 {
 	if (!r->anchored)
-		return fnmatch(r->pat, name, 0) == 0;
-	/* rel cut into segments, once per rule (rules are few; paths are short) */
-	size_t n = strlen(rel);
-	memcpy(w->scratch, rel, n + 1);
-	uint32_t k = 0;
-	char *s = w->scratch;
-	for (;;) {
-		char *slash = strchr(s, '/');
-		if (slash)
-			*slash = '\0';
-		w->segv[k++] = s;
-		if (!slash)
-			break;
-		s = slash + 1;
-	}
+		return pat_match(&r->pat, t[k - 1], nlen);
 	uint32_t m = r->nsegs;
-	if (m > 1 && strcmp(r->segs[m - 1], "**") == 0) {
+	if (m > 1 && is_dstar(&r->segs[m - 1])) {
 		/* a trailing "**" segment matches inside the directory, not the directory */
-		return k >= 1 && segs_match(r->segs, m, w->segv, k - 1);
+		return k >= 1 && segs_match(r->segs, m, t, k - 1);
 	}
-	return segs_match(r->segs, m, w->segv, k);
+	return segs_match(r->segs, m, t, k);
 }
 
-/* path: the entry's full path in w->path; name: its last component. */
-static bool ignored(walker *w, const char *name, bool is_dir)
+/* The entry at depth (its name in w->segv[depth]) is ignored. */
+static bool ignored(walker *w, uint32_t depth, size_t nlen, bool is_dir)
 {
 	for (uint32_t si = w->nsets; si-- > 0;) {
 		const ign_set *s = &w->sets[si];
-		const char *rel = w->path + s->rel_off;
+		const char *const *t = w->segv + s->level;
+		uint32_t k = depth - s->level + 1;
 		for (uint32_t ri = s->nrules; ri-- > 0;) {
 			const ign_rule *r = &s->rules[ri];
 			if (r->dir_only && !is_dir)
 				continue;
-			if (rule_match(w, r, rel, name))
+			if (rule_match(r, t, k, nlen))
 				return !r->negate;
 		}
 	}
@@ -327,131 +463,168 @@ static int entry_cmp(const void *a, const void *b)
 	return strcmp(((const entry *)a)->key, ((const entry *)b)->key);
 }
 
-static void entries_free(entry *v, size_t n)
+typedef struct listing {
+	entry *v;
+	size_t n, cap;
+	char *names; /* the keys, back to back */
+	size_t nlen, ncap;
+	bool has_gitignore, has_ignore;
+} listing;
+
+static void listing_free(listing *l)
 {
-	for (size_t i = 0; i < n; i++)
-		free(v[i].key);
-	free(v);
+	free(l->v);
+	free(l->names);
 }
 
-/* Reads the directory's entries (stat'ed, VCS dirs and links left out), sorted. */
-static int read_entries(walker *w, DIR *d, entry **out, size_t *nout, xihu_err *err)
+static bool listing_add(listing *l, const char *name, size_t nlen, bool dir, const struct stat *st)
 {
-	entry *v = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
+	if (l->n == l->cap) {
+		size_t c = l->cap ? 2 * l->cap : 32;
+		entry *nv = realloc(l->v, c * sizeof *nv);
+		if (!nv)
+			return false;
+		l->v = nv;
+		l->cap = c;
+	}
+	if (l->nlen + nlen + 2 > l->ncap) {
+		size_t c = l->ncap ? 2 * l->ncap : 1024;
+		while (c < l->nlen + nlen + 2)
+			c *= 2;
+		char *nn = realloc(l->names, c);
+		if (!nn)
+			return false;
+		l->names = nn;
+		l->ncap = c;
+	}
+	entry *e = &l->v[l->n++];
+	e->key_off = l->nlen;
+	e->nlen = (uint32_t)nlen;
+	e->dir = dir;
+	if (st)
+		e->st = *st;
+	memcpy(l->names + l->nlen, name, nlen);
+	l->nlen += nlen;
+	if (dir)
+		l->names[l->nlen++] = '/';
+	l->names[l->nlen++] = '\0';
+	return true;
+}
 
-	*out = NULL;
-	*nout = 0;
-	errno = 0;
-	while ((de = readdir(d)) != NULL) {
-		const char *name = de->d_name;
-		if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
+/* Reads the directory's entries (regular files stat'ed, directories not; VCS
+ * dirs, links and the rest left out), sorted. */
+static int read_entries(walker *w, int dfd, listing *l, xihu_err *err)
+{
+	for (;;) {
+		ssize_t got = getdents64(dfd, w->dents, sizeof w->dents);
+		if (got < 0 && errno == EINTR)
 			continue;
-		if (is_vcs(name))
-			continue;
-		struct stat st;
-		if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			if (errno != ENOENT) { /* vanished since readdir: not worth a word */
-				char p[PATH_MAX + 300];
-				snprintf(p, sizeof p, "%s/%s", w->path, name);
-				warnf(w, p, strerror(errno));
+		if (got < 0) {
+			int e = errno;
+			l->n = 0;
+			warnf(w, w->path, strerror(e));
+			return XIHU_OK;
+		}
+		if (got == 0)
+			break;
+		for (size_t off = 0; off < (size_t)got;) {
+			const struct dirent64 *de = (const struct dirent64 *)(w->dents + off);
+			off += de->d_reclen;
+			const char *name = de->d_name;
+			if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
+				continue;
+			if (is_vcs(name))
+				continue;
+			unsigned char type = de->d_type;
+			struct stat st;
+			if (type == DT_REG || type == DT_UNKNOWN) {
+				if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+					if (errno != ENOENT) { /* vanished since readdir: not worth a word */
+						char p[PATH_MAX + 300];
+						snprintf(p, sizeof p, "%s/%s", w->path, name);
+						warnf(w, p, strerror(errno));
+					}
+					continue;
+				}
+				type = S_ISREG(st.st_mode) ? DT_REG : S_ISDIR(st.st_mode) ? DT_DIR : DT_UNKNOWN;
 			}
-			errno = 0;
-			continue;
+			if (type != DT_REG && type != DT_DIR)
+				continue; /* symlinks, fifos, sockets, devices */
+			size_t nlen = strlen(name);
+			if (type == DT_REG && name[0] == '.') {
+				if (!strcmp(name, ".gitignore"))
+					l->has_gitignore = true;
+				else if (!strcmp(name, ".ignore"))
+					l->has_ignore = true;
+			}
+			if (!listing_add(l, name, nlen, type == DT_DIR, type == DT_REG ? &st : NULL))
+				return xihu_err_set(err, XIHU_ENOMEM, "%s: out of memory", w->path);
 		}
-		bool dir = S_ISDIR(st.st_mode);
-		if (!dir && !S_ISREG(st.st_mode))
-			continue; /* symlinks, fifos, sockets, devices */
-		if (n == cap) {
-			cap = cap ? 2 * cap : 32;
-			entry *nv = realloc(v, cap * sizeof *nv);
-			if (!nv)
-				goto oom;
-			v = nv;
-		}
-		size_t nlen = strlen(name);
-		char *key = malloc(nlen + 2);
-		if (!key)
-			goto oom;
-		memcpy(key, name, nlen);
-		key[nlen] = dir ? '/' : '\0';
-		key[nlen + 1] = '\0';
-		v[n++] = (entry){.key = key, .nlen = nlen, .st = st};
-		errno = 0;
 	}
-	if (errno) {
-		int e = errno;
-		entries_free(v, n);
-		warnf(w, w->path, strerror(e));
-		return XIHU_OK;
-	}
-	if (n > 1)
-		qsort(v, n, sizeof *v, entry_cmp);
-	*out = v;
-	*nout = n;
+	for (size_t i = 0; i < l->n; i++)
+		l->v[i].key = l->names + l->v[i].key_off;
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof *l->v, entry_cmp);
 	return XIHU_OK;
-oom:
-	entries_free(v, n);
-	return xihu_err_set(err, XIHU_ENOMEM, "%s: out of memory", w->path);
 }
 
-/* Walks the directory open at dfd (taking it over), whose path is w->path. */
+/* Walks the directory open at dfd (taking it over), whose path is w->path and
+ * whose entries are at depth. */
 static int walk_dir(walker *w, int dfd, uint32_t depth, xihu_err *err)
 {
 	uint32_t nsets = w->nsets;
-	entry *v = NULL;
-	size_t n = 0;
+	listing l = {0};
 	int rc;
 
-	DIR *d = fdopendir(dfd);
-	if (!d) {
-		int e = errno;
-		close(dfd);
-		if (e == ENOMEM)
-			return xihu_err_set(err, XIHU_ENOMEM, "%s: out of memory", w->path);
-		warnf(w, w->path, strerror(e));
-		return XIHU_OK;
-	}
-	if ((rc = set_push(w, dfd, ".gitignore", err)) || (rc = set_push(w, dfd, ".ignore", err)) ||
-	    (rc = read_entries(w, d, &v, &n, err)))
+	if ((rc = read_entries(w, dfd, &l, err)))
+		goto out;
+	if (!(w->flags & WALK_NO_IGNORE) &&
+	    ((l.has_gitignore && (rc = set_push(w, dfd, ".gitignore", depth, err))) ||
+	     (l.has_ignore && (rc = set_push(w, dfd, ".ignore", depth, err)))))
 		goto out;
 
 	size_t plen = w->plen;
-	const char *sep = w->path[plen - 1] == '/' ? "" : "/";
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		entry *e = &v[i];
-		bool dir = S_ISDIR(e->st.st_mode);
-		e->key[e->nlen] = '\0';
-		if (plen + strlen(sep) + e->nlen >= sizeof w->path) {
+	size_t seplen = w->path[plen - 1] == '/' ? 0 : 1;
+	for (size_t i = 0; i < l.n && rc == 0; i++) {
+		entry *e = &l.v[i];
+		char *name = (char *)e->key;
+		name[e->nlen] = '\0';
+		if (plen + seplen + e->nlen >= sizeof w->path) {
 			w->path[plen] = '\0';
 			char p[PATH_MAX + 300];
-			snprintf(p, sizeof p, "%s%s%s", w->path, sep, e->key);
+			snprintf(p, sizeof p, "%s%s%s", w->path, seplen ? "/" : "", name);
 			warnf(w, p, "path too long");
 			continue;
 		}
-		w->plen = plen + strlen(sep) + e->nlen;
-		memcpy(w->path + plen, sep, strlen(sep));
-		memcpy(w->path + w->plen - e->nlen, e->key, e->nlen + 1);
-		if (ignored(w, e->key, dir)) {
+		w->plen = plen + seplen + e->nlen;
+		w->path[plen] = '/';
+		memcpy(w->path + plen + seplen, name, e->nlen + 1);
+		w->segv[depth] = name;
+		if (w->nsets && ignored(w, depth, e->nlen, e->dir)) {
 			;
-		} else if (!dir) {
+		} else if (!e->dir) {
 			rc = w->fn(w->ctx, w->path, &e->st);
 		} else if (depth >= WALK_MAX_DEPTH) {
 			warnf(w, w->path, "nested too deep");
 		} else {
-			bool loop = false;
-			for (uint32_t a = 0; a <= depth; a++)
-				loop |= w->anc[a].dev == e->st.st_dev && w->anc[a].ino == e->st.st_ino;
-			if (loop) {
-				warnf(w, w->path, "directory loop");
-			} else {
-				int cfd = openat(dfd, e->key, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-				if (cfd < 0) {
+			int cfd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			struct stat st;
+			if (cfd < 0) {
+				if (errno != ENOENT)
 					warnf(w, w->path, strerror(errno));
+			} else if (fstat(cfd, &st) < 0) {
+				warnf(w, w->path, strerror(errno));
+				close(cfd);
+			} else {
+				bool loop = false;
+				for (uint32_t a = 0; a <= depth; a++)
+					loop |= w->anc[a].dev == st.st_dev && w->anc[a].ino == st.st_ino;
+				if (loop) {
+					warnf(w, w->path, "directory loop");
+					close(cfd);
 				} else {
-					w->anc[depth + 1].dev = e->st.st_dev;
-					w->anc[depth + 1].ino = e->st.st_ino;
+					w->anc[depth + 1].dev = st.st_dev;
+					w->anc[depth + 1].ino = st.st_ino;
 					rc = walk_dir(w, cfd, depth + 1, err);
 				}
 			}
@@ -460,14 +633,14 @@ static int walk_dir(walker *w, int dfd, uint32_t depth, xihu_err *err)
 		w->path[plen] = '\0';
 	}
 out:
-	entries_free(v, n);
+	listing_free(&l);
 	while (w->nsets > nsets)
 		set_free(&w->sets[--w->nsets]);
-	closedir(d);
+	close(dfd);
 	return rc;
 }
 
-int walk_tree(const char *root, walk_fn fn, void *ctx, FILE *warn, xihu_err *err)
+int walk_tree(const char *root, unsigned flags, walk_fn fn, void *ctx, FILE *warn, xihu_err *err)
 {
 	char *real = realpath(root, NULL);
 	if (!real)
@@ -497,6 +670,7 @@ int walk_tree(const char *root, walk_fn fn, void *ctx, FILE *warn, xihu_err *err
 	w->fn = fn;
 	w->ctx = ctx;
 	w->warn = warn;
+	w->flags = flags;
 	w->plen = strlen(real); /* realpath's result fits PATH_MAX */
 	memcpy(w->path, real, w->plen + 1);
 	free(real);

@@ -1,10 +1,12 @@
 /*
  * test_walk.c: the tree walker (index/walk.c) on real temporary trees:
- * order, VCS directories, .gitignore/.ignore rules, symlinks, a single-file
- * root, a missing root and an unreadable subdirectory.
+ * order, VCS directories, .gitignore/.ignore rules (and WALK_NO_IGNORE),
+ * symlinks, a single-file root, a missing root and an unreadable
+ * subdirectory; and the glob matcher against fnmatch(3).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <grp.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -96,14 +98,19 @@ static int collect(void *ctx, const char *path, const struct stat *st)
 	return s->n == s->stop_at ? 42 : 0;
 }
 
-static void walk_expect(const char *root, const char *rootpath, const char *want)
+static void walk_expect_flags(const char *root, const char *rootpath, unsigned flags, const char *want)
 {
 	seen s = {.root = rootpath};
 	xihu_err err = {0};
-	int rc = walk_tree(root, collect, &s, NULL, &err);
+	int rc = walk_tree(root, flags, collect, &s, NULL, &err);
 	if (rc)
 		fail_msg("walk_tree: %d %s", rc, err.msg);
 	assert_string_equal(s.list, want);
+}
+
+static void walk_expect(const char *root, const char *rootpath, const char *want)
+{
+	walk_expect_flags(root, rootpath, 0, want);
 }
 
 static void full_tree_order_vcs_and_nested_ignores(void **state)
@@ -147,6 +154,51 @@ static void full_tree_order_vcs_and_nested_ignores(void **state)
 	            "sub/b.o\n" /* re-included by the nested !b.o */
 	            "sub/build\n"
 	            "sub/top.txt\n");
+}
+
+/* WALK_NO_IGNORE: every ignore file is left unread, VCS dirs still skipped
+ * (the Debian linux-source tree's top .gitignore ignores all of it). */
+static void no_ignore_flag(void **state)
+{
+	fixture *f = *state;
+	const char *d = f->dir;
+	put(d, ".gitignore", "/*\n!/debian/\n");
+	put(d, "debian/rules", "x");
+	put(d, "kernel/.ignore", "*\n");
+	put(d, "kernel/sched.c", "x");
+	put(d, ".git/HEAD", "x");
+	walk_expect(d, d, "debian/rules\n"); /* "/ *" ignores the .gitignore too */
+	walk_expect_flags(d, d, WALK_NO_IGNORE, ".gitignore\ndebian/rules\nkernel/.ignore\nkernel/sched.c\n");
+}
+
+/* The byte glob matcher agrees with fnmatch(3) (flags 0, C locale) on random
+ * patterns and names over a small alphabet that hits every construct. */
+static void glob_matches_like_fnmatch(void **state)
+{
+	(void)state;
+	static const char *const pparts[] = {"a", "b", "*", "?", "[ab]", "[!a]", "[a-c]", "[]a]", "[", "\\*",
+	                                     "\\a", ".", "**", "[^b]", "-", "]"};
+	static const char palpha[] = "ab.*?[]-\\c";
+	unsigned seed = 12345;
+	char pat[64], name[16];
+	for (int iter = 0; iter < 200000; iter++) {
+		size_t pl = 0;
+		int np = (int)(rand_r(&seed) % 5);
+		pat[0] = '\0';
+		for (int i = 0; i < np; i++) {
+			const char *part = pparts[rand_r(&seed) % (sizeof pparts / sizeof *pparts)];
+			size_t l = strlen(part);
+			memcpy(pat + pl, part, l + 1);
+			pl += l;
+		}
+		int nn = (int)(rand_r(&seed) % 6);
+		for (int i = 0; i < nn; i++)
+			name[i] = palpha[rand_r(&seed) % (sizeof palpha - 1)];
+		name[nn] = '\0';
+		bool want = fnmatch(pat, name, 0) == 0, got = walk_glob_match(pat, name);
+		if (want != got)
+			fail_msg("pattern [%s] name [%s]: fnmatch %d, walk_glob_match %d", pat, name, want, got);
+	}
 }
 
 static void pattern_syntax(void **state)
@@ -233,7 +285,7 @@ static void missing_root_is_eio(void **state)
 	snprintf(root, sizeof root, "%s/nope", f->dir);
 	seen s = {.root = f->dir};
 	xihu_err err = {0};
-	assert_int_equal(walk_tree(root, collect, &s, NULL, &err), XIHU_EIO);
+	assert_int_equal(walk_tree(root, 0, collect, &s, NULL, &err), XIHU_EIO);
 	assert_int_equal(err.code, XIHU_EIO);
 	snprintf(msg, sizeof msg, "%s: No such file or directory", root);
 	assert_string_equal(err.msg, msg);
@@ -248,7 +300,7 @@ static void callback_stops_the_walk(void **state)
 	put(f->dir, "d", "x");
 	seen s = {.root = f->dir, .stop_at = 2};
 	xihu_err err = {0};
-	assert_int_equal(walk_tree(f->dir, collect, &s, NULL, &err), 42);
+	assert_int_equal(walk_tree(f->dir, 0, collect, &s, NULL, &err), 42);
 	assert_string_equal(s.list, "a\nb/c\n");
 }
 
@@ -261,7 +313,7 @@ static int unreadable_check(const char *dir)
 	FILE *warn = open_memstream(&warnbuf, &warnlen);
 	seen s = {.root = dir};
 	xihu_err err = {0};
-	int rc = walk_tree(dir, collect, &s, warn, &err);
+	int rc = walk_tree(dir, 0, collect, &s, warn, &err);
 	fclose(warn);
 	char want[PATH_MAX + 64];
 	snprintf(want, sizeof want, "xihu-index: %s/locked: Permission denied (skipped)\n", dir);
@@ -303,6 +355,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(full_tree_order_vcs_and_nested_ignores, setup, teardown),
 		cmocka_unit_test_setup_teardown(pattern_syntax, setup, teardown),
+		cmocka_unit_test_setup_teardown(no_ignore_flag, setup, teardown),
+		cmocka_unit_test(glob_matches_like_fnmatch),
 		cmocka_unit_test_setup_teardown(symlinks_are_not_followed, setup, teardown),
 		cmocka_unit_test_setup_teardown(single_file_root, setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_root_is_eio, setup, teardown),
