@@ -1,5 +1,5 @@
 /*
- * conn.c: one client connection, an explicit state machine over a bufferevent.
+ * conn.c: one client connection, an explicit state machine over a socket.
  *
  *   READING     reading request frames; each complete one becomes a job for
  *               the worker pool (several may be in flight at once)
@@ -14,10 +14,16 @@
  *   CLOSING     nothing more is served (bad frame, unusable stream, Stop):
  *               the answers up to the closing one are written, then it closes
  *
- * Frames are parsed incrementally from the input evbuffer: peek the 4-byte
+ * I/O: two plain byte buffers and two libevent events, no bufferevent, so a
+ * request costs one recv() and its answer one send() in the common case: a
+ * read event (persistent, with the idle timeout) is on while READING; answers
+ * are sent as soon as they are in order, and a write event (with the same
+ * timeout) is on only while some output is left over.
+ *
+ * Frames are parsed incrementally from the input buffer: peek the 4-byte
  * length, check it against --max-frame, wait until the whole frame is there,
- * copy it into a job, drain it.  Input is bounded by a read high-water mark
- * of one maximal frame.
+ * copy it into a job, consume it.  The input buffer never grows past one
+ * maximal frame; when it is full, reading waits for the parser.
  *
  * Order: every request becomes a job appended to the connection's FIFO (a
  * bad frame becomes a job that is already answered); jobs come back from the
@@ -30,15 +36,13 @@
  * Timeouts: a connection idle (or stuck mid-frame) for --idle-timeout, or a
  * client that stops reading our output for as long, is closed.
  */
-#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "frame.h"
@@ -48,6 +52,8 @@
 #define OUT_HIGH (256u << 10) /* pause reading requests above this much output */
 #define OUT_LOW (64u << 10)   /* resume below this */
 #define PIPELINE_MAX 64       /* requests of one connection in flight at once */
+#define IN_INITIAL (16u << 10) /* input buffer to start with and to shrink back to */
+#define OUT_KEEP (256u << 10)  /* an empty output buffer larger than this is freed */
 
 enum conn_state {
 	CONN_READING,
@@ -59,11 +65,21 @@ enum conn_state {
 struct conn {
 	struct server *srv;
 	struct pool *pool;
-	struct bufferevent *bev;
+	int fd;
+	struct event *ev_read, *ev_write;
+	struct timeval idle; /* zero: no timeout */
 	enum conn_state state;
-	uint64_t serial; /* for log lines */
+	bool reading;        /* ev_read is added */
+	bool writing;        /* ev_write is added */
+	uint64_t serial;     /* for log lines */
 	uint64_t served;
 	uint32_t max_frame;
+
+	uint8_t *in;         /* received bytes: [in_pos, in_len) not parsed yet */
+	size_t in_pos, in_len, in_cap;
+	uint8_t *out;        /* answers: [out_pos, out_len) not sent yet */
+	size_t out_pos, out_len, out_cap;
+
 	struct job *head, *tail; /* requests in order, oldest first */
 	unsigned njobs;
 	bool final_sent; /* the closing answer is out: later ones are dropped */
@@ -72,13 +88,41 @@ struct conn {
 
 static const char *const state_names[] = {"reading", "paused", "draining", "closing"};
 
-static void conn_read_cb(struct bufferevent *bev, void *arg);
-static void conn_write_cb(struct bufferevent *bev, void *arg);
-static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
-
 static void set_state(struct conn *c, enum conn_state s)
 {
 	c->state = s;
+}
+
+static const struct timeval *idle_tv(const struct conn *c)
+{
+	return c->idle.tv_sec ? &c->idle : NULL;
+}
+
+static void want_read(struct conn *c, bool on)
+{
+	if (on == c->reading)
+		return;
+	c->reading = on;
+	if (on)
+		event_add(c->ev_read, idle_tv(c));
+	else
+		event_del(c->ev_read);
+}
+
+static void want_write(struct conn *c, bool on)
+{
+	if (on == c->writing)
+		return;
+	c->writing = on;
+	if (on)
+		event_add(c->ev_write, idle_tv(c));
+	else
+		event_del(c->ev_write);
+}
+
+static size_t out_queued(const struct conn *c)
+{
+	return c->out_len - c->out_pos;
 }
 
 static void append_job(struct conn *c, struct job *j)
@@ -97,11 +141,8 @@ static void append_job(struct conn *c, struct job *j)
 static void enter_closing(struct conn *c)
 {
 	set_state(c, CONN_CLOSING);
-	bufferevent_disable(c->bev, EV_READ);
-	struct evbuffer *in = bufferevent_get_input(c->bev);
-	evbuffer_drain(in, evbuffer_get_length(in));
-	/* the write callback fires when the output is empty */
-	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	want_read(c, false);
+	c->in_pos = c->in_len = 0;
 }
 
 /* An answer made on the loop thread (a bad frame): queued behind the
@@ -119,52 +160,29 @@ static void answer_and_close(struct conn *c, int code, const char *msg)
 	enter_closing(c);
 }
 
-enum parse { PARSE_NEED_MORE, PARSE_FRAME, PARSE_BAD };
-
-/* Peeks at the input: is a whole valid frame there?  Sets *len to its body
- * length.  Never consumes anything. */
-static enum parse conn_parse(struct conn *c, uint32_t *len)
-{
-	struct evbuffer *in = bufferevent_get_input(c->bev);
-	size_t have = evbuffer_get_length(in);
-	unsigned char hdr[XIHU_FRAME_HEADER];
-	if (have < sizeof hdr)
-		return PARSE_NEED_MORE;
-	evbuffer_copyout(in, hdr, sizeof hdr);
-	uint32_t n = frame_get_len(hdr);
-	*len = n;
-	if (n == 0 || n > c->max_frame)
-		return PARSE_BAD;
-	if (have - sizeof hdr < n)
-		return PARSE_NEED_MORE;
-	return PARSE_FRAME;
-}
-
 /* Turns the complete frames at the front of the input into jobs, while the
  * state and the bounds allow. */
 static void parse_frames(struct conn *c)
 {
-	struct evbuffer *in = bufferevent_get_input(c->bev);
-	struct evbuffer *out = bufferevent_get_output(c->bev);
 	while (c->njobs < PIPELINE_MAX) {
-		if (c->state == CONN_READING && evbuffer_get_length(out) > OUT_HIGH)
-			return;
+		if (c->state == CONN_READING && out_queued(c) > OUT_HIGH)
+			break;
 		if (c->state != CONN_READING && c->state != CONN_DRAINING)
-			return;
-		uint32_t n = 0;
-		enum parse p = conn_parse(c, &n);
-		if (p == PARSE_NEED_MORE) {
-			if (c->state == CONN_DRAINING) /* a partial frame that never completes */
-				evbuffer_drain(in, evbuffer_get_length(in));
-			return;
-		}
-		if (p == PARSE_BAD) {
+			break;
+		size_t have = c->in_len - c->in_pos;
+		const uint8_t *p = c->in + c->in_pos;
+		if (have < XIHU_FRAME_HEADER)
+			break;
+		uint32_t n = frame_get_len(p);
+		if (n == 0 || n > c->max_frame) {
 			char msg[160];
 			snprintf(msg, sizeof msg, "bad frame: length %lu is not within 1..%lu",
 			         (unsigned long)n, (unsigned long)c->max_frame);
 			answer_and_close(c, XIHU__ERROR_CODE__E_BAD_FRAME, msg);
 			return;
 		}
+		if (have - XIHU_FRAME_HEADER < n)
+			break;
 		struct job *j = pool_job_get(c->pool);
 		if (j && j->cap < n) {
 			uint8_t *f = realloc(j->frame, n);
@@ -180,19 +198,59 @@ static void parse_frames(struct conn *c)
 			answer_and_close(c, XIHU__ERROR_CODE__E_INTERNAL, "request: out of memory");
 			return;
 		}
-		evbuffer_drain(in, XIHU_FRAME_HEADER);
-		evbuffer_remove(in, j->frame, n);
+		memcpy(j->frame, p + XIHU_FRAME_HEADER, n);
 		j->len = n;
+		c->in_pos += XIHU_FRAME_HEADER + n;
 		server_fill_ctx(c->srv, &j->ctx);
 		append_job(c, j);
 		pool_submit(c->pool, j);
 	}
+	if (c->in_pos == c->in_len) {
+		c->in_pos = c->in_len = 0;
+		if (c->in_cap > 4 * IN_INITIAL) { /* after a large frame */
+			uint8_t *b = realloc(c->in, IN_INITIAL);
+			if (b) {
+				c->in = b;
+				c->in_cap = IN_INITIAL;
+			}
+		}
+	} else if (c->state == CONN_DRAINING && c->njobs < PIPELINE_MAX) {
+		/* what is left is a partial frame that will never complete */
+		c->in_pos = c->in_len = 0;
+	}
 }
 
-/* Writes the answers at the front of the FIFO that are back. */
+/* Appends an answer to the output buffer. */
+static bool out_append(struct conn *c, const uint8_t *p, size_t n)
+{
+	if (c->out_pos == c->out_len)
+		c->out_pos = c->out_len = 0;
+	if (c->out_cap - c->out_len < n) {
+		if (c->out_pos) { /* slide the unsent part to the front first */
+			memmove(c->out, c->out + c->out_pos, c->out_len - c->out_pos);
+			c->out_len -= c->out_pos;
+			c->out_pos = 0;
+		}
+		if (c->out_cap - c->out_len < n) {
+			size_t cap = c->out_cap ? c->out_cap : 4096;
+			while (cap - c->out_len < n)
+				cap *= 2;
+			uint8_t *b = realloc(c->out, cap);
+			if (!b)
+				return false;
+			c->out = b;
+			c->out_cap = cap;
+		}
+	}
+	memcpy(c->out + c->out_len, p, n);
+	c->out_len += n;
+	return true;
+}
+
+/* Writes the answers at the front of the FIFO that are back into the
+ * output buffer. */
 static void deliver_ready(struct conn *c)
 {
-	struct evbuffer *out = bufferevent_get_output(c->bev);
 	while (c->head && c->head->done) {
 		struct job *j = c->head;
 		c->head = j->fifo_next;
@@ -201,7 +259,7 @@ static void deliver_ready(struct conn *c)
 		c->njobs--;
 		if (!c->final_sent) {
 			c->served++;
-			bool ok = j->out.len && evbuffer_add(out, j->out.buf, j->out.len) == 0;
+			bool ok = j->out.len && out_append(c, j->out.buf, j->out.len);
 			if (!ok || j->act != HANDLER_CONTINUE) {
 				c->final_sent = true;
 				if (j->act == HANDLER_STOP)
@@ -214,9 +272,38 @@ static void deliver_ready(struct conn *c)
 	}
 }
 
+/* Sends queued output.  Returns false when the connection is broken. */
+static bool flush_out(struct conn *c)
+{
+	while (c->out_pos < c->out_len) {
+		ssize_t w = send(c->fd, c->out + c->out_pos, c->out_len - c->out_pos,
+		                 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w > 0) {
+			c->out_pos += (size_t)w;
+		} else if (w < 0 && errno == EINTR) {
+			continue;
+		} else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			want_write(c, true);
+			return true;
+		} else {
+			xihud_log("connection %llu: sending: %s", (unsigned long long)c->serial,
+			          strerror(errno));
+			return false;
+		}
+	}
+	c->out_pos = c->out_len = 0;
+	if (c->out_cap > OUT_KEEP) {
+		free(c->out);
+		c->out = NULL;
+		c->out_cap = 0;
+	}
+	want_write(c, false);
+	return true;
+}
+
 /*
- * Moves the connection on: writes the answers that are ready, in order;
- * turns new frames into jobs when the state allows; pauses or resumes
+ * Moves the connection on: queues the answers that are ready, in order;
+ * turns new frames into jobs when the state allows; sends; pauses or resumes
  * reading; closes when everything owed is flushed.  Returns false if c was
  * freed.
  */
@@ -225,29 +312,27 @@ static bool conn_pump(struct conn *c)
 	deliver_ready(c);
 	parse_frames(c);
 	deliver_ready(c); /* a bad frame's answer is ready at once */
-
-	size_t queued = evbuffer_get_length(bufferevent_get_output(c->bev));
-	if (c->state == CONN_READING && (c->njobs >= PIPELINE_MAX || queued > OUT_HIGH)) {
-		set_state(c, CONN_PAUSED);
-		bufferevent_disable(c->bev, EV_READ);
-		bufferevent_setwatermark(c->bev, EV_WRITE, OUT_LOW, 0);
-	} else if (c->state == CONN_PAUSED && c->njobs < PIPELINE_MAX && queued <= OUT_LOW) {
-		set_state(c, CONN_READING);
-		bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-		bufferevent_enable(c->bev, EV_READ);
-		parse_frames(c); /* requests may already be waiting in the input */
-	}
-
 	struct server *srv = c->srv;
 	bool stop = c->stop;
 	c->stop = false;
-	bool alive = true;
-	if ((c->state == CONN_DRAINING || c->state == CONN_CLOSING) && c->njobs == 0 &&
-	    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0 &&
-	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
-		conn_free(c);
+	bool alive = flush_out(c);
+
+	if (alive && c->state == CONN_READING &&
+	    (c->njobs >= PIPELINE_MAX || out_queued(c) > OUT_HIGH)) {
+		set_state(c, CONN_PAUSED);
+		want_read(c, false);
+	} else if (alive && c->state == CONN_PAUSED && c->njobs < PIPELINE_MAX &&
+	           out_queued(c) <= OUT_LOW) {
+		set_state(c, CONN_READING);
+		want_read(c, true);
+		parse_frames(c); /* requests may already be waiting in the input */
+	}
+	if (alive && (c->state == CONN_DRAINING || c->state == CONN_CLOSING) && c->njobs == 0 &&
+	    c->in_len == c->in_pos && out_queued(c) == 0) {
 		alive = false;
 	}
+	if (!alive)
+		conn_free(c);
 	if (stop)
 		server_stop(srv, "stop request");
 	return alive;
@@ -265,45 +350,79 @@ void conn_job_done(struct job *j, void *arg)
 		conn_pump(c);
 }
 
-static void conn_read_cb(struct bufferevent *bev, void *arg)
+/* The input ended: answer what was received in full, then close. */
+static void conn_drain(struct conn *c)
 {
-	(void)bev;
+	if (c->state == CONN_READING || c->state == CONN_PAUSED) {
+		set_state(c, CONN_DRAINING);
+		want_read(c, false);
+	}
+	conn_pump(c);
+}
+
+static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
 	struct conn *c = arg;
-	if (c->state == CONN_READING)
+	if (what & EV_TIMEOUT) {
+		xihud_log("connection %llu: idle timeout (%s)", (unsigned long long)c->serial,
+		          state_names[c->state]);
+		conn_free(c);
+		return;
+	}
+	/* make room: slide the unparsed bytes to the front, grow up to one frame */
+	if (c->in_pos) {
+		memmove(c->in, c->in + c->in_pos, c->in_len - c->in_pos);
+		c->in_len -= c->in_pos;
+		c->in_pos = 0;
+	}
+	size_t limit = (size_t)XIHU_FRAME_HEADER + c->max_frame;
+	if (c->in_len == c->in_cap && c->in_cap < limit) {
+		size_t cap = c->in_cap * 2 < limit ? c->in_cap * 2 : limit;
+		uint8_t *b = realloc(c->in, cap);
+		if (!b) {
+			answer_and_close(c, XIHU__ERROR_CODE__E_INTERNAL, "request: out of memory");
+			conn_pump(c);
+			return;
+		}
+		c->in = b;
+		c->in_cap = cap;
+	}
+	if (c->in_len == c->in_cap) {
+		/* a whole maximal frame is here: the parser takes it or pauses */
 		conn_pump(c);
-}
-
-static void conn_write_cb(struct bufferevent *bev, void *arg)
-{
-	(void)bev;
-	conn_pump(arg);
-}
-
-static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	(void)bev;
-	struct conn *c = arg;
-	if (what & BEV_EVENT_EOF) {
+		return;
+	}
+	ssize_t r = recv(fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+	if (r > 0) {
+		c->in_len += (size_t)r;
+		conn_pump(c);
+		return;
+	}
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (r == 0) {
 		/* the client is done sending; it may still read what we owe it */
 		xihud_log("connection %llu: end of input after %llu requests (%s)",
 		          (unsigned long long)c->serial, (unsigned long long)c->served,
 		          state_names[c->state]);
-		if (c->state == CONN_READING || c->state == CONN_PAUSED) {
-			set_state(c, CONN_DRAINING);
-			bufferevent_disable(c->bev, EV_READ);
-			bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-		}
-		conn_pump(c);
+		conn_drain(c);
 		return;
 	}
-	if (what & BEV_EVENT_TIMEOUT) {
-		xihud_log("connection %llu: idle timeout (%s)", (unsigned long long)c->serial,
-		          state_names[c->state]);
-	} else if (what & BEV_EVENT_ERROR) {
-		xihud_log("connection %llu: %s", (unsigned long long)c->serial,
-		          strerror(EVUTIL_SOCKET_ERROR()));
-	}
+	xihud_log("connection %llu: %s", (unsigned long long)c->serial, strerror(errno));
 	conn_free(c);
+}
+
+static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	struct conn *c = arg;
+	if (what & EV_TIMEOUT) {
+		xihud_log("connection %llu: the client has not read its answers for %ld s (%s)",
+		          (unsigned long long)c->serial, (long)c->idle.tv_sec, state_names[c->state]);
+		conn_free(c);
+		return;
+	}
+	conn_pump(c);
 }
 
 struct conn *conn_new(struct server *srv, int fd, uint64_t serial)
@@ -314,26 +433,25 @@ struct conn *conn_new(struct server *srv, int fd, uint64_t serial)
 		return NULL;
 	c->srv = srv;
 	c->pool = server_pool(srv);
+	c->fd = fd;
 	c->serial = serial;
 	c->max_frame = cfg->max_frame;
-	c->bev = bufferevent_socket_new(server_base(srv), fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!c->bev) {
+	c->idle.tv_sec = cfg->idle_timeout_s;
+	c->in_cap = IN_INITIAL;
+	c->in = malloc(c->in_cap);
+	c->ev_read = event_new(server_base(srv), fd, EV_READ | EV_PERSIST, conn_read_cb, c);
+	c->ev_write = event_new(server_base(srv), fd, EV_WRITE | EV_PERSIST, conn_write_cb, c);
+	if (!c->in || !c->ev_read || !c->ev_write) {
+		if (c->ev_read)
+			event_free(c->ev_read);
+		if (c->ev_write)
+			event_free(c->ev_write);
+		free(c->in);
 		free(c);
 		return NULL;
-	}
-	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-	/* never buffer more than one maximal frame of input */
-	bufferevent_setwatermark(c->bev, EV_READ, 0, (size_t)XIHU_FRAME_HEADER + c->max_frame);
-	if (cfg->idle_timeout_s) {
-		struct timeval tv = {.tv_sec = cfg->idle_timeout_s};
-		bufferevent_set_timeouts(c->bev, &tv, &tv);
 	}
 	set_state(c, CONN_READING);
-	if (bufferevent_enable(c->bev, EV_READ | EV_WRITE) < 0) {
-		bufferevent_free(c->bev);
-		free(c);
-		return NULL;
-	}
+	want_read(c, true);
 	return c;
 }
 
@@ -343,10 +461,7 @@ void conn_shutdown(struct conn *c)
 	case CONN_READING:
 	case CONN_PAUSED:
 		/* requests already received in full are answered, nothing more is read */
-		set_state(c, CONN_DRAINING);
-		bufferevent_disable(c->bev, EV_READ);
-		bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-		conn_pump(c);
+		conn_drain(c);
 		return;
 	case CONN_DRAINING:
 	case CONN_CLOSING:
@@ -364,6 +479,10 @@ void conn_free(struct conn *c)
 		else
 			j->conn = NULL; /* still with a worker: recycled when it comes back */
 	}
-	bufferevent_free(c->bev);
+	event_free(c->ev_read);
+	event_free(c->ev_write);
+	close(c->fd);
+	free(c->in);
+	free(c->out);
 	free(c);
 }

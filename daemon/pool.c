@@ -1,8 +1,10 @@
 /*
  * pool.c: the worker threads that run requests, and the free list of jobs.
  *
- * The loop thread submits jobs to a queue (a mutex, a condition variable and
- * a singly linked list); --threads workers take them front to back, run
+ * The loop thread collects the jobs of one event loop iteration and then
+ * publishes them at once (pool_flush) to a queue (a mutex, a condition
+ * variable and a singly linked list), waking only as many idle workers as
+ * there are new jobs; --threads workers take them front to back, run
  * handler_serve() with the job's own index reference, drop the reference and
  * append the job to the done list.  The worker that makes the done list
  * non-empty writes to an eventfd; the loop's callback takes the whole list
@@ -51,6 +53,9 @@ struct pool {
 
 	pthread_t *threads;
 	unsigned nthreads;
+
+	struct job *pend_head, *pend_tail; /* loop thread: submitted, not yet published */
+	unsigned npend;
 
 	struct job *free; /* loop thread only */
 	unsigned nfree;
@@ -139,9 +144,14 @@ struct pool *pool_new(struct event_base *base, unsigned nthreads,
 		xihud_error("worker pool: %s", p->efd < 0 ? strerror(errno) : "out of memory");
 		goto fail;
 	}
-	pthread_mutex_init(&p->mu, NULL);
+	/* the critical sections are a few pointer moves: spin a little before sleeping */
+	pthread_mutexattr_t ma;
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
+	pthread_mutex_init(&p->mu, &ma);
+	pthread_mutex_init(&p->done_mu, &ma);
+	pthread_mutexattr_destroy(&ma);
 	pthread_cond_init(&p->cv, NULL);
-	pthread_mutex_init(&p->done_mu, NULL);
 	p->ev = event_new(base, p->efd, EV_READ | EV_PERSIST, wake_cb, p);
 	if (!p->ev || event_add(p->ev, NULL) < 0) {
 		xihud_error("worker pool: event set-up failed");
@@ -174,6 +184,7 @@ void pool_free(struct pool *p)
 {
 	if (!p)
 		return;
+	pool_flush(p);
 	pthread_mutex_lock(&p->mu);
 	p->stopping = true;
 	pthread_cond_broadcast(&p->cv);
@@ -245,13 +256,30 @@ void pool_job_put(struct pool *p, struct job *j)
 void pool_submit(struct pool *p, struct job *j)
 {
 	j->next = NULL;
+	if (p->pend_tail)
+		p->pend_tail->next = j;
+	else
+		p->pend_head = j;
+	p->pend_tail = j;
+	p->npend++;
+}
+
+void pool_flush(struct pool *p)
+{
+	if (!p->pend_head)
+		return;
 	pthread_mutex_lock(&p->mu);
 	if (p->tail)
-		p->tail->next = j;
+		p->tail->next = p->pend_head;
 	else
-		p->head = j;
-	p->tail = j;
-	if (p->idle)
-		pthread_cond_signal(&p->cv);
+		p->head = p->pend_head;
+	p->tail = p->pend_tail;
+	if (p->idle && p->npend >= p->idle)
+		pthread_cond_broadcast(&p->cv);
+	else
+		for (unsigned i = 0; i < p->npend && i < p->idle; i++)
+			pthread_cond_signal(&p->cv);
 	pthread_mutex_unlock(&p->mu);
+	p->pend_head = p->pend_tail = NULL;
+	p->npend = 0;
 }

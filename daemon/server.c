@@ -489,7 +489,13 @@ int server_run(struct server *srv, int ready_fd)
 		(void)w;
 		close(ready_fd);
 	}
-	if (event_base_dispatch(srv->base) < 0) {
+	/* one iteration at a time: the jobs its callbacks made go to the workers together */
+	int rc;
+	do {
+		rc = event_base_loop(srv->base, EVLOOP_ONCE);
+		pool_flush(srv->pool);
+	} while (rc == 0 && !event_base_got_exit(srv->base));
+	if (rc < 0) {
 		xihud_error("event loop failed");
 		return -1;
 	}

@@ -145,8 +145,12 @@ void pool_free(struct pool *p);
 struct job *pool_job_get(struct pool *p);
 /* Loop thread: back to the free list (buffers kept unless large). */
 void pool_job_put(struct pool *p, struct job *j);
-/* Loop thread: hands a job to the workers. */
+/* Loop thread: queues a job for the workers; they see it at pool_flush. */
 void pool_submit(struct pool *p, struct job *j);
+/* Loop thread: hands the jobs submitted since the last flush to the workers
+ * (once per event loop iteration, so a burst costs one lock and one wake-up
+ * per idle worker). */
+void pool_flush(struct pool *p);
 
 /* ==== conn.c: one client connection ====================================== */
 
