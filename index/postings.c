@@ -128,7 +128,17 @@ static bool load_block(postings *p, uint32_t b)
 
 int postings_init(postings *p, const seg *s, const seg_term *t, xihu_err *err)
 {
+	p->pos = NULL;
+	p->pos_cap = 0;
+	return postings_reinit(p, s, t, err);
+}
+
+int postings_reinit(postings *p, const seg *s, const seg_term *t, xihu_err *err)
+{
+	uint32_t *keep = p->pos, keep_cap = p->pos_cap;
 	memset(p, 0, sizeof *p);
+	p->pos = keep;
+	p->pos_cap = keep_cap;
 	p->s = s;
 	p->t = *t;
 	p->err = err;

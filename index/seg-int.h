@@ -50,10 +50,59 @@ struct seg {
  * s->del/dels/ndeleted; needs s->dir, s->id and s->ndocs. */
 int deletes_open(seg *s, uint64_t del_gen, bool verify_crc, xihu_err *err);
 
+/* postings_init for a p that was initialized before: keeps (and later
+ * frees) its positions buffer, so a loop over many terms does not allocate. */
+int postings_reinit(postings *p, const seg *s, const seg_term *t, xihu_err *err);
+
 /* Walks a whole postings list: every doc, freq and position, checking what
  * the writer guarantees (seg_check): counts against the dictionary, block
  * bounds against the docs, and that the term's bytes are used exactly.
  * pos_len is the dictionary's length of the term's positions. */
 int postings_verify(const seg *s, uint32_t field, const seg_term *t, uint64_t pos_len, xihu_err *err);
+
+/* ==== seg_out.c: writing a segment's files (seg_writer.c, seg_merge.c) ==== */
+
+#define SEG_STORE_BLOCK (32u << 10) /* bytes of raw text per doc store block */
+
+typedef struct seg_out seg_out;
+
+/* Creates dir/<id>.store; the other files come with the first term.
+ * Calls in order: the docs (store_text or store_copy, then doc) in id
+ * order, terms_begin, the terms in key order (term_begin, term_doc per doc
+ * in id order, term_end), finish.  Errors are sticky; err must outlive o. */
+int seg_out_new(const char *dir, uint64_t id, uint32_t nfields, seg_out **out, xihu_err *err);
+void seg_out_set_err(seg_out *o, xihu_err *err); /* copies a pending error over */
+int seg_out_rc(const seg_out *o);
+size_t seg_out_mem(const seg_out *o);
+/* Appends a doc's text to the open store block (a text of a block or more
+ * gets its own); out: the block and offset for its record. */
+int seg_out_store_text(seg_out *o, const char *text, size_t len, uint32_t *block, uint32_t *off);
+/* Writes an already compressed block verbatim (after closing the open one). */
+int seg_out_store_copy(seg_out *o, const uint8_t *comp, uint64_t clen, uint64_t rlen, uint32_t *block);
+/* The next doc's record; field_len has nfields entries. */
+int seg_out_doc(seg_out *o, const seg_doc *d, uint32_t store_block, uint32_t store_off, uint64_t text_len,
+                const uint32_t *field_len);
+uint32_t seg_out_ndocs(const seg_out *o);
+int seg_out_terms_begin(seg_out *o);
+/* key = field byte + term bytes, strictly increasing across terms. */
+void seg_out_term_begin(seg_out *o, const uint8_t *key, uint32_t klen);
+/* doc ascending within the term; pos[0..tf) strictly increasing. */
+void seg_out_term_doc(seg_out *o, uint32_t doc, uint32_t tf, const uint32_t *pos);
+/* A term that got no docs is dropped. */
+int seg_out_term_end(seg_out *o);
+/* Writes indexes and footers, fsyncs every file and the directory. */
+int seg_out_finish(seg_out *o, const char *const *field_names, seg_info *out);
+void seg_out_free(seg_out *o); /* unlinks the files of an unfinished segment */
+
+/* ==== seg_reader.c: raw access for seg_merge.c ============================== */
+
+/* Doc docid's text location (no check beyond docid < ndocs). */
+void seg_doc_loc(const seg *s, uint32_t docid, uint32_t *block, uint32_t *off, uint64_t *len);
+/* Store block b, bounds-checked: its compressed bytes and raw length. */
+int seg_store_block(const seg *s, uint64_t b, const uint8_t **comp, uint64_t *clen, uint64_t *rlen,
+                    xihu_err *err);
+/* Inflates the whole of store block b into buf (room for its raw length). */
+int seg_store_inflate(const seg *s, uint64_t b, uint8_t *buf, xihu_err *err);
+uint64_t seg_store_nblocks(const seg *s);
 
 #endif

@@ -566,6 +566,42 @@ int seg_doc_text(const seg *s, uint32_t docid, char **text, size_t *len, xihu_er
 	return XIHU_OK;
 }
 
+void seg_doc_loc(const seg *s, uint32_t docid, uint32_t *block, uint32_t *off, uint64_t *len)
+{
+	const uint8_t *r = s->recs + (size_t)docid * s->rec_size;
+	*block = get_u32le(r + 32);
+	*off = get_u32le(r + 36);
+	*len = get_u64le(r + 40);
+}
+
+uint64_t seg_store_nblocks(const seg *s)
+{
+	return s->store_nblocks;
+}
+
+int seg_store_block(const seg *s, uint64_t b, const uint8_t **comp, uint64_t *clen, uint64_t *rlen,
+                    xihu_err *err)
+{
+	if (b >= s->store_nblocks)
+		return xfile_corrupt(&s->f[SEG_STORE], 0, err, "doc store block out of range");
+	int rc = store_entry_ok(s, b, err);
+	if (rc)
+		return rc;
+	const uint8_t *e = s->sindex + b * SEG_STORE_INDEX_ENTRY;
+	*comp = s->f[SEG_STORE].data + get_u64le(e);
+	*clen = get_u64le(e + 8);
+	*rlen = get_u64le(e + 16);
+	return XIHU_OK;
+}
+
+int seg_store_inflate(const seg *s, uint64_t b, uint8_t *buf, xihu_err *err)
+{
+	const uint8_t *comp;
+	uint64_t clen, rlen;
+	int rc = seg_store_block(s, b, &comp, &clen, &rlen, err);
+	return rc ? rc : store_inflate(s, b, buf, rlen, true, err);
+}
+
 /* ---- the full check --------------------------------------------------------- */
 
 static int check_docs(const seg *s, xihu_err *err)

@@ -1,0 +1,740 @@
+/*
+ * seg_out.c: writing the five files of one segment.  Owns their byte layout
+ * (docs/FORMAT.md §3 is the full spec) on the writing side; seg_writer.c
+ * (the in-memory inverter) and seg_merge.c (several segments -> one) feed it
+ * and never touch bytes themselves.  The readers are seg_reader.c and
+ * postings.c.
+ *
+ * The order of calls: seg_out_new (creates the .store file), then the docs
+ * in id order (seg_out_store_text / seg_out_store_copy for their text,
+ * seg_out_doc for their record), then the terms in key order
+ * (seg_out_term_begin, seg_out_term_doc per doc in id order, _end), then
+ * seg_out_finish.  Errors are sticky in o->rc: the feeding calls return
+ * nothing or the sticky code, finish reports it.  seg_out_free unlinks what
+ * an unfinished segment created.
+ *
+ * Layout (all integers little-endian, varint = LEB128; every file is header
+ * "XIHU"+kind, u32 version, u32 0, payload, u64 payload length, u32 CRC-32):
+ *
+ *  NAME.terms (TERM)  blocks of up to 32 front-coded entries, sorted by key:
+ *                       varint shared, varint suffix_len, suffix bytes,
+ *                       varint df, varint cf-df, varint max_tf-1,
+ *                       varint post_len, varint pos_len
+ *                     index: per block u64 block_off, u64 post_off, u64 pos_off
+ *                     footer: u64 nterms, u64 nblocks, u64 index_off,
+ *                             u32 ndocs, u32 entries per block (32)
+ *  NAME.post  (POST)  per term, at post_off, nblocks = ceil(df/128):
+ *                       nblocks == 1: varint min_dl, then the block
+ *                       nblocks >= 2: skip table, nblocks x 24 bytes
+ *                         {u32 last_doc, u32 max_tf, u32 min_dl,
+ *                          u32 doc_off (from the end of the skip table),
+ *                          u64 pos_off (from the term's pos_off)}, then blocks
+ *                     a block of 128: u8 bits, packed (doc - prev - 1),
+ *                                     u8 bits, packed (tf - 1)   (codec.c)
+ *                     the last block of fewer than 128: per doc
+ *                                     varint (doc - prev - 1), varint tf-1
+ *                     (prev starts at -1; min_dl is the smallest field length
+ *                      in the block, so (max_tf, min_dl) bounds BM25)
+ *  NAME.pos   (POSN)  per term, per doc in order: tf varints, the first
+ *                     position, then each gap minus 1
+ *  NAME.docs  (DOCS)  u32 ndocs, u32 nfields, u32 rec_size, u32 0,
+ *                     u64 recs_off, u64 names_off, u64 names_len,
+ *                     u64 field_total[nfields], {u8 len, bytes} field names,
+ *                     records (rec_size = 48 + 4*nfields):
+ *                       u64 name_off, u32 name_len, u32 flags (1 = record),
+ *                       i64 mtime_ns, u64 size, u32 store_block,
+ *                       u32 store_off, u64 text_len, u32 field_len[nfields]
+ *                     names area
+ *  NAME.store (STOR)  zlib streams, one per block; a doc lies in one block;
+ *                     index: per block u64 off, u64 comp_len, u64 raw_len;
+ *                     footer: u64 nblocks, u64 index_off
+ *
+ * NAME is the segment id as %012llx.  Files are created O_EXCL and fsynced,
+ * then the directory; the segment is live only once a manifest names it.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "seg-int.h"
+
+#define STORE_LEVEL 3
+#define TERMS_PER_BLOCK 32
+
+static const char *const file_ext[SEG_NFILES] = {"terms", "post", "pos", "docs", "store"};
+static const char file_kind[SEG_NFILES][4] = {
+	{'T', 'E', 'R', 'M'}, {'P', 'O', 'S', 'T'}, {'P', 'O', 'S', 'N'}, {'D', 'O', 'C', 'S'}, {'S', 'T', 'O', 'R'}};
+
+struct seg_out {
+	char *dir;
+	uint64_t id;
+	uint32_t nfields, rec_size;
+	int rc;
+	xihu_err *err;
+	xfile_w f[SEG_NFILES];
+	unsigned created; /* bit per file we created */
+	bool finished;
+
+	/* doc store */
+	xbuf sblock; /* raw text of the open block */
+	xbuf sindex; /* u64 off, u64 comp_len, u64 raw_len per block */
+	uint32_t store_nblocks;
+	z_stream zs;
+	bool zs_init;
+	uint8_t *zout;
+
+	/* doc table */
+	uint32_t ndocs;
+	uint64_t field_total[XIHU_MAX_FIELDS];
+	xbuf recs, names;
+
+	/* the term being written */
+	bool in_term;
+	uint32_t field;
+	uint8_t key[XIHU_MAX_TERM + 1];
+	uint32_t key_len;
+	uint32_t df, max_tf;
+	uint64_t cf;
+	uint64_t post_off, pos_off; /* of the term, payload offsets */
+	uint32_t prev;              /* last doc of the term; UINT32_MAX before the first */
+	uint32_t n;                 /* docs in the open postings block */
+	uint32_t docs[XIHU_BLOCK], gaps[XIHU_BLOCK], tfs[XIHU_BLOCK];
+	uint32_t blk_min_dl, blk_max_tf;
+	uint64_t blk_pos_off; /* the open block's first position run, from pos_off */
+	xbuf bpos;            /* the open block's positions, encoded */
+	xbuf blocks;          /* the term's postings blocks */
+	xbuf skips;           /* the term's skip table */
+	uint32_t nblocks_term;
+
+	/* the dictionary */
+	uint64_t nterms;
+	xbuf tindex;
+	uint8_t prev_key[XIHU_MAX_TERM + 1];
+	uint32_t prev_len;
+	uint32_t in_block; /* entries in the open dictionary block */
+	uint64_t dict_nblocks;
+	uint8_t scratch[XIHU_BLOCK * 4 + 16];
+};
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static int o_set(seg_out *o, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int o_set(seg_out *o, int code, const char *fmt, ...)
+{
+	if (o->rc)
+		return o->rc;
+	va_list ap;
+	va_start(ap, fmt);
+	xihu_err_setv(o->err, code, fmt, ap);
+	va_end(ap);
+	o->rc = code;
+	return code;
+}
+
+static void file_name(char *out, size_t n, uint64_t id, int kind)
+{
+	snprintf(out, n, "%012llx.%s", (unsigned long long)id, file_ext[kind]);
+}
+
+static inline void put_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static inline void put_u64(uint8_t *p, uint64_t v)
+{
+	put_u32(p, (uint32_t)v);
+	put_u32(p + 4, (uint32_t)(v >> 32));
+}
+
+static inline uint8_t *put_varint(uint8_t *o, uint64_t v)
+{
+	while (v >= 0x80) {
+		*o++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*o++ = (uint8_t)v;
+	return o;
+}
+
+static uint64_t payload_off(const xfile_w *f)
+{
+	return xfile_tell(f) - 16;
+}
+
+/* Takes a file's sticky error into o->rc. */
+static void o_check(seg_out *o, int k)
+{
+	if (!o->rc && o->f[k].rc)
+		o->rc = o->f[k].rc;
+}
+
+static bool o_nomem(seg_out *o, const xbuf *b)
+{
+	if (b->rc)
+		o_set(o, XIHU_ENOMEM, "segment: out of memory");
+	return b->rc != 0;
+}
+
+/* ---- creating ------------------------------------------------------------ */
+
+int seg_out_new(const char *dir, uint64_t id, uint32_t nfields, seg_out **out, xihu_err *err)
+{
+	*out = NULL;
+	seg_out *o = calloc(1, sizeof *o);
+	if (!o)
+		return xihu_err_set(err, XIHU_ENOMEM, "segment: out of memory");
+	o->err = err;
+	o->id = id;
+	o->nfields = nfields;
+	o->rec_size = SEG_DOC_REC_FIXED + 4 * nfields;
+	o->prev = UINT32_MAX;
+	for (int k = 0; k < SEG_NFILES; k++)
+		o->f[k].fd = -1;
+	xbuf_init(&o->sblock);
+	xbuf_init(&o->sindex);
+	xbuf_init(&o->recs);
+	xbuf_init(&o->names);
+	xbuf_init(&o->bpos);
+	xbuf_init(&o->blocks);
+	xbuf_init(&o->skips);
+	xbuf_init(&o->tindex);
+	o->dir = strdup(dir);
+	o->zout = malloc(SEG_STORE_BLOCK);
+	if (!o->dir || !o->zout) {
+		seg_out_free(o);
+		return xihu_err_set(err, XIHU_ENOMEM, "segment: out of memory");
+	}
+	if (deflateInit(&o->zs, STORE_LEVEL) != Z_OK) {
+		seg_out_free(o);
+		return xihu_err_set(err, XIHU_ENOMEM, "segment: zlib: deflateInit failed");
+	}
+	o->zs_init = true;
+	char name[64];
+	file_name(name, sizeof name, id, SEG_STORE);
+	int rc = xfile_create(&o->f[SEG_STORE], dir, name, file_kind[SEG_STORE], err);
+	if (rc) {
+		xfile_finish(&o->f[SEG_STORE]); /* releases; unlinks only what it created */
+		seg_out_free(o);
+		return rc;
+	}
+	o->created |= 1u << SEG_STORE;
+	*out = o;
+	return XIHU_OK;
+}
+
+void seg_out_set_err(seg_out *o, xihu_err *err)
+{
+	if (o->rc && err && err != o->err && o->err)
+		*err = *o->err;
+	o->err = err;
+	for (int k = 0; k < SEG_NFILES; k++)
+		o->f[k].err = err;
+}
+
+int seg_out_rc(const seg_out *o)
+{
+	return o->rc;
+}
+
+size_t seg_out_mem(const seg_out *o)
+{
+	return sizeof *o + o->sblock.cap + o->sindex.cap + o->recs.cap + o->names.cap + o->bpos.cap +
+	       o->blocks.cap + o->skips.cap + o->tindex.cap + SEG_STORE_BLOCK + (256u << 10) /* deflate */ +
+	       (256u << 10) /* the store file's buffer */;
+}
+
+/* ---- the doc store ------------------------------------------------------- */
+
+static void store_index(seg_out *o, uint64_t off, uint64_t comp, uint64_t raw)
+{
+	xbuf_put_u64le(&o->sindex, off);
+	xbuf_put_u64le(&o->sindex, comp);
+	xbuf_put_u64le(&o->sindex, raw);
+	o->store_nblocks++;
+	o_nomem(o, &o->sindex);
+}
+
+/* Compresses text as one block into the store file and indexes it. */
+static void store_block(seg_out *o, const uint8_t *text, size_t len)
+{
+	if (o->rc)
+		return;
+	xfile_w *f = &o->f[SEG_STORE];
+	uint64_t off = payload_off(f);
+	deflateReset(&o->zs);
+	o->zs.next_in = (Bytef *)(uintptr_t)text;
+	size_t left = len;
+	uint64_t comp = 0;
+	int zr;
+	do {
+		if (o->zs.avail_in == 0 && left > 0) {
+			uInt k = left > (1u << 30) ? (1u << 30) : (uInt)left;
+			o->zs.avail_in = k;
+			left -= k;
+		}
+		o->zs.next_out = o->zout;
+		o->zs.avail_out = SEG_STORE_BLOCK;
+		zr = deflate(&o->zs, left == 0 ? Z_FINISH : Z_NO_FLUSH);
+		if (zr == Z_STREAM_ERROR) {
+			o_set(o, XIHU_EIO, "%s: zlib: deflate failed", f->path);
+			return;
+		}
+		size_t got = SEG_STORE_BLOCK - o->zs.avail_out;
+		xfile_write(f, o->zout, got);
+		comp += got;
+	} while (zr != Z_STREAM_END);
+	o_check(o, SEG_STORE);
+	store_index(o, off, comp, len);
+}
+
+static void store_flush(seg_out *o)
+{
+	if (o->sblock.len == 0)
+		return;
+	store_block(o, o->sblock.p, o->sblock.len);
+	xbuf_reset(&o->sblock);
+}
+
+int seg_out_store_text(seg_out *o, const char *text, size_t len, uint32_t *block, uint32_t *off)
+{
+	*block = 0;
+	*off = 0;
+	if (o->rc || len == 0)
+		return o->rc;
+	if (o->sblock.len > 0 && o->sblock.len + len > SEG_STORE_BLOCK)
+		store_flush(o);
+	*block = o->store_nblocks;
+	*off = (uint32_t)o->sblock.len;
+	if (o->sblock.len == 0 && len >= SEG_STORE_BLOCK) {
+		/* a big doc owns its block: compress it straight from the caller */
+		store_block(o, (const uint8_t *)text, len);
+		return o->rc;
+	}
+	xbuf_put(&o->sblock, text, len);
+	if (o_nomem(o, &o->sblock))
+		return o->rc;
+	if (o->sblock.len >= SEG_STORE_BLOCK)
+		store_flush(o);
+	return o->rc;
+}
+
+int seg_out_store_copy(seg_out *o, const uint8_t *comp, uint64_t clen, uint64_t rlen, uint32_t *block)
+{
+	*block = 0;
+	if (o->rc)
+		return o->rc;
+	/* blocks lie in the file in index order: the open block goes first */
+	store_flush(o);
+	if (o->rc)
+		return o->rc;
+	xfile_w *f = &o->f[SEG_STORE];
+	uint64_t off = payload_off(f);
+	xfile_write(f, comp, (size_t)clen);
+	o_check(o, SEG_STORE);
+	*block = o->store_nblocks;
+	store_index(o, off, clen, rlen);
+	return o->rc;
+}
+
+/* ---- the doc table -------------------------------------------------------- */
+
+int seg_out_doc(seg_out *o, const seg_doc *d, uint32_t store_block, uint32_t store_off, uint64_t text_len,
+                const uint32_t *field_len)
+{
+	if (o->rc)
+		return o->rc;
+	if (o->ndocs >= SEG_MAX_DOCS)
+		return o_set(o, XIHU_ELIMIT, "segment: more than %u documents", SEG_MAX_DOCS);
+	uint8_t r[SEG_DOC_REC_FIXED + 4 * XIHU_MAX_FIELDS];
+	put_u64(r, o->names.len);
+	put_u32(r + 8, d->name_len);
+	put_u32(r + 12, d->record ? 1u : 0u);
+	put_u64(r + 16, (uint64_t)d->mtime_ns);
+	put_u64(r + 24, d->size);
+	put_u32(r + 32, store_block);
+	put_u32(r + 36, store_off);
+	put_u64(r + 40, text_len);
+	for (uint32_t f = 0; f < o->nfields; f++) {
+		put_u32(r + SEG_DOC_REC_FIXED + 4 * f, field_len[f]);
+		o->field_total[f] += field_len[f];
+	}
+	xbuf_put(&o->recs, r, o->rec_size);
+	xbuf_put(&o->names, d->name, d->name_len);
+	if (o_nomem(o, &o->recs) || o_nomem(o, &o->names))
+		return o->rc;
+	o->ndocs++;
+	return XIHU_OK;
+}
+
+uint32_t seg_out_ndocs(const seg_out *o)
+{
+	return o->ndocs;
+}
+
+static inline uint32_t field_len_of(const seg_out *o, uint32_t doc, uint32_t field)
+{
+	return get_u32le(o->recs.p + (size_t)doc * o->rec_size + SEG_DOC_REC_FIXED + 4 * field);
+}
+
+/* ---- postings, positions and the dictionary --------------------------------- */
+
+void seg_out_term_begin(seg_out *o, const uint8_t *key, uint32_t klen)
+{
+	if (o->rc)
+		return;
+	if (o->in_term || klen < 2 || klen > XIHU_MAX_TERM + 1 || key[0] >= o->nfields) {
+		o_set(o, XIHU_EINVAL, "segment: bad term key");
+		return;
+	}
+	if (o->nterms > 0 && (memcmp(key, o->prev_key, klen < o->prev_len ? klen : o->prev_len) < 0 ||
+	                      (memcmp(key, o->prev_key, klen < o->prev_len ? klen : o->prev_len) == 0 &&
+	                       klen <= o->prev_len))) {
+		o_set(o, XIHU_EINVAL, "segment: terms out of order");
+		return;
+	}
+	o->in_term = true;
+	o->field = key[0];
+	memcpy(o->key, key, klen);
+	o->key_len = klen;
+	o->df = 0;
+	o->cf = 0;
+	o->max_tf = 0;
+	o->prev = UINT32_MAX;
+	o->n = 0;
+	o->nblocks_term = 0;
+	o->post_off = payload_off(&o->f[SEG_POST]);
+	o->pos_off = payload_off(&o->f[SEG_POS]);
+	o->blk_pos_off = 0;
+	o->blk_min_dl = UINT32_MAX;
+	o->blk_max_tf = 0;
+	xbuf_reset(&o->bpos);
+	xbuf_reset(&o->blocks);
+	xbuf_reset(&o->skips);
+}
+
+/* Closes the open postings block: encodes it into o->blocks, adds its skip
+ * entry, and writes its positions to the file. */
+static void close_block(seg_out *o)
+{
+	uint32_t n = o->n;
+	if (o->blocks.len > UINT32_MAX) {
+		o_set(o, XIHU_ELIMIT, "segment: postings of one term exceed 4 GiB");
+		return;
+	}
+	uint32_t doc_off = (uint32_t)o->blocks.len;
+	if (n == XIHU_BLOCK) {
+		unsigned b = codec_bits(o->gaps, n);
+		o->scratch[0] = (uint8_t)b;
+		size_t k = codec_pack(o->gaps, n, b, o->scratch + 1);
+		xbuf_put(&o->blocks, o->scratch, k + 1);
+		b = codec_bits(o->tfs, n);
+		o->scratch[0] = (uint8_t)b;
+		k = codec_pack(o->tfs, n, b, o->scratch + 1);
+		xbuf_put(&o->blocks, o->scratch, k + 1);
+	} else {
+		uint8_t pv[16];
+		for (uint32_t i = 0; i < n; i++) {
+			uint8_t *e = put_varint(pv, o->gaps[i]);
+			e = put_varint(e, o->tfs[i]);
+			xbuf_put(&o->blocks, pv, (size_t)(e - pv));
+		}
+	}
+	uint8_t e[SEG_SKIP_ENTRY];
+	put_u32(e, o->docs[n - 1]);
+	put_u32(e + 4, o->blk_max_tf);
+	put_u32(e + 8, o->blk_min_dl);
+	put_u32(e + 12, doc_off);
+	put_u64(e + 16, o->blk_pos_off);
+	xbuf_put(&o->skips, e, sizeof e);
+	xfile_write(&o->f[SEG_POS], o->bpos.p, o->bpos.len);
+	o_check(o, SEG_POS);
+	o->blk_pos_off += o->bpos.len;
+	xbuf_reset(&o->bpos);
+	o->nblocks_term++;
+	o->n = 0;
+	o->blk_min_dl = UINT32_MAX;
+	o->blk_max_tf = 0;
+}
+
+void seg_out_term_doc(seg_out *o, uint32_t doc, uint32_t tf, const uint32_t *pos)
+{
+	if (o->rc)
+		return;
+	if (!o->in_term || doc >= o->ndocs || (o->prev != UINT32_MAX && doc <= o->prev) || tf == 0) {
+		o_set(o, XIHU_EINVAL, "segment: bad posting (doc %u, tf %u)", doc, tf);
+		return;
+	}
+	uint32_t i = o->n;
+	o->docs[i] = doc;
+	o->gaps[i] = doc - (o->prev + 1);
+	o->tfs[i] = tf - 1;
+	uint32_t dl = field_len_of(o, doc, o->field);
+	if (dl < o->blk_min_dl)
+		o->blk_min_dl = dl;
+	if (tf > o->blk_max_tf)
+		o->blk_max_tf = tf;
+	if (tf > o->max_tf)
+		o->max_tf = tf;
+	o->df++;
+	o->cf += tf;
+	o->prev = doc;
+	/* positions: the first, then each gap minus 1 */
+	if (!xbuf_reserve(&o->bpos, (size_t)tf * 5)) {
+		o_set(o, XIHU_ENOMEM, "segment: out of memory");
+		return;
+	}
+	uint8_t *w = o->bpos.p + o->bpos.len;
+	uint32_t last = pos[0];
+	w = put_varint(w, last);
+	for (uint32_t j = 1; j < tf; j++) {
+		if (pos[j] <= last) {
+			o_set(o, XIHU_EINVAL, "segment: positions out of order");
+			return;
+		}
+		w = put_varint(w, pos[j] - last - 1);
+		last = pos[j];
+	}
+	o->bpos.len = (size_t)(w - o->bpos.p);
+	if (++o->n == XIHU_BLOCK)
+		close_block(o);
+}
+
+int seg_out_term_end(seg_out *o)
+{
+	if (o->rc)
+		return o->rc;
+	if (!o->in_term)
+		return o_set(o, XIHU_EINVAL, "segment: term_end outside a term");
+	o->in_term = false;
+	if (o->df == 0)
+		return XIHU_OK; /* nothing written: no docs left of it */
+	if (o->n > 0)
+		close_block(o);
+	bool single = o->nblocks_term == 1; /* no skip table, min_dl before the block */
+	xfile_w *post = &o->f[SEG_POST];
+	if (single) {
+		uint8_t pv[16];
+		uint8_t *e = put_varint(pv, get_u32le(o->skips.p + 8));
+		xfile_write(post, pv, (size_t)(e - pv));
+	} else {
+		xfile_write(post, o->skips.p, o->skips.len);
+	}
+	xfile_write(post, o->blocks.p, o->blocks.len);
+	o_check(o, SEG_POST);
+	if (o_nomem(o, &o->blocks) || o_nomem(o, &o->skips) || o_nomem(o, &o->bpos))
+		return o->rc;
+	uint64_t post_len = payload_off(post) - o->post_off;
+	uint64_t pos_len = payload_off(&o->f[SEG_POS]) - o->pos_off;
+
+	/* the dictionary entry, front-coded against the previous key */
+	uint32_t shared = 0;
+	if (o->in_block == TERMS_PER_BLOCK)
+		o->in_block = 0;
+	if (o->in_block == 0) {
+		xbuf_put_u64le(&o->tindex, payload_off(&o->f[SEG_TERMS]));
+		xbuf_put_u64le(&o->tindex, o->post_off);
+		xbuf_put_u64le(&o->tindex, o->pos_off);
+		o->dict_nblocks++;
+	} else {
+		uint32_t lim = o->prev_len < o->key_len ? o->prev_len : o->key_len;
+		while (shared < lim && o->prev_key[shared] == o->key[shared])
+			shared++;
+	}
+	uint8_t e[XIHU_MAX_TERM + 1 + 64];
+	uint8_t *w = put_varint(e, shared);
+	w = put_varint(w, o->key_len - shared);
+	memcpy(w, o->key + shared, o->key_len - shared);
+	w += o->key_len - shared;
+	w = put_varint(w, o->df);
+	w = put_varint(w, o->cf - o->df);
+	w = put_varint(w, o->max_tf - 1);
+	w = put_varint(w, post_len);
+	w = put_varint(w, pos_len);
+	xfile_write(&o->f[SEG_TERMS], e, (size_t)(w - e));
+	o_check(o, SEG_TERMS);
+	memcpy(o->prev_key, o->key, o->key_len);
+	o->prev_len = o->key_len;
+	o->in_block++;
+	o->nterms++;
+	return o->rc;
+}
+
+/* Creates .terms, .post, .pos and .docs: called by the first term (or by
+ * finish when there is none).  Split from seg_out_new so a writer that is
+ * abandoned before its terms leaves fewer files behind. */
+static int open_term_files(seg_out *o)
+{
+	static const int kinds[4] = {SEG_TERMS, SEG_POST, SEG_POS, SEG_DOCS};
+	for (int i = 0; i < 4 && !o->rc; i++) {
+		int k = kinds[i];
+		if (o->created & (1u << k))
+			continue;
+		char name[64];
+		file_name(name, sizeof name, o->id, k);
+		int rc = xfile_create(&o->f[k], o->dir, name, file_kind[k], o->err);
+		if (rc) {
+			o->rc = rc;
+			if (o->f[k].fd >= 0)
+				o->created |= 1u << k;
+		} else {
+			o->created |= 1u << k;
+		}
+	}
+	return o->rc;
+}
+
+int seg_out_terms_begin(seg_out *o)
+{
+	if (o->rc)
+		return o->rc;
+	store_flush(o);
+	return open_term_files(o);
+}
+
+/* ---- finishing ------------------------------------------------------------ */
+
+static void write_docs(seg_out *o, const char *const *field_names)
+{
+	xfile_w *f = &o->f[SEG_DOCS];
+	uint64_t fnames = 0;
+	for (uint32_t i = 0; i < o->nfields; i++)
+		fnames += 1 + strlen(field_names[i]);
+	uint64_t recs_off = 40 + 8 * (uint64_t)o->nfields + fnames;
+	uint64_t names_off = recs_off + (uint64_t)o->ndocs * o->rec_size;
+	uint8_t h[40];
+	put_u32(h, o->ndocs);
+	put_u32(h + 4, o->nfields);
+	put_u32(h + 8, o->rec_size);
+	put_u32(h + 12, 0);
+	put_u64(h + 16, recs_off);
+	put_u64(h + 24, names_off);
+	put_u64(h + 32, o->names.len);
+	xfile_write(f, h, sizeof h);
+	for (uint32_t i = 0; i < o->nfields; i++) {
+		uint8_t t[8];
+		put_u64(t, o->field_total[i]);
+		xfile_write(f, t, 8);
+	}
+	for (uint32_t i = 0; i < o->nfields; i++) {
+		uint8_t l = (uint8_t)strlen(field_names[i]);
+		xfile_write(f, &l, 1);
+		xfile_write(f, field_names[i], l);
+	}
+	xfile_write(f, o->recs.p, o->recs.len);
+	xfile_write(f, o->names.p, o->names.len);
+	o_check(o, SEG_DOCS);
+}
+
+static void unlink_created(seg_out *o)
+{
+	for (int k = 0; k < SEG_NFILES; k++) {
+		if (!(o->created & (1u << k)))
+			continue;
+		char name[64];
+		file_name(name, sizeof name, o->id, k);
+		char *path = malloc(strlen(o->dir) + sizeof name + 2);
+		if (path) {
+			sprintf(path, "%s/%s", o->dir, name);
+			unlink(path);
+			free(path);
+		}
+	}
+	o->created = 0;
+}
+
+int seg_out_finish(seg_out *o, const char *const *field_names, seg_info *out)
+{
+	if (!o->rc && o->in_term)
+		o_set(o, XIHU_EINVAL, "segment: finish inside a term");
+	if (!o->rc && o->finished)
+		o_set(o, XIHU_EINVAL, "segment: finished twice");
+	if (!o->rc)
+		seg_out_terms_begin(o);
+	if (o->rc)
+		goto fail;
+
+	/* the store: index and footer after the blocks */
+	xfile_w *st = &o->f[SEG_STORE];
+	uint64_t sindex_off = payload_off(st);
+	xfile_write(st, o->sindex.p, o->sindex.len);
+	uint8_t foot[32];
+	put_u64(foot, o->store_nblocks);
+	put_u64(foot + 8, sindex_off);
+	xfile_write(st, foot, 16);
+
+	/* the dictionary's index and footer, the doc table */
+	xfile_w *tf = &o->f[SEG_TERMS];
+	uint64_t index_off = payload_off(tf);
+	xfile_write(tf, o->tindex.p, o->tindex.len);
+	put_u64(foot, o->nterms);
+	put_u64(foot + 8, o->dict_nblocks);
+	put_u64(foot + 16, index_off);
+	put_u32(foot + 24, o->ndocs);
+	put_u32(foot + 28, TERMS_PER_BLOCK);
+	xfile_write(tf, foot, 32);
+	o_nomem(o, &o->tindex);
+	write_docs(o, field_names);
+
+	uint64_t bytes = 0;
+	for (int k = 0; k < SEG_NFILES; k++) {
+		xfile_w *f = &o->f[k];
+		if (o->rc) {
+			xfile_abort(f);
+			continue;
+		}
+		bytes += xfile_tell(f) + 12;
+		int rc = xfile_finish(f);
+		if (rc && !o->rc)
+			o->rc = rc;
+	}
+	if (o->rc)
+		goto fail;
+	int rc = xfile_sync_dir(o->dir, o->err);
+	if (rc) {
+		o->rc = rc;
+		goto fail;
+	}
+	o->finished = true;
+	if (out) {
+		out->id = o->id;
+		out->ndocs = o->ndocs;
+		out->nterms = o->nterms;
+		out->bytes = bytes;
+	}
+	return XIHU_OK;
+fail:
+	for (int k = 0; k < SEG_NFILES; k++)
+		if (o->f[k].fd >= 0 || o->f[k].path)
+			xfile_abort(&o->f[k]);
+	unlink_created(o);
+	return o->rc;
+}
+
+void seg_out_free(seg_out *o)
+{
+	if (!o)
+		return;
+	for (int k = 0; k < SEG_NFILES; k++)
+		if (o->f[k].fd >= 0 || o->f[k].path)
+			xfile_abort(&o->f[k]);
+	if (!o->finished)
+		unlink_created(o);
+	if (o->zs_init)
+		deflateEnd(&o->zs);
+	free(o->zout);
+	xbuf_free(&o->sblock);
+	xbuf_free(&o->sindex);
+	xbuf_free(&o->recs);
+	xbuf_free(&o->names);
+	xbuf_free(&o->bpos);
+	xbuf_free(&o->blocks);
+	xbuf_free(&o->skips);
+	xbuf_free(&o->tindex);
+	free(o->dir);
+	free(o);
+}
