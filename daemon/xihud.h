@@ -11,9 +11,10 @@
  *   stats.c    queries served and the latency histogram (thread-safe)
  *
  * Threads: one libevent loop thread owns every socket, connection and the
- * server; it only moves bytes.  The worker threads see nothing but the jobs
- * handed to them (a request frame, a handler context holding its own index
- * reference) and the thread-safe stats.
+ * server; it moves bytes, and runs a request itself only when it is the lone
+ * one and every worker is idle (pool_flush).  The worker threads see nothing
+ * but the jobs handed to them (a request frame, a handler context holding its
+ * own index reference) and the thread-safe stats.
  *
  * Data flows one way: server accepts -> conn parses frames into jobs -> pool
  * runs the handler on a worker with the index snapshot the job holds -> the
