@@ -13,13 +13,17 @@
  * accept() runs out of file descriptors the listener is paused for
  * ACCEPT_BACKOFF_MS instead of spinning or exiting.
  *
- * Index snapshot: srv->ix is the index new requests are served from.  When a
- * request is handed to the workers, at most every CHECK_INTERVAL_MS,
- * xihu_index_changed() is asked whether a newer one was committed; if so it
- * is opened and swapped in.  Each request holds its own reference, so the old
- * index lives (mapped) until the last request on it finishes, on whichever
- * worker that is.  SIGHUP reloads unconditionally.  Only the loop thread
- * touches srv->ix.
+ * Index snapshot: srv->ix is the index new requests are served from (only
+ * the loop thread touches it).  Every CHECK_INTERVAL_MS, xihu_index_changed()
+ * asks whether a newer one was committed; if so, or on SIGHUP, a reload
+ * thread opens it with xihu_index_reopen() (which checksums only segments not
+ * seen before, but that can still be a big merged one) and hands it back
+ * through an eventfd; the loop swaps it in.  Serving never waits for an open.
+ * Each request holds its own reference, so the old index lives (mapped)
+ * until the last request on it finishes, on whichever thread that is.  A
+ * commit that fails to open (corrupt, or its files already replaced by the
+ * next commit) is reported once and retried after a delay that doubles from
+ * CHECK_INTERVAL_MS to RETRY_MAX_MS, while the previous index goes on serving.
  *
  * Shutdown (SIGTERM, SIGINT, a Stop request): close and remove the listening
  * socket, let every connection answer what it already received in full and
@@ -28,11 +32,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
@@ -45,6 +51,7 @@
 #include "xihud.h"
 
 #define CHECK_INTERVAL_MS 200
+#define RETRY_MAX_MS 5000
 #define ACCEPT_BACKOFF_MS 100
 #define ACCEPT_BATCH 64 /* accepts per callback, so one busy listener cannot starve */
 #define STOP_GRACE_S 10
@@ -60,8 +67,20 @@ struct server {
 
 	struct pool *pool;
 	xihu_index *ix;
-	uint64_t last_check_ms;
+	struct event *ev_check;
+	uint64_t retry_after_ms; /* no automatic reload before this (after a failure) */
+	uint64_t retry_delay_ms; /* the next delay after a failure */
 	char last_reload_error[512];
+
+	/* the reload thread: from (a reference) -> result, rc, err */
+	pthread_t reload_thread;
+	bool reloading, reload_again;
+	const char *reload_why;
+	int reload_efd;
+	struct event *ev_reload;
+	xihu_index *reload_from, *reload_result;
+	int reload_rc;
+	xihu_err reload_err;
 	xihu_limits limits;
 	struct stats stats;
 
@@ -203,6 +222,7 @@ int server_bind(struct server **out, const struct xihud_config *cfg, xihu_index 
 	}
 	srv->cfg = cfg;
 	srv->lfd = fd;
+	srv->reload_efd = -1;
 	srv->sock_dev = st.st_dev;
 	srv->sock_ino = st.st_ino;
 	srv->ix = ix;
@@ -332,41 +352,95 @@ void server_conn_closed(struct server *srv, struct conn *c)
 
 /* ---- the index snapshot ---------------------------------------------------- */
 
-static void server_reload(struct server *srv, const char *why)
+static void *reload_main(void *arg)
 {
-	const char *dir = srv->cfg->index_dir;
-	xihu_index *nix = NULL;
-	xihu_err err = {0};
-	int rc = xihu_index_open(dir, &nix, &err);
-	if (rc != XIHU_OK) {
-		/* say it once per distinct failure, keep serving the old index */
-		if (strcmp(err.msg, srv->last_reload_error) != 0) {
-			xihud_error("%s: reload failed, still serving the previous index: %s", dir,
-			            err.msg[0] ? err.msg : xihu_strerror(rc));
-			snprintf(srv->last_reload_error, sizeof srv->last_reload_error, "%s", err.msg);
-		}
-		return;
-	}
-	srv->last_reload_error[0] = '\0';
-	xihu_index_stats st;
-	xihu_index_get_stats(nix, &st);
-	xihud_log("%s: loaded generation %llu (%s)", dir, (unsigned long long)st.generation, why);
-	xihu_index_unref(srv->ix);
-	srv->ix = nix;
+	struct server *srv = arg;
+	srv->reload_result = NULL;
+	memset(&srv->reload_err, 0, sizeof srv->reload_err);
+	srv->reload_rc = xihu_index_reopen(srv->reload_from, &srv->reload_result, &srv->reload_err);
+	uint64_t one = 1;
+	ssize_t w = write(srv->reload_efd, &one, sizeof one);
+	(void)w;
+	return NULL;
 }
 
-/* The current index with a reference for the caller. */
-static xihu_index *server_snapshot(struct server *srv)
+/* Starts opening the newest commit on the reload thread (or notes that
+ * another reload is wanted once the running one is done). */
+static void start_reload(struct server *srv, const char *why)
 {
-	uint64_t now = now_ms();
-	if (now - srv->last_check_ms >= CHECK_INTERVAL_MS) {
-		srv->last_check_ms = now;
-		bool changed = false;
-		xihu_err err = {0};
-		if (xihu_index_changed(srv->ix, &changed, &err) == XIHU_OK && changed)
-			server_reload(srv, "a newer index was committed");
+	if (srv->reloading) {
+		srv->reload_again = true;
+		srv->reload_why = why;
+		return;
 	}
-	return xihu_index_ref(srv->ix);
+	srv->reload_from = xihu_index_ref(srv->ix);
+	srv->reload_why = why;
+	int e = pthread_create(&srv->reload_thread, NULL, reload_main, srv);
+	if (e) {
+		xihu_index_unref(srv->reload_from);
+		srv->reload_from = NULL;
+		xihud_error("%s: reload: cannot start a thread: %s", srv->cfg->index_dir, strerror(e));
+		srv->retry_after_ms = now_ms() + RETRY_MAX_MS;
+		return;
+	}
+	srv->reloading = true;
+}
+
+/* The reload thread is done: swap the new index in, or say why not. */
+static void reload_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	struct server *srv = arg;
+	uint64_t n;
+	ssize_t r = read(fd, &n, sizeof n);
+	(void)r;
+	if (!srv->reloading)
+		return;
+	pthread_join(srv->reload_thread, NULL);
+	srv->reloading = false;
+	xihu_index_unref(srv->reload_from);
+	srv->reload_from = NULL;
+	const char *dir = srv->cfg->index_dir;
+	if (srv->reload_rc != XIHU_OK) {
+		const xihu_err *err = &srv->reload_err;
+		/* say it once per distinct failure, keep serving the old index */
+		if (strcmp(err->msg, srv->last_reload_error) != 0) {
+			xihud_error("%s: reload failed, still serving the previous index: %s", dir,
+			            err->msg[0] ? err->msg : xihu_strerror(srv->reload_rc));
+			snprintf(srv->last_reload_error, sizeof srv->last_reload_error, "%s", err->msg);
+		}
+		srv->retry_delay_ms = srv->retry_delay_ms ? srv->retry_delay_ms * 2 : CHECK_INTERVAL_MS;
+		if (srv->retry_delay_ms > RETRY_MAX_MS)
+			srv->retry_delay_ms = RETRY_MAX_MS;
+		srv->retry_after_ms = now_ms() + srv->retry_delay_ms;
+	} else {
+		srv->last_reload_error[0] = '\0';
+		srv->retry_after_ms = srv->retry_delay_ms = 0;
+		xihu_index_stats st;
+		xihu_index_get_stats(srv->reload_result, &st);
+		xihud_log("%s: loaded generation %llu (%s)", dir, (unsigned long long)st.generation,
+		          srv->reload_why);
+		xihu_index_unref(srv->ix);
+		srv->ix = srv->reload_result;
+		srv->reload_result = NULL;
+	}
+	if (srv->reload_again && !srv->stopping) {
+		srv->reload_again = false;
+		start_reload(srv, srv->reload_why);
+	}
+}
+
+static void check_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct server *srv = arg;
+	if (srv->reloading || srv->stopping || now_ms() < srv->retry_after_ms)
+		return;
+	bool changed = false;
+	xihu_err err = {0};
+	if (xihu_index_changed(srv->ix, &changed, &err) == XIHU_OK && changed)
+		start_reload(srv, "a newer index was committed");
 }
 
 void server_fill_ctx(struct server *srv, struct handler_ctx *ctx)
@@ -377,7 +451,7 @@ void server_fill_ctx(struct server *srv, struct handler_ctx *ctx)
 	ctx->uptime_s = (now_ms() - srv->started_ms) / 1000u;
 	ctx->connections = srv->nconns;
 	ctx->pid = (uint32_t)srv->pid;
-	ctx->ix = server_snapshot(srv);
+	ctx->ix = xihu_index_ref(srv->ix);
 }
 
 const struct xihud_config *server_config(const struct server *srv)
@@ -450,7 +524,7 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	struct server *srv = arg;
 	if (sig == SIGHUP)
-		server_reload(srv, "SIGHUP");
+		start_reload(srv, "SIGHUP");
 	else
 		server_stop(srv, sig == SIGTERM ? "SIGTERM" : "SIGINT");
 }
@@ -459,7 +533,6 @@ int server_run(struct server *srv, int ready_fd)
 {
 	srv->pid = getpid();
 	srv->started_ms = now_ms();
-	srv->last_check_ms = srv->started_ms;
 	srv->base = event_base_new();
 	if (!srv->base) {
 		xihud_error("event_base_new: out of memory");
@@ -471,6 +544,17 @@ int server_run(struct server *srv, int ready_fd)
 	srv->ev_sigterm = evsignal_new(srv->base, SIGTERM, signal_cb, srv);
 	srv->ev_sigint = evsignal_new(srv->base, SIGINT, signal_cb, srv);
 	srv->ev_sighup = evsignal_new(srv->base, SIGHUP, signal_cb, srv);
+	srv->ev_check = event_new(srv->base, -1, EV_PERSIST, check_cb, srv);
+	srv->reload_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (srv->reload_efd >= 0)
+		srv->ev_reload = event_new(srv->base, srv->reload_efd, EV_READ | EV_PERSIST,
+		                           reload_done_cb, srv);
+	struct timeval check = {0, CHECK_INTERVAL_MS * 1000};
+	if (!srv->ev_check || !srv->ev_reload || event_add(srv->ev_check, &check) < 0 ||
+	    event_add(srv->ev_reload, NULL) < 0) {
+		xihud_error("event loop set-up failed");
+		return -1;
+	}
 	if (!srv->ev_accept || !srv->ev_backoff || !srv->ev_grace || !srv->ev_sigterm ||
 	    !srv->ev_sigint || !srv->ev_sighup || event_add(srv->ev_accept, NULL) < 0 ||
 	    evsignal_add(srv->ev_sigterm, NULL) < 0 || evsignal_add(srv->ev_sigint, NULL) < 0 ||
@@ -515,8 +599,16 @@ void server_free(struct server *srv)
 		close(srv->lfd);
 		remove_socket(srv);
 	}
+	if (srv->reloading) {
+		pthread_join(srv->reload_thread, NULL);
+		xihu_index_unref(srv->reload_from);
+		xihu_index_unref(srv->reload_result);
+	}
+	if (srv->reload_efd >= 0)
+		close(srv->reload_efd);
 	struct event **evs[] = {&srv->ev_accept, &srv->ev_backoff, &srv->ev_grace,
-	                        &srv->ev_sigterm, &srv->ev_sigint, &srv->ev_sighup};
+	                        &srv->ev_sigterm, &srv->ev_sigint, &srv->ev_sighup,
+	                        &srv->ev_check, &srv->ev_reload};
 	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
 		if (*evs[i])
 			event_free(*evs[i]);
