@@ -194,7 +194,9 @@ int xihu_client_recv(xihu_client *c, Xihu__Response **out)
 		return fail(c, "reading: not connected");
 	int64_t deadline = deadline_of(c);
 	uint8_t hdr[XIHU_FRAME_HEADER];
-	if (read_all(c, hdr, sizeof hdr, deadline))
+	/* the answer is rarely there the moment a request has gone out: poll
+	 * first instead of paying for a recv() that says EAGAIN */
+	if (wait_fd(c, POLLIN, deadline, "reading from") || read_all(c, hdr, sizeof hdr, deadline))
 		return -1;
 	uint32_t n = frame_get_len(hdr);
 	if (n == 0 || n > XIHU_MAX_RESPONSE_FRAME)
