@@ -32,7 +32,7 @@ for i in $(seq "$runs"); do
 	t1=$(date +%s.%N)
 	xs+=("$(echo "$t1 - $t0" | bc -l)")
 	sync
-	read -r ffiles fsec fbytes < <(/usr/bin/python3 bench/fts5_build.py "$tree" "$work/fts5.db")
+	read -r ffiles fsec fbytes _ < <(/usr/bin/python3 bench/fts5_build.py "$tree" "$work/fts5.db")
 	fs+=("$fsec")
 done
 xsec=$(printf '%s\n' "${xs[@]}" | median)
