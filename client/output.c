@@ -204,8 +204,10 @@ void out_hit(const struct out_opts *o, const Xihu__Hit *h, unsigned rank)
 }
 
 void out_json_summary(const struct out_opts *o, uint64_t hits, uint64_t total,
-                      uint64_t took_us)
+                      bool total_exact, uint64_t took_us)
 {
-	fprintf(o->f, "{\"summary\":{\"hits\":%llu,\"total\":%llu,\"took_us\":%llu}}\n",
-	        (unsigned long long)hits, (unsigned long long)total, (unsigned long long)took_us);
+	fprintf(o->f,
+	        "{\"summary\":{\"hits\":%llu,\"total\":%llu,\"total_exact\":%s,\"took_us\":%llu}}\n",
+	        (unsigned long long)hits, (unsigned long long)total, total_exact ? "true" : "false",
+	        (unsigned long long)took_us);
 }

@@ -23,9 +23,9 @@ struct out_opts {
 
 /* Prints hit number rank (1-based, counting from the first hit shown). */
 void out_hit(const struct out_opts *o, const Xihu__Hit *h, unsigned rank);
-/* --json: the last line {"summary":{...}}. */
+/* --json: the last line {"summary":{hits, total, total_exact, took_us}}. */
 void out_json_summary(const struct out_opts *o, uint64_t hits, uint64_t total,
-                      uint64_t took_us);
+                      bool total_exact, uint64_t took_us);
 /* Writes s[0..n) as a JSON string (with quotes): control characters, quotes
  * and backslashes escaped, invalid UTF-8 bytes as \ufffd.  The result is
  * always valid JSON. */

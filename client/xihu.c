@@ -302,6 +302,7 @@ static int cmd_search(int argc, char **argv, const char *socket_opt)
 	sr.limit = format == OUT_COUNT ? 1 : limit;
 	sr.offset = format == OUT_COUNT ? 0 : offset;
 	sr.want_lines = format == OUT_DEFAULT || format == OUT_VIMGREP || format == OUT_JSON;
+	sr.exact_total = format == OUT_COUNT; /* a count must not be a lower bound */
 	Xihu__Request req = XIHU__REQUEST__INIT;
 	req.body_case = XIHU__REQUEST__BODY_SEARCH;
 	req.search = &sr;
@@ -323,7 +324,7 @@ static int cmd_search(int argc, char **argv, const char *socket_opt)
 		for (size_t i = 0; i < s->n_hits; i++)
 			out_hit(&o, s->hits[i], (unsigned)(offset + i + 1));
 		if (format == OUT_JSON)
-			out_json_summary(&o, s->n_hits, s->total, s->took_us);
+			out_json_summary(&o, s->n_hits, s->total, s->total_exact, s->took_us);
 		rc = s->n_hits ? EXIT_MATCH : EXIT_NOMATCH;
 	}
 	xihu__response__free_unpacked(resp, NULL);

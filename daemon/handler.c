@@ -125,6 +125,7 @@ static void serve_search(const struct handler_ctx *ctx, uint64_t id,
 		.want_lines = sr->want_lines,
 		.max_lines = sr->max_lines,
 		.limits = ctx->limits,
+		.exact_total = sr->exact_total,
 	};
 	const char *q = sr->query ? sr->query : "";
 	xihu_results res = {0};
@@ -199,6 +200,7 @@ static void serve_search(const struct handler_ctx *ctx, uint64_t id,
 	sresp.n_hits = res.nhits;
 	sresp.hits = hitp;
 	sresp.total = res.total;
+	sresp.total_exact = res.total_exact;
 	Xihu__Response resp = XIHU__RESPONSE__INIT;
 	resp.id = id;
 	resp.version = XIHU_PROTO_VERSION;

@@ -415,6 +415,33 @@ static void search_returns_hits_lines_and_echoes_id(void **state)
 	close(fd);
 }
 
+/* exact_total turns top-k pruning off: the total is then exact and says so. */
+static void exact_total_is_exact_and_says_so(void **state)
+{
+	(void)state;
+	int fd = raw_connect(sock);
+	assert_true(fd >= 0);
+	Xihu__SearchRequest sr = XIHU__SEARCH_REQUEST__INIT;
+	sr.query = "hello OR quick";
+	sr.limit = 1;
+	sr.exact_total = true;
+	Xihu__Request req = XIHU__REQUEST__INIT;
+	req.id = 12;
+	req.version = XIHU_PROTO_VERSION;
+	req.body_case = XIHU__REQUEST__BODY_SEARCH;
+	req.search = &sr;
+	uint8_t buf[128];
+	send_all(fd, buf, pack_request(buf, &req));
+	Xihu__Response *r = read_response(fd);
+	assert_non_null(r);
+	assert_int_equal(r->body_case, XIHU__RESPONSE__BODY_SEARCH);
+	assert_int_equal(r->search->n_hits, 1);
+	assert_int_equal(r->search->total, 2);
+	assert_true(r->search->total_exact);
+	xihu__response__free_unpacked(r, NULL);
+	close(fd);
+}
+
 static void truncated_frame_header_only_then_close(void **state)
 {
 	(void)state;
@@ -1110,6 +1137,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(socket_mode_0600_in_dir_0700),
 		cmocka_unit_test(search_returns_hits_lines_and_echoes_id),
+		cmocka_unit_test(exact_total_is_exact_and_says_so),
 		cmocka_unit_test(truncated_frame_header_only_then_close),
 		cmocka_unit_test(length_0xffffffff_is_bad_frame),
 		cmocka_unit_test(length_zero_is_bad_frame),
