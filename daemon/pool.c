@@ -21,8 +21,9 @@
  * the last request on an old snapshot unmaps it there.
  *
  * Memory: the free list keeps at most FREE_MAX jobs, and a job returned with
- * a request or reply buffer over KEEP_BYTES gives that buffer back, so a
- * burst of huge requests does not stay resident.
+ * a request or reply buffer over KEEP_BYTES gives that buffer back, so what
+ * stays resident after any burst is at most FREE_MAX * (2 * KEEP_BYTES + a
+ * job), about 4 MiB.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -36,8 +37,8 @@
 
 #include "xihud.h"
 
-#define FREE_MAX 1024
-#define KEEP_BYTES (64u << 10)
+#define FREE_MAX 256
+#define KEEP_BYTES (8u << 10) /* a top-10 answer without lines is about 1 KiB */
 
 struct pool {
 	pthread_mutex_t mu;

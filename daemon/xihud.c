@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -275,8 +276,13 @@ int main(int argc, char **argv)
 	cfg.index_dir = index_dir;
 	cfg.socket_path = socket_path;
 
-	/* a client that goes away must not kill us; libevent sees EPIPE */
+	/* a client that goes away must not kill us; we see EPIPE */
 	signal(SIGPIPE, SIG_IGN);
+	/* Bound what malloc keeps after a big request: glibc otherwise raises its
+	 * mmap threshold to the largest block freed (up to 32 MiB) and keeps up
+	 * to twice that free in each thread's arena. */
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
+	mallopt(M_TRIM_THRESHOLD, 2 << 20);
 
 	xihu_err err = {0};
 	int rc = xihu_index_open(index_dir, &ix, &err);
