@@ -14,7 +14,19 @@
  * they lie inside `avail`, then finishes byte by byte, so it never reads past
  * what the caller says is there.
  *
- * Callers: seg_writer.c (pack), postings.c and seg_reader.c (unpack).
+ * Patched frame of reference (PFor), for positions: a chunk of n <= 128
+ * values is stored at a width b chosen to minimize its bytes; the values
+ * wider than b ("exceptions") keep their low b bits in the frame and their
+ * high bits in a second packed run, found by their indexes:
+ *
+ *   u8 b, u8 nexc, [u8 hb if nexc > 0], packed[n] at b (low bits),
+ *   nexc x u8 index (strictly ascending, < n), packed[nexc] at hb (v >> b)
+ *
+ * A chunk's size follows from its first three bytes (codec_pfor_size), so a
+ * reader can step over chunks without decoding them.
+ *
+ * Callers: seg_out.c (pack, pfor_encode), postings.c and seg_reader.c
+ * (unpack, pfor_decode).
  */
 #include <string.h>
 
@@ -144,4 +156,95 @@ size_t codec_unpack(const uint8_t *in, size_t avail, size_t n, unsigned bits, ui
 #undef W
 	}
 	return bytes;
+}
+
+size_t codec_pfor_encode(const uint32_t *v, size_t n, uint8_t *out)
+{
+	unsigned hist[33] = {0}, maxb = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned b = v[i] ? 32u - (unsigned)__builtin_clz(v[i]) : 0u;
+		hist[b]++;
+		if (b > maxb)
+			maxb = b;
+	}
+	/* the cheapest width: b bits for all, plus per exception an index
+	 * byte and maxb - b high bits */
+	size_t best = SIZE_MAX;
+	unsigned best_b = maxb, above = 0, best_exc = 0;
+	for (int b = (int)maxb; b >= 0; b--) {
+		size_t sz = 2 + (n * (unsigned)b + 7) / 8;
+		if (above)
+			sz += 1 + above + (above * (maxb - (unsigned)b) + 7) / 8;
+		if (sz < best) {
+			best = sz;
+			best_b = (unsigned)b;
+			best_exc = above;
+		}
+		above += hist[b];
+	}
+	uint8_t *o = out;
+	*o++ = (uint8_t)best_b;
+	*o++ = (uint8_t)best_exc;
+	if (best_exc == 0)
+		return 2 + codec_pack(v, n, best_b, o);
+	unsigned hb = maxb - best_b;
+	*o++ = (uint8_t)hb;
+	o += codec_pack(v, n, best_b, o); /* codec_pack keeps the low bits */
+	uint32_t high[XIHU_BLOCK];
+	unsigned k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (best_b < 32 && v[i] >> best_b) {
+			*o++ = (uint8_t)i;
+			high[k++] = v[i] >> best_b;
+		}
+	o += codec_pack(high, k, hb, o);
+	return (size_t)(o - out);
+}
+
+size_t codec_pfor_size(const uint8_t *in, size_t avail, size_t n)
+{
+	if (avail < 2 || n > XIHU_BLOCK || in[0] > 32 || in[1] > n)
+		return 0;
+	unsigned b = in[0], nexc = in[1], hb = 0;
+	size_t sz = 2 + (n * b + 7) / 8;
+	if (nexc) {
+		if (avail < 3)
+			return 0;
+		hb = in[2];
+		if (hb == 0 || hb > 32 - b)
+			return 0;
+		sz += 1 + nexc + (nexc * hb + 7) / 8;
+	}
+	return sz <= avail ? sz : 0;
+}
+
+size_t codec_pfor_decode(const uint8_t *in, size_t avail, size_t n, uint32_t *v)
+{
+	size_t sz = codec_pfor_size(in, avail, n);
+	if (!sz)
+		return 0;
+	unsigned b = in[0], nexc = in[1];
+	const uint8_t *q = in + (nexc ? 3 : 2);
+	size_t k = (n * b + 7) / 8;
+	if (k && !codec_unpack(q, (size_t)(in + avail - q), n, b, v))
+		return 0;
+	if (!k)
+		memset(v, 0, n * sizeof *v);
+	if (nexc == 0)
+		return sz;
+	q += k;
+	const uint8_t *idx = q;
+	q += nexc;
+	uint32_t high[XIHU_BLOCK];
+	unsigned hb = in[2];
+	if (!codec_unpack(q, (size_t)(in + avail - q), nexc, hb, high))
+		return 0;
+	int prev = -1;
+	for (unsigned e = 0; e < nexc; e++) {
+		if ((int)idx[e] <= prev || idx[e] >= n)
+			return 0;
+		prev = idx[e];
+		v[idx[e]] |= high[e] << b; /* hb <= 32 - b: no bit is lost */
+	}
+	return sz;
 }

@@ -61,6 +61,16 @@ unsigned codec_bits(const uint32_t *v, size_t n);
 size_t codec_pack(const uint32_t *v, size_t n, unsigned bits, uint8_t *out);
 /* Unpacks n values; returns bytes consumed, or 0 if in/avail is too short. */
 size_t codec_unpack(const uint8_t *in, size_t avail, size_t n, unsigned bits, uint32_t *v);
+/* PFor (codec.c's top comment): n (<= XIHU_BLOCK) values at the width that
+ * makes the chunk smallest, wider values patched.  out needs room for
+ * CODEC_PFOR_MAX bytes; returns bytes written. */
+#define CODEC_PFOR_MAX (3 + XIHU_BLOCK * 4 + XIHU_BLOCK + XIHU_BLOCK * 4 + 8)
+size_t codec_pfor_encode(const uint32_t *v, size_t n, uint8_t *out);
+/* Bytes of the chunk at in (from its header), or 0 if it is malformed or
+ * longer than avail. */
+size_t codec_pfor_size(const uint8_t *in, size_t avail, size_t n);
+/* Decodes n values; returns the chunk's bytes, or 0 if it is malformed. */
+size_t codec_pfor_decode(const uint8_t *in, size_t avail, size_t n, uint32_t *v);
 
 /* ==== xfile.c: index files with magic + version header and CRC trailer ==== */
 
@@ -340,13 +350,18 @@ typedef struct postings {
 	const uint8_t *skip;         /* its skip table, NULL for one block */
 	const uint8_t *next;         /* the block after the current one */
 	const uint8_t *pos_base, *pos_end; /* this term's positions; end of .pos */
-	const uint8_t *pos_cur;            /* positions of doc pos_cur_i of the block */
-	uint32_t pos_cur_i;
-	int pos_decoded_i; /* doc index whose positions are in pos[], -1 none */
+	const uint8_t *pos_cur; /* the block's next gap chunk; NULL: firsts not decoded */
+	uint32_t pos_chunk;     /* the index of that chunk */
+	uint32_t pos_cached;    /* the gap chunk decoded in pos[128..256), UINT32_MAX none */
+	uint32_t pos_ngaps;     /* gaps in the block: sum of (tf - 1) */
+	uint32_t pos_cur_i;     /* a doc index of the block, and where its gaps start: */
+	uint64_t pos_gap;
+	uint64_t pos_rel;       /* the block's positions, from pos_base */
+	int pos_decoded_i;      /* doc index whose positions are in pos[256..), -1 none */
 	uint32_t docs[XIHU_BLOCK];
 	uint32_t freqs[XIHU_BLOCK];
-	uint32_t *pos; /* decoded positions of the current doc */
-	uint32_t pos_cap, npos;
+	uint32_t *pos; /* [0,128) the block's first positions, [128,256) a gap chunk, then the doc's */
+	uint32_t pos_cap, npos; /* room at pos + 256; positions there */
 } postings;
 
 /* Positions p on the term's first doc (p->doc; postings_freq works at once).

@@ -6,8 +6,11 @@
  * Invariants: p->doc only grows; every step either moves to the next doc in
  * the decoded block or decodes one more block, so iteration ends on any
  * bytes.  A block is decoded whole (doc gaps and tfs, 128 at a time with
- * codec_unpack); positions are decoded only when asked for, by skipping the
- * position runs of the docs before it in the block.  postings_advance uses
+ * codec_unpack); positions are decoded only when asked for: the block's
+ * first positions (one PFor chunk) on the first ask in the block, then only
+ * the chunks of gaps the doc's positions lie in (the chunks before are
+ * stepped over by their headers, the last one stays decoded for the next
+ * doc).  postings_advance uses
  * the skip table (last doc of every block) to jump over blocks without
  * touching them.  Bad bytes set p->rc = XIHU_ECORRUPT, fill p->err with the
  * file and offset and end the iteration (POSTINGS_END).
@@ -119,8 +122,8 @@ static bool load_block(postings *p, uint32_t b)
 	p->next = q;
 	p->blk_first = p->docs[0];
 	p->blk_last = (uint32_t)doc;
-	p->pos_cur = p->pos_base + pos_rel;
-	p->pos_cur_i = 0;
+	p->pos_rel = pos_rel;
+	p->pos_cur = NULL;
 	p->pos_decoded_i = -1;
 	p->doc = p->docs[0];
 	return true;
@@ -231,61 +234,112 @@ uint32_t postings_advance(postings *p, uint32_t target)
 	return p->doc = p->docs[i];
 }
 
+/* Makes room for tf positions at p->pos + 256 (and the two chunks before). */
+static bool pos_room(postings *p, uint32_t tf)
+{
+	if (p->pos && tf <= p->pos_cap)
+		return true;
+	uint64_t ncap = p->pos_cap ? p->pos_cap : 256;
+	while (ncap < tf)
+		ncap *= 2;
+	uint32_t *np = realloc(p->pos, (size_t)(ncap + 2 * XIHU_BLOCK) * sizeof *np);
+	if (!np) {
+		p->rc = xihu_err_set(p->err, XIHU_ENOMEM, "positions: out of memory");
+		p->doc = POSTINGS_END;
+		return false;
+	}
+	p->pos = np;
+	p->pos_cap = (uint32_t)ncap;
+	return true;
+}
+
+/* Decodes the block's first positions and readies its gap chunks. */
+static bool pos_block(postings *p)
+{
+	const uint8_t *q = p->pos_base + p->pos_rel;
+	size_t k = codec_pfor_decode(q, (size_t)(p->pos_end - q), p->n, p->pos);
+	if (!k)
+		return corrupt(p, SEG_POS, q, "bad chunk of first positions"), false;
+	uint64_t g = 0;
+	for (uint32_t j = 0; j < p->n; j++)
+		g += p->freqs[j] - 1;
+	/* a chunk of up to 128 gaps takes at least 2 bytes */
+	if (g > UINT32_MAX || (g + XIHU_BLOCK - 1) / XIHU_BLOCK * 2 > (uint64_t)(p->pos_end - q - k))
+		return corrupt(p, SEG_POS, q, "positions truncated"), false;
+	p->pos_ngaps = (uint32_t)g;
+	p->pos_cur = q + k;
+	p->pos_chunk = 0;
+	p->pos_cached = UINT32_MAX;
+	p->pos_cur_i = 0;
+	p->pos_gap = 0;
+	return true;
+}
+
+/* Decodes gap chunk c (>= the next undecoded one) into pos[128..256). */
+static bool pos_chunk(postings *p, uint32_t c)
+{
+	uint32_t nchunks = (p->pos_ngaps + XIHU_BLOCK - 1) / XIHU_BLOCK;
+	while (p->pos_chunk <= c && p->pos_chunk < nchunks) {
+		uint32_t m = p->pos_chunk + 1 < nchunks ? XIHU_BLOCK : p->pos_ngaps - p->pos_chunk * XIHU_BLOCK;
+		const uint8_t *q = p->pos_cur;
+		size_t avail = (size_t)(p->pos_end - q), k;
+		if (p->pos_chunk == c)
+			k = codec_pfor_decode(q, avail, m, p->pos + XIHU_BLOCK);
+		else
+			k = codec_pfor_size(q, avail, m);
+		if (!k)
+			return corrupt(p, SEG_POS, q, "bad chunk of position gaps"), false;
+		p->pos_cur = q + k;
+		p->pos_chunk++;
+	}
+	p->pos_cached = c;
+	return true;
+}
+
 int postings_positions(postings *p, const uint32_t **out)
 {
-	*out = p->pos;
+	*out = p->pos ? p->pos + 2 * XIHU_BLOCK : NULL;
 	if (p->rc)
 		return -p->rc;
 	if (p->doc == POSTINGS_END)
 		return 0;
-	if (p->pos_decoded_i == (int)p->i) {
-		*out = p->pos;
+	if (p->pos_decoded_i == (int)p->i)
 		return (int)p->npos;
-	}
-	const uint8_t *q = p->pos_cur, *end = p->pos_end;
-	if (p->pos_cur_i > p->i)
-		return corrupt(p, SEG_POS, q, "positions asked out of order"), -XIHU_ECORRUPT;
-	/* skip the position runs of the docs before this one in the block */
-	uint64_t skip = 0;
-	for (uint32_t j = p->pos_cur_i; j < p->i; j++)
-		skip += p->freqs[j];
-	while (skip > 0) {
-		if (q >= end)
-			return corrupt(p, SEG_POS, q, "positions truncated"), -XIHU_ECORRUPT;
-		skip -= *q++ < 0x80;
-	}
 	uint32_t tf = p->freqs[p->i];
-	if (tf > (size_t)(end - q) || tf > INT32_MAX)
-		return corrupt(p, SEG_POS, q, "positions truncated"), -XIHU_ECORRUPT;
-	if (tf > p->pos_cap) {
-		uint32_t ncap = p->pos_cap ? p->pos_cap : 16;
-		while (ncap < tf)
-			ncap = ncap > UINT32_MAX / 2 ? tf : ncap * 2;
-		uint32_t *np = realloc(p->pos, (size_t)ncap * sizeof *np);
-		if (!np) {
-			p->rc = xihu_err_set(p->err, XIHU_ENOMEM, "positions: out of memory");
-			p->doc = POSTINGS_END;
-			return -XIHU_ENOMEM;
+	/* the block's positions first: they bound tf by the bytes there */
+	if (!p->pos_cur && (!pos_room(p, 1) || !pos_block(p)))
+		return -p->rc;
+	if (tf > INT32_MAX)
+		return corrupt(p, SEG_POS, p->pos_cur, "term frequency out of range"), -XIHU_ECORRUPT;
+	if (!pos_room(p, tf))
+		return -p->rc;
+	/* where the doc's gaps start: after those of the docs before it */
+	if (p->pos_cur_i > p->i)
+		return corrupt(p, SEG_POS, p->pos_cur, "positions asked out of order"), -XIHU_ECORRUPT;
+	for (uint32_t j = p->pos_cur_i; j < p->i; j++)
+		p->pos_gap += p->freqs[j] - 1;
+	p->pos_cur_i = p->i;
+	uint32_t *o = p->pos + 2 * XIHU_BLOCK;
+	const uint32_t *gap = p->pos + XIHU_BLOCK;
+	uint64_t at = p->pos[p->i];
+	uint64_t g = p->pos_gap;
+	o[0] = (uint32_t)at;
+	for (uint32_t j = 1; j < tf; j++, g++) {
+		uint32_t c = (uint32_t)(g / XIHU_BLOCK);
+		if (c != p->pos_cached) {
+			if (c < p->pos_chunk) /* behind: only a doc asked out of order gets here */
+				return corrupt(p, SEG_POS, p->pos_cur, "positions asked out of order"), -XIHU_ECORRUPT;
+			if (!pos_chunk(p, c))
+				return -p->rc;
 		}
-		p->pos = np;
-		p->pos_cap = ncap;
+		at += (uint64_t)gap[g % XIHU_BLOCK] + 1;
+		o[j] = (uint32_t)at;
 	}
-	uint64_t pos = 0;
-	for (uint32_t j = 0; j < tf; j++) {
-		uint64_t v;
-		const uint8_t *at = q;
-		if (!get_varint(&q, end, &v))
-			return corrupt(p, SEG_POS, at, "bad position varint"), -XIHU_ECORRUPT;
-		pos = j == 0 ? v : pos + v + 1;
-		if (pos > XIHU_MAX_POS)
-			return corrupt(p, SEG_POS, at, "position out of range"), -XIHU_ECORRUPT;
-		p->pos[j] = (uint32_t)pos;
-	}
-	p->pos_cur = q;
-	p->pos_cur_i = p->i + 1;
+	if (at > XIHU_MAX_POS)
+		return corrupt(p, SEG_POS, p->pos_cur, "position out of range"), -XIHU_ECORRUPT;
 	p->pos_decoded_i = (int)p->i;
 	p->npos = tf;
-	*out = p->pos;
+	*out = o;
 	return (int)tf;
 }
 
@@ -310,7 +364,10 @@ int postings_verify(const seg *s, uint32_t field, const seg_term *t, uint64_t po
 	uint32_t max_tf = 0;
 	uint32_t cur_block = p.block, blk_max = 0, blk_min = UINT32_MAX;
 	uint32_t bound_max = p.blk_max_tf, bound_min = p.blk_min_dl;
-	for (uint32_t d = p.doc; d != POSTINGS_END;) {
+	const uint8_t *used = p.pos_base; /* the end of the positions read so far */
+	if (p.pos_rel != 0)
+		corrupt(&p, SEG_POST, post, "the first block's positions are not the term's first");
+	for (uint32_t d = p.doc; d != POSTINGS_END && !p.rc;) {
 		uint32_t tf = postings_freq(&p);
 		const uint32_t *pos;
 		int n = postings_positions(&p, &pos);
@@ -329,12 +386,17 @@ int postings_verify(const seg *s, uint32_t field, const seg_term *t, uint64_t po
 		uint32_t dl = seg_doc_field_len(s, d, field);
 		if (dl < blk_min)
 			blk_min = dl;
+		used = p.pos_cur;
 		d = postings_next(&p);
 		if (p.rc)
 			break;
 		if (d == POSTINGS_END || p.block != cur_block) {
 			if (blk_max != bound_max || blk_min != bound_min) {
 				corrupt(&p, SEG_POST, post, "block max impact differs from the block's docs");
+				break;
+			}
+			if (d != POSTINGS_END && used != p.pos_base + p.pos_rel) {
+				corrupt(&p, SEG_POS, used, "a block's positions do not end where the next block's start");
 				break;
 			}
 			cur_block = p.block;
@@ -348,8 +410,8 @@ int postings_verify(const seg *s, uint32_t field, const seg_term *t, uint64_t po
 		corrupt(&p, SEG_POST, post, "postings differ from the dictionary statistics");
 	if (!p.rc && p.next != p.end)
 		corrupt(&p, SEG_POST, p.next, "unused bytes after the last block");
-	if (!p.rc && (uint64_t)(p.pos_cur - p.pos_base) != pos_len)
-		corrupt(&p, SEG_POS, p.pos_cur, "positions length differs from the dictionary");
+	if (!p.rc && (uint64_t)(used - p.pos_base) != pos_len)
+		corrupt(&p, SEG_POS, used, "positions length differs from the dictionary");
 	rc = p.rc;
 	postings_free(&p);
 	return rc;

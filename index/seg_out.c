@@ -35,8 +35,12 @@
  *                                     varint (doc - prev - 1), varint tf-1
  *                     (prev starts at -1; min_dl is the smallest field length
  *                      in the block, so (max_tf, min_dl) bounds BM25)
- *  NAME.pos   (POSN)  per term, per doc in order: tf varints, the first
- *                     position, then each gap minus 1
+ *  NAME.pos   (POSN)  per term, per postings block (at its skip entry's
+ *                     pos_off): PFor chunks (codec.c) of
+ *                       the block's n first positions (one chunk of n),
+ *                       then G = sum(tf - 1) gaps minus 1: each doc's
+ *                       following positions, docs in order, in chunks of
+ *                       128 (the last of G mod 128 when that is not 0)
  *  NAME.docs  (DOCS)  u32 ndocs, u32 nfields, u32 rec_size, u32 0,
  *                     u64 recs_off, u64 names_off, u64 names_len,
  *                     u64 field_total[nfields], {u8 len, bytes} field names,
@@ -101,7 +105,10 @@ struct seg_out {
 	uint32_t n;                 /* docs in the open postings block */
 	uint32_t docs[XIHU_BLOCK], gaps[XIHU_BLOCK], tfs[XIHU_BLOCK];
 	uint32_t blk_min_dl, blk_max_tf;
-	uint64_t blk_pos_off; /* the open block's first position run, from pos_off */
+	uint64_t blk_pos_off; /* the open block's positions, from pos_off */
+	uint32_t firsts[XIHU_BLOCK]; /* the open block's first positions */
+	uint32_t *gaps_p;            /* its later positions' gaps - 1 */
+	size_t ngaps, gaps_cap;
 	xbuf bpos;            /* the open block's positions, encoded */
 	xbuf blocks;          /* the term's postings blocks */
 	xbuf skips;           /* the term's skip table */
@@ -114,7 +121,7 @@ struct seg_out {
 	uint32_t prev_len;
 	uint32_t in_block; /* entries in the open dictionary block */
 	uint64_t dict_nblocks;
-	uint8_t scratch[XIHU_BLOCK * 4 + 16];
+	uint8_t scratch[CODEC_PFOR_MAX];
 };
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -244,6 +251,7 @@ int seg_out_rc(const seg_out *o)
 size_t seg_out_mem(const seg_out *o)
 {
 	return sizeof *o + o->sblock.cap + o->sindex.cap + o->recs.cap + o->names.cap + o->bpos.cap +
+	       o->gaps_cap * sizeof(uint32_t) +
 	       o->blocks.cap + o->skips.cap + o->tindex.cap + SEG_STORE_BLOCK + (256u << 10) /* deflate */ +
 	       (256u << 10) /* the store file's buffer */;
 }
@@ -412,6 +420,7 @@ void seg_out_term_begin(seg_out *o, const uint8_t *key, uint32_t klen)
 	o->blk_pos_off = 0;
 	o->blk_min_dl = UINT32_MAX;
 	o->blk_max_tf = 0;
+	o->ngaps = 0;
 	xbuf_reset(&o->bpos);
 	xbuf_reset(&o->blocks);
 	xbuf_reset(&o->skips);
@@ -451,6 +460,15 @@ static void close_block(seg_out *o)
 	put_u32(e + 12, doc_off);
 	put_u64(e + 16, o->blk_pos_off);
 	xbuf_put(&o->skips, e, sizeof e);
+	/* positions: the firsts, then the gaps in chunks of 128 */
+	size_t k = codec_pfor_encode(o->firsts, n, o->scratch);
+	xbuf_put(&o->bpos, o->scratch, k);
+	for (size_t g = 0; g < o->ngaps; g += XIHU_BLOCK) {
+		size_t m = o->ngaps - g < XIHU_BLOCK ? o->ngaps - g : XIHU_BLOCK;
+		k = codec_pfor_encode(o->gaps_p + g, m, o->scratch);
+		xbuf_put(&o->bpos, o->scratch, k);
+	}
+	o->ngaps = 0;
 	xfile_write(&o->f[SEG_POS], o->bpos.p, o->bpos.len);
 	o_check(o, SEG_POS);
 	o->blk_pos_off += o->bpos.len;
@@ -484,22 +502,28 @@ void seg_out_term_doc(seg_out *o, uint32_t doc, uint32_t tf, const uint32_t *pos
 	o->cf += tf;
 	o->prev = doc;
 	/* positions: the first, then each gap minus 1 */
-	if (!xbuf_reserve(&o->bpos, (size_t)tf * 5)) {
-		o_set(o, XIHU_ENOMEM, "segment: out of memory");
-		return;
+	if (o->ngaps + tf - 1 > o->gaps_cap) {
+		size_t ncap = o->gaps_cap ? o->gaps_cap : 1024;
+		while (ncap < o->ngaps + tf - 1)
+			ncap *= 2;
+		uint32_t *ng = realloc(o->gaps_p, ncap * sizeof *ng);
+		if (!ng) {
+			o_set(o, XIHU_ENOMEM, "segment: out of memory");
+			return;
+		}
+		o->gaps_p = ng;
+		o->gaps_cap = ncap;
 	}
-	uint8_t *w = o->bpos.p + o->bpos.len;
-	uint32_t last = pos[0];
-	w = put_varint(w, last);
+	o->firsts[i] = pos[0];
+	uint32_t *g = o->gaps_p + o->ngaps;
 	for (uint32_t j = 1; j < tf; j++) {
-		if (pos[j] <= last) {
+		if (pos[j] <= pos[j - 1]) {
 			o_set(o, XIHU_EINVAL, "segment: positions out of order");
 			return;
 		}
-		w = put_varint(w, pos[j] - last - 1);
-		last = pos[j];
+		g[j - 1] = pos[j] - pos[j - 1] - 1;
 	}
-	o->bpos.len = (size_t)(w - o->bpos.p);
+	o->ngaps += tf - 1;
 	if (++o->n == XIHU_BLOCK)
 		close_block(o);
 }
@@ -732,6 +756,7 @@ void seg_out_free(seg_out *o)
 	xbuf_free(&o->recs);
 	xbuf_free(&o->names);
 	xbuf_free(&o->bpos);
+	free(o->gaps_p);
 	xbuf_free(&o->blocks);
 	xbuf_free(&o->skips);
 	xbuf_free(&o->tindex);
