@@ -1,23 +1,67 @@
 /*
- * build.c: trees of files and JSON Lines records -> a committed index.
+ * build.c: trees of files and JSON Lines records -> a committed index, built
+ * in parallel within a RAM budget, updated incrementally, merged by tiers.
  *
- * Owns one build: takes the writer lock (dir/LOCK, flock), walks the
- * inputs, reads each file (through zlib for .gz), skips binary and
- * oversized ones, analyzes the body and the path into their fields, feeds
- * the segment writer, and commits: segment files fsynced first, then the
- * manifest replaced atomically, then files no manifest names are removed.
- * Until the rename the previous commit stays intact and servable; a crash
- * anywhere leaves at worst unreferenced files that the next build removes.
+ * One run of xihu_build:
+ *  1. takes the writer lock (dir/LOCK, flock), reads the manifest and
+ *     deletes the files no manifest names (leftovers of a killed run);
+ *  2. opens the live segments (no CRC pass: the names and stamps are all it
+ *     reads) and loads their live documents: file path -> (segment, doc,
+ *     size, mtime_ns); JSON Lines records by their stamp (below);
+ *  3. walks the roots on this thread.  A file whose size and mtime_ns equal
+ *     its indexed copy's is unchanged and left alone; new and changed files
+ *     go out in batches (256 files or 8 MB) to T workers, batch k to worker
+ *     k % T, so which document lands in which segment does not depend on
+ *     timing.  Each worker reads its files (zlib for .gz), skips binary ones,
+ *     analyzes, and feeds its own seg_writer; when the writer's RAM passes
+ *     ram/T it finishes that segment (postings sorted and written, doc store
+ *     compressed, all fsynced) and starts another; ids come from a shared
+ *     counter.  The walker waits when a worker's queue is full;
+ *  4. marks the old copies of changed files, files gone from the trees and
+ *     records of changed JSON Lines files in new deletion bitmaps (the old
+ *     bitmap or'ed in, generation = the new manifest generation), drops
+ *     segments left with no live document, and commits ONE manifest: the
+ *     surviving segments in their order, then the new ones in walk order.
+ *     Nothing changed: no commit;
+ *  5. merges by tiers (below), one commit per merge, and deletes the files
+ *     the last commit no longer names.
+ * Until a manifest rename the previous commit stays intact and servable: a
+ * crash (SIGKILL included) anywhere leaves at worst unreferenced files that
+ * the next run deletes first.
+ *
+ * Roots: the index holds exactly the roots of its last run.  Given paths
+ * (default ".") and --jsonl files replace the manifest's roots; documents
+ * under a root no longer given are deleted; a root nested in another given
+ * root is walked once.  With opts->update and no paths the manifest's roots
+ * are used again (a vanished tree then just loses its documents).  JSON
+ * Lines roots are stored in the manifest as "jsonl:" + path (tree roots are
+ * absolute paths, so the two never mix).
+ *
+ * JSON Lines records are replaced whole, per file: each record carries its
+ * file's stamp, size = the file's size and mtime_ns = its mtime_ns xor a
+ * 64-bit hash of its path.  A given JSON Lines file whose current stamp is
+ * carried by old live records is unchanged (not re-read); every other old
+ * record is deleted and every other file is read whole.
+ *
+ * Merge policy (after each commit): a segment's tier is floor(log10(live
+ * docs)); when a tier holds >= MERGE_FACTOR segments they are merged into
+ * one; otherwise segments with more than 30% of their docs deleted are
+ * rewritten together.  opts->merge_all merges everything into one segment.
+ * The merged segment takes the place of the first input in the manifest.
+ *
  * Called by xihu-index (xihu_build).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -25,21 +69,147 @@
 #include "jsonl.h"
 
 #define BINARY_PROBE 8192
+#define BATCH_FILES 256
+#define BATCH_BYTES (8u << 20)
+#define QUEUE_BATCHES 64 /* per worker: the walk runs ahead by at most this */
+#define MAX_THREADS 8
+#define DEFAULT_RAM (256ull << 20)
+#define MIN_WORKER_RAM (1ull << 20) /* below this a segment per doc would be all overhead */
+#define MERGE_FACTOR 10
+#define MERGE_DELETED_PCT 30
+#define MAX_MERGES 1000 /* per run; the policy converges long before */
+#define JSONL_PREFIX "jsonl:"
 
 static const char *const field_names[] = {"body", "path", "title"};
+
+/* ---- work items --------------------------------------------------------- */
+
+enum { ITEM_FILE, ITEM_RECORD };
+
+typedef struct rec_field {
+	uint32_t field;
+	uint32_t len;
+	size_t off; /* from the record's text */
+} rec_field;
+
+typedef struct item {
+	uint8_t kind;
+	bool replaces; /* file: an older copy is in the index (changed, not added) */
+	uint32_t name_len;
+	size_t name_off; /* into the batch arena; NUL-terminated */
+	uint32_t rel_off; /* file: where its path relative to the root starts */
+	int64_t mtime_ns;
+	uint64_t size;
+	size_t text_off, text_len; /* record: its text in the arena */
+	uint32_t field0, nfields;  /* record: its fields in batch->fields */
+} item;
+
+typedef struct batch {
+	struct batch *next;
+	uint64_t seq;
+	item *items;
+	uint32_t n, cap;
+	uint64_t bytes;
+	xbuf arena;
+	rec_field *fields;
+	uint32_t nfields, capfields;
+} batch;
+
+/* A segment written by this run, in the order the manifest lists them. */
+typedef struct new_seg {
+	uint64_t seq; /* batch, then item index, where its first doc came from */
+	uint32_t item;
+	seg_info info;
+} new_seg;
+
+/* ---- the old index ------------------------------------------------------ */
+
+typedef struct old_doc {
+	const char *name; /* in the segment's mapping */
+	uint32_t name_len;
+	uint32_t seg; /* index in the old manifest */
+	uint32_t doc;
+	int64_t mtime_ns;
+	uint64_t size;
+	uint64_t hash;
+	bool seen; /* the walk met it unchanged */
+} old_doc;
+
+typedef struct live_seg {
+	uint64_t id, del_gen;
+	uint32_t ndocs;
+	seg *s;          /* opened at del_gen */
+	uint8_t *newdel; /* run's deletions or'ed into the old bitmap, NULL: none yet */
+	uint32_t nnew;   /* bits newly set */
+} live_seg;
+
+typedef struct worker worker;
 
 typedef struct build {
 	const char *dir;
 	const xihu_build_opts *o;
 	uint64_t max_size;
+	uint64_t worker_ram;
 	xihu_build_stats *st;
-	seg_writer *w;
-	xihu_err *err;
-	const char *root; /* the tree being walked, for relative paths */
-	size_t root_len;
-	xbuf data;      /* the file being read */
+	xihu_err *err; /* where this thread's errors go */
+	xihu_err *out; /* the caller's: the first error of any thread (fail) */
 	uint64_t start_ns, last_progress_ns;
+
+	manifest old;
+	live_seg *segs; /* the old manifest's, opened */
+	uint32_t nsegs;
+	old_doc *docs; /* files of the old index, open-addressed by name */
+	uint32_t docs_mask;
+	uint32_t ndocs_old;
+	uint64_t nmarked; /* deletion bits this run set */
+
+	/* records: stamps of the old live records, and which are kept */
+	struct stamp {
+		uint64_t size;
+		int64_t mtime;
+		bool keep;
+	} *stamps;
+	uint32_t nstamps, capstamps;
+
+	/* the walk */
+	uint32_t root_len; /* the tree being walked: its path relative part starts after */
+	batch *cur;
+	uint64_t seq;
+	uint64_t queued_bytes; /* of files handed out: the ETA's total once walk_done */
+	bool walk_done;
+
+	/* workers */
+	worker *workers;
+	uint32_t nworkers;
+	atomic_uint_fast64_t next_id;
+	atomic_bool abort;
+	pthread_mutex_t mu; /* guards err_set, nrunning, warnings */
+	pthread_cond_t done_cv;
+	uint32_t nrunning;
+	bool err_set;
+	atomic_uint_fast64_t done_files, done_bytes, done_docs, bytes_in, added, changed;
+	atomic_uint_fast64_t skipped_binary, skipped_large, skipped_error;
 } build;
+
+struct worker {
+	build *b;
+	uint32_t idx;
+	pthread_t tid;
+	bool started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv_item, cv_room;
+	batch *head, *tail;
+	uint32_t qlen;
+	bool closed;
+
+	seg_writer *w;
+	uint64_t w_seq;
+	uint32_t w_item;
+	xbuf data; /* the file being read */
+	xihu_err err;
+	new_seg *segs;
+	uint32_t nsegs, capsegs;
+};
 
 static void warn(build *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warn(build *b, const char *fmt, ...)
@@ -48,10 +218,40 @@ static void warn(build *b, const char *fmt, ...)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
+	flockfile(b->o->warnings);
 	fputs("xihu-index: ", b->o->warnings);
 	vfprintf(b->o->warnings, fmt, ap);
 	fputc('\n', b->o->warnings);
+	funlockfile(b->o->warnings);
 	va_end(ap);
+}
+
+static void verbose(build *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void verbose(build *b, const char *fmt, ...)
+{
+	if (!b->o->verbose)
+		return;
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	fprintf(b->o->verbose, "xihu-index: %s\n", line);
+	fflush(b->o->verbose);
+}
+
+/* Records the first error of any thread and stops everyone. */
+static int fail(build *b, const xihu_err *e)
+{
+	pthread_mutex_lock(&b->mu);
+	if (!b->err_set) {
+		b->err_set = true;
+		if (b->out && b->out != e)
+			*b->out = *e;
+	}
+	pthread_mutex_unlock(&b->mu);
+	atomic_store(&b->abort, true);
+	return e->code ? e->code : XIHU_EIO;
 }
 
 static void progress(build *b, bool final)
@@ -63,94 +263,212 @@ static void progress(build *b, bool final)
 		return;
 	b->last_progress_ns = now;
 	double secs = (double)(now - b->start_ns) / 1e9;
-	double mb = (double)b->st->bytes_in / 1e6;
-	fprintf(b->o->progress, "\r\033[K%" PRIu64 " files, %.1f MB, %.1f MB/s", b->st->docs, mb,
-	        secs > 0 ? mb / secs : 0.0);
+	uint64_t files = atomic_load(&b->done_files), done = atomic_load(&b->done_bytes);
+	double mb = (double)done / 1e6, rate = secs > 0 ? mb / secs : 0.0;
+	fprintf(b->o->progress, "\r\033[K%" PRIu64 " files, %.1f MB, %.1f MB/s", files, mb, rate);
+	if (!final && b->walk_done && rate > 0 && b->queued_bytes > done)
+		fprintf(b->o->progress, ", ETA %.0f s", (double)(b->queued_bytes - done) / 1e6 / rate);
 	if (final)
 		fputc('\n', b->o->progress);
 	fflush(b->o->progress);
 }
 
-/* Reads a whole file (inflating .gz) into b->data; 1 if skipped, 0 if read, <0 fatal. */
-static int read_file(build *b, const char *path, const struct stat *st)
+/* ---- batches and queues ----------------------------------------------------- */
+
+static void batch_free(batch *bt)
 {
-	xbuf_reset(&b->data);
+	if (!bt)
+		return;
+	free(bt->items);
+	free(bt->fields);
+	xbuf_free(&bt->arena);
+	free(bt);
+}
+
+static batch *batch_new(uint64_t seq)
+{
+	batch *bt = calloc(1, sizeof *bt);
+	if (bt) {
+		bt->seq = seq;
+		xbuf_init(&bt->arena);
+	}
+	return bt;
+}
+
+static item *batch_add(batch *bt)
+{
+	if (bt->n == bt->cap) {
+		uint32_t c = bt->cap ? 2 * bt->cap : BATCH_FILES;
+		item *v = realloc(bt->items, c * sizeof *v);
+		if (!v)
+			return NULL;
+		bt->items = v;
+		bt->cap = c;
+	}
+	item *it = &bt->items[bt->n];
+	memset(it, 0, sizeof *it);
+	return it;
+}
+
+/* Hands bt to worker seq % T, waiting (and drawing progress) while its queue is full. */
+static int dispatch(build *b, batch *bt)
+{
+	worker *wk = &b->workers[bt->seq % b->nworkers];
+	pthread_mutex_lock(&wk->mu);
+	while (wk->qlen >= QUEUE_BATCHES && !atomic_load(&b->abort)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 200000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&wk->cv_room, &wk->mu, &ts);
+		pthread_mutex_unlock(&wk->mu);
+		progress(b, false);
+		pthread_mutex_lock(&wk->mu);
+	}
+	if (atomic_load(&b->abort)) {
+		pthread_mutex_unlock(&wk->mu);
+		batch_free(bt);
+		return XIHU_EIO; /* the worker's error is in b->err */
+	}
+	if (wk->tail)
+		wk->tail->next = bt;
+	else
+		wk->head = bt;
+	wk->tail = bt;
+	wk->qlen++;
+	pthread_cond_signal(&wk->cv_item);
+	pthread_mutex_unlock(&wk->mu);
+	return 0;
+}
+
+/* Sends the batch being filled, if any. */
+static int flush_batch(build *b)
+{
+	batch *bt = b->cur;
+	if (!bt || bt->n == 0)
+		return 0;
+	b->cur = NULL;
+	if (bt->arena.rc)
+		return xihu_err_set(b->err, XIHU_ENOMEM, "out of memory");
+	return dispatch(b, bt);
+}
+
+static batch *cur_batch(build *b)
+{
+	if (!b->cur)
+		b->cur = batch_new(b->seq++);
+	return b->cur;
+}
+
+static int after_add(build *b)
+{
+	batch *bt = b->cur;
+	bt->n++;
+	if (bt->n >= BATCH_FILES || bt->bytes >= BATCH_BYTES)
+		return flush_batch(b);
+	return 0;
+}
+
+static batch *pop(worker *wk)
+{
+	pthread_mutex_lock(&wk->mu);
+	while (!wk->head && !wk->closed)
+		pthread_cond_wait(&wk->cv_item, &wk->mu);
+	batch *bt = wk->head;
+	if (bt) {
+		wk->head = bt->next;
+		if (!wk->head)
+			wk->tail = NULL;
+		wk->qlen--;
+		pthread_cond_signal(&wk->cv_room);
+	}
+	pthread_mutex_unlock(&wk->mu);
+	return bt;
+}
+
+/* ---- a worker: files and records -> segments --------------------------------- */
+
+/* Reads a whole file (inflating .gz) into wk->data; 1 if skipped, 0 if read, <0 fatal. */
+static int read_file(worker *wk, const char *path, uint64_t size)
+{
+	build *b = wk->b;
+	xbuf *data = &wk->data;
+	xbuf_reset(data);
 	size_t plen = strlen(path);
 	bool gz = plen > 3 && !strcmp(path + plen - 3, ".gz");
-	if ((uint64_t)st->st_size > b->max_size) {
-		b->st->skipped_large++;
-		return 1;
-	}
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
-		warn(b, "%s: %s (skipped)", path, strerror(errno));
-		b->st->skipped_error++;
+		if (errno != ENOENT) /* vanished since the walk: not worth a word */
+			warn(b, "%s: %s (skipped)", path, strerror(errno));
+		atomic_fetch_add(&b->skipped_error, 1);
 		return 1;
 	}
 	if (gz) {
 		gzFile g = gzdopen(fd, "rb");
 		if (!g) {
 			close(fd);
-			b->st->skipped_error++;
+			atomic_fetch_add(&b->skipped_error, 1);
 			return 1;
 		}
 		for (;;) {
-			if (!xbuf_reserve(&b->data, 65536)) {
+			if (!xbuf_reserve(data, 65536)) {
 				gzclose(g);
-				return xihu_err_set(b->err, XIHU_ENOMEM, "%s: out of memory", path);
+				return xihu_err_set(&wk->err, XIHU_ENOMEM, "%s: out of memory", path);
 			}
-			int n = gzread(g, b->data.p + b->data.len, 65536);
+			int n = gzread(g, data->p + data->len, 65536);
 			if (n < 0) {
 				int zerr;
-				warn(b, "%s: offset %zu: %s (skipped)", path, b->data.len, gzerror(g, &zerr));
+				warn(b, "%s: offset %zu: %s (skipped)", path, data->len, gzerror(g, &zerr));
 				gzclose(g);
-				b->st->skipped_error++;
+				atomic_fetch_add(&b->skipped_error, 1);
 				return 1;
 			}
 			if (n == 0)
 				break;
-			b->data.len += (size_t)n;
-			if (b->data.len > b->max_size) {
+			data->len += (size_t)n;
+			if (data->len > b->max_size) {
 				gzclose(g);
-				b->st->skipped_large++;
+				atomic_fetch_add(&b->skipped_large, 1);
 				return 1;
 			}
 		}
 		gzclose(g);
 	} else {
-		if (!xbuf_reserve(&b->data, (size_t)st->st_size + 1)) {
+		if (!xbuf_reserve(data, (size_t)size + 1)) {
 			close(fd);
-			return xihu_err_set(b->err, XIHU_ENOMEM, "%s: out of memory", path);
+			return xihu_err_set(&wk->err, XIHU_ENOMEM, "%s: out of memory", path);
 		}
 		for (;;) {
-			if (!xbuf_reserve(&b->data, 1)) {
+			if (!xbuf_reserve(data, 1)) {
 				close(fd);
-				return xihu_err_set(b->err, XIHU_ENOMEM, "%s: out of memory", path);
+				return xihu_err_set(&wk->err, XIHU_ENOMEM, "%s: out of memory", path);
 			}
-			size_t room = b->data.cap - b->data.len;
-			ssize_t n = read(fd, b->data.p + b->data.len, room);
+			ssize_t n = read(fd, data->p + data->len, data->cap - data->len);
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0) {
-				warn(b, "%s: offset %zu: %s (skipped)", path, b->data.len, strerror(errno));
+				warn(b, "%s: offset %zu: %s (skipped)", path, data->len, strerror(errno));
 				close(fd);
-				b->st->skipped_error++;
+				atomic_fetch_add(&b->skipped_error, 1);
 				return 1;
 			}
 			if (n == 0)
 				break;
-			b->data.len += (size_t)n;
-			if (b->data.len > b->max_size) { /* grew while we read */
+			data->len += (size_t)n;
+			if (data->len > b->max_size) { /* grew while we read */
 				close(fd);
-				b->st->skipped_large++;
+				atomic_fetch_add(&b->skipped_large, 1);
 				return 1;
 			}
 		}
 		close(fd);
 	}
-	size_t probe = b->data.len < BINARY_PROBE ? b->data.len : BINARY_PROBE;
-	if (memchr(b->data.p, 0, probe)) {
-		b->st->skipped_binary++;
+	size_t probe = data->len < BINARY_PROBE ? data->len : BINARY_PROBE;
+	if (memchr(data->p, 0, probe)) {
+		atomic_fetch_add(&b->skipped_binary, 1);
 		return 1;
 	}
 	return 0;
@@ -158,79 +476,446 @@ static int read_file(build *b, const char *path, const struct stat *st)
 
 /* Adds the tokens of text to field, from position *pos on; leaves *pos past
  * them with a gap of one, so a phrase never spans two values of a field. */
-static void add_field(build *b, uint32_t field, const char *text, size_t len, uint32_t *pos)
+static void add_field(seg_writer *w, uint32_t field, const char *text, size_t len, uint32_t *pos)
 {
 	analyzer an;
 	token t;
 	uint32_t next = *pos;
 	analyzer_init(&an, text, len);
 	while (analyzer_next(&an, &t)) {
-		seg_writer_add_token(b->w, field, t.term, t.len, *pos + t.pos);
+		seg_writer_add_token(w, field, t.term, t.len, *pos + t.pos);
 		next = *pos + t.pos + 2;
 	}
 	*pos = next;
 }
 
-static int add_file(void *ctx, const char *path, const struct stat *st)
+static int finish_segment(worker *wk)
 {
-	build *b = ctx;
-	b->st->files_seen++;
-	int r = read_file(b, path, st);
-	if (r < 0)
-		return r;
-	if (r > 0)
+	seg_writer *w = wk->w;
+	if (!w)
 		return 0;
-	seg_doc_in d = {
-		.name = path,
-		.name_len = (uint32_t)strlen(path),
-		.mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec,
-		.size = (uint64_t)st->st_size,
-		.text = (const char *)b->data.p,
-		.text_len = b->data.len,
-	};
-	if ((r = seg_writer_begin_doc(b->w, &d)))
-		return xihu_err_set(b->err, r, "%s: %s", path, xihu_strerror(r));
-	uint32_t pos[2] = {0, 0};
-	add_field(b, FIELD_BODY, d.text, d.text_len, &pos[0]);
-	/* the path relative to the walked root: its words without the noise of where the tree lives */
-	const char *rel = path;
-	if (!strncmp(path, b->root, b->root_len) && path[b->root_len] == '/')
-		rel = path + b->root_len + 1;
-	add_field(b, FIELD_PATH, rel, strlen(rel), &pos[1]);
-	if ((r = seg_writer_end_doc(b->w)))
-		return xihu_err_set(b->err, r, "%s: %s", path, xihu_strerror(r));
-	b->st->docs++;
-	b->st->bytes_in += d.text_len;
-	progress(b, false);
+	wk->w = NULL;
+	if (wk->nsegs == wk->capsegs) {
+		uint32_t c = wk->capsegs ? 2 * wk->capsegs : 8;
+		new_seg *v = realloc(wk->segs, c * sizeof *v);
+		if (!v) {
+			seg_writer_free(w);
+			return xihu_err_set(&wk->err, XIHU_ENOMEM, "out of memory");
+		}
+		wk->segs = v;
+		wk->capsegs = c;
+	}
+	new_seg *ns = &wk->segs[wk->nsegs];
+	ns->seq = wk->w_seq;
+	ns->item = wk->w_item;
+	int rc = seg_writer_finish(w, &ns->info, &wk->err);
+	seg_writer_free(w);
+	if (rc)
+		return rc;
+	wk->nsegs++;
 	return 0;
 }
 
-static int add_record(void *ctx, const jsonl_record *rec)
+/* Opens a writer for the doc at (seq, item) if none is open. */
+static int need_writer(worker *wk, uint64_t seq, uint32_t i)
+{
+	if (wk->w)
+		return 0;
+	uint64_t id = atomic_fetch_add(&wk->b->next_id, 1);
+	int rc = seg_writer_new(wk->b->dir, id, 3, field_names, &wk->w, &wk->err);
+	wk->w_seq = seq;
+	wk->w_item = i;
+	return rc;
+}
+
+static int add_item(worker *wk, const batch *bt, uint32_t i)
+{
+	build *b = wk->b;
+	const item *it = &bt->items[i];
+	const char *name = (const char *)bt->arena.p + it->name_off;
+	seg_doc_in d = {.name = name, .name_len = it->name_len, .mtime_ns = it->mtime_ns, .size = it->size};
+	if (it->kind == ITEM_FILE) {
+		int r = read_file(wk, name, it->size);
+		atomic_fetch_add(&b->done_files, 1);
+		atomic_fetch_add(&b->done_bytes, it->size);
+		if (r)
+			return r < 0 ? r : 0;
+		d.text = (const char *)wk->data.p;
+		d.text_len = wk->data.len;
+	} else {
+		d.record = true;
+		d.text = (const char *)bt->arena.p + it->text_off;
+		d.text_len = it->text_len;
+		atomic_fetch_add(&b->done_bytes, it->text_len);
+	}
+	int rc = need_writer(wk, bt->seq, i);
+	if (!rc && (rc = seg_writer_begin_doc(wk->w, &d)) == XIHU_ELIMIT && seg_writer_ndocs(wk->w) > 0) {
+		/* the segment is full: the next one takes the doc */
+		if (!(rc = finish_segment(wk)) && !(rc = need_writer(wk, bt->seq, i)))
+			rc = seg_writer_begin_doc(wk->w, &d);
+	}
+	if (rc)
+		return rc;
+	if (it->kind == ITEM_FILE) {
+		uint32_t pos[2] = {0, 0};
+		add_field(wk->w, FIELD_BODY, d.text, d.text_len, &pos[0]);
+		add_field(wk->w, FIELD_PATH, name + it->rel_off, it->name_len - it->rel_off, &pos[1]);
+	} else {
+		uint32_t pos[XIHU_MAX_FIELDS] = {0};
+		for (uint32_t f = 0; f < it->nfields; f++) {
+			const rec_field *rf = &bt->fields[it->field0 + f];
+			add_field(wk->w, rf->field, d.text + rf->off, rf->len, &pos[rf->field]);
+		}
+	}
+	if ((rc = seg_writer_end_doc(wk->w)))
+		return rc;
+	atomic_fetch_add(&b->done_docs, 1);
+	atomic_fetch_add(&b->bytes_in, d.text_len);
+	atomic_fetch_add(it->replaces ? &b->changed : &b->added, 1);
+	if (seg_writer_mem(wk->w) + wk->data.cap >= b->worker_ram)
+		rc = finish_segment(wk);
+	/* a huge file's buffer is not kept for the small ones after it */
+	if (wk->data.cap > (4u << 20)) {
+		xbuf_free(&wk->data);
+		xbuf_init(&wk->data);
+	}
+	return rc;
+}
+
+static void *worker_main(void *arg)
+{
+	worker *wk = arg;
+	build *b = wk->b;
+	int rc = 0;
+	batch *bt;
+	while ((bt = pop(wk))) {
+		for (uint32_t i = 0; i < bt->n && !rc && !atomic_load(&b->abort); i++)
+			rc = add_item(wk, bt, i);
+		batch_free(bt);
+		if (rc) {
+			fail(b, &wk->err);
+			rc = 0; /* keep draining so the walker never waits on us */
+		}
+	}
+	if (!atomic_load(&b->abort) && (rc = finish_segment(wk)))
+		fail(b, &wk->err);
+	if (wk->w) {
+		seg_writer_free(wk->w); /* abandoned: unlinks its files */
+		wk->w = NULL;
+	}
+	xbuf_free(&wk->data);
+	pthread_mutex_lock(&b->mu);
+	b->nrunning--;
+	pthread_cond_signal(&b->done_cv);
+	pthread_mutex_unlock(&b->mu);
+	return NULL;
+}
+
+static int workers_start(build *b)
+{
+	b->workers = calloc(b->nworkers, sizeof *b->workers);
+	if (!b->workers)
+		return xihu_err_set(b->err, XIHU_ENOMEM, "out of memory");
+	for (uint32_t i = 0; i < b->nworkers; i++) {
+		worker *wk = &b->workers[i];
+		wk->b = b;
+		wk->idx = i;
+		pthread_mutex_init(&wk->mu, NULL);
+		pthread_cond_init(&wk->cv_item, NULL);
+		pthread_cond_init(&wk->cv_room, NULL);
+		xbuf_init(&wk->data);
+	}
+	for (uint32_t i = 0; i < b->nworkers; i++) {
+		worker *wk = &b->workers[i];
+		pthread_mutex_lock(&b->mu);
+		b->nrunning++;
+		pthread_mutex_unlock(&b->mu);
+		int e = pthread_create(&wk->tid, NULL, worker_main, wk);
+		if (e) {
+			pthread_mutex_lock(&b->mu);
+			b->nrunning--;
+			pthread_mutex_unlock(&b->mu);
+			return xihu_err_set(b->err, XIHU_ENOMEM, "starting a thread: %s", strerror(e));
+		}
+		wk->started = true;
+	}
+	return 0;
+}
+
+/* Closes the queues and waits for every worker, drawing progress meanwhile. */
+static void workers_stop(build *b)
+{
+	if (!b->workers)
+		return;
+	for (uint32_t i = 0; i < b->nworkers; i++) {
+		worker *wk = &b->workers[i];
+		pthread_mutex_lock(&wk->mu);
+		wk->closed = true;
+		pthread_cond_signal(&wk->cv_item);
+		pthread_mutex_unlock(&wk->mu);
+	}
+	pthread_mutex_lock(&b->mu);
+	while (b->nrunning > 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 200000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&b->done_cv, &b->mu, &ts);
+		pthread_mutex_unlock(&b->mu);
+		progress(b, false);
+		pthread_mutex_lock(&b->mu);
+	}
+	pthread_mutex_unlock(&b->mu);
+	for (uint32_t i = 0; i < b->nworkers; i++)
+		if (b->workers[i].started)
+			pthread_join(b->workers[i].tid, NULL);
+}
+
+static void workers_free(build *b)
+{
+	if (!b->workers)
+		return;
+	for (uint32_t i = 0; i < b->nworkers; i++) {
+		worker *wk = &b->workers[i];
+		batch *bt = wk->head;
+		while (bt) {
+			batch *next = bt->next;
+			batch_free(bt);
+			bt = next;
+		}
+		free(wk->segs);
+		xbuf_free(&wk->data);
+		pthread_mutex_destroy(&wk->mu);
+		pthread_cond_destroy(&wk->cv_item);
+		pthread_cond_destroy(&wk->cv_room);
+	}
+	free(b->workers);
+	b->workers = NULL;
+}
+
+/* ---- the old index: what is there, what stays ---------------------------------- */
+
+static uint64_t hash_name(const char *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)p[i]) * 0x100000001b3ull;
+	return h ^ h >> 29;
+}
+
+static old_doc *docs_find(build *b, const char *name, size_t len, uint64_t h)
+{
+	if (!b->docs)
+		return NULL;
+	for (uint32_t i = (uint32_t)h & b->docs_mask;; i = (i + 1) & b->docs_mask) {
+		old_doc *d = &b->docs[i];
+		if (!d->name)
+			return NULL;
+		if (d->hash == h && d->name_len == len && !memcmp(d->name, name, len))
+			return d;
+	}
+}
+
+/* Marks doc of old segment si deleted by this run. */
+static int mark_deleted(build *b, uint32_t si, uint32_t doc)
+{
+	live_seg *ls = &b->segs[si];
+	if (!ls->newdel) {
+		size_t bytes = ((size_t)ls->ndocs + 7) / 8;
+		ls->newdel = calloc(bytes ? bytes : 1, 1);
+		if (!ls->newdel)
+			return xihu_err_set(b->err, XIHU_ENOMEM, "out of memory");
+		const uint8_t *old = seg_deletes(ls->s);
+		if (old)
+			memcpy(ls->newdel, old, bytes);
+	}
+	if (!seg_bitmap_test(ls->newdel, doc)) {
+		ls->newdel[doc >> 3] |= (uint8_t)(1u << (doc & 7));
+		ls->nnew++;
+		b->nmarked++;
+	}
+	return 0;
+}
+
+static int64_t record_stamp_mtime(const char *path, const struct stat *st)
+{
+	int64_t m = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+	return m ^ (int64_t)hash_name(path, strlen(path));
+}
+
+static struct stamp *stamp_find(build *b, uint64_t size, int64_t mtime)
+{
+	for (uint32_t i = 0; i < b->nstamps; i++)
+		if (b->stamps[i].size == size && b->stamps[i].mtime == mtime)
+			return &b->stamps[i];
+	return NULL;
+}
+
+/* Opens the old manifest's segments and loads their live documents. */
+static int load_old(build *b)
+{
+	manifest *m = &b->old;
+	b->segs = calloc(m->nsegs ? m->nsegs : 1, sizeof *b->segs);
+	if (!b->segs)
+		return xihu_err_set(b->err, XIHU_ENOMEM, "out of memory");
+	uint64_t total = 0;
+	for (uint32_t i = 0; i < m->nsegs; i++) {
+		live_seg *ls = &b->segs[i];
+		ls->id = m->segs[i].id;
+		ls->del_gen = m->segs[i].del_gen;
+		int rc = seg_open(b->dir, ls->id, ls->del_gen, false, &ls->s, b->err);
+		if (rc)
+			return rc;
+		b->nsegs++;
+		ls->ndocs = seg_ndocs(ls->s);
+		total += ls->ndocs;
+	}
+	uint32_t cap = 1024;
+	while (cap < 2 * total && cap < (1u << 31))
+		cap *= 2;
+	b->docs = calloc(cap, sizeof *b->docs);
+	if (!b->docs)
+		return xihu_err_set(b->err, XIHU_ENOMEM, "out of memory");
+	b->docs_mask = cap - 1;
+	for (uint32_t si = 0; si < b->nsegs; si++) {
+		const seg *s = b->segs[si].s;
+		const uint8_t *del = seg_deletes(s);
+		for (uint32_t d = 0; d < b->segs[si].ndocs; d++) {
+			if (seg_bitmap_test(del, d))
+				continue;
+			seg_doc sd;
+			int rc = seg_doc_get(s, d, &sd, b->err);
+			if (rc)
+				return rc;
+			if (sd.record) {
+				if (!stamp_find(b, sd.size, sd.mtime_ns)) {
+					if (b->nstamps == b->capstamps) {
+						uint32_t c = b->capstamps ? 2 * b->capstamps : 8;
+						struct stamp *v = realloc(b->stamps, c * sizeof *v);
+						if (!v)
+							return xihu_err_set(b->err, XIHU_ENOMEM, "out of memory");
+						b->stamps = v;
+						b->capstamps = c;
+					}
+					b->stamps[b->nstamps++] = (struct stamp){.size = sd.size, .mtime = sd.mtime_ns};
+				}
+				continue;
+			}
+			uint64_t h = hash_name(sd.name, sd.name_len);
+			old_doc *od = docs_find(b, sd.name, sd.name_len, h);
+			if (od) { /* the same path twice (an older build's overlapping roots): drop this one */
+				if ((rc = mark_deleted(b, si, d)))
+					return rc;
+				continue;
+			}
+			uint32_t i = (uint32_t)h & b->docs_mask;
+			while (b->docs[i].name)
+				i = (i + 1) & b->docs_mask;
+			b->docs[i] = (old_doc){.name = sd.name, .name_len = sd.name_len, .seg = si, .doc = d,
+			                       .mtime_ns = sd.mtime_ns, .size = sd.size, .hash = h};
+			b->ndocs_old++;
+		}
+	}
+	return 0;
+}
+
+/* ---- the walk: what to (re)index ------------------------------------------------- */
+
+static int on_file(void *ctx, const char *path, const struct stat *st)
 {
 	build *b = ctx;
-	seg_doc_in d = {
-		.name = rec->id,
-		.name_len = rec->id_len,
-		.record = true,
-		.text = rec->text,
-		.text_len = rec->text_len,
-	};
-	int r = seg_writer_begin_doc(b->w, &d);
-	if (r)
-		return xihu_err_set(b->err, r, "record %s: %s", rec->id, xihu_strerror(r));
-	uint32_t pos[XIHU_MAX_FIELDS] = {0};
-	for (uint32_t i = 0; i < rec->nfields; i++)
-		add_field(b, rec->fields[i].field, rec->fields[i].value, rec->fields[i].len,
-		          &pos[rec->fields[i].field]);
-	if ((r = seg_writer_end_doc(b->w)))
-		return xihu_err_set(b->err, r, "record %s: %s", rec->id, xihu_strerror(r));
-	b->st->docs++;
-	b->st->bytes_in += rec->text_len;
+	if (atomic_load(&b->abort))
+		return XIHU_EIO;
+	b->st->files_seen++;
+	size_t len = strlen(path);
+	int64_t mtime = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+	uint64_t size = (uint64_t)st->st_size;
+	old_doc *od = docs_find(b, path, len, hash_name(path, len));
+	bool large = size > b->max_size;
+	if (od && !large && od->size == size && od->mtime_ns == mtime) {
+		od->seen = true;
+		b->st->unchanged++;
+		return 0;
+	}
+	/* new, or changed (or now too large): an old copy is not seen, so the
+	 * sweep after the walk deletes it */
+	if (large) {
+		atomic_fetch_add(&b->skipped_large, 1);
+		return 0;
+	}
+	batch *bt = cur_batch(b);
+	item *it = bt ? batch_add(bt) : NULL;
+	if (!it)
+		return xihu_err_set(b->err, XIHU_ENOMEM, "out of memory");
+	it->kind = ITEM_FILE;
+	it->replaces = od != NULL;
+	it->name_off = bt->arena.len;
+	it->name_len = (uint32_t)len;
+	it->rel_off = b->root_len < len && path[b->root_len] == '/' ? b->root_len + 1 : 0;
+	it->mtime_ns = mtime;
+	it->size = size;
+	xbuf_put(&bt->arena, path, len + 1);
+	bt->bytes += size;
+	b->queued_bytes += size;
 	progress(b, false);
-	return 0;
+	return after_add(b);
 }
 
-/* Removes every file in dir that looks like a segment file and is not live. */
+typedef struct rec_ctx {
+	build *b;
+	uint64_t size;
+	int64_t mtime;
+} rec_ctx;
+
+static int on_record(void *ctx, const jsonl_record *rec)
+{
+	rec_ctx *rc = ctx;
+	build *b = rc->b;
+	if (atomic_load(&b->abort))
+		return XIHU_EIO;
+	batch *bt = cur_batch(b);
+	item *it = bt ? batch_add(bt) : NULL;
+	if (!it)
+		return xihu_err_set(b->err, XIHU_ENOMEM, "out of memory");
+	if (bt->nfields + rec->nfields > bt->capfields) {
+		uint32_t c = bt->capfields ? bt->capfields : 64;
+		while (c < bt->nfields + rec->nfields)
+			c *= 2;
+		rec_field *v = realloc(bt->fields, c * sizeof *v);
+		if (!v)
+			return xihu_err_set(b->err, XIHU_ENOMEM, "out of memory");
+		bt->fields = v;
+		bt->capfields = c;
+	}
+	it->kind = ITEM_RECORD;
+	it->name_off = bt->arena.len;
+	it->name_len = rec->id_len;
+	it->size = rc->size;
+	it->mtime_ns = rc->mtime;
+	xbuf_put(&bt->arena, rec->id, rec->id_len);
+	xbuf_put_u8(&bt->arena, 0);
+	it->text_off = bt->arena.len;
+	it->text_len = rec->text_len;
+	xbuf_put(&bt->arena, rec->text, rec->text_len);
+	it->field0 = bt->nfields;
+	it->nfields = rec->nfields;
+	for (uint32_t i = 0; i < rec->nfields; i++)
+		bt->fields[bt->nfields++] = (rec_field){.field = rec->fields[i].field, .len = rec->fields[i].len,
+		                                        .off = (size_t)(rec->fields[i].value - rec->text)};
+	bt->bytes += rec->text_len;
+	b->queued_bytes += rec->text_len;
+	progress(b, false);
+	return after_add(b);
+}
+
+/* ---- committing and merging ------------------------------------------------------- */
+
+/* Removes every file in dir that looks like a segment's and is not live:
+ * segments the manifest does not name, their .del generations but the
+ * live one, and temporaries. */
 static void remove_garbage(const char *dir, const manifest *m)
 {
 	DIR *d = opendir(dir);
@@ -243,16 +928,26 @@ static void remove_garbage(const char *dir, const manifest *m)
 		unsigned long long id = strtoull(e->d_name, &end, 16);
 		if (errno || end - e->d_name != 12 || (*end != '.' && *end != '_'))
 			continue;
-		bool live = false;
+		const manifest_seg *live = NULL;
 		for (uint32_t i = 0; i < m->nsegs && !live; i++)
-			live = m->segs[i].id == id;
-		if (!live)
+			if (m->segs[i].id == id)
+				live = &m->segs[i];
+		bool keep = false;
+		if (live && *end == '.') {
+			keep = !strchr(end + 1, '.'); /* "<id>.terms", not "<id>.terms.tmp" */
+		} else if (live && *end == '_') {
+			char *gend;
+			errno = 0;
+			unsigned long long gen = strtoull(end + 1, &gend, 10);
+			keep = !errno && gend > end + 1 && gen == live->del_gen && !strcmp(gend, ".del");
+		}
+		if (!keep)
 			unlinkat(dirfd(d), e->d_name, 0);
 	}
 	closedir(d);
 }
 
-static uint64_t dir_bytes(const char *dir, const manifest *m)
+static uint64_t dir_bytes(const char *dir)
 {
 	uint64_t total = 0;
 	DIR *d = opendir(dir);
@@ -265,8 +960,199 @@ static uint64_t dir_bytes(const char *dir, const manifest *m)
 		    !fstatat(dirfd(d), e->d_name, &st, 0) && S_ISREG(st.st_mode))
 			total += (uint64_t)st.st_size;
 	closedir(d);
-	(void)m;
 	return total;
+}
+
+/* The live segments of the current commit, opened, beside its manifest. */
+typedef struct state {
+	manifest m;  /* segs and roots owned */
+	seg **open;  /* per m.segs[i], opened at its del_gen; NULL until needed */
+} state;
+
+static void state_free(state *s)
+{
+	if (s->open)
+		for (uint32_t i = 0; i < s->m.nsegs; i++)
+			seg_close(s->open[i]);
+	free(s->open);
+	manifest_free(&s->m);
+	memset(s, 0, sizeof *s);
+}
+
+static int cmp_new_seg(const void *a, const void *b)
+{
+	const new_seg *x = a, *y = b;
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	return x->item < y->item ? -1 : x->item > y->item;
+}
+
+static int tier_of(uint32_t live)
+{
+	int t = 0;
+	for (uint64_t v = 10; v <= live; v *= 10)
+		t++;
+	return t;
+}
+
+/* Picks the segments of the next merge into pick[] (indexes into s->m.segs,
+ * ascending); returns how many (0: nothing to merge).  s->open must be full. */
+static uint32_t merge_pick(const state *s, bool merge_all, uint32_t *pick)
+{
+	uint32_t n = s->m.nsegs, k = 0;
+	if (merge_all) {
+		if (n > 1 || (n == 1 && seg_ndeleted(s->open[0]) > 0))
+			for (uint32_t i = 0; i < n; i++)
+				pick[k++] = i;
+		return k;
+	}
+	int best = -1;
+	for (int t = 0; t < 10 && best < 0; t++) {
+		uint32_t c = 0;
+		for (uint32_t i = 0; i < n; i++)
+			c += tier_of(seg_ndocs(s->open[i]) - seg_ndeleted(s->open[i])) == t;
+		if (c >= MERGE_FACTOR)
+			best = t;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t nd = seg_ndocs(s->open[i]), del = seg_ndeleted(s->open[i]);
+		if (best >= 0 ? tier_of(nd - del) == best : (uint64_t)del * 100 > (uint64_t)nd * MERGE_DELETED_PCT)
+			pick[k++] = i;
+	}
+	return k;
+}
+
+static int open_all(build *b, state *s)
+{
+	for (uint32_t i = 0; i < s->m.nsegs; i++)
+		if (!s->open[i]) {
+			int rc = seg_open(b->dir, s->m.segs[i].id, s->m.segs[i].del_gen, false, &s->open[i], b->err);
+			if (rc)
+				return rc;
+		}
+	return 0;
+}
+
+static int merge_loop(build *b, state *s)
+{
+	uint32_t *pick = NULL;
+	const seg **in = NULL;
+	int rc = 0;
+	for (uint32_t round = 0; round < MAX_MERGES; round++) {
+		if ((rc = open_all(b, s)))
+			break;
+		free(pick);
+		free(in);
+		pick = malloc((s->m.nsegs + 1) * sizeof *pick);
+		in = malloc((s->m.nsegs + 1) * sizeof *in);
+		if (!pick || !in) {
+			rc = xihu_err_set(b->err, XIHU_ENOMEM, "out of memory");
+			break;
+		}
+		uint32_t k = merge_pick(s, b->o->merge_all && round == 0, pick);
+		if (k == 0)
+			break;
+		uint64_t out_id = s->m.next_seg_id;
+		uint64_t in_docs = 0;
+		for (uint32_t i = 0; i < k; i++) {
+			in[i] = s->open[pick[i]];
+			in_docs += seg_ndocs(in[i]) - seg_ndeleted(in[i]);
+		}
+		verbose(b, "merging %u segments (%" PRIu64 " live docs) into %012" PRIx64, k, in_docs, out_id);
+		seg_info info;
+		if ((rc = seg_merge(b->dir, in, k, out_id, &info, b->err)))
+			break;
+		/* the new manifest: the output where the first input was, the inputs gone */
+		manifest nm = s->m;
+		manifest_seg *segs = malloc((s->m.nsegs + 1) * sizeof *segs);
+		seg **open = calloc(s->m.nsegs + 1, sizeof *open);
+		if (!segs || !open) {
+			free(segs);
+			free(open);
+			rc = xihu_err_set(b->err, XIHU_ENOMEM, "out of memory");
+			break;
+		}
+		uint32_t n = 0;
+		for (uint32_t i = 0, p = 0; i < s->m.nsegs; i++) {
+			if (p < k && pick[p] == i) {
+				if (p == 0 && info.ndocs > 0)
+					segs[n++] = (manifest_seg){.id = out_id, .ndocs = info.ndocs};
+				p++;
+				continue;
+			}
+			open[n] = s->open[i];
+			segs[n++] = s->m.segs[i];
+		}
+		nm.generation = s->m.generation + 1;
+		nm.next_seg_id = out_id + 1;
+		nm.segs = segs;
+		nm.nsegs = n;
+		rc = manifest_write(b->dir, &nm, b->err);
+		if (rc) {
+			free(segs);
+			free(open);
+			break;
+		}
+		verbose(b, "committed generation %" PRIu64 ": merged into %012" PRIx64 " (%u docs)", nm.generation,
+		        out_id, info.ndocs);
+		for (uint32_t p = 0; p < k; p++)
+			seg_close(s->open[pick[p]]);
+		free(s->open);
+		free(s->m.segs);
+		s->m = nm;
+		s->open = open;
+		b->st->merges++;
+		b->st->committed = true;
+		remove_garbage(b->dir, &s->m);
+	}
+	free(pick);
+	free(in);
+	return rc;
+}
+
+/* ---- roots -------------------------------------------------------------------------- */
+
+static bool under(const char *path, const char *root)
+{
+	size_t n = strlen(root);
+	return !strncmp(path, root, n) && (path[n] == '/' || path[n] == '\0' || (n == 1 && root[0] == '/'));
+}
+
+static int add_root(build *b, char ***roots, uint32_t *n, const char *given, bool jsonl, bool missing_ok)
+{
+	char *real = realpath(given, NULL);
+	if (!real) {
+		if (missing_ok && errno == ENOENT) {
+			warn(b, "%s: %s (its documents are removed)", given, strerror(errno));
+			return 0;
+		}
+		return xihu_err_set(b->err, XIHU_EIO, "%s: %s", given, strerror(errno));
+	}
+	size_t len = strlen(real);
+	char *r = malloc(len + sizeof JSONL_PREFIX);
+	if (!r) {
+		free(real);
+		return xihu_err_set(b->err, XIHU_ENOMEM, "out of memory");
+	}
+	sprintf(r, "%s%s", jsonl ? JSONL_PREFIX : "", real);
+	free(real);
+	for (uint32_t i = 0; i < *n; i++)
+		if (!strcmp((*roots)[i], r)) {
+			free(r);
+			return 0;
+		}
+	(*roots)[(*n)++] = r;
+	return 0;
+}
+
+static bool roots_equal(const manifest *a, char **roots, uint32_t n)
+{
+	if (a->nroots != n)
+		return false;
+	for (uint32_t i = 0; i < n; i++)
+		if (strcmp(a->roots[i], roots[i]))
+			return false;
+	return true;
 }
 
 static int mkdir_p(const char *dir, xihu_err *err)
@@ -287,108 +1173,292 @@ static int mkdir_p(const char *dir, xihu_err *err)
 	return 0;
 }
 
+/* ---- the run ------------------------------------------------------------------------ */
+
+/* Walks the tree roots and reads the changed JSON Lines files, through the workers. */
+static int feed(build *b, char **roots, uint32_t nroots)
+{
+	int rc = 0;
+	unsigned wflags = b->o->no_ignore ? WALK_NO_IGNORE : 0;
+	for (uint32_t i = 0; i < nroots && !rc; i++) {
+		const char *r = roots[i];
+		if (!strncmp(r, JSONL_PREFIX, strlen(JSONL_PREFIX)))
+			continue;
+		bool nested = false; /* (roots are distinct: add_root) */
+		for (uint32_t j = 0; j < nroots && !nested; j++)
+			nested = j != i && strncmp(roots[j], JSONL_PREFIX, strlen(JSONL_PREFIX)) && under(r, roots[j]);
+		if (nested)
+			continue;
+		struct stat rs;
+		bool isdir = !stat(r, &rs) && S_ISDIR(rs.st_mode);
+		/* a single file is relative to its directory */
+		b->root_len = (uint32_t)(isdir ? strlen(r) : (size_t)(strrchr(r, '/') - r));
+		if (isdir && b->root_len == 1)
+			b->root_len = 0; /* the root "/": paths are relative after its '/' */
+		rc = walk_tree(r, wflags, on_file, b, b->o->warnings, b->err);
+	}
+	b->walk_done = true; /* trees done: the ETA knows the total */
+	for (uint32_t i = 0; i < nroots && !rc; i++) {
+		const char *r = roots[i];
+		if (strncmp(r, JSONL_PREFIX, strlen(JSONL_PREFIX)))
+			continue;
+		const char *path = r + strlen(JSONL_PREFIX);
+		struct stat st;
+		if (stat(path, &st) < 0)
+			return xihu_err_set(b->err, XIHU_EIO, "%s: %s", path, strerror(errno));
+		rec_ctx rcx = {.b = b, .size = (uint64_t)st.st_size, .mtime = record_stamp_mtime(path, &st)};
+		struct stamp *sp = stamp_find(b, rcx.size, rcx.mtime);
+		bool twice = false; /* the same stamp on two given files: read both */
+		for (uint32_t j = 0; j < nroots && !twice; j++) {
+			struct stat s2;
+			const char *p2 = roots[j] + strlen(JSONL_PREFIX);
+			twice = j != i && !strncmp(roots[j], JSONL_PREFIX, strlen(JSONL_PREFIX)) && !stat(p2, &s2) &&
+			        (uint64_t)s2.st_size == rcx.size && record_stamp_mtime(p2, &s2) == rcx.mtime;
+		}
+		if (sp && !twice) {
+			sp->keep = true;
+			continue;
+		}
+		rc = jsonl_read(path, on_record, &rcx, b->err);
+	}
+	if (!rc)
+		rc = flush_batch(b);
+	return rc;
+}
+
+/* The run's deletions: old files not met unchanged, old records of changed files. */
+static int sweep(build *b)
+{
+	int rc = 0;
+	for (uint32_t i = 0; i <= b->docs_mask && b->docs && !rc; i++) {
+		const old_doc *od = &b->docs[i];
+		if (od->name && !od->seen)
+			rc = mark_deleted(b, od->seg, od->doc);
+	}
+	for (uint32_t si = 0; si < b->nsegs && !rc && b->nstamps; si++) {
+		const seg *s = b->segs[si].s;
+		const uint8_t *del = seg_deletes(s);
+		for (uint32_t d = 0; d < b->segs[si].ndocs && !rc; d++) {
+			seg_doc sd;
+			if (seg_bitmap_test(del, d) || (rc = seg_doc_get(s, d, &sd, b->err)) || !sd.record)
+				continue;
+			struct stamp *sp = stamp_find(b, sd.size, sd.mtime_ns);
+			if (!sp || !sp->keep)
+				rc = mark_deleted(b, si, d);
+			else
+				b->st->unchanged++;
+		}
+	}
+	return rc;
+}
+
 int xihu_build(const char *index_dir, const char *const *paths, size_t npaths, const char *const *jsonl,
                size_t njsonl, const xihu_build_opts *opts, xihu_build_stats *stats_out, xihu_err *err)
 {
 	xihu_build_opts defo = {0};
 	xihu_build_stats st = {0};
-	build b = {.dir = index_dir, .o = opts ? opts : &defo, .st = &st, .err = err};
-	b.max_size = b.o->max_file_size ? b.o->max_file_size : XIHU_DEFAULT_MAX_FILE_SIZE;
+	xihu_err feed_err = {0};
+	build b = {.dir = index_dir, .o = opts ? opts : &defo, .st = &st, .err = err, .out = err};
 	b.start_ns = now_ns();
-	xbuf_init(&b.data);
+	b.max_size = b.o->max_file_size ? b.o->max_file_size : XIHU_DEFAULT_MAX_FILE_SIZE;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	b.nworkers = b.o->threads ? b.o->threads : ncpu > 0 ? (uint32_t)ncpu : 1;
+	if (b.nworkers > MAX_THREADS)
+		b.nworkers = MAX_THREADS;
+	uint64_t ram = b.o->ram_bytes ? b.o->ram_bytes : DEFAULT_RAM;
+	b.worker_ram = ram / b.nworkers;
+	if (b.worker_ram < MIN_WORKER_RAM)
+		b.worker_ram = MIN_WORKER_RAM;
+	pthread_mutex_init(&b.mu, NULL);
+	pthread_cond_init(&b.done_cv, NULL);
 	int rc, lockfd = -1;
-	manifest old = {0}, m = {0};
+	bool locked = false;
 	char **roots = NULL;
+	uint32_t nroots = 0;
+	state cur = {0};
+	new_seg *ns = NULL;
+	uint32_t nns = 0;
 
 	if ((rc = mkdir_p(index_dir, err)))
-		return rc;
+		goto out;
 	char lockpath[4200];
 	snprintf(lockpath, sizeof lockpath, "%s/LOCK", index_dir);
 	lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (lockfd < 0)
-		return xihu_err_set(err, XIHU_EIO, "%s: %s", lockpath, strerror(errno));
-	if (flock(lockfd, LOCK_EX | LOCK_NB) < 0) {
-		close(lockfd);
-		return xihu_err_set(err, XIHU_ELOCKED, "%s: another xihu-index is writing this index",
-		                    index_dir);
+	if (lockfd < 0) {
+		rc = xihu_err_set(err, XIHU_EIO, "%s: %s", lockpath, strerror(errno));
+		goto out;
 	}
+	if (flock(lockfd, LOCK_EX | LOCK_NB) < 0) {
+		rc = xihu_err_set(err, XIHU_ELOCKED, "%s: another xihu-index is writing this index", index_dir);
+		goto out;
+	}
+	locked = true;
 
-	rc = manifest_read(index_dir, &old, err);
+	rc = manifest_read(index_dir, &b.old, err);
 	if (rc == XIHU_ENOINDEX) {
-		memset(&old, 0, sizeof old);
-		old.next_seg_id = 1;
+		if (b.o->update && npaths + njsonl == 0) {
+			rc = xihu_err_set(err, XIHU_ENOINDEX, "%s: no index to update (give the trees to index)", index_dir);
+			goto out;
+		}
+		memset(&b.old, 0, sizeof b.old);
+		b.old.next_seg_id = 1;
 		rc = 0;
 	}
 	if (rc)
 		goto out;
-
-	uint64_t id = old.next_seg_id;
-	if ((rc = seg_writer_new(index_dir, id, 3, field_names, &b.w, err)))
+	remove_garbage(index_dir, &b.old); /* what a killed run left behind */
+	if ((rc = load_old(&b)))
 		goto out;
 
-	roots = calloc(npaths + njsonl + 1, sizeof *roots);
+	/* the roots of this run */
+	bool from_manifest = b.o->update && npaths + njsonl == 0;
+	size_t maxroots = from_manifest ? b.old.nroots : npaths + njsonl;
+	roots = calloc(maxroots + 1, sizeof *roots);
 	if (!roots) {
 		rc = xihu_err_set(err, XIHU_ENOMEM, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < npaths; i++) {
-		char *real = realpath(paths[i], NULL);
-		if (!real) {
-			rc = xihu_err_set(err, XIHU_EIO, "%s: %s", paths[i], strerror(errno));
-			goto out;
+	if (from_manifest) {
+		for (uint32_t i = 0; i < b.old.nroots && !rc; i++) {
+			const char *r = b.old.roots[i];
+			bool j = !strncmp(r, JSONL_PREFIX, strlen(JSONL_PREFIX));
+			rc = add_root(&b, &roots, &nroots, j ? r + strlen(JSONL_PREFIX) : r, j, true);
 		}
-		roots[m.nroots++] = real;
-		struct stat rs;
-		bool isdir = !stat(real, &rs) && S_ISDIR(rs.st_mode);
-		/* a single file is relative to its directory */
-		b.root = real;
-		b.root_len = isdir ? strlen(real) : (size_t)(strrchr(real, '/') - real);
-		if ((rc = walk_tree(real, 0, add_file, &b, b.o->warnings, err)))
-			goto out;
+	} else {
+		for (size_t i = 0; i < npaths && !rc; i++)
+			rc = add_root(&b, &roots, &nroots, paths[i], false, false);
+		for (size_t i = 0; i < njsonl && !rc; i++)
+			rc = add_root(&b, &roots, &nroots, jsonl[i], true, false);
 	}
-	for (size_t i = 0; i < njsonl; i++) {
-		char *real = realpath(jsonl[i], NULL);
-		if (!real) {
-			rc = xihu_err_set(err, XIHU_EIO, "%s: %s", jsonl[i], strerror(errno));
-			goto out;
-		}
-		roots[m.nroots++] = real;
-		if ((rc = jsonl_read(real, add_record, &b, err)))
-			goto out;
-	}
-	progress(&b, true);
-
-	seg_info info;
-	if ((rc = seg_writer_finish(b.w, &info, err)))
-		goto out;
-
-	m.generation = old.generation + 1;
-	m.next_seg_id = id + 1;
-	manifest_seg ms = {.id = id, .ndocs = info.ndocs};
-	m.nsegs = 1;
-	m.segs = &ms;
-	m.roots = roots;
-	rc = manifest_write(index_dir, &m, err);
-	m.segs = NULL;
-	m.nsegs = 0;
 	if (rc)
 		goto out;
-	/* committed: from here on the old segments are garbage */
-	manifest live = {.nsegs = 1, .segs = &ms};
-	remove_garbage(index_dir, &live);
-	st.terms = info.nterms;
-	st.index_bytes = dir_bytes(index_dir, &live);
+
+	/* new and changed documents -> new segments */
+	atomic_init(&b.next_id, b.old.next_seg_id);
+	b.err = &feed_err; /* while workers run, errors meet in fail() */
+	if (!(rc = workers_start(&b)))
+		rc = feed(&b, roots, nroots);
+	if (rc)
+		fail(&b, &feed_err); /* stop the workers; the first error wins */
+	workers_stop(&b);
+	b.err = err;
+	progress(&b, true);
+	if (b.err_set)
+		rc = err ? err->code : XIHU_EIO;
+	if (rc)
+		goto out;
+	for (uint32_t i = 0; i < b.nworkers; i++)
+		nns += b.workers[i].nsegs;
+	ns = calloc(nns + 1, sizeof *ns);
+	if (!ns) {
+		rc = xihu_err_set(err, XIHU_ENOMEM, "out of memory");
+		goto out;
+	}
+	nns = 0;
+	for (uint32_t i = 0; i < b.nworkers; i++)
+		for (uint32_t j = 0; j < b.workers[i].nsegs; j++)
+			ns[nns++] = b.workers[i].segs[j];
+	qsort(ns, nns, sizeof *ns, cmp_new_seg);
+	st.segments_written = nns;
+
+	/* old copies of changed documents and vanished ones -> deletions */
+	if ((rc = sweep(&b)))
+		goto out;
+	st.added = atomic_load(&b.added);
+	st.changed = atomic_load(&b.changed);
+	st.deleted = b.nmarked - st.changed; /* old copies not replaced by a new one */
+
+	/* the commit: survivors (with their new deletions), then the new segments */
+	bool changed = nns > 0 || !roots_equal(&b.old, roots, nroots);
+	for (uint32_t i = 0; i < b.nsegs; i++)
+		changed |= b.segs[i].nnew > 0;
+	cur.m.generation = b.old.generation;
+	cur.m.next_seg_id = atomic_load(&b.next_id);
+	cur.m.segs = calloc(b.nsegs + nns + 1, sizeof *cur.m.segs);
+	cur.open = calloc(b.nsegs + nns + 1, sizeof *cur.open);
+	if (!cur.m.segs || !cur.open) {
+		rc = xihu_err_set(err, XIHU_ENOMEM, "out of memory");
+		goto out;
+	}
+	uint64_t gen = b.old.generation + 1;
+	for (uint32_t i = 0; i < b.nsegs; i++) {
+		live_seg *ls = &b.segs[i];
+		manifest_seg e = {.id = ls->id, .ndocs = ls->ndocs, .del_gen = ls->del_gen};
+		if (ls->nnew) {
+			if (seg_ndeleted(ls->s) + ls->nnew >= ls->ndocs)
+				continue; /* nothing left in it */
+			if ((rc = seg_write_deletes(index_dir, ls->id, gen, ls->newdel, ls->ndocs, err)))
+				goto out;
+			e.del_gen = gen;
+		} else {
+			cur.open[cur.m.nsegs] = ls->s; /* still valid: same deletions */
+			ls->s = NULL;
+		}
+		cur.m.segs[cur.m.nsegs++] = e;
+	}
+	for (uint32_t i = 0; i < nns; i++)
+		cur.m.segs[cur.m.nsegs++] = (manifest_seg){.id = ns[i].info.id, .ndocs = ns[i].info.ndocs};
+	cur.m.roots = roots;
+	cur.m.nroots = nroots;
+	roots = NULL;
+	if (changed) {
+		cur.m.generation = gen;
+		if ((rc = manifest_write(index_dir, &cur.m, err)))
+			goto out;
+		st.committed = true;
+		verbose(&b, "committed generation %" PRIu64 ": %u new segments, %" PRIu64 " deletions", gen, nns,
+		        b.nmarked);
+		remove_garbage(index_dir, &cur.m);
+	}
+
+	/* tiered merges, each its own commit */
+	if ((rc = merge_loop(&b, &cur)))
+		goto out;
+
+	st.generation = cur.m.generation;
+	st.segments = cur.m.nsegs;
+	if ((rc = open_all(&b, &cur)))
+		goto out;
+	for (uint32_t i = 0; i < cur.m.nsegs; i++) {
+		st.docs += seg_ndocs(cur.open[i]) - seg_ndeleted(cur.open[i]);
+		st.terms += seg_nterms(cur.open[i]);
+	}
+	st.index_bytes = dir_bytes(index_dir);
 
 out:
-	if (b.w)
-		seg_writer_free(b.w);
-	for (uint32_t i = 0; i < m.nroots; i++)
-		free(roots[i]);
+	if (rc && locked) {
+		/* segments finished but never committed: collect against what is
+		 * committed now (a failed merge may follow a successful commit) */
+		manifest now;
+		if (!manifest_read(index_dir, &now, NULL)) {
+			remove_garbage(index_dir, &now);
+			manifest_free(&now);
+		}
+	}
+	workers_free(&b);
+	batch_free(b.cur);
+	free(ns);
+	state_free(&cur);
+	for (uint32_t i = 0; i < b.nsegs; i++) {
+		seg_close(b.segs[i].s);
+		free(b.segs[i].newdel);
+	}
+	free(b.segs);
+	free(b.docs);
+	free(b.stamps);
+	if (roots)
+		for (uint32_t i = 0; i < nroots; i++)
+			free(roots[i]);
 	free(roots);
-	manifest_free(&old);
-	xbuf_free(&b.data);
+	manifest_free(&b.old);
 	if (lockfd >= 0)
 		close(lockfd);
+	pthread_mutex_destroy(&b.mu);
+	pthread_cond_destroy(&b.done_cv);
+	st.bytes_in = atomic_load(&b.bytes_in);
+	st.skipped_binary = atomic_load(&b.skipped_binary);
+	st.skipped_large = atomic_load(&b.skipped_large);
+	st.skipped_error = atomic_load(&b.skipped_error);
 	st.seconds = (double)(now_ns() - b.start_ns) / 1e9;
 	if (stats_out)
 		*stats_out = st;

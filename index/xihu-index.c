@@ -1,7 +1,8 @@
 /*
- * xihu-index.c: the xihu-index command: builds (or checks) an index.
+ * xihu-index.c: the xihu-index command: builds, updates, merges or checks an index.
  *
- *   xihu-index [--index DIR] [--jsonl FILE]... [--max-file-size N] [--quiet] [PATH]...
+ *   xihu-index [--index DIR] [--jsonl FILE]... [--max-file-size N] [--ram-mb N]
+ *              [--threads N] [--no-ignore] [--merge] [--update] [-v] [-q] [PATH]...
  *   xihu-index --check [--index DIR]
  *
  * Progress goes to stderr when it is a terminal; the summary to stdout.
@@ -18,15 +19,25 @@
 static void usage(FILE *f)
 {
 	fputs("usage: xihu-index [OPTION]... [PATH]...\n"
-	      "Build the xihu index of the trees PATH (default: the current directory)\n"
-	      "and of JSON Lines files, replacing the committed index atomically.\n"
+	      "Build or update the xihu index of the trees PATH (default: the current\n"
+	      "directory) and of JSON Lines files.  Files whose size and mtime did not\n"
+	      "change are kept; new and changed ones are indexed; files gone from the\n"
+	      "trees, and everything under trees no longer given, are removed.  Each\n"
+	      "commit replaces the index atomically.\n"
 	      "\n"
 	      "  --index DIR          the index directory (env XIHU_INDEX;\n"
 	      "                       default $XDG_DATA_HOME/xihu/index or ~/.local/share/xihu/index)\n"
 	      "  --jsonl FILE         add the records of FILE: one JSON object per line with a\n"
 	      "                       string \"id\"; \"title\" and the other string members are indexed\n"
 	      "  --max-file-size N    skip files over N bytes (suffixes K, M, G; default 16M)\n"
+	      "  --ram-mb N           RAM for the in-memory segments, in MiB (default 256);\n"
+	      "                       a segment is written out when its share is full\n"
+	      "  --threads N          indexing threads (default: the online CPUs, at most 8)\n"
+	      "  --no-ignore          do not read .gitignore and .ignore files\n"
+	      "  --update             without PATH: update the trees and files of the last run\n"
+	      "  --merge              merge all segments into one, purging deleted documents\n"
 	      "  --check              verify every file and checksum of the index, build nothing\n"
+	      "  -v, --verbose        a line per commit and per merge (on stderr)\n"
 	      "  -q, --quiet          no progress line and no summary\n"
 	      "  -h, --help           this help\n"
 	      "  -V, --version        version and index format version\n"
@@ -39,6 +50,7 @@ static void usage(FILE *f)
 	      "  xihu-index ~/src/project           index a tree into the default index\n"
 	      "  xihu-index --index /tmp/ix docs    index ./docs into /tmp/ix\n"
 	      "  xihu-index --jsonl notes.jsonl     index records\n"
+	      "  xihu-index --update                re-index what changed in the last run's trees\n"
 	      "\n"
 	      "Exit status: 0 on success, 2 on error.\n",
 	      f);
@@ -63,21 +75,40 @@ static bool parse_size(const char *s, uint64_t *out)
 	return true;
 }
 
+/* A whole number 1..max. */
+static bool parse_count(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || v == 0 || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
 int main(int argc, char **argv)
 {
-	enum { OPT_INDEX = 256, OPT_JSONL, OPT_MAXSIZE, OPT_CHECK };
+	enum { OPT_INDEX = 256, OPT_JSONL, OPT_MAXSIZE, OPT_CHECK, OPT_RAM, OPT_THREADS, OPT_NOIGNORE,
+	       OPT_UPDATE, OPT_MERGE };
 	static const struct option opts[] = {
 		{"index", required_argument, NULL, OPT_INDEX},
 		{"jsonl", required_argument, NULL, OPT_JSONL},
 		{"max-file-size", required_argument, NULL, OPT_MAXSIZE},
+		{"ram-mb", required_argument, NULL, OPT_RAM},
+		{"threads", required_argument, NULL, OPT_THREADS},
+		{"no-ignore", no_argument, NULL, OPT_NOIGNORE},
+		{"update", no_argument, NULL, OPT_UPDATE},
+		{"merge", no_argument, NULL, OPT_MERGE},
 		{"check", no_argument, NULL, OPT_CHECK},
+		{"verbose", no_argument, NULL, 'v'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{0},
 	};
 	char index_dir[4096];
-	bool have_index = false, quiet = false, check = false;
+	bool have_index = false, quiet = false, check = false, verbose = false;
 	const char **jsonl = calloc((size_t)argc, sizeof *jsonl);
 	size_t njsonl = 0;
 	xihu_build_opts bo = {0};
@@ -86,12 +117,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	int c;
-	while ((c = getopt_long(argc, argv, "qhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "vqhV", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_INDEX:
 			if (snprintf(index_dir, sizeof index_dir, "%s", optarg) >= (int)sizeof index_dir) {
 				fprintf(stderr, "xihu-index: --index: path too long\n");
-				return 2;
+				goto fail;
 			}
 			have_index = true;
 			break;
@@ -99,23 +130,49 @@ int main(int argc, char **argv)
 		case OPT_MAXSIZE:
 			if (!parse_size(optarg, &bo.max_file_size)) {
 				fprintf(stderr, "xihu-index: --max-file-size: '%s' is not a size (like 16M)\n", optarg);
-				return 2;
+				goto fail;
 			}
 			break;
+		case OPT_RAM: {
+			uint64_t mb;
+			if (!parse_count(optarg, 1 << 20, &mb)) {
+				fprintf(stderr, "xihu-index: --ram-mb: '%s' is not a number of MiB from 1\n", optarg);
+				goto fail;
+			}
+			bo.ram_bytes = mb << 20;
+			break;
+		}
+		case OPT_THREADS: {
+			uint64_t n;
+			if (!parse_count(optarg, 1024, &n)) {
+				fprintf(stderr, "xihu-index: --threads: '%s' is not a number of threads from 1\n", optarg);
+				goto fail;
+			}
+			bo.threads = (uint32_t)n;
+			break;
+		}
+		case OPT_NOIGNORE: bo.no_ignore = true; break;
+		case OPT_UPDATE: bo.update = true; break;
+		case OPT_MERGE: bo.merge_all = true; break;
 		case OPT_CHECK: check = true; break;
+		case 'v': verbose = true; break;
 		case 'q': quiet = true; break;
-		case 'h': usage(stdout); return 0;
+		case 'h':
+			usage(stdout);
+			free(jsonl);
+			return 0;
 		case 'V':
 			printf("xihu-index %s (index format %u)\n", XIHU_VERSION_STRING, XIHU_FORMAT_VERSION);
+			free(jsonl);
 			return 0;
 		default:
 			fputs("Try 'xihu-index --help' for more information.\n", stderr);
-			return 2;
+			goto fail;
 		}
 	}
 	if (!have_index && !xihu_default_index_dir(index_dir, sizeof index_dir)) {
 		fputs("xihu-index: default index path is too long; use --index DIR\n", stderr);
-		return 2;
+		goto fail;
 	}
 	xihu_err err = {0};
 	if (check) {
@@ -130,12 +187,13 @@ int main(int argc, char **argv)
 	const char *dot = ".";
 	const char *const *paths = (const char *const *)argv + optind;
 	size_t npaths = (size_t)(argc - optind);
-	if (npaths == 0 && njsonl == 0) {
+	if (npaths == 0 && njsonl == 0 && !bo.update) {
 		paths = &dot;
 		npaths = 1;
 	}
 	bo.warnings = quiet ? NULL : stderr;
 	bo.progress = !quiet && isatty(STDERR_FILENO) ? stderr : NULL;
+	bo.verbose = verbose ? stderr : NULL;
 	xihu_build_stats st;
 	int rc = xihu_build(index_dir, paths, npaths, jsonl, njsonl, &bo, &st, &err);
 	free(jsonl);
@@ -144,14 +202,23 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!quiet) {
-		printf("%s: %llu docs, %llu terms, %.1f MB in, %.1f MB index, %.2f s", index_dir,
-		       (unsigned long long)st.docs, (unsigned long long)st.terms, (double)st.bytes_in / 1e6,
-		       (double)st.index_bytes / 1e6, st.seconds);
+		if (!st.committed)
+			printf("%s: no changes (%llu docs unchanged), %.2f s\n", index_dir, (unsigned long long)st.docs,
+			       st.seconds);
+		else
+			printf("%s: %llu docs (%llu added, %llu changed, %llu deleted, %llu unchanged), %llu terms, "
+			       "%.1f MB in, %.1f MB index, %u segment%s, %.2f s\n",
+			       index_dir, (unsigned long long)st.docs, (unsigned long long)st.added,
+			       (unsigned long long)st.changed, (unsigned long long)st.deleted,
+			       (unsigned long long)st.unchanged, (unsigned long long)st.terms, (double)st.bytes_in / 1e6,
+			       (double)st.index_bytes / 1e6, st.segments, st.segments == 1 ? "" : "s", st.seconds);
 		if (st.skipped_binary || st.skipped_large || st.skipped_error)
-			printf(" (skipped: %llu binary, %llu too large, %llu unreadable)",
+			printf("skipped: %llu binary, %llu too large, %llu unreadable\n",
 			       (unsigned long long)st.skipped_binary, (unsigned long long)st.skipped_large,
 			       (unsigned long long)st.skipped_error);
-		putchar('\n');
 	}
 	return 0;
+fail:
+	free(jsonl);
+	return 2;
 }

@@ -65,25 +65,43 @@ typedef struct xihu_build_opts {
 	uint64_t max_file_size; /* bytes; 0 = XIHU_DEFAULT_MAX_FILE_SIZE */
 	FILE *progress;         /* a progress line (\r-updated) goes here; NULL: none */
 	FILE *warnings;         /* one line per skipped/unreadable input; NULL: none */
+	uint64_t ram_bytes;     /* RAM budget of the segment writers; 0 = 256 MiB */
+	uint32_t threads;       /* indexing threads; 0 = online CPUs; at most 8 */
+	bool no_ignore;         /* read no .gitignore/.ignore (.git is still skipped) */
+	bool update;            /* no paths given: index the roots of the last commit */
+	bool merge_all;         /* merge every segment into one (purging deleted docs) */
+	FILE *verbose;          /* a line per commit and per merge; NULL: none */
 } xihu_build_opts;
 
 typedef struct xihu_build_stats {
 	uint64_t files_seen;     /* regular files met by the walk */
-	uint64_t docs;           /* documents in the committed index */
+	uint64_t docs;           /* live documents in the committed index */
+	uint64_t added;          /* documents indexed that were not in the index */
+	uint64_t changed;        /* documents re-indexed, their old copy deleted */
+	uint64_t deleted;        /* documents deleted without a new copy */
+	uint64_t unchanged;      /* documents left as they were */
 	uint64_t skipped_binary; /* NUL byte in the first 8 KiB */
 	uint64_t skipped_large;  /* over max_file_size */
 	uint64_t skipped_error;  /* unreadable, vanished, bad .gz */
-	uint64_t terms;          /* distinct terms in the index */
-	uint64_t bytes_in;       /* bytes of text indexed */
+	uint64_t terms;          /* sum of distinct terms over the live segments */
+	uint64_t bytes_in;       /* bytes of text indexed by this run */
 	uint64_t index_bytes;    /* bytes of all committed index files */
+	uint64_t generation;     /* of the committed index after the run */
+	uint32_t segments;       /* live segments after the run */
+	uint32_t segments_written; /* new segments from documents */
+	uint32_t merges;         /* merges committed */
+	bool committed;          /* false: nothing changed, nothing was written */
 	double seconds;
 } xihu_build_stats;
 
 /*
- * Builds the index in index_dir (created if missing) from the trees in
- * paths[] and the JSON Lines files in jsonl[], and commits it atomically.
- * The previously committed index stays intact and servable until the new
- * manifest is renamed into place.
+ * Builds or updates the index in index_dir (created if missing) from the
+ * trees in paths[] and the JSON Lines files in jsonl[]: files whose size and
+ * mtime are unchanged are kept, new and changed ones indexed (in parallel,
+ * within opts->ram_bytes), vanished ones and everything under roots no
+ * longer given deleted; then segments are merged by tiers.  Each commit
+ * replaces the manifest atomically; the previously committed index stays
+ * intact and servable until then.  Nothing changed: no commit.
  */
 int xihu_build(const char *index_dir, const char *const *paths, size_t npaths,
                const char *const *jsonl, size_t njsonl, const xihu_build_opts *opts,
