@@ -16,6 +16,11 @@
  *    end_doc or finish reports it.
  *  - RAM per posting: one varint doc delta, one varint per position and a
  *    0 byte, appended to the term's growable buffer; no per-posting malloc.
+ *  - add_token queues up to PIPE tokens: it prefetches a new token's hash
+ *    slot, and half way through the queue that token's term entry, and
+ *    adds the oldest; end_doc adds the rest first.  With a million terms
+ *    the table and the entries do not fit in cache, and the misses were
+ *    half of the inverter's time.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +46,15 @@ typedef struct slot {
 	uint32_t h32;
 } slot;
 
+/* A token between add_token and its turn: the pipeline hides the cache
+ * misses of the hash table (a slot, then the term) behind later tokens. */
+#define PIPE 16
+typedef struct ptok {
+	uint64_t hash;
+	uint32_t pos, klen;
+	uint8_t key[XIHU_MAX_TERM + 1];
+} ptok;
+
 struct seg_writer {
 	uint32_t nfields;
 	char *field_names[XIHU_MAX_FIELDS];
@@ -61,6 +75,10 @@ struct seg_writer {
 	size_t post_mem; /* sum of term buffer capacities */
 	uint32_t *touched;
 	uint32_t ntouched, touched_cap;
+
+	/* tokens waiting while their hash slot and term are prefetched */
+	ptok pipe[PIPE];
+	uint32_t phead, pcount;
 
 	/* the doc being added */
 	uint32_t field_len[XIHU_MAX_FIELDS];
@@ -218,9 +236,8 @@ static bool table_grow(seg_writer *w)
 	return true;
 }
 
-static wterm *term_find(seg_writer *w, const uint8_t *key, uint32_t klen)
+static wterm *term_find(seg_writer *w, const uint8_t *key, uint32_t klen, uint64_t h)
 {
-	uint64_t h = hash_key(key, klen);
 	uint32_t h32 = (uint32_t)(h >> 32);
 	uint32_t k = (uint32_t)h & w->table_mask;
 	for (;;) {
@@ -292,33 +309,15 @@ static inline bool tbuf_room(seg_writer *w, wterm *t, uint32_t extra)
 	return true;
 }
 
-void seg_writer_add_token(seg_writer *w, uint32_t field, const char *term, uint32_t len, uint32_t pos)
+/* Adds one token, its term's slot and entry (hopefully) in cache by now. */
+static void add_now(seg_writer *w, const ptok *k)
 {
 	if (w->rc)
 		return;
-	if (!w->in_doc) {
-		w_set(w, XIHU_EINVAL, "segment: add_token outside a document");
-		return;
-	}
-	if (field >= w->nfields) {
-		w_set(w, XIHU_EINVAL, "segment: field %u, the segment has %u", field, w->nfields);
-		return;
-	}
-	if (len == 0 || len > XIHU_MAX_TERM) {
-		w_set(w, XIHU_EINVAL, "segment: term of %u bytes, expected 1..%d", len, XIHU_MAX_TERM);
-		return;
-	}
-	if (pos > XIHU_MAX_POS) {
-		w_set(w, XIHU_ELIMIT, "segment: position %u is over the limit %u", pos, XIHU_MAX_POS);
-		return;
-	}
-	uint8_t key[XIHU_MAX_TERM + 1];
-	key[0] = (uint8_t)field;
-	memcpy(key + 1, term, len);
-	wterm *t = term_find(w, key, len + 1);
+	wterm *t = term_find(w, k->key, k->klen, k->hash);
 	if (!t)
 		return;
-	uint32_t doc = w->ndocs;
+	uint32_t doc = w->ndocs, pos = k->pos;
 	if (t->last_doc != doc) {
 		if (w->ntouched == w->touched_cap) {
 			uint32_t ncap = w->touched_cap ? w->touched_cap * 2 : 256;
@@ -355,7 +354,60 @@ void seg_writer_add_token(seg_writer *w, uint32_t field, const char *term, uint3
 		t->cur_tf++;
 		t->last_pos = pos;
 	}
-	w->field_len[field]++;
+	w->field_len[k->key[0]]++;
+}
+
+/* Adds the tokens still in the pipeline (before end_doc and finish). */
+static void drain(seg_writer *w)
+{
+	while (w->pcount > 0) {
+		add_now(w, &w->pipe[w->phead]);
+		w->phead = (w->phead + 1) & (PIPE - 1);
+		w->pcount--;
+	}
+}
+
+void seg_writer_add_token(seg_writer *w, uint32_t field, const char *term, uint32_t len, uint32_t pos)
+{
+	if (w->rc)
+		return;
+	if (!w->in_doc) {
+		w_set(w, XIHU_EINVAL, "segment: add_token outside a document");
+		return;
+	}
+	if (field >= w->nfields) {
+		w_set(w, XIHU_EINVAL, "segment: field %u, the segment has %u", field, w->nfields);
+		return;
+	}
+	if (len == 0 || len > XIHU_MAX_TERM) {
+		w_set(w, XIHU_EINVAL, "segment: term of %u bytes, expected 1..%d", len, XIHU_MAX_TERM);
+		return;
+	}
+	if (pos > XIHU_MAX_POS) {
+		w_set(w, XIHU_ELIMIT, "segment: position %u is over the limit %u", pos, XIHU_MAX_POS);
+		return;
+	}
+	if (w->pcount == PIPE) { /* the oldest token's turn */
+		add_now(w, &w->pipe[w->phead]);
+		w->phead = (w->phead + 1) & (PIPE - 1);
+		w->pcount--;
+	}
+	ptok *k = &w->pipe[(w->phead + w->pcount) & (PIPE - 1)];
+	w->pcount++;
+	k->key[0] = (uint8_t)field;
+	memcpy(k->key + 1, term, len);
+	k->klen = len + 1;
+	k->pos = pos;
+	k->hash = hash_key(k->key, k->klen);
+	__builtin_prefetch(&w->table[(uint32_t)k->hash & w->table_mask]);
+	/* half way through the pipeline: the slot is in, fetch the term */
+	if (w->pcount > PIPE / 2) {
+		const ptok *m = &w->pipe[(w->phead + w->pcount - 1 - PIPE / 2) & (PIPE - 1)];
+		const slot *sl = &w->table[(uint32_t)m->hash & w->table_mask];
+		if (sl->idx1 && sl->h32 == (uint32_t)(m->hash >> 32)) {
+			__builtin_prefetch(&w->terms[sl->idx1 - 1]);
+		}
+	}
 }
 
 int seg_writer_end_doc(seg_writer *w)
@@ -364,6 +416,9 @@ int seg_writer_end_doc(seg_writer *w)
 		return w->rc;
 	if (!w->in_doc)
 		return w_set(w, XIHU_EINVAL, "segment: end_doc outside a document");
+	drain(w);
+	if (w->rc)
+		return w->rc;
 	for (uint32_t i = 0; i < w->ntouched; i++) {
 		wterm *t = &w->terms[w->touched[i]];
 		if (!tbuf_room(w, t, 1))
