@@ -9,14 +9,11 @@
  *     reads) and loads their live documents: file path -> (segment, doc,
  *     size, mtime_ns); JSON Lines records by their stamp (below);
  *  3. walks the roots on this thread.  A file whose size and mtime_ns equal
- *     its indexed copy's is unchanged and left alone; new and changed files
- *     go out in batches (256 files or 8 MB) to T workers, batch k to worker
- *     k % T, so which document lands in which segment does not depend on
- *     timing.  Each worker reads its files (zlib for .gz), skips binary ones,
- *     analyzes, and feeds its own seg_writer; when the writer's RAM passes
- *     ram/T it finishes that segment (postings sorted and written, doc store
- *     compressed, all fsynced) and starts another; ids come from a shared
- *     counter.  The walker waits when a worker's queue is full;
+ *     its indexed copy's is unchanged and left alone; new and changed files,
+ *     and the records of changed JSON Lines files, go to the pipeline
+ *     (pipeline.c): T worker threads, each reading, analyzing and writing
+ *     its own segments within ram/T, in an order that does not depend on
+ *     timing;
  *  4. marks the old copies of changed files, files gone from the trees and
  *     records of changed JSON Lines files in new deletion bitmaps (the old
  *     bitmap or'ed in, generation = the new manifest generation), drops
@@ -55,74 +52,23 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "index-int.h"
 #include "jsonl.h"
 
-#define BINARY_PROBE 8192
-#define BATCH_FILES 256
-#define BATCH_BYTES (8u << 20)
-#define QUEUE_BATCHES 64 /* per worker: the walk runs ahead by at most this */
 #define MAX_THREADS 8
 #define DEFAULT_RAM (256ull << 20)
-#define MIN_WORKER_RAM (1ull << 20) /* below this a segment per doc would be all overhead */
 #define MERGE_FACTOR 10
 #define MERGE_DELETED_PCT 30
 #define MAX_MERGES 1000 /* per run; the policy converges long before */
 #define JSONL_PREFIX "jsonl:"
 
-static const char *const field_names[] = {"body", "path", "title"};
-
-/* ---- work items --------------------------------------------------------- */
-
-enum { ITEM_FILE, ITEM_RECORD };
-
-typedef struct rec_field {
-	uint32_t field;
-	uint32_t len;
-	size_t off; /* from the record's text */
-} rec_field;
-
-typedef struct item {
-	uint8_t kind;
-	bool replaces; /* file: an older copy is in the index (changed, not added) */
-	uint32_t name_len;
-	size_t name_off; /* into the batch arena; NUL-terminated */
-	uint32_t rel_off; /* file: where its path relative to the root starts */
-	int64_t mtime_ns;
-	uint64_t size;
-	size_t text_off, text_len; /* record: its text in the arena */
-	uint32_t field0, nfields;  /* record: its fields in batch->fields */
-} item;
-
-typedef struct batch {
-	struct batch *next;
-	uint64_t seq;
-	item *items;
-	uint32_t n, cap;
-	uint64_t bytes;
-	xbuf arena;
-	rec_field *fields;
-	uint32_t nfields, capfields;
-} batch;
-
-/* A segment written by this run, in the order the manifest lists them. */
-typedef struct new_seg {
-	uint64_t seq; /* batch, then item index, where its first doc came from */
-	uint32_t item;
-	seg_info info;
-} new_seg;
-
-/* ---- the old index ------------------------------------------------------ */
+/* ---- one run ---------------------------------------------------------------- */
 
 typedef struct old_doc {
 	const char *name; /* in the segment's mapping */
@@ -143,16 +89,12 @@ typedef struct live_seg {
 	uint32_t nnew;   /* bits newly set */
 } live_seg;
 
-typedef struct worker worker;
-
 typedef struct build {
 	const char *dir;
 	const xihu_build_opts *o;
 	uint64_t max_size;
-	uint64_t worker_ram;
 	xihu_build_stats *st;
-	xihu_err *err; /* where this thread's errors go */
-	xihu_err *out; /* the caller's: the first error of any thread (fail) */
+	xihu_err *err;
 	uint64_t start_ns, last_progress_ns;
 
 	manifest old;
@@ -173,43 +115,11 @@ typedef struct build {
 
 	/* the walk */
 	uint32_t root_len; /* the tree being walked: its path relative part starts after */
-	batch *cur;
-	uint64_t seq;
-	uint64_t queued_bytes; /* of files handed out: the ETA's total once walk_done */
+	uint64_t queued_bytes; /* handed to the pipeline: the ETA's total once walk_done */
 	bool walk_done;
-
-	/* workers */
-	worker *workers;
-	uint32_t nworkers;
-	atomic_uint_fast64_t next_id;
-	atomic_bool abort;
-	pthread_mutex_t mu; /* guards err_set, nrunning, warnings */
-	pthread_cond_t done_cv;
-	uint32_t nrunning;
-	bool err_set;
-	atomic_uint_fast64_t done_files, done_bytes, done_docs, bytes_in, added, changed;
-	atomic_uint_fast64_t skipped_binary, skipped_large, skipped_error;
+	uint64_t skipped_large; /* by their size at the walk */
+	pipeline *pipe;
 } build;
-
-struct worker {
-	build *b;
-	uint32_t idx;
-	pthread_t tid;
-	bool started;
-	pthread_mutex_t mu;
-	pthread_cond_t cv_item, cv_room;
-	batch *head, *tail;
-	uint32_t qlen;
-	bool closed;
-
-	seg_writer *w;
-	uint64_t w_seq;
-	uint32_t w_item;
-	xbuf data; /* the file being read */
-	xihu_err err;
-	new_seg *segs;
-	uint32_t nsegs, capsegs;
-};
 
 static void warn(build *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warn(build *b, const char *fmt, ...)
@@ -218,7 +128,7 @@ static void warn(build *b, const char *fmt, ...)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	flockfile(b->o->warnings);
+	flockfile(b->o->warnings); /* the pipeline's threads warn too */
 	fputs("xihu-index: ", b->o->warnings);
 	vfprintf(b->o->warnings, fmt, ap);
 	fputc('\n', b->o->warnings);
@@ -240,22 +150,9 @@ static void verbose(build *b, const char *fmt, ...)
 	fflush(b->o->verbose);
 }
 
-/* Records the first error of any thread and stops everyone. */
-static int fail(build *b, const xihu_err *e)
-{
-	pthread_mutex_lock(&b->mu);
-	if (!b->err_set) {
-		b->err_set = true;
-		if (b->out && b->out != e)
-			*b->out = *e;
-	}
-	pthread_mutex_unlock(&b->mu);
-	atomic_store(&b->abort, true);
-	return e->code ? e->code : XIHU_EIO;
-}
-
 static void progress(build *b, bool final)
 {
+	/* called on the build's thread only: from the walk and from the pipeline's idle */
 	if (!b->o->progress)
 		return;
 	uint64_t now = now_ns();
@@ -263,7 +160,10 @@ static void progress(build *b, bool final)
 		return;
 	b->last_progress_ns = now;
 	double secs = (double)(now - b->start_ns) / 1e9;
-	uint64_t files = atomic_load(&b->done_files), done = atomic_load(&b->done_bytes);
+	pipeline_counts c = {0};
+	if (b->pipe)
+		pipeline_get_counts(b->pipe, &c);
+	uint64_t files = c.files, done = c.input_bytes;
 	double mb = (double)done / 1e6, rate = secs > 0 ? mb / secs : 0.0;
 	fprintf(b->o->progress, "\r\033[K%" PRIu64 " files, %.1f MB, %.1f MB/s", files, mb, rate);
 	if (!final && b->walk_done && rate > 0 && b->queued_bytes > done)
@@ -273,427 +173,9 @@ static void progress(build *b, bool final)
 	fflush(b->o->progress);
 }
 
-/* ---- batches and queues ----------------------------------------------------- */
-
-static void batch_free(batch *bt)
+static void idle(void *ctx)
 {
-	if (!bt)
-		return;
-	free(bt->items);
-	free(bt->fields);
-	xbuf_free(&bt->arena);
-	free(bt);
-}
-
-static batch *batch_new(uint64_t seq)
-{
-	batch *bt = calloc(1, sizeof *bt);
-	if (bt) {
-		bt->seq = seq;
-		xbuf_init(&bt->arena);
-	}
-	return bt;
-}
-
-static item *batch_add(batch *bt)
-{
-	if (bt->n == bt->cap) {
-		uint32_t c = bt->cap ? 2 * bt->cap : BATCH_FILES;
-		item *v = realloc(bt->items, c * sizeof *v);
-		if (!v)
-			return NULL;
-		bt->items = v;
-		bt->cap = c;
-	}
-	item *it = &bt->items[bt->n];
-	memset(it, 0, sizeof *it);
-	return it;
-}
-
-/* Hands bt to worker seq % T, waiting (and drawing progress) while its queue is full. */
-static int dispatch(build *b, batch *bt)
-{
-	worker *wk = &b->workers[bt->seq % b->nworkers];
-	pthread_mutex_lock(&wk->mu);
-	while (wk->qlen >= QUEUE_BATCHES && !atomic_load(&b->abort)) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 200000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&wk->cv_room, &wk->mu, &ts);
-		pthread_mutex_unlock(&wk->mu);
-		progress(b, false);
-		pthread_mutex_lock(&wk->mu);
-	}
-	if (atomic_load(&b->abort)) {
-		pthread_mutex_unlock(&wk->mu);
-		batch_free(bt);
-		return XIHU_EIO; /* the worker's error is in b->err */
-	}
-	if (wk->tail)
-		wk->tail->next = bt;
-	else
-		wk->head = bt;
-	wk->tail = bt;
-	wk->qlen++;
-	pthread_cond_signal(&wk->cv_item);
-	pthread_mutex_unlock(&wk->mu);
-	return 0;
-}
-
-/* Sends the batch being filled, if any. */
-static int flush_batch(build *b)
-{
-	batch *bt = b->cur;
-	if (!bt || bt->n == 0)
-		return 0;
-	b->cur = NULL;
-	if (bt->arena.rc)
-		return xihu_err_set(b->err, XIHU_ENOMEM, "out of memory");
-	return dispatch(b, bt);
-}
-
-static batch *cur_batch(build *b)
-{
-	if (!b->cur)
-		b->cur = batch_new(b->seq++);
-	return b->cur;
-}
-
-static int after_add(build *b)
-{
-	batch *bt = b->cur;
-	bt->n++;
-	if (bt->n >= BATCH_FILES || bt->bytes >= BATCH_BYTES)
-		return flush_batch(b);
-	return 0;
-}
-
-static batch *pop(worker *wk)
-{
-	pthread_mutex_lock(&wk->mu);
-	while (!wk->head && !wk->closed)
-		pthread_cond_wait(&wk->cv_item, &wk->mu);
-	batch *bt = wk->head;
-	if (bt) {
-		wk->head = bt->next;
-		if (!wk->head)
-			wk->tail = NULL;
-		wk->qlen--;
-		pthread_cond_signal(&wk->cv_room);
-	}
-	pthread_mutex_unlock(&wk->mu);
-	return bt;
-}
-
-/* ---- a worker: files and records -> segments --------------------------------- */
-
-/* Reads a whole file (inflating .gz) into wk->data; 1 if skipped, 0 if read, <0 fatal. */
-static int read_file(worker *wk, const char *path, uint64_t size)
-{
-	build *b = wk->b;
-	xbuf *data = &wk->data;
-	xbuf_reset(data);
-	size_t plen = strlen(path);
-	bool gz = plen > 3 && !strcmp(path + plen - 3, ".gz");
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		if (errno != ENOENT) /* vanished since the walk: not worth a word */
-			warn(b, "%s: %s (skipped)", path, strerror(errno));
-		atomic_fetch_add(&b->skipped_error, 1);
-		return 1;
-	}
-	if (gz) {
-		gzFile g = gzdopen(fd, "rb");
-		if (!g) {
-			close(fd);
-			atomic_fetch_add(&b->skipped_error, 1);
-			return 1;
-		}
-		for (;;) {
-			if (!xbuf_reserve(data, 65536)) {
-				gzclose(g);
-				return xihu_err_set(&wk->err, XIHU_ENOMEM, "%s: out of memory", path);
-			}
-			int n = gzread(g, data->p + data->len, 65536);
-			if (n < 0) {
-				int zerr;
-				warn(b, "%s: offset %zu: %s (skipped)", path, data->len, gzerror(g, &zerr));
-				gzclose(g);
-				atomic_fetch_add(&b->skipped_error, 1);
-				return 1;
-			}
-			if (n == 0)
-				break;
-			data->len += (size_t)n;
-			if (data->len > b->max_size) {
-				gzclose(g);
-				atomic_fetch_add(&b->skipped_large, 1);
-				return 1;
-			}
-		}
-		gzclose(g);
-	} else {
-		if (!xbuf_reserve(data, (size_t)size + 1)) {
-			close(fd);
-			return xihu_err_set(&wk->err, XIHU_ENOMEM, "%s: out of memory", path);
-		}
-		for (;;) {
-			if (!xbuf_reserve(data, 1)) {
-				close(fd);
-				return xihu_err_set(&wk->err, XIHU_ENOMEM, "%s: out of memory", path);
-			}
-			ssize_t n = read(fd, data->p + data->len, data->cap - data->len);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0) {
-				warn(b, "%s: offset %zu: %s (skipped)", path, data->len, strerror(errno));
-				close(fd);
-				atomic_fetch_add(&b->skipped_error, 1);
-				return 1;
-			}
-			if (n == 0)
-				break;
-			data->len += (size_t)n;
-			if (data->len > b->max_size) { /* grew while we read */
-				close(fd);
-				atomic_fetch_add(&b->skipped_large, 1);
-				return 1;
-			}
-		}
-		close(fd);
-	}
-	size_t probe = data->len < BINARY_PROBE ? data->len : BINARY_PROBE;
-	if (memchr(data->p, 0, probe)) {
-		atomic_fetch_add(&b->skipped_binary, 1);
-		return 1;
-	}
-	return 0;
-}
-
-/* Adds the tokens of text to field, from position *pos on; leaves *pos past
- * them with a gap of one, so a phrase never spans two values of a field. */
-static void add_field(seg_writer *w, uint32_t field, const char *text, size_t len, uint32_t *pos)
-{
-	analyzer an;
-	token t;
-	uint32_t next = *pos;
-	analyzer_init(&an, text, len);
-	while (analyzer_next(&an, &t)) {
-		seg_writer_add_token(w, field, t.term, t.len, *pos + t.pos);
-		next = *pos + t.pos + 2;
-	}
-	*pos = next;
-}
-
-static int finish_segment(worker *wk)
-{
-	seg_writer *w = wk->w;
-	if (!w)
-		return 0;
-	wk->w = NULL;
-	if (wk->nsegs == wk->capsegs) {
-		uint32_t c = wk->capsegs ? 2 * wk->capsegs : 8;
-		new_seg *v = realloc(wk->segs, c * sizeof *v);
-		if (!v) {
-			seg_writer_free(w);
-			return xihu_err_set(&wk->err, XIHU_ENOMEM, "out of memory");
-		}
-		wk->segs = v;
-		wk->capsegs = c;
-	}
-	new_seg *ns = &wk->segs[wk->nsegs];
-	ns->seq = wk->w_seq;
-	ns->item = wk->w_item;
-	int rc = seg_writer_finish(w, &ns->info, &wk->err);
-	seg_writer_free(w);
-	if (rc)
-		return rc;
-	wk->nsegs++;
-	return 0;
-}
-
-/* Opens a writer for the doc at (seq, item) if none is open. */
-static int need_writer(worker *wk, uint64_t seq, uint32_t i)
-{
-	if (wk->w)
-		return 0;
-	uint64_t id = atomic_fetch_add(&wk->b->next_id, 1);
-	int rc = seg_writer_new(wk->b->dir, id, 3, field_names, &wk->w, &wk->err);
-	wk->w_seq = seq;
-	wk->w_item = i;
-	return rc;
-}
-
-static int add_item(worker *wk, const batch *bt, uint32_t i)
-{
-	build *b = wk->b;
-	const item *it = &bt->items[i];
-	const char *name = (const char *)bt->arena.p + it->name_off;
-	seg_doc_in d = {.name = name, .name_len = it->name_len, .mtime_ns = it->mtime_ns, .size = it->size};
-	if (it->kind == ITEM_FILE) {
-		int r = read_file(wk, name, it->size);
-		atomic_fetch_add(&b->done_files, 1);
-		atomic_fetch_add(&b->done_bytes, it->size);
-		if (r)
-			return r < 0 ? r : 0;
-		d.text = (const char *)wk->data.p;
-		d.text_len = wk->data.len;
-	} else {
-		d.record = true;
-		d.text = (const char *)bt->arena.p + it->text_off;
-		d.text_len = it->text_len;
-		atomic_fetch_add(&b->done_bytes, it->text_len);
-	}
-	int rc = need_writer(wk, bt->seq, i);
-	if (!rc && (rc = seg_writer_begin_doc(wk->w, &d)) == XIHU_ELIMIT && seg_writer_ndocs(wk->w) > 0) {
-		/* the segment is full: the next one takes the doc */
-		if (!(rc = finish_segment(wk)) && !(rc = need_writer(wk, bt->seq, i)))
-			rc = seg_writer_begin_doc(wk->w, &d);
-	}
-	if (rc)
-		return rc;
-	if (it->kind == ITEM_FILE) {
-		uint32_t pos[2] = {0, 0};
-		add_field(wk->w, FIELD_BODY, d.text, d.text_len, &pos[0]);
-		add_field(wk->w, FIELD_PATH, name + it->rel_off, it->name_len - it->rel_off, &pos[1]);
-	} else {
-		uint32_t pos[XIHU_MAX_FIELDS] = {0};
-		for (uint32_t f = 0; f < it->nfields; f++) {
-			const rec_field *rf = &bt->fields[it->field0 + f];
-			add_field(wk->w, rf->field, d.text + rf->off, rf->len, &pos[rf->field]);
-		}
-	}
-	if ((rc = seg_writer_end_doc(wk->w)))
-		return rc;
-	atomic_fetch_add(&b->done_docs, 1);
-	atomic_fetch_add(&b->bytes_in, d.text_len);
-	atomic_fetch_add(it->replaces ? &b->changed : &b->added, 1);
-	if (seg_writer_mem(wk->w) + wk->data.cap >= b->worker_ram)
-		rc = finish_segment(wk);
-	/* a huge file's buffer is not kept for the small ones after it */
-	if (wk->data.cap > (4u << 20)) {
-		xbuf_free(&wk->data);
-		xbuf_init(&wk->data);
-	}
-	return rc;
-}
-
-static void *worker_main(void *arg)
-{
-	worker *wk = arg;
-	build *b = wk->b;
-	int rc = 0;
-	batch *bt;
-	while ((bt = pop(wk))) {
-		for (uint32_t i = 0; i < bt->n && !rc && !atomic_load(&b->abort); i++)
-			rc = add_item(wk, bt, i);
-		batch_free(bt);
-		if (rc) {
-			fail(b, &wk->err);
-			rc = 0; /* keep draining so the walker never waits on us */
-		}
-	}
-	if (!atomic_load(&b->abort) && (rc = finish_segment(wk)))
-		fail(b, &wk->err);
-	if (wk->w) {
-		seg_writer_free(wk->w); /* abandoned: unlinks its files */
-		wk->w = NULL;
-	}
-	xbuf_free(&wk->data);
-	pthread_mutex_lock(&b->mu);
-	b->nrunning--;
-	pthread_cond_signal(&b->done_cv);
-	pthread_mutex_unlock(&b->mu);
-	return NULL;
-}
-
-static int workers_start(build *b)
-{
-	b->workers = calloc(b->nworkers, sizeof *b->workers);
-	if (!b->workers)
-		return xihu_err_set(b->err, XIHU_ENOMEM, "out of memory");
-	for (uint32_t i = 0; i < b->nworkers; i++) {
-		worker *wk = &b->workers[i];
-		wk->b = b;
-		wk->idx = i;
-		pthread_mutex_init(&wk->mu, NULL);
-		pthread_cond_init(&wk->cv_item, NULL);
-		pthread_cond_init(&wk->cv_room, NULL);
-		xbuf_init(&wk->data);
-	}
-	for (uint32_t i = 0; i < b->nworkers; i++) {
-		worker *wk = &b->workers[i];
-		pthread_mutex_lock(&b->mu);
-		b->nrunning++;
-		pthread_mutex_unlock(&b->mu);
-		int e = pthread_create(&wk->tid, NULL, worker_main, wk);
-		if (e) {
-			pthread_mutex_lock(&b->mu);
-			b->nrunning--;
-			pthread_mutex_unlock(&b->mu);
-			return xihu_err_set(b->err, XIHU_ENOMEM, "starting a thread: %s", strerror(e));
-		}
-		wk->started = true;
-	}
-	return 0;
-}
-
-/* Closes the queues and waits for every worker, drawing progress meanwhile. */
-static void workers_stop(build *b)
-{
-	if (!b->workers)
-		return;
-	for (uint32_t i = 0; i < b->nworkers; i++) {
-		worker *wk = &b->workers[i];
-		pthread_mutex_lock(&wk->mu);
-		wk->closed = true;
-		pthread_cond_signal(&wk->cv_item);
-		pthread_mutex_unlock(&wk->mu);
-	}
-	pthread_mutex_lock(&b->mu);
-	while (b->nrunning > 0) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 200000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&b->done_cv, &b->mu, &ts);
-		pthread_mutex_unlock(&b->mu);
-		progress(b, false);
-		pthread_mutex_lock(&b->mu);
-	}
-	pthread_mutex_unlock(&b->mu);
-	for (uint32_t i = 0; i < b->nworkers; i++)
-		if (b->workers[i].started)
-			pthread_join(b->workers[i].tid, NULL);
-}
-
-static void workers_free(build *b)
-{
-	if (!b->workers)
-		return;
-	for (uint32_t i = 0; i < b->nworkers; i++) {
-		worker *wk = &b->workers[i];
-		batch *bt = wk->head;
-		while (bt) {
-			batch *next = bt->next;
-			batch_free(bt);
-			bt = next;
-		}
-		free(wk->segs);
-		xbuf_free(&wk->data);
-		pthread_mutex_destroy(&wk->mu);
-		pthread_cond_destroy(&wk->cv_item);
-		pthread_cond_destroy(&wk->cv_room);
-	}
-	free(b->workers);
-	b->workers = NULL;
+	progress(ctx, false);
 }
 
 /* ---- the old index: what is there, what stays ---------------------------------- */
@@ -827,8 +309,6 @@ static int load_old(build *b)
 static int on_file(void *ctx, const char *path, const struct stat *st)
 {
 	build *b = ctx;
-	if (atomic_load(&b->abort))
-		return XIHU_EIO;
 	b->st->files_seen++;
 	size_t len = strlen(path);
 	int64_t mtime = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
@@ -843,25 +323,13 @@ static int on_file(void *ctx, const char *path, const struct stat *st)
 	/* new, or changed (or now too large): an old copy is not seen, so the
 	 * sweep after the walk deletes it */
 	if (large) {
-		atomic_fetch_add(&b->skipped_large, 1);
+		b->skipped_large++;
 		return 0;
 	}
-	batch *bt = cur_batch(b);
-	item *it = bt ? batch_add(bt) : NULL;
-	if (!it)
-		return xihu_err_set(b->err, XIHU_ENOMEM, "out of memory");
-	it->kind = ITEM_FILE;
-	it->replaces = od != NULL;
-	it->name_off = bt->arena.len;
-	it->name_len = (uint32_t)len;
-	it->rel_off = b->root_len < len && path[b->root_len] == '/' ? b->root_len + 1 : 0;
-	it->mtime_ns = mtime;
-	it->size = size;
-	xbuf_put(&bt->arena, path, len + 1);
-	bt->bytes += size;
+	size_t rel = b->root_len < len && path[b->root_len] == '/' ? b->root_len + 1 : 0;
 	b->queued_bytes += size;
 	progress(b, false);
-	return after_add(b);
+	return pipeline_add_file(b->pipe, path, len, rel, mtime, size, od != NULL, b->err);
 }
 
 typedef struct rec_ctx {
@@ -874,41 +342,9 @@ static int on_record(void *ctx, const jsonl_record *rec)
 {
 	rec_ctx *rc = ctx;
 	build *b = rc->b;
-	if (atomic_load(&b->abort))
-		return XIHU_EIO;
-	batch *bt = cur_batch(b);
-	item *it = bt ? batch_add(bt) : NULL;
-	if (!it)
-		return xihu_err_set(b->err, XIHU_ENOMEM, "out of memory");
-	if (bt->nfields + rec->nfields > bt->capfields) {
-		uint32_t c = bt->capfields ? bt->capfields : 64;
-		while (c < bt->nfields + rec->nfields)
-			c *= 2;
-		rec_field *v = realloc(bt->fields, c * sizeof *v);
-		if (!v)
-			return xihu_err_set(b->err, XIHU_ENOMEM, "out of memory");
-		bt->fields = v;
-		bt->capfields = c;
-	}
-	it->kind = ITEM_RECORD;
-	it->name_off = bt->arena.len;
-	it->name_len = rec->id_len;
-	it->size = rc->size;
-	it->mtime_ns = rc->mtime;
-	xbuf_put(&bt->arena, rec->id, rec->id_len);
-	xbuf_put_u8(&bt->arena, 0);
-	it->text_off = bt->arena.len;
-	it->text_len = rec->text_len;
-	xbuf_put(&bt->arena, rec->text, rec->text_len);
-	it->field0 = bt->nfields;
-	it->nfields = rec->nfields;
-	for (uint32_t i = 0; i < rec->nfields; i++)
-		bt->fields[bt->nfields++] = (rec_field){.field = rec->fields[i].field, .len = rec->fields[i].len,
-		                                        .off = (size_t)(rec->fields[i].value - rec->text)};
-	bt->bytes += rec->text_len;
 	b->queued_bytes += rec->text_len;
 	progress(b, false);
-	return after_add(b);
+	return pipeline_add_record(b->pipe, rec, rc->size, rc->mtime, b->err);
 }
 
 /* ---- committing and merging ------------------------------------------------------- */
@@ -977,14 +413,6 @@ static void state_free(state *s)
 	free(s->open);
 	manifest_free(&s->m);
 	memset(s, 0, sizeof *s);
-}
-
-static int cmp_new_seg(const void *a, const void *b)
-{
-	const new_seg *x = a, *y = b;
-	if (x->seq != y->seq)
-		return x->seq < y->seq ? -1 : 1;
-	return x->item < y->item ? -1 : x->item > y->item;
 }
 
 static int tier_of(uint32_t live)
@@ -1221,8 +649,6 @@ static int feed(build *b, char **roots, uint32_t nroots)
 		}
 		rc = jsonl_read(path, on_record, &rcx, b->err);
 	}
-	if (!rc)
-		rc = flush_batch(b);
 	return rc;
 }
 
@@ -1257,27 +683,19 @@ int xihu_build(const char *index_dir, const char *const *paths, size_t npaths, c
 {
 	xihu_build_opts defo = {0};
 	xihu_build_stats st = {0};
-	xihu_err feed_err = {0};
-	build b = {.dir = index_dir, .o = opts ? opts : &defo, .st = &st, .err = err, .out = err};
+	build b = {.dir = index_dir, .o = opts ? opts : &defo, .st = &st, .err = err};
 	b.start_ns = now_ns();
 	b.max_size = b.o->max_file_size ? b.o->max_file_size : XIHU_DEFAULT_MAX_FILE_SIZE;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	b.nworkers = b.o->threads ? b.o->threads : ncpu > 0 ? (uint32_t)ncpu : 1;
-	if (b.nworkers > MAX_THREADS)
-		b.nworkers = MAX_THREADS;
-	uint64_t ram = b.o->ram_bytes ? b.o->ram_bytes : DEFAULT_RAM;
-	b.worker_ram = ram / b.nworkers;
-	if (b.worker_ram < MIN_WORKER_RAM)
-		b.worker_ram = MIN_WORKER_RAM;
-	pthread_mutex_init(&b.mu, NULL);
-	pthread_cond_init(&b.done_cv, NULL);
+	uint32_t threads = b.o->threads ? b.o->threads : ncpu > 0 ? (uint32_t)ncpu : 1;
 	int rc, lockfd = -1;
 	bool locked = false;
 	char **roots = NULL;
 	uint32_t nroots = 0;
 	state cur = {0};
-	new_seg *ns = NULL;
+	seg_info *ns = NULL;
 	uint32_t nns = 0;
+	pipeline_counts pc = {0};
 
 	if ((rc = mkdir_p(index_dir, err)))
 		goto out;
@@ -1334,38 +752,31 @@ int xihu_build(const char *index_dir, const char *const *paths, size_t npaths, c
 		goto out;
 
 	/* new and changed documents -> new segments */
-	atomic_init(&b.next_id, b.old.next_seg_id);
-	b.err = &feed_err; /* while workers run, errors meet in fail() */
-	if (!(rc = workers_start(&b)))
-		rc = feed(&b, roots, nroots);
-	if (rc)
-		fail(&b, &feed_err); /* stop the workers; the first error wins */
-	workers_stop(&b);
-	b.err = err;
+	pipeline_opts po = {
+		.dir = index_dir,
+		.threads = threads < MAX_THREADS ? threads : MAX_THREADS,
+		.ram_bytes = b.o->ram_bytes ? b.o->ram_bytes : DEFAULT_RAM,
+		.max_file_size = b.max_size,
+		.first_seg_id = b.old.next_seg_id,
+		.warnings = b.o->warnings,
+		.idle = idle,
+		.idle_ctx = &b,
+	};
+	if ((rc = pipeline_start(&po, &b.pipe, err)))
+		goto out;
+	/* a failing worker fails the walk's next add with its error; a failing
+	 * walk leaves the pipeline to pipeline_free, which stops it */
+	if ((rc = feed(&b, roots, nroots)) || (rc = pipeline_finish(b.pipe, &ns, &nns, err)))
+		goto out;
+	pipeline_get_counts(b.pipe, &pc);
 	progress(&b, true);
-	if (b.err_set)
-		rc = err ? err->code : XIHU_EIO;
-	if (rc)
-		goto out;
-	for (uint32_t i = 0; i < b.nworkers; i++)
-		nns += b.workers[i].nsegs;
-	ns = calloc(nns + 1, sizeof *ns);
-	if (!ns) {
-		rc = xihu_err_set(err, XIHU_ENOMEM, "out of memory");
-		goto out;
-	}
-	nns = 0;
-	for (uint32_t i = 0; i < b.nworkers; i++)
-		for (uint32_t j = 0; j < b.workers[i].nsegs; j++)
-			ns[nns++] = b.workers[i].segs[j];
-	qsort(ns, nns, sizeof *ns, cmp_new_seg);
 	st.segments_written = nns;
 
 	/* old copies of changed documents and vanished ones -> deletions */
 	if ((rc = sweep(&b)))
 		goto out;
-	st.added = atomic_load(&b.added);
-	st.changed = atomic_load(&b.changed);
+	st.added = pc.added;
+	st.changed = pc.changed;
 	st.deleted = b.nmarked - st.changed; /* old copies not replaced by a new one */
 
 	/* the commit: survivors (with their new deletions), then the new segments */
@@ -1373,7 +784,7 @@ int xihu_build(const char *index_dir, const char *const *paths, size_t npaths, c
 	for (uint32_t i = 0; i < b.nsegs; i++)
 		changed |= b.segs[i].nnew > 0;
 	cur.m.generation = b.old.generation;
-	cur.m.next_seg_id = atomic_load(&b.next_id);
+	cur.m.next_seg_id = pc.next_seg_id;
 	cur.m.segs = calloc(b.nsegs + nns + 1, sizeof *cur.m.segs);
 	cur.open = calloc(b.nsegs + nns + 1, sizeof *cur.open);
 	if (!cur.m.segs || !cur.open) {
@@ -1397,7 +808,7 @@ int xihu_build(const char *index_dir, const char *const *paths, size_t npaths, c
 		cur.m.segs[cur.m.nsegs++] = e;
 	}
 	for (uint32_t i = 0; i < nns; i++)
-		cur.m.segs[cur.m.nsegs++] = (manifest_seg){.id = ns[i].info.id, .ndocs = ns[i].info.ndocs};
+		cur.m.segs[cur.m.nsegs++] = (manifest_seg){.id = ns[i].id, .ndocs = ns[i].ndocs};
 	cur.m.roots = roots;
 	cur.m.nroots = nroots;
 	roots = NULL;
@@ -1426,17 +837,20 @@ int xihu_build(const char *index_dir, const char *const *paths, size_t npaths, c
 	st.index_bytes = dir_bytes(index_dir);
 
 out:
+	if (rc && b.o->progress && b.last_progress_ns)
+		fputc('\n', b.o->progress); /* end the progress line before the error */
 	if (rc && locked) {
 		/* segments finished but never committed: collect against what is
 		 * committed now (a failed merge may follow a successful commit) */
 		manifest now;
-		if (!manifest_read(index_dir, &now, NULL)) {
+		int r = manifest_read(index_dir, &now, NULL);
+		if (r == XIHU_ENOINDEX)
+			memset(&now, 0, sizeof now); /* a first build: nothing is live */
+		if (r == 0 || r == XIHU_ENOINDEX)
 			remove_garbage(index_dir, &now);
-			manifest_free(&now);
-		}
+		manifest_free(&now);
 	}
-	workers_free(&b);
-	batch_free(b.cur);
+	pipeline_free(b.pipe);
 	free(ns);
 	state_free(&cur);
 	for (uint32_t i = 0; i < b.nsegs; i++) {
@@ -1453,12 +867,10 @@ out:
 	manifest_free(&b.old);
 	if (lockfd >= 0)
 		close(lockfd);
-	pthread_mutex_destroy(&b.mu);
-	pthread_cond_destroy(&b.done_cv);
-	st.bytes_in = atomic_load(&b.bytes_in);
-	st.skipped_binary = atomic_load(&b.skipped_binary);
-	st.skipped_large = atomic_load(&b.skipped_large);
-	st.skipped_error = atomic_load(&b.skipped_error);
+	st.bytes_in = pc.bytes_in;
+	st.skipped_binary = pc.skipped_binary;
+	st.skipped_large = pc.skipped_large + b.skipped_large;
+	st.skipped_error = pc.skipped_error;
 	st.seconds = (double)(now_ns() - b.start_ns) / 1e9;
 	if (stats_out)
 		*stats_out = st;

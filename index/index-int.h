@@ -397,6 +397,54 @@ int manifest_read(const char *dir, manifest *m, xihu_err *err);
 int manifest_write(const char *dir, const manifest *m, xihu_err *err);
 void manifest_free(manifest *m);
 
+/* ==== pipeline.c: documents -> segments, on worker threads ============== */
+
+/*
+ * The caller adds files and JSON Lines records from its own thread; batch k
+ * (BATCH_FILES items or BATCH_BYTES bytes) goes to worker k % threads, which
+ * reads, skips binary/oversized files, analyzes and feeds its own
+ * seg_writer, finishing a segment when the writer passes ram_bytes/threads.
+ * The add calls wait (calling idle about every 200 ms) while the worker's
+ * queue is full; once any thread has failed they return its error.
+ */
+typedef struct pipeline pipeline;
+
+typedef struct pipeline_opts {
+	const char *dir;
+	uint32_t threads;        /* >= 1 */
+	uint64_t ram_bytes;      /* all writers together */
+	uint64_t max_file_size;  /* larger files are skipped (and counted) */
+	uint64_t first_seg_id;   /* ids are allocated upward from here */
+	FILE *warnings;          /* unreadable files; NULL: none */
+	void (*idle)(void *ctx); /* the caller waits: a chance to draw progress */
+	void *idle_ctx;
+} pipeline_opts;
+
+typedef struct pipeline_counts {
+	uint64_t files, input_bytes; /* files read (or skipped) so far; their sizes + record texts */
+	uint64_t docs, bytes_in;     /* documents added, their bytes of text */
+	uint64_t added, changed;     /* docs by their replaces flag */
+	uint64_t skipped_binary, skipped_large, skipped_error;
+	uint64_t next_seg_id;        /* every id this pipeline used is below */
+} pipeline_counts;
+
+struct jsonl_record;
+
+int pipeline_start(const pipeline_opts *o, pipeline **out, xihu_err *err);
+/* path[0..len) (absolute), its name relative to its root from rel_off;
+ * replaces: an older copy of it is in the index (it counts as changed). */
+int pipeline_add_file(pipeline *p, const char *path, size_t len, size_t rel_off, int64_t mtime_ns,
+                      uint64_t size, bool replaces, xihu_err *err);
+/* A record, copied; size and mtime_ns are stored as its doc's. */
+int pipeline_add_record(pipeline *p, const struct jsonl_record *rec, uint64_t size, int64_t mtime_ns,
+                        xihu_err *err);
+void pipeline_get_counts(pipeline *p, pipeline_counts *out);
+/* Waits for every worker; on success *segs (malloc'd) lists the finished
+ * segments in the order of their first documents.  On failure the first
+ * error of any thread. */
+int pipeline_finish(pipeline *p, seg_info **segs, uint32_t *nsegs, xihu_err *err);
+void pipeline_free(pipeline *p); /* stops the workers; unfinished writers unlink their files */
+
 /* ==== index.c: accessors for search.c ==================================== */
 
 uint32_t index_nsegs(const xihu_index *ix);
