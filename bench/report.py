@@ -78,6 +78,9 @@ def main():
     qps = [l.split() for l in open(os.path.join(rdir, "qps.txt"))] if os.path.exists(
         os.path.join(rdir, "qps.txt")) else []
     rss = read_kv(os.path.join(rdir, "rss.txt"))
+    upd = {}
+    if os.path.exists(os.path.join(rdir, "update.txt")):
+        upd = dict(kv.split("=", 1) for kv in open(os.path.join(rdir, "update.txt")).read().split())
     text_bytes = int(meta.get("text_bytes", "0") or 0)
 
     out = []
@@ -190,6 +193,12 @@ def main():
           % (anon / 1024, int(rss.get("RssFile", "0")) / 1024))
         w("(mapped index pages, page cache), VmRSS %.1f MB, VmHWM %.1f MB."
           % (int(rss.get("VmRSS", "0")) / 1024, int(rss.get("VmHWM", "0")) / 1024))
+    if upd:
+        w("")
+        w("One file changed (a word appended): `xihu-index` on the same tree took %s s; xihud"
+          % ("%.2f" % float(upd["index_s"])))
+        w("served the new word %s after the run started."
+          % ("%.2f s" % float(upd["served_s"]) if upd["served_s"] != "never" else "**never** (10 s)"))
     w("")
 
     # ---- targets
@@ -231,6 +240,12 @@ def main():
     target(">= 15,000 queries/s with 16 clients", q16, q16 is not None and q16 >= 15000, "%.0f")
     target("daemon RSS without mapped index pages <= 64 MB", anon / 1024 if rss else None,
            rss and anon <= 64 * 1024, "%.1f MB")
+    ui = float(upd["index_s"]) if upd else None
+    target("one file changed: xihu-index <= 1 s", ui, ui is not None and ui <= 1.0, "%.2f s")
+    us = upd.get("served_s") if upd else None
+    target("... and xihud serves the change", None if us is None else
+           ("%.2f s after the start" % float(us) if us != "never" else "never"),
+           us is not None and us != "never")
     w("")
 
     text = "\n".join(out) + "\n"
