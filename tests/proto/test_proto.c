@@ -802,6 +802,28 @@ static void pipelined_requests_on_8_connections_with_4_threads_stay_in_order(voi
 			                    (k * 7 + c) % K_KINDS, k);
 	for (int c = 0; c < C; c++)
 		close(fds[c]);
+
+	/* clients that vanish with requests in flight: their answers are dropped
+	 * when they come back, the daemon serves on */
+	buf = malloc((size_t)K * 64);
+	assert_non_null(buf);
+	for (int round = 0; round < 20; round++) {
+		int fd = raw_connect(path);
+		assert_true(fd >= 0);
+		size_t n = 0;
+		for (int k = 0; k < 64; k++)
+			n += pool_request(buf + n, (uint64_t)k, k % 2 ? K_HELLO_LINES : K_BETA, k);
+		send_all(fd, buf, n);
+		if (round % 2) /* half of them read one answer first */
+			check_pool_response(read_response(fd), 0, K_BETA, 0);
+		close(fd);
+	}
+	int fd = raw_connect(path);
+	assert_true(fd >= 0);
+	send_all(fd, buf, pool_request(buf, 5, K_FILE, 123));
+	check_pool_response(read_response(fd), 5, K_FILE, 123);
+	close(fd);
+	free(buf);
 	kill(d, SIGTERM);
 	assert_int_equal(wait_exit(d, 10000), 0);
 }
