@@ -486,7 +486,8 @@ static int merge_loop(build *b, state *s)
 			in[i] = s->open[pick[i]];
 			in_docs += seg_ndocs(in[i]) - seg_ndeleted(in[i]);
 		}
-		verbose(b, "merging %u segments (%" PRIu64 " live docs) into %012" PRIx64, k, in_docs, out_id);
+		verbose(b, "merging %u segment%s (%" PRIu64 " live docs) into %012" PRIx64, k, k == 1 ? "" : "s", in_docs,
+		        out_id);
 		seg_info info;
 		if ((rc = seg_merge(b->dir, in, k, out_id, &info, b->err)))
 			break;
@@ -817,8 +818,8 @@ int xihu_build(const char *index_dir, const char *const *paths, size_t npaths, c
 		if ((rc = manifest_write(index_dir, &cur.m, err)))
 			goto out;
 		st.committed = true;
-		verbose(&b, "committed generation %" PRIu64 ": %u new segments, %" PRIu64 " deletions", gen, nns,
-		        b.nmarked);
+		verbose(&b, "committed generation %" PRIu64 ": %u new segment%s, %" PRIu64 " deletions", gen, nns,
+		        nns == 1 ? "" : "s", b.nmarked);
 		remove_garbage(index_dir, &cur.m);
 	}
 

@@ -139,6 +139,31 @@ threads_ram)
 		grep -q "^xihu-index: --" "$T/err" || fail "$bad: [$(cat "$T/err")]"
 	done
 	;;
+tiered_merge)
+	put "$TREE/f0.txt" "wallaby 0"
+	ix "$TREE"
+	for i in $(seq 8); do
+		put "$TREE/f$i.txt" "wallaby $i"
+		ix -v "$TREE"
+		grep -q merging "$T/err" && fail "run $i merged: $(cat "$T/err")"
+	done
+	[[ "$OUT" == *" 9 segments,"* ]] || fail "nine one-doc segments: [$OUT]"
+	put "$TREE/f9.txt" "wallaby 9"
+	ix -v "$TREE"
+	grep -q "merging 10 segments (10 live docs)" "$T/err" || fail "ten in tier 0, no merge: $(cat "$T/err")"
+	[[ "$OUT" == *" 1 segment,"* ]] || fail "after the merge: [$OUT]"
+	expect_eq "merged docs" "$(q "$IX" wallaby | wc -w)" 10
+	rm "$TREE"/f[1-3].txt # 30% deleted: kept as deletions
+	ix -v "$TREE"
+	grep -q merging "$T/err" && fail "30% deleted merged: $(cat "$T/err")"
+	ls "$IX" | grep -q '\.del$' || fail "no deletions file: $(ls "$IX")"
+	rm "$TREE/f4.txt" # 40%: rewritten
+	ix -v "$TREE"
+	grep -q "merging 1 segment (6 live docs)" "$T/err" || fail "40% deleted, not rewritten: $(cat "$T/err")"
+	ls "$IX" | grep -q '\.del$' && fail "deletions left after the rewrite: $(ls "$IX")"
+	expect_eq "docs left" "$(q "$IX" wallaby | wc -w)" 6
+	no_garbage
+	;;
 locked)
 	put "$TREE/a.txt" "possum"
 	ix "$TREE"
