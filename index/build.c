@@ -30,9 +30,11 @@
  * (default ".") and --jsonl files replace the manifest's roots; documents
  * under a root no longer given are deleted; a root nested in another given
  * root is walked once.  With opts->update and no paths the manifest's roots
- * are used again (a vanished tree then just loses its documents).  JSON
- * Lines roots are stored in the manifest as "jsonl:" + path (tree roots are
- * absolute paths, so the two never mix).
+ * are used again, each walked as it was last time (with or without
+ * --no-ignore; a vanished tree just loses its documents).  The manifest
+ * stores a tree root as its absolute path, or "noignore:" + path when it
+ * was walked with no ignore files, and a JSON Lines file as "jsonl:" + path
+ * (absolute paths start with '/', so the forms never mix).
  *
  * JSON Lines records are replaced whole, per file: each record carries its
  * file's stamp, size = the file's size and mtime_ns = its mtime_ns xor a
@@ -67,6 +69,7 @@
 #define MERGE_DELETED_PCT 30
 #define MAX_MERGES 1000 /* per run; the policy converges long before */
 #define JSONL_PREFIX "jsonl:"
+#define NOIGNORE_PREFIX "noignore:"
 
 /* ---- one run ---------------------------------------------------------------- */
 
@@ -541,13 +544,25 @@ static int merge_loop(build *b, state *s)
 
 /* ---- roots -------------------------------------------------------------------------- */
 
+enum { ROOT_TREE, ROOT_TREE_NOIGNORE, ROOT_JSONL };
+static const char *const root_prefix[] = {"", NOIGNORE_PREFIX, JSONL_PREFIX};
+
+/* A manifest root: its kind and its path (after the prefix). */
+static const char *root_parse(const char *r, int *kind)
+{
+	for (*kind = ROOT_JSONL; *kind > ROOT_TREE; (*kind)--)
+		if (!strncmp(r, root_prefix[*kind], strlen(root_prefix[*kind])))
+			return r + strlen(root_prefix[*kind]);
+	return r;
+}
+
 static bool under(const char *path, const char *root)
 {
 	size_t n = strlen(root);
 	return !strncmp(path, root, n) && (path[n] == '/' || path[n] == '\0' || (n == 1 && root[0] == '/'));
 }
 
-static int add_root(build *b, char ***roots, uint32_t *n, const char *given, bool jsonl, bool missing_ok)
+static int add_root(build *b, char ***roots, uint32_t *n, const char *given, int kind, bool missing_ok)
 {
 	char *real = realpath(given, NULL);
 	if (!real) {
@@ -558,18 +573,20 @@ static int add_root(build *b, char ***roots, uint32_t *n, const char *given, boo
 		return xihu_err_set(b->err, XIHU_EIO, "%s: %s", given, strerror(errno));
 	}
 	size_t len = strlen(real);
-	char *r = malloc(len + sizeof JSONL_PREFIX);
+	for (uint32_t i = 0; i < *n; i++) {
+		int k;
+		if (!strcmp(root_parse((*roots)[i], &k), real) && (k == ROOT_JSONL) == (kind == ROOT_JSONL)) {
+			free(real); /* given twice */
+			return 0;
+		}
+	}
+	char *r = malloc(len + strlen(root_prefix[kind]) + 1);
 	if (!r) {
 		free(real);
 		return xihu_err_set(b->err, XIHU_ENOMEM, "out of memory");
 	}
-	sprintf(r, "%s%s", jsonl ? JSONL_PREFIX : "", real);
+	sprintf(r, "%s%s", root_prefix[kind], real);
 	free(real);
-	for (uint32_t i = 0; i < *n; i++)
-		if (!strcmp((*roots)[i], r)) {
-			free(r);
-			return 0;
-		}
 	(*roots)[(*n)++] = r;
 	return 0;
 }
@@ -607,15 +624,16 @@ static int mkdir_p(const char *dir, xihu_err *err)
 /* Walks the tree roots and reads the changed JSON Lines files, through the workers. */
 static int feed(build *b, char **roots, uint32_t nroots)
 {
-	int rc = 0;
-	unsigned wflags = b->o->no_ignore ? WALK_NO_IGNORE : 0;
+	int rc = 0, kind, k2;
 	for (uint32_t i = 0; i < nroots && !rc; i++) {
-		const char *r = roots[i];
-		if (!strncmp(r, JSONL_PREFIX, strlen(JSONL_PREFIX)))
+		const char *r = root_parse(roots[i], &kind);
+		if (kind == ROOT_JSONL)
 			continue;
 		bool nested = false; /* (roots are distinct: add_root) */
-		for (uint32_t j = 0; j < nroots && !nested; j++)
-			nested = j != i && strncmp(roots[j], JSONL_PREFIX, strlen(JSONL_PREFIX)) && under(r, roots[j]);
+		for (uint32_t j = 0; j < nroots && !nested; j++) {
+			const char *r2 = root_parse(roots[j], &k2);
+			nested = j != i && k2 != ROOT_JSONL && under(r, r2);
+		}
 		if (nested)
 			continue;
 		struct stat rs;
@@ -624,14 +642,13 @@ static int feed(build *b, char **roots, uint32_t nroots)
 		b->root_len = (uint32_t)(isdir ? strlen(r) : (size_t)(strrchr(r, '/') - r));
 		if (isdir && b->root_len == 1)
 			b->root_len = 0; /* the root "/": paths are relative after its '/' */
-		rc = walk_tree(r, wflags, on_file, b, b->o->warnings, b->err);
+		rc = walk_tree(r, kind == ROOT_TREE_NOIGNORE ? WALK_NO_IGNORE : 0, on_file, b, b->o->warnings, b->err);
 	}
 	b->walk_done = true; /* trees done: the ETA knows the total */
 	for (uint32_t i = 0; i < nroots && !rc; i++) {
-		const char *r = roots[i];
-		if (strncmp(r, JSONL_PREFIX, strlen(JSONL_PREFIX)))
+		const char *path = root_parse(roots[i], &kind);
+		if (kind != ROOT_JSONL)
 			continue;
-		const char *path = r + strlen(JSONL_PREFIX);
 		struct stat st;
 		if (stat(path, &st) < 0)
 			return xihu_err_set(b->err, XIHU_EIO, "%s: %s", path, strerror(errno));
@@ -640,8 +657,8 @@ static int feed(build *b, char **roots, uint32_t nroots)
 		bool twice = false; /* the same stamp on two given files: read both */
 		for (uint32_t j = 0; j < nroots && !twice; j++) {
 			struct stat s2;
-			const char *p2 = roots[j] + strlen(JSONL_PREFIX);
-			twice = j != i && !strncmp(roots[j], JSONL_PREFIX, strlen(JSONL_PREFIX)) && !stat(p2, &s2) &&
+			const char *p2 = root_parse(roots[j], &k2);
+			twice = j != i && k2 == ROOT_JSONL && !stat(p2, &s2) &&
 			        (uint64_t)s2.st_size == rcx.size && record_stamp_mtime(p2, &s2) == rcx.mtime;
 		}
 		if (sp && !twice) {
@@ -739,15 +756,17 @@ int xihu_build(const char *index_dir, const char *const *paths, size_t npaths, c
 	}
 	if (from_manifest) {
 		for (uint32_t i = 0; i < b.old.nroots && !rc; i++) {
-			const char *r = b.old.roots[i];
-			bool j = !strncmp(r, JSONL_PREFIX, strlen(JSONL_PREFIX));
-			rc = add_root(&b, &roots, &nroots, j ? r + strlen(JSONL_PREFIX) : r, j, true);
+			int kind;
+			const char *r = root_parse(b.old.roots[i], &kind);
+			if (kind == ROOT_TREE && b.o->no_ignore)
+				kind = ROOT_TREE_NOIGNORE;
+			rc = add_root(&b, &roots, &nroots, r, kind, true);
 		}
 	} else {
 		for (size_t i = 0; i < npaths && !rc; i++)
-			rc = add_root(&b, &roots, &nroots, paths[i], false, false);
+			rc = add_root(&b, &roots, &nroots, paths[i], b.o->no_ignore ? ROOT_TREE_NOIGNORE : ROOT_TREE, false);
 		for (size_t i = 0; i < njsonl && !rc; i++)
-			rc = add_root(&b, &roots, &nroots, jsonl[i], true, false);
+			rc = add_root(&b, &roots, &nroots, jsonl[i], ROOT_JSONL, false);
 	}
 	if (rc)
 		goto out;

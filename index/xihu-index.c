@@ -35,6 +35,7 @@ static void usage(FILE *f)
 	      "  --threads N          indexing threads (default: the online CPUs, at most 8)\n"
 	      "  --no-ignore          do not read .gitignore and .ignore files\n"
 	      "  --update             without PATH: update the trees and files of the last run\n"
+	      "                       (each tree walked as then: with or without --no-ignore)\n"
 	      "  --merge              merge all segments into one, purging deleted documents\n"
 	      "  --check              verify every file and checksum of the index, build nothing\n"
 	      "  -v, --verbose        a line per commit and per merge (on stderr)\n"

@@ -104,6 +104,8 @@ no_ignore)
 	expect_eq "ignored" "$(q "$IX" dingo)" "tree/app.c "
 	ix --no-ignore "$TREE"
 	expect_eq "--no-ignore" "$(q "$IX" dingo)" "tree/app.c tree/app.log "
+	ix --update
+	[[ "$OUT" == *"no changes"* ]] || fail "--update walks a root as it was walked last: [$OUT]"
 	ix "$TREE"
 	expect_eq "ignored again" "$(q "$IX" dingo)" "tree/app.c "
 	;;
