@@ -106,14 +106,34 @@ fail:
 	return rc;
 }
 
+/*
+ * A writer removes the files of segments no manifest names right after it
+ * commits, so between reading a manifest and mapping its segments a newer
+ * commit may take them away.  When an open fails and the manifest changed
+ * meanwhile, the newer one is read again.
+ */
+static int index_open_retry(const char *dir, const xihu_index *prev, xihu_index **out, xihu_err *err)
+{
+	for (int attempt = 0;; attempt++) {
+		struct stat before, after;
+		xihu_err ignored;
+		bool have = !stat_manifest(dir, &before, &ignored);
+		int rc = index_open(dir, prev, out, err);
+		if (!rc || attempt == 8 || !have || stat_manifest(dir, &after, &ignored) ||
+		    (after.st_ino == before.st_ino && after.st_mtim.tv_sec == before.st_mtim.tv_sec &&
+		     after.st_mtim.tv_nsec == before.st_mtim.tv_nsec))
+			return rc;
+	}
+}
+
 int xihu_index_open(const char *dir, xihu_index **out, xihu_err *err)
 {
-	return index_open(dir, NULL, out, err);
+	return index_open_retry(dir, NULL, out, err);
 }
 
 int xihu_index_reopen(const xihu_index *prev, xihu_index **out, xihu_err *err)
 {
-	return index_open(prev->dir, prev, out, err);
+	return index_open_retry(prev->dir, prev, out, err);
 }
 
 xihu_index *xihu_index_ref(xihu_index *ix)
