@@ -118,20 +118,5 @@ int seg_write_deletes(const char *dir, uint64_t seg_id, uint64_t del_gen, const 
 	rc = xfile_finish(&w); /* fsyncs; unlinks the tmp file on failure */
 	if (rc)
 		return rc;
-	size_t dl = strlen(dir);
-	char *from = malloc(dl + sizeof tmp + 2), *to = malloc(dl + sizeof name + 2);
-	if (!from || !to) {
-		free(from);
-		free(to);
-		return xihu_err_set(err, XIHU_ENOMEM, "%s: out of memory", dir);
-	}
-	sprintf(from, "%s/%s", dir, tmp);
-	sprintf(to, "%s/%s", dir, name);
-	if (rename(from, to) != 0) {
-		rc = xihu_err_set(err, XIHU_EIO, "%s: rename to %s: %s", from, name, strerror(errno));
-		unlink(from);
-	}
-	free(from);
-	free(to);
-	return rc ? rc : xfile_sync_dir(dir, err);
+	return xfile_install(dir, tmp, name, err);
 }

@@ -119,6 +119,9 @@ void xfile_unmap(xmap *m);
 int xfile_corrupt(const xmap *m, size_t data_off, xihu_err *err, const char *what);
 /* fsyncs a directory, so that files created or renamed in it last. */
 int xfile_sync_dir(const char *dir, xihu_err *err);
+/* Renames dir/tmp (written and fsynced) over dir/name and fsyncs dir: the
+ * atomic step of a commit.  On failure tmp is removed and name untouched. */
+int xfile_install(const char *dir, const char *tmp, const char *name, xihu_err *err);
 
 /* ==== analyze.c: text -> tokens ========================================== */
 

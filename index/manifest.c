@@ -160,28 +160,5 @@ int manifest_write(const char *dir, const manifest *m, xihu_err *err)
 	rc = xfile_finish(&w); /* fsyncs; unlinks the tmp file on failure */
 	if (rc)
 		return rc;
-	size_t dl = strlen(dir);
-	char *from = malloc(dl + sizeof MANIFEST_TMP + 1), *to = malloc(dl + sizeof MANIFEST_NAME + 1);
-	if (!from || !to) {
-		free(from);
-		free(to);
-		return xihu_err_set(err, XIHU_ENOMEM, "%s: out of memory", dir);
-	}
-	sprintf(from, "%s/%s", dir, MANIFEST_TMP);
-	sprintf(to, "%s/%s", dir, MANIFEST_NAME);
-	if (rename(from, to) != 0) {
-		rc = xihu_err_set(err, XIHU_EIO, "%s: rename to %s: %s", from, MANIFEST_NAME, strerror(errno));
-		unlink(from);
-	}
-	free(from);
-	free(to);
-	if (rc)
-		return rc;
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return xihu_err_set(err, XIHU_EIO, "%s: open: %s", dir, strerror(errno));
-	if (fsync(fd) != 0 && errno != EINVAL)
-		rc = xihu_err_set(err, XIHU_EIO, "%s: fsync: %s", dir, strerror(errno));
-	close(fd);
-	return rc;
+	return xfile_install(dir, MANIFEST_TMP, MANIFEST_NAME, err);
 }

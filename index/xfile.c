@@ -325,3 +325,17 @@ int xfile_sync_dir(const char *dir, xihu_err *err)
 	close(fd);
 	return rc;
 }
+
+int xfile_install(const char *dir, const char *tmp, const char *name, xihu_err *err)
+{
+	char from[4096], to[4096];
+	if (snprintf(from, sizeof from, "%s/%s", dir, tmp) >= (int)sizeof from ||
+	    snprintf(to, sizeof to, "%s/%s", dir, name) >= (int)sizeof to)
+		return xihu_err_set(err, XIHU_EINVAL, "%s: path too long", dir);
+	if (rename(from, to) != 0) {
+		int rc = xihu_err_set(err, XIHU_EIO, "%s: rename to %s: %s", from, name, strerror(errno));
+		unlink(from);
+		return rc;
+	}
+	return xfile_sync_dir(dir, err);
+}
