@@ -63,6 +63,14 @@ typedef struct qctx {
 	double avglen[XIHU_MAX_FIELDS];
 	it **all;
 	size_t nall, capall;
+	/* document frequencies over all segments, by (field, term): each is
+	 * looked up once per query, not once per segment */
+	struct df_slot {
+		char *term; /* NULL: empty slot */
+		uint32_t field;
+		uint64_t df;
+	} *dfs;
+	size_t ndfs, capdfs;
 } qctx;
 
 /* ---- iterator construction ------------------------------------------- */
@@ -113,9 +121,50 @@ static void it_free_all(qctx *c)
 	c->nall = c->capall = 0;
 }
 
-/* Document frequency of a term over every segment of the index. */
+static uint64_t df_hash(uint32_t field, const char *term, uint32_t len)
+{
+	uint64_t h = 0xcbf29ce484222325u ^ field;
+	for (uint32_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)term[i]) * 0x100000001b3u;
+	return h;
+}
+
+static struct df_slot *df_find(struct df_slot *t, size_t cap, uint32_t field, const char *term, uint32_t len)
+{
+	for (size_t i = df_hash(field, term, len) & (cap - 1);; i = (i + 1) & (cap - 1))
+		if (!t[i].term || (t[i].field == field && !strncmp(t[i].term, term, len) && !t[i].term[len]))
+			return &t[i];
+}
+
+static void df_free(qctx *c)
+{
+	for (size_t i = 0; i < c->capdfs; i++)
+		free(c->dfs[i].term);
+	free(c->dfs);
+}
+
+/* Document frequency of a term over every segment of the index, cached per query. */
 static int global_df(qctx *c, uint32_t field, const char *term, uint32_t len, uint64_t *df)
 {
+	*df = 0;
+	if (c->ndfs * 2 >= c->capdfs) {
+		size_t cap = c->capdfs ? c->capdfs * 2 : 64;
+		struct df_slot *t = calloc(cap, sizeof *t);
+		if (!t)
+			return c->rc = xihu_err_set(c->err, XIHU_ENOMEM, "search: out of memory");
+		for (size_t i = 0; i < c->capdfs; i++)
+			if (c->dfs[i].term)
+				*df_find(t, cap, c->dfs[i].field, c->dfs[i].term, (uint32_t)strlen(c->dfs[i].term)) =
+					c->dfs[i];
+		free(c->dfs);
+		c->dfs = t;
+		c->capdfs = cap;
+	}
+	struct df_slot *slot = df_find(c->dfs, c->capdfs, field, term, len);
+	if (slot->term) {
+		*df = slot->df;
+		return 0;
+	}
 	*df = 0;
 	for (uint32_t i = 0; i < index_nsegs(c->ix); i++) {
 		seg_term t;
@@ -125,6 +174,11 @@ static int global_df(qctx *c, uint32_t field, const char *term, uint32_t len, ui
 		if (r > 0)
 			*df += t.df;
 	}
+	if (!(slot->term = strndup(term, len)))
+		return c->rc = xihu_err_set(c->err, XIHU_ENOMEM, "search: out of memory");
+	slot->field = field;
+	slot->df = *df;
+	c->ndfs++;
 	return 0;
 }
 
@@ -811,6 +865,7 @@ int xihu_search(xihu_index *ix, const char *query, size_t query_len, const xihu_
 		}
 		it_free_all(&c);
 	}
+	df_free(&c);
 	rc = c.rc;
 
 	hl_terms hl = {0};
