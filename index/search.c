@@ -47,6 +47,8 @@ typedef struct it {
 	double weight; /* field weight * sum of idf */
 	double maxs;   /* no doc scores more than this (MaxScore) */
 	uint32_t phrase_tf;
+	bool lazy;      /* IT_PHRASE: stop where all words occur, confirm later (MaxScore) */
+	bool confirmed; /* lazy phrase: phrase_tf holds the checked count for doc */
 	/* IT_AND, IT_OR */
 	uint32_t nkids, nneg;
 	struct it **kids, **neg;
@@ -471,6 +473,12 @@ static uint32_t it_advance(it *n, uint32_t target)
 		d = leaf_align(n, d);
 		break;
 	case IT_PHRASE:
+		if (n->lazy) {
+			d = leaf_align(n, d);
+			n->phrase_tf = 0;
+			n->confirmed = false;
+			break;
+		}
 		for (;;) {
 			d = leaf_align(n, d);
 			if (d == POSTINGS_END)
@@ -679,6 +687,33 @@ static int cmp_maxs(const void *a, const void *b)
 	return x->maxs < y->maxs ? -1 : x->maxs > y->maxs;
 }
 
+/* An upper bound of kid n's score at d (n is on d): exact, except for a lazy
+ * phrase not yet confirmed, which occurs at most as often as its rarest word. */
+static double kid_bound(const qctx *c, it *n, uint32_t d)
+{
+	if (n->kind != IT_PHRASE || !n->lazy || n->confirmed)
+		return it_score(c, c->s, n, d);
+	uint32_t tf = UINT32_MAX;
+	for (uint32_t i = 0; i < n->nterms; i++)
+		if (postings_freq(&n->pp[i]) < tf)
+			tf = postings_freq(&n->pp[i]);
+	return n->weight * tf_norm(tf, seg_doc_field_len(c->s, d, n->field), c->avglen[n->field]);
+}
+
+/* Whether kid n (on d) really matches d, confirming a lazy phrase; its score in *score. */
+static bool kid_score(const qctx *c, it *n, uint32_t d, double *score)
+{
+	if (n->kind == IT_PHRASE && n->lazy && !n->confirmed) {
+		int k = phrase_count(n); /* < 0: corrupt, reported by it_error */
+		n->confirmed = true;
+		n->phrase_tf = k > 0 ? (uint32_t)k : 0;
+		if (!n->phrase_tf)
+			return false;
+	}
+	*score = it_score(c, c->s, n, d);
+	return true;
+}
+
 /*
  * MaxScore over the kids of an OR.  Kids are sorted by their score bound;
  * the first ne of them are "non-essential": together they cannot lift a doc
@@ -708,8 +743,10 @@ static void collect_maxscore(qctx *c, it *root, uint32_t si, topk *t, xihu_resul
 		ne++;
 	if (ne)
 		out->total_exact = false;
-	for (uint32_t i = 0; i < n; i++)
+	for (uint32_t i = 0; i < n; i++) {
+		k[i]->lazy = k[i]->kind == IT_PHRASE;
 		it_advance(k[i], 0);
+	}
 	while (ne < n) {
 		uint32_t d = POSTINGS_END;
 		for (uint32_t i = ne; i < n; i++)
@@ -718,35 +755,48 @@ static void collect_maxscore(qctx *c, it *root, uint32_t si, topk *t, xihu_resul
 		if (d == POSTINGS_END)
 			break;
 		if (!seg_bitmap_test(del, d)) {
-			out->total++;
-			/* parts are summed in kid order at the end, so a score does not
-			 * depend on which kids were essential when it was computed */
-			double score = 0;
+			/* first a bound: a lazy phrase's positions are read only when
+			 * the doc could still enter the top k */
+			double bound = 0;
 			for (uint32_t i = 0; i < n; i++)
 				part[i] = 0;
 			for (uint32_t i = ne; i < n; i++)
 				if (k[i]->doc == d)
-					score += part[i] = it_score(c, c->s, k[i], d);
-			bool in = true;
-			for (uint32_t i = ne; i-- > 0;) {
-				if (score + ub[i] <= theta) {
-					in = false;
-					break;
+					bound += kid_bound(c, k[i], d);
+			if (bound + (ne ? ub[ne - 1] : 0) <= theta) {
+				out->total_exact = false; /* not known whether it matches */
+			} else {
+				/* parts are summed in kid order at the end, so a score does
+				 * not depend on which kids were essential when computed */
+				double score = 0;
+				bool matched = false, in = true;
+				for (uint32_t i = ne; i < n; i++)
+					if (k[i]->doc == d && kid_score(c, k[i], d, &part[i])) {
+						score += part[i];
+						matched = true;
+					}
+				for (uint32_t i = ne; matched && i-- > 0;) {
+					if (score + ub[i] <= theta) {
+						in = false;
+						break;
+					}
+					if (it_advance(k[i], d) == d && kid_score(c, k[i], d, &part[i]))
+						score += part[i];
 				}
-				if (it_advance(k[i], d) == d)
-					score += part[i] = it_score(c, c->s, k[i], d);
-			}
-			if (in) {
-				score = 0;
-				for (uint32_t i = 0; i < n; i++)
-					score += part[i];
-			}
-			if (in && score > theta) {
-				topk_push(t, (scored){score, si, d});
-				theta = threshold(t);
-				while (ne < n && ub[ne] <= theta) {
-					ne++;
-					out->total_exact = false;
+				if (matched)
+					out->total++;
+				if (matched && in) {
+					score = 0;
+					for (uint32_t i = 0; i < n; i++)
+						score += part[i];
+				}
+				if (matched && in && score > theta) {
+					topk_push(t, (scored){score, si, d});
+					theta = threshold(t);
+					while (ne < n && ub[ne] <= theta) {
+						ne++;
+						out->total_exact = false;
+					}
 				}
 			}
 		}

@@ -144,6 +144,18 @@ static void mixed_queries_keep_their_top_k(void **state)
 	same_top("(w5 w6) OR (w7 w8) OR w200", 5);
 }
 
+static void phrases_keep_their_top_k(void **state)
+{
+	(void)state;
+	char q[64], a[16], b[16];
+	for (int n = 0; n < 200; n++) {
+		word(zipf(), a);
+		word(zipf(), b);
+		snprintf(q, sizeof q, n % 3 ? "\"%s %s\"" : "\"%s %s\" OR %s", a, b, b);
+		same_top(q, 1 + rnd() % 10);
+	}
+}
+
 static void pruning_makes_total_a_lower_bound(void **state)
 {
 	(void)state;
@@ -169,6 +181,7 @@ int main(void)
 		cmocka_unit_test(or_queries_keep_their_top_k),
 		cmocka_unit_test(single_terms_keep_their_top_k),
 		cmocka_unit_test(mixed_queries_keep_their_top_k),
+		cmocka_unit_test(phrases_keep_their_top_k),
 		cmocka_unit_test(pruning_makes_total_a_lower_bound),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
