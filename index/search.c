@@ -169,8 +169,11 @@ static int global_df(qctx *c, uint32_t field, const char *term, uint32_t len, ui
 	}
 	*df = 0;
 	for (uint32_t i = 0; i < index_nsegs(c->ix); i++) {
+		const seg *s = index_seg(c->ix, i);
+		if (field >= seg_nfields(s) || !seg_field_total(s, field))
+			continue;
 		seg_term t;
-		int r = seg_lookup(index_seg(c->ix, i), field, term, len, &t, c->err);
+		int r = seg_lookup(s, field, term, len, &t, c->err);
 		if (r < 0)
 			return c->rc = r;
 		if (r > 0)
@@ -200,7 +203,8 @@ static double tf_norm_bound(uint32_t tf)
 /* A leaf over nterms consecutive words of one field: a term (nterms == 1) or a phrase. */
 static it *leaf_new(qctx *c, uint32_t field, char *const *terms, uint32_t nterms)
 {
-	if (field >= seg_nfields(c->s))
+	/* a field with no token in this segment (title in a tree of files) has nothing to find */
+	if (field >= seg_nfields(c->s) || !seg_field_total(c->s, field))
 		return it_new(c, IT_EMPTY);
 	seg_term *st = malloc(nterms * sizeof *st);
 	if (!st) {
