@@ -758,6 +758,18 @@ static void collect_maxscore(qctx *c, it *root, uint32_t si, topk *t, xihu_resul
 				d = k[i]->doc;
 		if (d == POSTINGS_END)
 			break;
+		if (ne == n - 1 && k[ne]->kind == IT_TERM) {
+			/* one list left to enumerate: skip whole blocks whose best
+			 * doc (largest tf, shortest field) cannot beat the threshold */
+			it *e = k[ne];
+			const postings *p = &e->pp[0];
+			double bmax = e->weight * tf_norm(p->blk_max_tf, p->blk_min_dl, c->avglen[e->field]);
+			if (bmax + (ne ? ub[ne - 1] : 0) <= theta) {
+				out->total_exact = false;
+				it_advance(e, next_target(p->blk_last));
+				continue;
+			}
+		}
 		if (!seg_bitmap_test(del, d)) {
 			/* first a bound: a lazy phrase's positions are read only when
 			 * the doc could still enter the top k */
@@ -911,11 +923,23 @@ int xihu_search(xihu_index *ix, const char *query, size_t query_len, const xihu_
 		c.s = index_seg(ix, si);
 		it *root = build(&c, q);
 		if (root) {
-			if (root->kind == IT_OR && !o.exact_total)
+			if ((root->kind == IT_TERM || root->kind == IT_PHRASE) && !o.exact_total) {
+				/* a lone word or phrase: MaxScore over one list still skips
+				 * blocks and stops once nothing left can rank */
+				it *one = it_new(&c, IT_OR);
+				if (one && push_kid(&c, one, root, false)) {
+					one->maxs = root->maxs;
+					root = one;
+				}
+			}
+			if (c.rc)
+				;
+			else if (root->kind == IT_OR && !o.exact_total)
 				collect_maxscore(&c, root, si, &t, out);
 			else
 				collect_all(&c, root, si, &t, out);
-			c.rc = it_error(root);
+			if (!c.rc)
+				c.rc = it_error(root);
 		}
 		it_free_all(&c);
 	}

@@ -707,6 +707,7 @@ static size_t pool_request(uint8_t *buf, uint64_t id, int kind, int k)
 	req.version = XIHU_PROTO_VERSION;
 	req.body_case = XIHU__REQUEST__BODY_SEARCH;
 	req.search = &sr;
+	sr.exact_total = true; /* the checks below count every match */
 	switch (kind) {
 	case K_HELLO_LINES: sr.query = "hello"; sr.want_lines = true; break;
 	case K_FILE: snprintf(q, sizeof q, "file%d", k % 200); sr.query = q; break;
@@ -869,6 +870,7 @@ static void reload_while_requests_are_in_flight(void **state)
 			Xihu__SearchRequest sr = XIHU__SEARCH_REQUEST__INIT;
 			sr.query = "hello OR zebrafish";
 			sr.want_lines = true;
+			sr.exact_total = true; /* total tells which snapshot answered */
 			Xihu__Request req = XIHU__REQUEST__INIT;
 			req.id = (uint64_t)c * 100000 + (uint64_t)k;
 			req.version = XIHU_PROTO_VERSION;
