@@ -28,54 +28,25 @@
 
 #include <cmocka.h>
 
-#include "xihu-index.h"
+#include "corpus.h"
 
-static char root[64], tree[96], ixdir[96];
-static xihu_index *ix;
-
-static void write_file(const char *name, const char *text)
-{
-	char path[160];
-	snprintf(path, sizeof path, "%s/%s", tree, name);
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
+static corpus c;
 
 static int setup(void **state)
 {
 	(void)state;
-	strcpy(root, "/tmp/xihu-bm25.XXXXXX");
-	if (!mkdtemp(root))
-		return -1;
-	snprintf(tree, sizeof tree, "%s/tree", root);
-	snprintf(ixdir, sizeof ixdir, "%s/index", root);
-	mkdir(tree, 0755);
-	write_file("d1", "apple banana apple\n");
-	write_file("d2", "banana cherry\n");
-	write_file("d3", "cherry date elder fig\n");
-	const char *paths[] = {tree};
-	xihu_err err = {0};
 	xihu_build_stats st;
-	if (xihu_build(ixdir, paths, 1, NULL, 0, NULL, &st, &err) || st.docs != 3) {
-		fprintf(stderr, "build: %s\n", err.msg);
+	if (corpus_init(&c, "/tmp/xihu-bm25.XXXXXX") || corpus_write(&c, "d1", "apple banana apple\n") ||
+	    corpus_write(&c, "d2", "banana cherry\n") || corpus_write(&c, "d3", "cherry date elder fig\n") ||
+	    corpus_open(&c, &st) || st.docs != 3)
 		return -1;
-	}
-	if (xihu_index_open(ixdir, &ix, &err)) {
-		fprintf(stderr, "open: %s\n", err.msg);
-		return -1;
-	}
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	xihu_index_unref(ix);
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", root);
-	return system(cmd) == 0 ? 0 : -1;
+	return corpus_free(&c);
 }
 
 /* Searches q and checks the hits' file names (last path part) and scores in order. */
@@ -84,7 +55,7 @@ static void expect_hits(const char *q, uint64_t total, int n, ...)
 	xihu_results r;
 	xihu_err err = {0};
 	xihu_search_opts o = {.limit = 10};
-	int rc = xihu_search(ix, q, strlen(q), &o, &r, &err);
+	int rc = xihu_search(c.ix, q, strlen(q), &o, &r, &err);
 	if (rc)
 		fail_msg("%s: %s", q, err.msg);
 	assert_int_equal(r.total, total);

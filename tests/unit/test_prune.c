@@ -16,13 +16,12 @@
 
 #include <cmocka.h>
 
-#include "xihu-index.h"
+#include "corpus.h"
 
 #define NDOCS 1500
 #define VOCAB 300
 
-static char root[64];
-static xihu_index *ix;
+static corpus c;
 static unsigned seed = 12345;
 
 static unsigned rnd(void)
@@ -47,41 +46,28 @@ static unsigned zipf(void)
 static int setup(void **state)
 {
 	(void)state;
-	strcpy(root, "/tmp/xihu-prune.XXXXXX");
-	if (!mkdtemp(root))
+	if (corpus_init(&c, "/tmp/xihu-prune.XXXXXX"))
 		return -1;
-	char tree[128], ixdir[128], path[200], w[16];
-	snprintf(tree, sizeof tree, "%s/tree", root);
-	snprintf(ixdir, sizeof ixdir, "%s/index", root);
-	mkdir(tree, 0755);
+	char name[16], w[16];
 	for (int d = 0; d < NDOCS; d++) {
-		snprintf(path, sizeof path, "%s/d%04d", tree, d);
-		FILE *f = fopen(path, "w");
-		if (!f)
-			return -1;
+		char text[4096] = "";
+		size_t n = 0;
 		int len = 5 + (int)(rnd() % 200);
 		for (int i = 0; i < len; i++) {
 			word(zipf(), w);
-			fprintf(f, "%s%c", w, i % 12 == 11 ? '\n' : ' ');
+			n += (size_t)snprintf(text + n, sizeof text - n, "%s%c", w, i % 12 == 11 ? '\n' : ' ');
 		}
-		fclose(f);
+		snprintf(name, sizeof name, "d%04d", d);
+		if (corpus_write(&c, name, text))
+			return -1;
 	}
-	const char *paths[] = {tree};
-	xihu_err err = {0};
-	if (xihu_build(ixdir, paths, 1, NULL, 0, NULL, NULL, &err) || xihu_index_open(ixdir, &ix, &err)) {
-		fprintf(stderr, "%s\n", err.msg);
-		return -1;
-	}
-	return 0;
+	return corpus_open(&c, NULL) ? -1 : 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	xihu_index_unref(ix);
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", root);
-	return system(cmd) == 0 ? 0 : -1;
+	return corpus_free(&c);
 }
 
 static void same_top(const char *q, uint32_t k)
@@ -89,7 +75,7 @@ static void same_top(const char *q, uint32_t k)
 	xihu_results a, b;
 	xihu_err err = {0};
 	xihu_search_opts small = {.limit = k}, all = {.limit = 5000};
-	if (xihu_search(ix, q, strlen(q), &small, &a, &err) || xihu_search(ix, q, strlen(q), &all, &b, &err))
+	if (xihu_search(c.ix, q, strlen(q), &small, &a, &err) || xihu_search(c.ix, q, strlen(q), &all, &b, &err))
 		fail_msg("%s: %s", q, err.msg);
 	assert_true(b.total_exact);
 	uint32_t want = b.nhits < k ? b.nhits : k;
@@ -162,14 +148,14 @@ static void pruning_makes_total_a_lower_bound(void **state)
 	xihu_results r;
 	xihu_err err = {0};
 	xihu_search_opts o = {.limit = 1};
-	assert_int_equal(xihu_search(ix, "w0 OR w1 OR w2 OR w290", 22, &o, &r, &err), 0);
+	assert_int_equal(xihu_search(c.ix, "w0 OR w1 OR w2 OR w290", 22, &o, &r, &err), 0);
 	assert_int_equal(r.nhits, 1);
 	if (r.total_exact)
 		fail_msg("expected pruning on a common OR with limit 1 (total %llu)", (unsigned long long)r.total);
 	uint64_t lower = r.total;
 	xihu_results_free(&r);
 	o.exact_total = true;
-	assert_int_equal(xihu_search(ix, "w0 OR w1 OR w2 OR w290", 22, &o, &r, &err), 0);
+	assert_int_equal(xihu_search(c.ix, "w0 OR w1 OR w2 OR w290", 22, &o, &r, &err), 0);
 	assert_true(r.total_exact);
 	assert_true(r.total > lower);
 	xihu_results_free(&r);

@@ -14,38 +14,25 @@
 
 #include <cmocka.h>
 
-#include "xihu-index.h"
+#include "corpus.h"
 
-static char root[64], tree[96], ixdir[96];
-static xihu_index *ix;
+static corpus c;
 
 static void write_file(const char *name, const char *text)
 {
-	char path[200];
-	snprintf(path, sizeof path, "%s/%s", tree, name);
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	assert_int_equal(corpus_write(&c, name, text), 0);
 }
 
 static void build(void)
 {
-	const char *paths[] = {tree};
-	xihu_err err = {0};
-	if (xihu_build(ixdir, paths, 1, NULL, 0, NULL, NULL, &err))
-		fail_msg("build: %s", err.msg);
+	assert_int_equal(corpus_build(&c, NULL), 0);
 }
 
 static int setup(void **state)
 {
 	(void)state;
-	strcpy(root, "/tmp/xihu-search.XXXXXX");
-	if (!mkdtemp(root))
+	if (corpus_init(&c, "/tmp/xihu-search.XXXXXX"))
 		return -1;
-	snprintf(tree, sizeof tree, "%s/tree", root);
-	snprintf(ixdir, sizeof ixdir, "%s/index", root);
-	mkdir(tree, 0755);
 	write_file("a.txt", "the quick brown fox\njumps over\nthe lazy dog\n");
 	write_file("b.txt", "a brown quick fox\n");
 	write_file("c.txt", "tie tie\n");
@@ -53,22 +40,13 @@ static int setup(void **state)
 	write_file("e.txt", "tie tie\n");
 	write_file("f.txt", "naïve café résumé\r\nsecond ΣΊΣΥΦΟΣ line\r\n");
 	write_file("g.txt", "prefix prefetch preview\nprelude\n");
-	build();
-	xihu_err err = {0};
-	if (xihu_index_open(ixdir, &ix, &err)) {
-		fprintf(stderr, "open: %s\n", err.msg);
-		return -1;
-	}
-	return 0;
+	return corpus_open(&c, NULL) ? -1 : 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	xihu_index_unref(ix);
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", root);
-	return system(cmd) == 0 ? 0 : -1;
+	return corpus_free(&c);
 }
 
 static const char *base(const char *path)
@@ -83,7 +61,7 @@ static void expect_docs(const char *q, uint32_t limit, uint32_t offset, const ch
 	xihu_results r;
 	xihu_err err = {0};
 	xihu_search_opts o = {.limit = limit, .offset = offset};
-	if (xihu_search(ix, q, strlen(q), &o, &r, &err))
+	if (xihu_search(c.ix, q, strlen(q), &o, &r, &err))
 		fail_msg("%s: %s", q, err.msg);
 	char got[512] = "";
 	for (uint32_t i = 0; i < r.nhits; i++) {
@@ -131,7 +109,7 @@ static void lines_and_columns_from_the_store(void **state)
 	xihu_err err = {0};
 	xihu_search_opts o = {.limit = 10, .want_lines = true};
 	const char *q = "café OR σίσυφος";
-	if (xihu_search(ix, q, strlen(q), &o, &r, &err))
+	if (xihu_search(c.ix, q, strlen(q), &o, &r, &err))
 		fail_msg("%s", err.msg);
 	assert_int_equal(r.nhits, 1);
 	assert_string_equal(base(r.hits[0].doc), "f.txt");
@@ -158,7 +136,7 @@ static void phrase_highlights_only_where_it_matches(void **state)
 	xihu_err err = {0};
 	xihu_search_opts o = {.limit = 10, .want_lines = true};
 	const char *q = "\"the lazy\"";
-	if (xihu_search(ix, q, strlen(q), &o, &r, &err))
+	if (xihu_search(c.ix, q, strlen(q), &o, &r, &err))
 		fail_msg("%s", err.msg);
 	assert_int_equal(r.nhits, 1);
 	assert_string_equal(base(r.hits[0].doc), "a.txt");
@@ -182,7 +160,7 @@ static void syntax_error_names_column(void **state)
 	xihu_err err = {0};
 	xihu_search_opts o = {0};
 	const char *q = "fox \"lazy";
-	assert_int_equal(xihu_search(ix, q, strlen(q), &o, &r, &err), XIHU_EQUERY);
+	assert_int_equal(xihu_search(c.ix, q, strlen(q), &o, &r, &err), XIHU_EQUERY);
 	assert_int_equal(err.column, 5);
 	assert_non_null(strstr(err.msg, "column 5"));
 }
@@ -196,10 +174,10 @@ static void prefix_limit_is_an_error(void **state)
 	xihu_results r;
 	xihu_err err = {0};
 	xihu_search_opts o = {.limits = &lim};
-	assert_int_equal(xihu_search(ix, "pre*", 4, &o, &r, &err), XIHU_ELIMIT);
+	assert_int_equal(xihu_search(c.ix, "pre*", 4, &o, &r, &err), XIHU_ELIMIT);
 	assert_non_null(strstr(err.msg, "pre*"));
 	lim.max_prefix_expansions = 4;
-	assert_int_equal(xihu_search(ix, "pre*", 4, &o, &r, &err), 0);
+	assert_int_equal(xihu_search(c.ix, "pre*", 4, &o, &r, &err), 0);
 	assert_int_equal(r.total, 1);
 	xihu_results_free(&r);
 }
@@ -210,7 +188,7 @@ static void too_many_hits_is_an_error(void **state)
 	xihu_results r;
 	xihu_err err = {0};
 	xihu_search_opts o = {.limit = 10, .offset = 1000000};
-	assert_int_equal(xihu_search(ix, "tie", 3, &o, &r, &err), XIHU_ELIMIT);
+	assert_int_equal(xihu_search(c.ix, "tie", 3, &o, &r, &err), XIHU_ELIMIT);
 }
 
 static void snapshot_survives_a_new_commit(void **state)
@@ -218,19 +196,19 @@ static void snapshot_survives_a_new_commit(void **state)
 	(void)state;
 	bool changed = true;
 	xihu_err err = {0};
-	assert_int_equal(xihu_index_changed(ix, &changed, &err), 0);
+	assert_int_equal(xihu_index_changed(c.ix, &changed, &err), 0);
 	assert_false(changed);
 	write_file("h.txt", "tie breaker\n");
 	build();
-	assert_int_equal(xihu_index_changed(ix, &changed, &err), 0);
+	assert_int_equal(xihu_index_changed(c.ix, &changed, &err), 0);
 	assert_true(changed);
 	/* the old snapshot still answers from its own segments */
 	expect_docs("breaker", 10, 0, "");
 	expect_docs("tie", 10, 0, "c.txt d.txt e.txt");
 	xihu_index *nix;
-	assert_int_equal(xihu_index_reopen(ix, &nix, &err), 0);
-	xihu_index_unref(ix);
-	ix = nix;
+	assert_int_equal(xihu_index_reopen(c.ix, &nix, &err), 0);
+	xihu_index_unref(c.ix);
+	c.ix = nix;
 	expect_docs("breaker", 10, 0, "h.txt");
 }
 
@@ -239,9 +217,9 @@ static void damaged_file_is_refused_by_name(void **state)
 	(void)state;
 	/* flip one bit in the middle of every index file in turn */
 	char cmd[300];
-	snprintf(cmd, sizeof cmd, "ls %s | grep -v -e LOCK -e '^MANIFEST.tmp$' > %s/files", ixdir, root);
+	snprintf(cmd, sizeof cmd, "ls %s | grep -v -e LOCK -e '^MANIFEST.tmp$' > %s/files", c.ixdir, c.root);
 	assert_int_equal(system(cmd), 0);
-	snprintf(cmd, sizeof cmd, "%s/files", root);
+	snprintf(cmd, sizeof cmd, "%s/files", c.root);
 	FILE *list = fopen(cmd, "r");
 	assert_non_null(list);
 	char name[128];
@@ -249,19 +227,19 @@ static void damaged_file_is_refused_by_name(void **state)
 	while (fgets(name, sizeof name, list)) {
 		name[strcspn(name, "\n")] = 0;
 		char path[300];
-		snprintf(path, sizeof path, "%s/%s", ixdir, name);
+		snprintf(path, sizeof path, "%s/%s", c.ixdir, name);
 		FILE *f = fopen(path, "r+b");
 		assert_non_null(f);
 		fseek(f, 0, SEEK_END);
 		long size = ftell(f);
 		fseek(f, size / 2, SEEK_SET);
-		int c = fgetc(f);
+		int byte = fgetc(f);
 		fseek(f, size / 2, SEEK_SET);
-		fputc(c ^ 0x10, f);
+		fputc(byte ^ 0x10, f);
 		fclose(f);
 		xihu_index *bad = NULL;
 		xihu_err err = {0};
-		int rc = xihu_index_open(ixdir, &bad, &err);
+		int rc = xihu_index_open(c.ixdir, &bad, &err);
 		if (rc != XIHU_ECORRUPT)
 			fail_msg("%s with a flipped bit: rc %d (%s)", name, rc, err.msg);
 		if (!strstr(err.msg, name))
@@ -269,7 +247,7 @@ static void damaged_file_is_refused_by_name(void **state)
 		assert_null(bad);
 		f = fopen(path, "r+b");
 		fseek(f, size / 2, SEEK_SET);
-		fputc(c, f);
+		fputc(byte, f);
 		fclose(f);
 		tried++;
 	}
@@ -277,7 +255,7 @@ static void damaged_file_is_refused_by_name(void **state)
 	assert_true(tried >= 5);
 	xihu_index *good;
 	xihu_err err = {0};
-	assert_int_equal(xihu_index_open(ixdir, &good, &err), 0);
+	assert_int_equal(xihu_index_open(c.ixdir, &good, &err), 0);
 	xihu_index_unref(good);
 }
 
