@@ -37,6 +37,7 @@ static void usage(FILE *f)
 	      "  --update             without PATH: update the trees and files of the last run\n"
 	      "                       (each tree walked as then: with or without --no-ignore)\n"
 	      "  --merge              merge all segments into one, purging deleted documents\n"
+	      "                       (without PATH: after updating the last run's trees)\n"
 	      "  --check              verify every file and checksum of the index, build nothing\n"
 	      "  -v, --verbose        a line per commit and per merge (on stderr)\n"
 	      "  -q, --quiet          no progress line and no summary\n"
@@ -188,6 +189,8 @@ int main(int argc, char **argv)
 	const char *dot = ".";
 	const char *const *paths = (const char *const *)argv + optind;
 	size_t npaths = (size_t)(argc - optind);
+	if (npaths == 0 && njsonl == 0 && bo.merge_all)
+		bo.update = true; /* "merge my index", not "index the current directory" */
 	if (npaths == 0 && njsonl == 0 && !bo.update) {
 		paths = &dot;
 		npaths = 1;

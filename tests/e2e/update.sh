@@ -122,6 +122,15 @@ merge_all)
 	expect_eq "merged docs" "$(q "$IX" bilby | wc -w)" 450
 	ls "$IX" | grep -q '\.del$' && fail "deletions left after --merge: $(ls "$IX")"
 	no_garbage
+	# --merge alone merges the index of the last run's trees, wherever it is
+	# run from: it must not index the current directory instead
+	ix --ram-mb 1 --threads 2 "$TREE"
+	rm "$TREE"/d2/f2.txt
+	mkdir -p "$T/elsewhere" && put "$T/elsewhere/x.txt" "bilby elsewhere"
+	OUT=$(cd "$T/elsewhere" && "$XIHU_INDEX_BIN" --index "$IX" --merge 2>"$T/err") || fail "--merge alone: $(cat "$T/err")"
+	[[ "$OUT" == *": 449 docs ("*" 1 segment,"* ]] || fail "--merge without PATH: [$OUT]"
+	expect_eq "merged docs, none from the current directory" "$(q "$IX" bilby | wc -w)" 449
+	no_garbage
 	;;
 threads_ram)
 	mkdir -p "$TREE"/d{0..6}
