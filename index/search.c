@@ -58,6 +58,7 @@ typedef struct it {
 typedef struct qctx {
 	xihu_index *ix;
 	const seg *s; /* the segment being built for */
+	uint32_t si;  /* its index */
 	const xihu_limits *lim;
 	xihu_err *err;
 	int rc;
@@ -65,12 +66,15 @@ typedef struct qctx {
 	double avglen[XIHU_MAX_FIELDS];
 	it **all;
 	size_t nall, capall;
-	/* document frequencies over all segments, by (field, term): each is
-	 * looked up once per query, not once per segment */
+	/* document frequencies over all segments, by (field, term), and the
+	 * term's entry in each segment: each is looked up once per query, not
+	 * once for its df and again for its postings */
 	struct df_slot {
 		char *term; /* NULL: empty slot */
 		uint32_t field;
 		uint64_t df;
+		seg_term *st;  /* per segment: the entry, valid where found[i] */
+		uint8_t *found;
 	} *dfs;
 	size_t ndfs, capdfs;
 } qctx;
@@ -140,15 +144,20 @@ static struct df_slot *df_find(struct df_slot *t, size_t cap, uint32_t field, co
 
 static void df_free(qctx *c)
 {
-	for (size_t i = 0; i < c->capdfs; i++)
+	for (size_t i = 0; i < c->capdfs; i++) {
 		free(c->dfs[i].term);
+		free(c->dfs[i].st);
+	}
 	free(c->dfs);
 }
 
-/* Document frequency of a term over every segment of the index, cached per query. */
-static int global_df(qctx *c, uint32_t field, const char *term, uint32_t len, uint64_t *df)
+/* A term's df over every segment of the index, and its entry in the segment
+ * being built for (*here, NULL where it is missing), cached per query. */
+static int global_df(qctx *c, uint32_t field, const char *term, uint32_t len, uint64_t *df,
+                     const seg_term **here)
 {
 	*df = 0;
+	*here = NULL;
 	if (c->ndfs * 2 >= c->capdfs) {
 		size_t cap = c->capdfs ? c->capdfs * 2 : 64;
 		struct df_slot *t = calloc(cap, sizeof *t);
@@ -163,27 +172,43 @@ static int global_df(qctx *c, uint32_t field, const char *term, uint32_t len, ui
 		c->capdfs = cap;
 	}
 	struct df_slot *slot = df_find(c->dfs, c->capdfs, field, term, len);
-	if (slot->term) {
-		*df = slot->df;
-		return 0;
+	if (!slot->term) {
+		uint32_t nsegs = index_nsegs(c->ix);
+		seg_term *st = malloc(nsegs * (sizeof *st + 1) + 1);
+		char *copy = strndup(term, len);
+		if (!st || !copy) {
+			free(st);
+			free(copy);
+			return c->rc = xihu_err_set(c->err, XIHU_ENOMEM, "search: out of memory");
+		}
+		uint8_t *found = (uint8_t *)(st + nsegs);
+		uint64_t sum = 0;
+		for (uint32_t i = 0; i < nsegs; i++) {
+			const seg *s = index_seg(c->ix, i);
+			found[i] = 0;
+			if (field >= seg_nfields(s) || !seg_field_total(s, field))
+				continue;
+			int r = seg_lookup(s, field, term, len, &st[i], c->err);
+			if (r < 0) {
+				free(st);
+				free(copy);
+				return c->rc = r;
+			}
+			if (r > 0) {
+				found[i] = 1;
+				sum += st[i].df;
+			}
+		}
+		slot->term = copy;
+		slot->field = field;
+		slot->df = sum;
+		slot->st = st;
+		slot->found = found;
+		c->ndfs++;
 	}
-	*df = 0;
-	for (uint32_t i = 0; i < index_nsegs(c->ix); i++) {
-		const seg *s = index_seg(c->ix, i);
-		if (field >= seg_nfields(s) || !seg_field_total(s, field))
-			continue;
-		seg_term t;
-		int r = seg_lookup(s, field, term, len, &t, c->err);
-		if (r < 0)
-			return c->rc = r;
-		if (r > 0)
-			*df += t.df;
-	}
-	if (!(slot->term = strndup(term, len)))
-		return c->rc = xihu_err_set(c->err, XIHU_ENOMEM, "search: out of memory");
-	slot->field = field;
-	slot->df = *df;
-	c->ndfs++;
+	*df = slot->df;
+	if (slot->found[c->si])
+		*here = &slot->st[c->si];
 	return 0;
 }
 
@@ -222,16 +247,13 @@ static it *leaf_lookup(qctx *c, uint32_t field, char *const *terms, uint32_t nte
 	uint64_t cost = UINT64_MAX;
 	for (uint32_t i = 0; i < nterms; i++) {
 		uint32_t len = (uint32_t)strlen(terms[i]);
-		int r = seg_lookup(c->s, field, terms[i], len, &st[i], c->err);
-		if (r < 0) {
-			c->rc = r;
-			return NULL;
-		}
-		if (r == 0)
-			return it_new(c, IT_EMPTY);
 		uint64_t df;
-		if (global_df(c, field, terms[i], len, &df))
+		const seg_term *here;
+		if (global_df(c, field, terms[i], len, &df, &here))
 			return NULL;
+		if (!here)
+			return it_new(c, IT_EMPTY);
+		st[i] = *here;
 		w += idf(c->ndocs, df);
 		if (st[i].df < cost)
 			cost = st[i].df;
@@ -921,6 +943,7 @@ int xihu_search(xihu_index *ix, const char *query, size_t query_len, const xihu_
 	}
 	for (uint32_t si = 0; si < index_nsegs(ix) && !c.rc; si++) {
 		c.s = index_seg(ix, si);
+		c.si = si;
 		it *root = build(&c, q);
 		if (root) {
 			if ((root->kind == IT_TERM || root->kind == IT_PHRASE) && !o.exact_total) {
