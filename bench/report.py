@@ -128,6 +128,10 @@ def main():
         w("")
         w("xihu-index peak RSS: %.0f MB." % (int(builds["xihu"][2]) / 1024))
     w("")
+    w("Each build is timed from an empty start to a finished, compacted index: "
+      "`xihu-index --merge` (the tree, then every segment merged into one), "
+      "FTS5's inserts then its 'optimize', Xapian's TermGenerator then its commit.")
+    w("")
 
     # ---- latency
     w("## Top-10 latency, microseconds")
