@@ -35,6 +35,11 @@ struct seg {
 	uint64_t names_len;
 	uint64_t field_total[XIHU_MAX_FIELDS];
 	char *field_names[XIHU_MAX_FIELDS];
+	/* each field's lengths by doc id, copied out of the records at open:
+	 * scoring reads one per candidate, and a dense column stays in cache
+	 * where the records (one cache line or more each) do not; NULL for a
+	 * field with no token in the segment */
+	uint32_t *flen[XIHU_MAX_FIELDS];
 	/* doc store */
 	uint64_t store_nblocks;
 	const uint8_t *sindex;
