@@ -4,6 +4,9 @@
  *
  *   qtime INDEX QUERIES.tsv [ROUNDS]
  *
+ * With QTIME_EACH=1 in the environment it also prints every query's best
+ * time, "us<TAB>category<TAB>query", to find the slow ones.
+ *
  * Opens INDEX through the public API and runs every query of the TSV
  * (bench/queries.py: category, op, words, query) ROUNDS times (default 5)
  * in-process, top 10 without lines, as xihud would.  Prints per category
@@ -90,6 +93,9 @@ int main(int argc, char **argv)
 			if (dt < qs[i].best_us)
 				qs[i].best_us = dt;
 		}
+	if (getenv("QTIME_EACH") && !strcmp(getenv("QTIME_EACH"), "1"))
+		for (size_t i = 0; i < n; i++)
+			printf("%.1f\t%s\t%s\n", qs[i].best_us, qs[i].cat, qs[i].text);
 	double *v = malloc(n * sizeof *v);
 	printf("%-12s %8s %8s %8s\n", "category", "p50_us", "p99_us", "mean_us");
 	for (size_t i = 0; i < n;) {
