@@ -25,8 +25,8 @@
 
 #include "index-int.h"
 
-#define BM25_K1 0.9
-#define BM25_B 0.4
+#define BM25_K1 XIHU_BM25_K1
+#define BM25_B XIHU_BM25_B
 
 static const uint32_t default_fields[] = {FIELD_BODY, FIELD_PATH, FIELD_TITLE};
 #define NDEFAULT_FIELDS (sizeof default_fields / sizeof default_fields[0])
@@ -59,6 +59,10 @@ typedef struct qctx {
 	xihu_index *ix;
 	const seg *s; /* the segment being built for */
 	uint32_t si;  /* its index */
+	/* what a stored block impact of s (computed with s's own average field
+	 * length) is multiplied by to bound a score under the query's average
+	 * (docs/FORMAT.md, "Block impacts") */
+	double iscale[XIHU_MAX_FIELDS];
 	const xihu_limits *lim;
 	xihu_err *err;
 	int rc;
@@ -219,6 +223,11 @@ static double idf(uint64_t ndocs, uint64_t df)
 
 static it *leaf_lookup(qctx *c, uint32_t field, char *const *terms, uint32_t nterms, seg_term *st);
 
+/* Bounds are computed in another order than the scores they bound; this
+ * keeps a rounding difference from pruning a doc that scores exactly its
+ * bound. */
+#define BOUND_SLACK (1.0 + 1e-9)
+
 /* BM25's tf part at its largest for a given tf: the field as short as can be. */
 static double tf_norm_bound(uint32_t tf)
 {
@@ -267,7 +276,6 @@ static it *leaf_lookup(qctx *c, uint32_t field, char *const *terms, uint32_t nte
 		return NULL;
 	n->field = field;
 	n->weight = field_weight[field] * w;
-	n->maxs = n->weight * tf_norm_bound(max_tf);
 	n->cost = cost;
 	n->pp = calloc(nterms, sizeof *n->pp);
 	if (nterms > 1) {
@@ -280,6 +288,9 @@ static it *leaf_lookup(qctx *c, uint32_t field, char *const *terms, uint32_t nte
 		return NULL;
 	}
 	n->nterms = nterms;
+	/* a phrase occurs no more often than its rarest word, so its tf part
+	 * is bounded by the smallest of its words' */
+	double norm = tf_norm_bound(max_tf);
 	for (uint32_t i = 0; i < nterms; i++) {
 		int r = postings_init(&n->pp[i], c->s, &st[i], c->err);
 		if (r) {
@@ -287,7 +298,11 @@ static it *leaf_lookup(qctx *c, uint32_t field, char *const *terms, uint32_t nte
 			c->rc = r;
 			return NULL;
 		}
+		double imp = (double)n->pp[i].term_max_impact * c->iscale[field];
+		if (imp < norm)
+			norm = imp;
 	}
+	n->maxs = n->weight * norm * BOUND_SLACK;
 	return n;
 }
 
@@ -571,6 +586,52 @@ static double tf_norm(uint32_t tf, uint32_t len, double avglen)
 	return (double)tf / ((double)tf + BM25_K1 * norm);
 }
 
+/* The tf part of BM25 bounded over the block p's shallow cursor is on: the
+ * tighter of the stored impact (scaled to the query's average length) and
+ * the (largest tf, shortest field) pair. */
+static double block_norm(const qctx *c, uint32_t field, const postings *p)
+{
+	double a = tf_norm(p->sh_max_tf, p->sh_min_dl, c->avglen[field]);
+	double b = (double)p->sh_impact * c->iscale[field];
+	return a < b ? a : b;
+}
+
+/*
+ * An upper bound of n's score for every doc in [d, *upto], from the skip
+ * tables alone: each list's shallow cursor moves to the block holding d
+ * (no block is decoded, no iterator's doc moves) and *upto is lowered to
+ * the last doc of the shortest such block.  Callers ask with d never
+ * decreasing.  A list with nothing at or after d adds nothing.
+ */
+static double it_block_bound(const qctx *c, it *n, uint32_t d, uint32_t *upto)
+{
+	double sum = 0, m = INFINITY;
+	switch (n->kind) {
+	case IT_EMPTY:
+		return 0;
+	case IT_TERM:
+	case IT_PHRASE:
+		for (uint32_t i = 0; i < n->nterms; i++) {
+			postings *p = &n->pp[i];
+			uint32_t last = postings_shallow(p, d);
+			if (last == POSTINGS_END)
+				return 0;
+			if (last < *upto)
+				*upto = last;
+			double b = block_norm(c, n->field, p);
+			if (b < m)
+				m = b;
+		}
+		return n->weight * m * BOUND_SLACK;
+	case IT_AND:
+	case IT_OR:
+		for (uint32_t i = 0; i < n->nkids; i++)
+			sum += it_block_bound(c, n->kids[i], d, upto);
+		return sum;
+	}
+	return 0;
+}
+
 /* Score of the doc n is positioned on (the caller checked n->doc == doc). */
 static double it_score(const qctx *c, const seg *s, it *n, uint32_t doc)
 {
@@ -707,6 +768,41 @@ static double threshold(const topk *t)
 	return t->n < t->k ? -1.0 : t->h[0].score;
 }
 
+/*
+ * Top k of an AND (whose score is the sum of its kids'): the intersection,
+ * but once k hits are kept, a range of docs whose blocks' bounds sum to no
+ * more than the threshold is stepped over without being intersected.
+ * total becomes a lower bound when anything is stepped over.
+ */
+static void collect_and(qctx *c, it *root, uint32_t si, topk *t, xihu_results *out)
+{
+	const uint8_t *del = seg_deletes(c->s);
+	uint32_t d = 0;
+	while (d != POSTINGS_END) {
+		uint32_t upto = POSTINGS_END - 1;
+		if (t->n == t->k) {
+			double theta = threshold(t);
+			if (it_block_bound(c, root, d, &upto) <= theta) {
+				out->total_exact = false;
+				d = next_target(upto);
+				continue;
+			}
+		}
+		uint32_t m = it_advance(root, d);
+		if (m == POSTINGS_END)
+			break;
+		if (m > upto) { /* past the range bounded: bound again from there */
+			d = m;
+			continue;
+		}
+		if (!seg_bitmap_test(del, m)) {
+			out->total++;
+			topk_push(t, (scored){it_score(c, c->s, root, m), si, m});
+		}
+		d = next_target(m);
+	}
+}
+
 static int cmp_maxs(const void *a, const void *b)
 {
 	const it *x = *(it *const *)a, *y = *(it *const *)b;
@@ -780,15 +876,20 @@ static void collect_maxscore(qctx *c, it *root, uint32_t si, topk *t, xihu_resul
 				d = k[i]->doc;
 		if (d == POSTINGS_END)
 			break;
-		if (ne == n - 1 && k[ne]->kind == IT_TERM) {
-			/* one list left to enumerate: skip whole blocks whose best
-			 * doc (largest tf, shortest field) cannot beat the threshold */
-			it *e = k[ne];
-			const postings *p = &e->pp[0];
-			double bmax = e->weight * tf_norm(p->blk_max_tf, p->blk_min_dl, c->avglen[e->field]);
-			if (bmax + (ne ? ub[ne - 1] : 0) <= theta) {
+		if (t->n == t->k) {
+			/* block-max: skip, in every essential list at once, the docs
+			 * up to the end of the shortest current block when their
+			 * blocks' bounds together cannot beat the threshold */
+			uint32_t upto = POSTINGS_END - 1;
+			double bb = ne ? ub[ne - 1] : 0;
+			for (uint32_t i = ne; i < n && bb <= theta; i++)
+				bb += it_block_bound(c, k[i], d, &upto);
+			if (bb <= theta) {
 				out->total_exact = false;
-				it_advance(e, next_target(p->blk_last));
+				uint32_t next = next_target(upto);
+				for (uint32_t i = ne; i < n; i++)
+					if (k[i]->doc <= upto)
+						it_advance(k[i], next);
 				continue;
 			}
 		}
@@ -944,6 +1045,10 @@ int xihu_search(xihu_index *ix, const char *query, size_t query_len, const xihu_
 	for (uint32_t si = 0; si < index_nsegs(ix) && !c.rc; si++) {
 		c.s = index_seg(ix, si);
 		c.si = si;
+		for (uint32_t f = 0; f < XIHU_MAX_FIELDS; f++) {
+			double seg_avg = seg_ndocs(c.s) ? (double)seg_field_total(c.s, f) / (double)seg_ndocs(c.s) : 0;
+			c.iscale[f] = seg_avg > 0 && c.avglen[f] > seg_avg ? c.avglen[f] / seg_avg : 1.0;
+		}
 		it *root = build(&c, q);
 		if (root) {
 			if ((root->kind == IT_TERM || root->kind == IT_PHRASE) && !o.exact_total) {
@@ -959,6 +1064,8 @@ int xihu_search(xihu_index *ix, const char *query, size_t query_len, const xihu_
 				;
 			else if (root->kind == IT_OR && !o.exact_total)
 				collect_maxscore(&c, root, si, &t, out);
+			else if (root->kind == IT_AND && !o.exact_total)
+				collect_and(&c, root, si, &t, out);
 			else
 				collect_all(&c, root, si, &t, out);
 			if (!c.rc)

@@ -313,22 +313,49 @@ int seg_lookup(const seg *s, uint32_t field, const char *term, uint32_t len, seg
 	int rc = dcur_seek(s, &c, key, len + 1, err);
 	if (rc)
 		return -rc;
-	uint64_t block = c.block;
-	seg_term t;
+	/* Step over the block's entries before the key reading only what the
+	 * next one needs (its key and the two lengths that move post_off and
+	 * pos_off); the entry found is then decoded and checked in full by
+	 * dcur_next.  Keys are compared as they are rebuilt: the sought key is
+	 * at the first entry that is not smaller. */
+	const xmap *m = &s->f[SEG_TERMS];
+	const uint8_t *base = m->data, *end = base + c.end;
 	for (;;) {
-		rc = dcur_next(s, &c, &t, NULL, err);
-		if (rc <= 0)
-			return rc < 0 ? -XIHU_ECORRUPT : 0;
-		if (c.block != block)
+		if (c.off >= c.end)
 			return 0; /* the key would have been in the sought block */
-		int cmp = key_cmp(c.key, c.klen, key, len + 1);
+		const uint8_t *p = base + c.off;
+		uint64_t shared, suf, v, plen, qlen;
+		if (!get_varint(&p, end, &shared) || !get_varint(&p, end, &suf) || shared > c.klen || suf == 0 ||
+		    suf > KEY_MAX - shared || (uint64_t)(end - p) < suf)
+			return -xfile_corrupt(m, c.off, err, "dictionary key out of range");
+		uint32_t klen = (uint32_t)(shared + suf);
+		int cmp = memcmp(c.key, key, shared < len + 1 ? shared : len + 1);
 		if (cmp == 0) {
-			*out = t;
-			return 1;
+			uint32_t n = klen < len + 1 ? klen : len + 1;
+			cmp = shared < n ? memcmp(p, key + shared, n - shared) : 0;
+			if (cmp == 0)
+				cmp = (klen > len + 1) - (klen < len + 1);
 		}
 		if (cmp > 0)
 			return 0;
+		if (cmp == 0)
+			break; /* decoded and checked below */
+		memcpy(c.key + shared, p, suf);
+		c.klen = klen;
+		p += suf;
+		if (!get_varint(&p, end, &v) || !get_varint(&p, end, &v) || !get_varint(&p, end, &v) ||
+		    !get_varint(&p, end, &plen) || !get_varint(&p, end, &qlen))
+			return -xfile_corrupt(m, c.off, err, "dictionary entry truncated");
+		c.post_off += plen;
+		c.pos_off += qlen;
+		c.off = (uint64_t)(p - base);
 	}
+	seg_term t;
+	rc = dcur_next(s, &c, &t, NULL, err);
+	if (rc <= 0)
+		return rc < 0 ? -XIHU_ECORRUPT : 0;
+	*out = t;
+	return 1;
 }
 
 /* The prefix iterator keeps a dcur in it->state and it->term:
