@@ -331,6 +331,25 @@ int seg_write_deletes(const char *dir, uint64_t seg_id, uint64_t del_gen, const 
 int seg_merge(const char *dir, const seg *const *in, uint32_t n, uint64_t out_id, seg_info *out,
               xihu_err *err);
 
+/* ==== util.c: BM25's tf part, as the block impacts store it ============== */
+
+/* BM25's parameters, for the writer's block impacts (docs/FORMAT.md §3.2)
+ * and for scoring: a query scoring with other values must not use the
+ * stored impacts as bounds. */
+#define XIHU_BM25_K1 0.9
+#define XIHU_BM25_B 0.4
+
+/* A field's average length in one segment: (double)field_total /
+ * (double)ndocs, 0 when ndocs is 0 (seg_field_total and seg_ndocs give the
+ * reader the writer's values). */
+double bm25_avgdl(uint64_t field_total, uint32_t ndocs);
+/* tf / (tf + K1 * (1 - B + B * dl / avgdl)), in double; the length term
+ * B * dl / avgdl is 0 when avgdl is 0.  In (0, 1) for tf >= 1.  One
+ * definition, so the writer and the check agree to the bit. */
+double bm25_tf_norm(uint32_t tf, uint32_t dl, double avgdl);
+/* The smallest float >= x (x rounded up), for storing a bound. */
+float bm25_float_up(double x);
+
 /* ==== postings.c: iterating one term's postings ========================== */
 
 #define POSTINGS_END UINT32_MAX
@@ -343,8 +362,21 @@ typedef struct postings {
 	xihu_err *err; /* where a corruption message goes */
 	/* the current block's bounds, for block-max pruning (read-only):
 	 * every doc d in it has blk_first <= d <= blk_last, tf <= blk_max_tf and
-	 * field length >= blk_min_dl, so BM25(blk_max_tf, blk_min_dl) bounds it */
+	 * field length >= blk_min_dl, so BM25(blk_max_tf, blk_min_dl) bounds it;
+	 * tighter, bm25_tf_norm(tf, dl, avgdl of this segment) <= blk_impact for
+	 * each of its docs (docs/FORMAT.md §3.2 on other avgdls) */
 	uint32_t blk_first, blk_last, blk_max_tf, blk_min_dl;
+	float blk_impact;
+	/* the largest blk_impact of the term's blocks (deleted docs included):
+	 * the term's bound on tf_norm in this segment; in (0, 1] */
+	float term_max_impact;
+	/* the shallow cursor (postings_shallow), apart from the decoded block:
+	 * block sh_block's last doc, impact, max tf and min field length, read
+	 * from the skip table without decoding the block.  After init it is at
+	 * block 0; past the last block sh_last is POSTINGS_END, sh_impact 0,
+	 * sh_max_tf 0 and sh_min_dl UINT32_MAX.  Read-only. */
+	uint32_t sh_block, sh_last, sh_max_tf, sh_min_dl;
+	float sh_impact;
 	/* decoding state, private to postings.c */
 	uint32_t i, n; /* index in the current block, docs in it */
 	uint32_t block, nblocks;
@@ -372,6 +404,14 @@ typedef struct postings {
 int postings_init(postings *p, const seg *s, const seg_term *t, xihu_err *err);
 uint32_t postings_next(postings *p);                   /* next doc or POSTINGS_END */
 uint32_t postings_advance(postings *p, uint32_t target); /* first doc >= target */
+/* Moves the shallow cursor, never backwards, to the first block (from its
+ * current one) whose last doc >= target, without decoding anything, and
+ * returns that last doc (sh_last), or POSTINGS_END when no block has one
+ * (or p->rc is set).  The decoded block (p->doc, blk_*) does not move; a
+ * later postings_advance(p, t) with target <= t <= sh_last lands in block
+ * sh_block (unless p->doc was already past sh_last).  For a single-block
+ * term it describes that block, then POSTINGS_END. */
+uint32_t postings_shallow(postings *p, uint32_t target);
 static inline uint32_t postings_freq(const postings *p) { return p->freqs[p->i]; }
 /* Positions of the current doc, ascending; returns the count, <0 corrupt. */
 int postings_positions(postings *p, const uint32_t **out);

@@ -12,7 +12,12 @@
  * stepped over by their headers, the last one stays decoded for the next
  * doc).  postings_advance uses
  * the skip table (last doc of every block) to jump over blocks without
- * touching them.  Bad bytes set p->rc = XIHU_ECORRUPT, fill p->err with the
+ * touching them; postings_shallow moves a second cursor over the skip table
+ * alone, so a caller can read a block's bounds (its impact: the largest
+ * BM25 tf part in it) before deciding to decode it.  init reads the whole
+ * skip table once: every impact in (0, 1] (their maximum is the term's
+ * bound), last docs strictly increasing and < ndocs, so both cursors can
+ * trust it.  Bad bytes set p->rc = XIHU_ECORRUPT, fill p->err with the
  * file and offset and end the iteration (POSTINGS_END).
  *
  * Callers: search.c (query evaluation), seg_reader.c (seg_check through
@@ -22,6 +27,20 @@
 #include <string.h>
 
 #include "seg-int.h"
+
+static inline float float_of(uint32_t bits)
+{
+	float f;
+	memcpy(&f, &bits, sizeof f);
+	return f;
+}
+
+/* A stored impact is a bound on tf / (tf + something positive): (0, 1].
+ * False for NaN too. */
+static inline bool impact_ok(float f)
+{
+	return f > 0 && f <= 1;
+}
 
 static uint32_t corrupt(postings *p, int file, const uint8_t *at, const char *what)
 {
@@ -46,22 +65,23 @@ static bool load_block(postings *p, uint32_t b)
 	uint32_t want_last = 0;
 	if (p->skip) {
 		const uint8_t *e = p->skip + (size_t)b * SEG_SKIP_ENTRY;
-		uint32_t doc_off = get_u32le(e + 12);
-		pos_rel = get_u64le(e + 16);
-		want_last = get_u32le(e);
-		p->blk_max_tf = get_u32le(e + 4);
-		p->blk_min_dl = get_u32le(e + 8);
+		uint32_t doc_off = get_u32le(e + SEG_SKIP_DOC_OFF);
+		pos_rel = get_u64le(e + SEG_SKIP_POS_OFF);
+		want_last = get_u32le(e + SEG_SKIP_LAST);
+		p->blk_max_tf = get_u32le(e + SEG_SKIP_MAX_TF);
+		p->blk_min_dl = get_u32le(e + SEG_SKIP_MIN_DL);
+		p->blk_impact = float_of(get_u32le(e + SEG_SKIP_IMPACT)); /* checked by init */
 		if (doc_off > (size_t)(p->end - p->blocks)) {
 			corrupt(p, SEG_POST, e, "skip entry points out of the postings");
 			return false;
 		}
 		start = p->blocks + doc_off;
-		prev = b ? get_u32le(e - SEG_SKIP_ENTRY) : UINT32_MAX;
+		prev = b ? get_u32le(e - SEG_SKIP_ENTRY + SEG_SKIP_LAST) : UINT32_MAX;
 	} else {
 		start = p->blocks;
 		prev = UINT32_MAX;
 		p->blk_max_tf = p->t.max_tf;
-		/* blk_min_dl was read in postings_init */
+		/* blk_min_dl and blk_impact were read in postings_init */
 	}
 	if (pos_rel > (size_t)(p->pos_end - p->pos_base)) {
 		corrupt(p, SEG_POST, p->skip + (size_t)b * SEG_SKIP_ENTRY, "skip entry points out of the positions");
@@ -167,8 +187,14 @@ int postings_reinit(postings *p, const seg *s, const seg_term *t, xihu_err *err)
 			corrupt(p, SEG_POST, base, "bad block length bound");
 			return p->rc;
 		}
+		if (p->end - q < 4 || !impact_ok(float_of(get_u32le(q)))) {
+			corrupt(p, SEG_POST, q, "block impact out of range");
+			return p->rc;
+		}
 		p->blk_min_dl = (uint32_t)min_dl;
-		p->blocks = q;
+		p->blk_impact = float_of(get_u32le(q));
+		p->term_max_impact = p->blk_impact;
+		p->blocks = q + 4;
 	} else {
 		uint64_t skip_len = (uint64_t)p->nblocks * SEG_SKIP_ENTRY;
 		if (skip_len > t->post_len) {
@@ -177,9 +203,33 @@ int postings_reinit(postings *p, const seg *s, const seg_term *t, xihu_err *err)
 		}
 		p->skip = base;
 		p->blocks = base + skip_len;
+		/* the whole table once: the cursors rely on it from here on */
+		float max = 0;
+		for (uint32_t b = 0; b < p->nblocks; b++) {
+			const uint8_t *e = base + (size_t)b * SEG_SKIP_ENTRY;
+			uint32_t last = get_u32le(e + SEG_SKIP_LAST);
+			float impact = float_of(get_u32le(e + SEG_SKIP_IMPACT));
+			if (!impact_ok(impact)) {
+				corrupt(p, SEG_POST, e + SEG_SKIP_IMPACT, "block impact out of range");
+				return p->rc;
+			}
+			if (last >= p->ndocs || (b > 0 && last <= get_u32le(e - SEG_SKIP_ENTRY + SEG_SKIP_LAST))) {
+				corrupt(p, SEG_POST, e, "skip table out of order");
+				return p->rc;
+			}
+			if (impact > max)
+				max = impact;
+		}
+		p->term_max_impact = max;
 	}
 	if (!load_block(p, 0))
 		return p->rc;
+	/* the shallow cursor starts on block 0 too */
+	p->sh_block = 0;
+	p->sh_last = p->blk_last;
+	p->sh_impact = p->blk_impact;
+	p->sh_max_tf = p->blk_max_tf;
+	p->sh_min_dl = p->blk_min_dl;
 	return XIHU_OK;
 }
 
@@ -211,9 +261,16 @@ uint32_t postings_advance(postings *p, uint32_t target)
 			return p->doc = POSTINGS_END;
 		}
 		uint32_t lo = p->block + 1, hi = p->nblocks;
+		if (p->sh_block > p->block && p->sh_block < p->nblocks) {
+			/* the shallow cursor is ahead: it splits the table */
+			if (target <= p->sh_last)
+				hi = p->sh_block; /* none before it: that block */
+			else
+				lo = p->sh_block + 1;
+		}
 		while (lo < hi) {
 			uint32_t mid = lo + (hi - lo) / 2;
-			if (get_u32le(p->skip + (size_t)mid * SEG_SKIP_ENTRY) < target)
+			if (get_u32le(p->skip + (size_t)mid * SEG_SKIP_ENTRY + SEG_SKIP_LAST) < target)
 				lo = mid + 1;
 			else
 				hi = mid;
@@ -232,6 +289,52 @@ uint32_t postings_advance(postings *p, uint32_t target)
 		i++;
 	p->i = i;
 	return p->doc = p->docs[i];
+}
+
+static void shallow_at(postings *p, uint32_t b)
+{
+	const uint8_t *e = p->skip + (size_t)b * SEG_SKIP_ENTRY;
+	p->sh_block = b;
+	p->sh_last = get_u32le(e + SEG_SKIP_LAST);
+	p->sh_impact = float_of(get_u32le(e + SEG_SKIP_IMPACT));
+	p->sh_max_tf = get_u32le(e + SEG_SKIP_MAX_TF);
+	p->sh_min_dl = get_u32le(e + SEG_SKIP_MIN_DL);
+}
+
+uint32_t postings_shallow(postings *p, uint32_t target)
+{
+	if (p->rc || p->sh_block >= p->nblocks)
+		return POSTINGS_END;
+	if (p->sh_last >= target)
+		return p->sh_last;
+	uint32_t n = p->nblocks;
+	if (p->skip) {
+		/* gallop from the next block: every block before lo ends below
+		 * target, and hi (when < n) ends at or past it */
+		uint32_t lo = p->sh_block + 1, hi = lo, step = 1;
+		while (hi < n && get_u32le(p->skip + (size_t)hi * SEG_SKIP_ENTRY + SEG_SKIP_LAST) < target) {
+			lo = hi + 1;
+			hi = step < n - lo ? lo + step : n;
+			step *= 2;
+		}
+		while (lo < hi) {
+			uint32_t mid = lo + (hi - lo) / 2;
+			if (get_u32le(p->skip + (size_t)mid * SEG_SKIP_ENTRY + SEG_SKIP_LAST) < target)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < n) {
+			shallow_at(p, lo);
+			return p->sh_last;
+		}
+	}
+	p->sh_block = n;
+	p->sh_last = POSTINGS_END;
+	p->sh_impact = 0;
+	p->sh_max_tf = 0;
+	p->sh_min_dl = UINT32_MAX;
+	return POSTINGS_END;
 }
 
 /* Makes room for tf positions at p->pos + 256 (and the two chunks before). */
@@ -364,6 +467,10 @@ int postings_verify(const seg *s, uint32_t field, const seg_term *t, uint64_t po
 	uint32_t max_tf = 0;
 	uint32_t cur_block = p.block, blk_max = 0, blk_min = UINT32_MAX;
 	uint32_t bound_max = p.blk_max_tf, bound_min = p.blk_min_dl;
+	/* impacts as the writer computes them, with this segment's avgdl */
+	double avgdl = bm25_avgdl(seg_field_total(s, field), seg_ndocs(s)), blk_impact = 0;
+	float bound_impact = p.blk_impact;
+	const uint8_t *impact_at = p.skip ? p.skip + SEG_SKIP_IMPACT : p.blocks - 4;
 	const uint8_t *used = p.pos_base; /* the end of the positions read so far */
 	if (p.pos_rel != 0)
 		corrupt(&p, SEG_POST, post, "the first block's positions are not the term's first");
@@ -386,6 +493,9 @@ int postings_verify(const seg *s, uint32_t field, const seg_term *t, uint64_t po
 		uint32_t dl = seg_doc_field_len(s, d, field);
 		if (dl < blk_min)
 			blk_min = dl;
+		double impact = bm25_tf_norm(tf, dl, avgdl);
+		if (impact > blk_impact)
+			blk_impact = impact;
 		used = p.pos_cur;
 		d = postings_next(&p);
 		if (p.rc)
@@ -393,6 +503,11 @@ int postings_verify(const seg *s, uint32_t field, const seg_term *t, uint64_t po
 		if (d == POSTINGS_END || p.block != cur_block) {
 			if (blk_max != bound_max || blk_min != bound_min) {
 				corrupt(&p, SEG_POST, post, "block max impact differs from the block's docs");
+				break;
+			}
+			float want = bm25_float_up(blk_impact);
+			if (memcmp(&want, &bound_impact, sizeof want) != 0) {
+				corrupt(&p, SEG_POST, impact_at, "block impact differs from the block's docs");
 				break;
 			}
 			if (d != POSTINGS_END && used != p.pos_base + p.pos_rel) {
@@ -404,6 +519,10 @@ int postings_verify(const seg *s, uint32_t field, const seg_term *t, uint64_t po
 			blk_min = UINT32_MAX;
 			bound_max = p.blk_max_tf;
 			bound_min = p.blk_min_dl;
+			blk_impact = 0;
+			bound_impact = p.blk_impact;
+			if (p.skip)
+				impact_at = p.skip + (size_t)cur_block * SEG_SKIP_ENTRY + SEG_SKIP_IMPACT;
 		}
 	}
 	if (!p.rc && (count != t->df || cf != t->cf || max_tf != t->max_tf))

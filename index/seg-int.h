@@ -11,7 +11,15 @@
 
 enum { SEG_TERMS, SEG_POST, SEG_POS, SEG_DOCS, SEG_STORE, SEG_NFILES };
 
-#define SEG_SKIP_ENTRY 24       /* u32 last_doc, max_tf, min_dl, doc_off; u64 pos_off */
+/* a skip entry (docs/FORMAT.md §3.2): u32 last_doc, u32 impact (float
+ * bits), u32 max_tf, u32 min_dl, u32 doc_off, u64 pos_off */
+#define SEG_SKIP_ENTRY 28
+#define SEG_SKIP_LAST 0
+#define SEG_SKIP_IMPACT 4
+#define SEG_SKIP_MAX_TF 8
+#define SEG_SKIP_MIN_DL 12
+#define SEG_SKIP_DOC_OFF 16
+#define SEG_SKIP_POS_OFF 20
 #define SEG_DOC_REC_FIXED 48    /* a doc record before its field lengths */
 #define SEG_TERMS_FOOTER 32
 #define SEG_TERMS_INDEX_ENTRY 24 /* u64 block_off, post_off, pos_off */
@@ -74,7 +82,9 @@ typedef struct seg_out seg_out;
 /* Creates dir/<id>.store; the other files come with the first term.
  * Calls in order: the docs (store_text or store_copy, then doc) in id
  * order, terms_begin, the terms in key order (term_begin, term_doc per doc
- * in id order, term_end), finish.  Errors are sticky; err must outlive o. */
+ * in id order, term_end), finish.  Errors are sticky; err must outlive o.
+ * terms_begin fixes ndocs and the field totals that the block impacts use:
+ * a doc after it, or a term before it, is XIHU_EINVAL. */
 int seg_out_new(const char *dir, uint64_t id, uint32_t nfields, seg_out **out, xihu_err *err);
 void seg_out_set_err(seg_out *o, xihu_err *err); /* copies a pending error over */
 int seg_out_rc(const seg_out *o);

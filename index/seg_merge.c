@@ -16,7 +16,8 @@
  *     key the inputs holding it are walked in input order through the
  *     postings iterator; deleted docs are skipped, the others renumbered and
  *     handed with their positions to seg_out, which cuts new blocks of 128
- *     with new block-max data.  A key whose docs are all deleted is dropped.
+ *     with new block-max data (impacts from the output's own avgdl, fixed
+ *     by step 1).  A key whose docs are all deleted is dropped.
  *
  * Nothing is allocated per posting or per term: the heap, the doc maps, the
  * per-input iterators and their positions buffers are allocated once.  The

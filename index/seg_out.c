@@ -24,9 +24,10 @@
  *                     footer: u64 nterms, u64 nblocks, u64 index_off,
  *                             u32 ndocs, u32 entries per block (32)
  *  NAME.post  (POST)  per term, at post_off, nblocks = ceil(df/128):
- *                       nblocks == 1: varint min_dl, then the block
- *                       nblocks >= 2: skip table, nblocks x 24 bytes
- *                         {u32 last_doc, u32 max_tf, u32 min_dl,
+ *                       nblocks == 1: varint min_dl, u32 impact, the block
+ *                       nblocks >= 2: skip table, nblocks x 28 bytes
+ *                         {u32 last_doc, u32 impact, u32 max_tf,
+ *                          u32 min_dl,
  *                          u32 doc_off (from the end of the skip table),
  *                          u64 pos_off (from the term's pos_off)}, then blocks
  *                     a block of 128: u8 bits, packed (doc - prev - 1),
@@ -34,7 +35,11 @@
  *                     the last block of fewer than 128: per doc
  *                                     varint (doc - prev - 1), varint tf-1
  *                     (prev starts at -1; min_dl is the smallest field length
- *                      in the block, so (max_tf, min_dl) bounds BM25)
+ *                      in the block, so (max_tf, min_dl) bounds BM25;
+ *                      impact is the IEEE-754 bits of the float just above
+ *                      max over the block's docs of bm25_tf_norm(tf, dl,
+ *                      avgdl), avgdl = field_total / ndocs of this segment:
+ *                      so the docs come first, then the terms)
  *  NAME.pos   (POSN)  per term, per postings block (at its skip entry's
  *                     pos_off): PFor chunks (codec.c) of
  *                       the block's n first positions (one chunk of n),
@@ -92,6 +97,8 @@ struct seg_out {
 	uint32_t ndocs;
 	uint64_t field_total[XIHU_MAX_FIELDS];
 	xbuf recs, names;
+	bool terms_begun;               /* the doc table is complete */
+	double avgdl[XIHU_MAX_FIELDS]; /* of the whole segment, for block impacts */
 
 	/* the term being written */
 	bool in_term;
@@ -105,6 +112,7 @@ struct seg_out {
 	uint32_t n;                 /* docs in the open postings block */
 	uint32_t docs[XIHU_BLOCK], gaps[XIHU_BLOCK], tfs[XIHU_BLOCK];
 	uint32_t blk_min_dl, blk_max_tf;
+	double blk_impact;    /* the open block's largest bm25_tf_norm */
 	uint64_t blk_pos_off; /* the open block's positions, from pos_off */
 	uint32_t firsts[XIHU_BLOCK]; /* the open block's first positions */
 	uint32_t *gaps_p;            /* its later positions' gaps - 1 */
@@ -356,6 +364,8 @@ int seg_out_doc(seg_out *o, const seg_doc *d, uint32_t store_block, uint32_t sto
 {
 	if (o->rc)
 		return o->rc;
+	if (o->terms_begun) /* the impacts written so far took avgdl without it */
+		return o_set(o, XIHU_EINVAL, "segment: a document after the terms");
 	if (o->ndocs >= SEG_MAX_DOCS)
 		return o_set(o, XIHU_ELIMIT, "segment: more than %u documents", SEG_MAX_DOCS);
 	uint8_t r[SEG_DOC_REC_FIXED + 4 * XIHU_MAX_FIELDS];
@@ -395,6 +405,10 @@ void seg_out_term_begin(seg_out *o, const uint8_t *key, uint32_t klen)
 {
 	if (o->rc)
 		return;
+	if (!o->terms_begun) {
+		o_set(o, XIHU_EINVAL, "segment: a term before seg_out_terms_begin");
+		return;
+	}
 	if (o->in_term || klen < 2 || klen > XIHU_MAX_TERM + 1 || key[0] >= o->nfields) {
 		o_set(o, XIHU_EINVAL, "segment: bad term key");
 		return;
@@ -420,6 +434,7 @@ void seg_out_term_begin(seg_out *o, const uint8_t *key, uint32_t klen)
 	o->blk_pos_off = 0;
 	o->blk_min_dl = UINT32_MAX;
 	o->blk_max_tf = 0;
+	o->blk_impact = 0;
 	o->ngaps = 0;
 	xbuf_reset(&o->bpos);
 	xbuf_reset(&o->blocks);
@@ -453,12 +468,16 @@ static void close_block(seg_out *o)
 			xbuf_put(&o->blocks, pv, (size_t)(e - pv));
 		}
 	}
+	float impact = bm25_float_up(o->blk_impact);
+	uint32_t impact_bits;
+	memcpy(&impact_bits, &impact, sizeof impact_bits);
 	uint8_t e[SEG_SKIP_ENTRY];
-	put_u32(e, o->docs[n - 1]);
-	put_u32(e + 4, o->blk_max_tf);
-	put_u32(e + 8, o->blk_min_dl);
-	put_u32(e + 12, doc_off);
-	put_u64(e + 16, o->blk_pos_off);
+	put_u32(e + SEG_SKIP_LAST, o->docs[n - 1]);
+	put_u32(e + SEG_SKIP_IMPACT, impact_bits);
+	put_u32(e + SEG_SKIP_MAX_TF, o->blk_max_tf);
+	put_u32(e + SEG_SKIP_MIN_DL, o->blk_min_dl);
+	put_u32(e + SEG_SKIP_DOC_OFF, doc_off);
+	put_u64(e + SEG_SKIP_POS_OFF, o->blk_pos_off);
 	xbuf_put(&o->skips, e, sizeof e);
 	/* positions: the firsts, then the gaps in chunks of 128 */
 	size_t k = codec_pfor_encode(o->firsts, n, o->scratch);
@@ -477,6 +496,7 @@ static void close_block(seg_out *o)
 	o->n = 0;
 	o->blk_min_dl = UINT32_MAX;
 	o->blk_max_tf = 0;
+	o->blk_impact = 0;
 }
 
 void seg_out_term_doc(seg_out *o, uint32_t doc, uint32_t tf, const uint32_t *pos)
@@ -496,6 +516,9 @@ void seg_out_term_doc(seg_out *o, uint32_t doc, uint32_t tf, const uint32_t *pos
 		o->blk_min_dl = dl;
 	if (tf > o->blk_max_tf)
 		o->blk_max_tf = tf;
+	double impact = bm25_tf_norm(tf, dl, o->avgdl[o->field]);
+	if (impact > o->blk_impact)
+		o->blk_impact = impact;
 	if (tf > o->max_tf)
 		o->max_tf = tf;
 	o->df++;
@@ -539,19 +562,21 @@ int seg_out_term_end(seg_out *o)
 		return XIHU_OK; /* nothing written: no docs left of it */
 	if (o->n > 0)
 		close_block(o);
-	bool single = o->nblocks_term == 1; /* no skip table, min_dl before the block */
+	if (o_nomem(o, &o->blocks) || o_nomem(o, &o->skips) || o_nomem(o, &o->bpos))
+		return o->rc;
+	bool single = o->nblocks_term == 1; /* no skip table: min_dl, impact before the block */
 	xfile_w *post = &o->f[SEG_POST];
 	if (single) {
 		uint8_t pv[16];
-		uint8_t *e = put_varint(pv, get_u32le(o->skips.p + 8));
+		uint8_t *e = put_varint(pv, get_u32le(o->skips.p + SEG_SKIP_MIN_DL));
+		memcpy(e, o->skips.p + SEG_SKIP_IMPACT, 4);
+		e += 4;
 		xfile_write(post, pv, (size_t)(e - pv));
 	} else {
 		xfile_write(post, o->skips.p, o->skips.len);
 	}
 	xfile_write(post, o->blocks.p, o->blocks.len);
 	o_check(o, SEG_POST);
-	if (o_nomem(o, &o->blocks) || o_nomem(o, &o->skips) || o_nomem(o, &o->bpos))
-		return o->rc;
 	uint64_t post_len = payload_off(post) - o->post_off;
 	uint64_t pos_len = payload_off(&o->f[SEG_POS]) - o->pos_off;
 
@@ -616,6 +641,10 @@ int seg_out_terms_begin(seg_out *o)
 {
 	if (o->rc)
 		return o->rc;
+	/* the doc table is complete: the averages the block impacts use */
+	o->terms_begun = true;
+	for (uint32_t f = 0; f < o->nfields; f++)
+		o->avgdl[f] = bm25_avgdl(o->field_total[f], o->ndocs);
 	store_flush(o);
 	return open_term_files(o);
 }

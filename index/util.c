@@ -1,9 +1,12 @@
 /*
  * util.c: errors, the growable byte buffer and small helpers shared by the
  * index library.  xbuf keeps a sticky error so encoders write straight
- * through and check once at the end.
+ * through and check once at the end.  BM25's tf part lives here too, once,
+ * so that seg_out.c (writing block impacts) and postings.c (checking them)
+ * compute the same bits.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -175,4 +178,25 @@ uint64_t now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- BM25's tf part ---------------------------------------------------------- */
+
+double bm25_avgdl(uint64_t field_total, uint32_t ndocs)
+{
+	return ndocs ? (double)field_total / (double)ndocs : 0;
+}
+
+double bm25_tf_norm(uint32_t tf, uint32_t dl, double avgdl)
+{
+	double norm = 1.0 - XIHU_BM25_B + (avgdl > 0 ? XIHU_BM25_B * (double)dl / avgdl : 0);
+	return (double)tf / ((double)tf + XIHU_BM25_K1 * norm);
+}
+
+float bm25_float_up(double x)
+{
+	float f = (float)x;
+	if ((double)f < x)
+		f = nextafterf(f, INFINITY);
+	return f;
 }

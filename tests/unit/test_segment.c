@@ -806,6 +806,9 @@ static void exercise(fx *f, uint64_t id)
 					assert_true(steps == 0 || d > last);
 					last = d;
 					assert_true(d < seg_ndocs(s));
+					/* the shallow cursor too, ahead of the next advance */
+					uint32_t sl = postings_shallow(&p, d + 2);
+					assert_true(sl == POSTINGS_END || (sl >= d + 2 && sl < seg_ndocs(s)));
 					const uint32_t *pos;
 					postings_positions(&p, &pos);
 					assert_true(++steps <= seg_ndocs(s));
