@@ -600,8 +600,10 @@ static double block_norm(const qctx *c, uint32_t field, const postings *p)
  * An upper bound of n's score for every doc in [d, *upto], from the skip
  * tables alone: each list's shallow cursor moves to the block holding d
  * (no block is decoded, no iterator's doc moves) and *upto is lowered to
- * the last doc of the shortest such block.  Callers ask with d never
- * decreasing.  A list with nothing at or after d adds nothing.
+ * the last doc of the shortest such block.  A list already past d adds
+ * nothing and lowers *upto to the doc before its own: a sparse list's one
+ * wide block must not lift the bound of every range it spans.  Callers ask
+ * with d never decreasing.  A list with nothing at or after d adds nothing.
  */
 static double it_block_bound(const qctx *c, it *n, uint32_t d, uint32_t *upto)
 {
@@ -613,6 +615,14 @@ static double it_block_bound(const qctx *c, it *n, uint32_t d, uint32_t *upto)
 	case IT_PHRASE:
 		for (uint32_t i = 0; i < n->nterms; i++) {
 			postings *p = &n->pp[i];
+			if (p->doc == POSTINGS_END)
+				return 0;
+			if (p->doc > d) {
+				/* nothing before its next doc: no share of [d, doc) */
+				if (p->doc - 1 < *upto)
+					*upto = p->doc - 1;
+				return 0;
+			}
 			uint32_t last = postings_shallow(p, d);
 			if (last == POSTINGS_END)
 				return 0;
@@ -760,6 +770,68 @@ static void collect_all(qctx *c, it *root, uint32_t si, topk *t, xihu_results *o
 		out->total++;
 		topk_push(t, (scored){it_score(c, c->s, root, d), si, d});
 	}
+}
+
+/*
+ * An OR of many single-word lists (a prefix's expansions, a long list of
+ * alternatives) term at a time: each list is read once, straight through,
+ * adding its scores into one accumulator per doc.  MaxScore's per-candidate
+ * work grows with the number of lists; this grows with their postings
+ * only.  Scores are summed in kid order, as it_score sums them, so the hits
+ * are those of an exhaustive evaluation, and total is exact.
+ */
+#define TAAT_MIN_KIDS 16
+#define TAAT_MAX_DOCS (8u << 20) /* 12 bytes a doc of accumulators */
+
+static bool taat_fits(const qctx *c, const it *root)
+{
+	if (root->kind != IT_OR || root->nkids < TAAT_MIN_KIDS || seg_ndocs(c->s) > TAAT_MAX_DOCS)
+		return false;
+	for (uint32_t i = 0; i < root->nkids; i++)
+		if (root->kids[i]->kind != IT_TERM)
+			return false;
+	return true;
+}
+
+static void collect_taat(qctx *c, it *root, uint32_t si, topk *t, xihu_results *out)
+{
+	uint32_t nd = seg_ndocs(c->s);
+	double *acc = malloc((size_t)nd * sizeof *acc);
+	uint32_t *touched = malloc((size_t)nd * sizeof *touched);
+	uint8_t *seen = calloc((size_t)nd / 8 + 1, 1);
+	if (!acc || !touched || !seen) {
+		free(acc);
+		free(touched);
+		free(seen);
+		c->rc = xihu_err_set(c->err, XIHU_ENOMEM, "search: out of memory");
+		return;
+	}
+	uint32_t nt = 0;
+	for (uint32_t i = 0; i < root->nkids; i++) {
+		it *n = root->kids[i];
+		postings *p = &n->pp[0];
+		const double avg = c->avglen[n->field];
+		for (uint32_t d = p->doc; d != POSTINGS_END; d = postings_next(p)) {
+			double sc = n->weight * tf_norm(postings_freq(p), seg_doc_field_len(c->s, d, n->field), avg);
+			if (!(seen[d >> 3] & (1u << (d & 7)))) {
+				seen[d >> 3] |= (uint8_t)(1u << (d & 7));
+				touched[nt++] = d;
+				acc[d] = 0;
+			}
+			acc[d] += sc;
+		}
+	}
+	const uint8_t *del = seg_deletes(c->s);
+	for (uint32_t j = 0; j < nt; j++) {
+		uint32_t d = touched[j];
+		if (seg_bitmap_test(del, d))
+			continue;
+		out->total++;
+		topk_push(t, (scored){acc[d], si, d});
+	}
+	free(acc);
+	free(touched);
+	free(seen);
 }
 
 /* The score a new hit must beat to enter the top k (ties lose: they come later). */
@@ -1062,6 +1134,8 @@ int xihu_search(xihu_index *ix, const char *query, size_t query_len, const xihu_
 			}
 			if (c.rc)
 				;
+			else if (taat_fits(&c, root))
+				collect_taat(&c, root, si, &t, out);
 			else if (root->kind == IT_OR && !o.exact_total)
 				collect_maxscore(&c, root, si, &t, out);
 			else if (root->kind == IT_AND && !o.exact_total)
