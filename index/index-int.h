@@ -46,7 +46,18 @@ static inline uint64_t get_u64le(const uint8_t *p)
 }
 /* Decodes a LEB128 varint from [*p, end); returns false (and leaves *p) if it
  * runs past end or is longer than 10 bytes. */
-bool get_varint(const uint8_t **p, const uint8_t *end, uint64_t *out);
+bool get_varint_slow(const uint8_t **p, const uint8_t *end, uint64_t *out);
+/* Inline for the one-byte case, most of a dictionary's and a short list's
+ * numbers; anything longer goes to the checked loop in util.c. */
+static inline bool get_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
+{
+	if (*p < end && !(**p & 0x80)) {
+		*out = **p;
+		(*p)++;
+		return true;
+	}
+	return get_varint_slow(p, end, out);
+}
 
 uint64_t now_ns(void); /* CLOCK_MONOTONIC */
 

@@ -153,7 +153,7 @@ void xbuf_put_varint(xbuf *b, uint64_t v)
 	b->len = (size_t)(o - b->p);
 }
 
-bool get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out)
+bool get_varint_slow(const uint8_t **pp, const uint8_t *end, uint64_t *out)
 {
 	const uint8_t *p = *pp;
 	uint64_t v = 0;
