@@ -8,6 +8,13 @@
  * of the best offset+limit.  Then the page of hits is filled: names from
  * the doc table, lines from the doc store (snippet.c).
  *
+ * Top k: an OR goes through MaxScore (lists whose bounds together cannot
+ * reach the k-th score only probe candidates), with block-max skipping
+ * over the skip tables' per-block impacts; an OR of many single words (a
+ * prefix) is summed term at a time instead; an AND intersects, stepping
+ * over ranges whose block bounds cannot reach the k-th score; exact_total
+ * turns all pruning off (the reference evaluation the tests compare with).
+ *
  * Scoring: a bare word matches in the body and the path field; each field
  * contributes weight * idf * tf / (tf + k1 * (1 - b + b * len / avglen)),
  * idf = ln(1 + (N - df + 0.5) / (df + 0.5)), with N, df and avglen taken
@@ -49,6 +56,7 @@ typedef struct it {
 	uint32_t phrase_tf;
 	bool lazy;      /* IT_PHRASE: stop where all words occur, confirm later (MaxScore) */
 	bool confirmed; /* lazy phrase: phrase_tf holds the checked count for doc */
+	uint32_t ord; /* a kid's place in its OR before MaxScore sorts them */
 	/* IT_AND, IT_OR */
 	uint32_t nkids, nneg;
 	struct it **kids, **neg;
@@ -922,9 +930,12 @@ static void collect_maxscore(qctx *c, it *root, uint32_t si, topk *t, xihu_resul
 	const uint8_t *del = seg_deletes(c->s);
 	uint32_t n = root->nkids;
 	it **k = root->kids;
+	for (uint32_t i = 0; i < n; i++)
+		k[i]->ord = i;
 	qsort(k, n, sizeof *k, cmp_maxs);
-	double *ub = malloc(2 * n * sizeof *ub); /* ub[i] = sum of maxs of k[0..i] */
+	double *ub = malloc(3 * n * sizeof *ub); /* ub[i] = sum of maxs of k[0..i] */
 	double *part = ub + n;                    /* each kid's part of the current score */
+	double *byord = part + n;                 /* the parts in the kids' first order */
 	if (!ub) {
 		c->rc = xihu_err_set(c->err, XIHU_ENOMEM, "search: out of memory");
 		return;
@@ -997,9 +1008,12 @@ static void collect_maxscore(qctx *c, it *root, uint32_t si, topk *t, xihu_resul
 				if (matched)
 					out->total++;
 				if (matched && in) {
+					/* in the kids' order before sorting, as it_score sums */
 					score = 0;
 					for (uint32_t i = 0; i < n; i++)
-						score += part[i];
+						byord[k[i]->ord] = part[i];
+					for (uint32_t i = 0; i < n; i++)
+						score += byord[i];
 				}
 				if (matched && in && score > theta) {
 					topk_push(t, (scored){score, si, d});
@@ -1134,7 +1148,7 @@ int xihu_search(xihu_index *ix, const char *query, size_t query_len, const xihu_
 			}
 			if (c.rc)
 				;
-			else if (taat_fits(&c, root))
+			else if (taat_fits(&c, root) && !o.exact_total)
 				collect_taat(&c, root, si, &t, out);
 			else if (root->kind == IT_OR && !o.exact_total)
 				collect_maxscore(&c, root, si, &t, out);

@@ -50,9 +50,11 @@ static int setup(void **state)
 		return -1;
 	char name[16], w[16];
 	for (int d = 0; d < NDOCS; d++) {
-		char text[4096] = "";
+		char text[8192] = "";
 		size_t n = 0;
-		int len = 5 + (int)(rnd() % 200);
+		/* segments with different average lengths, so the bounds are
+		 * also tested where a segment's stored impacts must be scaled */
+		int len = d < NDOCS / 2 ? 5 + (int)(rnd() % 400) : 5 + (int)(rnd() % 60);
 		for (int i = 0; i < len; i++) {
 			word(zipf(), w);
 			n += (size_t)snprintf(text + n, sizeof text - n, "%s%c", w, i % 12 == 11 ? '\n' : ' ');
@@ -60,8 +62,16 @@ static int setup(void **state)
 		snprintf(name, sizeof name, "d%04d", d);
 		if (corpus_write(&c, name, text))
 			return -1;
+		if (d == NDOCS / 2 - 1 && corpus_build(&c, NULL))
+			return -1;
 	}
-	return corpus_open(&c, NULL) ? -1 : 0;
+	if (corpus_open(&c, NULL))
+		return -1;
+	xihu_index_stats st;
+	xihu_index_get_stats(c.ix, &st);
+	if (st.segments < 2)
+		fprintf(stderr, "setup: %u segment, want two or more\n", st.segments);
+	return st.segments >= 2 ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -74,7 +84,8 @@ static void same_top(const char *q, uint32_t k)
 {
 	xihu_results a, b;
 	xihu_err err = {0};
-	xihu_search_opts small = {.limit = k}, all = {.limit = 5000};
+	/* exact_total: the plain evaluation, every match scored in one pass */
+	xihu_search_opts small = {.limit = k}, all = {.limit = 5000, .exact_total = true};
 	if (xihu_search(c.ix, q, strlen(q), &small, &a, &err) || xihu_search(c.ix, q, strlen(q), &all, &b, &err))
 		fail_msg("%s: %s", q, err.msg);
 	assert_true(b.total_exact);
@@ -142,6 +153,53 @@ static void phrases_keep_their_top_k(void **state)
 	}
 }
 
+static void and_queries_keep_their_top_k(void **state)
+{
+	(void)state;
+	char q[256], w[16];
+	for (int n = 0; n < 300; n++) {
+		q[0] = 0;
+		int terms = 2 + (int)(rnd() % 3);
+		for (int i = 0; i < terms; i++) {
+			word(rnd() % 4 ? zipf() : rnd() % VOCAB, w);
+			if (i)
+				strcat(q, n % 5 == 0 && i == terms - 1 ? " -" : " ");
+			strcat(q, w);
+		}
+		if (n % 7 == 0) { /* an AND with a phrase in it */
+			word(zipf(), w);
+			strcat(q, " \"");
+			strcat(q, w);
+			word(zipf(), w);
+			strcat(q, " ");
+			strcat(q, w);
+			strcat(q, "\"");
+		}
+		same_top(q, 1 + rnd() % 20);
+	}
+}
+
+/* Prefixes and long ORs are summed term at a time: the same answer. */
+static void wide_ors_keep_their_top_k(void **state)
+{
+	(void)state;
+	char q[1024], w[16];
+	for (int n = 0; n < 40; n++) {
+		q[0] = 0;
+		int terms = 16 + (int)(rnd() % 20);
+		for (int i = 0; i < terms; i++) {
+			word(rnd() % VOCAB, w);
+			if (i)
+				strcat(q, " OR ");
+			strcat(q, w);
+		}
+		same_top(q, 1 + rnd() % 20);
+	}
+	same_top("w1*", 10);
+	same_top("w2* OR w3", 3);
+	same_top("w1* w2", 10);
+}
+
 static void pruning_makes_total_a_lower_bound(void **state)
 {
 	(void)state;
@@ -168,6 +226,8 @@ int main(void)
 		cmocka_unit_test(single_terms_keep_their_top_k),
 		cmocka_unit_test(mixed_queries_keep_their_top_k),
 		cmocka_unit_test(phrases_keep_their_top_k),
+		cmocka_unit_test(and_queries_keep_their_top_k),
+		cmocka_unit_test(wide_ors_keep_their_top_k),
 		cmocka_unit_test(pruning_makes_total_a_lower_bound),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
