@@ -427,7 +427,7 @@ int postings_positions(postings *p, const uint32_t **out)
 	uint64_t at = p->pos[p->i];
 	uint64_t g = p->pos_gap;
 	o[0] = (uint32_t)at;
-	for (uint32_t j = 1; j < tf; j++, g++) {
+	for (uint32_t j = 1; j < tf;) {
 		uint32_t c = (uint32_t)(g / XIHU_BLOCK);
 		if (c != p->pos_cached) {
 			if (c < p->pos_chunk) /* behind: only a doc asked out of order gets here */
@@ -435,8 +435,17 @@ int postings_positions(postings *p, const uint32_t **out)
 			if (!pos_chunk(p, c))
 				return -p->rc;
 		}
-		at += (uint64_t)gap[g % XIHU_BLOCK] + 1;
-		o[j] = (uint32_t)at;
+		/* the run of this doc's gaps that lies in the decoded chunk */
+		uint32_t in = (uint32_t)(g % XIHU_BLOCK), run = XIHU_BLOCK - in;
+		if (run > tf - j)
+			run = tf - j;
+		const uint32_t *gp = gap + in;
+		for (uint32_t k = 0; k < run; k++) {
+			at += (uint64_t)gp[k] + 1;
+			o[j + k] = (uint32_t)at;
+		}
+		j += run;
+		g += run;
 	}
 	if (at > XIHU_MAX_POS)
 		return corrupt(p, SEG_POS, p->pos_cur, "position out of range"), -XIHU_ECORRUPT;

@@ -475,9 +475,27 @@ static int phrase_count(it *n)
 		if (npos[i] < 0)
 			return npos[i];
 	}
+	int count = 0;
+	if (n->nterms == 2) {
+		/* the common case, as one merge of the two lists */
+		const uint32_t *a = pos[0], *b = pos[1];
+		int na = npos[0], nb = npos[1], i = 0, j = 0;
+		while (i < na && j < nb) {
+			uint64_t x = (uint64_t)a[i] + 1, y = b[j];
+			if (x < y) {
+				i++;
+			} else if (x > y) {
+				j++;
+			} else {
+				count++;
+				i++;
+				j++;
+			}
+		}
+		return count;
+	}
 	/* for each start x of the first word, word i must be at x + i */
 	memset(idx, 0, n->nterms * sizeof *idx);
-	int count = 0;
 	for (int a = 0; a < npos[0]; a++) {
 		uint64_t x = pos[0][a];
 		bool ok = true;
