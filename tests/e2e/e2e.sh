@@ -177,6 +177,78 @@ not_utf8)
 	printf '%s\n' "$OUT" | $PY -c 'import json,sys; [json.loads(l) for l in sys.stdin]' ||
 		fail "json with invalid UTF-8 is not valid JSON: $OUT"
 	;;
+hostile)
+	# each hostile query gets a bounded answer or a one-line error within the
+	# configured limits, and the daemon keeps serving with bounded memory
+	mkdir -p "$TREE"
+	# a dictionary of a million terms, all starting with "a"
+	$PY -c 'import sys
+w = sys.stdout.write
+for i in range(1000000):
+    w("a%06d%s" % (i, "\n" if i % 16 == 15 else " "))' >"$TREE/million.txt"
+	printf 'zebra lives here\n' >"$TREE/zebra.txt"
+	"$XIHU_INDEX_BIN" --quiet --max-file-size 64M --index "$IX" "$TREE" || fail "xihu-index exited $?"
+	start_daemon
+	run xihu search -l 'a*'
+	expect_eq "a* over a million terms: exit" "$RC" 2
+	[[ "$ERR" == xihu:*column\ 1*prefix\ limit* ]] || fail "a*: error [$ERR]"
+	run xihu search -l 'a00000*'
+	expect_eq "a bounded prefix still answers" "$RC" 0
+	expect_eq "its hit" "$OUT" "$T/tree/million.txt"
+	q=$($PY -c 'print(" ".join("w%d" % i for i in range(10000)))')
+	run xihu search -l "$q"
+	expect_eq "10,000 terms: exit" "$RC" 2
+	[[ "$ERR" == xihu:*longer\ than* || "$ERR" == xihu:*terms* ]] || fail "10,000 terms: error [$ERR]"
+	expect_eq "10,000 terms: one line" "$(wc -l <<<"$ERR")" 1
+	q=$($PY -c 'print("(" * 1000 + "zebra" + ")" * 1000)')
+	run xihu search -l "$q"
+	expect_eq "1,000-deep nest: exit" "$RC" 2
+	[[ "$ERR" == xihu:*column\ *nested\ deeper* ]] || fail "1,000-deep nest: error [$ERR]"
+	# a 1 MiB query string (too long for argv): one raw request frame
+	$PY - "$SOCK" <<'PYEOF' || fail "1 MiB query: $(cat "$T/xihud.log")"
+import socket, struct, sys
+def varint(n):
+    out = b""
+    while True:
+        b = n & 0x7f
+        n >>= 7
+        if n:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+def field(num, wire, payload):
+    return varint(num << 3 | wire) + payload
+query = b"zebra " * ((1 << 20) // 6 + 1)
+search = field(1, 2, varint(len(query)) + query)
+req = field(1, 0, varint(7)) + field(2, 0, varint(1)) + field(10, 2, varint(len(search)) + search)
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+try:  # the daemon may answer and close before taking the whole frame
+    s.sendall(struct.pack(">I", len(req)) + req)
+except (BrokenPipeError, ConnectionResetError):
+    pass
+data = b""
+while True:
+    try:
+        chunk = s.recv(65536)
+    except ConnectionResetError:
+        break
+    if not chunk:
+        break
+    data += chunk
+assert len(data) >= 4, "no answer to a 1 MiB query"
+n = struct.unpack(">I", data[:4])[0]
+body = data[4:4 + n]
+# an Error response: Response.error is field 15, length-delimited
+assert body.find(bytes([15 << 3 | 2])) >= 0, "not an error response: %r" % body[:80]
+print("1 MiB query: %r" % body[:120], file=sys.stderr)
+PYEOF
+	run xihu search -l zebra
+	expect_eq "still serving: exit" "$RC" 0
+	expect_eq "still serving" "$OUT" "$T/tree/zebra.txt"
+	anon=$(awk '/^RssAnon/ {print $2}' "/proc/$DPID/status")
+	[ "$anon" -lt 65536 ] || fail "xihud RssAnon ${anon} kB after hostile queries"
+	;;
 skip_rules)
 	mkdir -p "$TREE/build" "$TREE/keep"
 	printf 'build/\n*.log\n!important.log\n' >"$TREE/.gitignore"
