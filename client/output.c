@@ -204,10 +204,14 @@ void out_hit(const struct out_opts *o, const Xihu__Hit *h, unsigned rank)
 }
 
 void out_json_summary(const struct out_opts *o, uint64_t hits, uint64_t total,
-                      bool total_exact, uint64_t took_us)
+                      bool total_exact, uint64_t took_us, const char *suggestion)
 {
-	fprintf(o->f,
-	        "{\"summary\":{\"hits\":%llu,\"total\":%llu,\"total_exact\":%s,\"took_us\":%llu}}\n",
+	fprintf(o->f, "{\"summary\":{\"hits\":%llu,\"total\":%llu,\"total_exact\":%s,\"took_us\":%llu",
 	        (unsigned long long)hits, (unsigned long long)total, total_exact ? "true" : "false",
 	        (unsigned long long)took_us);
+	if (suggestion && *suggestion) {
+		fputs(",\"suggestion\":", o->f);
+		out_json_string(o->f, (const uint8_t *)suggestion, strlen(suggestion));
+	}
+	fputs("}}\n", o->f);
 }

@@ -25,7 +25,7 @@ struct out_opts {
 void out_hit(const struct out_opts *o, const Xihu__Hit *h, unsigned rank);
 /* --json: the last line {"summary":{hits, total, total_exact, took_us}}. */
 void out_json_summary(const struct out_opts *o, uint64_t hits, uint64_t total,
-                      bool total_exact, uint64_t took_us);
+                      bool total_exact, uint64_t took_us, const char *suggestion);
 /* Writes s[0..n) as a JSON string (with quotes): control characters, quotes
  * and backslashes escaped, invalid UTF-8 bytes as \ufffd.  The result is
  * always valid JSON. */

@@ -324,7 +324,9 @@ static int cmd_search(int argc, char **argv, const char *socket_opt)
 		for (size_t i = 0; i < s->n_hits; i++)
 			out_hit(&o, s->hits[i], (unsigned)(offset + i + 1));
 		if (format == OUT_JSON)
-			out_json_summary(&o, s->n_hits, s->total, s->total_exact, s->took_us);
+			out_json_summary(&o, s->n_hits, s->total, s->total_exact, s->took_us, s->suggestion);
+		else if (!s->n_hits && s->suggestion && *s->suggestion)
+			fprintf(stderr, "xihu: no match; did you mean: %s\n", s->suggestion);
 		rc = s->n_hits ? EXIT_MATCH : EXIT_NOMATCH;
 	}
 	xihu__response__free_unpacked(resp, NULL);

@@ -201,6 +201,8 @@ static void serve_search(const struct handler_ctx *ctx, uint64_t id,
 	sresp.hits = hitp;
 	sresp.total = res.total;
 	sresp.total_exact = res.total_exact;
+	if (res.suggestion)
+		sresp.suggestion = res.suggestion;
 	Xihu__Response resp = XIHU__RESPONSE__INIT;
 	resp.id = id;
 	resp.version = XIHU_PROTO_VERSION;

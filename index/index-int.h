@@ -167,6 +167,7 @@ bool analyzer_next(analyzer *a, token *out);
 enum qkind {
 	Q_TERM,   /* terms[0] */
 	Q_PREFIX, /* terms[0] is the folded prefix */
+	Q_FUZZY,  /* terms[0], and the dictionary terms within `fuzzy` edits of it */
 	Q_PHRASE, /* terms[0..nterms), consecutive positions */
 	Q_AND,    /* kids; kids of kind Q_NOT exclude */
 	Q_OR,     /* kids */
@@ -176,6 +177,7 @@ enum qkind {
 typedef struct qnode {
 	enum qkind kind;
 	uint32_t column; /* 1-based column where this node starts in the query */
+	uint32_t fuzzy;  /* Q_FUZZY: edits allowed, 1 or 2; 0 = by the word's length */
 	uint32_t nterms;
 	char **terms;
 	uint32_t nkids;
@@ -188,7 +190,7 @@ typedef struct qnode {
  *   and    := or ( [AND] or )*
  *   or     := unary ( OR unary )*
  *   unary  := ( '-' | NOT ) unary | atom
- *   atom   := '(' query ')' | '"' words '"' | word | word '*'
+ *   atom   := '(' query ')' | '"' words '"' | word | word '*' | word '~' ['1'|'2']
  * A word that analyzes to several tokens ("foo-bar") is a phrase.  A query
  * (or group) of only negated parts is an error.  Errors are XIHU_EQUERY with
  * err->column set; limits are XIHU_ELIMIT.
@@ -299,6 +301,11 @@ typedef struct seg_term_iter {
 } seg_term_iter;
 int seg_prefix_init(seg_term_iter *it, const seg *s, uint32_t field, const char *prefix, uint32_t len,
                     xihu_err *err);
+/* The same iterator over every term of the field from the first >= from
+ * (len bytes) on, for walks that skip ahead (fuzzy matching): seek again
+ * with a new call.  seg_prefix_next steps it. */
+int seg_terms_from(seg_term_iter *it, const seg *s, uint32_t field, const char *from, uint32_t len,
+                   xihu_err *err);
 /* 1 with term, len and out filled; 0 at the end; <0 corrupt. */
 int seg_prefix_next(seg_term_iter *it, const char **term, uint32_t *len, seg_term *out, xihu_err *err);
 

@@ -7,7 +7,7 @@
  *   and    := or ( [AND] or )*           implicit AND binds loosest
  *   or     := unary ( OR unary )*
  *   unary  := ( '-' | NOT ) unary | atom
- *   atom   := '(' query ')' | '"' words '"' | word | word '*'
+ *   atom   := '(' query ')' | '"' words '"' | word | word '*' | word '~' [ '1' | '2' ]
  *
  * Lexing: a word is a run of bytes up to ASCII white space, '(', ')' or
  * '"'.  AND, OR and NOT are keywords only when written in upper case as a
@@ -52,6 +52,7 @@ typedef struct lexeme {
 	size_t off;         /* where it starts in the query */
 	size_t text, tlen;  /* L_WORD, L_PHRASE: the text to analyze */
 	bool prefix;        /* L_WORD ended in '*' */
+	int fuzzy;          /* L_WORD ended in '~' (0: distance by length), '~1' or '~2'; -1 not */
 } lexeme;
 
 typedef struct parser {
@@ -128,6 +129,7 @@ static int advance(parser *p)
 	lexeme *l = &p->cur;
 	memset(l, 0, sizeof *l);
 	l->off = i;
+	l->fuzzy = -1;
 	if (i >= p->len) {
 		l->kind = L_END;
 		p->off = i;
@@ -169,6 +171,13 @@ static int advance(parser *p)
 		l->kind = L_NOT;
 	else {
 		l->kind = L_WORD;
+		if (n >= 2 && q[i + n - 2] == '~' && (q[i + n - 1] == '1' || q[i + n - 1] == '2')) {
+			l->fuzzy = q[i + n - 1] - '0';
+			n -= 2;
+		} else if (n >= 1 && q[i + n - 1] == '~') {
+			l->fuzzy = 0;
+			n--;
+		}
 		while (n > 0 && q[i + n - 1] == '*') {
 			l->prefix = true;
 			n--;
@@ -251,7 +260,7 @@ static qnode *collapse(qnode *n)
  * into a Q_TERM, Q_PHRASE or Q_PREFIX node.  *out is NULL when the text has
  * no tokens.
  */
-static int words_node(parser *p, size_t at, size_t text, size_t tlen, bool prefix, bool phrase,
+static int words_node(parser *p, size_t at, size_t text, size_t tlen, bool prefix, int fuzzy, bool phrase,
                       qnode **out)
 {
 	analyzer a;
@@ -301,7 +310,16 @@ static int words_node(parser *p, size_t at, size_t text, size_t tlen, bool prefi
 		          (int)tlen, p->q + text, ntok);
 		goto fail;
 	}
-	n = node_new(prefix ? Q_PREFIX : ntok > 1 ? Q_PHRASE : Q_TERM, at);
+	if (fuzzy >= 0 && (prefix || ntok > 1)) {
+		rc = qerr(p, XIHU_EQUERY, at,
+		          prefix ? "a word is either a prefix (word*) or fuzzy (word~), not both"
+		                 : "a fuzzy search (word~) takes one word, but \"%.*s\" is %u words",
+		          (int)tlen, p->q + text, ntok);
+		goto fail;
+	}
+	n = node_new(fuzzy >= 0 ? Q_FUZZY : prefix ? Q_PREFIX : ntok > 1 ? Q_PHRASE : Q_TERM, at);
+	if (n)
+		n->fuzzy = fuzzy > 0 ? (uint32_t)fuzzy : 0;
 	if (!n || !(n->terms = malloc(ntok * sizeof *n->terms))) {
 		free(n);
 		rc = oom(p);
@@ -343,7 +361,7 @@ static int parse_atom(parser *p, qnode **out)
 	switch (l.kind) {
 	case L_WORD:
 	case L_PHRASE:
-		if ((rc = words_node(p, l.off, l.text, l.tlen, l.prefix, l.kind == L_PHRASE, out)))
+		if ((rc = words_node(p, l.off, l.text, l.tlen, l.prefix, l.fuzzy, l.kind == L_PHRASE, out)))
 			return rc;
 		if ((rc = advance(p))) {
 			query_free(*out);

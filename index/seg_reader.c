@@ -302,6 +302,51 @@ static int dcur_seek(const seg *s, dcur *c, const uint8_t *key, uint32_t klen, x
 	return 0;
 }
 
+/*
+ * From where dcur_seek put c, steps over the block's entries before key,
+ * reading only what the next one needs (its key and the two lengths that
+ * move post_off and pos_off), and stops with c before the first entry not
+ * smaller: 1 with *cmp its order against key (0 equal, 1 greater), 0 when
+ * the block ended first (the next block starts above key), or -code.
+ * The entry stopped at is decoded and checked in full by dcur_next.
+ */
+static int dcur_find_ge(const seg *s, dcur *c, const uint8_t *key, uint32_t klen_want, int *cmp_out,
+                        xihu_err *err)
+{
+	const xmap *m = &s->f[SEG_TERMS];
+	const uint8_t *base = m->data, *end = base + c->end;
+	for (;;) {
+		if (c->off >= c->end)
+			return 0;
+		const uint8_t *p = base + c->off;
+		uint64_t shared, suf, v, plen, qlen;
+		if (!get_varint(&p, end, &shared) || !get_varint(&p, end, &suf) || shared > c->klen || suf == 0 ||
+		    suf > KEY_MAX - shared || (uint64_t)(end - p) < suf)
+			return -xfile_corrupt(m, c->off, err, "dictionary key out of range");
+		uint32_t klen = (uint32_t)(shared + suf);
+		int cmp = memcmp(c->key, key, shared < klen_want ? shared : klen_want);
+		if (cmp == 0) {
+			uint32_t n = klen < klen_want ? klen : klen_want;
+			cmp = shared < n ? memcmp(p, key + shared, n - shared) : 0;
+			if (cmp == 0)
+				cmp = (klen > klen_want) - (klen < klen_want);
+		}
+		if (cmp >= 0) {
+			*cmp_out = cmp > 0;
+			return 1;
+		}
+		memcpy(c->key + shared, p, suf);
+		c->klen = klen;
+		p += suf;
+		if (!get_varint(&p, end, &v) || !get_varint(&p, end, &v) || !get_varint(&p, end, &v) ||
+		    !get_varint(&p, end, &plen) || !get_varint(&p, end, &qlen))
+			return -xfile_corrupt(m, c->off, err, "dictionary entry truncated");
+		c->post_off += plen;
+		c->pos_off += qlen;
+		c->off = (uint64_t)(p - base);
+	}
+}
+
 int seg_lookup(const seg *s, uint32_t field, const char *term, uint32_t len, seg_term *out, xihu_err *err)
 {
 	if (s->nterms == 0 || len == 0 || len > XIHU_MAX_TERM || field > 255)
@@ -313,43 +358,10 @@ int seg_lookup(const seg *s, uint32_t field, const char *term, uint32_t len, seg
 	int rc = dcur_seek(s, &c, key, len + 1, err);
 	if (rc)
 		return -rc;
-	/* Step over the block's entries before the key reading only what the
-	 * next one needs (its key and the two lengths that move post_off and
-	 * pos_off); the entry found is then decoded and checked in full by
-	 * dcur_next.  Keys are compared as they are rebuilt: the sought key is
-	 * at the first entry that is not smaller. */
-	const xmap *m = &s->f[SEG_TERMS];
-	const uint8_t *base = m->data, *end = base + c.end;
-	for (;;) {
-		if (c.off >= c.end)
-			return 0; /* the key would have been in the sought block */
-		const uint8_t *p = base + c.off;
-		uint64_t shared, suf, v, plen, qlen;
-		if (!get_varint(&p, end, &shared) || !get_varint(&p, end, &suf) || shared > c.klen || suf == 0 ||
-		    suf > KEY_MAX - shared || (uint64_t)(end - p) < suf)
-			return -xfile_corrupt(m, c.off, err, "dictionary key out of range");
-		uint32_t klen = (uint32_t)(shared + suf);
-		int cmp = memcmp(c.key, key, shared < len + 1 ? shared : len + 1);
-		if (cmp == 0) {
-			uint32_t n = klen < len + 1 ? klen : len + 1;
-			cmp = shared < n ? memcmp(p, key + shared, n - shared) : 0;
-			if (cmp == 0)
-				cmp = (klen > len + 1) - (klen < len + 1);
-		}
-		if (cmp > 0)
-			return 0;
-		if (cmp == 0)
-			break; /* decoded and checked below */
-		memcpy(c.key + shared, p, suf);
-		c.klen = klen;
-		p += suf;
-		if (!get_varint(&p, end, &v) || !get_varint(&p, end, &v) || !get_varint(&p, end, &v) ||
-		    !get_varint(&p, end, &plen) || !get_varint(&p, end, &qlen))
-			return -xfile_corrupt(m, c.off, err, "dictionary entry truncated");
-		c.post_off += plen;
-		c.pos_off += qlen;
-		c.off = (uint64_t)(p - base);
-	}
+	int cmp;
+	rc = dcur_find_ge(s, &c, key, len + 1, &cmp, err);
+	if (rc <= 0 || cmp)
+		return rc < 0 ? rc : 0; /* the key would have been in the sought block */
 	seg_term t;
 	rc = dcur_next(s, &c, &t, NULL, err);
 	if (rc <= 0)
@@ -388,44 +400,51 @@ static void iter_load(const seg_term_iter *it, dcur *c)
 		memcpy(c->key + 1, it->term, c->klen - 1);
 }
 
-int seg_prefix_init(seg_term_iter *it, const seg *s, uint32_t field, const char *prefix, uint32_t len,
-                    xihu_err *err)
+/* The iterator at the first key >= field+from, keeping terms that start
+ * with prefix (plen bytes, from starts with it). */
+static int iter_seek(seg_term_iter *it, const seg *s, uint32_t field, const char *prefix, uint32_t plen,
+                     const char *from, uint32_t len, xihu_err *err)
 {
 	memset(it, 0, sizeof *it);
 	it->s = s;
 	it->field = field;
-	if (len > XIHU_MAX_TERM || field > 255) {
+	if (len > XIHU_MAX_TERM || plen > len || field > 255) {
 		it->state[6] = 0x100;
 		return XIHU_OK;
 	}
-	memcpy(it->prefix, prefix, len);
-	it->prefix_len = len;
+	memcpy(it->prefix, prefix, plen);
+	it->prefix_len = plen;
 	if (s->nterms == 0) {
 		it->state[6] = 0x100;
 		return XIHU_OK;
 	}
 	uint8_t key[KEY_MAX];
 	key[0] = (uint8_t)field;
-	memcpy(key + 1, prefix, len);
+	memcpy(key + 1, from, len);
 	dcur c;
 	int rc = dcur_seek(s, &c, key, len + 1, err);
 	if (rc)
 		return rc;
-	/* step to the first key >= field+prefix, keeping the cursor before it */
-	for (;;) {
-		dcur before = c;
-		rc = dcur_next(s, &c, NULL, NULL, err);
-		if (rc < 0)
-			return XIHU_ECORRUPT;
-		if (rc == 0) {
-			it->state[6] = 0x100;
-			return XIHU_OK;
-		}
-		if (key_cmp(c.key, c.klen, key, len + 1) >= 0) {
-			iter_save(it, &before);
-			return XIHU_OK;
-		}
-	}
+	/* the cursor before the first key >= field+from (in this block, or the
+	 * next one's first when this block ends before it) */
+	int cmp;
+	rc = dcur_find_ge(s, &c, key, len + 1, &cmp, err);
+	if (rc < 0)
+		return -rc;
+	iter_save(it, &c);
+	return XIHU_OK;
+}
+
+int seg_prefix_init(seg_term_iter *it, const seg *s, uint32_t field, const char *prefix, uint32_t len,
+                    xihu_err *err)
+{
+	return iter_seek(it, s, field, prefix, len, prefix, len, err);
+}
+
+int seg_terms_from(seg_term_iter *it, const seg *s, uint32_t field, const char *from, uint32_t len,
+                   xihu_err *err)
+{
+	return iter_seek(it, s, field, "", 0, from, len, err);
 }
 
 int seg_prefix_next(seg_term_iter *it, const char **term, uint32_t *len, seg_term *out, xihu_err *err)

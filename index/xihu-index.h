@@ -182,6 +182,8 @@ typedef struct xihu_results {
 	uint32_t nhits;
 	uint64_t total;   /* documents matching in all, or a lower bound of it */
 	bool total_exact; /* false: pruning skipped docs that could not rank, total is a lower bound */
+	char *suggestion; /* nothing found: the query with its unknown words replaced
+	                   * by the nearest indexed ones ("did you mean"), or NULL */
 } xihu_results;
 
 int xihu_search(xihu_index *ix, const char *query, size_t query_len,

@@ -177,6 +177,33 @@ not_utf8)
 	printf '%s\n' "$OUT" | $PY -c 'import json,sys; [json.loads(l) for l in sys.stdin]' ||
 		fail "json with invalid UTF-8 is not valid JSON: $OUT"
 	;;
+fuzzy)
+	make_tree
+	printf 'the kangaroo hops\nspinlock held\n' >"$TREE/docs/roo.txt"
+	index "$TREE"
+	start_daemon
+	cd "$TREE" || fail cd
+	# a one-letter typo (a transposition, a substitution) found with ~
+	run xihu search -l 'zebar~'
+	expect_eq "zebar~: exit" "$RC" 0
+	expect_eq "zebar~ finds zebra" "$OUT" "$(printf 'src/many.txt\ndocs/crlf.txt\nsrc/one.txt')"
+	run xihu search --vimgrep 'kangarxo~1'
+	expect_eq "kangarxo~1 line and highlight column" "$OUT" "docs/roo.txt:1:5:the kangaroo hops"
+	run xihu search -l 'spinlxkc~2'
+	expect_eq "two edits with ~2" "$OUT" "docs/roo.txt"
+	run xihu search -l 'spinlxkc~1'
+	expect_eq "not within one edit: exit" "$RC" 1
+	run xihu search -l 'zebar'
+	expect_eq "without ~ the typo finds nothing" "$RC" 1
+	[[ "$ERR" == "xihu: no match; did you mean: zebra" ]] || fail "did you mean: [$ERR]"
+	run xihu search -l 'kangaro OR zebar'
+	[[ "$ERR" == "xihu: no match; did you mean: kangaroo OR zebra" ]] || fail "did you mean, two words: [$ERR]"
+	run xihu search --json 'kangaro'
+	[[ "$OUT" == *'"suggestion":"kangaroo"'* ]] || fail "json suggestion: [$OUT]"
+	run xihu search -l 'qqqqqqqqqq'
+	expect_eq "nothing near: exit" "$RC" 1
+	expect_eq "nothing near: no suggestion" "$ERR" ""
+	;;
 hostile)
 	# each hostile query gets a bounded answer or a one-line error within the
 	# configured limits, and the daemon keeps serving with bounded memory

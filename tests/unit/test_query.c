@@ -31,6 +31,10 @@ static void dump(const qnode *n, bool cols, char *out, size_t cap)
 		snprintf(out + len, cap - len, "%s*%s", n->terms[0], at);
 		assert_int_equal(n->nterms, 1);
 		return;
+	case Q_FUZZY:
+		snprintf(out + len, cap - len, "%s~%u%s", n->terms[0], n->fuzzy, at);
+		assert_int_equal(n->nterms, 1);
+		return;
 	case Q_PHRASE:
 		assert_true(n->nterms >= 2);
 		snprintf(out + len, cap - len, "\"");
@@ -214,6 +218,19 @@ static void non_ascii_columns_are_bytes(void **state)
 }
 
 /* ---- errors ------------------------------------------------------------------- */
+
+static void fuzzy_words(void **state)
+{
+	(void)state;
+	COLS("Zebar~ runs", "(AND@1 zebar~0@1 runs@8)");
+	TREE("zebar~1", "zebar~1");
+	TREE("zebar~2 OR x", "(OR zebar~2 x)");
+	TREE("a~3", "\"a 3\""); /* only ~, ~1 and ~2 make a fuzzy word: a~3 is the phrase "a 3" */
+	ERR("foo*~", XIHU_EQUERY, 1,
+	    "query column 1: a word is either a prefix (word*) or fuzzy (word~), not both");
+	ERR("x foo-bar~", XIHU_EQUERY, 3,
+	    "query column 3: a fuzzy search (word~) takes one word, but \"foo-bar\" is 2 words");
+}
 
 static void error_unbalanced_quote(void **state)
 {
@@ -449,6 +466,7 @@ static uint32_t check_invariants(const qnode *n, const qnode *parent, uint32_t d
 	switch (n->kind) {
 	case Q_TERM:
 	case Q_PREFIX:
+	case Q_FUZZY:
 		assert_int_equal(n->nterms, 1);
 		break;
 	case Q_PHRASE:
@@ -545,6 +563,7 @@ int main(void)
 		cmocka_unit_test(phrases),
 		cmocka_unit_test(punctuated_word_is_phrase),
 		cmocka_unit_test(prefixes),
+		cmocka_unit_test(fuzzy_words),
 		cmocka_unit_test(wordless_words_are_dropped),
 		cmocka_unit_test(non_ascii_columns_are_bytes),
 		cmocka_unit_test(error_unbalanced_quote),
