@@ -197,19 +197,30 @@ int server_bind(struct server **out, const struct xihud_config *cfg, xihu_index 
 		xihud_error("socket: %s", strerror(errno));
 		return -1;
 	}
+	/* bound and listening under a temporary name, then renamed into place:
+	 * a client that sees the socket can connect (no window between bind
+	 * and listen in which it would be refused) */
+	struct sockaddr_un tmp = sa;
+	int n = snprintf(tmp.sun_path, sizeof tmp.sun_path, "%s.%ld.tmp", path, (long)getpid());
+	bool renamed = n > 0 && (size_t)n < sizeof tmp.sun_path;
+	if (!renamed)
+		tmp = sa;
+	else
+		unlink(tmp.sun_path); /* a leftover of a crashed start with our pid */
 	mode_t old = umask(0177);
-	int rc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+	int rc = bind(fd, (struct sockaddr *)&tmp, sizeof tmp);
 	int e = errno;
 	umask(old);
 	if (rc < 0) {
-		xihud_error("%s: cannot bind: %s", path, strerror(e));
+		xihud_error("%s: cannot bind: %s", tmp.sun_path, strerror(e));
 		close(fd);
 		return -1;
 	}
-	if (chmod(path, 0600) < 0 || listen(fd, SOMAXCONN) < 0 || stat(path, &st) < 0) {
-		xihud_error("%s: cannot listen: %s", sa.sun_path, strerror(errno));
+	if (chmod(tmp.sun_path, 0600) < 0 || listen(fd, SOMAXCONN) < 0 ||
+	    (renamed && rename(tmp.sun_path, path) < 0) || stat(path, &st) < 0) {
+		xihud_error("%s: cannot listen: %s", path, strerror(errno));
 		close(fd);
-		unlink(path);
+		unlink(tmp.sun_path);
 		return -1;
 	}
 
