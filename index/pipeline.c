@@ -5,8 +5,9 @@
  * thread) adds files and JSON Lines records; they are packed into batches
  * of BATCH_FILES items or BATCH_BYTES bytes and batch k goes to worker
  * k % T, so which document lands in which segment does not depend on
- * timing.  Each worker reads its files (through zlib for .gz), skips binary
- * (a NUL in the first 8 KiB) and oversized ones, analyzes the body and the
+ * timing.  Each worker reads its files (through zlib for .gz; of an HTML
+ * file only its text, html.c), skips binary (a NUL in the first 8 KiB) and
+ * oversized ones, analyzes the body and the
  * path (or a record's fields) and feeds its own seg_writer; when the
  * writer's RAM plus its read buffer passes ram/T it finishes the segment
  * (postings sorted and written, doc store compressed, all fsynced) and the
@@ -32,6 +33,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "html.h"
 #include "index-int.h"
 #include "jsonl.h"
 
@@ -428,6 +430,8 @@ static int add_item(worker *wk, const batch *bt, uint32_t i)
 		atomic_fetch_add(&p->input_bytes, it->size);
 		if (rc || skipped)
 			return rc;
+		if (html_is_html_name(name, it->name_len)) /* its text, in place (html.c) */
+			wk->data.len = html_text((const char *)wk->data.p, wk->data.len, (char *)wk->data.p);
 		d.text = (const char *)wk->data.p;
 		d.text_len = wk->data.len;
 	} else {

@@ -332,6 +332,49 @@ records)
 	expect_eq "bad record exit" "$RC" 2
 	[[ "$ERR" == *bad.jsonl:\ line\ 2,\ column\ 8* ]] || fail "bad record error [$ERR]"
 	;;
+html)
+	# .html/.htm files: their text is indexed and shown, their markup is not;
+	# lines stay the file's lines (docs/QUERY.md, "HTML files")
+	mkdir -p "$TREE"
+	printf '%s\n' '<!DOCTYPE html>' '<html><head><title>Page</title>' \
+		'<style>.gnu { color: red }</style></head>' \
+		'<body><div class="zebra" id="okapi">' \
+		'<p>Fish &amp; chips, caf&eacute;</p><p>lemur<br>tapir</p>' \
+		'<script>var wombat = 1;</script>' \
+		'<!-- hidden narwhal -->' \
+		'<a href="x.html">ibex</a>' \
+		'<img src="a.png"' \
+		'alt="yak">quokka here' \
+		'</div></body></html>' >"$TREE/page.html"
+	printf '<P CLASS=numbat>dingo &lt;3</P>\n' >"$TREE/OLD.HTM"
+	printf '<b>quoll</b> &amp; kiwi\n' >"$TREE/notes.md"
+	index "$TREE"
+	start_daemon
+	cd "$TREE" || fail cd
+	run xihu search --vimgrep chips
+	expect_eq "text, entities decoded, its line" "$OUT" "page.html:5:8:Fish & chips, café lemur tapir"
+	run xihu search --json chips
+	printf '%s\n' "$OUT" | $PY -c '
+import json, sys
+hit = json.loads(sys.stdin.readline())
+assert hit["doc"] == "page.html", hit
+assert hit["lines"] == [{"line": 5, "col": 8, "text": "Fish & chips, café lemur tapir", "spans": [[7, 12]]}], hit
+' || fail "json: $OUT"
+	run xihu search --vimgrep quokka
+	expect_eq "after a tag over two lines" "$OUT" "page.html:10:1:quokka here"
+	for w in zebra okapi div class href yak wombat narwhal gnu color numbat; do
+		run xihu search -l "$w"
+		expect_eq "markup word $w: exit" "$RC" 1
+	done
+	run xihu search -l tapir ibex café
+	expect_eq "words beside <br> and <a>" "$OUT" "page.html"
+	run xihu search -l lemurtapir
+	expect_eq "<br> separates" "$RC" 1
+	run xihu search --vimgrep dingo
+	expect_eq ".HTM in capitals" "$OUT" "OLD.HTM:1:1:dingo <3"
+	run xihu search --vimgrep quoll
+	expect_eq "Markdown stays as written" "$OUT" "notes.md:1:4:<b>quoll</b> &amp; kiwi"
+	;;
 status_stop)
 	make_tree
 	index "$TREE"
