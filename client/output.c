@@ -170,7 +170,12 @@ void out_hit(const struct out_opts *o, const Xihu__Hit *h, unsigned rank)
 		fputc('\n', f);
 		for (size_t i = 0; i < h->n_lines; i++) {
 			const Xihu__Line *l = h->lines[i];
-			if (o->color)
+			if (i && l->line > h->lines[i - 1]->line + 1 &&
+			    (l->col == 0 || h->lines[i - 1]->col == 0))
+				fputs("--\n", f); /* a gap between context groups, as grep -C */
+			if (l->col == 0) /* a context line */
+				fprintf(f, o->color ? C_LINE "%u" C_RESET "-  " : "%u-  ", l->line);
+			else if (o->color)
 				fprintf(f, C_LINE "%u" C_RESET ":%u: ", l->line, l->col);
 			else
 				fprintf(f, "%u:%u: ", l->line, l->col);

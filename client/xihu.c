@@ -80,6 +80,7 @@ static void usage_search(FILE *f)
 	      "\n"
 	      "  -n N            show N hits (default 10)\n"
 	      "  --offset K      skip the first K hits (paging)\n"
+	      "  -C, --context N show N lines before and after each matching line\n"
 	      "  --json          JSON Lines: one object per hit, then {\"summary\":...}\n"
 	      "  --vimgrep       path:line:col:text per matching line (Vim, Emacs grep-mode)\n"
 	      "  -l              paths (or record ids) only, in rank order\n"
@@ -198,7 +199,7 @@ static int set_format(enum out_format *f, enum out_format want, bool *set, const
 
 static int cmd_search(int argc, char **argv, const char *socket_opt)
 {
-	uint32_t limit = 10, offset = 0;
+	uint32_t limit = 10, offset = 0, context = 0;
 	enum out_format format = OUT_DEFAULT;
 	bool format_set = false;
 	const char *color = "auto";
@@ -232,6 +233,21 @@ static int cmd_search(int argc, char **argv, const char *socket_opt)
 			}
 			if (!strcmp(a, "-n")) {
 				if (parse_uint("-n", i + 1 < argc ? argv[++i] : NULL, 1, &limit))
+					goto fail;
+				continue;
+			}
+			if (!strncmp(a, "-C", 2) && a[2]) {
+				if (parse_uint("-C", a + 2, 0, &context))
+					goto fail;
+				continue;
+			}
+			if (!strcmp(a, "-C")) {
+				if (parse_uint("-C", i + 1 < argc ? argv[++i] : NULL, 0, &context))
+					goto fail;
+				continue;
+			}
+			if (opt_value(argc, argv, &i, "--context", &v)) {
+				if (parse_uint("--context", v, 0, &context))
 					goto fail;
 				continue;
 			}
@@ -303,6 +319,7 @@ static int cmd_search(int argc, char **argv, const char *socket_opt)
 	sr.offset = format == OUT_COUNT ? 0 : offset;
 	sr.want_lines = format == OUT_DEFAULT || format == OUT_VIMGREP || format == OUT_JSON;
 	sr.exact_total = format == OUT_COUNT; /* a count must not be a lower bound */
+	sr.context = format == OUT_DEFAULT || format == OUT_JSON ? context : 0;
 	Xihu__Request req = XIHU__REQUEST__INIT;
 	req.body_case = XIHU__REQUEST__BODY_SEARCH;
 	req.search = &sr;

@@ -22,6 +22,8 @@
 #include "xihu.pb-c.h"
 #include "xihud.h"
 
+#define XIHUD_MAX_CONTEXT 100 /* lines around a match a request may ask for */
+
 static uint64_t now_us(void)
 {
 	struct timespec ts;
@@ -126,6 +128,7 @@ static void serve_search(const struct handler_ctx *ctx, uint64_t id,
 		.max_lines = sr->max_lines,
 		.limits = ctx->limits,
 		.exact_total = sr->exact_total,
+		.context = sr->context < XIHUD_MAX_CONTEXT ? sr->context : XIHUD_MAX_CONTEXT,
 	};
 	const char *q = sr->query ? sr->query : "";
 	xihu_results res = {0};

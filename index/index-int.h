@@ -529,7 +529,7 @@ typedef struct hl_terms {
 /* Fills hit->lines (at most max_lines) with the lines of text where a pattern
  * matches: a term, a token starting with a prefix, or all words of a phrase
  * at consecutive positions. */
-int snippet_lines(const char *text, size_t len, const hl_terms *hl, uint32_t max_lines, xihu_hit *hit,
-                  xihu_err *err);
+int snippet_lines(const char *text, size_t len, const hl_terms *hl, uint32_t max_lines, uint32_t context,
+                  xihu_hit *hit, xihu_err *err);
 
 #endif

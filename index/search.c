@@ -1453,7 +1453,7 @@ static int fill_hit(xihu_index *ix, const scored *e, const xihu_search_opts *o, 
 	size_t len;
 	if ((r = seg_doc_text(s, e->doc, &text, &len, err)))
 		return r;
-	r = snippet_lines(text, len, hl, o->max_lines ? o->max_lines : 1000, hit, err);
+	r = snippet_lines(text, len, hl, o->max_lines ? o->max_lines : 1000, o->context, hit, err);
 	free(text);
 	return r;
 }

@@ -10,7 +10,8 @@
  * "\n" or "\r\n", and the spans as byte offsets into that text.  A line
  * longer than SNIPPET_MAX_LINE bytes is cut to a window around its first
  * span, on UTF-8 character boundaries; the column still counts from the
- * real start of the line.
+ * real start of the line.  With context, the lines around each matched one
+ * are added as lines without spans (col 0).
  * Called by search.c for the hits of one page.
  */
 #include <stdlib.h>
@@ -142,7 +143,7 @@ static int emit_line(xihu_hit *h, uint32_t *cap, const char *text, size_t ls, si
 	}
 	size_t from = ls, to = le;
 	if (le - ls > SNIPPET_MAX_LINE) {
-		size_t first = sp[0].start;
+		size_t first = sp[0].start; /* a context line passes one empty span at ls */
 		from = first > ls + SNIPPET_LEAD ? utf8_floor(text, first - SNIPPET_LEAD, ls) : ls;
 		to = from + SNIPPET_MAX_LINE < le ? utf8_floor(text, from + SNIPPET_MAX_LINE, from) : le;
 	}
@@ -152,7 +153,7 @@ static int emit_line(xihu_hit *h, uint32_t *cap, const char *text, size_t ls, si
 	l->col = (uint32_t)(sp[0].start - ls) + 1;
 	l->len = (uint32_t)(to - from);
 	l->text = malloc(l->len + 1);
-	l->spans = malloc(n * sizeof *l->spans);
+	l->spans = malloc((n ? n : 1) * sizeof *l->spans);
 	if (!l->text || !l->spans) {
 		free(l->text);
 		free(l->spans);
@@ -170,8 +171,98 @@ static int emit_line(xihu_hit *h, uint32_t *cap, const char *text, size_t ls, si
 	return 0;
 }
 
-int snippet_lines(const char *text, size_t len, const hl_terms *hl, uint32_t max_lines, xihu_hit *hit,
-                  xihu_err *err)
+/*
+ * Adds the `context` lines before and after each matched line of hit, as
+ * lines without spans (col 0), keeping line order; lines shared by two
+ * matches appear once.  The text is scanned forward once.
+ */
+static int add_context(const char *text, size_t len, uint32_t context, xihu_hit *hit)
+{
+	uint32_t nm = hit->nlines;
+	if (!context || !nm)
+		return 0;
+	xihu_line *m = hit->lines;
+	uint32_t cap = 0, lineno = 1;
+	size_t at = 0; /* the start of line lineno */
+	xihu_hit out = {0};
+	int rc = 0;
+	for (uint32_t i = 0; i < nm && !rc; i++) {
+		uint32_t from = m[i].line > context ? m[i].line - context : 1;
+		uint32_t to = m[i].line + context; /* inclusive, clipped at the text's end */
+		if (i + 1 < nm && to >= m[i + 1].line)
+			to = m[i + 1].line - 1;
+		if (out.nlines && from <= out.lines[out.nlines - 1].line)
+			from = out.lines[out.nlines - 1].line + 1;
+		for (uint32_t ln = from; ln <= to && !rc; ln++) {
+			while (lineno < ln) {
+				const char *nl = memchr(text + at, '\n', len - at);
+				if (!nl)
+					break;
+				at = (size_t)(nl - text) + 1;
+				lineno++;
+			}
+			if (lineno < ln || (at >= len && ln > 1 && ln != m[i].line))
+				break; /* past the end of the text */
+			if (ln == m[i].line) {
+				if (out.nlines == cap) {
+					uint32_t c = cap ? cap * 2 : 8;
+					xihu_line *l = realloc(out.lines, c * sizeof *l);
+					if (!l) {
+						rc = XIHU_ENOMEM;
+						break;
+					}
+					out.lines = l;
+					cap = c;
+				}
+				out.lines[out.nlines++] = m[i];
+				memset(&m[i], 0, sizeof m[i]); /* moved */
+				continue;
+			}
+			const char *nl = memchr(text + at, '\n', len - at);
+			size_t le = nl ? (size_t)(nl - text) : len;
+			span none = {(uint32_t)at, (uint32_t)at};
+			rc = emit_line(&out, &cap, text, at, le, ln, &none, 0);
+			if (!rc)
+				out.lines[out.nlines - 1].col = 0;
+		}
+		if (!rc && m[i].text) { /* its line lay past what the loop reached: keep it */
+			if (out.nlines == cap) {
+				uint32_t c = cap ? cap * 2 : 8;
+				xihu_line *l = realloc(out.lines, c * sizeof *l);
+				if (!l) {
+					rc = XIHU_ENOMEM;
+					break;
+				}
+				out.lines = l;
+				cap = c;
+			}
+			out.lines[out.nlines++] = m[i];
+			memset(&m[i], 0, sizeof m[i]);
+		}
+	}
+	if (rc) { /* give back what moved, drop the context made */
+		for (uint32_t i = 0; i < out.nlines; i++) {
+			free(out.lines[i].text);
+			free(out.lines[i].spans);
+		}
+		free(out.lines);
+		for (uint32_t i = 0; i < nm; i++) {
+			free(m[i].text);
+			free(m[i].spans);
+		}
+		free(m);
+		hit->lines = NULL;
+		hit->nlines = 0;
+		return rc;
+	}
+	free(m);
+	hit->lines = out.lines;
+	hit->nlines = out.nlines;
+	return 0;
+}
+
+int snippet_lines(const char *text, size_t len, const hl_terms *hl, uint32_t max_lines, uint32_t context,
+                  xihu_hit *hit, xihu_err *err)
 {
 	spans sp = {0};
 	collect(text, len, hl, max_lines, &sp);
@@ -204,6 +295,8 @@ int snippet_lines(const char *text, size_t len, const hl_terms *hl, uint32_t max
 		i = j;
 	}
 	free(sp.v);
+	if (!rc)
+		rc = add_context(text, len, context, hit);
 	if (rc)
 		return xihu_err_set(err, rc, "snippets: out of memory");
 	return 0;

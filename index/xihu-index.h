@@ -153,6 +153,7 @@ typedef struct xihu_search_opts {
 	uint32_t max_lines;        /* per hit; 0 = 1000 */
 	const xihu_limits *limits; /* NULL = defaults */
 	bool exact_total;          /* count every match (no pruning): total_exact is then true */
+	uint32_t context;          /* with want_lines: lines around each matched one (col 0, no spans) */
 } xihu_search_opts;
 
 typedef struct xihu_span {

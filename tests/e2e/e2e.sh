@@ -177,6 +177,25 @@ not_utf8)
 	printf '%s\n' "$OUT" | $PY -c 'import json,sys; [json.loads(l) for l in sys.stdin]' ||
 		fail "json with invalid UTF-8 is not valid JSON: $OUT"
 	;;
+context)
+	mkdir -p "$TREE"
+	# multi-byte characters and CRLF line ends: columns are byte columns of
+	# the line, the \r is not part of the text
+	printf 'h\xc3\xa9llo\r\nw\xc3\xb6rld kangaroo \xe4\xb8\xad\r\nthird\r\nfourth\r\nfifth\r\nsixth kangaroo\r\nlast\r\n' >"$TREE/m.txt"
+	index "$TREE"
+	start_daemon
+	cd "$TREE" || fail cd
+	run xihu search --vimgrep kangaroo
+	expect_eq "multi-byte and CRLF columns" "$OUT" "$(printf 'm.txt:2:8:w\xc3\xb6rld kangaroo \xe4\xb8\xad\nm.txt:6:7:sixth kangaroo')"
+	run xihu search -C 1 kangaroo
+	expect_eq "context lines" "$OUT" "$(printf 'm.txt\n1-  h\xc3\xa9llo\n2:8: w\xc3\xb6rld kangaroo \xe4\xb8\xad\n3-  third\n--\n5-  fifth\n6:7: sixth kangaroo\n7-  last')"
+	run xihu search -C 2 kangaroo
+	expect_eq "overlapping context, each line once" "$(printf '%s\n' "$OUT" | cut -d' ' -f1 | tr '\n' ' ')" \
+		"m.txt 1- 2:8: 3- 4- 5- 6:7: 7- "
+	run xihu search --json -C 1 kangaroo
+	[[ "$OUT" == *'{"line":1,"col":0,"text":"h\u00e9llo","spans":[]}'* || "$OUT" == *'{"line":1,"col":0,"text":"héllo","spans":[]}'* ]] ||
+		fail "json context line: [$OUT]"
+	;;
 fuzzy)
 	make_tree
 	printf 'the kangaroo hops\nspinlock held\n' >"$TREE/docs/roo.txt"
