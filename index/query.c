@@ -7,7 +7,7 @@
  *   and    := or ( [AND] or )*           implicit AND binds loosest
  *   or     := unary ( OR unary )*
  *   unary  := ( '-' | NOT ) unary | atom
- *   atom   := '(' query ')' | '"' words '"' | word | word '*' | word '~' [ '1' | '2' ]
+ *   atom   := '(' query ')' | [ name ':' ] ( '"' words '"' | word | word '*' | word '~' [ '1' | '2' ] )
  *
  * Lexing: a word is a run of bytes up to ASCII white space, '(', ')' or
  * '"'.  AND, OR and NOT are keywords only when written in upper case as a
@@ -53,6 +53,8 @@ typedef struct lexeme {
 	size_t text, tlen;  /* L_WORD, L_PHRASE: the text to analyze */
 	bool prefix;        /* L_WORD ended in '*' */
 	int fuzzy;          /* L_WORD ended in '~' (0: distance by length), '~1' or '~2'; -1 not */
+	size_t fname, fnlen; /* a field scope "name:" before the word or phrase; fnlen 0: none */
+	size_t whole, wlen;  /* the lexeme's whole text, scope included */
 } lexeme;
 
 typedef struct parser {
@@ -95,6 +97,11 @@ static int oom(parser *p)
 static bool is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+static bool is_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
 static bool ends_word(char c)
@@ -163,6 +170,37 @@ static int advance(parser *p)
 		e++;
 	p->off = e;
 	size_t n = e - i;
+	/* a field scope: name:word, name:"a phrase" (name a letter, then
+	 * letters, digits or '_'; "a::b" and "name:" alone are not scopes) */
+	size_t sc = i;
+	if (sc < e && is_alpha(q[sc])) {
+		while (sc < e && (is_alpha(q[sc]) || (q[sc] >= '0' && q[sc] <= '9') || q[sc] == '_'))
+			sc++;
+		if (sc < e && q[sc] == ':' && sc + 1 < e && q[sc + 1] != ':') {
+			l->kind = L_WORD;
+			l->fname = i;
+			l->fnlen = sc - i;
+			l->whole = i;
+			l->wlen = n;
+			i = sc + 1;
+			n = e - i;
+			goto word;
+		}
+		if (sc + 1 == e && q[sc] == ':' && e < p->len && q[e] == '"') {
+			const char *close = memchr(q + e + 1, '"', p->len - e - 1);
+			if (!close)
+				return qerr(p, XIHU_EQUERY, e, "unbalanced quote: no closing \" for the one opened here");
+			l->kind = L_PHRASE;
+			l->fname = i;
+			l->fnlen = sc - i;
+			l->text = e + 1;
+			l->tlen = (size_t)(close - (q + e + 1));
+			l->whole = i;
+			l->wlen = (size_t)(close - (q + i)) + 1;
+			p->off = (size_t)(close - q) + 1;
+			return XIHU_OK;
+		}
+	}
 	if (n == 3 && memcmp(q + i, "AND", 3) == 0)
 		l->kind = L_AND;
 	else if (n == 2 && memcmp(q + i, "OR", 2) == 0)
@@ -171,6 +209,9 @@ static int advance(parser *p)
 		l->kind = L_NOT;
 	else {
 		l->kind = L_WORD;
+		l->whole = i;
+		l->wlen = n;
+	word:
 		if (n >= 2 && q[i + n - 2] == '~' && (q[i + n - 1] == '1' || q[i + n - 1] == '2')) {
 			l->fuzzy = q[i + n - 1] - '0';
 			n -= 2;
@@ -194,6 +235,8 @@ void query_free(qnode *n)
 {
 	if (!n)
 		return;
+	free(n->field);
+	query_free(n->fallback);
 	for (uint32_t i = 0; i < n->nterms; i++)
 		free(n->terms[i]);
 	free(n->terms);
@@ -335,6 +378,77 @@ fail:
 	return rc;
 }
 
+/*
+ * name:word, name:"phrase", name:pre*, name:word~: the words scoped to one
+ * field.  ext:c and path:GLOB (a path: value with *, ? or [) are filters on
+ * the document's path, raw text, not analyzed.  Any other name is resolved
+ * against the index's fields by the search; the node keeps, as fallback,
+ * the whole lexeme analyzed as plain words, for an index without such a
+ * field ("http://host" stays words).
+ */
+static int scoped_node(parser *p, const lexeme *l, qnode **out)
+{
+	const char *name = p->q + l->fname;
+	size_t nlen = l->fnlen;
+	char lname[32];
+	if (nlen >= sizeof lname)
+		nlen = sizeof lname - 1;
+	for (size_t i = 0; i < nlen; i++)
+		lname[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
+	lname[nlen] = 0;
+	/* filters take the value raw, as typed after the ':' (stars included) */
+	const char *v = p->q + l->fname + l->fnlen + 1;
+	size_t vlen = l->whole + l->wlen - (l->fname + l->fnlen + 1);
+	bool glob = !strcmp(lname, "path") && l->kind == L_WORD &&
+	            (memchr(v, '*', vlen) || memchr(v, '?', vlen) || memchr(v, '[', vlen));
+	if ((!strcmp(lname, "ext") && l->kind == L_WORD) || glob) {
+		if (!strcmp(lname, "ext") && vlen && v[0] == '.') {
+			v++;
+			vlen--;
+		}
+		if (!vlen || vlen > 255)
+			return qerr(p, XIHU_EQUERY, l->off, "%s: needs a value of 1 to 255 bytes", lname);
+		if (p->nterms >= p->max_terms)
+			return qerr(p, XIHU_ELIMIT, l->off, "more than %u terms in the query", p->max_terms);
+		qnode *n = node_new(glob ? Q_GLOB : Q_EXT, l->off);
+		char **t = malloc(sizeof *t);
+		char *val = malloc(vlen + 1);
+		if (!n || !t || !val) {
+			free(n);
+			free(t);
+			free(val);
+			return oom(p);
+		}
+		for (size_t i = 0; i < vlen; i++) /* extensions compare without case */
+			val[i] = (char)(!glob && v[i] >= 'A' && v[i] <= 'Z' ? v[i] + 32 : v[i]);
+		val[vlen] = 0;
+		t[0] = val;
+		n->terms = t;
+		n->nterms = 1;
+		p->nterms++;
+		*out = n;
+		return XIHU_OK;
+	}
+	qnode *n = NULL, *fb = NULL;
+	int rc = words_node(p, l->off, l->text, l->tlen, l->prefix, l->fuzzy, l->kind == L_PHRASE, &n);
+	if (rc)
+		return rc;
+	if (!n)
+		return XIHU_OK;
+	if ((rc = words_node(p, l->off, l->whole, l->wlen, false, -1, l->kind == L_PHRASE, &fb))) {
+		query_free(n);
+		return rc;
+	}
+	if (!(n->field = strdup(lname))) {
+		query_free(n);
+		query_free(fb);
+		return oom(p);
+	}
+	n->fallback = fb;
+	*out = n;
+	return XIHU_OK;
+}
+
 /* ---- the grammar ------------------------------------------------------------ */
 
 static int parse_and(parser *p, qnode **out);
@@ -361,7 +475,11 @@ static int parse_atom(parser *p, qnode **out)
 	switch (l.kind) {
 	case L_WORD:
 	case L_PHRASE:
-		if ((rc = words_node(p, l.off, l.text, l.tlen, l.prefix, l.fuzzy, l.kind == L_PHRASE, out)))
+		if (l.fnlen)
+			rc = scoped_node(p, &l, out);
+		else
+			rc = words_node(p, l.off, l.text, l.tlen, l.prefix, l.fuzzy, l.kind == L_PHRASE, out);
+		if (rc)
 			return rc;
 		if ((rc = advance(p))) {
 			query_free(*out);

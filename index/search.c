@@ -26,6 +26,7 @@
  * POSTINGS_END; advance(t) never moves backwards.  Called by the daemon
  * through xihu_search only.
  */
+#include <fnmatch.h>
 #include <math.h>
 #include <utf8proc.h>
 #include <stdlib.h>
@@ -40,7 +41,7 @@ static const uint32_t default_fields[] = {FIELD_BODY, FIELD_PATH, FIELD_TITLE};
 #define NDEFAULT_FIELDS (sizeof default_fields / sizeof default_fields[0])
 static const double field_weight[XIHU_MAX_FIELDS] = {[FIELD_BODY] = 1.0, [FIELD_PATH] = 1.0, [FIELD_TITLE] = 1.0};
 
-enum it_kind { IT_EMPTY, IT_TERM, IT_PHRASE, IT_AND, IT_OR };
+enum it_kind { IT_EMPTY, IT_TERM, IT_PHRASE, IT_AND, IT_OR, IT_FILTER };
 
 typedef struct it {
 	enum it_kind kind;
@@ -61,6 +62,9 @@ typedef struct it {
 	/* IT_AND, IT_OR */
 	uint32_t nkids, nneg;
 	struct it **kids, **neg;
+	/* IT_FILTER: documents whose path passes (ext or glob); scores 0 */
+	const qnode *filter;
+	const seg *fseg;
 } it;
 
 /* Everything one query allocates, freed at once. */
@@ -364,16 +368,23 @@ static bool or_add(qctx *c, it *n, it *kid)
 
 static it *build(qctx *c, const qnode *q);
 
-static it *build_prefix(qctx *c, const qnode *q)
+/* The fields a word node searches: its scope, or the default ones. */
+typedef struct fieldset {
+	uint32_t f[NDEFAULT_FIELDS];
+	uint32_t n;
+} fieldset;
+
+static it *build_prefix(qctx *c, const qnode *q, const fieldset *fs)
 {
 	it *n = it_new(c, IT_OR);
 	uint32_t expansions = 0;
-	for (size_t f = 0; n && f < NDEFAULT_FIELDS; f++) {
+	const uint32_t *fields = fs->f;
+	for (size_t f = 0; n && f < fs->n; f++) {
 		seg_term_iter ti;
 		const char *term;
 		uint32_t len;
 		seg_term st;
-		int r = seg_prefix_init(&ti, c->s, default_fields[f], q->terms[0],
+		int r = seg_prefix_init(&ti, c->s, fields[f], q->terms[0],
 		                        (uint32_t)strlen(q->terms[0]), c->err);
 		while (r == 0 && (r = seg_prefix_next(&ti, &term, &len, &st, c->err)) > 0) {
 			r = 0;
@@ -388,7 +399,7 @@ static it *build_prefix(qctx *c, const qnode *q)
 			memcpy(buf, term, len);
 			buf[len] = 0;
 			char *one = buf;
-			if (!or_add(c, n, leaf_new(c, default_fields[f], &one, 1)))
+			if (!or_add(c, n, leaf_new(c, fields[f], &one, 1)))
 				return NULL;
 		}
 		if (r < 0) {
@@ -607,7 +618,7 @@ static bool fz_remember(qctx *c, const char *term)
 	return (c->fz[c->nfz] = strdup(term)) && ++c->nfz;
 }
 
-static it *build_fuzzy(qctx *c, const qnode *q)
+static it *build_fuzzy(qctx *c, const qnode *q, const fieldset *fs)
 {
 	it *n = it_new(c, IT_OR);
 	fz_walk *w = malloc(sizeof *w);
@@ -619,8 +630,8 @@ static it *build_fuzzy(qctx *c, const qnode *q)
 		return NULL;
 	}
 	fz_init(w, q->terms[0], q->fuzzy);
-	for (size_t f = 0; n && !c->rc && f < NDEFAULT_FIELDS; f++) {
-		uint32_t field = default_fields[f];
+	for (size_t f = 0; n && !c->rc && f < fs->n; f++) {
+		uint32_t field = fs->f[f];
 		if (field >= seg_nfields(c->s) || !seg_field_total(c->s, field))
 			continue;
 		uint32_t nh = 0;
@@ -647,23 +658,109 @@ static it *build_fuzzy(qctx *c, const qnode *q)
 	return c->rc ? NULL : or_finish(n);
 }
 
+/*
+ * A scope's field id in the index (by name; the same id in every segment,
+ * as the builder numbers fields in order of first use... checked per
+ * segment all the same).  Returns false when no segment has the field.
+ */
+static bool scope_field(qctx *c, const char *name, uint32_t *id)
+{
+	bool any = false;
+	*id = UINT32_MAX;
+	const seg *s = c->s;
+	for (uint32_t f = 0; f < seg_nfields(s); f++) {
+		const char *fn = seg_field_name(s, f);
+		if (fn && !strcmp(fn, name)) {
+			*id = f;
+			return true;
+		}
+	}
+	for (uint32_t i = 0; i < index_nsegs(c->ix) && !any; i++) {
+		const seg *o = index_seg(c->ix, i);
+		for (uint32_t f = 0; f < seg_nfields(o) && !any; f++) {
+			const char *fn = seg_field_name(o, f);
+			any = fn && !strcmp(fn, name);
+		}
+	}
+	return any; /* in another segment only: nothing to find in this one */
+}
+
+static bool filter_pass(const qnode *q, const char *name, uint32_t len)
+{
+	char path[4096];
+	if (len >= sizeof path)
+		len = sizeof path - 1;
+	memcpy(path, name, len);
+	path[len] = 0;
+	if (q->kind == Q_EXT) {
+		const char *slash = strrchr(path, '/');
+		const char *dot = strrchr(slash ? slash + 1 : path, '.');
+		if (!dot || dot == (slash ? slash + 1 : path))
+			return false; /* no extension (".bashrc" is a name, not one) */
+		for (char *p = (char *)dot + 1; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p + 32);
+		return fnmatch(q->terms[0], dot + 1, 0) == 0;
+	}
+	/* path:GLOB: the whole path, or any tail of it after a '/' */
+	const char *g = q->terms[0];
+	if (fnmatch(g, path, 0) == 0)
+		return true;
+	for (const char *p = strchr(path, '/'); p; p = strchr(p + 1, '/'))
+		if (fnmatch(g, p + 1, 0) == 0)
+			return true;
+	return false;
+}
+
+static uint32_t filter_advance(it *n, uint32_t d)
+{
+	for (uint32_t nd = seg_ndocs(n->fseg); d < nd; d++) {
+		seg_doc doc;
+		if (seg_doc_get(n->fseg, d, &doc, NULL))
+			return POSTINGS_END;
+		if (!doc.record && filter_pass(n->filter, doc.name, doc.name_len))
+			return d;
+	}
+	return POSTINGS_END;
+}
+
 static it *build(qctx *c, const qnode *q)
 {
 	if (c->rc)
 		return NULL;
+	fieldset fs = {{FIELD_BODY, FIELD_PATH, FIELD_TITLE}, NDEFAULT_FIELDS};
+	if (q->field) {
+		uint32_t id;
+		if (!scope_field(c, q->field, &id))
+			return q->fallback ? build(c, q->fallback) : it_new(c, IT_EMPTY);
+		if (id == UINT32_MAX)
+			return it_new(c, IT_EMPTY);
+		fs.f[0] = id;
+		fs.n = 1;
+	}
 	switch (q->kind) {
 	case Q_TERM:
 	case Q_PHRASE: {
 		it *n = it_new(c, IT_OR);
-		for (size_t f = 0; n && f < NDEFAULT_FIELDS; f++)
-			if (!or_add(c, n, leaf_new(c, default_fields[f], q->terms, q->nterms)))
+		for (size_t f = 0; n && f < fs.n; f++)
+			if (!or_add(c, n, leaf_new(c, fs.f[f], q->terms, q->nterms)))
 				return NULL;
 		return or_finish(n);
 	}
 	case Q_PREFIX:
-		return build_prefix(c, q);
+		return build_prefix(c, q, &fs);
 	case Q_FUZZY:
-		return build_fuzzy(c, q);
+		return build_fuzzy(c, q, &fs);
+	case Q_EXT:
+	case Q_GLOB: {
+		it *n = it_new(c, IT_FILTER);
+		if (n) {
+			n->filter = q;
+			n->fseg = c->s;
+			n->cost = seg_ndocs(c->s);
+		}
+		return n;
+	}
 	case Q_OR: {
 		it *n = it_new(c, IT_OR);
 		for (uint32_t i = 0; n && i < q->nkids; i++)
@@ -856,6 +953,9 @@ static uint32_t it_advance(it *n, uint32_t target)
 				d = k;
 		}
 		break;
+	case IT_FILTER:
+		d = filter_advance(n, d);
+		break;
 	}
 	return n->doc = d;
 }
@@ -890,6 +990,7 @@ static double it_block_bound(const qctx *c, it *n, uint32_t d, uint32_t *upto)
 	double sum = 0, m = INFINITY;
 	switch (n->kind) {
 	case IT_EMPTY:
+	case IT_FILTER: /* scores nothing */
 		return 0;
 	case IT_TERM:
 	case IT_PHRASE:
@@ -928,6 +1029,7 @@ static double it_score(const qctx *c, const seg *s, it *n, uint32_t doc)
 	double sum = 0;
 	switch (n->kind) {
 	case IT_EMPTY:
+	case IT_FILTER:
 		return 0;
 	case IT_TERM:
 	case IT_PHRASE: {
@@ -1328,6 +1430,8 @@ static int hl_collect(hl_terms *hl, const qnode *q)
 			r = hl_collect(hl, q->kids[i]);
 		return r;
 	case Q_NOT:
+	case Q_EXT:
+	case Q_GLOB:
 		return 0;
 	}
 	return 0;

@@ -177,6 +177,40 @@ not_utf8)
 	printf '%s\n' "$OUT" | $PY -c 'import json,sys; [json.loads(l) for l in sys.stdin]' ||
 		fail "json with invalid UTF-8 is not valid JSON: $OUT"
 	;;
+scopes)
+	mkdir -p "$TREE/src/net" "$TREE/docs"
+	printf 'zebra in c\n' >"$TREE/src/a.c"
+	printf 'zebra in a header\n' >"$TREE/src/net/b.H"
+	printf 'zebra in prose, see http://example.com/page\n' >"$TREE/docs/x.md"
+	printf 'no stripes\n' >"$TREE/docs/zebra.txt"
+	printf '%s\n' '{"id":"r1","title":"Big cat","body":"stripes"}' \
+		'{"id":"r2","title":"Other","body":"a cat sleeps"}' >"$T/recs.jsonl"
+	index --jsonl "$T/recs.jsonl" "$TREE"
+	start_daemon
+	cd "$TREE" || fail cd
+	run xihu search -l zebra ext:c
+	expect_eq "ext:c" "$OUT" "src/a.c"
+	run xihu search -l zebra ext:h
+	expect_eq "ext:h, case ignored" "$OUT" "src/net/b.H"
+	run xihu search -l 'path:*.md'
+	expect_eq "a path glob alone" "$OUT" "docs/x.md"
+	run xihu search -l 'zebra path:src/*'
+	expect_eq "a path glob with a word" "$(sort <<<"$OUT")" "$(printf 'src/a.c\nsrc/net/b.H')"
+	run xihu search -l 'zebra -ext:c -ext:h'
+	expect_eq "excluded extensions" "$(sort <<<"$OUT")" "$(printf 'docs/x.md\ndocs/zebra.txt')"
+	run xihu search -l path:zebra
+	expect_eq "a word in the path only" "$OUT" "docs/zebra.txt"
+	run xihu search -l title:cat
+	expect_eq "a JSON Lines field" "$OUT" "r1"
+	run xihu search -l cat
+	expect_eq "the same word in any field" "$(sort <<<"$OUT")" "$(printf 'r1\nr2')"
+	run xihu search -l 'title:"big cat"'
+	expect_eq "a scoped phrase" "$OUT" "r1"
+	run xihu search -l 'http://example.com/page'
+	expect_eq "not a field: plain words" "$OUT" "docs/x.md"
+	run xihu search --vimgrep zebra ext:md
+	expect_eq "hits of a scoped query keep their lines" "$OUT" "docs/x.md:1:1:zebra in prose, see http://example.com/page"
+	;;
 context)
 	mkdir -p "$TREE"
 	# multi-byte characters and CRLF line ends: columns are byte columns of

@@ -21,7 +21,19 @@ static void dump(const qnode *n, bool cols, char *out, size_t cap)
 	char at[16] = "";
 	if (cols)
 		snprintf(at, sizeof at, "@%u", n->column);
+	if (n->field) { /* a scope, and the plain words it falls back to */
+		snprintf(out + len, cap - len, "%s:", n->field);
+		len = strlen(out);
+	}
 	switch (n->kind) {
+	case Q_EXT:
+		snprintf(out + len, cap - len, "ext=%s%s", n->terms[0], at);
+		assert_int_equal(n->nterms, 1);
+		return;
+	case Q_GLOB:
+		snprintf(out + len, cap - len, "glob=%s%s", n->terms[0], at);
+		assert_int_equal(n->nterms, 1);
+		return;
 	case Q_TERM:
 		snprintf(out + len, cap - len, "%s%s", n->terms[0], at);
 		assert_int_equal(n->nterms, 1);
@@ -230,6 +242,34 @@ static void fuzzy_words(void **state)
 	    "query column 1: a word is either a prefix (word*) or fuzzy (word~), not both");
 	ERR("x foo-bar~", XIHU_EQUERY, 3,
 	    "query column 3: a fuzzy search (word~) takes one word, but \"foo-bar\" is 2 words");
+}
+
+static void field_scopes(void **state)
+{
+	(void)state;
+	COLS("title:Zebra runs", "(AND@1 title:zebra@1 runs@13)");
+	TREE("title:\"big cat\"", "title:\"big cat\"");
+	TREE("Path:src", "path:src");
+	TREE("title:pre* body:typo~", "(AND title:pre* body:typo~0)");
+	TREE("ext:C", "ext=c");
+	TREE("ext:.h", "ext=h");
+	TREE("path:*.c OR path:src/net/*", "(OR glob=*.c glob=src/net/*)");
+	TREE("-ext:md zebra", "(AND (NOT ext=md) zebra)");
+	TREE("a::b", "\"a b\""); /* not a scope */
+	TREE("x: y", "(AND x y)");
+	/* the fallback of a scope the index may not have: the whole lexeme as words */
+	qnode *n = NULL;
+	xihu_err err = {0};
+	assert_int_equal(query_parse("http://example.com", 18, NULL, &n, &err), 0);
+	char buf[256] = "";
+	dump(n, false, buf, sizeof buf);
+	assert_string_equal(buf, "http:\"example com\"");
+	assert_non_null(n->fallback);
+	buf[0] = 0;
+	dump(n->fallback, false, buf, sizeof buf);
+	assert_string_equal(buf, "\"http example com\"");
+	query_free(n);
+	TREE("ext: x", "(AND ext x)"); /* "name:" alone is a word */
 }
 
 static void error_unbalanced_quote(void **state)
@@ -467,6 +507,8 @@ static uint32_t check_invariants(const qnode *n, const qnode *parent, uint32_t d
 	case Q_TERM:
 	case Q_PREFIX:
 	case Q_FUZZY:
+	case Q_EXT:
+	case Q_GLOB:
 		assert_int_equal(n->nterms, 1);
 		break;
 	case Q_PHRASE:
@@ -564,6 +606,7 @@ int main(void)
 		cmocka_unit_test(punctuated_word_is_phrase),
 		cmocka_unit_test(prefixes),
 		cmocka_unit_test(fuzzy_words),
+		cmocka_unit_test(field_scopes),
 		cmocka_unit_test(wordless_words_are_dropped),
 		cmocka_unit_test(non_ascii_columns_are_bytes),
 		cmocka_unit_test(error_unbalanced_quote),
