@@ -170,6 +170,7 @@ enum qkind {
 	Q_FUZZY,  /* terms[0], and the dictionary terms within `fuzzy` edits of it */
 	Q_EXT,    /* filter: documents whose path ends in "." terms[0] (folded to lower case) */
 	Q_GLOB,   /* filter: documents whose path matches the glob terms[0] (docs/QUERY.md) */
+	Q_NEAR,   /* terms[0..nterms) within `near` words of each other, any order */
 	Q_PHRASE, /* terms[0..nterms), consecutive positions */
 	Q_AND,    /* kids; kids of kind Q_NOT exclude */
 	Q_OR,     /* kids */
@@ -182,6 +183,7 @@ typedef struct qnode {
 	uint32_t fuzzy;  /* Q_FUZZY: edits allowed, 1 or 2; 0 = by the word's length */
 	char *field;     /* Q_TERM/PHRASE/PREFIX/FUZZY scoped to one field by name; NULL: the default ones */
 	struct qnode *fallback; /* with field: the lexeme as plain words, for an index without the field */
+	uint32_t near;   /* Q_NEAR: the most words between them */
 	uint32_t nterms;
 	char **terms;
 	uint32_t nkids;

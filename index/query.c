@@ -7,7 +7,8 @@
  *   and    := or ( [AND] or )*           implicit AND binds loosest
  *   or     := unary ( OR unary )*
  *   unary  := ( '-' | NOT ) unary | atom
- *   atom   := '(' query ')' | [ name ':' ] ( '"' words '"' | word | word '*' | word '~' [ '1' | '2' ] )
+ *   atom   := '(' query ')' | word ( NEAR[/n] word )+
+ *           | [ name ':' ] ( '"' words '"' | word | word '*' | word '~' [ '1' | '2' ] )
  *
  * Lexing: a word is a run of bytes up to ASCII white space, '(', ')' or
  * '"'.  AND, OR and NOT are keywords only when written in upper case as a
@@ -45,7 +46,7 @@
  * end even on small thread stacks. */
 #define QUERY_MAX_DEPTH 256
 
-enum lex_kind { L_END, L_WORD, L_PHRASE, L_LPAREN, L_RPAREN, L_MINUS, L_AND, L_OR, L_NOT };
+enum lex_kind { L_END, L_WORD, L_PHRASE, L_LPAREN, L_RPAREN, L_MINUS, L_AND, L_OR, L_NOT, L_NEAR };
 
 typedef struct lexeme {
 	enum lex_kind kind;
@@ -54,6 +55,7 @@ typedef struct lexeme {
 	bool prefix;        /* L_WORD ended in '*' */
 	int fuzzy;          /* L_WORD ended in '~' (0: distance by length), '~1' or '~2'; -1 not */
 	size_t fname, fnlen; /* a field scope "name:" before the word or phrase; fnlen 0: none */
+	uint32_t near;       /* L_NEAR: the most words between (NEAR/n; NEAR alone: 10) */
 	size_t whole, wlen;  /* the lexeme's whole text, scope included */
 } lexeme;
 
@@ -115,6 +117,7 @@ static const char *lex_name(enum lex_kind k)
 	case L_AND: return "AND";
 	case L_OR: return "OR";
 	case L_NOT: return "NOT";
+	case L_NEAR: return "NEAR";
 	case L_MINUS: return "'-'";
 	case L_LPAREN: return "'('";
 	case L_RPAREN: return "')'";
@@ -207,6 +210,19 @@ static int advance(parser *p)
 		l->kind = L_OR;
 	else if (n == 3 && memcmp(q + i, "NOT", 3) == 0)
 		l->kind = L_NOT;
+	else if (n >= 4 && memcmp(q + i, "NEAR", 4) == 0 && (n == 4 || q[i + 4] == '/')) {
+		l->kind = L_NEAR;
+		l->near = 10;
+		if (n > 4) {
+			uint32_t v = 0;
+			size_t k = i + 5;
+			while (k < i + n && q[k] >= '0' && q[k] <= '9' && v <= 1000)
+				v = v * 10 + (uint32_t)(q[k++] - '0');
+			if (k == i + 5 || k != i + n || v > 1000)
+				return qerr(p, XIHU_EQUERY, i, "NEAR/n takes a number of words from 0 to 1000");
+			l->near = v;
+		}
+	}
 	else {
 		l->kind = L_WORD;
 		l->whole = i;
@@ -457,13 +473,69 @@ static int parse_and(parser *p, qnode **out);
 static bool no_operand(const parser *p)
 {
 	enum lex_kind k = p->cur.kind;
-	return k == L_END || k == L_RPAREN || k == L_AND || k == L_OR;
+	return k == L_END || k == L_RPAREN || k == L_AND || k == L_OR || k == L_NEAR;
 }
 
 static int expected_after(parser *p, const char *what)
 {
 	return qerr(p, XIHU_EQUERY, p->cur.off, "expected a word or '(' after %s, found %s", what,
 	            lex_name(p->cur.kind));
+}
+
+/* True for a node NEAR can join: one plain word of the default fields. */
+static bool near_word(const qnode *n)
+{
+	return n && n->kind == Q_TERM && !n->field;
+}
+
+/*
+ * word NEAR/n word [NEAR/m word]...: the words within n words of each
+ * other (the smallest n of the chain), in any order, as one Q_NEAR node.
+ * p->cur is the first NEAR; *out the word before it.
+ */
+static int parse_near(parser *p, qnode **out)
+{
+	qnode *n = *out;
+	size_t at = p->cur.off;
+	if (!near_word(n))
+		return qerr(p, XIHU_EQUERY, at, "NEAR joins single words, not phrases, prefixes or groups");
+	uint32_t near = UINT32_MAX;
+	while (p->cur.kind == L_NEAR) {
+		if (p->cur.near < near)
+			near = p->cur.near;
+		at = p->cur.off;
+		int rc = advance(p);
+		if (rc)
+			return rc;
+		lexeme l = p->cur;
+		if (l.kind != L_WORD || l.fnlen || l.prefix || l.fuzzy >= 0)
+			return qerr(p, XIHU_EQUERY, at, "NEAR joins single words, not phrases, prefixes or groups");
+		qnode *w = NULL;
+		if ((rc = words_node(p, l.off, l.text, l.tlen, false, -1, false, &w)))
+			return rc;
+		if (!near_word(w)) {
+			query_free(w);
+			return qerr(p, XIHU_EQUERY, l.off, "NEAR joins single words, not phrases, prefixes or groups");
+		}
+		if (n->nterms >= XIHU_MAX_TERM) {
+			query_free(w);
+			return qerr(p, XIHU_ELIMIT, l.off, "more than %d words in one NEAR", XIHU_MAX_TERM);
+		}
+		char **t = realloc(n->terms, (n->nterms + 1) * sizeof *t);
+		if (!t) {
+			query_free(w);
+			return oom(p);
+		}
+		n->terms = t;
+		n->terms[n->nterms++] = w->terms[0];
+		w->nterms = 0;
+		query_free(w);
+		n->kind = Q_NEAR;
+		n->near = near;
+		if ((rc = advance(p)))
+			return rc;
+	}
+	return XIHU_OK;
 }
 
 static int parse_atom(parser *p, qnode **out)
@@ -481,7 +553,7 @@ static int parse_atom(parser *p, qnode **out)
 			rc = words_node(p, l.off, l.text, l.tlen, l.prefix, l.fuzzy, l.kind == L_PHRASE, out);
 		if (rc)
 			return rc;
-		if ((rc = advance(p))) {
+		if ((rc = advance(p)) || (p->cur.kind == L_NEAR && (rc = parse_near(p, out)))) {
 			query_free(*out);
 			*out = NULL;
 		}
@@ -515,6 +587,7 @@ static int parse_atom(parser *p, qnode **out)
 		return rc;
 	case L_AND:
 	case L_OR:
+	case L_NEAR:
 		return qerr(p, XIHU_EQUERY, l.off, "expected a word or '(' before %s", lex_name(l.kind));
 	case L_RPAREN:
 	case L_END:

@@ -56,6 +56,7 @@ typedef struct it {
 	double weight; /* field weight * sum of idf */
 	double maxs;   /* no doc scores more than this (MaxScore) */
 	uint32_t phrase_tf;
+	uint32_t near;  /* IT_PHRASE of a NEAR/k: k + 1, its words' greatest distance; 0: a phrase */
 	bool lazy;      /* IT_PHRASE: stop where all words occur, confirm later (MaxScore) */
 	bool confirmed; /* lazy phrase: phrase_tf holds the checked count for doc */
 	uint32_t ord; /* a kid's place in its OR before MaxScore sorts them */
@@ -740,11 +741,16 @@ static it *build(qctx *c, const qnode *q)
 	}
 	switch (q->kind) {
 	case Q_TERM:
-	case Q_PHRASE: {
+	case Q_PHRASE:
+	case Q_NEAR: {
 		it *n = it_new(c, IT_OR);
-		for (size_t f = 0; n && f < fs.n; f++)
-			if (!or_add(c, n, leaf_new(c, fs.f[f], q->terms, q->nterms)))
+		for (size_t f = 0; n && f < fs.n; f++) {
+			it *leaf = leaf_new(c, fs.f[f], q->terms, q->nterms);
+			if (leaf && leaf->kind == IT_PHRASE && q->kind == Q_NEAR)
+				leaf->near = q->near + 1; /* +1: NEAR/0 is adjacent in any order */
+			if (!or_add(c, n, leaf))
 				return NULL;
+		}
 		return or_finish(n);
 	}
 	case Q_PREFIX:
@@ -827,6 +833,29 @@ static int phrase_count(it *n)
 			return npos[i];
 	}
 	int count = 0;
+	if (n->near) {
+		/* NEAR/k (n->near = k + 1): the first word's positions with every
+		 * other word at most k words away (k + 1 positions), in either
+		 * direction; capped at the rarest word's count, so the phrase
+		 * bounds hold */
+		uint64_t w = n->near;
+		int cap = npos[0];
+		for (uint32_t i = 1; i < n->nterms; i++)
+			if (npos[i] < cap)
+				cap = npos[i];
+		memset(idx, 0, n->nterms * sizeof *idx);
+		for (int a = 0; a < npos[0] && count < cap; a++) {
+			uint64_t x = pos[0][a], lo = x > w ? x - w : 0, hi = x + w;
+			bool ok = true;
+			for (uint32_t i = 1; i < n->nterms && ok; i++) {
+				while (idx[i] < npos[i] && pos[i][idx[i]] < lo)
+					idx[i]++;
+				ok = idx[i] < npos[i] && pos[i][idx[i]] <= hi;
+			}
+			count += ok;
+		}
+		return count;
+	}
 	if (n->nterms == 2) {
 		/* the common case, as one merge of the two lists */
 		const uint32_t *a = pos[0], *b = pos[1];
@@ -1429,6 +1458,15 @@ static int hl_collect(hl_terms *hl, const qnode *q)
 		for (uint32_t i = 0; i < q->nkids && !r; i++)
 			r = hl_collect(hl, q->kids[i]);
 		return r;
+	case Q_NEAR: /* each word alone */
+		for (uint32_t i = 0; i < q->nterms; i++) {
+			hl_pattern *p = realloc(hl->p, (hl->n + 1) * sizeof *p);
+			if (!p)
+				return XIHU_ENOMEM;
+			hl->p = p;
+			p[hl->n++] = (hl_pattern){1, &q->terms[i], false};
+		}
+		return 0;
 	case Q_NOT:
 	case Q_EXT:
 	case Q_GLOB:

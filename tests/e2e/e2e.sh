@@ -177,6 +177,29 @@ not_utf8)
 	printf '%s\n' "$OUT" | $PY -c 'import json,sys; [json.loads(l) for l in sys.stdin]' ||
 		fail "json with invalid UTF-8 is not valid JSON: $OUT"
 	;;
+near)
+	mkdir -p "$TREE"
+	printf 'the big fat cat sat\n' >"$TREE/a.txt"
+	printf 'cat then big\n' >"$TREE/b.txt"
+	printf 'big %s cat\n' "$(printf 'w%d ' $(seq 20))" >"$TREE/c.txt"
+	printf 'big cat\n' >"$TREE/d.txt"
+	index "$TREE"
+	start_daemon
+	cd "$TREE" || fail cd
+	run xihu search -l 'big NEAR/0 cat'
+	expect_eq "NEAR/0: adjacent, either order" "$OUT" "d.txt"
+	run xihu search -l 'cat NEAR/1 big'
+	expect_eq "NEAR/1: one word between, either order" "$(sort <<<"$OUT")" "$(printf 'a.txt\nb.txt\nd.txt')"
+	run xihu search -l 'big NEAR cat'
+	expect_eq "NEAR: ten words" "$(sort <<<"$OUT")" "$(printf 'a.txt\nb.txt\nd.txt')"
+	run xihu search -l 'big NEAR/20 cat'
+	expect_eq "NEAR/20" "$(sort <<<"$OUT")" "$(printf 'a.txt\nb.txt\nc.txt\nd.txt')"
+	run xihu search --vimgrep 'big NEAR/1 cat -then'
+	expect_eq "NEAR in an AND, each word highlighted" "$OUT" "$(printf 'd.txt:1:1:big cat\na.txt:1:5:the big fat cat sat')"
+	run xihu search -l 'big NEAR/x cat'
+	expect_eq "bad NEAR: exit" "$RC" 2
+	[[ "$ERR" == *"column 5: NEAR/n takes a number"* ]] || fail "bad NEAR: [$ERR]"
+	;;
 scopes)
 	mkdir -p "$TREE/src/net" "$TREE/docs"
 	printf 'zebra in c\n' >"$TREE/src/a.c"

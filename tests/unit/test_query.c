@@ -26,6 +26,16 @@ static void dump(const qnode *n, bool cols, char *out, size_t cap)
 		len = strlen(out);
 	}
 	switch (n->kind) {
+	case Q_NEAR:
+		snprintf(out + len, cap - len, "(NEAR/%u", n->near);
+		for (uint32_t i = 0; i < n->nterms; i++) {
+			len = strlen(out);
+			snprintf(out + len, cap - len, " %s", n->terms[i]);
+		}
+		len = strlen(out);
+		snprintf(out + len, cap - len, ")%s", at);
+		assert_true(n->nterms >= 2);
+		return;
 	case Q_EXT:
 		snprintf(out + len, cap - len, "ext=%s%s", n->terms[0], at);
 		assert_int_equal(n->nterms, 1);
@@ -272,6 +282,20 @@ static void field_scopes(void **state)
 	TREE("ext: x", "(AND ext x)"); /* "name:" alone is a word */
 }
 
+static void near_words(void **state)
+{
+	(void)state;
+	COLS("Big NEAR/3 cat", "(NEAR/3 big cat)@1");
+	TREE("a NEAR b", "(NEAR/10 a b)");
+	TREE("a NEAR/5 b NEAR/2 c x", "(AND (NEAR/2 a b c) x)");
+	TREE("a NEAR/0 b OR c", "(OR (NEAR/0 a b) c)");
+	TREE("near b", "(AND near b)"); /* only the upper-case keyword */
+	ERR("\"a b\" NEAR c", XIHU_EQUERY, 7, "query column 7: NEAR joins single words, not phrases, prefixes or groups");
+	ERR("a NEAR c*", XIHU_EQUERY, 3, "query column 3: NEAR joins single words, not phrases, prefixes or groups");
+	ERR("a NEAR/x b", XIHU_EQUERY, 3, "query column 3: NEAR/n takes a number of words from 0 to 1000");
+	ERR("NEAR b", XIHU_EQUERY, 1, "query column 1: expected a word or '(' before NEAR");
+}
+
 static void error_unbalanced_quote(void **state)
 {
 	(void)state;
@@ -512,6 +536,7 @@ static uint32_t check_invariants(const qnode *n, const qnode *parent, uint32_t d
 		assert_int_equal(n->nterms, 1);
 		break;
 	case Q_PHRASE:
+	case Q_NEAR:
 		assert_true(n->nterms >= 2);
 		break;
 	case Q_NOT:
@@ -607,6 +632,7 @@ int main(void)
 		cmocka_unit_test(prefixes),
 		cmocka_unit_test(fuzzy_words),
 		cmocka_unit_test(field_scopes),
+		cmocka_unit_test(near_words),
 		cmocka_unit_test(wordless_words_are_dropped),
 		cmocka_unit_test(non_ascii_columns_are_bytes),
 		cmocka_unit_test(error_unbalanced_quote),
