@@ -93,6 +93,7 @@ size_t codec_pfor_decode(const uint8_t *in, size_t avail, size_t n, uint32_t *v)
 #define XFILE_DOCS "DOCS"
 #define XFILE_STORE "STOR"
 #define XFILE_DELETES "DELS"
+#define XFILE_SETTINGS "SETT"
 
 typedef struct xfile_w {
 	int fd;
@@ -134,33 +135,117 @@ int xfile_sync_dir(const char *dir, xihu_err *err);
  * atomic step of a commit.  On failure tmp is removed and name untouched. */
 int xfile_install(const char *dir, const char *tmp, const char *name, xihu_err *err);
 
+/* ==== settings.c: the analysis an index was created with ================= */
+
+/*
+ * The settings chosen when an index is created (xihu-index --stem,
+ * --stopwords, --fold-diacritics), stored in its SETTINGS file and applied
+ * to every document and query.  Immutable and shareable between threads;
+ * a NULL analysis is the default one: no stemming, no stopwords,
+ * diacritics kept.
+ */
+typedef struct analysis analysis;
+
+typedef struct analysis_opts {
+	const char *stem;           /* Snowball algorithm (sb_stemmer_list); NULL or "none": none */
+	bool fold_diacritics;
+	const char *stopwords;      /* a stopword file's text, one word per line; NULL: none */
+	size_t stopwords_len;
+	const char *stopwords_name; /* its path, for messages */
+} analysis_opts;
+
+/* XIHU_EINVAL for an unknown stemmer (the message lists the known ones). */
+int analysis_new(const analysis_opts *o, analysis **out, xihu_err *err);
+void analysis_free(analysis *an);
+const char *analysis_stem(const analysis *an); /* "" when none */
+bool analysis_fold_diacritics(const analysis *an);
+uint32_t analysis_nstopwords(const analysis *an);
+bool analysis_is_stopword(const analysis *an, const char *term, uint32_t len);
+bool analysis_known_stemmer(const char *name);
+/* "stem english, 3 stopwords, diacritics kept" */
+void analysis_describe(const analysis *an, char *buf, size_t size);
+/* Compares what a run asks for (NULL members and false: not asked) with
+ * the stored settings of the index in dir: XIHU_EINVAL with one line
+ * "DIR: created with --stem english; this run asks for ..." when they differ. */
+int analysis_check(const char *dir, const analysis *stored, const analysis_opts *o, xihu_err *err);
+/* dir/SETTINGS: written atomically (tmp, fsync, rename, fsync dir); a
+ * directory without it has the default analysis (*out = NULL). */
+int settings_write(const char *dir, const analysis *an, xihu_err *err);
+int settings_read(const char *dir, analysis **out, xihu_err *err);
+
 /* ==== analyze.c: text -> tokens ========================================== */
 
 /*
- * A token is a maximal run of Unicode letters, marks and digits (of any
- * script), case-folded with utf8proc (full case folding, NFC).  Everything
- * else separates tokens.  Invalid UTF-8 bytes separate tokens and never stop
- * the analysis.  Tokens whose folded form exceeds XIHU_MAX_TERM bytes are
- * skipped but still take a position, so phrases do not bridge them.
+ * Tokens are runs of Unicode letters, marks and digits (of any script),
+ * NFKC case-folded with utf8proc; everything else separates them.  CJK runs
+ * become overlapping bigrams; identifiers (snake_case, camelCase) give
+ * their parts and, for two parts or more, a whole token at the first part's
+ * position.  The index's analysis adds stopwords, stemming and diacritic
+ * folding.  analyze.c's top comment has the rules.  Invalid UTF-8 bytes
+ * separate tokens and never stop the analysis.  Tokens whose folded form
+ * exceeds XIHU_MAX_TERM bytes are skipped but still take a position, so
+ * phrases do not bridge them.
  */
 #define XIHU_MAX_TERM 64
+#define ANALYZER_PARTS 16      /* camelCase parts cut ahead; more are cut lazily */
+#define ANALYZER_CLUSTER_MAX 24 /* a CJK cluster's folded bytes */
 
 typedef struct token {
 	const char *term; /* folded, NUL-terminated; valid until the next call */
 	uint32_t len;
 	uint32_t pos;        /* 0-based token position in the text */
 	uint32_t start, end; /* [start, end) byte offsets of the source text */
+	/* an identifier's whole form: at its first part's position, before it;
+	 * not a position of its own, not part of any phrase, not counted in a
+	 * field's length */
+	bool whole;
 } token;
 
+enum { ANALYZE_PLAIN = 1 }; /* analyzer_reset: no stopwords, no stemming (prefixes) */
+
+struct sb_stemmer;
+
+struct cjk_cluster {
+	uint32_t start, end; /* source bytes */
+	int len;             /* folded bytes; -1: too long */
+	char bytes[ANALYZER_CLUSTER_MAX + 1];
+};
+
 typedef struct analyzer {
+	/* the analysis (analyzer_open) */
+	const analysis *an;
+	struct sb_stemmer *sb; /* owned; NULL without stemming */
+	bool fold_marks, has_stop;
+	bool apply; /* stopwords or stemming to apply (not ANALYZE_PLAIN) */
+	/* the text (analyzer_reset) */
 	const uint8_t *text;
 	size_t len, off;
 	uint32_t pos;
-	char term[XIHU_MAX_TERM * 4 + 16];
+	uint32_t nlong; /* tokens skipped for being longer than XIHU_MAX_TERM */
+	uint32_t nstop; /* tokens dropped as stopwords (wholes not counted) */
+	/* the chunk being cut: private to analyze.c */
+	enum { CHUNK_NONE, CHUNK_WORD, CHUNK_CJK } mode;
+	size_t ch_start, ch_end, ch_cur;
+	uint32_t ch_pos;
+	bool ch_ascii, whole_due, lazy, lazy_digit, have_prev;
+	struct {
+		uint32_t start, end;
+	} parts[ANALYZER_PARTS];
+	uint32_t np, pi, grams;
+	size_t lazy_from;
+	struct cjk_cluster prev;
+	char term[XIHU_MAX_TERM + 1];
 } analyzer;
 
-void analyzer_init(analyzer *a, const char *text, size_t len);
+/* Sets a up for an index's analysis (NULL: the default); the stemmer it
+ * may allocate is freed by analyzer_close.  XIHU_ENOMEM. */
+int analyzer_open(analyzer *a, const analysis *an, xihu_err *err);
+/* Starts on a text; flags ANALYZE_PLAIN or 0.  Any number of times. */
+void analyzer_reset(analyzer *a, const char *text, size_t len, unsigned flags);
 bool analyzer_next(analyzer *a, token *out);
+void analyzer_close(analyzer *a);
+/* The default analysis over one text (open(NULL) + reset; no close needed). */
+void analyzer_init(analyzer *a, const char *text, size_t len);
 
 /* ==== query.c: query string -> tree ====================================== */
 
@@ -186,6 +271,10 @@ typedef struct qnode {
 	uint32_t near;   /* Q_NEAR: the most words between them */
 	uint32_t nterms;
 	char **terms;
+	/* Q_PHRASE: terms[i]'s position counted from terms[0]'s, increasing,
+	 * < XIHU_MAX_TERM (stopwords between words leave gaps); NULL when the
+	 * words are consecutive (pos[i] = i) */
+	uint32_t *pos;
 	uint32_t nkids;
 	struct qnode **kids;
 } qnode;
@@ -201,6 +290,12 @@ typedef struct qnode {
  * (or group) of only negated parts is an error.  Errors are XIHU_EQUERY with
  * err->column set; limits are XIHU_ELIMIT.
  */
+/* With the index's analysis (index_analysis), as its documents were: a
+ * stemmed index stems query words (not prefixes or fuzzy words), stopwords
+ * are dropped (a phrase keeps their positions in pos), a camelCase word
+ * typed alone is its whole form.  query_parse: the default analysis. */
+int query_parse_with(const analysis *an, const char *q, size_t len, const xihu_limits *lim, qnode **out,
+                     xihu_err *err);
 int query_parse(const char *q, size_t len, const xihu_limits *lim, qnode **out, xihu_err *err);
 void query_free(qnode *n);
 
@@ -262,6 +357,9 @@ void seg_writer_set_max_docs(seg_writer *w, uint32_t max_docs);
 /* Adds one document: begin, its tokens per field, end.  Doc ids are dense from 0. */
 int seg_writer_begin_doc(seg_writer *w, const seg_doc_in *d);
 void seg_writer_add_token(seg_writer *w, uint32_t field, const char *term, uint32_t len, uint32_t pos);
+/* Like add_token, for a token sharing its position with another (an
+ * identifier's whole form, analyze.c): not counted in the field's length. */
+void seg_writer_add_overlap(seg_writer *w, uint32_t field, const char *term, uint32_t len, uint32_t pos);
 int seg_writer_end_doc(seg_writer *w);
 size_t seg_writer_mem(const seg_writer *w); /* bytes of RAM held, for a flush budget */
 uint32_t seg_writer_ndocs(const seg_writer *w);
@@ -482,6 +580,7 @@ typedef struct pipeline_opts {
 	uint64_t ram_bytes;      /* all writers together */
 	uint64_t max_file_size;  /* larger files are skipped (and counted) */
 	uint64_t first_seg_id;   /* ids are allocated upward from here */
+	const analysis *an;      /* the index's analysis (NULL: the default) */
 	FILE *warnings;          /* unreadable files; NULL: none */
 	void (*idle)(void *ctx); /* the caller waits: a chance to draw progress */
 	void *idle_ctx;
@@ -516,6 +615,9 @@ void pipeline_free(pipeline *p); /* stops the workers; unfinished writers unlink
 
 uint32_t index_nsegs(const xihu_index *ix);
 const seg *index_seg(const xihu_index *ix, uint32_t i);
+/* The analysis the index was created with, for query_parse_with and the
+ * snippets (hl_terms.an); NULL: the default. */
+const analysis *index_analysis(const xihu_index *ix);
 
 /* ==== search.c / snippet.c ================================================ */
 
@@ -525,16 +627,18 @@ typedef struct hl_pattern {
 	uint32_t nterms; /* 1 for a term or a prefix, more for a phrase */
 	char *const *terms;
 	bool prefix;
+	const uint32_t *pos; /* a phrase's word positions (qnode.pos); NULL: consecutive */
 } hl_pattern;
 
 typedef struct hl_terms {
 	uint32_t n;
 	hl_pattern *p;
+	const analysis *an; /* the index's (index_analysis); NULL: the default */
 } hl_terms;
 
 /* Fills hit->lines (at most max_lines) with the lines of text where a pattern
  * matches: a term, a token starting with a prefix, or all words of a phrase
- * at consecutive positions. */
+ * at their positions; the text is analyzed with hl->an. */
 int snippet_lines(const char *text, size_t len, const hl_terms *hl, uint32_t max_lines, uint32_t context,
                   xihu_hit *hit, xihu_err *err);
 

@@ -98,6 +98,7 @@ typedef struct worker {
 	uint64_t w_seq; /* where the open writer's first doc came from */
 	uint32_t w_item;
 	xbuf data; /* the file being read */
+	analyzer an; /* the index's analysis, with this thread's stemmer */
 	xihu_err err;
 	done_seg *segs;
 	uint32_t nsegs, capsegs;
@@ -364,18 +365,22 @@ skip:
 }
 
 /* Adds the tokens of text to field, from position *pos on; leaves *pos past
- * them with a gap of one, so a phrase never spans two values of a field. */
-static void add_field(seg_writer *w, uint32_t field, const char *text, size_t len, uint32_t *pos)
+ * them with a gap of one, so a phrase never spans two values of a field.
+ * An identifier's whole form shares its first part's position (analyze.c). */
+static void add_field(seg_writer *w, analyzer *an, uint32_t field, const char *text, size_t len, uint32_t *pos)
 {
-	analyzer an;
 	token t;
-	uint32_t next = *pos;
-	analyzer_init(&an, text, len);
-	while (analyzer_next(&an, &t)) {
-		seg_writer_add_token(w, field, t.term, t.len, *pos + t.pos);
-		next = *pos + t.pos + 2;
+	bool any = false;
+	analyzer_reset(an, text, len, 0);
+	while (analyzer_next(an, &t)) {
+		if (t.whole)
+			seg_writer_add_overlap(w, field, t.term, t.len, *pos + t.pos);
+		else
+			seg_writer_add_token(w, field, t.term, t.len, *pos + t.pos);
+		any = true;
 	}
-	*pos = next;
+	if (any)
+		*pos += an->pos + 1;
 }
 
 static int finish_segment(worker *wk)
@@ -450,13 +455,13 @@ static int add_item(worker *wk, const batch *bt, uint32_t i)
 		return rc;
 	if (it->kind == ITEM_FILE) {
 		uint32_t pos[2] = {0, 0};
-		add_field(wk->w, FIELD_BODY, d.text, d.text_len, &pos[0]);
-		add_field(wk->w, FIELD_PATH, name + it->rel_off, it->name_len - it->rel_off, &pos[1]);
+		add_field(wk->w, &wk->an, FIELD_BODY, d.text, d.text_len, &pos[0]);
+		add_field(wk->w, &wk->an, FIELD_PATH, name + it->rel_off, it->name_len - it->rel_off, &pos[1]);
 	} else {
 		uint32_t pos[XIHU_MAX_FIELDS] = {0};
 		for (uint32_t f = 0; f < it->nfields; f++) {
 			const rec_field *rf = &bt->fields[it->field0 + f];
-			add_field(wk->w, rf->field, d.text + rf->off, rf->len, &pos[rf->field]);
+			add_field(wk->w, &wk->an, rf->field, d.text + rf->off, rf->len, &pos[rf->field]);
 		}
 	}
 	if ((rc = seg_writer_end_doc(wk->w)))
@@ -478,6 +483,8 @@ static void *worker_main(void *arg)
 	worker *wk = arg;
 	pipeline *p = wk->p;
 	batch *bt;
+	if (analyzer_open(&wk->an, p->o.an, &wk->err))
+		fail(p, &wk->err); /* then drain like after any error */
 	while ((bt = pop(wk))) {
 		int rc = 0;
 		for (uint32_t i = 0; i < bt->n && !rc && !atomic_load(&p->abort); i++)
@@ -491,6 +498,7 @@ static void *worker_main(void *arg)
 	seg_writer_free(wk->w); /* abandoned after an error: unlinks its files */
 	wk->w = NULL;
 	xbuf_free(&wk->data);
+	analyzer_close(&wk->an);
 	pthread_mutex_lock(&p->mu);
 	p->nrunning--;
 	pthread_cond_signal(&p->done_cv);

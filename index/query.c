@@ -66,6 +66,8 @@ typedef struct parser {
 	bool saw_lexeme; /* the query is not all white space */
 	uint32_t nterms, max_terms;
 	uint32_t depth, max_depth;
+	uint32_t nstopped; /* words dropped as the index's stopwords */
+	analyzer *an;      /* with the index's analysis */
 	xihu_err *err;
 } parser;
 
@@ -256,6 +258,7 @@ void query_free(qnode *n)
 	for (uint32_t i = 0; i < n->nterms; i++)
 		free(n->terms[i]);
 	free(n->terms);
+	free(n->pos);
 	for (uint32_t i = 0; i < n->nkids; i++)
 		query_free(n->kids[i]);
 	free(n->kids);
@@ -322,45 +325,80 @@ static qnode *collapse(qnode *n)
 static int words_node(parser *p, size_t at, size_t text, size_t tlen, bool prefix, int fuzzy, bool phrase,
                       qnode **out)
 {
-	analyzer a;
+	analyzer *a = p->an;
 	token t;
-	uint32_t ntok = 0;
+	uint32_t ntok = 0, first = 0, nwholes = 0;
 	char *terms[XIHU_MAX_TERM]; /* enough for any run checked below */
+	uint32_t pos[XIHU_MAX_TERM]; /* each term's position from the first one's */
+	bool gaps = false;
+	char whole[XIHU_MAX_TERM + 1];
+	uint32_t wstart = 0, wend = 0, tstart = UINT32_MAX, tend = 0;
 	qnode *n = NULL;
 	int rc = XIHU_OK;
 
 	*out = NULL;
-	analyzer_init(&a, p->q + text, tlen);
-	while (analyzer_next(&a, &t)) {
-		if (t.pos != ntok) /* a token before this one was skipped */
-			break;
+	/* a prefix or a fuzzy word is not a whole word: not stemmed, never a stopword */
+	analyzer_reset(a, p->q + text, tlen, prefix || fuzzy >= 0 ? ANALYZE_PLAIN : 0);
+	while (analyzer_next(a, &t)) {
+		if (t.whole) { /* a camelCase word's whole form */
+			if (nwholes++ == 0) {
+				memcpy(whole, t.term, t.len + 1);
+				wstart = t.start;
+				wend = t.end;
+			}
+			continue;
+		}
+		if (ntok == 0)
+			first = t.pos;
+		if (t.pos - first >= XIHU_MAX_TERM) {
+			rc = qerr(p, XIHU_ELIMIT, text + t.start, "a phrase spanning more than %d words",
+			          XIHU_MAX_TERM);
+			goto fail;
+		}
 		if (p->nterms >= p->max_terms) {
 			rc = qerr(p, XIHU_ELIMIT, text + t.start, "more than %u terms in the query",
 			          p->max_terms);
-			goto fail;
-		}
-		if (ntok == XIHU_MAX_TERM) {
-			/* max_terms above XIHU_MAX_TERM: keep the array bounded */
-			rc = qerr(p, XIHU_ELIMIT, text + t.start, "more than %d words in one phrase",
-			          XIHU_MAX_TERM);
 			goto fail;
 		}
 		if (!(terms[ntok] = strdup(t.term))) {
 			rc = oom(p);
 			goto fail;
 		}
+		pos[ntok] = t.pos - first;
+		gaps |= pos[ntok] != ntok; /* a stopword between */
+		tstart = t.start < tstart ? t.start : tstart;
+		tend = t.end > tend ? t.end : tend;
 		ntok++;
 		p->nterms++;
 	}
-	if (a.pos != ntok) {
+	if (a->nlong) {
 		rc = qerr(p, XIHU_ELIMIT, at, "a word longer than %d bytes (the longest the index holds)",
 		          XIHU_MAX_TERM);
 		goto fail;
 	}
+	p->nstopped += a->nstop;
+	if (!phrase && nwholes == 1 && (ntok == 0 || (tstart >= wstart && tend <= wend))) {
+		/* one camelCase word typed alone: its whole form (phrases use the parts) */
+		for (uint32_t i = 0; i < ntok; i++)
+			free(terms[i]);
+		p->nterms -= ntok;
+		ntok = 0;
+		gaps = false;
+		if (p->nterms >= p->max_terms) {
+			rc = qerr(p, XIHU_ELIMIT, text + wstart, "more than %u terms in the query", p->max_terms);
+			goto fail;
+		}
+		if (!(terms[0] = strdup(whole))) {
+			rc = oom(p);
+			goto fail;
+		}
+		ntok = 1;
+		p->nterms++;
+	}
 	if (ntok == 0) {
-		if (phrase)
+		if (phrase && !a->nstop)
 			return qerr(p, XIHU_EQUERY, at, "empty phrase");
-		return XIHU_OK;
+		return XIHU_OK; /* nothing to search (or only stopwords): dropped */
 	}
 	if (prefix && ntok > 1) {
 		rc = qerr(p, XIHU_EQUERY, at,
@@ -386,6 +424,12 @@ static int words_node(parser *p, size_t at, size_t text, size_t tlen, bool prefi
 	}
 	memcpy(n->terms, terms, ntok * sizeof *terms);
 	n->nterms = ntok;
+	if (gaps && !(n->pos = malloc(ntok * sizeof *n->pos))) {
+		query_free(n);
+		return oom(p);
+	}
+	if (gaps)
+		memcpy(n->pos, pos, ntok * sizeof *pos);
 	*out = n;
 	return XIHU_OK;
 fail:
@@ -754,7 +798,8 @@ only_negative:
 	return XIHU_EQUERY;
 }
 
-int query_parse(const char *q, size_t len, const xihu_limits *lim, qnode **out, xihu_err *err)
+static int parse_query(analyzer *an, const char *q, size_t len, const xihu_limits *lim, qnode **out,
+                       xihu_err *err)
 {
 	xihu_limits def;
 	parser p;
@@ -768,6 +813,7 @@ int query_parse(const char *q, size_t len, const xihu_limits *lim, qnode **out, 
 	memset(&p, 0, sizeof p);
 	p.q = q;
 	p.len = len;
+	p.an = an;
 	p.err = err;
 	p.max_terms = lim->max_terms ? lim->max_terms : def.max_terms;
 	p.max_depth = lim->max_depth ? lim->max_depth : def.max_depth;
@@ -787,7 +833,10 @@ int query_parse(const char *q, size_t len, const xihu_limits *lim, qnode **out, 
 		            "unbalanced parenthesis: ')' without a matching '('");
 	}
 	if (!root) {
-		xihu_err_set(err, XIHU_EQUERY, p.saw_lexeme ? "query has no searchable words" : "empty query");
+		xihu_err_set(err, XIHU_EQUERY,
+		             p.nstopped     ? "query has only stopwords (this index does not index them)"
+		             : p.saw_lexeme ? "query has no searchable words"
+		                            : "empty query");
 		if (err)
 			err->column = 1;
 		return XIHU_EQUERY;
@@ -798,4 +847,21 @@ int query_parse(const char *q, size_t len, const xihu_limits *lim, qnode **out, 
 	}
 	*out = root;
 	return XIHU_OK;
+}
+
+int query_parse_with(const analysis *an, const char *q, size_t len, const xihu_limits *lim, qnode **out,
+                     xihu_err *err)
+{
+	analyzer a;
+	*out = NULL;
+	int rc = analyzer_open(&a, an, err);
+	if (!rc)
+		rc = parse_query(&a, q, len, lim, out, err);
+	analyzer_close(&a);
+	return rc;
+}
+
+int query_parse(const char *q, size_t len, const xihu_limits *lim, qnode **out, xihu_err *err)
+{
+	return query_parse_with(NULL, q, len, lim, out, err);
 }

@@ -52,6 +52,7 @@ typedef struct slot {
 typedef struct ptok {
 	uint64_t hash;
 	uint32_t pos, klen;
+	bool counts; /* in the field's length (not an overlap) */
 	uint8_t key[XIHU_MAX_TERM + 1];
 } ptok;
 
@@ -354,7 +355,7 @@ static void add_now(seg_writer *w, const ptok *k)
 		t->cur_tf++;
 		t->last_pos = pos;
 	}
-	w->field_len[k->key[0]]++;
+	w->field_len[k->key[0]] += k->counts;
 }
 
 /* Adds the tokens still in the pipeline (before end_doc and finish). */
@@ -367,7 +368,7 @@ static void drain(seg_writer *w)
 	}
 }
 
-void seg_writer_add_token(seg_writer *w, uint32_t field, const char *term, uint32_t len, uint32_t pos)
+static void add_token(seg_writer *w, uint32_t field, const char *term, uint32_t len, uint32_t pos, bool counts)
 {
 	if (w->rc)
 		return;
@@ -398,6 +399,7 @@ void seg_writer_add_token(seg_writer *w, uint32_t field, const char *term, uint3
 	memcpy(k->key + 1, term, len);
 	k->klen = len + 1;
 	k->pos = pos;
+	k->counts = counts;
 	k->hash = hash_key(k->key, k->klen);
 	__builtin_prefetch(&w->table[(uint32_t)k->hash & w->table_mask]);
 	/* half way through the pipeline: the slot is in, fetch the term */
@@ -408,6 +410,16 @@ void seg_writer_add_token(seg_writer *w, uint32_t field, const char *term, uint3
 			__builtin_prefetch(&w->terms[sl->idx1 - 1]);
 		}
 	}
+}
+
+void seg_writer_add_token(seg_writer *w, uint32_t field, const char *term, uint32_t len, uint32_t pos)
+{
+	add_token(w, field, term, len, pos, true);
+}
+
+void seg_writer_add_overlap(seg_writer *w, uint32_t field, const char *term, uint32_t len, uint32_t pos)
+{
+	add_token(w, field, term, len, pos, false);
 }
 
 int seg_writer_end_doc(seg_writer *w)

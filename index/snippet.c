@@ -1,11 +1,16 @@
 /*
  * snippet.c: a document's text -> the lines where the query matched.
  *
- * The text is analyzed once with the analyzer the index used, so a span is
- * exactly a token the query matched: a term, a token starting with a
- * queried prefix, or every word of a phrase found at consecutive positions
- * (a phrase's words alone are not highlighted).  Spans are collected in a
- * first pass, then sorted and grouped into lines: 1-based line number,
+ * The text is analyzed once with the index's analysis (hl_terms.an, the
+ * one its documents and the query went through), so a span is exactly the
+ * source text of a token the query matched: a term, a token starting with a
+ * queried prefix, or every word of a phrase found at its position
+ * (consecutive, or with the gaps stopwords left; a phrase's words alone are
+ * not highlighted).  So a stemmed match highlights the word as written
+ * (runs for running), a camelCase whole or part its part of the
+ * identifier, a CJK bigram its two characters.  Spans are collected in a
+ * first pass, then sorted, overlapping and touching ones merged (a phrase
+ * of CJK bigrams is one span), and grouped into lines: 1-based line number,
  * 1-based byte column of the line's first span, the line text without
  * "\n" or "\r\n", and the spans as byte offsets into that text.  A line
  * longer than SNIPPET_MAX_LINE bytes is cut to a window around its first
@@ -21,7 +26,9 @@
 
 #define SNIPPET_MAX_LINE 1024
 #define SNIPPET_LEAD 160 /* bytes kept before the first match of a cut line */
-#define RING 64          /* recent tokens kept for phrase matching; >= the longest phrase */
+/* recent tokens kept for phrase matching: a phrase spans fewer than
+ * XIHU_MAX_TERM positions, each with one token and maybe a whole form */
+#define RING (4 * XIHU_MAX_TERM)
 
 typedef struct span {
 	uint32_t start, end;
@@ -53,6 +60,7 @@ static void spans_add(spans *s, uint32_t start, uint32_t end)
 typedef struct recent {
 	char term[XIHU_MAX_TERM + 1];
 	uint32_t pos, start, end;
+	bool whole;
 } recent;
 
 static bool word_matches(const hl_pattern *p, uint32_t i, const char *term)
@@ -62,37 +70,81 @@ static bool word_matches(const hl_pattern *p, uint32_t i, const char *term)
 	return !strcmp(term, p->terms[i]);
 }
 
+/* Where word i of a phrase stands, counted from its first word. */
+static uint32_t word_pos(const hl_pattern *p, uint32_t i)
+{
+	return p->pos ? p->pos[i] : i;
+}
+
+/* Whether the phrase p ends with the token ring[newest] (it matched p's
+ * last word): each earlier word found at its position, walking back. */
+static bool phrase_ends_here(const hl_pattern *p, const recent *ring, uint64_t newest)
+{
+	const recent *last = &ring[newest % RING];
+	uint32_t n = p->nterms, lastp = word_pos(p, n - 1);
+	if (last->whole || last->pos < lastp)
+		return false;
+	uint32_t base = last->pos - lastp;
+	int64_t i = (int64_t)n - 2;
+	for (uint64_t j = newest; i >= 0 && j > 0 && newest - (j - 1) < RING; j--) {
+		const recent *q = &ring[(j - 1) % RING];
+		if (q->whole)
+			continue;
+		uint32_t want = base + word_pos(p, (uint32_t)i);
+		if (q->pos < want)
+			return false;
+		if (q->pos > want)
+			continue;
+		if (!word_matches(p, (uint32_t)i, q->term))
+			return false;
+		i--;
+	}
+	return i < 0;
+}
+
 /* Pass 1: the spans of every match, in text order of their last token. */
 static void collect(const char *text, size_t len, const hl_terms *hl, uint32_t max_lines, spans *out)
 {
 	analyzer an;
 	token t;
-	recent ring[RING];
 	uint64_t seen = 0;
 	uint32_t lines_with_spans = 0;
 	size_t scanned = 0;
-	analyzer_init(&an, text, len);
+	recent *ring = malloc(RING * sizeof *ring);
+	if (!ring || analyzer_open(&an, hl->an, NULL)) {
+		free(ring);
+		out->rc = XIHU_ENOMEM;
+		return;
+	}
+	analyzer_reset(&an, text, len, 0);
 	while (analyzer_next(&an, &t) && !out->rc) {
 		recent *r = &ring[seen % RING];
 		memcpy(r->term, t.term, t.len + 1);
 		r->pos = t.pos;
 		r->start = t.start;
 		r->end = t.end;
+		r->whole = t.whole;
 		seen++;
 		size_t before = out->n;
 		for (uint32_t k = 0; k < hl->n; k++) {
 			const hl_pattern *p = &hl->p[k];
 			uint32_t n = p->nterms;
-			if (n > RING || n > seen || !word_matches(p, n - 1, t.term))
+			if (n == 0 || !word_matches(p, n - 1, t.term))
 				continue;
-			bool ok = true;
-			for (uint32_t i = 1; i < n && ok; i++) {
-				const recent *q = &ring[(seen - 1 - i) % RING];
-				ok = q->pos + i == t.pos && word_matches(p, n - 1 - i, q->term);
+			if (n == 1) { /* a term or a prefix: a whole form too */
+				spans_add(out, t.start, t.end);
+				continue;
 			}
-			for (uint32_t i = 0; ok && i < n; i++) {
-				const recent *q = &ring[(seen - 1 - i) % RING];
-				spans_add(out, q->start, q->end);
+			if (!phrase_ends_here(p, ring, seen - 1))
+				continue;
+			/* the words found: the tokens at the phrase's positions */
+			uint32_t base = t.pos - word_pos(p, n - 1), i = 0;
+			for (uint64_t j = seen < RING ? 0 : seen - RING; j < seen; j++) {
+				const recent *q = &ring[j % RING];
+				if (!q->whole && i < n && q->pos == base + word_pos(p, i)) {
+					spans_add(out, q->start, q->end);
+					i++;
+				}
 			}
 		}
 		if (out->n == before)
@@ -109,6 +161,8 @@ static void collect(const char *text, size_t len, const hl_terms *hl, uint32_t m
 		if (lines_with_spans > max_lines + 2)
 			break;
 	}
+	analyzer_close(&an);
+	free(ring);
 }
 
 static int cmp_span(const void *a, const void *b)
@@ -269,10 +323,17 @@ int snippet_lines(const char *text, size_t len, const hl_terms *hl, uint32_t max
 	int rc = sp.rc;
 	if (!rc && sp.n) {
 		qsort(sp.v, sp.n, sizeof *sp.v, cmp_span);
-		size_t w = 1; /* drop duplicates (a token two patterns matched) */
-		for (size_t i = 1; i < sp.n; i++)
-			if (sp.v[i].start != sp.v[w - 1].start)
+		/* merge duplicates (a token two patterns matched), overlaps (CJK
+		 * bigrams, a whole form and its parts) and touching spans */
+		size_t w = 1;
+		for (size_t i = 1; i < sp.n; i++) {
+			if (sp.v[i].start <= sp.v[w - 1].end) {
+				if (sp.v[i].end > sp.v[w - 1].end)
+					sp.v[w - 1].end = sp.v[i].end;
+			} else {
 				sp.v[w++] = sp.v[i];
+			}
+		}
 		sp.n = w;
 	}
 	/* Pass 2: group the sorted spans by line. */
