@@ -619,6 +619,85 @@ static int mkdir_p(const char *dir, xihu_err *err)
 	return 0;
 }
 
+/* ---- the analysis ------------------------------------------------------------------- */
+
+#define MAX_STOPWORDS_FILE (16u << 20)
+
+/* Reads a whole (small) file into a malloc'd buffer. */
+static int read_small_file(const char *path, size_t max, char **out, size_t *len, xihu_err *err)
+{
+	*out = NULL;
+	*len = 0;
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return xihu_err_set(err, XIHU_EIO, "%s: %s", path, strerror(errno));
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	int rc = 0;
+	while (buf && !rc) {
+		if (n == cap) {
+			char *nb = cap < max + 1 ? realloc(buf, cap * 2) : NULL;
+			if (!nb) {
+				rc = cap < max + 1 ? xihu_err_set(err, XIHU_ENOMEM, "%s: out of memory", path)
+				                   : xihu_err_set(err, XIHU_ELIMIT, "%s: larger than %zu bytes", path, max);
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		size_t k = fread(buf + n, 1, cap - n, f);
+		n += k;
+		if (k == 0) {
+			if (ferror(f))
+				rc = xihu_err_set(err, XIHU_EIO, "%s: %s", path, strerror(errno));
+			break;
+		}
+	}
+	if (!buf)
+		rc = xihu_err_set(err, XIHU_ENOMEM, "%s: out of memory", path);
+	fclose(f);
+	if (rc) {
+		free(buf);
+		return rc;
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+/* The analysis of this run: for a new index, what the options ask for,
+ * stored in SETTINGS before anything is committed; for an existing one,
+ * the stored analysis, which the options must not contradict. */
+static int run_analysis(build *b, bool fresh, analysis **out)
+{
+	const xihu_build_opts *o = b->o;
+	analysis_opts ao = {.stem = o->stem, .fold_diacritics = o->fold_diacritics, .stopwords_name = o->stopwords};
+	char *text = NULL;
+	int rc = 0;
+	*out = NULL;
+	if (o->stopwords) {
+		if ((rc = read_small_file(o->stopwords, MAX_STOPWORDS_FILE, &text, &ao.stopwords_len, b->err)))
+			return rc;
+		ao.stopwords = text ? text : "";
+	}
+	if (fresh) {
+		rc = analysis_new(&ao, out, b->err);
+		if (!rc)
+			rc = settings_write(b->dir, *out, b->err);
+	} else {
+		rc = settings_read(b->dir, out, b->err);
+		if (!rc)
+			rc = analysis_check(b->dir, *out, &ao, b->err);
+	}
+	free(text);
+	if (!rc && b->o->verbose) {
+		char what[128];
+		analysis_describe(*out, what, sizeof what);
+		verbose(b, "analysis: %s", what);
+	}
+	return rc;
+}
+
 /* ---- the run ------------------------------------------------------------------------ */
 
 /* Walks the tree roots and reads the changed JSON Lines files, through the workers. */
@@ -714,6 +793,7 @@ int xihu_build(const char *index_dir, const char *const *paths, size_t npaths, c
 	seg_info *ns = NULL;
 	uint32_t nns = 0;
 	pipeline_counts pc = {0};
+	analysis *an = NULL;
 
 	if ((rc = mkdir_p(index_dir, err)))
 		goto out;
@@ -731,6 +811,7 @@ int xihu_build(const char *index_dir, const char *const *paths, size_t npaths, c
 	locked = true;
 
 	rc = manifest_read(index_dir, &b.old, err);
+	bool fresh = rc == XIHU_ENOINDEX;
 	if (rc == XIHU_ENOINDEX) {
 		if (b.o->update && npaths + njsonl == 0) {
 			rc = xihu_err_set(err, XIHU_ENOINDEX, "%s: no index to update (give the trees to index)", index_dir);
@@ -743,7 +824,7 @@ int xihu_build(const char *index_dir, const char *const *paths, size_t npaths, c
 	if (rc)
 		goto out;
 	remove_garbage(index_dir, &b.old); /* what a killed run left behind */
-	if ((rc = load_old(&b)))
+	if ((rc = run_analysis(&b, fresh, &an)) || (rc = load_old(&b)))
 		goto out;
 
 	/* the roots of this run */
@@ -778,6 +859,7 @@ int xihu_build(const char *index_dir, const char *const *paths, size_t npaths, c
 		.ram_bytes = b.o->ram_bytes ? b.o->ram_bytes : DEFAULT_RAM,
 		.max_file_size = b.max_size,
 		.first_seg_id = b.old.next_seg_id,
+		.an = an,
 		.warnings = b.o->warnings,
 		.idle = idle,
 		.idle_ctx = &b,
@@ -871,6 +953,7 @@ out:
 		manifest_free(&now);
 	}
 	pipeline_free(b.pipe);
+	analysis_free(an);
 	free(ns);
 	state_free(&cur);
 	for (uint32_t i = 0; i < b.nsegs; i++) {

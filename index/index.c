@@ -2,6 +2,9 @@
  * index.c: an opened, committed index: the manifest and its mapped
  * segments, shared read-only by every request that holds a reference.
  *
+ * It holds the index's analysis (settings.c, read from SETTINGS at each
+ * open), which search.c must apply to the query and the snippets.
+ *
  * Invariants: an xihu_index never changes after xihu_index_open returns;
  * a newer commit is picked up by opening a new one (xihu_index_changed
  * tells when) and dropping the old reference.  The last unref unmaps.
@@ -20,6 +23,7 @@ struct xihu_index {
 	atomic_uint refs;
 	char *dir;
 	manifest m;
+	analysis *an; /* NULL: the default analysis */
 	seg **segs;
 	uint32_t nsegs;
 	xihu_index_stats stats;
@@ -35,6 +39,11 @@ uint32_t index_nsegs(const xihu_index *ix)
 const seg *index_seg(const xihu_index *ix, uint32_t i)
 {
 	return ix->segs[i];
+}
+
+const analysis *index_analysis(const xihu_index *ix)
+{
+	return ix->an;
 }
 
 static int stat_manifest(const char *dir, struct stat *st, xihu_err *err)
@@ -78,7 +87,7 @@ static int index_open(const char *dir, const xihu_index *prev, xihu_index **out,
 		goto fail;
 	ix->manifest_ino = st.st_ino;
 	ix->manifest_mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-	if ((rc = manifest_read(dir, &ix->m, err)))
+	if ((rc = manifest_read(dir, &ix->m, err)) || (rc = settings_read(dir, &ix->an, err)))
 		goto fail;
 	ix->segs = calloc(ix->m.nsegs ? ix->m.nsegs : 1, sizeof *ix->segs);
 	if (!ix->segs) {
@@ -150,6 +159,7 @@ void xihu_index_unref(xihu_index *ix)
 		seg_close(ix->segs[i]);
 	free(ix->segs);
 	manifest_free(&ix->m);
+	analysis_free(ix->an);
 	free(ix->dir);
 	free(ix);
 }
@@ -185,6 +195,17 @@ int xihu_index_check(const char *dir, FILE *report, xihu_err *err)
 	if (report)
 		fprintf(report, "%s/MANIFEST: ok (generation %llu, %u segments)\n", dir,
 		        (unsigned long long)m.generation, m.nsegs);
+	analysis *an;
+	if ((rc = settings_read(dir, &an, err))) {
+		manifest_free(&m);
+		return rc;
+	}
+	if (report) {
+		char what[128];
+		analysis_describe(an, what, sizeof what);
+		fprintf(report, "%s/SETTINGS: ok (%s)\n", dir, what);
+	}
+	analysis_free(an);
 	for (uint32_t i = 0; i < m.nsegs && !rc; i++) {
 		rc = seg_check(dir, m.segs[i].id, m.segs[i].del_gen, err);
 		if (!rc && report)

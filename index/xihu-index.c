@@ -2,7 +2,8 @@
  * xihu-index.c: the xihu-index command: builds, updates, merges or checks an index.
  *
  *   xihu-index [--index DIR] [--jsonl FILE]... [--max-file-size N] [--ram-mb N]
- *              [--threads N] [--no-ignore] [--merge] [--update] [-v] [-q] [PATH]...
+ *              [--threads N] [--no-ignore] [--merge] [--update] [-v] [-q]
+ *              [--stem LANG] [--stopwords FILE] [--fold-diacritics] [PATH]...
  *   xihu-index --check [--index DIR]
  *
  * Progress goes to stderr when it is a terminal; the summary to stdout.
@@ -39,10 +40,20 @@ static void usage(FILE *f)
 	      "  --merge              merge all segments into one, purging deleted documents\n"
 	      "                       (without PATH: after updating the last run's trees)\n"
 	      "  --check              verify every file and checksum of the index, build nothing\n"
+
 	      "  -v, --verbose        a line per commit and per merge (on stderr)\n"
 	      "  -q, --quiet          no progress line and no summary\n"
 	      "  -h, --help           this help\n"
 	      "  -V, --version        version and index format version\n"
+	      "\n"
+	      "Text analysis, chosen when the index is created and kept in it (given again\n"
+	      "for an existing index, an option must equal what is stored; left out, the\n"
+	      "stored setting applies; queries are analyzed the same way):\n"
+	      "  --stem LANG          Snowball stemming: english, french, porter, ... (default\n"
+	      "                       none, right for code); with english, running finds runs\n"
+	      "  --stopwords FILE     words not to index, one per line (# starts a comment),\n"
+	      "                       stored in the index; each keeps its position in phrases\n"
+	      "  --fold-diacritics    fold accents and other marks: cafe finds café\n"
 	      "\n"
 	      "Directories are walked without following symbolic links; .git is skipped,\n"
 	      ".gitignore and .ignore are honoured, files with a NUL byte in their first\n"
@@ -53,6 +64,8 @@ static void usage(FILE *f)
 	      "  xihu-index --index /tmp/ix docs    index ./docs into /tmp/ix\n"
 	      "  xihu-index --jsonl notes.jsonl     index records\n"
 	      "  xihu-index --update                re-index what changed in the last run's trees\n"
+	      "  xihu-index --index ~/ix-notes --stem english --stopwords stop.txt ~/notes\n"
+	      "                                     an index of prose, stemmed, without stopwords\n"
 	      "\n"
 	      "Exit status: 0 on success, 2 on error.\n",
 	      f);
@@ -92,7 +105,7 @@ static bool parse_count(const char *s, uint64_t max, uint64_t *out)
 int main(int argc, char **argv)
 {
 	enum { OPT_INDEX = 256, OPT_JSONL, OPT_MAXSIZE, OPT_CHECK, OPT_RAM, OPT_THREADS, OPT_NOIGNORE,
-	       OPT_UPDATE, OPT_MERGE };
+	       OPT_UPDATE, OPT_MERGE, OPT_STEM, OPT_STOPWORDS, OPT_FOLD };
 	static const struct option opts[] = {
 		{"index", required_argument, NULL, OPT_INDEX},
 		{"jsonl", required_argument, NULL, OPT_JSONL},
@@ -103,6 +116,9 @@ int main(int argc, char **argv)
 		{"update", no_argument, NULL, OPT_UPDATE},
 		{"merge", no_argument, NULL, OPT_MERGE},
 		{"check", no_argument, NULL, OPT_CHECK},
+		{"stem", required_argument, NULL, OPT_STEM},
+		{"stopwords", required_argument, NULL, OPT_STOPWORDS},
+		{"fold-diacritics", no_argument, NULL, OPT_FOLD},
 		{"verbose", no_argument, NULL, 'v'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
@@ -157,6 +173,9 @@ int main(int argc, char **argv)
 		case OPT_UPDATE: bo.update = true; break;
 		case OPT_MERGE: bo.merge_all = true; break;
 		case OPT_CHECK: check = true; break;
+		case OPT_STEM: bo.stem = optarg; break;
+		case OPT_STOPWORDS: bo.stopwords = optarg; break;
+		case OPT_FOLD: bo.fold_diacritics = true; break;
 		case 'v': verbose = true; break;
 		case 'q': quiet = true; break;
 		case 'h':

@@ -71,6 +71,13 @@ typedef struct xihu_build_opts {
 	bool update;            /* no paths given: index the roots of the last commit */
 	bool merge_all;         /* merge every segment into one (purging deleted docs) */
 	FILE *verbose;          /* a line per commit and per merge; NULL: none */
+	/* The analysis, chosen when the index is created and stored in it
+	 * (docs/FORMAT.md, SETTINGS).  For an existing index, what is given
+	 * must equal what is stored (XIHU_EINVAL naming the setting); what is
+	 * not given is the stored setting. */
+	const char *stem;       /* a Snowball algorithm ("english") or "none"; NULL: not given */
+	const char *stopwords;  /* path of a stopword file, one word per line; NULL: not given */
+	bool fold_diacritics;   /* fold diacritics (café = cafe); false: not given */
 } xihu_build_opts;
 
 typedef struct xihu_build_stats {
