@@ -1619,7 +1619,7 @@ int xihu_search(xihu_index *ix, const char *query, size_t query_len, const xihu_
 		err->column = 0;
 
 	qnode *q;
-	int rc = query_parse(query, query_len, o.limits, &q, err);
+	int rc = query_parse_with(index_analysis(ix), query, query_len, o.limits, &q, err);
 	if (rc)
 		return rc;
 
@@ -1675,7 +1675,7 @@ int xihu_search(xihu_index *ix, const char *query, size_t query_len, const xihu_
 	df_free(&c);
 	rc = c.rc;
 
-	hl_terms hl = {0};
+	hl_terms hl = {.an = index_analysis(ix)};
 	if (!rc && t.n > o.offset && o.want_lines && hl_collect(&hl, q))
 		rc = xihu_err_set(err, XIHU_ENOMEM, "search: out of memory");
 	for (size_t i = 0; !rc && t.n > o.offset && o.want_lines && i < c.nfz; i++) {
