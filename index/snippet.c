@@ -10,7 +10,8 @@
  * (runs for running), a camelCase whole or part its part of the
  * identifier, a CJK bigram its two characters.  Spans are collected in a
  * first pass, then sorted, overlapping and touching ones merged (a phrase
- * of CJK bigrams is one span), and grouped into lines: 1-based line number,
+ * of CJK bigrams is one span, so is max_frame_size's), and grouped into
+ * lines: 1-based line number,
  * 1-based byte column of the line's first span, the line text without
  * "\n" or "\r\n", and the spans as byte offsets into that text.  A line
  * longer than SNIPPET_MAX_LINE bytes is cut to a window around its first
@@ -324,10 +325,14 @@ int snippet_lines(const char *text, size_t len, const hl_terms *hl, uint32_t max
 	if (!rc && sp.n) {
 		qsort(sp.v, sp.n, sizeof *sp.v, cmp_span);
 		/* merge duplicates (a token two patterns matched), overlaps (CJK
-		 * bigrams, a whole form and its parts) and touching spans */
+		 * bigrams, a whole form and its parts), touching spans and spans
+		 * apart by '_' only (the parts of MAX_FRAME_SIZE) */
 		size_t w = 1;
 		for (size_t i = 1; i < sp.n; i++) {
-			if (sp.v[i].start <= sp.v[w - 1].end) {
+			size_t g = sp.v[w - 1].end;
+			while (g < sp.v[i].start && text[g] == '_')
+				g++;
+			if (sp.v[i].start <= g) {
 				if (sp.v[i].end > sp.v[w - 1].end)
 					sp.v[w - 1].end = sp.v[i].end;
 			} else {
