@@ -5,6 +5,8 @@
  * One run of xihu_build:
  *  1. takes the writer lock (dir/LOCK, flock), reads the manifest and
  *     deletes the files no manifest names (leftovers of a killed run);
+ *     reads the analysis in SETTINGS (settings.c) and refuses options that
+ *     differ from it, or, for a new index, writes the options' one there;
  *  2. opens the live segments (no CRC pass: the names and stamps are all it
  *     reads) and loads their live documents: file path -> (segment, doc,
  *     size, mtime_ns); JSON Lines records by their stamp (below);
