@@ -69,7 +69,8 @@ static void settings_round_trip(void **state)
 	assert_false(analysis_is_stopword(back, "cat", 3));
 	char what[128];
 	analysis_describe(back, what, sizeof what);
-	assert_string_equal(what, "stem english, 3 stopwords, diacritics folded");
+	const char *want = "stem english, 3 stopwords, diacritics folded";
+	assert_memory_equal(what, want, strlen(want)); /* (other settings may follow) */
 	/* the same settings: no complaint */
 	analysis_opts same = {.stem = "english", .fold_diacritics = true, .stopwords = "of\nTHE\ncafe\n",
 	                      .stopwords_len = 12};
@@ -135,7 +136,7 @@ static void settings_damaged(void **state)
 	expect_corrupt(d, "stemmer name truncated");
 	write_payload(d, "\x07klingon\x00\x00\x00\x00\x00", 13);
 	expect_corrupt(d, "stemmer unknown");
-	write_payload(d, "\x00\x02\x00\x00\x00\x00", 6);
+	write_payload(d, "\x00\x80\x00\x00\x00\x00", 6);
 	expect_corrupt(d, "unknown flags");
 	write_payload(d, "\x00\x00\x02\x00\x00\x00\x03the\x02of", 13);
 	expect_corrupt(d, "not in increasing order");
