@@ -673,7 +673,8 @@ static int read_small_file(const char *path, size_t max, char **out, size_t *len
 static int run_analysis(build *b, bool fresh, analysis **out)
 {
 	const xihu_build_opts *o = b->o;
-	analysis_opts ao = {.stem = o->stem, .fold_diacritics = o->fold_diacritics, .stopwords_name = o->stopwords};
+	analysis_opts ao = {.stem = o->stem, .fold_diacritics = o->fold_diacritics, .stopwords_name = o->stopwords,
+	                    .k1 = o->k1, .b = o->b, .b_given = o->b_given};
 	char *text = NULL;
 	int rc = 0;
 	*out = NULL;

@@ -152,12 +152,24 @@ typedef struct analysis_opts {
 	const char *stopwords;      /* a stopword file's text, one word per line; NULL: none */
 	size_t stopwords_len;
 	const char *stopwords_name; /* its path, for messages */
+	double k1;                  /* BM25's k1 for queries; 0: not given (the default) */
+	double b;                   /* BM25's b, when b_given */
+	bool b_given;
 } analysis_opts;
+
+/* The BM25 parameters queries use when an index does not set them: chosen
+ * by measurement on ../shared/data/ir (docs/BENCHMARKS.md, ranking).  The
+ * block impacts are stored with XIHU_BM25_K1/XIHU_BM25_B whatever these are;
+ * search.c converts them into bounds for the index's own k1 and b. */
+#define XIHU_BM25_K1_DEFAULT 1.5
+#define XIHU_BM25_B_DEFAULT 0.4
 
 /* XIHU_EINVAL for an unknown stemmer (the message lists the known ones). */
 int analysis_new(const analysis_opts *o, analysis **out, xihu_err *err);
 void analysis_free(analysis *an);
 const char *analysis_stem(const analysis *an); /* "" when none */
+double analysis_k1(const analysis *an);        /* XIHU_BM25_K1_DEFAULT unless set */
+double analysis_b(const analysis *an);         /* XIHU_BM25_B_DEFAULT unless set */
 bool analysis_fold_diacritics(const analysis *an);
 uint32_t analysis_nstopwords(const analysis *an);
 bool analysis_is_stopword(const analysis *an, const char *term, uint32_t len);

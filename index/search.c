@@ -34,8 +34,6 @@
 
 #include "index-int.h"
 
-#define BM25_K1 XIHU_BM25_K1
-#define BM25_B XIHU_BM25_B
 
 static const uint32_t default_fields[] = {FIELD_BODY, FIELD_PATH, FIELD_TITLE};
 #define NDEFAULT_FIELDS (sizeof default_fields / sizeof default_fields[0])
@@ -73,10 +71,11 @@ typedef struct qctx {
 	xihu_index *ix;
 	const seg *s; /* the segment being built for */
 	uint32_t si;  /* its index */
-	/* what a stored block impact of s (computed with s's own average field
-	 * length) is multiplied by to bound a score under the query's average
-	 * (docs/FORMAT.md, "Block impacts") */
-	double iscale[XIHU_MAX_FIELDS];
+	/* the index's BM25 parameters (SETTINGS), and per field of s the factor
+	 * F that turns a stored block impact (made with XIHU_BM25_K1/B and s's
+	 * own average length) into a bound under them: see impact_norm */
+	double k1, b;
+	double ifac[XIHU_MAX_FIELDS];
 	const xihu_limits *lim;
 	xihu_err *err;
 	int rc;
@@ -246,9 +245,29 @@ static it *leaf_lookup(qctx *c, uint32_t field, char *const *terms, uint32_t nte
 #define BOUND_SLACK (1.0 + 1e-9)
 
 /* BM25's tf part at its largest for a given tf: the field as short as can be. */
-static double tf_norm_bound(uint32_t tf)
+static double tf_norm_bound(const qctx *c, uint32_t tf)
 {
-	return (double)tf / ((double)tf + BM25_K1 * (1.0 - BM25_B));
+	return (double)tf / ((double)tf + c->k1 * (1.0 - c->b));
+}
+
+/*
+ * A stored impact i bounds, for every doc of its block (or term),
+ * tf / (tf + K0 * B0) with K0, b0 = XIHU_BM25_K1, XIHU_BM25_B and
+ * B0 = 1 - b0 + b0 * dl / avg_s: so tf / B0 <= R = K0 * i / (1 - i).  Under
+ * the query's k1, b and average avg_q, B = 1 - b + b * dl / avg_q, and
+ * B0 / B <= F = max((1 - b0) / (1 - b), b0 * avg_q / (b * avg_s)) (a ratio
+ * of two linear functions of dl is largest at dl = 0 or as dl grows), so
+ * tf / B <= T = R * F and tf / (tf + k1 * B) <= T / (T + k1).  With the
+ * writer's own parameters this is i * max(1, avg_q / avg_s).  F is
+ * infinite (no bound from impacts) for b = 0 or b = 1.
+ */
+static double impact_norm(const qctx *c, uint32_t field, float impact)
+{
+	double i = impact, f = c->ifac[field];
+	if (!(i < 1.0) || f == INFINITY)
+		return 1.0;
+	double t = XIHU_BM25_K1 * i / (1.0 - i) * f;
+	return t / (t + c->k1);
 }
 
 /* A leaf over nterms consecutive words of one field: a term (nterms == 1) or a phrase. */
@@ -307,7 +326,7 @@ static it *leaf_lookup(qctx *c, uint32_t field, char *const *terms, uint32_t nte
 	n->nterms = nterms;
 	/* a phrase occurs no more often than its rarest word, so its tf part
 	 * is bounded by the smallest of its words' */
-	double norm = tf_norm_bound(max_tf);
+	double norm = tf_norm_bound(c, max_tf);
 	for (uint32_t i = 0; i < nterms; i++) {
 		int r = postings_init(&n->pp[i], c->s, &st[i], c->err);
 		if (r) {
@@ -315,7 +334,7 @@ static it *leaf_lookup(qctx *c, uint32_t field, char *const *terms, uint32_t nte
 			c->rc = r;
 			return NULL;
 		}
-		double imp = (double)n->pp[i].term_max_impact * c->iscale[field];
+		double imp = impact_norm(c, field, n->pp[i].term_max_impact);
 		if (imp < norm)
 			norm = imp;
 	}
@@ -989,10 +1008,10 @@ static uint32_t it_advance(it *n, uint32_t target)
 	return n->doc = d;
 }
 
-static double tf_norm(uint32_t tf, uint32_t len, double avglen)
+static double tf_norm(const qctx *c, uint32_t tf, uint32_t len, double avglen)
 {
-	double norm = 1.0 - BM25_B + (avglen > 0 ? BM25_B * (double)len / avglen : 0);
-	return (double)tf / ((double)tf + BM25_K1 * norm);
+	double norm = 1.0 - c->b + (avglen > 0 ? c->b * (double)len / avglen : 0);
+	return (double)tf / ((double)tf + c->k1 * norm);
 }
 
 /* The tf part of BM25 bounded over the block p's shallow cursor is on: the
@@ -1000,8 +1019,8 @@ static double tf_norm(uint32_t tf, uint32_t len, double avglen)
  * the (largest tf, shortest field) pair. */
 static double block_norm(const qctx *c, uint32_t field, const postings *p)
 {
-	double a = tf_norm(p->sh_max_tf, p->sh_min_dl, c->avglen[field]);
-	double b = (double)p->sh_impact * c->iscale[field];
+	double a = tf_norm(c, p->sh_max_tf, p->sh_min_dl, c->avglen[field]);
+	double b = impact_norm(c, field, p->sh_impact);
 	return a < b ? a : b;
 }
 
@@ -1064,7 +1083,7 @@ static double it_score(const qctx *c, const seg *s, it *n, uint32_t doc)
 	case IT_PHRASE: {
 		uint32_t tf = n->kind == IT_TERM ? postings_freq(&n->pp[0]) : n->phrase_tf;
 		uint32_t len = seg_doc_field_len(s, doc, n->field);
-		return n->weight * tf_norm(tf, len, c->avglen[n->field]);
+		return n->weight * tf_norm(c, tf, len, c->avglen[n->field]);
 	}
 	case IT_AND:
 		for (uint32_t i = 0; i < n->nkids; i++)
@@ -1223,7 +1242,7 @@ static void collect_taat(qctx *c, it *root, uint32_t si, topk *t, xihu_results *
 		postings *p = &n->pp[0];
 		const double avg = c->avglen[n->field];
 		for (uint32_t d = p->doc; d != POSTINGS_END; d = postings_next(p)) {
-			double sc = n->weight * tf_norm(postings_freq(p), seg_doc_field_len(c->s, d, n->field), avg);
+			double sc = n->weight * tf_norm(c, postings_freq(p), seg_doc_field_len(c->s, d, n->field), avg);
 			if (!(seen[d >> 3] & (1u << (d & 7)))) {
 				seen[d >> 3] |= (uint8_t)(1u << (d & 7));
 				touched[nt++] = d;
@@ -1302,7 +1321,7 @@ static double kid_bound(const qctx *c, it *n, uint32_t d)
 	for (uint32_t i = 0; i < n->nterms; i++)
 		if (postings_freq(&n->pp[i]) < tf)
 			tf = postings_freq(&n->pp[i]);
-	return n->weight * tf_norm(tf, seg_doc_field_len(c->s, d, n->field), c->avglen[n->field]);
+	return n->weight * tf_norm(c, tf, seg_doc_field_len(c->s, d, n->field), c->avglen[n->field]);
 }
 
 /* Whether kid n (on d) really matches d, confirming a lazy phrase; its score in *score. */
@@ -1623,7 +1642,8 @@ int xihu_search(xihu_index *ix, const char *query, size_t query_len, const xihu_
 	if (rc)
 		return rc;
 
-	qctx c = {.ix = ix, .lim = o.limits, .err = err};
+	qctx c = {.ix = ix, .lim = o.limits, .err = err, .k1 = analysis_k1(index_analysis(ix)),
+	          .b = analysis_b(index_analysis(ix))};
 	for (uint32_t i = 0; i < index_nsegs(ix); i++) {
 		const seg *s = index_seg(ix, i);
 		c.ndocs += seg_ndocs(s);
@@ -1644,7 +1664,15 @@ int xihu_search(xihu_index *ix, const char *query, size_t query_len, const xihu_
 		c.si = si;
 		for (uint32_t f = 0; f < XIHU_MAX_FIELDS; f++) {
 			double seg_avg = seg_ndocs(c.s) ? (double)seg_field_total(c.s, f) / (double)seg_ndocs(c.s) : 0;
-			c.iscale[f] = seg_avg > 0 && c.avglen[f] > seg_avg ? c.avglen[f] / seg_avg : 1.0;
+			double b0 = XIHU_BM25_B, r = seg_avg > 0 ? c.avglen[f] / seg_avg : 1.0;
+			if (c.b <= 0 || c.b >= 1)
+				c.ifac[f] = INFINITY;
+			else if (c.k1 == XIHU_BM25_K1 && c.b == b0)
+				c.ifac[f] = r > 1.0 ? r : 1.0;
+			else {
+				double lo = (1.0 - b0) / (1.0 - c.b), hi = b0 * r / c.b;
+				c.ifac[f] = lo > hi ? lo : hi;
+			}
 		}
 		it *root = build(&c, q);
 		if (root) {

@@ -35,10 +35,12 @@
 #define MAX_STEM_NAME 32
 #define MAX_STOPWORDS 65536
 #define FLAG_FOLD_DIACRITICS 1u
+#define FLAG_BM25 2u /* f64 k1, f64 b follow the flags */
 
 struct analysis {
 	char stem[MAX_STEM_NAME + 1]; /* "" : no stemming */
 	bool fold_diacritics;
+	double k1, b; /* BM25 for queries */
 	uint32_t nstop;
 	char **stop;       /* sorted bytewise, unique; each points into words */
 	uint8_t *stop_len; /* their lengths, 1..XIHU_MAX_TERM */
@@ -58,6 +60,21 @@ static uint64_t hash_term(const char *s, size_t n)
 const char *analysis_stem(const analysis *an)
 {
 	return an ? an->stem : "";
+}
+
+double analysis_k1(const analysis *an)
+{
+	return an ? an->k1 : XIHU_BM25_K1_DEFAULT;
+}
+
+double analysis_b(const analysis *an)
+{
+	return an ? an->b : XIHU_BM25_B_DEFAULT;
+}
+
+static bool bm25_ok(double k1, double b)
+{
+	return k1 > 0 && k1 <= 10 && b >= 0 && b <= 1;
 }
 
 bool analysis_fold_diacritics(const analysis *an)
@@ -225,6 +242,12 @@ int analysis_new(const analysis_opts *o, analysis **out, xihu_err *err)
 	}
 	strcpy(an->stem, stem);
 	an->fold_diacritics = o->fold_diacritics;
+	an->k1 = o->k1 > 0 ? o->k1 : XIHU_BM25_K1_DEFAULT;
+	an->b = o->b_given ? o->b : XIHU_BM25_B_DEFAULT;
+	if (!bm25_ok(an->k1, an->b)) {
+		analysis_free(an);
+		return xihu_err_set(err, XIHU_EINVAL, "--k1 %g --b %g: k1 must be in (0, 10] and b in [0, 1]", an->k1, an->b);
+	}
 	int rc = o->stopwords ? stop_parse(an, o->stopwords_name ? o->stopwords_name : "stopwords", o->stopwords,
 	                                   o->stopwords_len, err)
 	                      : 0;
@@ -266,6 +289,12 @@ int analysis_check(const char *dir, const analysis *stored, const analysis_opts 
 			                    dir, want);
 		}
 	}
+	if ((o->k1 > 0 && o->k1 != analysis_k1(stored)) || (o->b_given && o->b != analysis_b(stored)))
+		return xihu_err_set(err, XIHU_EINVAL,
+		                    "%s: created with --k1 %g --b %g; this run asks for --k1 %g --b %g (the ranking "
+		                    "parameters are fixed when an index is created: drop the options or build a new index)",
+		                    dir, analysis_k1(stored), analysis_b(stored), o->k1 > 0 ? o->k1 : analysis_k1(stored),
+		                    o->b_given ? o->b : analysis_b(stored));
 	if (o->fold_diacritics && !analysis_fold_diacritics(stored))
 		return xihu_err_set(err, XIHU_EINVAL,
 		                    "%s: created without --fold-diacritics; this run asks for it (the analysis is "
@@ -304,8 +333,9 @@ int analysis_check(const char *dir, const analysis *stored, const analysis_opts 
 void analysis_describe(const analysis *an, char *buf, size_t size)
 {
 	const char *stem = analysis_stem(an);
-	snprintf(buf, size, "stem %s, %u stopwords, diacritics %s", *stem ? stem : "none", analysis_nstopwords(an),
-	         analysis_fold_diacritics(an) ? "folded" : "kept");
+	snprintf(buf, size, "stem %s, %u stopwords, diacritics %s, k1 %g b %g", *stem ? stem : "none",
+	         analysis_nstopwords(an), analysis_fold_diacritics(an) ? "folded" : "kept", analysis_k1(an),
+	         analysis_b(an));
 }
 
 /* ---- the SETTINGS file -------------------------------------------------------------- */
@@ -317,7 +347,14 @@ int settings_write(const char *dir, const analysis *an, xihu_err *err)
 	const char *stem = analysis_stem(an);
 	xbuf_put_u8(&b, (uint8_t)strlen(stem));
 	xbuf_put(&b, stem, strlen(stem));
-	xbuf_put_u8(&b, analysis_fold_diacritics(an) ? FLAG_FOLD_DIACRITICS : 0);
+	xbuf_put_u8(&b, (uint8_t)((analysis_fold_diacritics(an) ? FLAG_FOLD_DIACRITICS : 0) | FLAG_BM25));
+	uint64_t bits;
+	double v = analysis_k1(an);
+	memcpy(&bits, &v, 8);
+	xbuf_put_u64le(&b, bits);
+	v = analysis_b(an);
+	memcpy(&bits, &v, 8);
+	xbuf_put_u64le(&b, bits);
 	uint32_t n = analysis_nstopwords(an);
 	xbuf_put_u32le(&b, n);
 	for (uint32_t i = 0; i < n; i++) {
@@ -356,11 +393,24 @@ static int parse(const xmap *f, analysis *an, xihu_err *err)
 	if (len - off < 5)
 		return xfile_corrupt(f, off, err, "settings truncated");
 	uint8_t flags = d[off];
-	if (flags & ~FLAG_FOLD_DIACRITICS)
+	if (flags & ~(FLAG_FOLD_DIACRITICS | FLAG_BM25))
 		return xfile_corrupt(f, off, err, "unknown flags");
 	an->fold_diacritics = flags & FLAG_FOLD_DIACRITICS;
-	uint32_t n = get_u32le(d + off + 1);
-	off += 5;
+	an->k1 = XIHU_BM25_K1_DEFAULT;
+	an->b = XIHU_BM25_B_DEFAULT;
+	off++;
+	if (flags & FLAG_BM25) {
+		if (len - off < 16 + 4)
+			return xfile_corrupt(f, off, err, "settings truncated");
+		uint64_t k1 = get_u64le(d + off), b = get_u64le(d + off + 8);
+		memcpy(&an->k1, &k1, 8);
+		memcpy(&an->b, &b, 8);
+		if (!bm25_ok(an->k1, an->b))
+			return xfile_corrupt(f, off, err, "BM25 parameters out of range");
+		off += 16;
+	}
+	uint32_t n = get_u32le(d + off);
+	off += 4;
 	/* each word takes at least 2 bytes: bound the allocation by the file */
 	if (n > MAX_STOPWORDS || (len - off) / 2 < n)
 		return xfile_corrupt(f, off - 4, err, "stopword count out of range");

@@ -78,6 +78,9 @@ typedef struct xihu_build_opts {
 	const char *stem;       /* a Snowball algorithm ("english") or "none"; NULL: not given */
 	const char *stopwords;  /* path of a stopword file, one word per line; NULL: not given */
 	bool fold_diacritics;   /* fold diacritics (café = cafe); false: not given */
+	double k1;              /* BM25 k1 for the index's queries, in (0, 10]; 0: not given */
+	double b;               /* BM25 b, in [0, 1], when b_given */
+	bool b_given;
 } xihu_build_opts;
 
 typedef struct xihu_build_stats {

@@ -7,7 +7,8 @@
  *   d1: "apple banana apple"      length 3
  *   d2: "banana cherry"           length 2
  *   d3: "cherry date elder fig"   length 4      N = 3, avgdl = 9 / 3 = 3
- * k1 = 0.9, b = 0.4, idf = ln(1 + (N - df + 0.5) / (df + 0.5)),
+ * Built with --k1 0.9 --b 0.4 (the index's own parameters, stored in
+ * SETTINGS); idf = ln(1 + (N - df + 0.5) / (df + 0.5)),
  * score = idf * tf / (tf + k1 * (1 - b + b * len / avgdl)).
  *   idf(df=1) = ln(1 + 2.5/1.5) = ln(2.666667) = 0.980829
  *   idf(df=2) = ln(1 + 1.5/2.5) = ln(1.6)      = 0.470004
@@ -32,15 +33,29 @@
 
 static corpus c;
 
+/* The same three documents indexed with k1 and b (k1 0: the defaults) into dir. */
+static int build_with(const char *dir, double k1, double b, xihu_index **out)
+{
+	const char *paths[] = {c.tree};
+	xihu_build_opts o = {.k1 = k1, .b = b, .b_given = k1 > 0};
+	xihu_err err = {0};
+	if (xihu_build(dir, paths, 1, NULL, 0, &o, NULL, &err) || xihu_index_open(dir, out, &err)) {
+		fprintf(stderr, "%s: %s\n", dir, err.msg);
+		return -1;
+	}
+	return 0;
+}
+
 static int setup(void **state)
 {
 	(void)state;
-	xihu_build_stats st;
 	if (corpus_init(&c, "/tmp/xihu-bm25.XXXXXX") || corpus_write(&c, "d1", "apple banana apple\n") ||
 	    corpus_write(&c, "d2", "banana cherry\n") || corpus_write(&c, "d3", "cherry date elder fig\n") ||
-	    corpus_open(&c, &st) || st.docs != 3)
+	    build_with(c.ixdir, 0.9, 0.4, &c.ix))
 		return -1;
-	return 0;
+	xihu_index_stats st;
+	xihu_index_get_stats(c.ix, &st);
+	return st.docs == 3 ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -50,12 +65,14 @@ static int teardown(void **state)
 }
 
 /* Searches q and checks the hits' file names (last path part) and scores in order. */
+static xihu_index *cur; /* the index expect_hits asks: c.ix unless a test says */
+
 static void expect_hits(const char *q, uint64_t total, int n, ...)
 {
 	xihu_results r;
 	xihu_err err = {0};
 	xihu_search_opts o = {.limit = 10};
-	int rc = xihu_search(c.ix, q, strlen(q), &o, &r, &err);
+	int rc = xihu_search(cur ? cur : c.ix, q, strlen(q), &o, &r, &err);
 	if (rc)
 		fail_msg("%s: %s", q, err.msg);
 	assert_int_equal(r.total, total);
@@ -112,6 +129,34 @@ static void missing_term_matches_nothing(void **state)
 	expect_hits("grape", 0, 0);
 }
 
+/* The defaults, k1 1.5 and b 0.4:
+ *   apple  in d1: 0.980829 * 2 / (2 + 1.5 * 1.0)      = 0.560474
+ *   banana in d2: 0.470004 * 1 / (1 + 1.5 * 0.866667) = 0.204349
+ * and --k1 2 --b 0.75 (norm = 0.25 + 0.75 * len / 3):
+ *   banana in d2: 0.470004 / (1 + 2 * 0.75)          = 0.188002
+ *   banana in d1: 0.470004 / (1 + 2 * 1.0)           = 0.156668 */
+static void parameters_per_index(void **state)
+{
+	(void)state;
+	char dir[160];
+	snprintf(dir, sizeof dir, "%s/index-default", c.root);
+	assert_int_equal(build_with(dir, 0, 0, &cur), 0);
+	expect_hits("apple", 1, 1, "d1", 0.560474);
+	expect_hits("banana", 2, 2, "d2", 0.204349, "d1", 0.470004 / 2.5);
+	xihu_index_unref(cur);
+	snprintf(dir, sizeof dir, "%s/index-k2", c.root);
+	assert_int_equal(build_with(dir, 2.0, 0.75, &cur), 0);
+	expect_hits("banana", 2, 2, "d2", 0.188002, "d1", 0.156668);
+	/* an existing index keeps its parameters: asking for others is refused */
+	const char *paths[] = {c.tree};
+	xihu_build_opts o = {.k1 = 1.2};
+	xihu_err err = {0};
+	assert_int_equal(xihu_build(dir, paths, 1, NULL, 0, &o, NULL, &err), XIHU_EINVAL);
+	assert_non_null(strstr(err.msg, "created with --k1 2 --b 0.75"));
+	xihu_index_unref(cur);
+	cur = NULL;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -121,6 +166,7 @@ int main(void)
 		cmocka_unit_test(or_sums_matching_terms),
 		cmocka_unit_test(negation_does_not_score),
 		cmocka_unit_test(missing_term_matches_nothing),
+		cmocka_unit_test(parameters_per_index),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
