@@ -50,6 +50,8 @@ typedef struct it {
 	uint32_t nterms;
 	postings *pp;  /* nterms iterators */
 	const uint32_t **pos; /* IT_PHRASE: positions of each word in the current doc */
+	const uint32_t *wpos; /* IT_PHRASE: word i stands at word 0's position + wpos[i] (qnode.pos:
+	                       * stopwords left gaps); NULL: + i */
 	int *npos, *idx;
 	double weight; /* field weight * sum of idf */
 	double maxs;   /* no doc scores more than this (MaxScore) */
@@ -767,6 +769,8 @@ static it *build(qctx *c, const qnode *q)
 			it *leaf = leaf_new(c, fs.f[f], q->terms, q->nterms);
 			if (leaf && leaf->kind == IT_PHRASE && q->kind == Q_NEAR)
 				leaf->near = q->near + 1; /* +1: NEAR/0 is adjacent in any order */
+			if (leaf && leaf->kind == IT_PHRASE && q->kind == Q_PHRASE)
+				leaf->wpos = q->pos;
 			if (!or_add(c, n, leaf))
 				return NULL;
 		}
@@ -880,7 +884,7 @@ static int phrase_count(it *n)
 		const uint32_t *a = pos[0], *b = pos[1];
 		int na = npos[0], nb = npos[1], i = 0, j = 0;
 		while (i < na && j < nb) {
-			uint64_t x = (uint64_t)a[i] + 1, y = b[j];
+			uint64_t x = (uint64_t)a[i] + (n->wpos ? n->wpos[1] : 1), y = b[j];
 			if (x < y) {
 				i++;
 			} else if (x > y) {
@@ -893,13 +897,13 @@ static int phrase_count(it *n)
 		}
 		return count;
 	}
-	/* for each start x of the first word, word i must be at x + i */
+	/* for each start x of the first word, word i must be at x + i (+ wpos[i]) */
 	memset(idx, 0, n->nterms * sizeof *idx);
 	for (int a = 0; a < npos[0]; a++) {
 		uint64_t x = pos[0][a];
 		bool ok = true;
 		for (uint32_t i = 1; i < n->nterms && ok; i++) {
-			uint64_t want = x + i;
+			uint64_t want = x + (n->wpos ? n->wpos[i] : i);
 			while (idx[i] < npos[i] && pos[i][idx[i]] < want)
 				idx[i]++;
 			ok = idx[i] < npos[i] && pos[i][idx[i]] == want;
@@ -1469,7 +1473,7 @@ static int hl_collect(hl_terms *hl, const qnode *q)
 		if (!p)
 			return XIHU_ENOMEM;
 		hl->p = p;
-		p[hl->n++] = (hl_pattern){q->nterms, q->terms, q->kind == Q_PREFIX};
+		p[hl->n++] = (hl_pattern){q->nterms, q->terms, q->kind == Q_PREFIX, q->kind == Q_PHRASE ? q->pos : NULL};
 		return 0;
 	}
 	case Q_AND:

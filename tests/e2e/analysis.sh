@@ -149,6 +149,9 @@ stopwords)
 	expect_eq "a phrase across a removed stopword does not close the gap" \
 		"$(found '"art war"')" "artwar.txt"
 	expect_eq "highlight skips the stopword" "$(spans 'art war' war.txt)" "art|war"
+	# and a phrase with a stopword inside finds it where any word stands between
+	expect_eq "a phrase across a stopword" "$(found '"art of war"')" "war.txt"
+	expect_eq "a phrase across a stopword, highlighted" "$(spans '"art the war"' war.txt)" "art|war"
 	;;
 settings_kept)
 	printf 'the\n' >"$T/stop.txt"
