@@ -161,8 +161,8 @@ typedef struct analysis_opts {
  * by measurement on ../shared/data/ir (docs/BENCHMARKS.md, ranking).  The
  * block impacts are stored with XIHU_BM25_K1/XIHU_BM25_B whatever these are;
  * search.c converts them into bounds for the index's own k1 and b. */
-#define XIHU_BM25_K1_DEFAULT 1.5
-#define XIHU_BM25_B_DEFAULT 0.4
+#define XIHU_BM25_K1_DEFAULT XIHU_BM25_K1
+#define XIHU_BM25_B_DEFAULT XIHU_BM25_B
 
 /* XIHU_EINVAL for an unknown stemmer (the message lists the known ones). */
 int analysis_new(const analysis_opts *o, analysis **out, xihu_err *err);
@@ -470,8 +470,8 @@ int seg_merge(const char *dir, const seg *const *in, uint32_t n, uint64_t out_id
 /* BM25's parameters, for the writer's block impacts (docs/FORMAT.md §3.2)
  * and for scoring: a query scoring with other values must not use the
  * stored impacts as bounds. */
-#define XIHU_BM25_K1 0.9
-#define XIHU_BM25_B 0.4
+#define XIHU_BM25_K1 2.0
+#define XIHU_BM25_B 0.5
 
 /* A field's average length in one segment: (double)field_total /
  * (double)ndocs, 0 when ndocs is 0 (seg_field_total and seg_ndocs give the

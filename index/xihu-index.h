@@ -26,7 +26,7 @@
 #ifndef XIHU_VERSION_STRING
 #define XIHU_VERSION_STRING "0.1.0"
 #endif
-#define XIHU_FORMAT_VERSION 4u
+#define XIHU_FORMAT_VERSION 5u
 
 enum {
 	XIHU_OK = 0,
