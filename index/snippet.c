@@ -226,6 +226,22 @@ static int emit_line(xihu_hit *h, uint32_t *cap, const char *text, size_t ls, si
 	return 0;
 }
 
+/* Appends *l to h->lines, taking its buffers (l is left empty). */
+static int move_line(xihu_hit *h, uint32_t *cap, xihu_line *l)
+{
+	if (h->nlines == *cap) {
+		uint32_t c = *cap ? *cap * 2 : 8;
+		xihu_line *v = realloc(h->lines, c * sizeof *v);
+		if (!v)
+			return XIHU_ENOMEM;
+		h->lines = v;
+		*cap = c;
+	}
+	h->lines[h->nlines++] = *l;
+	memset(l, 0, sizeof *l);
+	return 0;
+}
+
 /*
  * Adds the `context` lines before and after each matched line of hit, as
  * lines without spans (col 0), keeping line order; lines shared by two
@@ -259,18 +275,7 @@ static int add_context(const char *text, size_t len, uint32_t context, xihu_hit 
 			if (lineno < ln || (at >= len && ln > 1 && ln != m[i].line))
 				break; /* past the end of the text */
 			if (ln == m[i].line) {
-				if (out.nlines == cap) {
-					uint32_t c = cap ? cap * 2 : 8;
-					xihu_line *l = realloc(out.lines, c * sizeof *l);
-					if (!l) {
-						rc = XIHU_ENOMEM;
-						break;
-					}
-					out.lines = l;
-					cap = c;
-				}
-				out.lines[out.nlines++] = m[i];
-				memset(&m[i], 0, sizeof m[i]); /* moved */
+				rc = move_line(&out, &cap, &m[i]);
 				continue;
 			}
 			const char *nl = memchr(text + at, '\n', len - at);
@@ -280,20 +285,8 @@ static int add_context(const char *text, size_t len, uint32_t context, xihu_hit 
 			if (!rc)
 				out.lines[out.nlines - 1].col = 0;
 		}
-		if (!rc && m[i].text) { /* its line lay past what the loop reached: keep it */
-			if (out.nlines == cap) {
-				uint32_t c = cap ? cap * 2 : 8;
-				xihu_line *l = realloc(out.lines, c * sizeof *l);
-				if (!l) {
-					rc = XIHU_ENOMEM;
-					break;
-				}
-				out.lines = l;
-				cap = c;
-			}
-			out.lines[out.nlines++] = m[i];
-			memset(&m[i], 0, sizeof m[i]);
-		}
+		if (!rc && m[i].text) /* its line lay past what the loop reached: keep it */
+			rc = move_line(&out, &cap, &m[i]);
 	}
 	if (rc) { /* give back what moved, drop the context made */
 		for (uint32_t i = 0; i < out.nlines; i++) {
