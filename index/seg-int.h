@@ -35,6 +35,10 @@ struct seg {
 	/* dictionary */
 	uint64_t nterms, nblocks;
 	const uint8_t *tindex; /* nblocks sparse index entries */
+	/* each block's first key, its first 8 bytes big-endian (zero-padded):
+	 * a lookup's binary search runs over this dense array in memory and
+	 * reads the file's keys only where 8 bytes tie */
+	uint64_t *fence;
 	uint64_t index_off;    /* = end of the last block */
 	/* doc table */
 	uint32_t rec_size;

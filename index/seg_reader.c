@@ -27,6 +27,16 @@ static const char seg_kind[SEG_NFILES][4] = {
 
 /* ---- opening ------------------------------------------------------------- */
 
+/* The first 8 bytes of a key, big-endian, zero-padded: ordered as the keys
+ * are, up to ties (terms hold no NUL byte). */
+static uint64_t key8(const uint8_t *k, uint32_t len)
+{
+	uint64_t v = 0;
+	for (uint32_t i = 0; i < 8; i++)
+		v = v << 8 | (i < len ? k[i] : 0);
+	return v;
+}
+
 static int open_terms(seg *s, xihu_err *err)
 {
 	const xmap *m = &s->f[SEG_TERMS];
@@ -46,6 +56,8 @@ static int open_terms(seg *s, xihu_err *err)
 	if ((s->nblocks == 0) != (s->nterms == 0) || s->nblocks > s->nterms)
 		return xfile_corrupt(m, foff, err, "dictionary term and block counts disagree");
 	s->tindex = m->data + s->index_off;
+	if (s->nblocks && !(s->fence = malloc(s->nblocks * sizeof *s->fence)))
+		return xihu_err_set(err, XIHU_ENOMEM, "%s: out of memory", m->path);
 	uint64_t prev_block = 0, prev_post = 0, prev_pos = 0;
 	for (uint64_t b = 0; b < s->nblocks; b++) {
 		const uint8_t *e = s->tindex + b * SEG_TERMS_INDEX_ENTRY;
@@ -57,6 +69,17 @@ static int open_terms(seg *s, xihu_err *err)
 		prev_block = boff;
 		prev_post = post;
 		prev_pos = pos;
+	}
+	for (uint64_t b = 0; b < s->nblocks; b++) {
+		uint64_t boff = get_u64le(s->tindex + b * SEG_TERMS_INDEX_ENTRY);
+		uint64_t bend = b + 1 < s->nblocks ? get_u64le(s->tindex + (b + 1) * SEG_TERMS_INDEX_ENTRY)
+		                                    : s->index_off;
+		const uint8_t *p = m->data + boff, *end = m->data + bend;
+		uint64_t shared, suf;
+		if (!get_varint(&p, end, &shared) || !get_varint(&p, end, &suf) || shared != 0 || suf == 0 ||
+		    suf > KEY_MAX || (uint64_t)(end - p) < suf)
+			return xfile_corrupt(m, boff, err, "dictionary block key out of range");
+		s->fence[b] = key8(p, (uint32_t)suf);
 	}
 	return XIHU_OK;
 }
@@ -175,6 +198,7 @@ void seg_close(seg *s)
 		free(s->field_names[i]);
 		free(s->flen[i]);
 	}
+	free(s->fence);
 	free(s->dir);
 	free(s);
 }
@@ -281,8 +305,33 @@ static int key_cmp(const uint8_t *a, uint32_t al, const uint8_t *b, uint32_t bl)
 static int dcur_seek(const seg *s, dcur *c, const uint8_t *key, uint32_t klen, xihu_err *err)
 {
 	const xmap *m = &s->f[SEG_TERMS];
-	/* the last block whose first key <= key */
-	uint64_t lo = 0, hi = s->nblocks; /* answer in [lo, hi) ... */
+	/* the last block whose first key <= key: first over the fences (the
+	 * keys' first 8 bytes), then, among blocks whose fence ties with the
+	 * key's, by the keys in the file */
+	uint64_t k8 = key8(key, klen), lo = 0, hi = s->nblocks;
+	while (hi - lo > 1) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (s->fence[mid] <= k8)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	if (s->fence[lo] == k8 && lo > 0) {
+		uint64_t a = 0, z = lo; /* the first block whose fence is k8 */
+		while (a < z) {
+			uint64_t mid = a + (z - a) / 2;
+			if (s->fence[mid] < k8)
+				a = mid + 1;
+			else
+				z = mid;
+		}
+		hi = lo + 1;
+		lo = a ? a - 1 : 0;
+	} else {
+		dcur_block(s, c, lo);
+		return 0;
+	}
+	/* the exact search over [lo, hi) */
 	while (hi - lo > 1) {
 		uint64_t mid = lo + (hi - lo) / 2;
 		uint64_t boff = get_u64le(s->tindex + mid * SEG_TERMS_INDEX_ENTRY);
