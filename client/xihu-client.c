@@ -187,25 +187,58 @@ int xihu_client_send(xihu_client *c, Xihu__Request *req)
 	return rc;
 }
 
+/* Receives into rbuf once more (waiting first: an answer is rarely there
+ * the moment a request has gone out, and a recv() saying EAGAIN costs a
+ * system call for nothing). */
+static int fill(xihu_client *c, int64_t deadline)
+{
+	for (;;) {
+		if (wait_fd(c, POLLIN, deadline, "reading from"))
+			return -1;
+		ssize_t r = recv(c->fd, c->rbuf + c->rlen, sizeof c->rbuf - c->rlen, 0);
+		if (r > 0) {
+			c->rlen += (uint32_t)r;
+			return 0;
+		}
+		if (r == 0)
+			return fail(c, "reading from %s: the daemon closed the connection", c->path);
+		if (errno != EAGAIN && errno != EINTR)
+			return fail(c, "reading from %s: %s", c->path, strerror(errno));
+	}
+}
+
 int xihu_client_recv(xihu_client *c, Xihu__Response **out)
 {
 	*out = NULL;
 	if (c->fd < 0)
 		return fail(c, "reading: not connected");
 	int64_t deadline = deadline_of(c);
-	uint8_t hdr[XIHU_FRAME_HEADER];
-	/* the answer is rarely there the moment a request has gone out: poll
-	 * first instead of paying for a recv() that says EAGAIN */
-	if (wait_fd(c, POLLIN, deadline, "reading from") || read_all(c, hdr, sizeof hdr, deadline))
-		return -1;
-	uint32_t n = frame_get_len(hdr);
+	while (c->rlen < XIHU_FRAME_HEADER)
+		if (fill(c, deadline))
+			return -1;
+	uint32_t n = frame_get_len(c->rbuf);
 	if (n == 0 || n > XIHU_MAX_RESPONSE_FRAME)
 		return fail(c, "reading from %s: bad frame length %u (limit %u)", c->path, n,
 		            XIHU_MAX_RESPONSE_FRAME);
+	if ((size_t)n + XIHU_FRAME_HEADER <= sizeof c->rbuf) {
+		/* the whole frame fits the buffer: unpacked from there */
+		while (c->rlen < n + XIHU_FRAME_HEADER)
+			if (fill(c, deadline))
+				return -1;
+		*out = xihu__response__unpack(NULL, n, c->rbuf + XIHU_FRAME_HEADER);
+		c->rlen -= n + XIHU_FRAME_HEADER;
+		memmove(c->rbuf, c->rbuf + n + XIHU_FRAME_HEADER, c->rlen);
+		if (!*out)
+			return fail(c, "reading from %s: the response does not unpack", c->path);
+		return 0;
+	}
 	uint8_t *buf = malloc(n);
 	if (!buf)
 		return fail(c, "response of %u bytes: out of memory", n);
-	if (read_all(c, buf, n, deadline)) {
+	uint32_t have = c->rlen - XIHU_FRAME_HEADER; /* < n: the buffer is smaller than the frame */
+	memcpy(buf, c->rbuf + XIHU_FRAME_HEADER, have);
+	c->rlen = 0;
+	if (read_all(c, buf + have, n - have, deadline)) {
 		free(buf);
 		return -1;
 	}

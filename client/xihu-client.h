@@ -38,6 +38,10 @@ typedef struct xihu_client {
 	uint64_t next_id;   /* id given to the next request */
 	char path[256];     /* the socket connected to */
 	char err[768];      /* the last error, one line */
+	/* bytes received and not yet handed out: most answers arrive whole in
+	 * one recv() here, header and body together */
+	uint32_t rlen;
+	uint8_t rbuf[16384];
 } xihu_client;
 
 /* Connects to the daemon on path within XIHU_CONNECT_TIMEOUT_MS. */

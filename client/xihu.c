@@ -320,6 +320,7 @@ static int cmd_search(int argc, char **argv, const char *socket_opt)
 	sr.want_lines = format == OUT_DEFAULT || format == OUT_VIMGREP || format == OUT_JSON;
 	sr.exact_total = format == OUT_COUNT; /* a count must not be a lower bound */
 	sr.context = format == OUT_DEFAULT || format == OUT_JSON ? context : 0;
+	sr.suggest = format != OUT_COUNT;
 	Xihu__Request req = XIHU__REQUEST__INIT;
 	req.body_case = XIHU__REQUEST__BODY_SEARCH;
 	req.search = &sr;

@@ -129,6 +129,7 @@ static void serve_search(const struct handler_ctx *ctx, uint64_t id,
 		.limits = ctx->limits,
 		.exact_total = sr->exact_total,
 		.context = sr->context < XIHUD_MAX_CONTEXT ? sr->context : XIHUD_MAX_CONTEXT,
+		.suggest = sr->suggest,
 	};
 	const char *q = sr->query ? sr->query : "";
 	xihu_results res = {0};

@@ -1724,7 +1724,7 @@ int xihu_search(xihu_index *ix, const char *query, size_t query_len, const xihu_
 		hl.p = p;
 		p[hl.n++] = (hl_pattern){1, &c.fz[i], false};
 	}
-	if (!rc && t.n == 0 && out->total == 0)
+	if (!rc && t.n == 0 && out->total == 0 && o.suggest)
 		rc = suggest(&c, query, query_len, q, &out->suggestion);
 	if (!rc && t.n > o.offset) {
 		qsort(t.h, t.n, sizeof *t.h, cmp_rank);

@@ -164,6 +164,8 @@ typedef struct xihu_search_opts {
 	const xihu_limits *limits; /* NULL = defaults */
 	bool exact_total;          /* count every match (no pruning): total_exact is then true */
 	uint32_t context;          /* with want_lines: lines around each matched one (col 0, no spans) */
+	bool suggest;              /* nothing found: fill results.suggestion (a dictionary walk per
+	                            * unknown word, milliseconds on a large index) */
 } xihu_search_opts;
 
 typedef struct xihu_span {

@@ -181,7 +181,7 @@ static void suggestion_only_when_nothing_found(void **state)
 	(void)state;
 	xihu_results r;
 	xihu_err err = {0};
-	xihu_search_opts o = {.limit = 10};
+	xihu_search_opts o = {.limit = 10, .suggest = true};
 	char q[40];
 	int suggested = 0;
 	/* a corpus word with its last letter doubled, when that is no indexed word */
@@ -201,6 +201,11 @@ static void suggestion_only_when_nothing_found(void **state)
 		}
 		if (known)
 			continue;
+		o.suggest = false; /* only when asked */
+		assert_int_equal(xihu_search(c.ix, q, qlen, &o, &r, &err), 0);
+		assert_null(r.suggestion);
+		xihu_results_free(&r);
+		o.suggest = true;
 		assert_int_equal(xihu_search(c.ix, q, qlen, &o, &r, &err), 0);
 		assert_int_equal(r.nhits, 0);
 		if (nearest > k) {
