@@ -37,6 +37,22 @@ static uint64_t key8(const uint8_t *k, uint32_t len)
 	return v;
 }
 
+/* Block b's first key (stored whole: shared 0); 0 or XIHU_ECORRUPT. */
+static int block_key(const seg *s, uint64_t b, const uint8_t **key, uint32_t *len, xihu_err *err)
+{
+	const xmap *m = &s->f[SEG_TERMS];
+	uint64_t boff = get_u64le(s->tindex + b * SEG_TERMS_INDEX_ENTRY);
+	uint64_t bend = b + 1 < s->nblocks ? get_u64le(s->tindex + (b + 1) * SEG_TERMS_INDEX_ENTRY) : s->index_off;
+	const uint8_t *p = m->data + boff, *end = m->data + bend;
+	uint64_t shared, suf;
+	if (!get_varint(&p, end, &shared) || !get_varint(&p, end, &suf) || shared != 0 || suf == 0 ||
+	    suf > KEY_MAX || (uint64_t)(end - p) < suf)
+		return xfile_corrupt(m, boff, err, "dictionary block key out of range");
+	*key = p;
+	*len = (uint32_t)suf;
+	return XIHU_OK;
+}
+
 static int open_terms(seg *s, xihu_err *err)
 {
 	const xmap *m = &s->f[SEG_TERMS];
@@ -71,15 +87,12 @@ static int open_terms(seg *s, xihu_err *err)
 		prev_pos = pos;
 	}
 	for (uint64_t b = 0; b < s->nblocks; b++) {
-		uint64_t boff = get_u64le(s->tindex + b * SEG_TERMS_INDEX_ENTRY);
-		uint64_t bend = b + 1 < s->nblocks ? get_u64le(s->tindex + (b + 1) * SEG_TERMS_INDEX_ENTRY)
-		                                    : s->index_off;
-		const uint8_t *p = m->data + boff, *end = m->data + bend;
-		uint64_t shared, suf;
-		if (!get_varint(&p, end, &shared) || !get_varint(&p, end, &suf) || shared != 0 || suf == 0 ||
-		    suf > KEY_MAX || (uint64_t)(end - p) < suf)
-			return xfile_corrupt(m, boff, err, "dictionary block key out of range");
-		s->fence[b] = key8(p, (uint32_t)suf);
+		const uint8_t *k;
+		uint32_t kl;
+		int rc = block_key(s, b, &k, &kl, err);
+		if (rc)
+			return rc;
+		s->fence[b] = key8(k, kl);
 	}
 	return XIHU_OK;
 }
@@ -304,7 +317,6 @@ static int key_cmp(const uint8_t *a, uint32_t al, const uint8_t *b, uint32_t bl)
 /* Positions c before the first entry whose key is >= key; false if none. */
 static int dcur_seek(const seg *s, dcur *c, const uint8_t *key, uint32_t klen, xihu_err *err)
 {
-	const xmap *m = &s->f[SEG_TERMS];
 	/* the last block whose first key <= key: first over the fences (the
 	 * keys' first 8 bytes), then, among blocks whose fence ties with the
 	 * key's, by the keys in the file */
@@ -334,15 +346,12 @@ static int dcur_seek(const seg *s, dcur *c, const uint8_t *key, uint32_t klen, x
 	/* the exact search over [lo, hi) */
 	while (hi - lo > 1) {
 		uint64_t mid = lo + (hi - lo) / 2;
-		uint64_t boff = get_u64le(s->tindex + mid * SEG_TERMS_INDEX_ENTRY);
-		uint64_t bend = mid + 1 < s->nblocks ? get_u64le(s->tindex + (mid + 1) * SEG_TERMS_INDEX_ENTRY)
-		                                      : s->index_off;
-		const uint8_t *p = m->data + boff, *end = m->data + bend;
-		uint64_t shared, suf;
-		if (!get_varint(&p, end, &shared) || !get_varint(&p, end, &suf) || shared != 0 || suf == 0 ||
-		    suf > KEY_MAX || (uint64_t)(end - p) < suf)
-			return xfile_corrupt(m, boff, err, "dictionary block key out of range");
-		if (key_cmp(p, (uint32_t)suf, key, klen) <= 0)
+		const uint8_t *k;
+		uint32_t kl;
+		int rc = block_key(s, mid, &k, &kl, err);
+		if (rc)
+			return rc;
+		if (key_cmp(k, kl, key, klen) <= 0)
 			lo = mid;
 		else
 			hi = mid;
