@@ -80,13 +80,16 @@ static int teardown(void **state)
 	return corpus_free(&c);
 }
 
+static xihu_index *other; /* the same corpus under other BM25 parameters (same_top asks it when set) */
+
 static void same_top(const char *q, uint32_t k)
 {
 	xihu_results a, b;
 	xihu_err err = {0};
 	/* exact_total: the plain evaluation, every match scored in one pass */
 	xihu_search_opts small = {.limit = k}, all = {.limit = 5000, .exact_total = true};
-	if (xihu_search(c.ix, q, strlen(q), &small, &a, &err) || xihu_search(c.ix, q, strlen(q), &all, &b, &err))
+	xihu_index *ix = other ? other : c.ix;
+	if (xihu_search(ix, q, strlen(q), &small, &a, &err) || xihu_search(ix, q, strlen(q), &all, &b, &err))
 		fail_msg("%s: %s", q, err.msg);
 	assert_true(b.total_exact);
 	uint32_t want = b.nhits < k ? b.nhits : k;
@@ -200,6 +203,34 @@ static void wide_ors_keep_their_top_k(void **state)
 	same_top("w1* w2", 10);
 }
 
+/* An index built with --k1 1.2 --b 0.75: its block impacts are stored with
+ * the defaults and turned into bounds for these parameters (search.c,
+ * impact_norm); pruning must still keep the exact top k. */
+static void other_bm25_parameters_keep_their_top_k(void **state)
+{
+	(void)state;
+	char dir[160], q[256], w[16];
+	const char *paths[] = {c.tree};
+	xihu_build_opts o = {.k1 = 1.2, .b = 0.75, .b_given = true};
+	xihu_err err = {0};
+	snprintf(dir, sizeof dir, "%s/index-k1", c.root);
+	if (xihu_build(dir, paths, 1, NULL, 0, &o, NULL, &err) || xihu_index_open(dir, &other, &err))
+		fail_msg("%s: %s", dir, err.msg);
+	for (int n = 0; n < 200; n++) {
+		q[0] = 0;
+		int terms = 1 + (int)(rnd() % 4);
+		for (int i = 0; i < terms; i++) {
+			word(rnd() % 3 ? zipf() : rnd() % VOCAB, w);
+			if (i)
+				strcat(q, n % 2 ? " OR " : " ");
+			strcat(q, w);
+		}
+		same_top(q, 1 + rnd() % 20);
+	}
+	xihu_index_unref(other);
+	other = NULL;
+}
+
 static void pruning_makes_total_a_lower_bound(void **state)
 {
 	(void)state;
@@ -228,6 +259,7 @@ int main(void)
 		cmocka_unit_test(phrases_keep_their_top_k),
 		cmocka_unit_test(and_queries_keep_their_top_k),
 		cmocka_unit_test(wide_ors_keep_their_top_k),
+		cmocka_unit_test(other_bm25_parameters_keep_their_top_k),
 		cmocka_unit_test(pruning_makes_total_a_lower_bound),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
