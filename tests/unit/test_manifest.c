@@ -16,43 +16,22 @@
 
 #include <cmocka.h>
 
-#include "index-int.h"
+#include "tmpdir.h"
 
-typedef struct fx {
-	char dir[64];
-	char path[128];
-	xihu_err err;
-} fx;
+#include "index-int.h"
 
 static int setup(void **state)
 {
-	fx *f = calloc(1, sizeof *f);
-	strcpy(f->dir, "/tmp/xihu-test-man-XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (fx_setup(state, "/tmp/xihu-test-man-XXXXXX"))
 		return -1;
+	fx *f = *state;
 	snprintf(f->path, sizeof f->path, "%s/MANIFEST", f->dir);
-	*state = f;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	fx *f = *state;
-	DIR *d = opendir(f->dir);
-	if (d) {
-		struct dirent *e;
-		while ((e = readdir(d))) {
-			if (e->d_name[0] == '.')
-				continue;
-			char p[512];
-			snprintf(p, sizeof p, "%s/%s", f->dir, e->d_name);
-			unlink(p);
-		}
-		closedir(d);
-	}
-	rmdir(f->dir);
-	free(f);
-	return 0;
+	return fx_teardown(state);
 }
 
 static void sample(manifest *m, manifest_seg segs[3], char *roots[2])

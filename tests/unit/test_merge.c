@@ -21,43 +21,20 @@
 
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include "seg-int.h"
 
 static const char *const fields3[] = {"body", "path", "title"};
 
-typedef struct fx {
-	char dir[64];
-	xihu_err err;
-} fx;
-
 static int setup(void **state)
 {
-	fx *f = calloc(1, sizeof *f);
-	strcpy(f->dir, "/tmp/xihu-test-merge-XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	*state = f;
-	return 0;
+	return fx_setup(state, "/tmp/xihu-test-merge-XXXXXX");
 }
 
 static int teardown(void **state)
 {
-	fx *f = *state;
-	DIR *d = opendir(f->dir);
-	if (d) {
-		struct dirent *e;
-		while ((e = readdir(d))) {
-			if (e->d_name[0] == '.')
-				continue;
-			char p[512];
-			snprintf(p, sizeof p, "%s/%s", f->dir, e->d_name);
-			unlink(p);
-		}
-		closedir(d);
-	}
-	rmdir(f->dir);
-	free(f);
-	return 0;
+	return fx_teardown(state);
 }
 
 /* ---- a corpus of pseudo-random docs ----------------------------------------- */
