@@ -134,6 +134,11 @@ int xfile_sync_dir(const char *dir, xihu_err *err);
 /* Renames dir/tmp (written and fsynced) over dir/name and fsyncs dir: the
  * atomic step of a commit.  On failure tmp is removed and name untouched. */
 int xfile_install(const char *dir, const char *tmp, const char *name, xihu_err *err);
+/* Writes payload as file `name` of kind through `tmp`: create, write,
+ * fsync, then xfile_install.  For the small files replaced whole
+ * (MANIFEST, SETTINGS). */
+int xfile_put_atomic(const char *dir, const char *tmp, const char *name, const char kind[4], const void *payload,
+                     size_t len, xihu_err *err);
 
 /* ==== settings.c: the analysis an index was created with ================= */
 

@@ -152,13 +152,7 @@ int manifest_write(const char *dir, const manifest *m, xihu_err *err)
 		xbuf_free(&b);
 		return xihu_err_set(err, XIHU_ENOMEM, "%s: manifest: out of memory", dir);
 	}
-	xfile_w w;
-	int rc = xfile_create(&w, dir, MANIFEST_TMP, XFILE_MANIFEST, err);
-	if (!rc)
-		xfile_write(&w, b.p, b.len);
+	int rc = xfile_put_atomic(dir, MANIFEST_TMP, MANIFEST_NAME, XFILE_MANIFEST, b.p, b.len, err);
 	xbuf_free(&b);
-	rc = xfile_finish(&w); /* fsyncs; unlinks the tmp file on failure */
-	if (rc)
-		return rc;
-	return xfile_install(dir, MANIFEST_TMP, MANIFEST_NAME, err);
+	return rc;
 }

@@ -250,6 +250,19 @@ uint32_t postings_next(postings *p)
 	return p->doc;
 }
 
+/* The first block in [lo, hi) whose last doc >= target (hi if none), by the skip table. */
+static uint32_t skip_search(const postings *p, uint32_t lo, uint32_t hi, uint32_t target)
+{
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (get_u32le(p->skip + (size_t)mid * SEG_SKIP_ENTRY + SEG_SKIP_LAST) < target)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 uint32_t postings_advance(postings *p, uint32_t target)
 {
 	if (p->doc == POSTINGS_END || p->doc >= target)
@@ -268,13 +281,7 @@ uint32_t postings_advance(postings *p, uint32_t target)
 			else
 				lo = p->sh_block + 1;
 		}
-		while (lo < hi) {
-			uint32_t mid = lo + (hi - lo) / 2;
-			if (get_u32le(p->skip + (size_t)mid * SEG_SKIP_ENTRY + SEG_SKIP_LAST) < target)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
+		lo = skip_search(p, lo, hi, target);
 		if (lo == p->nblocks) {
 			p->i = p->n ? p->n - 1 : 0;
 			return p->doc = POSTINGS_END;
@@ -317,13 +324,7 @@ uint32_t postings_shallow(postings *p, uint32_t target)
 			hi = step < n - lo ? lo + step : n;
 			step *= 2;
 		}
-		while (lo < hi) {
-			uint32_t mid = lo + (hi - lo) / 2;
-			if (get_u32le(p->skip + (size_t)mid * SEG_SKIP_ENTRY + SEG_SKIP_LAST) < target)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
+		lo = skip_search(p, lo, hi, target);
 		if (lo < n) {
 			shallow_at(p, lo);
 			return p->sh_last;

@@ -568,11 +568,14 @@ static int fz_collect(qctx *c, const seg *s, uint32_t field, fz_walk *w, fz_hit 
 				h.term[len] = 0;
 				if (*nhits < FUZZY_MAX) {
 					hits[(*nhits)++] = h;
+					if (*nhits == FUZZY_MAX) /* full: sorted from now on, worst last */
+						qsort(hits, *nhits, sizeof *hits, fz_cmp);
 				} else if (fz_cmp(&h, &hits[FUZZY_MAX - 1]) < 0) {
-					hits[FUZZY_MAX - 1] = h;
+					uint32_t i = FUZZY_MAX - 1; /* insert it in order over the worst */
+					for (; i > 0 && fz_cmp(&h, &hits[i - 1]) < 0; i--)
+						hits[i] = hits[i - 1];
+					hits[i] = h;
 				}
-				if (*nhits == FUZZY_MAX) /* keep the worst kept last */
-					qsort(hits, *nhits, sizeof *hits, fz_cmp);
 			}
 			continue;
 		}
@@ -609,9 +612,7 @@ static int fz_collect(qctx *c, const seg *s, uint32_t field, fz_walk *w, fz_hit 
 			break; /* cannot happen with a sorted dictionary; a bound anyway */
 		r = seg_terms_from(&ti, s, field, seek, slen, c->err);
 	}
-	if (r < 0)
-		return c->rc = r;
-	if (r > 0)
+	if (r) /* < 0 from seg_prefix_next, > 0 from seg_terms_from */
 		return c->rc = r;
 	qsort(hits, *nhits, sizeof *hits, fz_cmp);
 	return 0;
@@ -686,9 +687,9 @@ static it *build_fuzzy(qctx *c, const qnode *q, const fieldset *fs)
 }
 
 /*
- * A scope's field id in the index (by name; the same id in every segment,
- * as the builder numbers fields in order of first use... checked per
- * segment all the same).  Returns false when no segment has the field.
+ * A scope's field id in the segment being built for, by name (segments may
+ * number their fields differently): UINT32_MAX when this segment lacks it.
+ * Returns false when no segment of the index has the field at all.
  */
 static bool scope_field(qctx *c, const char *name, uint32_t *id)
 {

@@ -365,15 +365,9 @@ int settings_write(const char *dir, const analysis *an, xihu_err *err)
 		xbuf_free(&b);
 		return xihu_err_set(err, XIHU_ENOMEM, "%s/%s: out of memory", dir, SETTINGS_NAME);
 	}
-	xfile_w w;
-	int rc = xfile_create(&w, dir, SETTINGS_TMP, XFILE_SETTINGS, err);
-	if (!rc)
-		xfile_write(&w, b.p, b.len);
+	int rc = xfile_put_atomic(dir, SETTINGS_TMP, SETTINGS_NAME, XFILE_SETTINGS, b.p, b.len, err);
 	xbuf_free(&b);
-	rc = xfile_finish(&w); /* fsyncs; unlinks the tmp file on failure */
-	if (rc)
-		return rc;
-	return xfile_install(dir, SETTINGS_TMP, SETTINGS_NAME, err);
+	return rc;
 }
 
 static int parse(const xmap *f, analysis *an, xihu_err *err)

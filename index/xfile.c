@@ -326,6 +326,17 @@ int xfile_sync_dir(const char *dir, xihu_err *err)
 	return rc;
 }
 
+int xfile_put_atomic(const char *dir, const char *tmp, const char *name, const char kind[4], const void *payload,
+                     size_t len, xihu_err *err)
+{
+	xfile_w w;
+	int rc = xfile_create(&w, dir, tmp, kind, err);
+	if (!rc)
+		xfile_write(&w, payload, len);
+	rc = xfile_finish(&w); /* fsyncs; unlinks the tmp file on failure */
+	return rc ? rc : xfile_install(dir, tmp, name, err);
+}
+
 int xfile_install(const char *dir, const char *tmp, const char *name, xihu_err *err)
 {
 	char from[4096], to[4096];
