@@ -13,41 +13,13 @@ IX=$T/index
 SOCK=$T/run/xihud.sock
 export XIHU_SOCKET=$SOCK NO_COLOR=1
 unset XDG_RUNTIME_DIR XDG_DATA_HOME XIHU_INDEX
-DPID=
 PY=/usr/bin/python3
+. "$(dirname "$0")/lib.sh"
 
-stop_daemon() {
-	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
-	DPID=
-}
-cleanup() {
-	stop_daemon
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-fail() { echo "FAIL [$CASE]: $*" >&2; exit 1; }
-# expect_eq WHAT GOT WANT
-expect_eq() { [ "$2" == "$3" ] || fail "$1: got [$2], want [$3]"; }
-# run CMD...: sets OUT, ERR, RC
-run() {
-	OUT=$("$@" 2>"$T/stderr"); RC=$?; ERR=$(cat "$T/stderr")
-}
 # index DIR ARGS...: xihu-index --index DIR ARGS...
 index() { local d=$1; shift; "$XIHU_INDEX_BIN" --quiet --index "$d" "$@" || fail "xihu-index $* exited $?"; }
 # start_daemon DIR: xihud serving DIR (one at a time)
-start_daemon() {
-	stop_daemon
-	"$XIHUD_BIN" --foreground --index "$1" --socket "$SOCK" 2>"$T/xihud.log" &
-	DPID=$!
-	for _ in $(seq 100); do
-		[ -S "$SOCK" ] && return 0
-		kill -0 "$DPID" 2>/dev/null || fail "xihud exited: $(cat "$T/xihud.log")"
-		sleep 0.05
-	done
-	fail "xihud did not create $SOCK in 5 s"
-}
-xihu() { "$XIHU_BIN" "$@"; }
+start_daemon() { serve "$1"; }
 # found QUERY: the documents answering QUERY, sorted, on one line
 found() { run xihu search -l -n 100 "$1"; sort <<<"$OUT" | tr '\n' ' ' | sed 's/ $//'; }
 # spans QUERY DOC: the highlighted text of DOC's lines for QUERY, '|' between

@@ -11,34 +11,11 @@ IX=$T/index
 SOCK=$T/run/xihud.sock
 export XIHU_SOCKET=$SOCK XIHU_INDEX=$IX NO_COLOR=1
 unset XDG_RUNTIME_DIR XDG_DATA_HOME
-DPID=
 PY=/usr/bin/python3
+. "$(dirname "$0")/lib.sh"
 
-cleanup() {
-	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-fail() { echo "FAIL [$CASE]: $*" >&2; exit 1; }
-# expect_eq WHAT GOT WANT
-expect_eq() { [ "$2" == "$3" ] || fail "$1: got [$2], want [$3]"; }
-# run CMD...: sets OUT, ERR, RC
-run() {
-	OUT=$("$@" 2>"$T/stderr"); RC=$?; ERR=$(cat "$T/stderr")
-}
 index() { "$XIHU_INDEX_BIN" --quiet --index "$IX" "$@" || fail "xihu-index $* exited $?"; }
-start_daemon() {
-	"$XIHUD_BIN" --foreground --index "$IX" --socket "$SOCK" 2>"$T/xihud.log" &
-	DPID=$!
-	for _ in $(seq 100); do
-		[ -S "$SOCK" ] && return 0
-		kill -0 "$DPID" 2>/dev/null || fail "xihud exited: $(cat "$T/xihud.log")"
-		sleep 0.05
-	done
-	fail "xihud did not create $SOCK in 5 s"
-}
-xihu() { "$XIHU_BIN" "$@"; }
+start_daemon() { serve "$IX"; }
 
 make_tree() {
 	mkdir -p "$TREE/src" "$TREE/docs" "$TREE/.git"
