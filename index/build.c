@@ -667,14 +667,36 @@ static int read_small_file(const char *path, size_t max, char **out, size_t *len
 	return 0;
 }
 
+/* The pair words of a new index, from a sample of its roots (pairwords.c). */
+static int learn_pairwords(build *b, analysis *an, char **roots, uint32_t nroots)
+{
+	pairwords_root *pr = calloc(nroots + 1, sizeof *pr);
+	if (!pr)
+		return xihu_err_set(b->err, XIHU_ENOMEM, "out of memory");
+	for (uint32_t i = 0; i < nroots; i++) {
+		int kind;
+		pr[i].path = root_parse(roots[i], &kind);
+		pr[i].no_ignore = kind == ROOT_TREE_NOIGNORE;
+		pr[i].records = kind == ROOT_JSONL;
+	}
+	char *text = NULL;
+	size_t len = 0;
+	int rc = pairwords_sample(an, pr, nroots, b->max_size, &text, &len, b->err);
+	if (!rc && len)
+		rc = analysis_set_pairwords(an, text, len, b->err);
+	free(text);
+	free(pr);
+	return rc;
+}
+
 /* The analysis of this run: for a new index, what the options ask for,
  * stored in SETTINGS before anything is committed; for an existing one,
  * the stored analysis, which the options must not contradict. */
-static int run_analysis(build *b, bool fresh, analysis **out)
+static int run_analysis(build *b, bool fresh, char **roots, uint32_t nroots, analysis **out)
 {
 	const xihu_build_opts *o = b->o;
 	analysis_opts ao = {.stem = o->stem, .fold_diacritics = o->fold_diacritics, .stopwords_name = o->stopwords,
-	                    .k1 = o->k1, .b = o->b, .b_given = o->b_given};
+	                    .k1 = o->k1, .b = o->b, .b_given = o->b_given, .no_pairs = o->no_pairs};
 	char *text = NULL;
 	int rc = 0;
 	*out = NULL;
@@ -685,6 +707,8 @@ static int run_analysis(build *b, bool fresh, analysis **out)
 	}
 	if (fresh) {
 		rc = analysis_new(&ao, out, b->err);
+		if (!rc && !o->no_pairs)
+			rc = learn_pairwords(b, *out, roots, nroots);
 		if (!rc)
 			rc = settings_write(b->dir, *out, b->err);
 	} else {
@@ -827,7 +851,7 @@ int xihu_build(const char *index_dir, const char *const *paths, size_t npaths, c
 	if (rc)
 		goto out;
 	remove_garbage(index_dir, &b.old); /* what a killed run left behind */
-	if ((rc = run_analysis(&b, fresh, &an)) || (rc = load_old(&b)))
+	if ((rc = load_old(&b)))
 		goto out;
 
 	/* the roots of this run */
@@ -852,7 +876,7 @@ int xihu_build(const char *index_dir, const char *const *paths, size_t npaths, c
 		for (size_t i = 0; i < njsonl && !rc; i++)
 			rc = add_root(&b, &roots, &nroots, jsonl[i], ROOT_JSONL, false);
 	}
-	if (rc)
+	if (rc || (rc = run_analysis(&b, fresh, roots, nroots, &an)))
 		goto out;
 
 	/* new and changed documents -> new segments */

@@ -160,6 +160,7 @@ typedef struct analysis_opts {
 	double k1;                  /* BM25's k1 for queries; 0: not given (the default) */
 	double b;                   /* BM25's b, when b_given */
 	bool b_given;
+	bool no_pairs;              /* a new index without pair terms (xihu-index --no-pairs) */
 } analysis_opts;
 
 /* The BM25 parameters queries use when an index does not set them: chosen
@@ -178,6 +179,14 @@ double analysis_b(const analysis *an);         /* XIHU_BM25_B_DEFAULT unless set
 bool analysis_fold_diacritics(const analysis *an);
 uint32_t analysis_nstopwords(const analysis *an);
 bool analysis_is_stopword(const analysis *an, const char *term, uint32_t len);
+/* Pair words: an index with them has a pair term (field | XIHU_PAIR_FIELD,
+ * "w1 w2") for every two adjacent words of a field of which one is a pair
+ * word, at the first word's position; 0 for an index without. */
+uint32_t analysis_npairwords(const analysis *an);
+/* Sets the pair words of a new index from a text of analyzed words, one
+ * or more per line (pairwords_sample's). */
+int analysis_set_pairwords(analysis *an, const char *text, size_t len, xihu_err *err);
+bool analysis_is_pairword(const analysis *an, const char *term, uint32_t len);
 bool analysis_known_stemmer(const char *name);
 /* "stem english, 3 stopwords, diacritics kept" */
 void analysis_describe(const analysis *an, char *buf, size_t size);
@@ -189,6 +198,18 @@ int analysis_check(const char *dir, const analysis *stored, const analysis_opts 
  * directory without it has the default analysis (*out = NULL). */
 int settings_write(const char *dir, const analysis *an, xihu_err *err);
 int settings_read(const char *dir, analysis **out, xihu_err *err);
+
+/* ==== pairwords.c: the pair words of a new index ======================== */
+
+typedef struct pairwords_root {
+	const char *path;
+	bool no_ignore; /* a tree walked with WALK_NO_IGNORE */
+	bool records;   /* a JSON Lines file */
+} pairwords_root;
+/* The most frequent words of a sample of the roots' files, analyzed with
+ * an, one per line, into *out (malloc'd; NULL and 0 when there are none). */
+int pairwords_sample(const analysis *an, const pairwords_root *roots, size_t nroots, uint64_t max_size,
+                     char **out, size_t *out_len, xihu_err *err);
 
 /* ==== analyze.c: text -> tokens ========================================== */
 
@@ -335,6 +356,10 @@ bool walk_glob_match(const char *pattern, const char *s);
 /* ==== seg_writer.c: documents -> one immutable segment =================== */
 
 enum { FIELD_BODY = 0, FIELD_PATH = 1, FIELD_TITLE = 2, XIHU_MAX_FIELDS = 16 };
+/* A pair term's key byte is its field's | XIHU_PAIR_FIELD (settings.c,
+ * analysis_is_pairword): pair terms sort after every word and stay out of
+ * every walk over a field's words (prefixes, fuzzy, merges of words). */
+#define XIHU_PAIR_FIELD 0x80u
 
 typedef struct seg_doc_in {
 	const char *name; /* absolute path or record id */
@@ -371,6 +396,10 @@ int seg_writer_new(const char *dir, uint64_t seg_id, uint32_t nfields, const cha
  * past it returns XIHU_ELIMIT without spoiling the writer: finish it and
  * start the next segment. */
 void seg_writer_set_max_docs(seg_writer *w, uint32_t max_docs);
+/* From now on, adds a pair term for every two adjacent words of a field
+ * for which is_pairword(ctx, ...) holds (analysis_is_pairword); NULL: none. */
+typedef bool (*seg_pairword_fn)(const void *ctx, const char *term, uint32_t len);
+void seg_writer_set_pairs(seg_writer *w, seg_pairword_fn is_pairword, const void *ctx);
 /* Adds one document: begin, its tokens per field, end.  Doc ids are dense from 0. */
 int seg_writer_begin_doc(seg_writer *w, const seg_doc_in *d);
 void seg_writer_add_token(seg_writer *w, uint32_t field, const char *term, uint32_t len, uint32_t pos);

@@ -410,6 +410,11 @@ static int finish_segment(worker *wk)
 	return 0;
 }
 
+static bool is_pairword(const void *an, const char *term, uint32_t len)
+{
+	return analysis_is_pairword(an, term, len);
+}
+
 /* Opens a writer for the doc at (seq, item) if none is open. */
 static int need_writer(worker *wk, uint64_t seq, uint32_t i)
 {
@@ -418,7 +423,10 @@ static int need_writer(worker *wk, uint64_t seq, uint32_t i)
 	uint64_t id = atomic_fetch_add(&wk->p->next_id, 1);
 	wk->w_seq = seq;
 	wk->w_item = i;
-	return seg_writer_new(wk->p->o.dir, id, 3, field_names, &wk->w, &wk->err);
+	int rc = seg_writer_new(wk->p->o.dir, id, 3, field_names, &wk->w, &wk->err);
+	if (!rc && analysis_npairwords(wk->p->o.an))
+		seg_writer_set_pairs(wk->w, is_pairword, wk->p->o.an);
+	return rc;
 }
 
 static int add_item(worker *wk, const batch *bt, uint32_t i)

@@ -466,6 +466,8 @@ void postings_free(postings *p)
 /* The full walk behind seg_check. */
 int postings_verify(const seg *s, uint32_t field, const seg_term *t, uint64_t pos_len, xihu_err *err)
 {
+	bool nopos = field & XIHU_PAIR_FIELD; /* a pair term: tf without positions */
+	field &= ~XIHU_PAIR_FIELD;
 	postings p;
 	int rc = postings_init(&p, s, t, err);
 	if (rc) {
@@ -487,7 +489,7 @@ int postings_verify(const seg *s, uint32_t field, const seg_term *t, uint64_t po
 	for (uint32_t d = p.doc; d != POSTINGS_END && !p.rc;) {
 		uint32_t tf = postings_freq(&p);
 		const uint32_t *pos;
-		int n = postings_positions(&p, &pos);
+		int n = nopos ? (int)tf : postings_positions(&p, &pos);
 		if (n < 0)
 			break;
 		if ((uint32_t)n != tf) {
@@ -506,7 +508,8 @@ int postings_verify(const seg *s, uint32_t field, const seg_term *t, uint64_t po
 		double impact = bm25_tf_norm(tf, dl, avgdl);
 		if (impact > blk_impact)
 			blk_impact = impact;
-		used = p.pos_cur;
+		if (!nopos)
+			used = p.pos_cur;
 		d = postings_next(&p);
 		if (p.rc)
 			break;

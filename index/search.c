@@ -244,7 +244,7 @@ static double idf(uint64_t ndocs, uint64_t df)
 	return log(1.0 + ((double)ndocs - (double)df + 0.5) / ((double)df + 0.5));
 }
 
-static it *leaf_lookup(qctx *c, uint32_t field, char *const *terms, uint32_t nterms, seg_term *st);
+static it *leaf_lookup(qctx *c, uint32_t field, char *const *terms, uint32_t nterms, bool pairable, seg_term *st);
 
 /* Bounds are computed in another order than the scores they bound; this
  * keeps a rounding difference from pruning a doc that scores exactly its
@@ -277,8 +277,10 @@ static double impact_norm(const qctx *c, uint32_t field, float impact)
 	return t / (t + c->k1);
 }
 
-/* A leaf over nterms consecutive words of one field: a term (nterms == 1) or a phrase. */
-static it *leaf_new(qctx *c, uint32_t field, char *const *terms, uint32_t nterms)
+/* A leaf over nterms consecutive words of one field: a term (nterms == 1)
+ * or a phrase; pairable: a phrase of two adjacent words (no gap, not NEAR),
+ * which a pair term can stand for. */
+static it *leaf_new(qctx *c, uint32_t field, char *const *terms, uint32_t nterms, bool pairable)
 {
 	/* a field with no token in this segment (title in a tree of files) has nothing to find */
 	if (field >= seg_nfields(c->s) || !seg_field_total(c->s, field))
@@ -288,12 +290,66 @@ static it *leaf_new(qctx *c, uint32_t field, char *const *terms, uint32_t nterms
 		c->rc = xihu_err_set(c->err, XIHU_ENOMEM, "search: out of memory");
 		return NULL;
 	}
-	it *n = leaf_lookup(c, field, terms, nterms, st);
+	it *n = leaf_lookup(c, field, terms, nterms, pairable, st);
 	free(st);
 	return n;
 }
 
-static it *leaf_lookup(qctx *c, uint32_t field, char *const *terms, uint32_t nterms, seg_term *st)
+/*
+ * The pair term of a two-word phrase whose words are both pair words
+ * (seg_writer.c, add_pairs): it holds, per document, how often the phrase
+ * occurs, so the phrase is one list and no positions are walked.  Scored
+ * as the phrase is (weight: its words' idf), so a segment answers alike
+ * either way.  Returns false where the index has no such pair term to
+ * offer (then positions are walked); *out is NULL on an error, an empty
+ * iterator where the phrase does not occur in this segment.
+ */
+static bool pair_leaf(qctx *c, uint32_t field, char *const *terms, double w, it **out)
+{
+	const analysis *an = index_analysis(c->ix);
+	uint32_t l0 = (uint32_t)strlen(terms[0]), l1 = (uint32_t)strlen(terms[1]);
+	if (!analysis_npairwords(an) || l0 + 1 + l1 > XIHU_MAX_TERM || !analysis_is_pairword(an, terms[0], l0) ||
+	    !analysis_is_pairword(an, terms[1], l1))
+		return false;
+	char key[XIHU_MAX_TERM + 1];
+	memcpy(key, terms[0], l0);
+	key[l0] = ' ';
+	memcpy(key + l0 + 1, terms[1], l1);
+	seg_term pt;
+	int r = seg_lookup(c->s, field | XIHU_PAIR_FIELD, key, l0 + 1 + l1, &pt, c->err);
+	*out = NULL;
+	if (r < 0) {
+		c->rc = -r;
+		return true;
+	}
+	if (r == 0) {
+		*out = it_new(c, IT_EMPTY);
+		return true;
+	}
+	it *n = it_new(c, IT_TERM);
+	if (!n)
+		return true;
+	n->field = field;
+	n->weight = field_weight[field] * w;
+	n->cost = pt.df;
+	n->nterms = 1;
+	if (!(n->pp = calloc(1, sizeof *n->pp))) {
+		c->rc = xihu_err_set(c->err, XIHU_ENOMEM, "search: out of memory");
+		return true;
+	}
+	int rc = postings_init(&n->pp[0], c->s, &pt, c->err);
+	if (rc) {
+		n->nterms = 0;
+		c->rc = rc;
+		return true;
+	}
+	double norm = tf_norm_bound(c, pt.max_tf), imp = impact_norm(c, field, n->pp[0].term_max_impact);
+	n->maxs = n->weight * (imp < norm ? imp : norm) * BOUND_SLACK;
+	*out = n;
+	return true;
+}
+
+static it *leaf_lookup(qctx *c, uint32_t field, char *const *terms, uint32_t nterms, bool pairable, seg_term *st)
 {
 	double w = 0;
 	uint64_t cost = UINT64_MAX;
@@ -310,6 +366,9 @@ static it *leaf_lookup(qctx *c, uint32_t field, char *const *terms, uint32_t nte
 		if (st[i].df < cost)
 			cost = st[i].df;
 	}
+	it *pair;
+	if (pairable && nterms == 2 && pair_leaf(c, field, terms, w, &pair))
+		return pair;
 	uint32_t max_tf = UINT32_MAX;
 	for (uint32_t i = 0; i < nterms; i++)
 		if (st[i].max_tf < max_tf)
@@ -426,7 +485,7 @@ static it *build_prefix(qctx *c, const qnode *q, const fieldset *fs)
 			memcpy(buf, term, len);
 			buf[len] = 0;
 			char *one = buf;
-			if (!or_add(c, n, leaf_new(c, fields[f], &one, 1)))
+			if (!or_add(c, n, leaf_new(c, fields[f], &one, 1, false)))
 				return NULL;
 		}
 		if (r < 0) {
@@ -667,7 +726,7 @@ static it *build_fuzzy(qctx *c, const qnode *q, const fieldset *fs)
 			break;
 		for (uint32_t i = 0; i < nh; i++) {
 			char *one = hits[i].term;
-			it *leaf = leaf_new(c, field, &one, 1);
+			it *leaf = leaf_new(c, field, &one, 1, false);
 			if (!leaf || !fz_remember(c, one)) {
 				if (!c->rc)
 					c->rc = xihu_err_set(c->err, XIHU_ENOMEM, "search: out of memory");
@@ -772,7 +831,8 @@ static it *build(qctx *c, const qnode *q)
 	case Q_NEAR: {
 		it *n = it_new(c, IT_OR);
 		for (size_t f = 0; n && f < fs.n; f++) {
-			it *leaf = leaf_new(c, fs.f[f], q->terms, q->nterms);
+			bool pairable = q->kind == Q_PHRASE && q->nterms == 2 && (!q->pos || q->pos[1] == 1);
+			it *leaf = leaf_new(c, fs.f[f], q->terms, q->nterms, pairable);
 			if (leaf && leaf->kind == IT_PHRASE && q->kind == Q_NEAR)
 				leaf->near = q->near + 1; /* +1: NEAR/0 is adjacent in any order */
 			if (leaf && leaf->kind == IT_PHRASE && q->kind == Q_PHRASE)

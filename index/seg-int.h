@@ -74,7 +74,8 @@ int postings_reinit(postings *p, const seg *s, const seg_term *t, xihu_err *err)
 /* Walks a whole postings list: every doc, freq and position, checking what
  * the writer guarantees (seg_check): counts against the dictionary, block
  * bounds against the docs, and that the term's bytes are used exactly.
- * pos_len is the dictionary's length of the term's positions. */
+ * pos_len is the dictionary's length of the term's positions.  field: the
+ * term's key byte (with XIHU_PAIR_FIELD: a pair term, without positions). */
 int postings_verify(const seg *s, uint32_t field, const seg_term *t, uint64_t pos_len, xihu_err *err);
 
 /* ==== seg_out.c: writing a segment's files (seg_writer.c, seg_merge.c) ==== */
@@ -103,9 +104,12 @@ int seg_out_doc(seg_out *o, const seg_doc *d, uint32_t store_block, uint32_t sto
                 const uint32_t *field_len);
 uint32_t seg_out_ndocs(const seg_out *o);
 int seg_out_terms_begin(seg_out *o);
-/* key = field byte + term bytes, strictly increasing across terms. */
+/* key = field byte + term bytes, strictly increasing across terms; a
+ * pair term's field byte has XIHU_PAIR_FIELD set, and it stores no
+ * positions (its pos_len is 0). */
 void seg_out_term_begin(seg_out *o, const uint8_t *key, uint32_t klen);
-/* doc ascending within the term; pos[0..tf) strictly increasing. */
+/* doc ascending within the term; pos[0..tf) strictly increasing (not
+ * read for a pair term: may be NULL). */
 void seg_out_term_doc(seg_out *o, uint32_t doc, uint32_t tf, const uint32_t *pos);
 /* A term that got no docs is dropped. */
 int seg_out_term_end(seg_out *o);

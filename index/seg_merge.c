@@ -53,6 +53,7 @@ typedef struct merger {
 	uint32_t nheap;
 	uint32_t *same;   /* cursors holding the current key, input order */
 	postings *p;      /* one iterator per input, reused */
+	bool nopos;       /* the field being merged is a pair field: no positions */
 } merger;
 
 /* ---- docs and the doc store ------------------------------------------------ */
@@ -200,8 +201,8 @@ static int merge_postings(merger *m, cursor *c)
 	for (uint32_t d = p->doc; d != POSTINGS_END; d = postings_next(p)) {
 		if (seg_bitmap_test(dels, d))
 			continue;
-		const uint32_t *pos;
-		int npos = postings_positions(p, &pos);
+		const uint32_t *pos = NULL;
+		int npos = m->nopos ? (int)postings_freq(p) : postings_positions(p, &pos);
 		if (npos < 0)
 			return -npos;
 		seg_out_term_doc(m->o, map ? map[d] : base + d, (uint32_t)npos, pos);
@@ -214,9 +215,10 @@ static int merge_postings(merger *m, cursor *c)
 static int merge_field(merger *m, uint32_t field)
 {
 	m->nheap = 0;
+	m->nopos = field & XIHU_PAIR_FIELD; /* pair terms have tf but no positions */
 	for (uint32_t i = 0; i < m->n; i++) {
 		cursor *c = &m->cur[i];
-		if (field >= seg_nfields(m->in[i]))
+		if ((field & ~XIHU_PAIR_FIELD) >= seg_nfields(m->in[i]))
 			continue;
 		int rc = seg_prefix_init(&c->it, c->s, field, "", 0, m->err);
 		if (rc)
@@ -349,6 +351,8 @@ int seg_merge(const char *dir, const seg *const *in, uint32_t n, uint64_t out_id
 		rc = seg_out_terms_begin(m.o);
 	for (uint32_t f = 0; f < nfields && !rc; f++)
 		rc = merge_field(&m, f);
+	for (uint32_t f = 0; f < nfields && !rc; f++) /* pair terms sort after every word */
+		rc = merge_field(&m, f | XIHU_PAIR_FIELD);
 	if (!rc)
 		rc = seg_out_finish(m.o, names, out);
 done:

@@ -114,6 +114,7 @@ struct seg_out {
 	uint32_t blk_min_dl, blk_max_tf;
 	double blk_impact;    /* the open block's largest bm25_tf_norm */
 	uint64_t blk_pos_off; /* the open block's positions, from pos_off */
+	bool nopos;           /* the term stores no positions (a pair term) */
 	uint32_t firsts[XIHU_BLOCK]; /* the open block's first positions */
 	uint32_t *gaps_p;            /* its later positions' gaps - 1 */
 	size_t ngaps, gaps_cap;
@@ -409,7 +410,7 @@ void seg_out_term_begin(seg_out *o, const uint8_t *key, uint32_t klen)
 		o_set(o, XIHU_EINVAL, "segment: a term before seg_out_terms_begin");
 		return;
 	}
-	if (o->in_term || klen < 2 || klen > XIHU_MAX_TERM + 1 || key[0] >= o->nfields) {
+	if (o->in_term || klen < 2 || klen > XIHU_MAX_TERM + 1 || (key[0] & ~XIHU_PAIR_FIELD) >= o->nfields) {
 		o_set(o, XIHU_EINVAL, "segment: bad term key");
 		return;
 	}
@@ -420,7 +421,8 @@ void seg_out_term_begin(seg_out *o, const uint8_t *key, uint32_t klen)
 		return;
 	}
 	o->in_term = true;
-	o->field = key[0];
+	o->field = key[0] & ~XIHU_PAIR_FIELD; /* a pair's lengths are its field's */
+	o->nopos = key[0] & XIHU_PAIR_FIELD;  /* a pair term has no positions */
 	memcpy(o->key, key, klen);
 	o->key_len = klen;
 	o->df = 0;
@@ -479,6 +481,8 @@ static void close_block(seg_out *o)
 	put_u32(e + SEG_SKIP_DOC_OFF, doc_off);
 	put_u64(e + SEG_SKIP_POS_OFF, o->blk_pos_off);
 	xbuf_put(&o->skips, e, sizeof e);
+	if (o->nopos)
+		goto done;
 	/* positions: the firsts, then the gaps in chunks of 128 */
 	size_t k = codec_pfor_encode(o->firsts, n, o->scratch);
 	xbuf_put(&o->bpos, o->scratch, k);
@@ -492,6 +496,7 @@ static void close_block(seg_out *o)
 	o_check(o, SEG_POS);
 	o->blk_pos_off += o->bpos.len;
 	xbuf_reset(&o->bpos);
+done:
 	o->nblocks_term++;
 	o->n = 0;
 	o->blk_min_dl = UINT32_MAX;
@@ -524,6 +529,8 @@ void seg_out_term_doc(seg_out *o, uint32_t doc, uint32_t tf, const uint32_t *pos
 	o->df++;
 	o->cf += tf;
 	o->prev = doc;
+	if (o->nopos)
+		goto done;
 	/* positions: the first, then each gap minus 1 */
 	if (o->ngaps + tf - 1 > o->gaps_cap) {
 		size_t ncap = o->gaps_cap ? o->gaps_cap : 1024;
@@ -547,6 +554,7 @@ void seg_out_term_doc(seg_out *o, uint32_t doc, uint32_t tf, const uint32_t *pos
 		g[j - 1] = pos[j] - pos[j - 1] - 1;
 	}
 	o->ngaps += tf - 1;
+done:
 	if (++o->n == XIHU_BLOCK)
 		close_block(o);
 }

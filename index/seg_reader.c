@@ -817,7 +817,7 @@ int seg_check(const char *dir, uint64_t id, uint64_t del_gen, xihu_err *err)
 				rc = xfile_corrupt(tm, (size_t)entry_off, err, "dictionary keys out of order");
 				break;
 			}
-			if (c.key[0] >= s->nfields) {
+			if ((c.key[0] & ~XIHU_PAIR_FIELD) >= s->nfields) {
 				rc = xfile_corrupt(tm, (size_t)entry_off, err, "term of an unknown field");
 				break;
 			}

@@ -39,6 +39,7 @@ typedef struct wterm {
 	uint32_t last_doc; /* UINT32_MAX: none yet */
 	uint32_t cur_tf, last_pos;
 	uint64_t cf;
+	bool pairword; /* a word of the index's pair words (seg_writer_set_pairs) */
 } wterm;
 
 typedef struct slot {
@@ -46,15 +47,27 @@ typedef struct slot {
 	uint32_t h32;
 } slot;
 
+/* Tokens waiting for their turn, oldest at head. */
+typedef struct ptok ptok;
+typedef struct tpipe tpipe;
+
 /* A token between add_token and its turn: the pipeline hides the cache
  * misses of the hash table (a slot, then the term) behind later tokens. */
 #define PIPE 16
-typedef struct ptok {
+struct ptok {
 	uint64_t hash;
 	uint32_t pos, klen;
 	bool counts; /* in the field's length (not an overlap) */
 	uint8_t key[XIHU_MAX_TERM + 1];
-} ptok;
+};
+
+struct tpipe {
+	ptok q[PIPE];
+	uint32_t head, count;
+};
+
+/* Pair words kept at one position, to pair with the next position's. */
+#define PAIR_GROUP 4
 
 struct seg_writer {
 	uint32_t nfields;
@@ -77,9 +90,18 @@ struct seg_writer {
 	uint32_t *touched;
 	uint32_t ntouched, touched_cap;
 
-	/* tokens waiting while their hash slot and term are prefetched */
-	ptok pipe[PIPE];
-	uint32_t phead, pcount;
+	/* tokens waiting while their hash slot and term are prefetched: the
+	 * words, and the pair terms their turn makes (add_pairs) */
+	tpipe words, pairs;
+
+	/* pair terms: the index's pair words (NULL: none), and the terms (by
+	 * index) of the pair words at the last two positions of the field
+	 * being added */
+	seg_pairword_fn is_pairword;
+	const void *pair_ctx;
+	uint32_t pr_field, pr_pos;
+	uint32_t ncur, nprev;
+	uint32_t cur[PAIR_GROUP], prev[PAIR_GROUP];
 
 	/* the doc being added */
 	uint32_t field_len[XIHU_MAX_FIELDS];
@@ -183,6 +205,12 @@ int seg_writer_new(const char *dir, uint64_t seg_id, uint32_t nfields, const cha
 	return XIHU_OK;
 }
 
+void seg_writer_set_pairs(seg_writer *w, seg_pairword_fn is_pairword, const void *ctx)
+{
+	w->is_pairword = is_pairword;
+	w->pair_ctx = ctx;
+}
+
 void seg_writer_set_max_docs(seg_writer *w, uint32_t max_docs)
 {
 	w->max_docs = max_docs < SEG_MAX_DOCS ? max_docs : SEG_MAX_DOCS;
@@ -211,6 +239,7 @@ int seg_writer_begin_doc(seg_writer *w, const seg_doc_in *d)
 	w->pending.mtime_ns = d->mtime_ns;
 	w->pending.size = d->size;
 	memset(w->field_len, 0, sizeof w->field_len);
+	w->ncur = w->nprev = 0;
 	w->in_doc = true;
 	w->ntouched = 0;
 	return w->rc;
@@ -273,6 +302,8 @@ static wterm *term_find(seg_writer *w, const uint8_t *key, uint32_t klen, uint64
 	t->key_off = w->keys.len;
 	t->key_len = klen;
 	t->last_doc = UINT32_MAX;
+	/* asked once per distinct term, not per token */
+	t->pairword = w->is_pairword && !(key[0] & XIHU_PAIR_FIELD) && w->is_pairword(w->pair_ctx, (const char *)key + 1, klen - 1);
 	xbuf_put(&w->keys, key, klen);
 	if (w->keys.rc) {
 		w_set(w, XIHU_ENOMEM, "segment: out of memory");
@@ -308,6 +339,54 @@ static inline bool tbuf_room(seg_writer *w, wterm *t, uint32_t extra)
 	t->buf = nb;
 	t->cap = (uint32_t)ncap;
 	return true;
+}
+
+static void add_now(seg_writer *w, const ptok *k);
+static ptok *pipe_slot(seg_writer *w, tpipe *p);
+static void pipe_push(seg_writer *w, tpipe *p);
+
+/*
+ * Pair terms: term ti (tf counted, stored at pos in field) pairs with the
+ * pair words at pos - 1 when it is one too.  Words come in position order
+ * per field (several at one position: an identifier's whole form and its
+ * first part); a gap (a stopword, a new value of the field) pairs nothing
+ * across it.  A pair term stands at its first word's position (positions
+ * are not stored for it) and does not count in the field's length.  A
+ * pair longer than a term can be is not made; search.c makes the same
+ * choice for a phrase, and walks positions then.
+ */
+static void add_pairs(seg_writer *w, uint32_t field, uint32_t ti, uint32_t pos)
+{
+	if (field != w->pr_field || pos < w->pr_pos || pos > w->pr_pos + 1) {
+		w->ncur = w->nprev = 0;
+	} else if (pos == w->pr_pos + 1) {
+		memcpy(w->prev, w->cur, w->ncur * sizeof *w->cur);
+		w->nprev = w->ncur;
+		w->ncur = 0;
+	}
+	w->pr_field = field;
+	w->pr_pos = pos;
+	if (!w->terms[ti].pairword)
+		return;
+	uint32_t blen = w->terms[ti].key_len - 1;
+	for (uint32_t i = 0; i < w->nprev; i++) {
+		uint32_t alen = w->terms[w->prev[i]].key_len - 1;
+		if (alen + 1 + blen > XIHU_MAX_TERM)
+			continue;
+		/* first: the oldest pair's turn may add a term (moving terms and keys) */
+		ptok *k = pipe_slot(w, &w->pairs);
+		const wterm *a = &w->terms[w->prev[i]], *b = &w->terms[ti];
+		k->pos = pos - 1;
+		k->klen = alen + blen + 2;
+		k->counts = false;
+		k->key[0] = (uint8_t)(field | XIHU_PAIR_FIELD);
+		memcpy(k->key + 1, w->keys.p + a->key_off + 1, alen);
+		k->key[1 + alen] = ' ';
+		memcpy(k->key + 2 + alen, w->keys.p + b->key_off + 1, blen);
+		pipe_push(w, &w->pairs);
+	}
+	if (w->ncur < PAIR_GROUP)
+		w->cur[w->ncur++] = ti;
 }
 
 /* Adds one token, its term's slot and entry (hopefully) in cache by now. */
@@ -355,16 +434,50 @@ static void add_now(seg_writer *w, const ptok *k)
 		t->cur_tf++;
 		t->last_pos = pos;
 	}
-	w->field_len[k->key[0]] += k->counts;
+	w->field_len[k->key[0] & ~XIHU_PAIR_FIELD] += k->counts;
+	if (w->is_pairword && !(k->key[0] & XIHU_PAIR_FIELD))
+		add_pairs(w, k->key[0], (uint32_t)(t - w->terms), pos);
 }
 
-/* Adds the tokens still in the pipeline (before end_doc and finish). */
+/* Adds the tokens still in the pipelines (before end_doc and finish):
+ * the words first, whose turn may queue pairs. */
 static void drain(seg_writer *w)
 {
-	while (w->pcount > 0) {
-		add_now(w, &w->pipe[w->phead]);
-		w->phead = (w->phead + 1) & (PIPE - 1);
-		w->pcount--;
+	for (tpipe *p = &w->words;; p = &w->pairs) {
+		while (p->count > 0) {
+			add_now(w, &p->q[p->head]);
+			p->head = (p->head + 1) & (PIPE - 1);
+			p->count--;
+		}
+		if (p == &w->pairs)
+			break;
+	}
+}
+
+/* The slot for a new token at the tail of p, after the oldest token's
+ * turn when p is full; pipe_push queues it once filled in. */
+static ptok *pipe_slot(seg_writer *w, tpipe *p)
+{
+	if (p->count == PIPE) {
+		add_now(w, &p->q[p->head]);
+		p->head = (p->head + 1) & (PIPE - 1);
+		p->count--;
+	}
+	return &p->q[(p->head + p->count) & (PIPE - 1)];
+}
+
+static void pipe_push(seg_writer *w, tpipe *p)
+{
+	ptok *k = &p->q[(p->head + p->count) & (PIPE - 1)];
+	p->count++;
+	k->hash = hash_key(k->key, k->klen);
+	__builtin_prefetch(&w->table[(uint32_t)k->hash & w->table_mask]);
+	/* half way through the pipeline: the slot is in, fetch the term */
+	if (p->count > PIPE / 2) {
+		const ptok *m = &p->q[(p->head + p->count - 1 - PIPE / 2) & (PIPE - 1)];
+		const slot *sl = &w->table[(uint32_t)m->hash & w->table_mask];
+		if (sl->idx1 && sl->h32 == (uint32_t)(m->hash >> 32))
+			__builtin_prefetch(&w->terms[sl->idx1 - 1]);
 	}
 }
 
@@ -388,28 +501,13 @@ static void add_token(seg_writer *w, uint32_t field, const char *term, uint32_t 
 		w_set(w, XIHU_ELIMIT, "segment: position %u is over the limit %u", pos, XIHU_MAX_POS);
 		return;
 	}
-	if (w->pcount == PIPE) { /* the oldest token's turn */
-		add_now(w, &w->pipe[w->phead]);
-		w->phead = (w->phead + 1) & (PIPE - 1);
-		w->pcount--;
-	}
-	ptok *k = &w->pipe[(w->phead + w->pcount) & (PIPE - 1)];
-	w->pcount++;
+	ptok *k = pipe_slot(w, &w->words);
 	k->key[0] = (uint8_t)field;
 	memcpy(k->key + 1, term, len);
 	k->klen = len + 1;
 	k->pos = pos;
 	k->counts = counts;
-	k->hash = hash_key(k->key, k->klen);
-	__builtin_prefetch(&w->table[(uint32_t)k->hash & w->table_mask]);
-	/* half way through the pipeline: the slot is in, fetch the term */
-	if (w->pcount > PIPE / 2) {
-		const ptok *m = &w->pipe[(w->phead + w->pcount - 1 - PIPE / 2) & (PIPE - 1)];
-		const slot *sl = &w->table[(uint32_t)m->hash & w->table_mask];
-		if (sl->idx1 && sl->h32 == (uint32_t)(m->hash >> 32)) {
-			__builtin_prefetch(&w->terms[sl->idx1 - 1]);
-		}
-	}
+	pipe_push(w, &w->words);
 }
 
 void seg_writer_add_token(seg_writer *w, uint32_t field, const char *term, uint32_t len, uint32_t pos)

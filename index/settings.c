@@ -36,17 +36,25 @@
 #define MAX_STOPWORDS 65536
 #define FLAG_FOLD_DIACRITICS 1u
 #define FLAG_BM25 2u /* f64 k1, f64 b follow the flags */
+#define FLAG_PAIRS 4u /* a list of pair words follows the stopwords */
+
+/* A set of folded words: sorted, unique, with a hash table for the
+ * analyzer's and the writer's per-token lookups. */
+typedef struct wordset {
+	uint32_t n;
+	char **w;       /* sorted bytewise, unique; each points into arena */
+	uint8_t *len;   /* their lengths, 1..XIHU_MAX_TERM */
+	char *arena;    /* the words, NUL-terminated, back to back */
+	uint32_t *table; /* open addressing: word index + 1, 0 empty */
+	uint32_t mask;
+} wordset;
 
 struct analysis {
 	char stem[MAX_STEM_NAME + 1]; /* "" : no stemming */
 	bool fold_diacritics;
 	double k1, b; /* BM25 for queries */
-	uint32_t nstop;
-	char **stop;       /* sorted bytewise, unique; each points into words */
-	uint8_t *stop_len; /* their lengths, 1..XIHU_MAX_TERM */
-	char *words;       /* the words, NUL-terminated, back to back */
-	uint32_t *table;   /* open addressing: stop index + 1, 0 empty */
-	uint32_t mask;
+	wordset stop;
+	wordset pairs; /* pair words (FLAG_PAIRS): empty for an index without pair postings */
 };
 
 static uint64_t hash_term(const char *s, size_t n)
@@ -82,32 +90,64 @@ bool analysis_fold_diacritics(const analysis *an)
 	return an && an->fold_diacritics;
 }
 
+static bool ws_has(const wordset *ws, const char *term, uint32_t len)
+{
+	if (!ws->n)
+		return false;
+	for (uint32_t i = (uint32_t)hash_term(term, len) & ws->mask;; i = (i + 1) & ws->mask) {
+		uint32_t k = ws->table[i];
+		if (!k)
+			return false;
+		if (ws->len[k - 1] == len && !memcmp(ws->w[k - 1], term, len))
+			return true;
+	}
+}
+
+static void ws_free(wordset *ws)
+{
+	free(ws->w);
+	free(ws->len);
+	free(ws->arena);
+	free(ws->table);
+	memset(ws, 0, sizeof *ws);
+}
+
+static bool ws_same(const wordset *a, const wordset *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (uint32_t i = 0; i < a->n; i++)
+		if (strcmp(a->w[i], b->w[i]))
+			return false;
+	return true;
+}
+
 uint32_t analysis_nstopwords(const analysis *an)
 {
-	return an ? an->nstop : 0;
+	return an ? an->stop.n : 0;
 }
 
 bool analysis_is_stopword(const analysis *an, const char *term, uint32_t len)
 {
-	if (!an || !an->nstop)
-		return false;
-	for (uint32_t i = (uint32_t)hash_term(term, len) & an->mask;; i = (i + 1) & an->mask) {
-		uint32_t k = an->table[i];
-		if (!k)
-			return false;
-		if (an->stop_len[k - 1] == len && !memcmp(an->stop[k - 1], term, len))
-			return true;
-	}
+	return an && ws_has(&an->stop, term, len);
+}
+
+uint32_t analysis_npairwords(const analysis *an)
+{
+	return an ? an->pairs.n : 0;
+}
+
+bool analysis_is_pairword(const analysis *an, const char *term, uint32_t len)
+{
+	return an && ws_has(&an->pairs, term, len);
 }
 
 void analysis_free(analysis *an)
 {
 	if (!an)
 		return;
-	free(an->stop);
-	free(an->stop_len);
-	free(an->words);
-	free(an->table);
+	ws_free(&an->stop);
+	ws_free(&an->pairs);
 	free(an);
 }
 
@@ -138,11 +178,11 @@ static int cmp_word(const void *a, const void *b)
 	return strcmp(x, y); /* words hold no NUL: strcmp is memcmp, shorter first */
 }
 
-/* Sorts words[0..n) (each NUL-terminated, in an->words), drops duplicates
- * and builds the hash table.  Takes the arrays. */
-static int stop_finish(analysis *an, char **words, uint32_t n, xihu_err *err)
+/* Sorts words[0..n) (each NUL-terminated, in ws->arena), drops
+ * duplicates and builds the hash table.  Takes the array. */
+static int ws_finish(wordset *ws, char **words, uint32_t n, xihu_err *err)
 {
-	an->stop = words;
+	ws->w = words;
 	if (n == 0)
 		return 0;
 	qsort(words, n, sizeof *words, cmp_word);
@@ -150,32 +190,35 @@ static int stop_finish(analysis *an, char **words, uint32_t n, xihu_err *err)
 	for (uint32_t i = 1; i < n; i++)
 		if (strcmp(words[i], words[w - 1]))
 			words[w++] = words[i];
-	an->nstop = w;
+	ws->n = w;
 	uint32_t cap = 16;
 	while (cap < 2 * w)
 		cap *= 2;
-	an->table = calloc(cap, sizeof *an->table);
-	an->stop_len = malloc(w);
-	if (!an->table || !an->stop_len)
-		return xihu_err_set(err, XIHU_ENOMEM, "stopwords: out of memory");
-	an->mask = cap - 1;
+	ws->table = calloc(cap, sizeof *ws->table);
+	ws->len = malloc(w);
+	if (!ws->table || !ws->len)
+		return xihu_err_set(err, XIHU_ENOMEM, "word list: out of memory");
+	ws->mask = cap - 1;
 	for (uint32_t i = 0; i < w; i++) {
 		size_t len = strlen(words[i]);
-		an->stop_len[i] = (uint8_t)len;
-		uint32_t h = (uint32_t)hash_term(words[i], len) & an->mask;
-		while (an->table[h])
-			h = (h + 1) & an->mask;
-		an->table[h] = i + 1;
+		ws->len[i] = (uint8_t)len;
+		uint32_t h = (uint32_t)hash_term(words[i], len) & ws->mask;
+		while (ws->table[h])
+			h = (h + 1) & ws->mask;
+		ws->table[h] = i + 1;
 	}
 	return 0;
 }
 
-/* The stopwords of a file's text, folded by an analyzer with an's folding. */
-static int stop_parse(analysis *an, const char *name, const char *text, size_t len, xihu_err *err)
+/* The words of a text, one or more per line, cut and folded by an analyzer
+ * with an's settings (flags: ANALYZE_PLAIN or 0, for analyzer_reset), into
+ * ws.  Lines starting with '#' are comments. */
+static int ws_parse(analysis *an, wordset *ws, const char *name, const char *text, size_t len, int flags,
+                    xihu_err *err)
 {
 	analyzer a;
 	token t;
-	size_t cap = 0, n = 0;
+	size_t n = 0;
 	char **words = NULL;
 	xbuf arena;
 	xbuf_init(&arena);
@@ -190,13 +233,12 @@ static int stop_parse(analysis *an, const char *name, const char *text, size_t l
 		while (i < le && (text[i] == ' ' || text[i] == '\t'))
 			i++;
 		if (i < le && text[i] != '#') {
-			analyzer_reset(&a, text + i, le - i, ANALYZE_PLAIN);
+			analyzer_reset(&a, text + i, le - i, flags);
 			while (analyzer_next(&a, &t)) {
 				if (t.whole)
 					continue; /* "max_size" stops max and size, not the identifier */
 				if (n == MAX_STOPWORDS) {
-					rc = xihu_err_set(err, XIHU_ELIMIT, "%s: more than %d stopwords", name,
-					                  MAX_STOPWORDS);
+					rc = xihu_err_set(err, XIHU_ELIMIT, "%s: more than %d words", name, MAX_STOPWORDS);
 					break;
 				}
 				xbuf_put(&arena, t.term, t.len + 1);
@@ -209,8 +251,7 @@ static int stop_parse(analysis *an, const char *name, const char *text, size_t l
 	if (!rc && arena.rc)
 		rc = xihu_err_set(err, XIHU_ENOMEM, "%s: out of memory", name);
 	if (!rc && n) {
-		cap = n;
-		words = malloc(cap * sizeof *words);
+		words = malloc(n * sizeof *words);
 		if (!words)
 			rc = xihu_err_set(err, XIHU_ENOMEM, "%s: out of memory", name);
 	}
@@ -218,13 +259,13 @@ static int stop_parse(analysis *an, const char *name, const char *text, size_t l
 		xbuf_free(&arena);
 		return rc;
 	}
-	an->words = (char *)arena.p; /* taken: the words point into it */
+	ws->arena = (char *)arena.p; /* taken: the words point into it */
 	size_t off = 0;
 	for (size_t i = 0; i < n; i++) {
-		words[i] = an->words + off;
+		words[i] = ws->arena + off;
 		off += strlen(words[i]) + 1;
 	}
-	return stop_finish(an, words, (uint32_t)n, err);
+	return ws_finish(ws, words, (uint32_t)n, err);
 }
 
 int analysis_new(const analysis_opts *o, analysis **out, xihu_err *err)
@@ -248,8 +289,8 @@ int analysis_new(const analysis_opts *o, analysis **out, xihu_err *err)
 		analysis_free(an);
 		return xihu_err_set(err, XIHU_EINVAL, "--k1 %g --b %g: k1 must be in (0, 10] and b in [0, 1]", an->k1, an->b);
 	}
-	int rc = o->stopwords ? stop_parse(an, o->stopwords_name ? o->stopwords_name : "stopwords", o->stopwords,
-	                                   o->stopwords_len, err)
+	int rc = o->stopwords ? ws_parse(an, &an->stop, o->stopwords_name ? o->stopwords_name : "stopwords",
+	                                 o->stopwords, o->stopwords_len, ANALYZE_PLAIN, err)
 	                      : 0;
 	if (rc) {
 		analysis_free(an);
@@ -259,18 +300,13 @@ int analysis_new(const analysis_opts *o, analysis **out, xihu_err *err)
 	return 0;
 }
 
-/* ---- checking a run's settings against the stored ones ----------------------------- */
-
-static bool same_stopwords(const analysis *a, const analysis *b)
+int analysis_set_pairwords(analysis *an, const char *text, size_t len, xihu_err *err)
 {
-	uint32_t na = analysis_nstopwords(a), nb = analysis_nstopwords(b);
-	if (na != nb)
-		return false;
-	for (uint32_t i = 0; i < na; i++)
-		if (strcmp(a->stop[i], b->stop[i]))
-			return false;
-	return true;
+	ws_free(&an->pairs);
+	return ws_parse(an, &an->pairs, "pair words", text, len, ANALYZE_PLAIN, err);
 }
+
+/* ---- checking a run's settings against the stored ones ----------------------------- */
 
 int analysis_check(const char *dir, const analysis *stored, const analysis_opts *o, xihu_err *err)
 {
@@ -300,15 +336,21 @@ int analysis_check(const char *dir, const analysis *stored, const analysis_opts 
 		                    "%s: created without --fold-diacritics; this run asks for it (the analysis is "
 		                    "fixed when an index is created: drop the option or build a new index)",
 		                    dir);
+	if (o->no_pairs && analysis_npairwords(stored))
+		return xihu_err_set(err, XIHU_EINVAL,
+		                    "%s: created with pair terms; this run asks for --no-pairs (the analysis is fixed "
+		                    "when an index is created: drop the option or build a new index)",
+		                    dir);
 	if (o->stopwords) {
 		/* fold the given list as the index folds, then compare */
 		analysis_opts fo = {.fold_diacritics = analysis_fold_diacritics(stored), .stopwords = o->stopwords,
-		                    .stopwords_len = o->stopwords_len, .stopwords_name = o->stopwords_name};
+		                    .stopwords_len = o->stopwords_len, .stopwords_name = o->stopwords_name,
+		                    .no_pairs = true};
 		analysis *given;
 		int rc = analysis_new(&fo, &given, err);
 		if (rc)
 			return rc;
-		bool same = same_stopwords(stored, given);
+		bool same = ws_same(stored ? &stored->stop : &(wordset){0}, &given->stop);
 		uint32_t n = analysis_nstopwords(given);
 		analysis_free(given);
 		if (!same) {
@@ -333,12 +375,22 @@ int analysis_check(const char *dir, const analysis *stored, const analysis_opts 
 void analysis_describe(const analysis *an, char *buf, size_t size)
 {
 	const char *stem = analysis_stem(an);
-	snprintf(buf, size, "stem %s, %u stopwords, diacritics %s, k1 %g b %g", *stem ? stem : "none",
+	snprintf(buf, size, "stem %s, %u stopwords, diacritics %s, k1 %g b %g, %u pair words", *stem ? stem : "none",
 	         analysis_nstopwords(an), analysis_fold_diacritics(an) ? "folded" : "kept", analysis_k1(an),
-	         analysis_b(an));
+	         analysis_b(an), analysis_npairwords(an));
 }
 
 /* ---- the SETTINGS file -------------------------------------------------------------- */
+
+/* u32 count, then each word as u8 length and its bytes, in order. */
+static void ws_put(xbuf *b, const wordset *ws)
+{
+	xbuf_put_u32le(b, ws->n);
+	for (uint32_t i = 0; i < ws->n; i++) {
+		xbuf_put_u8(b, ws->len[i]);
+		xbuf_put(b, ws->w[i], ws->len[i]);
+	}
+}
 
 int settings_write(const char *dir, const analysis *an, xihu_err *err)
 {
@@ -347,7 +399,8 @@ int settings_write(const char *dir, const analysis *an, xihu_err *err)
 	const char *stem = analysis_stem(an);
 	xbuf_put_u8(&b, (uint8_t)strlen(stem));
 	xbuf_put(&b, stem, strlen(stem));
-	xbuf_put_u8(&b, (uint8_t)((analysis_fold_diacritics(an) ? FLAG_FOLD_DIACRITICS : 0) | FLAG_BM25));
+	xbuf_put_u8(&b, (uint8_t)((analysis_fold_diacritics(an) ? FLAG_FOLD_DIACRITICS : 0) | FLAG_BM25 |
+	                          (analysis_npairwords(an) ? FLAG_PAIRS : 0)));
 	uint64_t bits;
 	double v = analysis_k1(an);
 	memcpy(&bits, &v, 8);
@@ -355,12 +408,9 @@ int settings_write(const char *dir, const analysis *an, xihu_err *err)
 	v = analysis_b(an);
 	memcpy(&bits, &v, 8);
 	xbuf_put_u64le(&b, bits);
-	uint32_t n = analysis_nstopwords(an);
-	xbuf_put_u32le(&b, n);
-	for (uint32_t i = 0; i < n; i++) {
-		xbuf_put_u8(&b, an->stop_len[i]);
-		xbuf_put(&b, an->stop[i], an->stop_len[i]);
-	}
+	ws_put(&b, an ? &an->stop : &(wordset){0});
+	if (analysis_npairwords(an))
+		ws_put(&b, &an->pairs);
 	if (b.rc) {
 		xbuf_free(&b);
 		return xihu_err_set(err, XIHU_ENOMEM, "%s/%s: out of memory", dir, SETTINGS_NAME);
@@ -370,8 +420,55 @@ int settings_write(const char *dir, const analysis *an, xihu_err *err)
 	return rc;
 }
 
+/* A word list of ws_put at *off, checked: bounded by the file, each word
+ * 1..XIHU_MAX_TERM bytes without NUL, in strictly increasing order. */
+static int ws_get(const xmap *f, size_t *offp, wordset *ws, const char *what, xihu_err *err)
+{
+	const uint8_t *d = f->data;
+	size_t len = f->len, off = *offp;
+	char msg[96];
+	if (len - off < 4) {
+		snprintf(msg, sizeof msg, "settings truncated before the %s list", what);
+		return xfile_corrupt(f, off, err, msg);
+	}
+	uint32_t n = get_u32le(d + off);
+	off += 4;
+	/* each word takes at least 2 bytes: bound the allocation by the file */
+	if (n > MAX_STOPWORDS || (len - off) / 2 < n) {
+		snprintf(msg, sizeof msg, "%s count out of range", what);
+		return xfile_corrupt(f, off - 4, err, msg);
+	}
+	size_t words_len = len - off; /* at most: lengths become NULs */
+	char **words;
+	if (!(ws->arena = malloc(words_len + 1)) || !(words = malloc((n ? n : 1) * sizeof *words)))
+		return xihu_err_set(err, XIHU_ENOMEM, "%s: out of memory", f->path);
+	size_t w = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		if (len - off < 1 || d[off] == 0 || d[off] > XIHU_MAX_TERM || len - off - 1 < d[off]) {
+			free(words);
+			snprintf(msg, sizeof msg, "%s truncated or of a bad length", what);
+			return xfile_corrupt(f, off, err, msg);
+		}
+		size_t l = d[off];
+		char *word = ws->arena + w;
+		memcpy(word, d + off + 1, l);
+		word[l] = 0;
+		if (memchr(d + off + 1, 0, l) || (i > 0 && strcmp(words[i - 1], word) >= 0)) {
+			free(words);
+			snprintf(msg, sizeof msg, "%ss not in increasing order, or with a NUL byte", what);
+			return xfile_corrupt(f, off, err, msg);
+		}
+		words[i] = word;
+		w += l + 1;
+		off += 1 + l;
+	}
+	*offp = off;
+	return ws_finish(ws, words, n, err);
+}
+
 static int parse(const xmap *f, analysis *an, xihu_err *err)
 {
+	int rc;
 	const uint8_t *d = f->data;
 	size_t len = f->len, off = 0;
 	if (len < 1 || len - 1 < d[0])
@@ -387,14 +484,14 @@ static int parse(const xmap *f, analysis *an, xihu_err *err)
 	if (len - off < 5)
 		return xfile_corrupt(f, off, err, "settings truncated");
 	uint8_t flags = d[off];
-	if (flags & ~(FLAG_FOLD_DIACRITICS | FLAG_BM25))
+	if (flags & ~(FLAG_FOLD_DIACRITICS | FLAG_BM25 | FLAG_PAIRS))
 		return xfile_corrupt(f, off, err, "unknown flags");
 	an->fold_diacritics = flags & FLAG_FOLD_DIACRITICS;
 	an->k1 = XIHU_BM25_K1_DEFAULT;
 	an->b = XIHU_BM25_B_DEFAULT;
 	off++;
 	if (flags & FLAG_BM25) {
-		if (len - off < 16 + 4)
+		if (len - off < 16)
 			return xfile_corrupt(f, off, err, "settings truncated");
 		uint64_t k1 = get_u64le(d + off), b = get_u64le(d + off + 8);
 		memcpy(&an->k1, &k1, 8);
@@ -403,35 +500,13 @@ static int parse(const xmap *f, analysis *an, xihu_err *err)
 			return xfile_corrupt(f, off, err, "BM25 parameters out of range");
 		off += 16;
 	}
-	uint32_t n = get_u32le(d + off);
-	off += 4;
-	/* each word takes at least 2 bytes: bound the allocation by the file */
-	if (n > MAX_STOPWORDS || (len - off) / 2 < n)
-		return xfile_corrupt(f, off - 4, err, "stopword count out of range");
-	size_t words_len = len - off; /* at most: lengths become NULs */
-	if (!(an->words = malloc(words_len + 1)) || !(an->stop = malloc((n ? n : 1) * sizeof *an->stop)))
-		return xihu_err_set(err, XIHU_ENOMEM, "%s: out of memory", f->path);
-	size_t w = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		if (len - off < 1 || d[off] == 0 || d[off] > XIHU_MAX_TERM || len - off - 1 < d[off])
-			return xfile_corrupt(f, off, err, "stopword truncated or of a bad length");
-		size_t l = d[off];
-		if (memchr(d + off + 1, 0, l))
-			return xfile_corrupt(f, off, err, "NUL byte in a stopword");
-		char *word = an->words + w;
-		memcpy(word, d + off + 1, l);
-		word[l] = 0;
-		if (i > 0 && strcmp(an->stop[i - 1], word) >= 0)
-			return xfile_corrupt(f, off, err, "stopwords not in increasing order");
-		an->stop[i] = word;
-		w += l + 1;
-		off += 1 + l;
-	}
+	if ((rc = ws_get(f, &off, &an->stop, "stopword", err)))
+		return rc;
+	if ((flags & FLAG_PAIRS) && (rc = ws_get(f, &off, &an->pairs, "pair word", err)))
+		return rc;
 	if (off != len)
-		return xfile_corrupt(f, off, err, "trailing bytes after the stopwords");
-	char **words = an->stop;
-	an->stop = NULL;
-	return stop_finish(an, words, n, err);
+		return xfile_corrupt(f, off, err, "trailing bytes after the word lists");
+	return 0;
 }
 
 int settings_read(const char *dir, analysis **out, xihu_err *err)

@@ -26,7 +26,7 @@
 #ifndef XIHU_VERSION_STRING
 #define XIHU_VERSION_STRING "0.1.0"
 #endif
-#define XIHU_FORMAT_VERSION 5u
+#define XIHU_FORMAT_VERSION 6u
 
 enum {
 	XIHU_OK = 0,
@@ -81,6 +81,7 @@ typedef struct xihu_build_opts {
 	double k1;              /* BM25 k1 for the index's queries, in (0, 10]; 0: not given */
 	double b;               /* BM25 b, in [0, 1], when b_given */
 	bool b_given;
+	bool no_pairs;          /* a new index without pair terms for phrases; false: not given */
 } xihu_build_opts;
 
 typedef struct xihu_build_stats {

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "corpus.h"
+#include "index-int.h" /* settings_read, analysis_is_pairword */
 
 #define NDOCS 1500
 #define VOCAB 300
@@ -231,6 +232,73 @@ static void other_bm25_parameters_keep_their_top_k(void **state)
 	other = NULL;
 }
 
+/* Every match of q with its score, exhaustively (exact_total). */
+static xihu_results all_of(xihu_index *ix, const char *q)
+{
+	xihu_results r;
+	xihu_err err = {0};
+	xihu_search_opts o = {.limit = 5000, .exact_total = true};
+	if (xihu_search(ix, q, strlen(q), &o, &r, &err))
+		fail_msg("%s: %s", q, err.msg);
+	return r;
+}
+
+static int cmp_hit_doc(const void *a, const void *b)
+{
+	return strcmp(((const xihu_hit *)a)->doc, ((const xihu_hit *)b)->doc);
+}
+
+/*
+ * The corpus's index has pair terms (its frequent words are pair words,
+ * learned from the tree); an index of the same tree built --no-pairs
+ * walks positions for every phrase.  The two must find the same documents
+ * with the same scores, and the top k of the pair index must be its own
+ * exhaustive top k.  Fails if a pair term counts a phrase otherwise than
+ * positions do, or is scored otherwise.
+ */
+static void pair_terms_answer_as_positions_do(void **state)
+{
+	(void)state;
+	char dir[160], q[64], a[16], b[16];
+	const char *paths[] = {c.tree};
+	xihu_build_opts o = {.no_pairs = true};
+	xihu_err err = {0};
+	xihu_index *plain;
+	snprintf(dir, sizeof dir, "%s/index-nopairs", c.root);
+	if (xihu_build(dir, paths, 1, NULL, 0, &o, NULL, &err) || xihu_index_open(dir, &plain, &err))
+		fail_msg("%s: %s", dir, err.msg);
+	analysis *an;
+	assert_int_equal(settings_read(c.ixdir, &an, &err), 0);
+	assert_true(analysis_npairwords(an) >= 20);
+	int paired = 0;
+	for (int n = 0; n < 300; n++) {
+		word(n % 4 ? zipf() : rnd() % VOCAB, a);
+		word(n % 5 ? zipf() : rnd() % VOCAB, b);
+		snprintf(q, sizeof q, "\"%s %s\"", a, b);
+		paired += analysis_is_pairword(an, a, (uint32_t)strlen(a)) &&
+		          analysis_is_pairword(an, b, (uint32_t)strlen(b));
+		xihu_results x = all_of(c.ix, q), y = all_of(plain, q);
+		if (x.total != y.total || x.nhits != y.nhits)
+			fail_msg("%s: %llu matches with pairs, %llu without", q, (unsigned long long)x.total,
+			         (unsigned long long)y.total);
+		qsort(x.hits, x.nhits, sizeof *x.hits, cmp_hit_doc);
+		qsort(y.hits, y.nhits, sizeof *y.hits, cmp_hit_doc);
+		for (uint32_t i = 0; i < x.nhits; i++) {
+			double d = x.hits[i].score - y.hits[i].score;
+			if (strcmp(x.hits[i].doc, y.hits[i].doc) || d > 1e-9 || d < -1e-9)
+				fail_msg("%s: %s %.9f with pairs, %s %.9f without", q, x.hits[i].doc, x.hits[i].score,
+				         y.hits[i].doc, y.hits[i].score);
+		}
+		xihu_results_free(&x);
+		xihu_results_free(&y);
+		same_top(q, 1 + rnd() % 10);
+	}
+	if (paired < 100)
+		fail_msg("only %d of 300 phrases had two pair words", paired);
+	analysis_free(an);
+	xihu_index_unref(plain);
+}
+
 static void pruning_makes_total_a_lower_bound(void **state)
 {
 	(void)state;
@@ -260,6 +328,7 @@ int main(void)
 		cmocka_unit_test(and_queries_keep_their_top_k),
 		cmocka_unit_test(wide_ors_keep_their_top_k),
 		cmocka_unit_test(other_bm25_parameters_keep_their_top_k),
+		cmocka_unit_test(pair_terms_answer_as_positions_do),
 		cmocka_unit_test(pruning_makes_total_a_lower_bound),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -144,6 +144,37 @@ static void settings_damaged(void **state)
 	expect_corrupt(d, "trailing bytes");
 	write_payload(d, "\x00\x00\xff\xff\xff\x7f", 6);
 	expect_corrupt(d, "stopword count");
+	/* the pair word list (flag 4) after the stopwords */
+	write_payload(d, "\x00\x04\x00\x00\x00\x00", 6);
+	expect_corrupt(d, "before the pair word list");
+	write_payload(d, "\x00\x04\x00\x00\x00\x00\x02\x00\x00\x00\x03the\x02of", 17);
+	expect_corrupt(d, "pair words not in increasing order");
+	rmdir_all(d);
+}
+
+static void pair_words_round_trip(void **state)
+{
+	(void)state;
+	char *d = tmpdir();
+	analysis *an = make("", false, NULL);
+	assert_int_equal(analysis_npairwords(an), 0);
+	assert_int_equal(analysis_set_pairwords(an, "struct\nfor\nint\nfor\n", 19, NULL), 0);
+	assert_int_equal(analysis_npairwords(an), 3);
+	assert_int_equal(settings_write(d, an, NULL), 0);
+	analysis_free(an);
+	analysis *back;
+	assert_int_equal(settings_read(d, &back, NULL), 0);
+	assert_int_equal(analysis_npairwords(back), 3);
+	assert_true(analysis_is_pairword(back, "for", 3));
+	assert_true(analysis_is_pairword(back, "struct", 6));
+	assert_false(analysis_is_pairword(back, "fo", 2));
+	assert_int_equal(analysis_nstopwords(back), 0);
+	/* an index with pair terms cannot be asked for none */
+	xihu_err err = {0};
+	analysis_opts none = {.no_pairs = true};
+	assert_int_equal(analysis_check("/ix", back, &none, &err), XIHU_EINVAL);
+	assert_non_null(strstr(err.msg, "/ix: created with pair terms; this run asks for --no-pairs"));
+	analysis_free(back);
 	rmdir_all(d);
 }
 
@@ -358,6 +389,7 @@ int main(void)
 		cmocka_unit_test(settings_round_trip),
 		cmocka_unit_test(settings_missing_is_default),
 		cmocka_unit_test(settings_damaged),
+		cmocka_unit_test(pair_words_round_trip),
 		cmocka_unit_test(check_names_the_setting),
 		cmocka_unit_test(query_words_as_indexed),
 		cmocka_unit_test(snippets_highlight_what_matched),
