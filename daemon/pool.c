@@ -60,6 +60,7 @@ struct pool {
 	struct job *pend_head, *pend_tail; /* loop thread: submitted, not yet published */
 	unsigned npend;
 	unsigned outstanding; /* loop thread: published, not yet delivered back */
+	uint64_t njobs;       /* loop thread: jobs run inline or published, ever */
 
 	struct job *free; /* loop thread only */
 	unsigned nfree;
@@ -276,6 +277,16 @@ static void run_inline(struct pool *p, struct job *j)
 	p->deliver(j, p->arg);
 }
 
+uint64_t pool_jobs(const struct pool *p)
+{
+	return p->njobs;
+}
+
+bool pool_idle(const struct pool *p)
+{
+	return p->outstanding == 0 && p->npend == 0;
+}
+
 void pool_flush(struct pool *p)
 {
 	/* A lone request while every worker is idle runs right here: handing it
@@ -286,6 +297,7 @@ void pool_flush(struct pool *p)
 		struct job *j = p->pend_head;
 		p->pend_head = p->pend_tail = NULL;
 		p->npend = 0;
+		p->njobs++;
 		run_inline(p, j);
 	}
 	if (!p->pend_head)
@@ -300,6 +312,7 @@ void pool_flush(struct pool *p)
 	for (unsigned i = 0; i < p->npend; i++)
 		sem_post(&p->jobs); /* a system call only when a worker sleeps */
 	p->outstanding += p->npend;
+	p->njobs += p->npend;
 	p->pend_head = p->pend_tail = NULL;
 	p->npend = 0;
 }

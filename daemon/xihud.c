@@ -64,6 +64,9 @@ static void usage(FILE *f)
 	        "  --max-frame BYTES    largest request frame accepted (default %u; K/M suffixes)\n"
 	        "  --max-connections N  connections served at once (default %u)\n"
 	        "  --idle-timeout SECS  close connections idle this long (default %u; 0: never)\n"
+	        "  --spin-us US         after a request, poll this long before sleeping, so a\n"
+	        "                       client's next request finds the daemon awake (default\n"
+	        "                       %u; 0: sleep at once)\n"
 	        "  -v, --verbose        log connections and reloads to stderr\n"
 	        "  -h, --help           show this help\n"
 	        "  -V, --version        show the version\n"
@@ -76,7 +79,8 @@ static void usage(FILE *f)
 	        "  xihu-index ~/src && xihud         index a tree, then serve it in the background\n"
 	        "  xihud --foreground --verbose      serve in the foreground, logging to stderr\n"
 	        "  xihud --index /srv/idx --socket /run/xihu/docs.sock\n",
-	        XIHU_MAX_REQUEST_FRAME, XIHUD_DEFAULT_MAX_CONNECTIONS, XIHUD_DEFAULT_IDLE_TIMEOUT_S);
+	        XIHU_MAX_REQUEST_FRAME, XIHUD_DEFAULT_MAX_CONNECTIONS, XIHUD_DEFAULT_IDLE_TIMEOUT_S,
+	        XIHUD_DEFAULT_SPIN_US);
 }
 
 /* Parses a decimal number with an optional K/M/G suffix within [lo, hi]. */
@@ -177,7 +181,7 @@ static int daemonize(int *ready_fd)
 	return 0;
 }
 
-enum { OPT_INDEX = 256, OPT_SOCKET, OPT_THREADS, OPT_MAX_FRAME, OPT_MAX_CONN, OPT_IDLE };
+enum { OPT_INDEX = 256, OPT_SOCKET, OPT_THREADS, OPT_MAX_FRAME, OPT_MAX_CONN, OPT_IDLE, OPT_SPIN };
 
 int main(int argc, char **argv)
 {
@@ -189,6 +193,7 @@ int main(int argc, char **argv)
 		{"max-frame", required_argument, NULL, OPT_MAX_FRAME},
 		{"max-connections", required_argument, NULL, OPT_MAX_CONN},
 		{"idle-timeout", required_argument, NULL, OPT_IDLE},
+		{"spin-us", required_argument, NULL, OPT_SPIN},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -200,6 +205,7 @@ int main(int argc, char **argv)
 		.max_frame = XIHU_MAX_REQUEST_FRAME,
 		.max_connections = XIHUD_DEFAULT_MAX_CONNECTIONS,
 		.idle_timeout_s = XIHUD_DEFAULT_IDLE_TIMEOUT_S,
+		.spin_us = XIHUD_DEFAULT_SPIN_US,
 	};
 	const char *index_opt = NULL, *socket_opt = NULL;
 	uint64_t v;
@@ -230,6 +236,11 @@ int main(int argc, char **argv)
 			if (parse_num("--idle-timeout", optarg, 0, 86400 * 365, &v))
 				return 2;
 			cfg.idle_timeout_s = (unsigned)v;
+			break;
+		case OPT_SPIN:
+			if (parse_num("--spin-us", optarg, 0, 10000, &v))
+				return 2;
+			cfg.spin_us = (unsigned)v;
 			break;
 		case 'h':
 			usage(stdout);

@@ -39,6 +39,7 @@ struct conn;
 
 #define XIHUD_DEFAULT_MAX_CONNECTIONS 512
 #define XIHUD_DEFAULT_IDLE_TIMEOUT_S 300
+#define XIHUD_DEFAULT_SPIN_US 50
 
 struct xihud_config {
 	const char *index_dir;   /* absolute */
@@ -49,6 +50,7 @@ struct xihud_config {
 	uint32_t max_frame;       /* request frame limit, bytes */
 	unsigned max_connections;
 	unsigned idle_timeout_s;
+	unsigned spin_us; /* after a request, poll this long before sleeping (0: never) */
 };
 
 /* "xihud: <what>: <why>" on stderr; log lines only with --verbose. */
@@ -152,6 +154,10 @@ void pool_submit(struct pool *p, struct job *j);
  * (once per event loop iteration, so a burst costs one lock and one wake-up
  * per idle worker). */
 void pool_flush(struct pool *p);
+/* Loop thread: jobs run or handed over since the pool began, and whether
+ * no job is out with the workers (the loop's spin, server_run). */
+uint64_t pool_jobs(const struct pool *p);
+bool pool_idle(const struct pool *p);
 
 /* ==== conn.c: one client connection ====================================== */
 

@@ -1444,6 +1444,8 @@ static void collect_maxscore(qctx *c, it *root, uint32_t si, topk *t, xihu_resul
 		k[i]->lazy = k[i]->kind == IT_PHRASE;
 		it_advance(k[i], 0);
 	}
+	double bb_val = 0;          /* the last block bound, over [.., bb_upto] */
+	uint32_t bb_upto = 0, bb_ne = UINT32_MAX;
 	while (ne < n) {
 		uint32_t d = POSTINGS_END;
 		for (uint32_t i = ne; i < n; i++)
@@ -1454,11 +1456,24 @@ static void collect_maxscore(qctx *c, it *root, uint32_t si, topk *t, xihu_resul
 		if (t->n == t->k) {
 			/* block-max: skip, in every essential list at once, the docs
 			 * up to the end of the shortest current block when their
-			 * blocks' bounds together cannot beat the threshold */
-			uint32_t upto = POSTINGS_END - 1;
-			double bb = ne ? ub[ne - 1] : 0;
-			for (uint32_t i = ne; i < n && bb <= theta; i++)
-				bb += it_block_bound(c, k[i], d, &upto);
+			 * blocks' bounds together cannot beat the threshold.  A bound
+			 * holds for its whole range [d, upto] (while the essential
+			 * kids stay the same), so within a range that passed it is
+			 * only compared again, with the threshold as it rises. */
+			double bb;
+			uint32_t upto;
+			if (d <= bb_upto && ne == bb_ne) {
+				bb = bb_val;
+				upto = bb_upto;
+			} else {
+				upto = POSTINGS_END - 1;
+				bb = ne ? ub[ne - 1] : 0;
+				for (uint32_t i = ne; i < n; i++)
+					bb += it_block_bound(c, k[i], d, &upto);
+				bb_val = bb;
+				bb_upto = upto;
+				bb_ne = ne;
+			}
 			if (bb <= theta) {
 				out->total_exact = false;
 				uint32_t next = next_target(upto);
