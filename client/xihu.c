@@ -395,6 +395,34 @@ static void print_us(uint64_t us)
 		printf("%.1f ms", (double)us / 1000);
 }
 
+/* The latency histogram by powers of two: a row per non-empty range,
+ * "  <= 64 us   ########  1234" (bars scaled to the fullest row). */
+static void print_histogram(const Xihu__StatusResponse *s)
+{
+	uint64_t rows[64] = {0}, most = 0;
+	unsigned lo = 64, hi = 0;
+	for (size_t i = 0; i < s->n_latency; i++) {
+		uint64_t u = s->latency[i]->upper_us;
+		unsigned r = u ? 64 - (unsigned)__builtin_clzll(u) : 0; /* 2^r > u */
+		if (r > 63)
+			r = 63;
+		rows[r] += s->latency[i]->count;
+		lo = r < lo ? r : lo;
+		hi = r > hi ? r : hi;
+	}
+	for (unsigned r = lo; r <= hi && lo < 64; r++)
+		most = rows[r] > most ? rows[r] : most;
+	for (unsigned r = lo; r <= hi && lo < 64; r++) {
+		char bar[41];
+		unsigned w = most ? (unsigned)((rows[r] * 40 + most - 1) / most) : 0;
+		memset(bar, '#', w);
+		bar[w] = '\0';
+		printf("  < ");
+		print_us((uint64_t)1 << r);
+		printf("\t%-40s %llu\n", bar, (unsigned long long)rows[r]);
+	}
+}
+
 /* Parses the options of status and stop: --socket and --help only. */
 static int simple_opts(int argc, char **argv, const char **socket_opt, const char *cmd,
                        const char *what, const char *example, bool *helped)
@@ -459,6 +487,18 @@ static int cmd_status(int argc, char **argv, const char *socket_opt)
 	printf(", p99 ");
 	print_us(s->p99_us);
 	printf("\n");
+	print_histogram(s);
+	if (s->sync) {
+		const Xihu__SyncStatus *y = s->sync;
+		printf("live sync    %s %u director%s, %llu update%s (%llu committed), %s\n",
+		       y->polling ? "polling; watched" : "watching", y->watches, y->watches == 1 ? "y" : "ies",
+		       (unsigned long long)y->updates, y->updates == 1 ? "" : "s", (unsigned long long)y->commits,
+		       y->pending ? "changes pending" : "in step");
+		if (y->last_error && *y->last_error)
+			printf("sync error   %s\n", y->last_error);
+	} else {
+		printf("live sync    off\n");
+	}
 	xihu__response__free_unpacked(resp, NULL);
 	if (fflush(stdout) != 0) {
 		error("stdout: %s", strerror(errno));

@@ -253,6 +253,32 @@ static void serve_status(const struct handler_ctx *ctx, uint64_t id, struct repl
 	stats_snapshot(ctx->stats, &st.queries, &st.p50_us, &st.p90_us, &st.p99_us);
 	st.connections = ctx->connections;
 	st.pid = ctx->pid;
+	/* the histogram: at most STATS_BUCKETS buckets, on the stack */
+	uint64_t upper[STATS_BUCKETS], count[STATS_BUCKETS];
+	Xihu__LatencyBucket lb[STATS_BUCKETS], *lbp[STATS_BUCKETS];
+	unsigned nb = stats_histogram(ctx->stats, upper, count);
+	for (unsigned i = 0; i < nb; i++) {
+		xihu__latency_bucket__init(&lb[i]);
+		lb[i].upper_us = upper[i];
+		lb[i].count = count[i];
+		lbp[i] = &lb[i];
+	}
+	st.n_latency = nb;
+	st.latency = lbp;
+	Xihu__SyncStatus sy = XIHU__SYNC_STATUS__INIT;
+	struct sync_status ss;
+	if (ctx->sync) {
+		sync_get_status(ctx->sync, &ss);
+		sy.watches = ss.watches;
+		sy.polling = ss.polling;
+		sy.pending = ss.pending;
+		sy.updates = ss.updates;
+		sy.commits = ss.commits;
+		sy.errors = ss.errors;
+		sy.last_error = ss.last_error;
+		sy.last_update_ms = ss.last_update_ms;
+		st.sync = &sy;
+	}
 	Xihu__Response resp = XIHU__RESPONSE__INIT;
 	resp.id = id;
 	resp.version = XIHU_PROTO_VERSION;

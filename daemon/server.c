@@ -25,6 +25,9 @@
  * next commit) is reported once and retried after a delay that doubles from
  * CHECK_INTERVAL_MS to RETRY_MAX_MS, while the previous index goes on serving.
  *
+ * Live sync (sync.c) runs in its own thread and commits through the index
+ * directory like xihu-index; the reload check above serves its commits.
+ *
  * Shutdown (SIGTERM, SIGINT, a Stop request): close and remove the listening
  * socket, let every connection answer what it already received in full and
  * flush, then leave the loop when the last one is gone (or after
@@ -67,6 +70,7 @@ struct server {
 	struct event *ev_sigterm, *ev_sigint, *ev_sighup;
 
 	struct pool *pool;
+	struct sync *sync; /* live sync; NULL with --no-sync */
 	xihu_index *ix;
 	struct event *ev_check;
 	uint64_t retry_after_ms; /* no automatic reload before this (after a failure) */
@@ -463,6 +467,7 @@ void server_fill_ctx(struct server *srv, struct handler_ctx *ctx)
 	ctx->uptime_s = (now_ms() - srv->started_ms) / 1000u;
 	ctx->connections = srv->nconns;
 	ctx->pid = (uint32_t)srv->pid;
+	ctx->sync = srv->sync;
 	ctx->ix = xihu_index_ref(srv->ix);
 }
 
@@ -584,6 +589,8 @@ int server_run(struct server *srv, int ready_fd)
 	srv->pool = pool_new(srv->base, srv->cfg->threads, conn_job_done, srv);
 	if (!srv->pool)
 		return -1;
+	if (!srv->cfg->no_sync)
+		srv->sync = sync_start(srv->cfg->index_dir); /* NULL: logged, served without */
 	xihud_log("listening on %s, serving %s with %u worker threads", srv->cfg->socket_path,
 	          srv->cfg->index_dir, srv->cfg->threads);
 	if (ready_fd >= 0) {
@@ -629,6 +636,7 @@ void server_free(struct server *srv)
 {
 	if (!srv)
 		return;
+	sync_stop(srv->sync); /* no commit can start after this */
 	while (srv->nconns)
 		conn_free(srv->conns[srv->nconns - 1]);
 	free(srv->conns);

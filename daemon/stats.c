@@ -78,3 +78,16 @@ void stats_snapshot(struct stats *s, uint64_t *queries, uint64_t *p50, uint64_t 
 	*p90 = percentile(b, n, 90);
 	*p99 = percentile(b, n, 99);
 }
+
+unsigned stats_histogram(struct stats *s, uint64_t *upper, uint64_t *count)
+{
+	unsigned n = 0;
+	for (unsigned b = 0; b < STATS_BUCKETS; b++) {
+		uint64_t c = atomic_load_explicit(&s->buckets[b], memory_order_relaxed);
+		if (!c)
+			continue;
+		upper[n] = stats_bucket_upper(b);
+		count[n++] = c;
+	}
+	return n;
+}

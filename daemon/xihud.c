@@ -18,34 +18,49 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "frame.h"
 #include "xihu-client.h"
 #include "xihud.h"
 
-bool xihud_verbose;
+enum xihud_level xihud_log_level = XIHUD_WARNING;
+bool xihud_syslog;
 
-void xihud_error(const char *fmt, ...)
+void xihud_logf(enum xihud_level level, const char *fmt, ...)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("xihud: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
-void xihud_log(const char *fmt, ...)
-{
-	if (!xihud_verbose)
+	static const char *const prefix[] = {"", "warning: ", "info: ", "debug: "};
+	static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
+	if (level > xihud_log_level)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("xihud: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	if (xihud_syslog) {
+		char line[1024];
+		vsnprintf(line, sizeof line, fmt, ap);
+		syslog(prio[level], "%s%s", prefix[level], line);
+	} else {
+		/* one write per line, so lines from several threads do not mix */
+		char line[1100];
+		int n = snprintf(line, sizeof line, "xihud: %s", prefix[level]);
+		int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+		size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m < sizeof line - (size_t)n - 1 ? (size_t)m : sizeof line - (size_t)n - 2);
+		line[len++] = '\n';
+		fwrite(line, 1, len, stderr);
+	}
 	va_end(ap);
+}
+
+static bool parse_level(const char *s, enum xihud_level *out)
+{
+	static const char *const names[] = {"error", "warning", "info", "debug"};
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(s, names[i])) {
+			*out = (enum xihud_level)i;
+			return true;
+		}
+	return false;
 }
 
 static void usage(FILE *f)
@@ -64,10 +79,16 @@ static void usage(FILE *f)
 	        "  --max-frame BYTES    largest request frame accepted (default %u; K/M suffixes)\n"
 	        "  --max-connections N  connections served at once (default %u)\n"
 	        "  --idle-timeout SECS  close connections idle this long (default %u; 0: never)\n"
+	        "  --no-sync            do not watch the index's trees (by default xihud\n"
+	        "                       re-indexes created, changed and deleted files as they\n"
+	        "                       change, within a second)\n"
 	        "  --spin-us US         after a request, poll this long before sleeping, so a\n"
 	        "                       client's next request finds the daemon awake (default\n"
 	        "                       %u; 0: sleep at once)\n"
-	        "  -v, --verbose        log connections and reloads to stderr\n"
+	        "  -v, --verbose        log connections, reloads and syncs (--log-level info)\n"
+	        "  --log-level LEVEL    error, warning (default), info or debug\n"
+	        "  --syslog             log to syslog (LOG_DAEMON) instead of stderr; without\n"
+	        "                       --foreground the daemon logs to syslog anyway\n"
 	        "  -h, --help           show this help\n"
 	        "  -V, --version        show the version\n"
 	        "\n"
@@ -175,13 +196,18 @@ static int daemonize(int *ready_fd)
 	dup2(null, 0);
 	dup2(null, 1);
 	dup2(null, 2);
+	/* stderr is gone: log lines go to syslog from now on */
+	if (!xihud_syslog) {
+		openlog("xihud", LOG_PID, LOG_DAEMON);
+		xihud_syslog = true;
+	}
 	if (null > 2)
 		close(null);
 	*ready_fd = p[1];
 	return 0;
 }
 
-enum { OPT_INDEX = 256, OPT_SOCKET, OPT_THREADS, OPT_MAX_FRAME, OPT_MAX_CONN, OPT_IDLE, OPT_SPIN };
+enum { OPT_INDEX = 256, OPT_SOCKET, OPT_THREADS, OPT_MAX_FRAME, OPT_MAX_CONN, OPT_IDLE, OPT_SPIN, OPT_NOSYNC, OPT_LOGLEVEL, OPT_SYSLOG };
 
 int main(int argc, char **argv)
 {
@@ -194,6 +220,9 @@ int main(int argc, char **argv)
 		{"max-connections", required_argument, NULL, OPT_MAX_CONN},
 		{"idle-timeout", required_argument, NULL, OPT_IDLE},
 		{"spin-us", required_argument, NULL, OPT_SPIN},
+		{"no-sync", no_argument, NULL, OPT_NOSYNC},
+		{"log-level", required_argument, NULL, OPT_LOGLEVEL},
+		{"syslog", no_argument, NULL, OPT_SYSLOG},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -208,6 +237,8 @@ int main(int argc, char **argv)
 		.spin_us = XIHUD_DEFAULT_SPIN_US,
 	};
 	const char *index_opt = NULL, *socket_opt = NULL;
+	enum xihud_level level = XIHUD_WARNING;
+	bool level_given = false, use_syslog = false;
 	uint64_t v;
 	int c;
 	opterr = 0;
@@ -237,6 +268,15 @@ int main(int argc, char **argv)
 				return 2;
 			cfg.idle_timeout_s = (unsigned)v;
 			break;
+		case OPT_NOSYNC: cfg.no_sync = true; break;
+		case OPT_SYSLOG: use_syslog = true; break;
+		case OPT_LOGLEVEL:
+			if (!parse_level(optarg, &level)) {
+				xihud_error("--log-level %s: expected error, warning, info or debug", optarg);
+				return 2;
+			}
+			level_given = true;
+			break;
 		case OPT_SPIN:
 			if (parse_num("--spin-us", optarg, 0, 10000, &v))
 				return 2;
@@ -263,7 +303,11 @@ int main(int argc, char **argv)
 		xihud_error("%s: unexpected argument (see xihud --help)", argv[optind]);
 		return 2;
 	}
-	xihud_verbose = cfg.verbose;
+	xihud_log_level = level_given ? level : cfg.verbose ? XIHUD_INFO : XIHUD_WARNING;
+	if (use_syslog) {
+		openlog("xihud", LOG_PID, LOG_DAEMON);
+		xihud_syslog = true;
+	}
 
 	if (!index_opt) {
 		const char *env = getenv("XIHU_INDEX");

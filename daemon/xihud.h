@@ -51,12 +51,21 @@ struct xihud_config {
 	unsigned max_connections;
 	unsigned idle_timeout_s;
 	unsigned spin_us; /* after a request, poll this long before sleeping (0: never) */
+	bool no_sync;     /* do not watch the trees (--no-sync) */
 };
 
-/* "xihud: <what>: <why>" on stderr; log lines only with --verbose. */
-void xihud_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void xihud_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-extern bool xihud_verbose;
+/* Log lines with a level, to stderr ("xihud: <what>: <why>" for an error,
+ * "xihud: warning: ...", "xihud: info: ...", "xihud: debug: ...") or, with
+ * --syslog or once daemonized, to syslog (LOG_DAEMON, priority by level).
+ * Lines above --log-level (default warning; -v is info) are dropped. */
+enum xihud_level { XIHUD_ERROR, XIHUD_WARNING, XIHUD_INFO, XIHUD_DEBUG };
+void xihud_logf(enum xihud_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define xihud_error(...) xihud_logf(XIHUD_ERROR, __VA_ARGS__)
+#define xihud_warn(...) xihud_logf(XIHUD_WARNING, __VA_ARGS__)
+#define xihud_log(...) xihud_logf(XIHUD_INFO, __VA_ARGS__)
+#define xihud_debug(...) xihud_logf(XIHUD_DEBUG, __VA_ARGS__)
+extern enum xihud_level xihud_log_level;
+extern bool xihud_syslog; /* lines go to syslog, not stderr */
 
 /* ==== stats.c: counters and a log-scale latency histogram ================ */
 
@@ -71,6 +80,9 @@ void stats_init(struct stats *s);
 void stats_destroy(struct stats *s);
 void stats_record(struct stats *s, uint64_t us);
 /* Copies the counters and the p50/p90/p99 latencies (upper bucket bounds). */
+/* The non-empty buckets, ascending: their upper bounds (us) and counts;
+ * returns how many (at most STATS_BUCKETS). */
+unsigned stats_histogram(struct stats *s, uint64_t *upper, uint64_t *count);
 void stats_snapshot(struct stats *s, uint64_t *queries, uint64_t *p50, uint64_t *p90,
                     uint64_t *p99);
 /* Exposed for tests: the bucket of a latency, and a bucket's upper bound. */
@@ -87,6 +99,7 @@ struct handler_ctx {
 	uint64_t uptime_s;
 	uint32_t connections;
 	uint32_t pid;
+	struct sync *sync;         /* live sync, for status; NULL with --no-sync */
 };
 
 enum handler_action {
@@ -158,6 +171,24 @@ void pool_flush(struct pool *p);
  * no job is out with the workers (the loop's spin, server_run). */
 uint64_t pool_jobs(const struct pool *p);
 bool pool_idle(const struct pool *p);
+
+/* ==== sync.c: live sync of the index with its trees ====================== */
+
+struct sync;
+struct sync_status {
+	uint32_t watches;   /* directories watched */
+	bool polling;       /* out of inotify watches: the trees are polled */
+	bool pending;       /* changes seen and not yet committed */
+	uint64_t updates, commits, errors;
+	uint64_t last_update_ms; /* how long the last update took */
+	char last_error[512];
+};
+/* Starts watching the trees of the index in index_dir and updating it; an
+ * update runs at once.  NULL (logged) when no thread can be started. */
+struct sync *sync_start(const char *index_dir);
+void sync_get_status(struct sync *s, struct sync_status *out);
+/* Stops the thread (an update in progress finishes first) and frees s. */
+void sync_stop(struct sync *s);
 
 /* ==== conn.c: one client connection ====================================== */
 

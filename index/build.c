@@ -60,6 +60,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "index-int.h"
@@ -70,6 +71,7 @@
 #define MERGE_FACTOR 10
 #define MERGE_DELETED_PCT 30
 #define MAX_MERGES 1000 /* per run; the policy converges long before */
+#define LOCK_POLL_MS 50
 #define JSONL_PREFIX "jsonl:"
 #define NOIGNORE_PREFIX "noignore:"
 
@@ -831,9 +833,16 @@ int xihu_build(const char *index_dir, const char *const *paths, size_t npaths, c
 		rc = xihu_err_set(err, XIHU_EIO, "%s: %s", lockpath, strerror(errno));
 		goto out;
 	}
-	if (flock(lockfd, LOCK_EX | LOCK_NB) < 0) {
-		rc = xihu_err_set(err, XIHU_ELOCKED, "%s: another xihu-index is writing this index", index_dir);
-		goto out;
+	/* another writer (xihu-index, or xihud's live sync) holds it: wait up
+	 * to lock_wait_ms, polling, then give up */
+	for (uint32_t waited = 0; flock(lockfd, LOCK_EX | LOCK_NB) < 0; waited += LOCK_POLL_MS) {
+		if (errno != EWOULDBLOCK || waited >= b.o->lock_wait_ms) {
+			rc = xihu_err_set(err, XIHU_ELOCKED,
+			                  "%s: another writer (xihu-index, or xihud's live sync) holds the index", index_dir);
+			goto out;
+		}
+		struct timespec ts = {0, LOCK_POLL_MS * 1000000L};
+		nanosleep(&ts, NULL);
 	}
 	locked = true;
 
@@ -1005,4 +1014,62 @@ out:
 	if (stats_out)
 		*stats_out = st;
 	return rc;
+}
+
+/* ---- for live sync (xihud) -------------------------------------------------------- */
+
+int xihu_index_roots(const char *dir, xihu_root **out, size_t *n, xihu_err *err)
+{
+	*out = NULL;
+	*n = 0;
+	manifest m;
+	int rc = manifest_read(dir, &m, err);
+	if (rc)
+		return rc;
+	xihu_root *r = calloc(m.nroots + 1, sizeof *r);
+	if (!r) {
+		manifest_free(&m);
+		return xihu_err_set(err, XIHU_ENOMEM, "out of memory");
+	}
+	for (uint32_t i = 0; i < m.nroots; i++) {
+		int kind;
+		const char *path = root_parse(m.roots[i], &kind);
+		if (!(r[i].path = strdup(path))) {
+			xihu_roots_free(r, i);
+			manifest_free(&m);
+			return xihu_err_set(err, XIHU_ENOMEM, "out of memory");
+		}
+		r[i].records = kind == ROOT_JSONL;
+		r[i].no_ignore = kind == ROOT_TREE_NOIGNORE;
+	}
+	*out = r;
+	*n = m.nroots;
+	manifest_free(&m);
+	return 0;
+}
+
+void xihu_roots_free(xihu_root *r, size_t n)
+{
+	for (size_t i = 0; r && i < n; i++)
+		free(r[i].path);
+	free(r);
+}
+
+typedef struct dirs_ctx {
+	int (*fn)(void *ctx, const char *dir);
+	void *ctx;
+} dirs_ctx;
+
+static int on_dir(void *ctx, const char *path, const struct stat *st)
+{
+	(void)st;
+	const dirs_ctx *d = ctx;
+	return d->fn(d->ctx, path);
+}
+
+int xihu_tree_dirs(const char *root, bool no_ignore, int (*fn)(void *ctx, const char *dir), void *ctx,
+                   xihu_err *err)
+{
+	dirs_ctx d = {fn, ctx};
+	return walk_tree(root, WALK_DIRS | (no_ignore ? WALK_NO_IGNORE : 0), on_dir, &d, NULL, err);
 }

@@ -347,7 +347,10 @@ void query_free(qnode *n);
  * Unreadable directories go to warn (if non-NULL) and are skipped.
  */
 typedef int (*walk_fn)(void *ctx, const char *path, const struct stat *st);
-enum { WALK_NO_IGNORE = 1 }; /* flags: read no .gitignore/.ignore (VCS dirs still skipped) */
+/* flags: WALK_NO_IGNORE reads no .gitignore/.ignore (VCS dirs still
+ * skipped); WALK_DIRS calls fn for the root and every directory the walk
+ * enters (before entering it), and not for files. */
+enum { WALK_NO_IGNORE = 1, WALK_DIRS = 2 };
 int walk_tree(const char *root, unsigned flags, walk_fn fn, void *ctx, FILE *warn, xihu_err *err);
 /* One path segment against a glob (*, ?, [...], \ escapes) with fnmatch(3)'s
  * meaning for flags 0, bytewise; no [:class:] support (for tests). */

@@ -603,7 +603,8 @@ static int walk_dir(walker *w, int dfd, uint32_t depth, xihu_err *err)
 		if (w->nsets && ignored(w, depth, e->nlen, e->dir)) {
 			;
 		} else if (!e->dir) {
-			rc = w->fn(w->ctx, w->path, &e->st);
+			if (!(w->flags & WALK_DIRS))
+				rc = w->fn(w->ctx, w->path, &e->st);
 		} else if (depth >= WALK_MAX_DEPTH) {
 			warnf(w, w->path, "nested too deep");
 		} else {
@@ -621,6 +622,8 @@ static int walk_dir(walker *w, int dfd, uint32_t depth, xihu_err *err)
 					loop |= w->anc[a].dev == st.st_dev && w->anc[a].ino == st.st_ino;
 				if (loop) {
 					warnf(w, w->path, "directory loop");
+					close(cfd);
+				} else if ((w->flags & WALK_DIRS) && (rc = w->fn(w->ctx, w->path, &st))) {
 					close(cfd);
 				} else {
 					w->anc[depth + 1].dev = st.st_dev;
@@ -653,7 +656,7 @@ int walk_tree(const char *root, unsigned flags, walk_fn fn, void *ctx, FILE *war
 		return rc;
 	}
 	if (S_ISREG(st.st_mode)) {
-		rc = fn(ctx, real, &st);
+		rc = flags & WALK_DIRS ? 0 : fn(ctx, real, &st);
 		free(real);
 		return rc;
 	}
@@ -679,6 +682,8 @@ int walk_tree(const char *root, unsigned flags, walk_fn fn, void *ctx, FILE *war
 	int dfd = open(w->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		rc = xihu_err_set(err, XIHU_EIO, "%s: %s", root, strerror(errno));
+	else if ((flags & WALK_DIRS) && (rc = fn(ctx, w->path, &st)))
+		close(dfd);
 	else
 		rc = walk_dir(w, dfd, 0, err);
 	free(w->sets);

@@ -37,6 +37,8 @@ static void usage(FILE *f)
 	      "  --no-ignore          do not read .gitignore and .ignore files\n"
 	      "  --update             without PATH: update the trees and files of the last run\n"
 	      "                       (each tree walked as then: with or without --no-ignore)\n"
+	      "  --lock-wait SECS     when another writer (xihu-index, xihud's live sync)\n"
+	      "                       holds the index, wait this long for it (default 10)\n"
 	      "  --merge              merge all segments into one, purging deleted documents\n"
 	      "                       (without PATH: after updating the last run's trees)\n"
 	      "  --check              verify every file and checksum of the index, build nothing\n"
@@ -113,7 +115,7 @@ static bool parse_count(const char *s, uint64_t max, uint64_t *out)
 int main(int argc, char **argv)
 {
 	enum { OPT_INDEX = 256, OPT_JSONL, OPT_MAXSIZE, OPT_CHECK, OPT_RAM, OPT_THREADS, OPT_NOIGNORE,
-	       OPT_UPDATE, OPT_MERGE, OPT_STEM, OPT_STOPWORDS, OPT_FOLD, OPT_K1, OPT_B, OPT_NOPAIRS };
+	       OPT_UPDATE, OPT_MERGE, OPT_STEM, OPT_STOPWORDS, OPT_FOLD, OPT_K1, OPT_B, OPT_NOPAIRS, OPT_LOCKWAIT };
 	static const struct option opts[] = {
 		{"index", required_argument, NULL, OPT_INDEX},
 		{"jsonl", required_argument, NULL, OPT_JSONL},
@@ -130,6 +132,7 @@ int main(int argc, char **argv)
 		{"k1", required_argument, NULL, OPT_K1},
 		{"b", required_argument, NULL, OPT_B},
 		{"no-pairs", no_argument, NULL, OPT_NOPAIRS},
+		{"lock-wait", required_argument, NULL, OPT_LOCKWAIT},
 		{"verbose", no_argument, NULL, 'v'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
@@ -140,7 +143,7 @@ int main(int argc, char **argv)
 	bool have_index = false, quiet = false, check = false, verbose = false;
 	const char **jsonl = calloc((size_t)argc, sizeof *jsonl);
 	size_t njsonl = 0;
-	xihu_build_opts bo = {0};
+	xihu_build_opts bo = {.lock_wait_ms = 10000};
 	if (!jsonl) {
 		fputs("xihu-index: out of memory\n", stderr);
 		return 2;
@@ -162,6 +165,16 @@ int main(int argc, char **argv)
 				goto fail;
 			}
 			break;
+		case OPT_LOCKWAIT: {
+			uint64_t secs = 0;
+			if (strcmp(optarg, "0") && !parse_count(optarg, 3600, &secs)) {
+				fprintf(stderr, "xihu-index: --lock-wait: '%s' is not a number of seconds from 0 to 3600\n",
+				        optarg);
+				goto fail;
+			}
+			bo.lock_wait_ms = (uint32_t)(secs * 1000);
+			break;
+		}
 		case OPT_RAM: {
 			uint64_t mb;
 			if (!parse_count(optarg, 1 << 20, &mb)) {

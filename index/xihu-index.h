@@ -82,6 +82,7 @@ typedef struct xihu_build_opts {
 	double b;               /* BM25 b, in [0, 1], when b_given */
 	bool b_given;
 	bool no_pairs;          /* a new index without pair terms for phrases; false: not given */
+	uint32_t lock_wait_ms;  /* another writer holds the index: wait this long, then XIHU_ELOCKED */
 } xihu_build_opts;
 
 typedef struct xihu_build_stats {
@@ -117,6 +118,25 @@ typedef struct xihu_build_stats {
 int xihu_build(const char *index_dir, const char *const *paths, size_t npaths,
                const char *const *jsonl, size_t njsonl, const xihu_build_opts *opts,
                xihu_build_stats *stats_out, xihu_err *err);
+
+/* ---- live sync (xihud) ------------------------------------------------- */
+
+typedef struct xihu_root {
+	char *path;     /* absolute */
+	bool records;   /* a JSON Lines file; else a tree or a single file */
+	bool no_ignore; /* a tree indexed without .gitignore/.ignore rules */
+} xihu_root;
+
+/* The trees and JSON Lines files the last commit in dir was built from
+ * (what an update re-reads); XIHU_ENOINDEX without a commit. */
+int xihu_index_roots(const char *dir, xihu_root **out, size_t *n, xihu_err *err);
+void xihu_roots_free(xihu_root *r, size_t n);
+/* Calls fn for root and every directory under it that the indexing walk
+ * enters (VCS directories, and ignored ones unless no_ignore, are skipped;
+ * symbolic links never followed), parents first; non-zero from fn stops the
+ * walk and is returned. */
+int xihu_tree_dirs(const char *root, bool no_ignore, int (*fn)(void *ctx, const char *dir), void *ctx,
+                   xihu_err *err);
 
 /* ---- reading ----------------------------------------------------------- */
 

@@ -15,7 +15,7 @@ PY=/usr/bin/python3
 . "$(dirname "$0")/lib.sh"
 
 index() { "$XIHU_INDEX_BIN" --quiet --index "$IX" "$@" || fail "xihu-index $* exited $?"; }
-start_daemon() { serve "$IX"; }
+start_daemon() { serve "$IX" "$@"; }
 
 make_tree() {
 	mkdir -p "$TREE/src" "$TREE/docs" "$TREE/.git"
@@ -352,9 +352,11 @@ skip_rules)
 	expect_eq "gz text" "$OUT" "keep/notes.txt.gz:1:8:walrus compressed"
 	;;
 reload)
+	# commits by xihu-index, picked up without a restart (live sync off, so
+	# every commit here is xihu-index's)
 	make_tree
 	index "$TREE"
-	start_daemon
+	start_daemon --no-sync
 	run xihu search -l platypus
 	expect_eq "before" "$RC" 1
 	printf 'a platypus appears\n' >"$TREE/new.txt"

@@ -20,10 +20,13 @@ expect_eq() { [ "$2" == "$3" ] || fail "$1: got [$2], want [$3]"; }
 run() {
 	OUT=$("$@" 2>"$T/stderr"); RC=$?; ERR=$(cat "$T/stderr")
 }
-# serve DIR: a xihud serving the index DIR on $SOCK (one at a time), once its socket is there
+# serve DIR [ARG]...: a xihud serving the index DIR on $SOCK (one at a
+# time), with xihud's options ARG..., once its socket is there
 serve() {
+	local dir=$1
+	shift
 	stop_daemon
-	"$XIHUD_BIN" --foreground --index "$1" --socket "$SOCK" 2>"$T/xihud.log" &
+	"$XIHUD_BIN" --foreground --index "$dir" --socket "$SOCK" "$@" 2>"$T/xihud.log" &
 	DPID=$!
 	for _ in $(seq 100); do
 		[ -S "$SOCK" ] && return 0

@@ -183,9 +183,10 @@ locked)
 	exec 9>"$IX/LOCK"
 	flock -n 9 || fail "could not take the lock for the test"
 	run_rc=0
-	"$XIHU_INDEX_BIN" --index "$IX" "$TREE" 2>"$T/err" || run_rc=$?
+	"$XIHU_INDEX_BIN" --index "$IX" --lock-wait 1 "$TREE" 2>"$T/err" || run_rc=$?
 	expect_eq "second writer: exit" "$run_rc" 2
-	grep -q "another xihu-index is writing" "$T/err" || fail "second writer: [$(cat "$T/err")]"
+	grep -q "another writer (xihu-index, or xihud's live sync) holds the index" "$T/err" ||
+		fail "second writer: [$(cat "$T/err")]"
 	expect_eq "index untouched" "$(generation "$IX")" "$g"
 	exec 9>&-
 	ix "$TREE"

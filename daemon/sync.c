@@ -1,0 +1,299 @@
+/*
+ * sync.c: live sync -- keeps the served index in step with its trees.
+ *
+ * One thread.  It reads the index's roots from its manifest and puts an
+ * inotify watch on every directory the indexing walk enters (the same
+ * ignore rules, VCS directories skipped, no symbolic links followed; the
+ * index's own directory never).  Any event under a tree makes the index
+ * dirty: a file written and closed, created, moved in or out, deleted, its
+ * attributes changed; a directory created, moved or deleted.  Once the
+ * trees have been quiet for QUIET_MS, or dirty for MAX_DELAY_MS while
+ * events keep coming, it runs one update: xihu_build on the last commit's
+ * roots, whose walk compares sizes and modification times, indexes what is
+ * new or changed, deletes what vanished and applies the ignore rules as
+ * xihu-index does -- one commit however many files a burst (a git
+ * checkout) touched.  The server's reload check (CHECK_INTERVAL_MS in
+ * server.c) then serves it.  So a saved file is searchable after QUIET_MS,
+ * the update and at most one check interval.
+ *
+ * Events that arrive during an update stay queued and make the next one.
+ * A new directory (or an overflow of the event queue, IN_Q_OVERFLOW, when
+ * events were lost) makes the next update walk the directories again for
+ * watches first; the update finds every change by itself either way.
+ * When no more watches can be added (the user's fs.inotify.max_user_watches),
+ * a warning is logged once and the trees are updated every POLL_MS instead.
+ *
+ * At start the watches come first, then one update: changes made while the
+ * daemon was down (or killed in the middle of an update, whose leftovers
+ * the next build removes) are synced before anything else.
+ *
+ * The index's LOCK is taken without waiting: while xihu-index holds it, the
+ * update is retried every RETRY_MS.  Updates run with one indexing thread
+ * and a RAM budget of SYNC_RAM_MB, so searches keep the other core and the
+ * daemon's memory stays small.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "xihud.h"
+
+#define QUIET_MS 50
+#define MAX_DELAY_MS 300
+#define RETRY_MS 250
+#define POLL_MS 2000
+#define SYNC_RAM_MB 32
+#define WATCH_MASK                                                                                    \
+	(IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |   \
+	 IN_DELETE_SELF | IN_MOVE_SELF | IN_DONT_FOLLOW | IN_EXCL_UNLINK | IN_ONLYDIR)
+
+struct sync {
+	char *index_dir;
+	pthread_t thread;
+	int stop_efd, ifd;
+	bool polling;     /* out of watches: update every POLL_MS */
+	bool warned;      /* the watch limit was reported */
+	uint32_t nwatches;
+	pthread_mutex_t mu;
+	struct sync_status st; /* under mu */
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static bool under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	return !strncmp(path, dir, n) && (path[n] == '/' || path[n] == '\0');
+}
+
+static int add_watch(void *ctx, const char *dir)
+{
+	struct sync *s = ctx;
+	if (under(dir, s->index_dir))
+		return 0; /* our own commits must not wake us */
+	if (inotify_add_watch(s->ifd, dir, WATCH_MASK) >= 0) {
+		s->nwatches++;
+		return 0;
+	}
+	if (errno == ENOSPC || errno == ENOMEM) {
+		if (!s->warned)
+			xihud_warn("live sync: %s: no more inotify watches (%u placed; raise "
+			            "fs.inotify.max_user_watches): updating every %d ms instead",
+			            dir, s->nwatches, POLL_MS);
+		s->warned = true;
+		s->polling = true;
+		return 1; /* stop the walk: polling covers everything */
+	}
+	return 0; /* gone meanwhile, or unreadable: the update's walk reports it */
+}
+
+/* Watches every directory of every tree root (again: adding a watch twice
+ * returns the same one). */
+static void watch_all(struct sync *s)
+{
+	xihu_root *roots;
+	size_t n;
+	xihu_err err = {0};
+	if (xihu_index_roots(s->index_dir, &roots, &n, &err)) {
+		xihud_error("live sync: %s", err.msg);
+		return;
+	}
+	s->nwatches = 0;
+	for (size_t i = 0; i < n && !s->polling; i++) {
+		if (roots[i].records) {
+			/* a JSON Lines file: watch the directory it is in */
+			char *slash = strrchr(roots[i].path, '/');
+			if (slash) {
+				*slash = '\0';
+				add_watch(s, *roots[i].path ? roots[i].path : "/");
+			}
+			continue;
+		}
+		if (xihu_tree_dirs(roots[i].path, roots[i].no_ignore, add_watch, s, &err) < 0)
+			xihud_log("live sync: %s", err.msg);
+	}
+	xihu_roots_free(roots, n);
+	pthread_mutex_lock(&s->mu);
+	s->st.watches = s->nwatches;
+	s->st.polling = s->polling;
+	pthread_mutex_unlock(&s->mu);
+	xihud_log("live sync: watching %u directories%s", s->nwatches, s->polling ? " (then out of watches)" : "");
+}
+
+/* One update; false when the index is locked by another writer (retry). */
+static bool update(struct sync *s)
+{
+	xihu_build_opts o = {.update = true, .threads = 1, .ram_bytes = (uint64_t)SYNC_RAM_MB << 20};
+	xihu_build_stats st = {0};
+	xihu_err err = {0};
+	uint64_t t0 = now_ms();
+	int rc = xihu_build(s->index_dir, NULL, 0, NULL, 0, &o, &st, &err);
+	uint64_t t1 = now_ms();
+	pthread_mutex_lock(&s->mu);
+	s->st.updates++;
+	s->st.last_update_ms = t1 - t0;
+	if (rc && rc != XIHU_ELOCKED) {
+		s->st.errors++;
+		snprintf(s->st.last_error, sizeof s->st.last_error, "%s", err.msg);
+	}
+	if (!rc && st.committed)
+		s->st.commits++;
+	pthread_mutex_unlock(&s->mu);
+	if (rc == XIHU_ELOCKED)
+		return false;
+	if (rc)
+		xihud_error("live sync: %s", err.msg);
+	else if (st.committed)
+		xihud_log("live sync: generation %llu: %llu added, %llu changed, %llu deleted in %llu ms",
+		          (unsigned long long)st.generation, (unsigned long long)st.added,
+		          (unsigned long long)st.changed, (unsigned long long)st.deleted,
+		          (unsigned long long)(t1 - t0));
+	return true;
+}
+
+/* Reads the queued events; true when any was met.  *rewatch: a directory
+ * appeared (or events were lost), so watches must be placed again. */
+static bool drain_events(struct sync *s, bool *rewatch)
+{
+	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool any = false;
+	for (;;) {
+		ssize_t n = read(s->ifd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return any;
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *e = (const struct inotify_event *)p;
+			p += sizeof *e + e->len;
+			if (e->mask & IN_IGNORED)
+				continue; /* a watch went with its directory */
+			any = true;
+			if ((e->mask & IN_Q_OVERFLOW) || ((e->mask & IN_ISDIR) && (e->mask & (IN_CREATE | IN_MOVED_TO))))
+				*rewatch = true;
+		}
+	}
+}
+
+static void *sync_main(void *arg)
+{
+	struct sync *s = arg;
+	watch_all(s);
+	bool dirty = true, rewatch = false; /* the first update: what changed while we were down */
+	uint64_t first = now_ms(), last = 0, next_poll = 0, retry_at = 0;
+	for (;;) {
+		uint64_t now = now_ms();
+		int timeout = -1;
+		if (dirty) {
+			uint64_t due = last + QUIET_MS < first + MAX_DELAY_MS ? last + QUIET_MS : first + MAX_DELAY_MS;
+			if (due < retry_at)
+				due = retry_at;
+			timeout = due > now ? (int)(due - now) : 0;
+		} else if (s->polling) {
+			timeout = next_poll > now ? (int)(next_poll - now) : 0;
+		}
+		struct pollfd pf[2] = {{.fd = s->stop_efd, .events = POLLIN}, {.fd = s->ifd, .events = POLLIN}};
+		int r = poll(pf, 2, timeout);
+		if (r < 0 && errno != EINTR) {
+			xihud_error("live sync: poll: %s", strerror(errno));
+			break;
+		}
+		if (pf[0].revents)
+			break;
+		now = now_ms();
+		if (r > 0 && (pf[1].revents & POLLIN) && drain_events(s, &rewatch)) {
+			if (!dirty)
+				first = now;
+			dirty = true;
+			last = now;
+		}
+		if (!dirty && s->polling && now >= next_poll) {
+			dirty = true;
+			first = last = 0;
+		}
+		if (!dirty || now < retry_at || (now < last + QUIET_MS && now < first + MAX_DELAY_MS))
+			continue;
+		if (rewatch) {
+			rewatch = false;
+			watch_all(s);
+		}
+		pthread_mutex_lock(&s->mu);
+		s->st.pending = true;
+		pthread_mutex_unlock(&s->mu);
+		if (update(s)) {
+			dirty = false;
+			retry_at = 0;
+		} else {
+			retry_at = now_ms() + RETRY_MS;
+		}
+		pthread_mutex_lock(&s->mu);
+		s->st.pending = dirty;
+		pthread_mutex_unlock(&s->mu);
+		next_poll = now_ms() + POLL_MS;
+	}
+	return NULL;
+}
+
+struct sync *sync_start(const char *index_dir)
+{
+	struct sync *s = calloc(1, sizeof *s);
+	if (!s || !(s->index_dir = strdup(index_dir))) {
+		free(s);
+		xihud_error("live sync: out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&s->mu, NULL);
+	s->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	s->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (s->ifd < 0) {
+		xihud_warn("live sync: inotify: %s: updating every %d ms instead", strerror(errno), POLL_MS);
+		s->polling = true;
+		s->ifd = -1;
+	}
+	if (s->stop_efd < 0 || pthread_create(&s->thread, NULL, sync_main, s)) {
+		xihud_error("live sync: cannot start: %s", strerror(errno));
+		if (s->stop_efd >= 0)
+			close(s->stop_efd);
+		if (s->ifd >= 0)
+			close(s->ifd);
+		free(s->index_dir);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void sync_get_status(struct sync *s, struct sync_status *out)
+{
+	pthread_mutex_lock(&s->mu);
+	*out = s->st;
+	pthread_mutex_unlock(&s->mu);
+}
+
+void sync_stop(struct sync *s)
+{
+	if (!s)
+		return;
+	uint64_t one = 1;
+	ssize_t w = write(s->stop_efd, &one, sizeof one);
+	(void)w;
+	pthread_join(s->thread, NULL); /* an update in progress finishes first */
+	close(s->stop_efd);
+	if (s->ifd >= 0)
+		close(s->ifd);
+	pthread_mutex_destroy(&s->mu);
+	free(s->index_dir);
+	free(s);
+}

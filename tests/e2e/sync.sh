@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# tests/e2e/sync.sh CASE: live sync end to end.  A real xihud serves an index
+# of a temporary tree and watches it (daemon/sync.c); the tree is changed
+# with plain shell commands and the real xihu client must find the change
+# within SYNC_DEADLINE_MS (1000 in the plain build: the promise "a saved
+# file is searchable within 1 s"; more under the sanitizers, whose
+# processes run several times slower).  Polls every 20 ms, bounded.
+# Binaries come from the environment: XIHU_INDEX_BIN, XIHUD_BIN, XIHU_BIN.
+set -u
+CASE=$1
+T=$(mktemp -d /tmp/xihu-sync.XXXXXX)
+TREE=$T/tree
+IX=$T/index
+SOCK=$T/run/xihud.sock
+DEADLINE_MS=${SYNC_DEADLINE_MS:-1000}
+export XIHU_SOCKET=$SOCK NO_COLOR=1
+unset XDG_RUNTIME_DIR XDG_DATA_HOME XIHU_INDEX
+. "$(dirname "$0")/lib.sh"
+
+put() { mkdir -p "$(dirname "$1")" && printf '%s\n' "$2" >"$1"; }
+ms() { date +%s%3N; }
+# found QUERY: the documents answering QUERY (relative to the tree), sorted, on one line
+found() {
+	run xihu search -l -n 1000 "$1"
+	sed "s|^$TREE/||" <<<"$OUT" | sort | tr '\n' ' ' | sed 's/ $//'
+}
+# within WHAT QUERY WANT: polls until found QUERY is WANT, at most DEADLINE_MS
+# after the call; fails with what it saw otherwise.  Prints the time taken.
+within() {
+	local t0 got
+	t0=$(ms)
+	while :; do
+		got=$(found "$2")
+		[ "$got" == "$3" ] && break
+		if [ $(($(ms) - t0)) -gt "$DEADLINE_MS" ]; then
+			fail "$1: after $DEADLINE_MS ms found [$got], want [$3] ($(tail -3 "$T/xihud.log"))"
+		fi
+		sleep 0.02
+	done
+	echo "$1: $(($(ms) - t0)) ms" >&2
+}
+generation() { xihu status | sed -n 's/^generation[[:space:]]*//p'; }
+
+mkdir -p "$TREE"
+put "$TREE/a.txt" "wombat in the first file"
+"$XIHU_INDEX_BIN" --quiet --index "$IX" "$TREE" || fail "xihu-index exited $?"
+serve "$IX"
+within "the first commit" wombat "a.txt"
+
+case $CASE in
+saved_file)
+	# the acceptance item, as a user types it
+	(cd "$TREE" && echo quuxword >f.txt)
+	within "echo quuxword > f.txt" quuxword "f.txt"
+	# saved again with other words: the old ones go
+	(cd "$TREE" && echo quokkaword >f.txt)
+	within "f.txt saved again" quokkaword "f.txt"
+	within "its old word gone" quuxword ""
+	;;
+changes)
+	rm "$TREE/a.txt"
+	within "a deleted file" wombat ""
+	put "$TREE/b.txt" "numbat here"
+	mv "$TREE/b.txt" "$TREE/c.txt"
+	within "a renamed file" numbat "c.txt"
+	mkdir -p "$TREE/new/deeper"
+	put "$TREE/new/deeper/d.txt" "dunnart in a new directory"
+	within "a file in a new directory" dunnart "new/deeper/d.txt"
+	put "$TREE/new/deeper/e.txt" "dunnart again"
+	within "a second file in the new directory (watched now)" dunnart "new/deeper/d.txt new/deeper/e.txt"
+	mv "$TREE/new" "$TREE/moved"
+	within "a directory moved" dunnart "moved/deeper/d.txt moved/deeper/e.txt"
+	rm -r "$TREE/moved"
+	within "a directory removed" dunnart ""
+	# ignore rules, as xihu-index honours them
+	put "$TREE/.gitignore" "secret.txt"
+	put "$TREE/secret.txt" "bilby hidden"
+	put "$TREE/open.txt" "bilby shown"
+	within "an ignored file left out" bilby "open.txt"
+	touch "$TREE/open.txt" # same content, new mtime: re-indexed, still found once
+	sleep 0.3
+	expect_eq "touched" "$(found bilby)" "open.txt"
+	;;
+burst)
+	# a git checkout's worth of files at once: one commit or a few, not one per file
+	g0=$(generation)
+	for i in $(seq 1 300); do printf 'potoroo %d\n' "$i" >"$TREE/p$i.txt"; done
+	want=$(for i in $(seq 1 300); do echo "p$i.txt"; done | sort | tr '\n' ' ' | sed 's/ $//')
+	DEADLINE_MS=$((DEADLINE_MS * 3)) within "300 files written at once" potoroo "$want"
+	g1=$(generation)
+	[ $((g1 - g0)) -le 5 ] || fail "300 files took $((g1 - g0)) commits (generation $g0 -> $g1)"
+	echo "burst: 300 files in $((g1 - g0)) commits" >&2
+	for i in $(seq 1 300); do rm "$TREE/p$i.txt"; done
+	DEADLINE_MS=$((DEADLINE_MS * 3)) within "300 files removed at once" potoroo ""
+	;;
+kill9)
+	# xihud killed (SIGKILL) while it syncs a stream of new files; restarted,
+	# it serves the last commit, re-syncs, and no file is missing
+	(for i in $(seq 1 400); do printf 'quoll %d\n' "$i" >"$TREE/q$i.txt"; done) &
+	writer=$!
+	sleep 0.15
+	kill -9 "$DPID"
+	wait "$DPID" 2>/dev/null
+	DPID=
+	wait "$writer"
+	"$XIHU_INDEX_BIN" --check --index "$IX" >"$T/check" 2>&1 || fail "check after kill -9: $(cat "$T/check")"
+	rm -f "$SOCK" # a killed daemon leaves its socket; serve waits for a new one
+	serve "$IX"
+	want=$(for i in $(seq 1 400); do echo "q$i.txt"; done | sort | tr '\n' ' ' | sed 's/ $//')
+	DEADLINE_MS=$((DEADLINE_MS * 5)) within "all 400 files after the restart" quoll "$want"
+	expect_eq "the first file too" "$(found wombat)" "a.txt"
+	"$XIHU_INDEX_BIN" --check --index "$IX" >"$T/check" 2>&1 || fail "check after the re-sync: $(cat "$T/check")"
+	;;
+no_sync)
+	serve "$IX" --no-sync
+	put "$TREE/g.txt" "kowari"
+	sleep 1
+	expect_eq "--no-sync: a new file not indexed" "$(found kowari)" ""
+	;;
+*) fail "unknown case" ;;
+esac
+echo "ok [$CASE]"
