@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""seeds.py: writes the hand-made seeds of fuzz_request and fuzz_frame.
+
+Run from anywhere: python3 tests/fuzz/seeds.py.  The protobuf is encoded by
+hand (proto/xihu.proto's field numbers), so nothing but Python is needed.
+The fuzz_query seeds are plain query strings and the fuzz_segment seeds are
+patch descriptions (tests/fuzz/README.md); the corpora also hold what
+libFuzzer found and -merge=1 kept.
+"""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def varint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def field_varint(num, v):
+    return varint(num << 3) + varint(v)
+
+
+def field_bytes(num, b):
+    return varint(num << 3 | 2) + varint(len(b)) + b
+
+
+def search(query, limit=0, offset=0, lines=False, max_lines=0, context=0,
+           exact=False, suggest=False, timeout=0):
+    m = field_bytes(1, query.encode()) if query is not None else b""
+    for num, v in ((2, limit), (3, offset), (4, int(lines)), (5, max_lines),
+                   (6, timeout), (7, int(exact)), (8, context), (9, int(suggest))):
+        if v:
+            m += field_varint(num, v)
+    return m
+
+
+def request(rid=1, version=1, body=None, kind=10):
+    m = b""
+    if rid:
+        m += field_varint(1, rid)
+    if version:
+        m += field_varint(2, version)
+    if body is not None:
+        m += field_bytes(kind, body)
+    return m
+
+
+def frame(body):
+    return struct.pack(">I", len(body)) + body
+
+
+BODIES = {
+    "search-term": request(1, 1, search("fox")),
+    "search-lines": request(2, 1, search("quick brown", limit=3, lines=True, max_lines=2)),
+    "search-context": request(3, 1, search("\"brown dogs\"", lines=True, context=2)),
+    "search-paging": request(4, 1, search("fox OR dog", limit=2, offset=1, exact=True)),
+    "search-suggest": request(5, 1, search("quikc browm", suggest=True)),
+    "search-fields": request(6, 1, search("title:war ext:c path:*.md", lines=True)),
+    "search-prefix-fuzzy": request(7, 1, search("run* runing~1 fox NEAR/2 dog")),
+    "search-syntax-error": request(8, 1, search("(fox OR")),
+    "search-over-limit": request(9, 1, search("fox", limit=9000, offset=5000)),
+    "search-huge-context": request(10, 1, search("fox", lines=True, context=100000, max_lines=100000)),
+    "search-empty": request(11, 1, search(None)),
+    "status": request(12, 1, b"", kind=11),
+    "stop": request(13, 1, b"", kind=12),
+    "no-body": request(14, 1),
+    "wrong-version": request(15, 7, search("fox")),
+    "version-zero": request(16, 0, search("fox")),
+    "big-id": request(2**64 - 1, 1, search("fox")),
+    "not-protobuf": b"\xff\xff\xff\xff\x0f garbage",
+    "truncated": request(17, 1, search("quick brown fox"))[:-3],
+}
+
+
+def write(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def main():
+    for name, body in BODIES.items():
+        write("fuzz_request", "raw-" + name, b"\x00" + body)
+    # structured: flags byte, id, limit, offset, max_lines, context, timeout, query
+    def st(flags, query, limit=10, offset=0, max_lines=0, context=0):
+        return (b"\x01" + bytes([flags]) + struct.pack("<Q", 42) +
+                bytes([limit, offset, 0, max_lines, context, 0]) + query.encode())
+    write("fuzz_request", "st-search", st(0, "fox dog"))
+    write("fuzz_request", "st-search-lines", st(8 | 32, "brown*", max_lines=3, context=1))
+    write("fuzz_request", "st-search-exact-paging", st(16 | 64 | 128, "the", limit=1, offset=2))
+    write("fuzz_request", "st-status", st(1, ""))
+    write("fuzz_request", "st-stop", st(2, ""))
+    write("fuzz_request", "st-bad-version", st(4, "fox"))
+
+    # frames: byte 0 = largest piece 2^(b&15), bit 4 = a 300-byte limit; byte 1 = piece seed
+    pipeline = b"".join(frame(BODIES[k]) for k in
+                        ("search-term", "status", "search-lines", "wrong-version", "stop", "search-term"))
+    write("fuzz_frame", "pipeline-whole", b"\x0f\x00" + pipeline)
+    write("fuzz_frame", "pipeline-bytewise", b"\x00\x00" + pipeline)
+    write("fuzz_frame", "pipeline-small-pieces", b"\x03\x05" + pipeline)
+    write("fuzz_frame", "zero-length", b"\x0f\x00" + frame(BODIES["status"]) + b"\0\0\0\0")
+    write("fuzz_frame", "over-limit", b"\x1f\x00" + frame(BODIES["status"]) + struct.pack(">I", 301) + b"x" * 301)
+    write("fuzz_frame", "over-default-limit", b"\x0f\x00" + struct.pack(">I", (1 << 20) + 1) + b"x" * 64)
+    write("fuzz_frame", "partial-at-end", b"\x04\x01" + frame(BODIES["search-term"]) + frame(BODIES["status"])[:-2])
+    write("fuzz_frame", "not-a-request", b"\x0f\x00" + frame(BODIES["not-protobuf"]) + frame(BODIES["status"]))
+    write("fuzz_frame", "header-split", b"\x01\x07" + frame(BODIES["search-context"]) * 3)
+    big = request(20, 1, search("fox " * 5000))
+    write("fuzz_frame", "big-frame-grows-buffer", b"\x0e\x02" + frame(big) + frame(BODIES["status"]))
+
+    # fuzz_segment: byte 0 = file (in name order: 000000000001.docs .pos .post
+    # .store .terms, 000000000001_2.del, 000000000002.docs .pos .post .store
+    # .terms, MANIFEST, SETTINGS), byte 1 = flags (1 truncate, 2 reseal,
+    # 4 remove, 8 set), then [truncated length], then patches (u16 offset, value)
+    names = ["docs1", "pos1", "post1", "store1", "terms1", "del1", "docs2", "pos2",
+             "post2", "store2", "terms2", "manifest", "settings"]
+    write("fuzz_segment", "pristine", b"\x00\x00")
+    for i, n in enumerate(names):
+        write("fuzz_segment", n + "-bad-magic", bytes([i, 0]) + b"\x00\x00\x01")
+        write("fuzz_segment", n + "-bad-crc", bytes([i, 0]) + b"\x00\x20\x40")
+        write("fuzz_segment", n + "-resealed-payload", bytes([i, 2]) + b"\x00\x10\x7f\x00\x14\x80\x00\x20\x01")
+        write("fuzz_segment", n + "-resealed-version", bytes([i, 2 | 8]) + b"\x00\x08\x05")
+        write("fuzz_segment", n + "-truncated", bytes([i, 1]) + b"\x00\x30")
+        write("fuzz_segment", n + "-truncated-resealed", bytes([i, 3]) + b"\x00\x40")
+        write("fuzz_segment", n + "-envelope-only", bytes([i, 3]) + b"\x00\x1c")
+        write("fuzz_segment", n + "-removed", bytes([i, 4]))
+
+
+if __name__ == "__main__":
+    main()
