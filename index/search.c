@@ -219,7 +219,7 @@ static int global_df(qctx *c, uint32_t field, const char *term, uint32_t len, ui
 			if (r < 0) {
 				free(st);
 				free(copy);
-				return c->rc = r;
+				return c->rc = -r;
 			}
 			if (r > 0) {
 				found[i] = 1;
@@ -488,8 +488,8 @@ static it *build_prefix(qctx *c, const qnode *q, const fieldset *fs)
 			if (!or_add(c, n, leaf_new(c, fields[f], &one, 1, false)))
 				return NULL;
 		}
-		if (r < 0) {
-			c->rc = r;
+		if (r) { /* < 0 from seg_prefix_next, > 0 from seg_prefix_init */
+			c->rc = r < 0 ? -r : r;
 			return NULL;
 		}
 	}
@@ -672,7 +672,7 @@ static int fz_collect(qctx *c, const seg *s, uint32_t field, fz_walk *w, fz_hit 
 		r = seg_terms_from(&ti, s, field, seek, slen, c->err);
 	}
 	if (r) /* < 0 from seg_prefix_next, > 0 from seg_terms_from */
-		return c->rc = r;
+		return c->rc = r < 0 ? -r : r;
 	qsort(hits, *nhits, sizeof *hits, fz_cmp);
 	return 0;
 }
