@@ -6,7 +6,9 @@
  * terminal): missing directories are created 0700; a directory owned by
  * another (non-root) user is refused; an existing socket that a live daemon
  * answers on is refused, a stale one (connection refused) is removed; the new
- * socket is bound under umask 0177 so it is 0600 from birth.
+ * socket is bound under umask 0177 so it is 0600 from birth.  With socket
+ * activation (activation.c) none of that happens: the inherited listening
+ * socket is served as it is, and its file is never removed.
  *
  * Accepting: peers with another uid are refused (SO_PEERCRED); past
  * --max-connections a client gets an E_LIMIT answer and is closed; when
@@ -66,6 +68,7 @@ struct server {
 	int lfd;
 	dev_t sock_dev; /* the socket file we created: only that one is removed */
 	ino_t sock_ino;
+	bool sock_inherited; /* socket activation: the launcher owns the socket file */
 	struct event *ev_accept, *ev_backoff, *ev_grace;
 	struct event *ev_sigterm, *ev_sigint, *ev_sighup;
 
@@ -160,6 +163,13 @@ static int probe_live(const struct sockaddr_un *sa, const char *path)
 int server_bind(struct server **out, const struct xihud_config *cfg, xihu_index *ix)
 {
 	const char *path = cfg->socket_path;
+	struct stat st = {0};
+	int fd = -1;
+	int inherited = activation_listen_fd(&fd);
+	if (inherited < 0)
+		return -1;
+	if (inherited)
+		goto adopt; /* fd 3 already listens (activation.c): nothing to bind */
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof sa.sun_path) {
 		xihud_error("%s: socket path too long (at most %zu bytes)", path,
@@ -177,7 +187,6 @@ int server_bind(struct server **out, const struct xihud_config *cfg, xihu_index 
 			return -1;
 	}
 
-	struct stat st;
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
 			xihud_error("%s: exists and is not a socket; refusing to replace it", path);
@@ -197,7 +206,7 @@ int server_bind(struct server **out, const struct xihud_config *cfg, xihu_index 
 		}
 	}
 
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		xihud_error("socket: %s", strerror(errno));
 		return -1;
@@ -229,11 +238,13 @@ int server_bind(struct server **out, const struct xihud_config *cfg, xihu_index 
 		return -1;
 	}
 
+adopt:;
 	struct server *srv = calloc(1, sizeof *srv);
 	if (!srv) {
 		xihud_error("start-up: out of memory");
 		close(fd);
-		unlink(path);
+		if (!inherited)
+			unlink(path);
 		return -1;
 	}
 	srv->cfg = cfg;
@@ -241,6 +252,7 @@ int server_bind(struct server **out, const struct xihud_config *cfg, xihu_index 
 	srv->reload_efd = -1;
 	srv->sock_dev = st.st_dev;
 	srv->sock_ino = st.st_ino;
+	srv->sock_inherited = inherited;
 	srv->ix = ix;
 	xihu_limits_default(&srv->limits);
 	stats_init(&srv->stats);
@@ -248,11 +260,14 @@ int server_bind(struct server **out, const struct xihud_config *cfg, xihu_index 
 	return 0;
 }
 
-/* Removes the socket file if it is still the one we bound. */
+/* Removes the socket file if it is still the one we bound (an inherited
+ * one stays: its launcher, systemd, owns it and listens on it again). */
 static void remove_socket(struct server *srv)
 {
 	struct stat st;
 	const char *path = srv->cfg->socket_path;
+	if (srv->sock_inherited)
+		return;
 	if (lstat(path, &st) == 0 && st.st_dev == srv->sock_dev && st.st_ino == srv->sock_ino)
 		unlink(path);
 }

@@ -9,6 +9,7 @@
  *   handler.c  one request frame -> one response frame (no libevent, no
  *              globals: called from the worker threads)
  *   stats.c    queries served and the latency histogram (thread-safe)
+ *   activation.c  a listening socket inherited from systemd (socket activation)
  *
  * Threads: one libevent loop thread owns every socket, connection and the
  * server; it moves bytes, and runs a request itself only when it is the lone
@@ -222,5 +223,14 @@ void server_conn_closed(struct server *srv, struct conn *c);
 /* Stop accepting, finish in-flight requests, remove the socket, exit. */
 void server_stop(struct server *srv, const char *why);
 bool server_stopping(const struct server *srv);
+
+/* ==== activation.c: a listening socket inherited from systemd ============= */
+
+/* Socket activation (LISTEN_PID is our pid, LISTEN_FDS >= 1): checks that
+ * fd 3 is a listening AF_UNIX stream socket, makes it non-blocking and
+ * close-on-exec, unsets LISTEN_PID/LISTEN_FDS/LISTEN_FDNAMES, and returns 1
+ * with the fd in *fd.  0 when nothing was passed to us; -1 (printed) when
+ * what was passed is wrong. */
+int activation_listen_fd(int *fd);
 
 #endif
