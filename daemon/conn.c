@@ -35,8 +35,15 @@
  *
  * Timeouts: a connection idle (or stuck mid-frame) for --idle-timeout, or a
  * client that stops reading our output for as long, is closed.
+ *
+ * Cancellation: when a connection goes (error, timeout, or a client that
+ * closed its socket: end of input with POLLHUP), its jobs still with a
+ * worker get job->cancelled set, and their searches stop at their next
+ * check (xihu_search_opts.cancel).
  */
 #include <errno.h>
+#include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,6 +209,8 @@ static void parse_frames(struct conn *c)
 		j->len = n;
 		c->in_pos += XIHU_FRAME_HEADER + n;
 		server_fill_ctx(c->srv, &j->ctx);
+		atomic_store_explicit(&j->cancelled, false, memory_order_relaxed);
+		j->ctx.cancel = &j->cancelled;
 		append_job(c, j);
 		pool_submit(c->pool, j);
 	}
@@ -401,7 +410,17 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
 	if (r == 0) {
-		/* the client is done sending; it may still read what we owe it */
+		/* a client that closed its socket entirely (both directions shut:
+		 * POLLHUP) reads nothing more: its searches in flight are cancelled
+		 * and the connection goes; one that only shut its sending side
+		 * (shutdown(SHUT_WR)) may still read what we owe it */
+		struct pollfd pf = {.fd = fd, .events = POLLOUT};
+		if (poll(&pf, 1, 0) == 1 && (pf.revents & POLLHUP)) {
+			xihud_log("connection %llu: closed by the client after %llu requests (%s)",
+			          (unsigned long long)c->serial, (unsigned long long)c->served, state_names[c->state]);
+			conn_free(c);
+			return;
+		}
 		xihud_log("connection %llu: end of input after %llu requests (%s)",
 		          (unsigned long long)c->serial, (unsigned long long)c->served,
 		          state_names[c->state]);
@@ -476,8 +495,10 @@ void conn_free(struct conn *c)
 		next = j->fifo_next;
 		if (j->done)
 			pool_job_put(c->pool, j);
-		else
+		else {
 			j->conn = NULL; /* still with a worker: recycled when it comes back */
+			atomic_store_explicit(&j->cancelled, true, memory_order_relaxed); /* nobody waits for it */
+		}
 	}
 	event_free(c->ev_read);
 	event_free(c->ev_write);

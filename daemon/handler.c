@@ -117,7 +117,7 @@ static void index_error_reply(uint64_t id, const xihu_err *err, struct reply *ou
  * one block (hits, lines, spans and the pointer arrays to them) sized from
  * the results: on the stack for a top-10 without lines, else malloc'd.
  */
-static void serve_search(const struct handler_ctx *ctx, uint64_t id,
+static bool serve_search(const struct handler_ctx *ctx, uint64_t id,
                          const Xihu__SearchRequest *sr, struct reply *out)
 {
 	uint64_t t0 = now_us();
@@ -130,17 +130,39 @@ static void serve_search(const struct handler_ctx *ctx, uint64_t id,
 		.exact_total = sr->exact_total,
 		.context = sr->context < XIHUD_MAX_CONTEXT ? sr->context : XIHUD_MAX_CONTEXT,
 		.suggest = sr->suggest,
+		.cancel = ctx->cancel,
 	};
+	/* the deadline counts from when the request was read: time queued for a
+	 * worker is part of it */
+	uint32_t timeout_ms = sr->timeout_ms ? sr->timeout_ms : ctx->timeout_ms;
+	if (timeout_ms && ctx->received_ns)
+		opts.deadline_ns = ctx->received_ns + (uint64_t)timeout_ms * 1000000u;
+	/* on the loop thread: stop at the budget, and a worker starts over */
+	bool budgeted = ctx->budget_ns && (!opts.deadline_ns || ctx->budget_ns < opts.deadline_ns);
+	if (budgeted)
+		opts.deadline_ns = ctx->budget_ns;
 	const char *q = sr->query ? sr->query : "";
 	xihu_results res = {0};
 	xihu_err err = {0};
 	int rc = xihu_search(ctx->ix, q, strlen(q), &opts, &res, &err);
 	if (rc != XIHU_OK) {
+		if (rc == XIHU_ETIMEOUT && budgeted)
+			return false; /* nothing answered: the job goes to a worker */
 		if (!err.code)
 			err.code = rc;
 		stats_record(ctx->stats, now_us() - t0);
+		if (rc == XIHU_ETIMEOUT) {
+			atomic_fetch_add_explicit(&ctx->stats->timed_out, 1, memory_order_relaxed);
+			char msg[160];
+			snprintf(msg, sizeof msg, "search: timed out after %u ms (the request's timeout_ms%s)", timeout_ms,
+			         sr->timeout_ms ? "" : ", by default xihud --request-timeout");
+			error_reply(id, XIHU__ERROR_CODE__E_LIMIT, 0, msg, out);
+			return true;
+		}
+		if (rc == XIHU_ECANCELED)
+			atomic_fetch_add_explicit(&ctx->stats->cancelled, 1, memory_order_relaxed);
 		index_error_reply(id, &err, out);
-		return;
+		return true;
 	}
 
 	size_t nlines = 0, nspans = 0;
@@ -233,6 +255,7 @@ static void serve_search(const struct handler_ctx *ctx, uint64_t id,
 		free(block);
 done:
 	xihu_results_free(&res);
+	return true;
 }
 
 static void serve_status(const struct handler_ctx *ctx, uint64_t id, struct reply *out)
@@ -253,6 +276,8 @@ static void serve_status(const struct handler_ctx *ctx, uint64_t id, struct repl
 	stats_snapshot(ctx->stats, &st.queries, &st.p50_us, &st.p90_us, &st.p99_us);
 	st.connections = ctx->connections;
 	st.pid = ctx->pid;
+	st.timed_out = atomic_load_explicit(&ctx->stats->timed_out, memory_order_relaxed);
+	st.cancelled = atomic_load_explicit(&ctx->stats->cancelled, memory_order_relaxed);
 	/* the histogram: at most STATS_BUCKETS buckets, on the stack */
 	uint64_t upper[STATS_BUCKETS], count[STATS_BUCKETS];
 	Xihu__LatencyBucket lb[STATS_BUCKETS], *lbp[STATS_BUCKETS];
@@ -324,7 +349,8 @@ enum handler_action handler_serve(const struct handler_ctx *ctx, const uint8_t *
 	} else {
 		switch (req->body_case) {
 		case XIHU__REQUEST__BODY_SEARCH:
-			serve_search(ctx, id, req->search, out);
+			if (!serve_search(ctx, id, req->search, out))
+				act = HANDLER_RETRY;
 			break;
 		case XIHU__REQUEST__BODY_STATUS:
 			serve_status(ctx, id, out);
@@ -340,7 +366,7 @@ enum handler_action handler_serve(const struct handler_ctx *ctx, const uint8_t *
 		}
 	}
 	xihu__request__free_unpacked(req, NULL);
-	if (!out->len)
+	if (!out->len && act != HANDLER_RETRY)
 		return act == HANDLER_STOP ? HANDLER_STOP : HANDLER_CLOSE;
 	return act;
 }

@@ -5,7 +5,8 @@
  * publishes them at once (pool_flush) to a queue (a singly linked list under
  * a mutex, and a semaphore counting its jobs, so a worker sleeps only when
  * there is nothing to take and is woken by exactly one post) -- or, for a
- * lone job while all workers are idle, runs it on the loop thread itself;
+ * lone job while all workers are idle, runs it on the loop thread itself
+ * for at most INLINE_BUDGET_US (then a worker runs it from the start);
  * --threads workers take them front to back, run
  * handler_serve() with the job's own index reference, drop the reference and
  * append the job to the done list.  The worker that makes the done list
@@ -31,11 +32,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
 #include "xihud.h"
+
+#define INLINE_BUDGET_US 250 /* a search on the loop thread stops after this and goes to a worker */
 
 #define FREE_MAX 256
 #define KEEP_BYTES (8u << 10) /* a top-10 answer without lines is about 1 KiB */
@@ -268,13 +272,26 @@ void pool_submit(struct pool *p, struct job *j)
 	p->npend++;
 }
 
-/* Runs a job on the calling (loop) thread, as a worker would. */
-static void run_inline(struct pool *p, struct job *j)
+static uint64_t mono_ns(void)
 {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Runs a job on the calling (loop) thread, as a worker would, within
+ * INLINE_BUDGET_US; false (nothing delivered) when the search needs longer. */
+static bool run_inline(struct pool *p, struct job *j)
+{
+	j->ctx.budget_ns = mono_ns() + INLINE_BUDGET_US * 1000u;
 	j->act = handler_serve(&j->ctx, j->frame, j->len, &j->out);
+	j->ctx.budget_ns = 0;
+	if (j->act == HANDLER_RETRY)
+		return false;
 	xihu_index_unref(j->ctx.ix);
 	j->ctx.ix = NULL;
 	p->deliver(j, p->arg);
+	return true;
 }
 
 uint64_t pool_jobs(const struct pool *p)
@@ -291,14 +308,20 @@ void pool_flush(struct pool *p)
 {
 	/* A lone request while every worker is idle runs right here: handing it
 	 * over would cost two thread wake-ups (~25 us here) for nothing, as the
-	 * loop would only wait for it.  Its answer may submit the next request
-	 * of a pipelining client: go round again. */
+	 * loop would only wait for it.  But the loop must not stall other
+	 * clients: a search still running after INLINE_BUDGET_US stops and
+	 * starts over on a worker (most answer well within it: a rare word in
+	 * a few us, a common one in about 100 us).  Its answer may submit the
+	 * next request of a pipelining client: go round again. */
 	while (p->npend == 1 && p->outstanding == 0) {
 		struct job *j = p->pend_head;
 		p->pend_head = p->pend_tail = NULL;
 		p->npend = 0;
 		p->njobs++;
-		run_inline(p, j);
+		if (!run_inline(p, j)) {
+			pool_submit(p, j);
+			break;
+		}
 	}
 	if (!p->pend_head)
 		return;

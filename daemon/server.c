@@ -108,6 +108,13 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* ---- the socket path ---------------------------------------------------- */
 
 /* mkdir -p of dir; created components are 0700. */
@@ -483,6 +490,8 @@ void server_fill_ctx(struct server *srv, struct handler_ctx *ctx)
 	ctx->connections = srv->nconns;
 	ctx->pid = (uint32_t)srv->pid;
 	ctx->sync = srv->sync;
+	ctx->received_ns = now_ns();
+	ctx->timeout_ms = srv->cfg->request_timeout_ms;
 	ctx->ix = xihu_index_ref(srv->ix);
 }
 
@@ -559,13 +568,6 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 		start_reload(srv, "SIGHUP");
 	else
 		server_stop(srv, sig == SIGTERM ? "SIGTERM" : "SIGINT");
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 int server_run(struct server *srv, int ready_fd)

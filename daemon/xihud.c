@@ -79,6 +79,8 @@ static void usage(FILE *f)
 	        "  --max-frame BYTES    largest request frame accepted (default %u; K/M suffixes)\n"
 	        "  --max-connections N  connections served at once (default %u)\n"
 	        "  --idle-timeout SECS  close connections idle this long (default %u; 0: never)\n"
+	        "  --request-timeout MS a search's deadline when its request sets none (default\n"
+	        "                       %u; 0: none); past it the answer is an E_LIMIT error\n"
 	        "  --no-sync            do not watch the index's trees (by default xihud\n"
 	        "                       re-indexes created, changed and deleted files as they\n"
 	        "                       change, within a second)\n"
@@ -106,7 +108,7 @@ static void usage(FILE *f)
 	        "  xihud --foreground --verbose      serve in the foreground, logging to stderr\n"
 	        "  xihud --index /srv/idx --socket /run/xihu/docs.sock\n",
 	        XIHU_MAX_REQUEST_FRAME, XIHUD_DEFAULT_MAX_CONNECTIONS, XIHUD_DEFAULT_IDLE_TIMEOUT_S,
-	        XIHUD_DEFAULT_SPIN_US);
+	        XIHUD_DEFAULT_REQUEST_TIMEOUT_MS, XIHUD_DEFAULT_SPIN_US);
 }
 
 /* Parses a decimal number with an optional K/M/G suffix within [lo, hi]. */
@@ -212,7 +214,7 @@ static int daemonize(int *ready_fd)
 	return 0;
 }
 
-enum { OPT_INDEX = 256, OPT_SOCKET, OPT_THREADS, OPT_MAX_FRAME, OPT_MAX_CONN, OPT_IDLE, OPT_SPIN, OPT_NOSYNC, OPT_LOGLEVEL, OPT_SYSLOG };
+enum { OPT_INDEX = 256, OPT_SOCKET, OPT_THREADS, OPT_MAX_FRAME, OPT_MAX_CONN, OPT_IDLE, OPT_SPIN, OPT_NOSYNC, OPT_LOGLEVEL, OPT_SYSLOG, OPT_TIMEOUT };
 
 int main(int argc, char **argv)
 {
@@ -228,6 +230,7 @@ int main(int argc, char **argv)
 		{"no-sync", no_argument, NULL, OPT_NOSYNC},
 		{"log-level", required_argument, NULL, OPT_LOGLEVEL},
 		{"syslog", no_argument, NULL, OPT_SYSLOG},
+		{"request-timeout", required_argument, NULL, OPT_TIMEOUT},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -240,6 +243,7 @@ int main(int argc, char **argv)
 		.max_connections = XIHUD_DEFAULT_MAX_CONNECTIONS,
 		.idle_timeout_s = XIHUD_DEFAULT_IDLE_TIMEOUT_S,
 		.spin_us = XIHUD_DEFAULT_SPIN_US,
+		.request_timeout_ms = XIHUD_DEFAULT_REQUEST_TIMEOUT_MS,
 	};
 	const char *index_opt = NULL, *socket_opt = NULL;
 	enum xihud_level level = XIHUD_WARNING;
@@ -275,6 +279,11 @@ int main(int argc, char **argv)
 			break;
 		case OPT_NOSYNC: cfg.no_sync = true; break;
 		case OPT_SYSLOG: use_syslog = true; break;
+		case OPT_TIMEOUT:
+			if (parse_num("--request-timeout", optarg, 0, 3600000, &v))
+				return 2;
+			cfg.request_timeout_ms = (unsigned)v;
+			break;
 		case OPT_LOGLEVEL:
 			if (!parse_level(optarg, &level)) {
 				xihud_error("--log-level %s: expected error, warning, info or debug", optarg);

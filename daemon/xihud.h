@@ -41,6 +41,7 @@ struct conn;
 #define XIHUD_DEFAULT_MAX_CONNECTIONS 512
 #define XIHUD_DEFAULT_IDLE_TIMEOUT_S 300
 #define XIHUD_DEFAULT_SPIN_US 50
+#define XIHUD_DEFAULT_REQUEST_TIMEOUT_MS 10000
 
 struct xihud_config {
 	const char *index_dir;   /* absolute */
@@ -52,6 +53,7 @@ struct xihud_config {
 	unsigned max_connections;
 	unsigned idle_timeout_s;
 	unsigned spin_us; /* after a request, poll this long before sleeping (0: never) */
+	unsigned request_timeout_ms; /* a search's deadline unless the request sets timeout_ms */
 	bool no_sync;     /* do not watch the trees (--no-sync) */
 };
 
@@ -75,6 +77,7 @@ extern bool xihud_syslog; /* lines go to syslog, not stderr */
 
 struct stats {
 	_Atomic uint64_t buckets[STATS_BUCKETS]; /* relaxed increments from any thread */
+	_Atomic uint64_t timed_out, cancelled;  /* searches stopped early */
 };
 
 void stats_init(struct stats *s);
@@ -101,12 +104,18 @@ struct handler_ctx {
 	uint32_t connections;
 	uint32_t pid;
 	struct sync *sync;         /* live sync, for status; NULL with --no-sync */
+	uint64_t received_ns;      /* when the request was read (CLOCK_MONOTONIC): its deadline counts from here */
+	uint32_t timeout_ms;       /* the daemon's default deadline (--request-timeout) */
+	const _Atomic bool *cancel; /* set when the client went away */
+	uint64_t budget_ns;        /* run on the loop thread: give up at this time (HANDLER_RETRY); 0 = none */
 };
 
 enum handler_action {
 	HANDLER_CONTINUE, /* answer queued; read the next request */
 	HANDLER_CLOSE,    /* the stream is unusable: flush the answer, then close */
 	HANDLER_STOP,     /* a Stop request: flush the answer, shut the daemon down */
+	HANDLER_RETRY,    /* no answer: the search ran out of the loop thread's
+	                   * budget (handler_ctx.budget_ns); run it on a worker */
 };
 
 /* A packed Response frame (length header included) ready to write.  The
@@ -142,6 +151,7 @@ struct job {
 	struct job *fifo_next; /* the connection's requests in order (conn.c) */
 	struct conn *conn;     /* NULL once the connection is gone */
 	bool done;             /* back from the worker (set on the loop thread) */
+	_Atomic bool cancelled; /* the connection is gone: its search may stop (conn_free) */
 	enum handler_action act;
 	struct handler_ctx ctx;
 	uint8_t *frame; /* request body */

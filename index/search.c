@@ -28,6 +28,8 @@
  */
 #include <fnmatch.h>
 #include <math.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <utf8proc.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,7 +106,47 @@ typedef struct qctx {
 	/* every term a fuzzy word expanded to, in any segment (highlighting) */
 	char **fz;
 	size_t nfz, capfz;
+	/* stopping early (xihu_search_opts.deadline_ns, cancel): checked every
+	 * STOP_EVERY candidates by stopped() */
+	uint64_t deadline_ns;
+	const _Atomic bool *cancel;
+	uint32_t ticks;
 } qctx;
+
+/* ---- stopping early ------------------------------------------------------ */
+
+#define STOP_EVERY 1024 /* candidates between two looks at the clock (some 20-100 us) */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Whether the search must stop now (cancelled, or past its deadline); sets c->rc. */
+static bool stop_now(qctx *c)
+{
+	if (c->rc)
+		return true;
+	if (c->cancel && atomic_load_explicit(c->cancel, memory_order_relaxed)) {
+		c->rc = xihu_err_set(c->err, XIHU_ECANCELED, "search: cancelled");
+		return true;
+	}
+	if (c->deadline_ns && mono_ns() >= c->deadline_ns) {
+		c->rc = xihu_err_set(c->err, XIHU_ETIMEOUT, "search: timed out");
+		return true;
+	}
+	return false;
+}
+
+/* stop_now, every STOP_EVERY calls: cheap enough for every candidate. */
+static inline bool stopped(qctx *c)
+{
+	if (++c->ticks % STOP_EVERY)
+		return false;
+	return stop_now(c);
+}
 
 /* ---- iterator construction ------------------------------------------- */
 
@@ -474,6 +516,8 @@ static it *build_prefix(qctx *c, const qnode *q, const fieldset *fs)
 		                        (uint32_t)strlen(q->terms[0]), c->err);
 		while (r == 0 && (r = seg_prefix_next(&ti, &term, &len, &st, c->err)) > 0) {
 			r = 0;
+			if ((expansions & 63) == 63 && stop_now(c))
+				return NULL;
 			if (++expansions > c->lim->max_prefix_expansions) {
 				c->rc = xihu_err_set(c->err, XIHU_ELIMIT,
 				                     "query column %u: %s* matches more than %u terms (the prefix limit)",
@@ -604,6 +648,8 @@ static int fz_collect(qctx *c, const seg *s, uint32_t field, fz_walk *w, fz_hit 
 		if ((r = seg_prefix_next(&ti, &term, &len, &st, c->err)) <= 0)
 			break;
 		r = 0;
+		if (stopped(c))
+			return c->rc;
 		uint32_t t[FZ_LEN], n = utf8_cps(term, len, t, FZ_LEN);
 		uint32_t lcp = 0;
 		while (lcp < n && lcp < w->n && lcp < w->valid && t[lcp] == w->t[lcp])
@@ -1265,6 +1311,8 @@ static void collect_all(qctx *c, it *root, uint32_t si, topk *t, xihu_results *o
 {
 	const uint8_t *del = seg_deletes(c->s);
 	for (uint32_t d = it_advance(root, 0); d != POSTINGS_END; d = it_advance(root, next_target(d))) {
+		if (stopped(c))
+			return;
 		if (seg_bitmap_test(del, d))
 			continue;
 		out->total++;
@@ -1312,6 +1360,8 @@ static void collect_taat(qctx *c, it *root, uint32_t si, topk *t, xihu_results *
 		postings *p = &n->pp[0];
 		const double avg = c->avglen[n->field];
 		for (uint32_t d = p->doc; d != POSTINGS_END; d = postings_next(p)) {
+			if (stopped(c))
+				break;
 			double sc = n->weight * tf_norm(c, postings_freq(p), seg_doc_field_len(c->s, d, n->field), avg);
 			if (!(seen[d >> 3] & (1u << (d & 7)))) {
 				seen[d >> 3] |= (uint8_t)(1u << (d & 7));
@@ -1322,7 +1372,7 @@ static void collect_taat(qctx *c, it *root, uint32_t si, topk *t, xihu_results *
 		}
 	}
 	const uint8_t *del = seg_deletes(c->s);
-	for (uint32_t j = 0; j < nt; j++) {
+	for (uint32_t j = 0; j < nt && !c->rc; j++) {
 		uint32_t d = touched[j];
 		if (seg_bitmap_test(del, d))
 			continue;
@@ -1350,7 +1400,7 @@ static void collect_and(qctx *c, it *root, uint32_t si, topk *t, xihu_results *o
 {
 	const uint8_t *del = seg_deletes(c->s);
 	uint32_t d = 0;
-	while (d != POSTINGS_END) {
+	while (d != POSTINGS_END && !stopped(c)) {
 		uint32_t upto = POSTINGS_END - 1;
 		if (t->n == t->k) {
 			double theta = threshold(t);
@@ -1446,7 +1496,7 @@ static void collect_maxscore(qctx *c, it *root, uint32_t si, topk *t, xihu_resul
 	}
 	double bb_val = 0;          /* the last block bound, over [.., bb_upto] */
 	uint32_t bb_upto = 0, bb_ne = UINT32_MAX;
-	while (ne < n) {
+	while (ne < n && !stopped(c)) {
 		uint32_t d = POSTINGS_END;
 		for (uint32_t i = ne; i < n; i++)
 			if (k[i]->doc < d)
@@ -1728,7 +1778,7 @@ int xihu_search(xihu_index *ix, const char *query, size_t query_len, const xihu_
 		return rc;
 
 	qctx c = {.ix = ix, .lim = o.limits, .err = err, .k1 = analysis_k1(index_analysis(ix)),
-	          .b = analysis_b(index_analysis(ix))};
+	          .b = analysis_b(index_analysis(ix)), .deadline_ns = o.deadline_ns, .cancel = o.cancel};
 	for (uint32_t i = 0; i < index_nsegs(ix); i++) {
 		const seg *s = index_seg(ix, i);
 		c.ndocs += seg_ndocs(s);
@@ -1744,7 +1794,7 @@ int xihu_search(xihu_index *ix, const char *query, size_t query_len, const xihu_
 		query_free(q);
 		return xihu_err_set(err, XIHU_ENOMEM, "search: out of memory");
 	}
-	for (uint32_t si = 0; si < index_nsegs(ix) && !c.rc; si++) {
+	for (uint32_t si = 0; si < index_nsegs(ix) && !stop_now(&c); si++) {
 		c.s = index_seg(ix, si);
 		c.si = si;
 		for (uint32_t f = 0; f < XIHU_MAX_FIELDS; f++) {
@@ -1809,6 +1859,10 @@ int xihu_search(xihu_index *ix, const char *query, size_t query_len, const xihu_
 		if (!out->hits)
 			rc = xihu_err_set(err, XIHU_ENOMEM, "search: out of memory");
 		for (uint32_t i = 0; !rc && i < n; i++) {
+			if (o.want_lines && stop_now(&c)) { /* a hit's lines read and inflate its text */
+				rc = c.rc;
+				break;
+			}
 			rc = fill_hit(ix, &t.h[o.offset + i], &o, &hl, &out->hits[i], err);
 			out->nhits = i + 1;
 		}

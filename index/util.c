@@ -47,6 +47,8 @@ const char *xihu_strerror(int code)
 	case XIHU_ENOINDEX: return "no index";
 	case XIHU_EINVAL: return "invalid argument";
 	case XIHU_ELOCKED: return "index is locked by another writer";
+	case XIHU_ETIMEOUT: return "timed out";
+	case XIHU_ECANCELED: return "cancelled";
 	}
 	return "unknown error";
 }

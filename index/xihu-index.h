@@ -38,6 +38,8 @@ enum {
 	XIHU_ENOINDEX = 6, /* there is no committed index at that path */
 	XIHU_EINVAL = 7,   /* a bad argument */
 	XIHU_ELOCKED = 8,  /* another writer holds the index lock */
+	XIHU_ETIMEOUT = 9, /* a search ran past its deadline (xihu_search_opts.deadline_ns) */
+	XIHU_ECANCELED = 10, /* a search was cancelled (xihu_search_opts.cancel) */
 };
 
 typedef struct xihu_err {
@@ -187,6 +189,12 @@ typedef struct xihu_search_opts {
 	uint32_t context;          /* with want_lines: lines around each matched one (col 0, no spans) */
 	bool suggest;              /* nothing found: fill results.suggestion (a dictionary walk per
 	                            * unknown word, milliseconds on a large index) */
+	/* Stopping a search early (checked every few thousand documents and
+	 * between hits): past deadline_ns (CLOCK_MONOTONIC; 0 = none) it fails
+	 * with XIHU_ETIMEOUT; once *cancel is set (by any thread) with
+	 * XIHU_ECANCELED. */
+	uint64_t deadline_ns;
+	const _Atomic bool *cancel;
 } xihu_search_opts;
 
 typedef struct xihu_span {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -299,6 +300,38 @@ static void pair_terms_answer_as_positions_do(void **state)
 	xihu_index_unref(plain);
 }
 
+/* A deadline already past, or a cancel flag already set, stops a search
+ * with its own error, whatever the query; a deadline far ahead changes
+ * nothing. */
+static void deadline_and_cancel_stop_a_search(void **state)
+{
+	(void)state;
+	const char *qs[] = {"w0", "w0 OR w1 OR w2", "w0 w1", "\"w0 w1\"", "w1*", "w0 OR w1 OR w2 OR w3 OR w4 OR w5 OR w6 OR w7 "
+	                    "OR w8 OR w9 OR w10 OR w11 OR w12 OR w13 OR w14 OR w15 OR w16"};
+	for (size_t i = 0; i < sizeof qs / sizeof *qs; i++) {
+		for (int exact = 0; exact < 2; exact++) {
+			xihu_results r;
+			xihu_err err = {0};
+			xihu_search_opts o = {.limit = 10, .exact_total = exact, .want_lines = true, .deadline_ns = 1};
+			assert_int_equal(xihu_search(c.ix, qs[i], strlen(qs[i]), &o, &r, &err), XIHU_ETIMEOUT);
+			assert_int_equal(r.nhits, 0);
+			xihu_results_free(&r);
+			_Atomic bool stop = true;
+			o.deadline_ns = 0;
+			o.cancel = &stop;
+			assert_int_equal(xihu_search(c.ix, qs[i], strlen(qs[i]), &o, &r, &err), XIHU_ECANCELED);
+			xihu_results_free(&r);
+			stop = false;
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			o.deadline_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + 3600ull * 1000000000u;
+			assert_int_equal(xihu_search(c.ix, qs[i], strlen(qs[i]), &o, &r, &err), XIHU_OK);
+			assert_true(r.nhits > 0);
+			xihu_results_free(&r);
+		}
+	}
+}
+
 static void pruning_makes_total_a_lower_bound(void **state)
 {
 	(void)state;
@@ -330,6 +363,7 @@ int main(void)
 		cmocka_unit_test(other_bm25_parameters_keep_their_top_k),
 		cmocka_unit_test(pair_terms_answer_as_positions_do),
 		cmocka_unit_test(pruning_makes_total_a_lower_bound),
+		cmocka_unit_test(deadline_and_cancel_stop_a_search),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
