@@ -5,16 +5,29 @@
  * the time left until the call's deadline, so a wedged daemon turns into a
  * clear timeout instead of a hung client.  A response is read whole (length
  * first, checked against XIHU_MAX_RESPONSE_FRAME) before it is unpacked.
+ *
+ * Autostart (xihu_client_open_autostart): when nothing answers on the socket
+ * (no socket file, or a stale one), xihud is started for that socket and the
+ * connection tried again.  xihud daemonizes on its own and its first process
+ * exits 0 only once the daemon serves, or 2 after printing one line: so we
+ * run it with its stderr on a pipe, wait for that process, and hand its line
+ * on as our error.  Its stdin and stdout are /dev/null: a script reading our
+ * stdout sees nothing of it.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -78,7 +91,9 @@ static int wait_fd(xihu_client *c, short events, int64_t deadline, const char *d
 	}
 }
 
-int xihu_client_open(xihu_client *c, const char *path)
+/* xihu_client_open, returning 0, the errno of a failed connect(), or -1 for
+ * any other failure; c->err is set when it fails. */
+static int try_open(xihu_client *c, const char *path)
 {
 	memset(c, 0, sizeof *c);
 	c->fd = -1;
@@ -114,9 +129,148 @@ int xihu_client_open(xihu_client *c, const char *path)
 	close(c->fd);
 	c->fd = -1;
 	if (e == ENOENT || e == ECONNREFUSED)
-		return fail(c, "cannot connect to %s: %s (is xihud running? start it with: xihud)",
-		            path, strerror(e));
-	return fail(c, "cannot connect to %s: %s", path, strerror(e));
+		fail(c, "cannot connect to %s: %s (is xihud running? start it with: xihud)", path,
+		     strerror(e));
+	else
+		fail(c, "cannot connect to %s: %s", path, strerror(e));
+	return e;
+}
+
+int xihu_client_open(xihu_client *c, const char *path)
+{
+	return try_open(c, path) ? -1 : 0;
+}
+
+/* ---- autostart ------------------------------------------------------------ */
+
+/* Where xihud is: $XIHUD, else next to the running program, else
+ * ../daemon/xihud from it (the build tree), else "xihud" on PATH. */
+static const char *find_xihud(char *buf, size_t size)
+{
+	const char *env = getenv("XIHUD");
+	if (env && *env)
+		return env;
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	char *slash = n > 0 ? memrchr(self, '/', (size_t)n) : NULL;
+	if (slash) {
+		*slash = '\0';
+		static const char *const near[] = {"xihud", "../daemon/xihud"};
+		for (size_t i = 0; i < sizeof near / sizeof near[0]; i++) {
+			int m = snprintf(buf, size, "%s/%s", self, near[i]);
+			if (m > 0 && (size_t)m < size && access(buf, X_OK) == 0)
+				return buf;
+		}
+	}
+	return "xihud";
+}
+
+/* The last non-empty line of text, without a leading "xihud: ". */
+static const char *last_line(char *text)
+{
+	size_t n = strlen(text);
+	while (n && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+		text[--n] = '\0';
+	char *line = memrchr(text, '\n', n);
+	line = line ? line + 1 : text;
+	if (!strncmp(line, "xihud: ", 7))
+		line += 7;
+	return line;
+}
+
+int xihu_client_start_daemon(xihu_client *c, const char *path, const char *index_dir)
+{
+	char binbuf[PATH_MAX];
+	const char *bin = find_xihud(binbuf, sizeof binbuf);
+	const char *argv[] = {bin, "--socket", path, index_dir ? "--index" : NULL, index_dir, NULL};
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return fail(c, "starting xihud: pipe: %s", strerror(errno));
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+	extern char **environ;
+	pid_t pid;
+	int e = posix_spawnp(&pid, bin, &fa, NULL, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[1]);
+	if (e) {
+		close(p[0]);
+		return fail(c, "starting xihud: %s: %s (set XIHUD to its path)", bin, strerror(e));
+	}
+
+	/* its stderr until every copy of the pipe is closed: the first process
+	 * has exited and the daemon has detached from it */
+	char out[1024];
+	size_t len = 0;
+	int64_t deadline = now_ms() + XIHU_AUTOSTART_TIMEOUT_MS;
+	bool eof = false;
+	while (!eof) {
+		int64_t left = deadline - now_ms();
+		if (left <= 0)
+			break;
+		struct pollfd pf = {.fd = p[0], .events = POLLIN};
+		int r = poll(&pf, 1, (int)left);
+		if (r < 0 && errno != EINTR)
+			break;
+		if (r <= 0)
+			continue;
+		if (len == sizeof out - 1) { /* full: keep the end, the error is the last line */
+			memmove(out, out + len / 2, len - len / 2);
+			len -= len / 2;
+		}
+		ssize_t got = read(p[0], out + len, sizeof out - 1 - len);
+		if (got > 0)
+			len += (size_t)got;
+		else if (got == 0 || (errno != EINTR && errno != EAGAIN))
+			eof = true;
+	}
+	close(p[0]);
+	out[len] = '\0';
+	int status;
+	pid_t w;
+	do
+		w = waitpid(pid, &status, eof ? 0 : WNOHANG);
+	while (w < 0 && errno == EINTR);
+	if (w == 0)
+		return fail(c, "starting xihud: no answer in %d s (it may still be starting)",
+		            XIHU_AUTOSTART_TIMEOUT_MS / 1000);
+	if (w < 0)
+		return fail(c, "starting xihud: waitpid: %s", strerror(errno));
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	const char *line = last_line(out);
+	if (*line)
+		return fail(c, "starting xihud: %s", line);
+	if (WIFSIGNALED(status))
+		return fail(c, "starting xihud: %s killed by signal %d", bin, WTERMSIG(status));
+	return fail(c, "starting xihud: %s exited with status %d", bin, WEXITSTATUS(status));
+}
+
+int xihu_client_open_autostart(xihu_client *c, const char *path, const char *index_dir)
+{
+	int e = try_open(c, path);
+	if (e != ENOENT && e != ECONNREFUSED)
+		return e ? -1 : 0;
+	if (xihu_client_start_daemon(c, path, index_dir)) {
+		/* another client may have started one first: ours then refused */
+		char err[sizeof c->err];
+		memcpy(err, c->err, sizeof err);
+		if (try_open(c, path) == 0)
+			return 0;
+		memcpy(c->err, err, sizeof err);
+		return -1;
+	}
+	/* it serves once its first process exits 0; a little slack all the same */
+	int64_t deadline = now_ms() + XIHU_CONNECT_TIMEOUT_MS;
+	while ((e = try_open(c, path)) == ENOENT || e == ECONNREFUSED) {
+		if (now_ms() >= deadline)
+			return -1;
+		usleep(20000);
+	}
+	return e ? -1 : 0;
 }
 
 void xihu_client_close(xihu_client *c)

@@ -20,6 +20,8 @@
 
 #define XIHU_CONNECT_TIMEOUT_MS 2000
 #define XIHU_REQUEST_TIMEOUT_MS 60000
+/* how long xihud may take to open its index and start serving */
+#define XIHU_AUTOSTART_TIMEOUT_MS 60000
 
 /*
  * Writes the default socket path into buf: $XDG_RUNTIME_DIR/xihu/xihud.sock
@@ -47,6 +49,18 @@ typedef struct xihu_client {
 /* Connects to the daemon on path within XIHU_CONNECT_TIMEOUT_MS. */
 int xihu_client_open(xihu_client *c, const char *path);
 void xihu_client_close(xihu_client *c);
+
+/* Like xihu_client_open, but when nothing answers on path (no socket, or a
+ * stale one) it starts a daemon there (xihu_client_start_daemon) and
+ * connects again.  Any other failure (a busy daemon, a permission) is not a
+ * reason to start one. */
+int xihu_client_open_autostart(xihu_client *c, const char *path, const char *index_dir);
+/* Runs xihud --socket path [--index index_dir], found as $XIHUD, else next to
+ * the running program, else ../daemon/xihud from it, else on PATH; waits (at
+ * most XIHU_AUTOSTART_TIMEOUT_MS) until it has daemonized and serves.  When
+ * it fails, err is xihud's own one-line error ("DIR: no index here ...").
+ * index_dir NULL: xihud's default (it reads XIHU_INDEX itself). */
+int xihu_client_start_daemon(xihu_client *c, const char *path, const char *index_dir);
 
 /* Sets req->id (a fresh one) and req->version, sends the frame. */
 int xihu_client_send(xihu_client *c, Xihu__Request *req);

@@ -8,6 +8,10 @@
  * `xihu search` takes its options anywhere among the query words, but only
  * the options it knows: any other word, "-foo" included (a NOT in the query
  * language), is part of the query.  "--" ends the options.
+ *
+ * When no daemon answers, search and status start one (xihu-client.c's
+ * autostart) for the same socket, serving --index if given; --no-autostart
+ * or XIHU_NO_AUTOSTART=1 turn that off, and stop never starts one.
  */
 #include <errno.h>
 #include <limits.h>
@@ -47,7 +51,7 @@ static int version(void)
 
 static void usage_main(FILE *f)
 {
-	fputs("usage: xihu [--socket PATH] COMMAND [OPTION]... [ARG]...\n"
+	fputs("usage: xihu [--socket PATH] [--index DIR] [--no-autostart] COMMAND [OPTION]... [ARG]...\n"
 	      "Search the files indexed by xihu-index, through the xihud daemon.\n"
 	      "\n"
 	      "Commands:\n"
@@ -58,11 +62,18 @@ static void usage_main(FILE *f)
 	      "Options:\n"
 	      "  --socket PATH    the daemon's socket (env XIHU_SOCKET; default\n"
 	      "                   $XDG_RUNTIME_DIR/xihu/xihud.sock, else /tmp/xihu-$UID/xihud.sock)\n"
+	      "  --index DIR      the index a daemon started by xihu serves (env XIHU_INDEX;\n"
+	      "                   default $XDG_DATA_HOME/xihu/index, else ~/.local/share/xihu/index)\n"
+	      "  --no-autostart   when no daemon answers, fail instead of starting xihud\n"
+	      "                   (also env XIHU_NO_AUTOSTART=1)\n"
 	      "  -h, --help       show this help\n"
 	      "  -V, --version    show the version\n"
 	      "\n"
+	      "When no daemon answers on the socket, search and status start one (xihud,\n"
+	      "from $XIHUD, next to xihu, or on PATH) and ask it; stop never does.\n"
+	      "\n"
 	      "Examples:\n"
-	      "  xihu-index ~/src && xihud && xihu search event loop\n"
+	      "  xihu-index ~/src && xihu search event loop\n"
 	      "  xihu status\n"
 	      "\n"
 	      "Exit status: 0 results, 1 no results, 2 error.\n",
@@ -88,6 +99,10 @@ static void usage_search(FILE *f)
 	      "  --color WHEN    never, always or auto (default: auto, a terminal without\n"
 	      "                  NO_COLOR)\n"
 	      "  --socket PATH   the daemon's socket (env XIHU_SOCKET)\n"
+	      "  --index DIR     the index served if xihu has to start the daemon (env\n"
+	      "                  XIHU_INDEX)\n"
+	      "  --no-autostart  fail when no daemon answers instead of starting xihud (env\n"
+	      "                  XIHU_NO_AUTOSTART=1)\n"
 	      "  -h, --help      show this help\n"
 	      "\n"
 	      "Examples:\n"
@@ -101,34 +116,51 @@ static void usage_search(FILE *f)
 	      f);
 }
 
-static void usage_simple(FILE *f, const char *cmd, const char *what, const char *example)
+static void usage_simple(FILE *f, const char *cmd, const char *what, const char *example,
+                         bool autostarts)
 {
 	fprintf(f,
-	        "usage: xihu %s [--socket PATH]\n"
+	        "usage: xihu %s [--socket PATH]%s\n"
 	        "%s\n"
 	        "\n"
 	        "  --socket PATH   the daemon's socket (env XIHU_SOCKET)\n"
+	        "%s"
 	        "  -h, --help      show this help\n"
 	        "\n"
 	        "Example:\n"
 	        "  %s\n",
-	        cmd, what, example);
+	        cmd, autostarts ? " [--index DIR] [--no-autostart]" : "", what,
+	        autostarts ? "  --index DIR     the index served if xihu has to start the daemon (env\n"
+	                     "                  XIHU_INDEX)\n"
+	                     "  --no-autostart  fail when no daemon answers instead of starting xihud\n"
+	                     "                  (env XIHU_NO_AUTOSTART=1)\n"
+	                   : "",
+	        example);
 }
 
 /* ---- talking to the daemon ------------------------------------------------ */
 
+/* The daemon to talk to: the options every command shares. */
+struct target {
+	const char *socket; /* --socket, or NULL for $XIHU_SOCKET or the default */
+	const char *index;  /* --index, or NULL: what a daemon we start serves */
+	bool autostart;     /* start xihud when nothing answers on the socket */
+};
+
 /* One request, one response.  Returns the response or NULL (error printed). */
-static Xihu__Response *call(const char *socket_opt, Xihu__Request *req)
+static Xihu__Response *call(const struct target *t, Xihu__Request *req)
 {
 	char buf[256];
-	const char *path = xihu_socket_path(socket_opt, buf, sizeof buf);
+	const char *path = xihu_socket_path(t->socket, buf, sizeof buf);
 	if (!path) {
 		error("socket: cannot work out the default socket path");
 		return NULL;
 	}
 	xihu_client c;
 	Xihu__Response *resp = NULL;
-	if (xihu_client_open(&c, path) || xihu_client_call(&c, req, &resp)) {
+	int rc = t->autostart ? xihu_client_open_autostart(&c, path, t->index)
+	                      : xihu_client_open(&c, path);
+	if (rc || xihu_client_call(&c, req, &resp)) {
 		error("%s", c.err);
 		xihu_client_close(&c);
 		return NULL;
@@ -197,7 +229,27 @@ static int set_format(enum out_format *f, enum out_format want, bool *set, const
 	return 0;
 }
 
-static int cmd_search(int argc, char **argv, const char *socket_opt)
+/* --socket, --index and --no-autostart, wherever a command takes them.
+ * Returns 1 when argv[*i] was one, 0 when not, -1 on a bad value (printed). */
+static int target_opt(int argc, char **argv, int *i, struct target *t, const char *cmd)
+{
+	const char *v;
+	if (!strcmp(argv[*i], "--no-autostart")) {
+		t->autostart = false;
+		return 1;
+	}
+	bool sock = opt_value(argc, argv, i, "--socket", &v);
+	if (!sock && !opt_value(argc, argv, i, "--index", &v))
+		return 0;
+	if (!v || !*v) {
+		error("%s%s%s: expected a path", cmd, *cmd ? ": " : "", sock ? "--socket" : "--index");
+		return -1;
+	}
+	*(sock ? &t->socket : &t->index) = v;
+	return 1;
+}
+
+static int cmd_search(int argc, char **argv, struct target t)
 {
 	uint32_t limit = 10, offset = 0, context = 0;
 	enum out_format format = OUT_DEFAULT;
@@ -266,15 +318,11 @@ static int cmd_search(int argc, char **argv, const char *socket_opt)
 				color = v;
 				continue;
 			}
-			if (opt_value(argc, argv, &i, "--socket", &v)) {
-				if (!v || !*v) {
-					error("search: --socket: expected a path");
-					goto fail;
-				}
-				socket_opt = v;
+			int rc = target_opt(argc, argv, &i, &t, "search");
+			if (rc < 0)
+				goto fail;
+			if (rc)
 				continue;
-			}
-			int rc = 0;
 			if (!strcmp(a, "--json"))
 				rc = set_format(&format, OUT_JSON, &format_set, a);
 			else if (!strcmp(a, "--vimgrep"))
@@ -324,7 +372,7 @@ static int cmd_search(int argc, char **argv, const char *socket_opt)
 	Xihu__Request req = XIHU__REQUEST__INIT;
 	req.body_case = XIHU__REQUEST__BODY_SEARCH;
 	req.search = &sr;
-	Xihu__Response *resp = call(socket_opt, &req);
+	Xihu__Response *resp = call(&t, &req);
 	free(query);
 	query = NULL;
 	if (!resp)
@@ -423,34 +471,35 @@ static void print_histogram(const Xihu__StatusResponse *s)
 	}
 }
 
-/* Parses the options of status and stop: --socket and --help only. */
-static int simple_opts(int argc, char **argv, const char **socket_opt, const char *cmd,
-                       const char *what, const char *example, bool *helped)
+/* Parses the options of status and stop: the target's and --help only. */
+static int simple_opts(int argc, char **argv, struct target *t, const char *cmd,
+                       const char *what, const char *example, bool autostarts, bool *helped)
 {
 	*helped = false;
 	for (int i = 1; i < argc; i++) {
-		const char *v;
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage_simple(stdout, cmd, what, example);
+			usage_simple(stdout, cmd, what, example, autostarts);
 			*helped = true;
 			return 0;
 		}
-		if (opt_value(argc, argv, &i, "--socket", &v) && v && *v) {
-			*socket_opt = v;
+		int rc = target_opt(argc, argv, &i, t, cmd);
+		if (rc < 0)
+			return -1;
+		if (rc)
 			continue;
-		}
 		error("%s: %s: unexpected argument (see xihu %s --help)", cmd, argv[i], cmd);
 		return -1;
 	}
 	return 0;
 }
 
-static int cmd_status(int argc, char **argv, const char *socket_opt)
+static int cmd_status(int argc, char **argv, struct target t)
 {
 	bool helped;
-	if (simple_opts(argc, argv, &socket_opt, "status",
-	                "Show the daemon's version, uptime, index and query latency.", "xihu status",
-	                &helped))
+	if (simple_opts(argc, argv, &t, "status",
+	                "Show the daemon's version, uptime, index and query latency (starting the\n"
+	                "daemon first if none answers).",
+	                "xihu status", true, &helped))
 		return EXIT_ERROR;
 	if (helped)
 		return 0;
@@ -458,7 +507,7 @@ static int cmd_status(int argc, char **argv, const char *socket_opt)
 	Xihu__Request req = XIHU__REQUEST__INIT;
 	req.body_case = XIHU__REQUEST__BODY_STATUS;
 	req.status = &sr;
-	Xihu__Response *resp = call(socket_opt, &req);
+	Xihu__Response *resp = call(&t, &req);
 	if (!resp)
 		return EXIT_ERROR;
 	if (!expect(resp, XIHU__RESPONSE__BODY_STATUS, "status")) {
@@ -507,21 +556,22 @@ static int cmd_status(int argc, char **argv, const char *socket_opt)
 	return 0;
 }
 
-static int cmd_stop(int argc, char **argv, const char *socket_opt)
+static int cmd_stop(int argc, char **argv, struct target t)
 {
 	bool helped;
-	if (simple_opts(argc, argv, &socket_opt, "stop",
+	if (simple_opts(argc, argv, &t, "stop",
 	                "Shut the daemon down: it finishes the requests in flight, removes its\n"
-	                "socket and exits.",
-	                "xihu stop", &helped))
+	                "socket and exits.  With no daemon running it starts none.",
+	                "xihu stop", false, &helped))
 		return EXIT_ERROR;
 	if (helped)
 		return 0;
+	t.autostart = false; /* starting a daemon to stop it helps no one */
 	Xihu__StopRequest sr = XIHU__STOP_REQUEST__INIT;
 	Xihu__Request req = XIHU__REQUEST__INIT;
 	req.body_case = XIHU__REQUEST__BODY_STOP;
 	req.stop = &sr;
-	Xihu__Response *resp = call(socket_opt, &req);
+	Xihu__Response *resp = call(&t, &req);
 	if (!resp)
 		return EXIT_ERROR;
 	bool ok = expect(resp, XIHU__RESPONSE__BODY_STOP, "stop");
@@ -531,21 +581,23 @@ static int cmd_stop(int argc, char **argv, const char *socket_opt)
 
 int main(int argc, char **argv)
 {
-	const char *socket_opt = NULL;
+	const char *no_auto = getenv("XIHU_NO_AUTOSTART");
+	struct target t = {.autostart = !(no_auto && *no_auto && strcmp(no_auto, "0"))};
 	int i = 1;
 	/* options before the command */
 	for (; i < argc && argv[i][0] == '-'; i++) {
-		const char *a = argv[i], *v;
+		const char *a = argv[i];
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage_main(stdout);
 			return 0;
 		}
 		if (!strcmp(a, "-V") || !strcmp(a, "--version"))
 			return version();
-		if (opt_value(argc, argv, &i, "--socket", &v) && v && *v) {
-			socket_opt = v;
+		int rc = target_opt(argc, argv, &i, &t, "");
+		if (rc < 0)
+			return EXIT_ERROR;
+		if (rc)
 			continue;
-		}
 		error("%s: unknown option or missing argument (see xihu --help)", a);
 		return EXIT_ERROR;
 	}
@@ -557,11 +609,11 @@ int main(int argc, char **argv)
 	argc -= i;
 	argv += i;
 	if (!strcmp(cmd, "search"))
-		return cmd_search(argc, argv, socket_opt);
+		return cmd_search(argc, argv, t);
 	if (!strcmp(cmd, "status"))
-		return cmd_status(argc, argv, socket_opt);
+		return cmd_status(argc, argv, t);
 	if (!strcmp(cmd, "stop"))
-		return cmd_stop(argc, argv, socket_opt);
+		return cmd_stop(argc, argv, t);
 	if (!strcmp(cmd, "help")) {
 		usage_main(stdout);
 		return 0;

@@ -113,7 +113,7 @@ query_forms)
 bad_input)
 	make_tree
 	index "$TREE"
-	run xihu search zebra
+	run xihu search --no-autostart zebra
 	expect_eq "daemon not running: exit" "$RC" 2
 	[[ "$ERR" == xihu:* ]] || fail "daemon not running: error [$ERR]"
 	expect_eq "daemon not running: one line" "$(wc -l <<<"$ERR")" 1
@@ -449,7 +449,7 @@ status_stop)
 	expect_eq "daemon exit status" "$?" 0
 	DPID=
 	[ -e "$SOCK" ] && fail "socket left behind"
-	run xihu search zebra
+	run xihu search --no-autostart zebra
 	expect_eq "after stop" "$RC" 2
 	;;
 *)
