@@ -622,6 +622,157 @@ static void status_reports_index_and_pid(void **state)
 	close(fd);
 }
 
+/* ---- deadlines, cancellation, no stalls ---------------------------------------- */
+
+#define BIG_DOCS 100000
+
+/* A records index of BIG_DOCS documents that all say "alpha beta gamma": an
+ * exact count of alpha OR beta OR gamma walks every one of them (tens of ms). */
+static void big_index(char *dir, size_t size)
+{
+	char jl[600];
+	snprintf(jl, sizeof jl, "%s/big.jsonl", tmp);
+	snprintf(dir, size, "%s/big-index", tmp);
+	struct stat st;
+	if (stat(dir, &st) == 0)
+		return; /* made by an earlier case */
+	FILE *f = fopen(jl, "w");
+	assert_non_null(f);
+	for (int i = 0; i < BIG_DOCS; i++)
+		fprintf(f, "{\"id\":\"r%d\",\"body\":\"alpha beta gamma delta%d\"}\n", i, i % 1000);
+	assert_int_equal(fclose(f), 0);
+	char log[600];
+	snprintf(log, sizeof log, "%s/xihu-index-big.log", tmp);
+	char *argv[] = {(char *)xihu_index_bin, "--index", dir, "--jsonl", jl, NULL};
+	assert_int_equal(run(argv, log), 0);
+}
+
+static size_t slow_frame(uint8_t *buf, uint64_t id, uint32_t timeout_ms)
+{
+	Xihu__SearchRequest sr = XIHU__SEARCH_REQUEST__INIT;
+	sr.query = "alpha OR beta OR gamma";
+	sr.exact_total = true;
+	sr.timeout_ms = timeout_ms;
+	Xihu__Request req = XIHU__REQUEST__INIT;
+	req.id = id;
+	req.version = XIHU_PROTO_VERSION;
+	req.body_case = XIHU__REQUEST__BODY_SEARCH;
+	req.search = &sr;
+	return pack_request(buf, &req);
+}
+
+static Xihu__StatusResponse *status_of(const char *path, Xihu__Response **keep)
+{
+	int fd = raw_connect(path);
+	assert_true(fd >= 0);
+	Xihu__StatusRequest st = XIHU__STATUS_REQUEST__INIT;
+	Xihu__Request req = XIHU__REQUEST__INIT;
+	req.id = 5;
+	req.version = XIHU_PROTO_VERSION;
+	req.body_case = XIHU__REQUEST__BODY_STATUS;
+	req.status = &st;
+	uint8_t buf[64];
+	send_all(fd, buf, pack_request(buf, &req));
+	*keep = read_response(fd);
+	close(fd);
+	assert_non_null(*keep);
+	assert_int_equal((*keep)->body_case, XIHU__RESPONSE__BODY_STATUS);
+	return (*keep)->status;
+}
+
+static void deadline_answers_e_limit_and_a_gone_client_is_cancelled(void **state)
+{
+	(void)state;
+	char dir[600], path[700];
+	big_index(dir, sizeof dir);
+	snprintf(path, sizeof path, "%s/run-big/xihud.sock", tmp);
+	pid_t d = start_daemon_on(dir, path, "--no-sync", NULL);
+	assert_true(d > 0);
+	uint8_t buf[256];
+
+	/* 1 ms cannot count 100,000 documents: E_LIMIT, and the connection lives */
+	int fd = raw_connect(path);
+	assert_true(fd >= 0);
+	send_all(fd, buf, slow_frame(buf, 11, 1));
+	Xihu__Response *r = read_response(fd);
+	assert_non_null(r);
+	assert_int_equal(r->id, 11);
+	assert_int_equal(r->body_case, XIHU__RESPONSE__BODY_ERROR);
+	assert_int_equal(r->error->code, XIHU__ERROR_CODE__E_LIMIT);
+	assert_non_null(strstr(r->error->message, "timed out after 1 ms"));
+	xihu__response__free_unpacked(r, NULL);
+	/* without a deadline of its own (the daemon's 10 s): the whole count */
+	send_all(fd, buf, slow_frame(buf, 12, 0));
+	r = read_response(fd);
+	assert_non_null(r);
+	assert_int_equal(r->body_case, XIHU__RESPONSE__BODY_SEARCH);
+	assert_int_equal(r->search->total, BIG_DOCS);
+	xihu__response__free_unpacked(r, NULL);
+	close(fd);
+
+	/* a client that sends the slow search and closes at once: cancelled */
+	for (int i = 0; i < 3; i++) {
+		fd = raw_connect(path);
+		assert_true(fd >= 0);
+		send_all(fd, buf, slow_frame(buf, 13, 0));
+		usleep(2000);
+		close(fd);
+	}
+	Xihu__Response *keep;
+	uint64_t cancelled = 0;
+	for (int i = 0; i < 200 && cancelled == 0; i++) {
+		cancelled = status_of(path, &keep)->cancelled;
+		xihu__response__free_unpacked(keep, NULL);
+		if (!cancelled)
+			usleep(25000);
+	}
+	assert_true(cancelled >= 1);
+	Xihu__StatusResponse *s = status_of(path, &keep);
+	assert_int_equal(s->timed_out, 1);
+	xihu__response__free_unpacked(keep, NULL);
+	kill(d, SIGTERM);
+	assert_int_equal(wait_exit(d, 10000), 0);
+}
+
+/* While one client's search counts 100,000 documents, another client's
+ * quick search is answered first: no request stalls another. */
+static void slow_search_does_not_stall_a_quick_one(void **state)
+{
+	(void)state;
+	char dir[600], path[700];
+	big_index(dir, sizeof dir);
+	snprintf(path, sizeof path, "%s/run-big2/xihud.sock", tmp);
+	pid_t d = start_daemon_on(dir, path, "--no-sync", NULL);
+	assert_true(d > 0);
+	uint8_t buf[256];
+	int slow = raw_connect(path), quick = raw_connect(path);
+	assert_true(slow >= 0 && quick >= 0);
+	int first_quick = 0;
+	for (int round = 0; round < 5; round++) {
+		send_all(slow, buf, slow_frame(buf, 21, 0));
+		usleep(1000); /* the slow one is running */
+		send_all(quick, buf, search_frame(buf, 22, "delta7", XIHU_PROTO_VERSION));
+		Xihu__Response *q = read_response(quick);
+		assert_non_null(q);
+		assert_int_equal(q->body_case, XIHU__RESPONSE__BODY_SEARCH);
+		assert_int_equal(q->search->n_hits, 10); /* of BIG_DOCS / 1000 that say delta7 */
+		xihu__response__free_unpacked(q, NULL);
+		/* the quick answer came while the slow search was still counting */
+		struct pollfd pf = {.fd = slow, .events = POLLIN};
+		first_quick += poll(&pf, 1, 0) == 0;
+		Xihu__Response *s = read_response(slow);
+		assert_non_null(s);
+		assert_int_equal(s->search->total, BIG_DOCS);
+		xihu__response__free_unpacked(s, NULL);
+	}
+	/* a machine may stall a thread now and then: most rounds, not all */
+	assert_true(first_quick >= 3);
+	close(slow);
+	close(quick);
+	kill(d, SIGTERM);
+	assert_int_equal(wait_exit(d, 10000), 0);
+}
+
 static void fifty_concurrent_connections_each_search(void **state)
 {
 	(void)state;
@@ -1188,6 +1339,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(stop_request_answers_then_exits_0),
 		cmocka_unit_test(newly_committed_index_is_served_without_restart),
 		cmocka_unit_test(sigterm_exits_0_and_removes_socket),
+		cmocka_unit_test(deadline_answers_e_limit_and_a_gone_client_is_cancelled),
+		cmocka_unit_test(slow_search_does_not_stall_a_quick_one),
 	};
 	return cmocka_run_group_tests_name("proto", tests, group_setup, group_teardown);
 }
