@@ -3,7 +3,7 @@
  *
  *   READING     reading request frames; each complete one becomes a job for
  *               the worker pool (several may be in flight at once)
- *   PAUSED      PIPELINE_MAX requests are in flight, or more than OUT_HIGH
+ *   PAUSED      --max-pending requests are in flight, or more than OUT_HIGH
  *               bytes of answers are queued for a client that is not reading:
  *               socket reading is off until fewer are in flight and the
  *               output is below OUT_LOW (slow readers cannot make the daemon
@@ -58,7 +58,6 @@
 
 #define OUT_HIGH (256u << 10) /* pause reading requests above this much output */
 #define OUT_LOW (64u << 10)   /* resume below this */
-#define PIPELINE_MAX 64       /* requests of one connection in flight at once */
 #define IN_INITIAL (16u << 10) /* input buffer to start with and to shrink back to */
 #define OUT_KEEP (256u << 10)  /* an empty output buffer larger than this is freed */
 
@@ -81,6 +80,7 @@ struct conn {
 	uint64_t serial;     /* for log lines */
 	uint64_t served;
 	uint32_t max_frame;
+	unsigned max_pending; /* requests in flight at once (--max-pending) */
 
 	uint8_t *in;         /* received bytes: [in_pos, in_len) not parsed yet */
 	size_t in_pos, in_len, in_cap;
@@ -171,7 +171,7 @@ static void answer_and_close(struct conn *c, int code, const char *msg)
  * state and the bounds allow. */
 static void parse_frames(struct conn *c)
 {
-	while (c->njobs < PIPELINE_MAX) {
+	while (c->njobs < c->max_pending) {
 		if (c->state == CONN_READING && out_queued(c) > OUT_HIGH)
 			break;
 		if (c->state != CONN_READING && c->state != CONN_DRAINING)
@@ -223,7 +223,7 @@ static void parse_frames(struct conn *c)
 				c->in_cap = IN_INITIAL;
 			}
 		}
-	} else if (c->state == CONN_DRAINING && c->njobs < PIPELINE_MAX) {
+	} else if (c->state == CONN_DRAINING && c->njobs < c->max_pending) {
 		/* what is left is a partial frame that will never complete */
 		c->in_pos = c->in_len = 0;
 	}
@@ -327,10 +327,10 @@ static bool conn_pump(struct conn *c)
 	bool alive = flush_out(c);
 
 	if (alive && c->state == CONN_READING &&
-	    (c->njobs >= PIPELINE_MAX || out_queued(c) > OUT_HIGH)) {
+	    (c->njobs >= c->max_pending || out_queued(c) > OUT_HIGH)) {
 		set_state(c, CONN_PAUSED);
 		want_read(c, false);
-	} else if (alive && c->state == CONN_PAUSED && c->njobs < PIPELINE_MAX &&
+	} else if (alive && c->state == CONN_PAUSED && c->njobs < c->max_pending &&
 	           out_queued(c) <= OUT_LOW) {
 		set_state(c, CONN_READING);
 		want_read(c, true);
@@ -455,6 +455,7 @@ struct conn *conn_new(struct server *srv, int fd, uint64_t serial)
 	c->fd = fd;
 	c->serial = serial;
 	c->max_frame = cfg->max_frame;
+	c->max_pending = cfg->max_pending;
 	c->idle.tv_sec = cfg->idle_timeout_s;
 	c->in_cap = IN_INITIAL;
 	c->in = malloc(c->in_cap);

@@ -262,6 +262,8 @@ adopt:;
 	srv->sock_inherited = inherited;
 	srv->ix = ix;
 	xihu_limits_default(&srv->limits);
+	if (cfg->max_results)
+		srv->limits.max_hits = cfg->max_results;
 	stats_init(&srv->stats);
 	*out = srv;
 	return 0;

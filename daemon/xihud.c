@@ -79,6 +79,9 @@ static void usage(FILE *f)
 	        "  --max-frame BYTES    largest request frame accepted (default %u; K/M suffixes)\n"
 	        "  --max-connections N  connections served at once (default %u)\n"
 	        "  --idle-timeout SECS  close connections idle this long (default %u; 0: never)\n"
+	        "  --max-pending N      requests of one connection in flight at once; past it\n"
+	        "                       reading pauses (default %u)\n"
+	        "  --max-results N      offset + limit of one search (default 10000)\n"
 	        "  --request-timeout MS a search's deadline when its request sets none (default\n"
 	        "                       %u; 0: none); past it the answer is an E_LIMIT error\n"
 	        "  --no-sync            do not watch the index's trees (by default xihud\n"
@@ -108,7 +111,7 @@ static void usage(FILE *f)
 	        "  xihud --foreground --verbose      serve in the foreground, logging to stderr\n"
 	        "  xihud --index /srv/idx --socket /run/xihu/docs.sock\n",
 	        XIHU_MAX_REQUEST_FRAME, XIHUD_DEFAULT_MAX_CONNECTIONS, XIHUD_DEFAULT_IDLE_TIMEOUT_S,
-	        XIHUD_DEFAULT_REQUEST_TIMEOUT_MS, XIHUD_DEFAULT_SPIN_US);
+	        XIHUD_DEFAULT_MAX_PENDING, XIHUD_DEFAULT_REQUEST_TIMEOUT_MS, XIHUD_DEFAULT_SPIN_US);
 }
 
 /* Parses a decimal number with an optional K/M/G suffix within [lo, hi]. */
@@ -214,7 +217,7 @@ static int daemonize(int *ready_fd)
 	return 0;
 }
 
-enum { OPT_INDEX = 256, OPT_SOCKET, OPT_THREADS, OPT_MAX_FRAME, OPT_MAX_CONN, OPT_IDLE, OPT_SPIN, OPT_NOSYNC, OPT_LOGLEVEL, OPT_SYSLOG, OPT_TIMEOUT };
+enum { OPT_INDEX = 256, OPT_SOCKET, OPT_THREADS, OPT_MAX_FRAME, OPT_MAX_CONN, OPT_IDLE, OPT_SPIN, OPT_NOSYNC, OPT_LOGLEVEL, OPT_SYSLOG, OPT_TIMEOUT, OPT_PENDING, OPT_RESULTS };
 
 int main(int argc, char **argv)
 {
@@ -231,6 +234,8 @@ int main(int argc, char **argv)
 		{"log-level", required_argument, NULL, OPT_LOGLEVEL},
 		{"syslog", no_argument, NULL, OPT_SYSLOG},
 		{"request-timeout", required_argument, NULL, OPT_TIMEOUT},
+		{"max-pending", required_argument, NULL, OPT_PENDING},
+		{"max-results", required_argument, NULL, OPT_RESULTS},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -244,6 +249,7 @@ int main(int argc, char **argv)
 		.idle_timeout_s = XIHUD_DEFAULT_IDLE_TIMEOUT_S,
 		.spin_us = XIHUD_DEFAULT_SPIN_US,
 		.request_timeout_ms = XIHUD_DEFAULT_REQUEST_TIMEOUT_MS,
+		.max_pending = XIHUD_DEFAULT_MAX_PENDING,
 	};
 	const char *index_opt = NULL, *socket_opt = NULL;
 	enum xihud_level level = XIHUD_WARNING;
@@ -279,6 +285,16 @@ int main(int argc, char **argv)
 			break;
 		case OPT_NOSYNC: cfg.no_sync = true; break;
 		case OPT_SYSLOG: use_syslog = true; break;
+		case OPT_PENDING:
+			if (parse_num("--max-pending", optarg, 1, 4096, &v))
+				return 2;
+			cfg.max_pending = (unsigned)v;
+			break;
+		case OPT_RESULTS:
+			if (parse_num("--max-results", optarg, 1, 1000000, &v))
+				return 2;
+			cfg.max_results = (uint32_t)v;
+			break;
 		case OPT_TIMEOUT:
 			if (parse_num("--request-timeout", optarg, 0, 3600000, &v))
 				return 2;

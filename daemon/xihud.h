@@ -42,6 +42,7 @@ struct conn;
 #define XIHUD_DEFAULT_IDLE_TIMEOUT_S 300
 #define XIHUD_DEFAULT_SPIN_US 50
 #define XIHUD_DEFAULT_REQUEST_TIMEOUT_MS 10000
+#define XIHUD_DEFAULT_MAX_PENDING 64
 
 struct xihud_config {
 	const char *index_dir;   /* absolute */
@@ -51,6 +52,8 @@ struct xihud_config {
 	unsigned threads;         /* worker threads running requests */
 	uint32_t max_frame;       /* request frame limit, bytes */
 	unsigned max_connections;
+	unsigned max_pending;     /* requests of one connection in flight at once */
+	uint32_t max_results;     /* offset + limit of one search */
 	unsigned idle_timeout_s;
 	unsigned spin_us; /* after a request, poll this long before sleeping (0: never) */
 	unsigned request_timeout_ms; /* a search's deadline unless the request sets timeout_ms */

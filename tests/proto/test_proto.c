@@ -542,6 +542,53 @@ static void pipelined_requests_answered_in_order(void **state)
 	close(fd);
 }
 
+/* --max-results and --max-pending are the daemon's: a search past the first
+ * is E_LIMIT naming it; with one request in flight at a time, 40 pipelined
+ * requests are still all answered, in order. */
+static void configured_limits_are_enforced(void **state)
+{
+	(void)state;
+	char path[700];
+	snprintf(path, sizeof path, "%s/run-limits/xihud.sock", tmp);
+	pid_t d = start_daemon(path, "--max-results", "5");
+	assert_true(d > 0);
+	int fd = raw_connect(path);
+	assert_true(fd >= 0);
+	uint8_t buf[256];
+	send_all(fd, buf, search_frame(buf, 41, "hello", XIHU_PROTO_VERSION)); /* limit 0: 10 */
+	Xihu__Response *r = read_response(fd);
+	assert_non_null(r);
+	assert_int_equal(r->body_case, XIHU__RESPONSE__BODY_ERROR);
+	assert_int_equal(r->error->code, XIHU__ERROR_CODE__E_LIMIT);
+	assert_non_null(strstr(r->error->message, "exceeds the limit of 5 hits"));
+	xihu__response__free_unpacked(r, NULL);
+	close(fd);
+	kill(d, SIGTERM);
+	assert_int_equal(wait_exit(d, 10000), 0);
+
+	snprintf(path, sizeof path, "%s/run-pending/xihud.sock", tmp);
+	d = start_daemon(path, "--max-pending", "1");
+	assert_true(d > 0);
+	fd = raw_connect(path);
+	assert_true(fd >= 0);
+	uint8_t many[40 * 64];
+	size_t n = 0;
+	for (int i = 0; i < 40; i++)
+		n += search_frame(many + n, 500 + (uint64_t)i, i % 2 ? "hello" : "quick", XIHU_PROTO_VERSION);
+	send_all(fd, many, n);
+	for (int i = 0; i < 40; i++) {
+		r = read_response(fd);
+		assert_non_null(r);
+		assert_int_equal(r->id, 500 + (uint64_t)i);
+		assert_int_equal(r->body_case, XIHU__RESPONSE__BODY_SEARCH);
+		assert_int_equal(r->search->n_hits, i % 2 ? 2 : 1);
+		xihu__response__free_unpacked(r, NULL);
+	}
+	close(fd);
+	kill(d, SIGTERM);
+	assert_int_equal(wait_exit(d, 10000), 0);
+}
+
 static void wrong_version_is_e_version_and_connection_lives(void **state)
 {
 	(void)state;
@@ -1341,6 +1388,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(sigterm_exits_0_and_removes_socket),
 		cmocka_unit_test(deadline_answers_e_limit_and_a_gone_client_is_cancelled),
 		cmocka_unit_test(slow_search_does_not_stall_a_quick_one),
+		cmocka_unit_test(configured_limits_are_enforced),
 	};
 	return cmocka_run_group_tests_name("proto", tests, group_setup, group_teardown);
 }
