@@ -715,6 +715,11 @@ static int fz_collect(qctx *c, const seg *s, uint32_t field, fz_walk *w, fz_hit 
 		}
 		if (++seeks > (1u << 20))
 			break; /* cannot happen with a sorted dictionary; a bound anyway */
+		/* a term that is not UTF-8 (a damaged index) re-encodes lower: a
+		 * seek must go forward, else step on to the next term instead */
+		int ahead = memcmp(seek, term, slen < len ? slen : len);
+		if (ahead < 0 || (ahead == 0 && slen <= len))
+			continue;
 		r = seg_terms_from(&ti, s, field, seek, slen, c->err);
 	}
 	if (r) /* < 0 from seg_prefix_next, > 0 from seg_terms_from */
