@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "frame.h"
@@ -56,6 +57,8 @@ static void usage_main(FILE *f)
 	      "\n"
 	      "Commands:\n"
 	      "  search QUERY...  ranked search; see xihu search --help\n"
+	      "  index [PATH]     have the daemon index the tree PATH (default .) and serve it\n"
+	      "  list             the indexes the daemon serves: trees, sizes, state\n"
 	      "  status           the daemon's version, index and latency\n"
 	      "  stop             shut the daemon down gracefully\n"
 	      "\n"
@@ -369,6 +372,15 @@ static int cmd_search(int argc, char **argv, struct target t)
 	sr.exact_total = format == OUT_COUNT; /* a count must not be a lower bound */
 	sr.context = format == OUT_DEFAULT || format == OUT_JSON ? context : 0;
 	sr.suggest = format != OUT_COUNT;
+	/* which index: --index names one; else the daemon picks the one whose
+	 * tree holds this directory (else its default) */
+	char ixbuf[PATH_MAX];
+	if (t.index && realpath(t.index, ixbuf))
+		sr.index = ixbuf;
+	else if (t.index)
+		sr.index = (char *)t.index;
+	else
+		sr.cwd = (char *)o.cwd;
 	Xihu__Request req = XIHU__REQUEST__INIT;
 	req.body_case = XIHU__REQUEST__BODY_SEARCH;
 	req.search = &sr;
@@ -419,11 +431,12 @@ static void print_uptime(uint64_t s)
 	printf("%llus\n", (unsigned long long)(s % 60));
 }
 
+/* "1.5 MiB (1572864 bytes)", without a newline. */
 static void print_bytes(uint64_t b)
 {
 	static const char *const unit[] = {"KiB", "MiB", "GiB", "TiB"};
 	if (b < 1024) {
-		printf("%llu B\n", (unsigned long long)b);
+		printf("%llu B", (unsigned long long)b);
 		return;
 	}
 	double v = (double)b / 1024;
@@ -432,7 +445,7 @@ static void print_bytes(uint64_t b)
 		v /= 1024;
 		u++;
 	}
-	printf("%.1f %s (%llu bytes)\n", v, unit[u], (unsigned long long)b);
+	printf("%.1f %s (%llu bytes)", v, unit[u], (unsigned long long)b);
 }
 
 static void print_us(uint64_t us)
@@ -526,6 +539,7 @@ static int cmd_status(int argc, char **argv, struct target t)
 	printf("segments     %u\n", s->segments);
 	printf("index bytes  ");
 	print_bytes(s->index_bytes);
+	printf("\n");
 	printf("generation   %llu\n", (unsigned long long)s->generation);
 	printf("connections  %u\n", s->connections);
 	printf("queries      %llu\n", (unsigned long long)s->queries);
@@ -554,6 +568,156 @@ static int cmd_status(int argc, char **argv, struct target t)
 		return EXIT_ERROR;
 	}
 	return 0;
+}
+
+/* ---- xihu index / xihu list ------------------------------------------------- */
+
+static Xihu__ListResponse *list_of(const struct target *t, Xihu__Response **keep)
+{
+	Xihu__ListRequest lr = XIHU__LIST_REQUEST__INIT;
+	Xihu__Request req = XIHU__REQUEST__INIT;
+	req.body_case = XIHU__REQUEST__BODY_LIST;
+	req.list = &lr;
+	*keep = call(t, &req);
+	if (!*keep)
+		return NULL;
+	if (!expect(*keep, XIHU__RESPONSE__BODY_LIST, "list")) {
+		xihu__response__free_unpacked(*keep, NULL);
+		*keep = NULL;
+		return NULL;
+	}
+	return (*keep)->list;
+}
+
+static void print_info(const Xihu__IndexInfo *ii)
+{
+	printf("%s%s\n", ii->dir, ii->is_default ? " (default)" : "");
+	printf("  roots      ");
+	for (size_t r = 0; r < ii->n_roots; r++)
+		printf("%s%s", r ? " " : "", ii->roots[r]);
+	printf("%s\n", ii->n_roots ? "" : "(none)");
+	printf("  documents  %llu, ", (unsigned long long)ii->docs);
+	print_bytes(ii->bytes);
+	printf("  (%u segment%s, generation %llu)\n", ii->segments, ii->segments == 1 ? "" : "s",
+	       (unsigned long long)ii->generation);
+	printf("  state      %s", ii->state ? ii->state : "?");
+	if (ii->progress && *ii->progress)
+		printf(": %s", ii->progress);
+	if (ii->error && *ii->error)
+		printf(": %s", ii->error);
+	printf("\n");
+}
+
+static int cmd_list(int argc, char **argv, struct target t)
+{
+	bool helped;
+	if (simple_opts(argc, argv, &t, "list",
+	                "Show the indexes the daemon serves: their trees, sizes and state.", "xihu list", true,
+	                &helped))
+		return EXIT_ERROR;
+	if (helped)
+		return 0;
+	Xihu__Response *resp;
+	Xihu__ListResponse *l = list_of(&t, &resp);
+	if (!l)
+		return EXIT_ERROR;
+	for (size_t i = 0; i < l->n_indexes; i++) {
+		if (i)
+			printf("\n");
+		print_info(l->indexes[i]);
+	}
+	xihu__response__free_unpacked(resp, NULL);
+	return fflush(stdout) ? EXIT_ERROR : 0;
+}
+
+/* xihu index [PATH]: the daemon builds (or already keeps) the index of
+ * PATH; its progress is shown (on a terminal) until it is served. */
+static int cmd_index(int argc, char **argv, struct target t)
+{
+	const char *path = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			printf("usage: xihu index [--socket PATH] [--no-autostart] [PATH]\n"
+			       "Ask the daemon to index the tree at PATH (default: the current directory)\n"
+			       "next to its default index, show the progress, and serve it once built: a\n"
+			       "search from inside PATH then goes to it.  Live sync keeps it up to date.\n"
+			       "\n"
+			       "Example:\n"
+			       "  xihu index ~/src/project && cd ~/src/project && xihu search parser\n");
+			return 0;
+		}
+		int rc = target_opt(argc, argv, &i, &t, "index");
+		if (rc < 0)
+			return EXIT_ERROR;
+		if (rc)
+			continue;
+		if (path || argv[i][0] == '-') {
+			error("index: %s: unexpected argument (see xihu index --help)", argv[i]);
+			return EXIT_ERROR;
+		}
+		path = argv[i];
+	}
+	char real[PATH_MAX];
+	if (!realpath(path ? path : ".", real)) {
+		error("index: %s: %s", path ? path : ".", strerror(errno));
+		return EXIT_ERROR;
+	}
+	Xihu__IndexRequest ir = XIHU__INDEX_REQUEST__INIT;
+	ir.path = real;
+	Xihu__Request req = XIHU__REQUEST__INIT;
+	req.body_case = XIHU__REQUEST__BODY_INDEX;
+	req.index = &ir;
+	Xihu__Response *resp = call(&t, &req);
+	if (!resp)
+		return EXIT_ERROR;
+	if (!expect(resp, XIHU__RESPONSE__BODY_INDEX, "index")) {
+		xihu__response__free_unpacked(resp, NULL);
+		return EXIT_ERROR;
+	}
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s", resp->index->dir ? resp->index->dir : "?");
+	bool created = resp->index->created;
+	xihu__response__free_unpacked(resp, NULL);
+	if (!created) {
+		printf("%s: indexed in %s (kept up to date by live sync)\n", real, dir);
+		return 0;
+	}
+	bool tty = isatty(STDERR_FILENO);
+	for (;;) {
+		struct timespec ts = {0, 200 * 1000000L};
+		nanosleep(&ts, NULL);
+		Xihu__ListResponse *l = list_of(&t, &resp);
+		if (!l)
+			return EXIT_ERROR;
+		const Xihu__IndexInfo *ii = NULL;
+		for (size_t i = 0; i < l->n_indexes && !ii; i++)
+			if (l->indexes[i]->dir && !strcmp(l->indexes[i]->dir, dir))
+				ii = l->indexes[i];
+		if (!ii) {
+			xihu__response__free_unpacked(resp, NULL);
+			error("index: %s: the daemon no longer lists it", dir);
+			return EXIT_ERROR;
+		}
+		if (ii->state && !strcmp(ii->state, "indexing")) {
+			if (tty && ii->progress && *ii->progress)
+				fprintf(stderr, "\r\033[K%s", ii->progress);
+			xihu__response__free_unpacked(resp, NULL);
+			continue;
+		}
+		if (tty)
+			fprintf(stderr, "\r\033[K");
+		int rc = 0;
+		if (ii->state && !strcmp(ii->state, "ready")) {
+			printf("%s: %llu documents, ", real, (unsigned long long)ii->docs);
+			print_bytes(ii->bytes);
+			printf(" of index in %s\n", dir);
+		} else {
+			error("index: %s: %s", real, ii->error && *ii->error ? ii->error : "failed");
+			rc = EXIT_ERROR;
+		}
+		xihu__response__free_unpacked(resp, NULL);
+		return rc;
+	}
 }
 
 static int cmd_stop(int argc, char **argv, struct target t)
@@ -614,12 +778,16 @@ int main(int argc, char **argv)
 		return cmd_status(argc, argv, t);
 	if (!strcmp(cmd, "stop"))
 		return cmd_stop(argc, argv, t);
+	if (!strcmp(cmd, "index"))
+		return cmd_index(argc, argv, t);
+	if (!strcmp(cmd, "list"))
+		return cmd_list(argc, argv, t);
 	if (!strcmp(cmd, "help")) {
 		usage_main(stdout);
 		return 0;
 	}
 	if (!strcmp(cmd, "version"))
 		return version();
-	error("%s: unknown command (try: xihu search, xihu status, xihu stop)", cmd);
+	error("%s: unknown command (try: xihu search, index, list, status, stop)", cmd);
 	return EXIT_ERROR;
 }

@@ -13,6 +13,7 @@
  * the index's own failures are E_INDEX / E_INTERNAL.
  */
 #include <stddef.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,7 +145,16 @@ static bool serve_search(const struct handler_ctx *ctx, uint64_t id,
 	const char *q = sr->query ? sr->query : "";
 	xihu_results res = {0};
 	xihu_err err = {0};
-	int rc = xihu_search(ctx->ix, q, strlen(q), &opts, &res, &err);
+	/* the index: the one asked for, else the one whose tree holds the
+	 * client's directory, else the default (ctx->ix) */
+	xihu_index *picked = NULL;
+	char why[600];
+	if (registry_pick(ctx->reg, sr->index, sr->cwd, &picked, why, sizeof why)) {
+		error_reply(id, XIHU__ERROR_CODE__E_INDEX, 0, why, out);
+		return true;
+	}
+	int rc = xihu_search(picked ? picked : ctx->ix, q, strlen(q), &opts, &res, &err);
+	xihu_index_unref(picked); /* the hits own their strings: the snapshot may go */
 	if (rc != XIHU_OK) {
 		if (rc == XIHU_ETIMEOUT && budgeted)
 			return false; /* nothing answered: the job goes to a worker */
@@ -314,6 +324,109 @@ static void serve_status(const struct handler_ctx *ctx, uint64_t id, struct repl
 		error_reply(id, XIHU__ERROR_CODE__E_INTERNAL, 0, "status: out of memory", out);
 }
 
+/* Create (or bring up to date) the index of a tree: registry.c builds it
+ * in the background; the client follows it with List. */
+static void serve_index(const struct handler_ctx *ctx, uint64_t id, const Xihu__IndexRequest *ir,
+                        struct reply *out)
+{
+	char dir[PATH_MAX], why[600];
+	bool created = false;
+	const char *path = ir->path ? ir->path : "";
+	if (path[0] != '/') {
+		error_reply(id, XIHU__ERROR_CODE__E_BAD_REQUEST, 0, "index: the path must be absolute", out);
+		return;
+	}
+	if (!ctx->reg) {
+		error_reply(id, XIHU__ERROR_CODE__E_INTERNAL, 0, "index: this daemon serves its default index only", out);
+		return;
+	}
+	if (registry_index(ctx->reg, path, dir, sizeof dir, &created, why, sizeof why)) {
+		error_reply(id, XIHU__ERROR_CODE__E_BAD_REQUEST, 0, why, out);
+		return;
+	}
+	Xihu__IndexResponse ir2 = XIHU__INDEX_RESPONSE__INIT;
+	ir2.dir = dir;
+	ir2.created = created;
+	Xihu__Response resp = XIHU__RESPONSE__INIT;
+	resp.id = id;
+	resp.version = XIHU_PROTO_VERSION;
+	resp.body_case = XIHU__RESPONSE__BODY_INDEX;
+	resp.index = &ir2;
+	size_t n;
+	if (!pack(&resp, out, &n))
+		error_reply(id, XIHU__ERROR_CODE__E_INTERNAL, 0, "index: out of memory", out);
+}
+
+static void info_fill(Xihu__IndexInfo *ii, xihu_index *ix)
+{
+	xihu_index_stats is = {0};
+	if (!ix)
+		return;
+	xihu_index_get_stats(ix, &is);
+	ii->docs = is.docs;
+	ii->bytes = is.bytes;
+	ii->segments = is.segments;
+	ii->generation = is.generation;
+}
+
+/* The default index, then the others, with their roots, sizes and state. */
+static void serve_list(const struct handler_ctx *ctx, uint64_t id, struct reply *out)
+{
+	struct reg_info *v = NULL;
+	size_t n = registry_list(ctx->reg, &v);
+	Xihu__IndexInfo *infos = calloc(n + 1, sizeof *infos);
+	Xihu__IndexInfo **ptrs = calloc(n + 1, sizeof *ptrs);
+	xihu_root *droots = NULL;
+	size_t ndroots = 0;
+	xihu_err err = {0};
+	const char *ddir = xihu_index_dir(ctx->ix);
+	xihu_index_roots(ddir, &droots, &ndroots, &err); /* none: listed without */
+	char **dr = calloc(ndroots + 1, sizeof *dr);
+	if (!infos || !ptrs || !dr) {
+		error_reply(id, XIHU__ERROR_CODE__E_INTERNAL, 0, "list: out of memory", out);
+		goto done;
+	}
+	for (size_t i = 0; i <= n; i++) {
+		xihu__index_info__init(&infos[i]);
+		ptrs[i] = &infos[i];
+	}
+	infos[0].dir = (char *)ddir;
+	infos[0].state = "ready";
+	infos[0].is_default = true;
+	for (size_t r = 0; r < ndroots; r++)
+		dr[r] = droots[r].path;
+	infos[0].roots = dr;
+	infos[0].n_roots = ndroots;
+	info_fill(&infos[0], ctx->ix);
+	for (size_t i = 0; i < n; i++) {
+		Xihu__IndexInfo *ii = &infos[i + 1];
+		ii->dir = v[i].dir;
+		ii->state = (char *)v[i].state;
+		ii->progress = v[i].progress;
+		ii->error = v[i].error;
+		ii->roots = v[i].roots;
+		ii->n_roots = v[i].nroots;
+		info_fill(ii, v[i].ix);
+	}
+	Xihu__ListResponse lr = XIHU__LIST_RESPONSE__INIT;
+	lr.indexes = ptrs;
+	lr.n_indexes = n + 1;
+	Xihu__Response resp = XIHU__RESPONSE__INIT;
+	resp.id = id;
+	resp.version = XIHU_PROTO_VERSION;
+	resp.body_case = XIHU__RESPONSE__BODY_LIST;
+	resp.list = &lr;
+	size_t sz;
+	if (!pack(&resp, out, &sz))
+		error_reply(id, XIHU__ERROR_CODE__E_INTERNAL, 0, "list: out of memory", out);
+done:
+	free(dr);
+	free(infos);
+	free(ptrs);
+	xihu_roots_free(droots, ndroots);
+	registry_list_free(v, n);
+}
+
 static void serve_stop(uint64_t id, struct reply *out)
 {
 	Xihu__StopResponse sp = XIHU__STOP_RESPONSE__INIT;
@@ -355,13 +468,19 @@ enum handler_action handler_serve(const struct handler_ctx *ctx, const uint8_t *
 		case XIHU__REQUEST__BODY_STATUS:
 			serve_status(ctx, id, out);
 			break;
+		case XIHU__REQUEST__BODY_INDEX:
+			serve_index(ctx, id, req->index, out);
+			break;
+		case XIHU__REQUEST__BODY_LIST:
+			serve_list(ctx, id, out);
+			break;
 		case XIHU__REQUEST__BODY_STOP:
 			serve_stop(id, out);
 			act = HANDLER_STOP;
 			break;
 		default:
 			error_reply(id, XIHU__ERROR_CODE__E_BAD_REQUEST, 0,
-			            "bad request: no search, status or stop in it", out);
+			            "bad request: no search, status, stop, index or list in it", out);
 			break;
 		}
 	}

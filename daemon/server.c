@@ -74,6 +74,7 @@ struct server {
 
 	struct pool *pool;
 	struct sync *sync; /* live sync; NULL with --no-sync */
+	struct registry *reg; /* the indexes served besides srv->ix (registry.c) */
 	xihu_index *ix;
 	struct event *ev_check;
 	uint64_t retry_after_ms; /* no automatic reload before this (after a failure) */
@@ -492,6 +493,7 @@ void server_fill_ctx(struct server *srv, struct handler_ctx *ctx)
 	ctx->connections = srv->nconns;
 	ctx->pid = (uint32_t)srv->pid;
 	ctx->sync = srv->sync;
+	ctx->reg = srv->reg;
 	ctx->received_ns = now_ns();
 	ctx->timeout_ms = srv->cfg->request_timeout_ms;
 	ctx->ix = xihu_index_ref(srv->ix);
@@ -610,6 +612,9 @@ int server_run(struct server *srv, int ready_fd)
 		return -1;
 	if (!srv->cfg->no_sync)
 		srv->sync = sync_start(srv->cfg->index_dir); /* NULL: logged, served without */
+	srv->reg = registry_open(srv->cfg->index_dir, srv->cfg->no_sync);
+	if (!srv->reg)
+		xihud_warn("the other indexes: out of memory; serving the default one only");
 	xihud_log("listening on %s, serving %s with %u worker threads", srv->cfg->socket_path,
 	          srv->cfg->index_dir, srv->cfg->threads);
 	if (ready_fd >= 0) {
@@ -661,6 +666,7 @@ void server_free(struct server *srv)
 	free(srv->conns);
 	/* after the connections: jobs still in flight come back orphaned */
 	pool_free(srv->pool);
+	registry_free(srv->reg); /* after the workers: no request picks from it any more */
 	if (srv->lfd >= 0) {
 		close(srv->lfd);
 		remove_socket(srv);

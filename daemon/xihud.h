@@ -111,6 +111,7 @@ struct handler_ctx {
 	uint32_t timeout_ms;       /* the daemon's default deadline (--request-timeout) */
 	const _Atomic bool *cancel; /* set when the client went away */
 	uint64_t budget_ns;        /* run on the loop thread: give up at this time (HANDLER_RETRY); 0 = none */
+	struct registry *reg;      /* the other indexes (registry.c) */
 };
 
 enum handler_action {
@@ -185,6 +186,32 @@ void pool_flush(struct pool *p);
  * no job is out with the workers (the loop's spin, server_run). */
 uint64_t pool_jobs(const struct pool *p);
 bool pool_idle(const struct pool *p);
+
+/* ==== registry.c: the indexes served besides the default one ============= */
+
+struct registry;
+/* Serves the indexes in "<default_dir's parent>/indexes/"; NULL on ENOMEM. */
+struct registry *registry_open(const char *default_dir, bool no_sync);
+void registry_free(struct registry *reg);
+/* The index a search goes to: index (a directory) if non-empty, else the
+ * one whose root holds cwd.  0 with *out a referenced snapshot, or NULL for
+ * the default index; -1 with a one-line message in err. */
+int registry_pick(struct registry *reg, const char *index, const char *cwd, xihu_index **out, char *err,
+                  size_t errsz);
+/* An IndexRequest: the directory of the index for path in dir_out;
+ * *created when a build started.  -1 with a message in err. */
+int registry_index(struct registry *reg, const char *path, char *dir_out, size_t dirsz, bool *created,
+                   char *err, size_t errsz);
+struct reg_info {
+	char *dir, *progress, *error;
+	const char *state; /* "ready", "indexing", "failed" */
+	xihu_index *ix;    /* referenced; NULL before the first commit */
+	char **roots;
+	size_t nroots;
+};
+/* The served indexes besides the default (free with registry_list_free). */
+size_t registry_list(struct registry *reg, struct reg_info **out);
+void registry_list_free(struct reg_info *v, size_t n);
 
 /* ==== sync.c: live sync of the index with its trees ====================== */
 

@@ -1,0 +1,519 @@
+/*
+ * registry.c: the indexes a daemon serves besides its default one.
+ *
+ * The default index (--index) is server.c's.  The others live next to it,
+ * in "<default's parent>/indexes/<name>/" (for the usual default,
+ * ~/.local/share/xihu/indexes/), one per tree asked for with `xihu index
+ * PATH` (an IndexRequest): <name> is the tree's last path component and a
+ * hash of its whole path.  At start every index found there is served;
+ * each has its own live sync (unless --no-sync).
+ *
+ * Which index answers a search: the one its request names (an index
+ * directory), else the one with the deepest root holding the client's
+ * directory (SearchRequest.cwd, the way git finds .git), else the default
+ * one.  registry_pick returns a referenced snapshot for that, or NULL for
+ * the default.
+ *
+ * Snapshots: an entry's index is swapped under its mutex; a pick takes a
+ * reference, so a request finishes on the snapshot it started with.  A
+ * pick looks for a newer commit at most every CHECK_MS and opens it right
+ * there (xihu_index_reopen checksums only new segments), on whichever
+ * thread runs the request.
+ *
+ * Building: a new tree is indexed by a thread of its own (one indexing
+ * thread, RAM_MB of budget), whose progress line (xihu_build's) is kept
+ * for ListRequest; once committed, the index is served and synced.  A
+ * failed build is kept as "failed" with its one-line error, and asking
+ * again retries it.
+ *
+ * Thread safety: the entry list only grows (entries live until
+ * registry_free), under the registry's mutex; each entry's fields are
+ * under its own.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "xihud.h"
+
+#define CHECK_MS 200
+#define RAM_MB 64
+
+enum reg_state { REG_READY, REG_INDEXING, REG_FAILED };
+
+struct reg_entry {
+	struct registry *reg;
+	char *dir;
+	char *path; /* the tree asked for (building) */
+	pthread_mutex_t mu;
+	xihu_index *ix; /* NULL until its first commit is open */
+	char **roots;   /* of ix's manifest: the trees (for picking by cwd) */
+	size_t nroots;
+	uint64_t checked_ms;
+	struct sync *sync;
+	enum reg_state state;
+	char progress[160];
+	char error[512];
+	pthread_t builder;
+	bool building; /* builder not yet joined */
+};
+
+struct registry {
+	char *base;        /* <parent of the default>/indexes */
+	char *default_dir;
+	char **default_roots;
+	size_t ndefault_roots;
+	bool no_sync;
+	pthread_mutex_t mu;
+	struct reg_entry **e;
+	size_t n, cap;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static bool under(const char *path, const char *root)
+{
+	size_t n = strlen(root);
+	if (n == 1 && root[0] == '/')
+		return path[0] == '/';
+	return !strncmp(path, root, n) && (path[n] == '/' || path[n] == '\0');
+}
+
+static void free_roots(char **r, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(r[i]);
+	free(r);
+}
+
+/* The tree roots of the index in dir (JSON Lines files left out: a
+ * directory is not "in" them). */
+static void read_roots(const char *dir, char ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	xihu_root *r;
+	size_t k;
+	xihu_err err = {0};
+	if (xihu_index_roots(dir, &r, &k, &err))
+		return;
+	char **v = calloc(k + 1, sizeof *v);
+	size_t m = 0;
+	for (size_t i = 0; v && i < k; i++)
+		if (!r[i].records && (v[m] = strdup(r[i].path)))
+			m++;
+	xihu_roots_free(r, k);
+	*out = v;
+	*n = v ? m : 0;
+}
+
+static struct reg_entry *entry_new(struct registry *reg, const char *dir)
+{
+	struct reg_entry *e = calloc(1, sizeof *e);
+	if (!e || !(e->dir = strdup(dir))) {
+		free(e);
+		return NULL;
+	}
+	e->reg = reg;
+	pthread_mutex_init(&e->mu, NULL);
+	pthread_mutex_lock(&reg->mu);
+	if (reg->n == reg->cap) {
+		size_t cap = reg->cap ? 2 * reg->cap : 8;
+		struct reg_entry **v = realloc(reg->e, cap * sizeof *v);
+		if (!v) {
+			pthread_mutex_unlock(&reg->mu);
+			pthread_mutex_destroy(&e->mu);
+			free(e->dir);
+			free(e);
+			return NULL;
+		}
+		reg->e = v;
+		reg->cap = cap;
+	}
+	reg->e[reg->n++] = e;
+	pthread_mutex_unlock(&reg->mu);
+	return e;
+}
+
+/* Serves the committed index in e->dir (and syncs it); false if it cannot be opened. */
+static bool entry_open(struct reg_entry *e, xihu_err *err)
+{
+	xihu_index *ix;
+	if (xihu_index_open(e->dir, &ix, err))
+		return false;
+	char **roots;
+	size_t n;
+	read_roots(e->dir, &roots, &n);
+	pthread_mutex_lock(&e->mu);
+	xihu_index *old = e->ix;
+	e->ix = ix;
+	free_roots(e->roots, e->nroots);
+	e->roots = roots;
+	e->nroots = n;
+	e->checked_ms = now_ms();
+	e->state = REG_READY;
+	e->progress[0] = '\0';
+	bool start_sync = !e->sync && !e->reg->no_sync;
+	pthread_mutex_unlock(&e->mu);
+	xihu_index_unref(old);
+	if (start_sync) {
+		struct sync *s = sync_start(e->dir);
+		pthread_mutex_lock(&e->mu);
+		e->sync = s;
+		pthread_mutex_unlock(&e->mu);
+	}
+	return true;
+}
+
+struct registry *registry_open(const char *default_dir, bool no_sync)
+{
+	struct registry *reg = calloc(1, sizeof *reg);
+	if (!reg)
+		return NULL;
+	pthread_mutex_init(&reg->mu, NULL);
+	reg->no_sync = no_sync;
+	reg->default_dir = strdup(default_dir);
+	const char *slash = strrchr(default_dir, '/');
+	size_t plen = slash ? (size_t)(slash - default_dir) : 0;
+	if (!reg->default_dir || asprintf(&reg->base, "%.*s/indexes", (int)plen, default_dir) < 0) {
+		reg->base = NULL;
+		registry_free(reg);
+		return NULL;
+	}
+	read_roots(default_dir, &reg->default_roots, &reg->ndefault_roots);
+	DIR *d = opendir(reg->base);
+	if (!d)
+		return reg; /* none yet */
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char *dir;
+		if (asprintf(&dir, "%s/%s", reg->base, de->d_name) < 0)
+			continue;
+		char manifest[PATH_MAX + 16];
+		snprintf(manifest, sizeof manifest, "%s/MANIFEST", dir);
+		struct stat st;
+		if (stat(manifest, &st) == 0) {
+			struct reg_entry *e = entry_new(reg, dir);
+			xihu_err err = {0};
+			if (e && !entry_open(e, &err)) {
+				e->state = REG_FAILED;
+				snprintf(e->error, sizeof e->error, "%s", err.msg);
+				xihud_warn("%s: %s (not served)", dir, err.msg);
+			}
+		}
+		free(dir);
+	}
+	closedir(d);
+	return reg;
+}
+
+void registry_free(struct registry *reg)
+{
+	if (!reg)
+		return;
+	for (size_t i = 0; i < reg->n; i++) {
+		struct reg_entry *e = reg->e[i];
+		if (e->building)
+			pthread_join(e->builder, NULL); /* a build in progress finishes */
+		sync_stop(e->sync);
+		xihu_index_unref(e->ix);
+		free_roots(e->roots, e->nroots);
+		pthread_mutex_destroy(&e->mu);
+		free(e->dir);
+		free(e->path);
+		free(e);
+	}
+	free(reg->e);
+	free_roots(reg->default_roots, reg->ndefault_roots);
+	free(reg->base);
+	free(reg->default_dir);
+	pthread_mutex_destroy(&reg->mu);
+	free(reg);
+}
+
+/* e's snapshot, referenced, after picking up a newer commit if one is due. */
+static xihu_index *entry_snapshot(struct reg_entry *e)
+{
+	pthread_mutex_lock(&e->mu);
+	xihu_index *ix = e->ix ? xihu_index_ref(e->ix) : NULL;
+	bool due = ix && now_ms() - e->checked_ms >= CHECK_MS;
+	if (due)
+		e->checked_ms = now_ms();
+	pthread_mutex_unlock(&e->mu);
+	if (!due)
+		return ix;
+	bool changed = false;
+	xihu_err err = {0};
+	xihu_index *fresh;
+	if (xihu_index_changed(ix, &changed, &err) || !changed || xihu_index_reopen(ix, &fresh, &err))
+		return ix;
+	char **roots;
+	size_t n;
+	read_roots(e->dir, &roots, &n);
+	pthread_mutex_lock(&e->mu);
+	xihu_index *old = e->ix;
+	e->ix = xihu_index_ref(fresh);
+	free_roots(e->roots, e->nroots);
+	e->roots = roots;
+	e->nroots = n;
+	pthread_mutex_unlock(&e->mu);
+	xihu_index_unref(old);
+	xihu_index_unref(ix);
+	return fresh;
+}
+
+int registry_pick(struct registry *reg, const char *index, const char *cwd, xihu_index **out, char *err,
+                  size_t errsz)
+{
+	*out = NULL;
+	if (!reg)
+		return 0;
+	struct reg_entry *best = NULL;
+	size_t best_len = 0;
+	pthread_mutex_lock(&reg->mu);
+	if (index && *index) {
+		if (!strcmp(index, reg->default_dir)) {
+			pthread_mutex_unlock(&reg->mu);
+			return 0;
+		}
+		for (size_t i = 0; i < reg->n && !best; i++)
+			if (!strcmp(reg->e[i]->dir, index))
+				best = reg->e[i];
+		pthread_mutex_unlock(&reg->mu);
+		if (!best) {
+			snprintf(err, errsz, "%s: this daemon serves no such index (see xihu list)", index);
+			return -1;
+		}
+	} else if (cwd && *cwd) {
+		for (size_t r = 0; r < reg->ndefault_roots; r++)
+			if (under(cwd, reg->default_roots[r]) && strlen(reg->default_roots[r]) > best_len)
+				best_len = strlen(reg->default_roots[r]);
+		for (size_t i = 0; i < reg->n; i++) {
+			struct reg_entry *e = reg->e[i];
+			pthread_mutex_lock(&e->mu);
+			for (size_t r = 0; r < e->nroots; r++)
+				if (under(cwd, e->roots[r]) && strlen(e->roots[r]) > best_len) {
+					best_len = strlen(e->roots[r]);
+					best = e;
+				}
+			pthread_mutex_unlock(&e->mu);
+		}
+		pthread_mutex_unlock(&reg->mu);
+		if (!best)
+			return 0; /* the default */
+	} else {
+		pthread_mutex_unlock(&reg->mu);
+		return 0;
+	}
+	xihu_index *ix = entry_snapshot(best);
+	if (!ix) {
+		pthread_mutex_lock(&best->mu);
+		snprintf(err, errsz, "%s: %s", best->dir,
+		         best->state == REG_INDEXING ? "still being built (see xihu list)" : best->error);
+		pthread_mutex_unlock(&best->mu);
+		return -1;
+	}
+	*out = ix;
+	return 0;
+}
+
+/* ---- building ------------------------------------------------------------------- */
+
+/* xihu_build's progress line ("\r\033[K12 files, 3.4 MB, ...") into e->progress. */
+static ssize_t progress_write(void *cookie, const char *buf, size_t size)
+{
+	struct reg_entry *e = cookie;
+	char line[sizeof e->progress];
+	size_t n = 0;
+	for (size_t i = 0; i < size; i++) {
+		char ch = buf[i];
+		if (ch == '\r' || ch == '\n') {
+			n = 0;
+			continue;
+		}
+		if (ch == '\033') { /* "\033[K" */
+			while (i < size && buf[i] != 'K')
+				i++;
+			continue;
+		}
+		if (n + 1 < sizeof line)
+			line[n++] = ch;
+	}
+	line[n] = '\0';
+	if (n) {
+		pthread_mutex_lock(&e->mu);
+		snprintf(e->progress, sizeof e->progress, "%s", line);
+		pthread_mutex_unlock(&e->mu);
+	}
+	return (ssize_t)size;
+}
+
+static void *build_main(void *arg)
+{
+	struct reg_entry *e = arg;
+	cookie_io_functions_t io = {.write = progress_write};
+	FILE *prog = fopencookie(e, "w", io);
+	if (prog)
+		setvbuf(prog, NULL, _IOLBF, 0);
+	xihu_build_opts o = {.progress = prog, .threads = 1, .ram_bytes = (uint64_t)RAM_MB << 20, .lock_wait_ms = 10000};
+	xihu_build_stats st = {0};
+	xihu_err err = {0};
+	const char *paths[] = {e->path};
+	int rc = xihu_build(e->dir, paths, 1, NULL, 0, &o, &st, &err);
+	if (prog)
+		fclose(prog);
+	if (!rc && !entry_open(e, &err))
+		rc = XIHU_EIO;
+	if (rc) {
+		pthread_mutex_lock(&e->mu);
+		e->state = REG_FAILED;
+		snprintf(e->error, sizeof e->error, "%s", err.msg[0] ? err.msg : xihu_strerror(rc));
+		pthread_mutex_unlock(&e->mu);
+		xihud_warn("indexing %s into %s failed: %s", e->path, e->dir, e->error);
+	} else {
+		xihud_log("indexed %s into %s: %llu documents in %.1f s", e->path, e->dir,
+		          (unsigned long long)st.docs, st.seconds);
+	}
+	return NULL;
+}
+
+static uint64_t hash_path(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
+	return h;
+}
+
+int registry_index(struct registry *reg, const char *path, char *dir_out, size_t dirsz, bool *created,
+                   char *err, size_t errsz)
+{
+	*created = false;
+	char *real = realpath(path, NULL);
+	if (!real) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* a root of an index already served: live sync keeps it up to date */
+	pthread_mutex_lock(&reg->mu);
+	for (size_t r = 0; r < reg->ndefault_roots; r++)
+		if (!strcmp(real, reg->default_roots[r])) {
+			pthread_mutex_unlock(&reg->mu);
+			snprintf(dir_out, dirsz, "%s", reg->default_dir);
+			free(real);
+			return 0;
+		}
+	struct reg_entry *e = NULL;
+	for (size_t i = 0; i < reg->n && !e; i++) {
+		pthread_mutex_lock(&reg->e[i]->mu);
+		for (size_t r = 0; r < reg->e[i]->nroots && !e; r++)
+			if (!strcmp(real, reg->e[i]->roots[r]))
+				e = reg->e[i];
+		if (!e && reg->e[i]->path && !strcmp(real, reg->e[i]->path))
+			e = reg->e[i];
+		pthread_mutex_unlock(&reg->e[i]->mu);
+	}
+	pthread_mutex_unlock(&reg->mu);
+	if (e) {
+		snprintf(dir_out, dirsz, "%s", e->dir);
+		pthread_mutex_lock(&e->mu);
+		bool retry = e->state == REG_FAILED && !e->building;
+		pthread_mutex_unlock(&e->mu);
+		if (!retry) {
+			free(real);
+			return 0;
+		}
+	} else {
+		const char *base = strrchr(real, '/');
+		base = base && base[1] ? base + 1 : "root";
+		char *dir;
+		if (mkdir(reg->base, 0700) < 0 && errno != EEXIST) {
+			snprintf(err, errsz, "%s: %s", reg->base, strerror(errno));
+			free(real);
+			return -1;
+		}
+		if (asprintf(&dir, "%s/%.64s-%08llx", reg->base, base,
+		             (unsigned long long)(hash_path(real) & 0xffffffffu)) < 0 ||
+		    !(e = entry_new(reg, dir))) {
+			snprintf(err, errsz, "%s: out of memory", path);
+			free(real);
+			return -1;
+		}
+		free(dir);
+		snprintf(dir_out, dirsz, "%s", e->dir);
+	}
+	pthread_mutex_lock(&e->mu);
+	if (e->building) { /* a failed build's thread: gone by now */
+		pthread_mutex_unlock(&e->mu);
+		pthread_join(e->builder, NULL);
+		pthread_mutex_lock(&e->mu);
+	}
+	free(e->path);
+	e->path = real;
+	e->state = REG_INDEXING;
+	e->progress[0] = e->error[0] = '\0';
+	e->building = pthread_create(&e->builder, NULL, build_main, e) == 0;
+	if (!e->building) {
+		e->state = REG_FAILED;
+		snprintf(e->error, sizeof e->error, "cannot start a thread");
+	}
+	pthread_mutex_unlock(&e->mu);
+	*created = true;
+	return 0;
+}
+
+size_t registry_list(struct registry *reg, struct reg_info **out)
+{
+	*out = NULL;
+	if (!reg)
+		return 0;
+	pthread_mutex_lock(&reg->mu);
+	size_t n = reg->n;
+	struct reg_info *v = calloc(n + 1, sizeof *v);
+	for (size_t i = 0; v && i < n; i++) {
+		struct reg_entry *e = reg->e[i];
+		pthread_mutex_lock(&e->mu);
+		v[i].dir = strdup(e->dir);
+		v[i].state = e->state == REG_READY ? "ready" : e->state == REG_INDEXING ? "indexing" : "failed";
+		v[i].progress = strdup(e->progress);
+		v[i].error = strdup(e->error);
+		v[i].ix = e->ix ? xihu_index_ref(e->ix) : NULL;
+		v[i].roots = calloc(e->nroots + 2, sizeof *v[i].roots);
+		for (size_t r = 0; v[i].roots && r < e->nroots; r++)
+			v[i].roots[v[i].nroots++] = strdup(e->roots[r]);
+		if (!e->nroots && e->path && v[i].roots)
+			v[i].roots[v[i].nroots++] = strdup(e->path); /* not built yet: the tree asked for */
+		pthread_mutex_unlock(&e->mu);
+	}
+	pthread_mutex_unlock(&reg->mu);
+	*out = v;
+	return v ? n : 0;
+}
+
+void registry_list_free(struct reg_info *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].dir);
+		free(v[i].progress);
+		free(v[i].error);
+		xihu_index_unref(v[i].ix);
+		for (size_t r = 0; v[i].roots && r < v[i].nroots; r++)
+			free(v[i].roots[r]);
+		free(v[i].roots);
+	}
+	free(v);
+}
