@@ -140,8 +140,10 @@ static bool serve_search(const struct handler_ctx *ctx, uint64_t id,
 		opts.deadline_ns = ctx->received_ns + (uint64_t)timeout_ms * 1000000u;
 	/* on the loop thread: stop at the budget, and a worker starts over */
 	bool budgeted = ctx->budget_ns && (!opts.deadline_ns || ctx->budget_ns < opts.deadline_ns);
-	if (budgeted)
+	if (budgeted) {
 		opts.deadline_ns = ctx->budget_ns;
+		opts.max_cost = INLINE_MAX_COST; /* a big plan goes to a worker before it starts */
+	}
 	const char *q = sr->query ? sr->query : "";
 	xihu_results res = {0};
 	xihu_err err = {0};

@@ -6,7 +6,8 @@
  * a mutex, and a semaphore counting its jobs, so a worker sleeps only when
  * there is nothing to take and is woken by exactly one post) -- or, for a
  * lone job while all workers are idle, runs it on the loop thread itself
- * for at most INLINE_BUDGET_US (then a worker runs it from the start);
+ * unless its plan is big or it runs past INLINE_BUDGET_US (then a worker
+ * runs it from the start);
  * --threads workers take them front to back, run
  * handler_serve() with the job's own index reference, drop the reference and
  * append the job to the done list.  The worker that makes the done list
@@ -39,7 +40,6 @@
 
 #include "xihud.h"
 
-#define INLINE_BUDGET_US 250 /* a search on the loop thread stops after this and goes to a worker */
 
 #define FREE_MAX 256
 #define KEEP_BYTES (8u << 10) /* a top-10 answer without lines is about 1 KiB */
@@ -309,10 +309,11 @@ void pool_flush(struct pool *p)
 	/* A lone request while every worker is idle runs right here: handing it
 	 * over would cost two thread wake-ups (~25 us here) for nothing, as the
 	 * loop would only wait for it.  But the loop must not stall other
-	 * clients: a search still running after INLINE_BUDGET_US stops and
-	 * starts over on a worker (most answer well within it: a rare word in
-	 * a few us, a common one in about 100 us).  Its answer may submit the
-	 * next request of a pipelining client: go round again. */
+	 * clients: a search whose plan may match more than INLINE_MAX_COST
+	 * documents goes to a worker before it starts (its lookups cost a few
+	 * us), and one still running after INLINE_BUDGET_US stops and starts
+	 * over on a worker.  Its answer may submit the next request of a
+	 * pipelining client: go round again. */
 	while (p->npend == 1 && p->outstanding == 0) {
 		struct job *j = p->pend_head;
 		p->pend_head = p->pend_tail = NULL;

@@ -43,6 +43,11 @@ struct conn;
 #define XIHUD_DEFAULT_SPIN_US 50
 #define XIHUD_DEFAULT_REQUEST_TIMEOUT_MS 10000
 #define XIHUD_DEFAULT_MAX_PENDING 64
+/* A search the loop thread runs itself (pool.c) stops and goes to a worker
+ * past INLINE_BUDGET_US, or at once when its plan may match more than
+ * INLINE_MAX_COST documents in a segment. */
+#define INLINE_BUDGET_US 1000
+#define INLINE_MAX_COST 50000
 
 struct xihud_config {
 	const char *index_dir;   /* absolute */

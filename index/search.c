@@ -1815,6 +1815,10 @@ int xihu_search(xihu_index *ix, const char *query, size_t query_len, const xihu_
 			}
 		}
 		it *root = build(&c, q);
+		if (root && o.max_cost && root->cost > o.max_cost) {
+			c.rc = xihu_err_set(err, XIHU_ETIMEOUT, "search: more work than max_cost allows");
+			root = NULL;
+		}
 		if (root) {
 			if ((root->kind == IT_TERM || root->kind == IT_PHRASE) && !o.exact_total) {
 				/* a lone word or phrase: MaxScore over one list still skips
