@@ -20,7 +20,8 @@
  * there (xihu_index_reopen checksums only new segments), on whichever
  * thread runs the request.
  *
- * Building: a new tree is indexed by a thread of its own (one indexing
+ * Building: a new tree is indexed by a thread of its own (cancelled when
+ * the daemon stops: asking again after a restart starts over) (one indexing
  * thread, RAM_MB of budget), whose progress line (xihu_build's) is kept
  * for ListRequest; once committed, the index is served and synced.  A
  * failed build is kept as "failed" with its one-line error, and asking
@@ -34,6 +35,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +73,7 @@ struct registry {
 	char **default_roots;
 	size_t ndefault_roots;
 	bool no_sync;
+	_Atomic bool stopping; /* registry_free: builds in progress stop early */
 	pthread_mutex_t mu;
 	struct reg_entry **e;
 	size_t n, cap;
@@ -225,10 +228,11 @@ void registry_free(struct registry *reg)
 {
 	if (!reg)
 		return;
+	atomic_store(&reg->stopping, true); /* builds in progress stop at their next file */
 	for (size_t i = 0; i < reg->n; i++) {
 		struct reg_entry *e = reg->e[i];
 		if (e->building)
-			pthread_join(e->builder, NULL); /* a build in progress finishes */
+			pthread_join(e->builder, NULL);
 		sync_stop(e->sync);
 		xihu_index_unref(e->ix);
 		free_roots(e->roots, e->nroots);
@@ -369,7 +373,8 @@ static void *build_main(void *arg)
 	FILE *prog = fopencookie(e, "w", io);
 	if (prog)
 		setvbuf(prog, NULL, _IOLBF, 0);
-	xihu_build_opts o = {.progress = prog, .threads = 1, .ram_bytes = (uint64_t)RAM_MB << 20, .lock_wait_ms = 10000};
+	xihu_build_opts o = {.progress = prog, .threads = 1, .ram_bytes = (uint64_t)RAM_MB << 20, .lock_wait_ms = 10000,
+	                     .cancel = &e->reg->stopping};
 	xihu_build_stats st = {0};
 	xihu_err err = {0};
 	const char *paths[] = {e->path};

@@ -27,6 +27,9 @@
  * daemon was down (or killed in the middle of an update, whose leftovers
  * the next build removes) are synced before anything else.
  *
+ * Stopping (sync_stop) cancels an update in progress: it stops at its next
+ * file and commits nothing (xihu_build_opts.cancel); the next start syncs.
+ *
  * The index's LOCK is taken without waiting: while xihu-index holds it, the
  * update is retried every RETRY_MS.  Updates run with one indexing thread
  * and a RAM budget of SYNC_RAM_MB, so searches keep the other core and the
@@ -35,6 +38,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +67,7 @@ struct sync {
 	uint32_t nwatches;
 	pthread_mutex_t mu;
 	struct sync_status st; /* under mu */
+	_Atomic bool stopping;  /* sync_stop: an update in progress stops early */
 };
 
 static uint64_t now_ms(void)
@@ -135,7 +140,8 @@ static void watch_all(struct sync *s)
 /* One update; false when the index is locked by another writer (retry). */
 static bool update(struct sync *s)
 {
-	xihu_build_opts o = {.update = true, .threads = 1, .ram_bytes = (uint64_t)SYNC_RAM_MB << 20};
+	xihu_build_opts o = {.update = true, .threads = 1, .ram_bytes = (uint64_t)SYNC_RAM_MB << 20,
+	                     .cancel = &s->stopping};
 	xihu_build_stats st = {0};
 	xihu_err err = {0};
 	uint64_t t0 = now_ms();
@@ -153,7 +159,9 @@ static bool update(struct sync *s)
 	pthread_mutex_unlock(&s->mu);
 	if (rc == XIHU_ELOCKED)
 		return false;
-	if (rc)
+	if (rc == XIHU_ECANCELED)
+		xihud_log("live sync: %s (the daemon is stopping)", err.msg);
+	else if (rc)
 		xihud_error("live sync: %s", err.msg);
 	else if (st.committed)
 		xihud_log("live sync: generation %llu: %llu added, %llu changed, %llu deleted in %llu ms",
@@ -287,9 +295,10 @@ void sync_stop(struct sync *s)
 	if (!s)
 		return;
 	uint64_t one = 1;
+	atomic_store(&s->stopping, true); /* an update in progress stops at its next file */
 	ssize_t w = write(s->stop_efd, &one, sizeof one);
 	(void)w;
-	pthread_join(s->thread, NULL); /* an update in progress finishes first */
+	pthread_join(s->thread, NULL);
 	close(s->stop_efd);
 	if (s->ifd >= 0)
 		close(s->ifd);

@@ -56,6 +56,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -313,9 +314,16 @@ static int load_old(build *b)
 
 /* ---- the walk: what to (re)index ------------------------------------------------- */
 
+static bool cancelled(const build *b)
+{
+	return b->o->cancel && atomic_load_explicit(b->o->cancel, memory_order_relaxed);
+}
+
 static int on_file(void *ctx, const char *path, const struct stat *st)
 {
 	build *b = ctx;
+	if (cancelled(b))
+		return xihu_err_set(b->err, XIHU_ECANCELED, "%s: indexing cancelled", b->dir);
 	b->st->files_seen++;
 	size_t len = strlen(path);
 	int64_t mtime = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
@@ -349,6 +357,8 @@ static int on_record(void *ctx, const jsonl_record *rec)
 {
 	rec_ctx *rc = ctx;
 	build *b = rc->b;
+	if (cancelled(b))
+		return xihu_err_set(b->err, XIHU_ECANCELED, "%s: indexing cancelled", b->dir);
 	b->queued_bytes += rec->text_len;
 	progress(b, false);
 	return pipeline_add_record(b->pipe, rec, rc->size, rc->mtime, b->err);
@@ -487,6 +497,10 @@ static int merge_loop(build *b, state *s)
 		uint32_t k = merge_pick(s, b->o->merge_all && round == 0, pick);
 		if (k == 0)
 			break;
+		if (cancelled(b)) { /* what is committed stays; the rest is for the next run */
+			rc = xihu_err_set(b->err, XIHU_ECANCELED, "%s: merging cancelled", b->dir);
+			break;
+		}
 		uint64_t out_id = s->m.next_seg_id;
 		uint64_t in_docs = 0;
 		for (uint32_t i = 0; i < k; i++) {
@@ -950,6 +964,10 @@ int xihu_build(const char *index_dir, const char *const *paths, size_t npaths, c
 	cur.m.roots = roots;
 	cur.m.nroots = nroots;
 	roots = NULL;
+	if (changed && cancelled(&b)) {
+		rc = xihu_err_set(err, XIHU_ECANCELED, "%s: indexing cancelled", index_dir);
+		goto out;
+	}
 	if (changed) {
 		cur.m.generation = gen;
 		if ((rc = manifest_write(index_dir, &cur.m, err)))

@@ -85,6 +85,11 @@ typedef struct xihu_build_opts {
 	bool b_given;
 	bool no_pairs;          /* a new index without pair terms for phrases; false: not given */
 	uint32_t lock_wait_ms;  /* another writer holds the index: wait this long, then XIHU_ELOCKED */
+	/* Set by another thread to stop: the walk stops at its next file, the
+	 * work queued finishes, nothing more is committed (merges stop between
+	 * two), and xihu_build returns XIHU_ECANCELED.  What was committed
+	 * before stays; files written since are removed by the next run. */
+	const _Atomic bool *cancel;
 } xihu_build_opts;
 
 typedef struct xihu_build_stats {

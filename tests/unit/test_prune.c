@@ -332,6 +332,40 @@ static void deadline_and_cancel_stop_a_search(void **state)
 	}
 }
 
+/* A build whose cancel flag is set commits nothing: a new index has no
+ * commit, an update leaves the last one as it was. */
+static void cancelled_build_commits_nothing(void **state)
+{
+	(void)state;
+	char dir[160], extra[200];
+	const char *paths[] = {c.tree};
+	_Atomic bool stop = true;
+	xihu_build_opts o = {.cancel = &stop};
+	xihu_err err = {0};
+	snprintf(dir, sizeof dir, "%s/index-cancelled", c.root);
+	assert_int_equal(xihu_build(dir, paths, 1, NULL, 0, &o, NULL, &err), XIHU_ECANCELED);
+	assert_non_null(strstr(err.msg, "cancelled"));
+	xihu_index *ix;
+	assert_int_equal(xihu_index_open(dir, &ix, &err), XIHU_ENOINDEX);
+	/* an update of the corpus's own index, with a new file: cancelled, the
+	 * generation and the documents stay */
+	xihu_index_stats before, after;
+	xihu_index_get_stats(c.ix, &before);
+	snprintf(extra, sizeof extra, "%s/cancelled.txt", c.tree);
+	FILE *f = fopen(extra, "w");
+	assert_non_null(f);
+	fputs("w0 w1 a new file\n", f);
+	fclose(f);
+	xihu_build_opts u = {.update = true, .cancel = &stop};
+	assert_int_equal(xihu_build(c.ixdir, NULL, 0, NULL, 0, &u, NULL, &err), XIHU_ECANCELED);
+	assert_int_equal(xihu_index_open(c.ixdir, &ix, &err), XIHU_OK);
+	xihu_index_get_stats(ix, &after);
+	assert_int_equal(after.generation, before.generation);
+	assert_int_equal(after.docs, before.docs);
+	xihu_index_unref(ix);
+	assert_int_equal(unlink(extra), 0);
+}
+
 static void pruning_makes_total_a_lower_bound(void **state)
 {
 	(void)state;
@@ -364,6 +398,7 @@ int main(void)
 		cmocka_unit_test(pair_terms_answer_as_positions_do),
 		cmocka_unit_test(pruning_makes_total_a_lower_bound),
 		cmocka_unit_test(deadline_and_cancel_stop_a_search),
+		cmocka_unit_test(cancelled_build_commits_nothing),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
