@@ -118,9 +118,9 @@ static void setup(void)
 		if (nm[0] == '.' || strcmp(nm, "LOCK") == 0 || strstr(nm, ".tmp"))
 			continue;
 		FUZZ_CHECK(nfiles < MAX_FILES && strlen(nm) < sizeof files[0].name);
-		char path[256];
+		char path[512];
 		snprintf(path, sizeof path, "%s/%s", src, nm);
-		snprintf(files[nfiles].name, sizeof files[0].name, "%s", nm);
+		memcpy(files[nfiles].name, nm, strlen(nm) + 1);
 		files[nfiles].bytes = slurp(path, &files[nfiles].len);
 		nfiles++;
 	}
