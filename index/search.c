@@ -959,6 +959,34 @@ static it *build(qctx *c, const qnode *q)
 	return NULL;
 }
 
+/* Postings an evaluation of n may read in this segment: each list's
+ * documents (a phrase reads all its words' lists), summed over the tree.
+ * An upper bound of the work, for xihu_search_opts.max_cost: a phrase of
+ * two rare-ish words can match few documents and still walk long lists. */
+static uint64_t it_work(const it *n)
+{
+	uint64_t w = 0;
+	switch (n->kind) {
+	case IT_EMPTY:
+		return 0;
+	case IT_FILTER:
+		return n->cost;
+	case IT_TERM:
+	case IT_PHRASE:
+		for (uint32_t i = 0; i < n->nterms; i++)
+			w += n->pp[i].df;
+		return w;
+	case IT_AND:
+	case IT_OR:
+		for (uint32_t i = 0; i < n->nkids; i++)
+			w += it_work(n->kids[i]);
+		for (uint32_t i = 0; i < n->nneg; i++)
+			w += it_work(n->neg[i]);
+		return w;
+	}
+	return w;
+}
+
 /* ---- iteration ---------------------------------------------------------- */
 
 static uint32_t it_advance(it *n, uint32_t target);
@@ -1815,7 +1843,7 @@ int xihu_search(xihu_index *ix, const char *query, size_t query_len, const xihu_
 			}
 		}
 		it *root = build(&c, q);
-		if (root && o.max_cost && root->cost > o.max_cost) {
+		if (root && o.max_cost && it_work(root) > o.max_cost) {
 			c.rc = xihu_err_set(err, XIHU_ETIMEOUT, "search: more work than max_cost allows");
 			root = NULL;
 		}

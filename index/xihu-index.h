@@ -200,9 +200,9 @@ typedef struct xihu_search_opts {
 	 * XIHU_ECANCELED. */
 	uint64_t deadline_ns;
 	const _Atomic bool *cancel;
-	/* Nonzero: a plan that may match more documents than this in a segment
-	 * (the sum over an OR's lists, the least of an AND's) stops with
-	 * XIHU_ETIMEOUT before any is scored: the caller runs it elsewhere. */
+	/* Nonzero: a plan that may read more postings than this in a segment
+	 * (its lists' documents, summed over every word of the query) stops
+	 * with XIHU_ETIMEOUT before any is scored: the caller runs it elsewhere. */
 	uint64_t max_cost;
 } xihu_search_opts;
 
