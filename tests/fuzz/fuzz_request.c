@@ -5,7 +5,10 @@
  * Input: the first byte chooses the form.  Even: the rest is a raw frame
  * body.  Odd: the rest describes a Request, which is packed and served:
  *
- *   byte 1      bits 0-1 body (search, status, stop, none); bit 2 a wrong
+ *   byte 1      bits 0-1 body (search, status, stop, other: then bits 0-1
+ *               of byte 13 pick none, an IndexRequest of the query as a
+ *               path, a ListRequest, or a search whose index (byte 14 bit
+ *               0) or cwd is the query); bit 2 a wrong
  *               protocol version; bits 3-7 search flags (want_lines,
  *               exact_total, suggest, a large limit, a large offset)
  *   bytes 2-9   id (little-endian)
@@ -35,6 +38,8 @@ static void serve_structured(const uint8_t *d, size_t n, struct reply *out)
 	Xihu__SearchRequest sr = XIHU__SEARCH_REQUEST__INIT;
 	Xihu__StatusRequest st = XIHU__STATUS_REQUEST__INIT;
 	Xihu__StopRequest sp = XIHU__STOP_REQUEST__INIT;
+	Xihu__IndexRequest ir = XIHU__INDEX_REQUEST__INIT;
+	Xihu__ListRequest lr = XIHU__LIST_REQUEST__INIT;
 	unsigned flags = h[1];
 	req.version = !(flags & 4) ? XIHU_PROTO_VERSION : h[15] == XIHU_PROTO_VERSION ? 0 : h[15];
 	for (int i = 0; i < 8; i++)
@@ -53,7 +58,31 @@ static void serve_structured(const uint8_t *d, size_t n, struct reply *out)
 		req.stop = &sp;
 		break;
 	default:
-		break; /* no body */
+		/* the other kinds, by h[13]: none, an index (of the query as a
+		 * path: no registry here, so nothing is built), a list, a search
+		 * naming its index or its directory */
+		switch (h[13] & 3) {
+		case 1:
+			req.body_case = XIHU__REQUEST__BODY_INDEX;
+			req.index = &ir;
+			ir.path = query;
+			break;
+		case 2:
+			req.body_case = XIHU__REQUEST__BODY_LIST;
+			req.list = &lr;
+			break;
+		case 3:
+			req.body_case = XIHU__REQUEST__BODY_SEARCH;
+			req.search = &sr;
+			if (h[14] & 1)
+				sr.index = query;
+			else
+				sr.cwd = query;
+			break;
+		default:
+			break; /* no body */
+		}
+		break;
 	}
 	sr.query = query;
 	sr.want_lines = flags & 8;
