@@ -8,7 +8,8 @@
  * dirty: a file written and closed, created, moved in or out, deleted, its
  * attributes changed; a directory created, moved or deleted.  Once the
  * trees have been quiet for QUIET_MS, or dirty for MAX_DELAY_MS while
- * events keep coming, it runs one update: xihu_build on the last commit's
+ * events keep coming (long enough for a git checkout of a thousand files
+ * to be one commit), it runs one update: xihu_build on the last commit's
  * roots, whose walk compares sizes and modification times, indexes what is
  * new or changed, deletes what vanished and applies the ignore rules as
  * xihu-index does -- one commit however many files a burst (a git
@@ -49,8 +50,8 @@
 
 #include "xihud.h"
 
-#define QUIET_MS 50
-#define MAX_DELAY_MS 300
+#define QUIET_MS 100
+#define MAX_DELAY_MS 700
 #define RETRY_MS 250
 #define POLL_MS 2000
 #define SYNC_RAM_MB 32

@@ -40,6 +40,8 @@ within() {
 	echo "$1: $(($(ms) - t0)) ms" >&2
 }
 generation() { xihu status | sed -n 's/^generation[[:space:]]*//p'; }
+# sync_commits: the updates live sync committed so far (xihu status; merges not counted)
+sync_commits() { xihu status | sed -n 's/^live sync .*(\([0-9]*\) committed).*/\1/p'; }
 
 mkdir -p "$TREE"
 put "$TREE/a.txt" "wombat in the first file"
@@ -82,16 +84,28 @@ changes)
 	expect_eq "touched" "$(found bilby)" "open.txt"
 	;;
 burst)
-	# a git checkout's worth of files at once: one commit or a few, not one per file
-	g0=$(generation)
-	for i in $(seq 1 300); do printf 'potoroo %d\n' "$i" >"$TREE/p$i.txt"; done
-	want=$(for i in $(seq 1 300); do echo "p$i.txt"; done | sort | tr '\n' ' ' | sed 's/ $//')
-	DEADLINE_MS=$((DEADLINE_MS * 3)) within "300 files written at once" potoroo "$want"
-	g1=$(generation)
-	[ $((g1 - g0)) -le 5 ] || fail "300 files took $((g1 - g0)) commits (generation $g0 -> $g1)"
-	echo "burst: 300 files in $((g1 - g0)) commits" >&2
-	for i in $(seq 1 300); do rm "$TREE/p$i.txt"; done
-	DEADLINE_MS=$((DEADLINE_MS * 3)) within "300 files removed at once" potoroo ""
+	# a git checkout that rewrites 1,000 files: one commit (or two, if the
+	# update of the first events is still running when the last come)
+	command -v git >/dev/null || fail "git is not installed"
+	(
+		cd "$TREE" && git init -q . && git config user.email t@example.invalid && git config user.name t &&
+			for i in $(seq 1 1000); do printf 'potoroo %d\n' "$i" >"p$i.txt"; done &&
+			printf 'a.txt\n' >.gitignore && git add . && git commit -qm one && git checkout -qb two &&
+			for i in $(seq 1 1000); do printf 'bettong %d\n' "$i" >"p$i.txt"; done &&
+			git commit -qam two && git checkout -q -
+	) >/dev/null 2>&1 || fail "setting up the git repository"
+	want=$(for i in $(seq 1 1000); do echo "p$i.txt"; done | sort | tr '\n' ' ' | sed 's/ $//')
+	DEADLINE_MS=$((DEADLINE_MS * 5)) within "1,000 files written" potoroo "$want"
+	sleep 1 # the writes of the set-up are all committed
+	c0=$(sync_commits)
+	[ -n "$c0" ] || fail "no live sync line in xihu status"
+	(cd "$TREE" && git checkout -q two) || fail "git checkout two"
+	DEADLINE_MS=$((DEADLINE_MS * 5)) within "git checkout of 1,000 changed files" bettong "$want"
+	expect_eq "the old words gone" "$(found potoroo)" ""
+	sleep 1 # nothing more to come
+	c1=$(sync_commits)
+	[ $((c1 - c0)) -le 2 ] || fail "a checkout of 1,000 files took $((c1 - c0)) commits ($c0 -> $c1)"
+	echo "burst: git checkout of 1,000 files in $((c1 - c0)) commit(s)" >&2
 	;;
 kill9)
 	# xihud killed (SIGKILL) while it syncs a stream of new files; restarted,
