@@ -25,13 +25,6 @@
 
 #define XIHUD_MAX_CONTEXT 100 /* lines around a match a request may ask for */
 
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 void reply_free(struct reply *r)
 {
 	free(r->buf);
@@ -121,7 +114,7 @@ static void index_error_reply(uint64_t id, const xihu_err *err, struct reply *ou
 static bool serve_search(const struct handler_ctx *ctx, uint64_t id,
                          const Xihu__SearchRequest *sr, struct reply *out)
 {
-	uint64_t t0 = now_us();
+	uint64_t t0 = xihud_now_us();
 	xihu_search_opts opts = {
 		.limit = sr->limit,
 		.offset = sr->offset,
@@ -162,7 +155,7 @@ static bool serve_search(const struct handler_ctx *ctx, uint64_t id,
 			return false; /* nothing answered: the job goes to a worker */
 		if (!err.code)
 			err.code = rc;
-		stats_record(ctx->stats, now_us() - t0);
+		stats_record(ctx->stats, xihud_now_us() - t0);
 		if (rc == XIHU_ETIMEOUT) {
 			atomic_fetch_add_explicit(&ctx->stats->timed_out, 1, memory_order_relaxed);
 			char msg[160];
@@ -246,7 +239,7 @@ static bool serve_search(const struct handler_ctx *ctx, uint64_t id,
 	resp.version = XIHU_PROTO_VERSION;
 	resp.body_case = XIHU__RESPONSE__BODY_SEARCH;
 	resp.search = &sresp;
-	uint64_t took = now_us() - t0;
+	uint64_t took = xihud_now_us() - t0;
 	sresp.took_us = took;
 	stats_record(ctx->stats, took);
 

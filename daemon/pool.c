@@ -272,18 +272,11 @@ void pool_submit(struct pool *p, struct job *j)
 	p->npend++;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Runs a job on the calling (loop) thread, as a worker would, within
  * INLINE_BUDGET_US; false (nothing delivered) when the search needs longer. */
 static bool run_inline(struct pool *p, struct job *j)
 {
-	j->ctx.budget_ns = mono_ns() + INLINE_BUDGET_US * 1000u;
+	j->ctx.budget_ns = xihud_now_ns() + INLINE_BUDGET_US * 1000u;
 	j->act = handler_serve(&j->ctx, j->frame, j->len, &j->out);
 	j->ctx.budget_ns = 0;
 	if (j->act == HANDLER_RETRY)

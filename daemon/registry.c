@@ -79,13 +79,6 @@ struct registry {
 	size_t n, cap;
 };
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static bool under(const char *path, const char *root)
 {
 	size_t n = strlen(root);
@@ -165,7 +158,7 @@ static bool entry_open(struct reg_entry *e, xihu_err *err)
 	free_roots(e->roots, e->nroots);
 	e->roots = roots;
 	e->nroots = n;
-	e->checked_ms = now_ms();
+	e->checked_ms = xihud_now_ms();
 	e->state = REG_READY;
 	e->progress[0] = '\0';
 	bool start_sync = !e->sync && !e->reg->no_sync;
@@ -254,9 +247,9 @@ static xihu_index *entry_snapshot(struct reg_entry *e)
 {
 	pthread_mutex_lock(&e->mu);
 	xihu_index *ix = e->ix ? xihu_index_ref(e->ix) : NULL;
-	bool due = ix && now_ms() - e->checked_ms >= CHECK_MS;
+	bool due = ix && xihud_now_ms() - e->checked_ms >= CHECK_MS;
 	if (due)
-		e->checked_ms = now_ms();
+		e->checked_ms = xihud_now_ms();
 	pthread_mutex_unlock(&e->mu);
 	if (!due)
 		return ix;

@@ -102,20 +102,6 @@ struct server {
 	pid_t pid;
 };
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* ---- the socket path ---------------------------------------------------- */
 
 /* mkdir -p of dir; created components are 0700. */
@@ -421,7 +407,7 @@ static void start_reload(struct server *srv, const char *why)
 		xihu_index_unref(srv->reload_from);
 		srv->reload_from = NULL;
 		xihud_error("%s: reload: cannot start a thread: %s", srv->cfg->index_dir, strerror(e));
-		srv->retry_after_ms = now_ms() + RETRY_MAX_MS;
+		srv->retry_after_ms = xihud_now_ms() + RETRY_MAX_MS;
 		return;
 	}
 	srv->reloading = true;
@@ -453,7 +439,7 @@ static void reload_done_cb(evutil_socket_t fd, short what, void *arg)
 		srv->retry_delay_ms = srv->retry_delay_ms ? srv->retry_delay_ms * 2 : CHECK_INTERVAL_MS;
 		if (srv->retry_delay_ms > RETRY_MAX_MS)
 			srv->retry_delay_ms = RETRY_MAX_MS;
-		srv->retry_after_ms = now_ms() + srv->retry_delay_ms;
+		srv->retry_after_ms = xihud_now_ms() + srv->retry_delay_ms;
 	} else {
 		srv->last_reload_error[0] = '\0';
 		srv->retry_after_ms = srv->retry_delay_ms = 0;
@@ -476,7 +462,7 @@ static void check_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct server *srv = arg;
-	if (srv->reloading || srv->stopping || now_ms() < srv->retry_after_ms)
+	if (srv->reloading || srv->stopping || xihud_now_ms() < srv->retry_after_ms)
 		return;
 	bool changed = false;
 	xihu_err err = {0};
@@ -489,12 +475,12 @@ void server_fill_ctx(struct server *srv, struct handler_ctx *ctx)
 	memset(ctx, 0, sizeof *ctx);
 	ctx->limits = &srv->limits;
 	ctx->stats = &srv->stats;
-	ctx->uptime_s = (now_ms() - srv->started_ms) / 1000u;
+	ctx->uptime_s = (xihud_now_ms() - srv->started_ms) / 1000u;
 	ctx->connections = srv->nconns;
 	ctx->pid = (uint32_t)srv->pid;
 	ctx->sync = srv->sync;
 	ctx->reg = srv->reg;
-	ctx->received_ns = now_ns();
+	ctx->received_ns = xihud_now_ns();
 	ctx->timeout_ms = srv->cfg->request_timeout_ms;
 	ctx->ix = xihu_index_ref(srv->ix);
 }
@@ -577,7 +563,7 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 int server_run(struct server *srv, int ready_fd)
 {
 	srv->pid = getpid();
-	srv->started_ms = now_ms();
+	srv->started_ms = xihud_now_ms();
 	srv->base = event_base_new();
 	if (!srv->base) {
 		xihud_error("event_base_new: out of memory");
@@ -636,13 +622,13 @@ int server_run(struct server *srv, int ready_fd)
 	int rc;
 	uint64_t jobs = 0, spin_until = 0;
 	do {
-		bool spin = spin_until && pool_idle(srv->pool) && now_ns() < spin_until;
+		bool spin = spin_until && pool_idle(srv->pool) && xihud_now_ns() < spin_until;
 		rc = event_base_loop(srv->base, spin ? EVLOOP_ONCE | EVLOOP_NONBLOCK : EVLOOP_ONCE);
 		pool_flush(srv->pool);
 		uint64_t j = pool_jobs(srv->pool);
 		if (j != jobs && srv->cfg->spin_us) {
 			jobs = j;
-			spin_until = now_ns() + (uint64_t)srv->cfg->spin_us * 1000;
+			spin_until = xihud_now_ns() + (uint64_t)srv->cfg->spin_us * 1000;
 		} else if (spin) {
 			sched_yield();
 		} else {

@@ -71,13 +71,6 @@ struct sync {
 	_Atomic bool stopping;  /* sync_stop: an update in progress stops early */
 };
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static bool under(const char *path, const char *dir)
 {
 	size_t n = strlen(dir);
@@ -145,9 +138,9 @@ static bool update(struct sync *s)
 	                     .cancel = &s->stopping};
 	xihu_build_stats st = {0};
 	xihu_err err = {0};
-	uint64_t t0 = now_ms();
+	uint64_t t0 = xihud_now_ms();
 	int rc = xihu_build(s->index_dir, NULL, 0, NULL, 0, &o, &st, &err);
-	uint64_t t1 = now_ms();
+	uint64_t t1 = xihud_now_ms();
 	pthread_mutex_lock(&s->mu);
 	s->st.updates++;
 	s->st.last_update_ms = t1 - t0;
@@ -201,9 +194,9 @@ static void *sync_main(void *arg)
 	struct sync *s = arg;
 	watch_all(s);
 	bool dirty = true, rewatch = false; /* the first update: what changed while we were down */
-	uint64_t first = now_ms(), last = 0, next_poll = 0, retry_at = 0;
+	uint64_t first = xihud_now_ms(), last = 0, next_poll = 0, retry_at = 0;
 	for (;;) {
-		uint64_t now = now_ms();
+		uint64_t now = xihud_now_ms();
 		int timeout = -1;
 		if (dirty) {
 			uint64_t due = last + QUIET_MS < first + MAX_DELAY_MS ? last + QUIET_MS : first + MAX_DELAY_MS;
@@ -221,7 +214,7 @@ static void *sync_main(void *arg)
 		}
 		if (pf[0].revents)
 			break;
-		now = now_ms();
+		now = xihud_now_ms();
 		if (r > 0 && (pf[1].revents & POLLIN) && drain_events(s, &rewatch)) {
 			if (!dirty)
 				first = now;
@@ -245,12 +238,12 @@ static void *sync_main(void *arg)
 			dirty = false;
 			retry_at = 0;
 		} else {
-			retry_at = now_ms() + RETRY_MS;
+			retry_at = xihud_now_ms() + RETRY_MS;
 		}
 		pthread_mutex_lock(&s->mu);
 		s->st.pending = dirty;
 		pthread_mutex_unlock(&s->mu);
-		next_poll = now_ms() + POLL_MS;
+		next_poll = xihud_now_ms() + POLL_MS;
 	}
 	return NULL;
 }

@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "xihu-index.h"
 
@@ -64,6 +65,22 @@ struct xihud_config {
 	unsigned request_timeout_ms; /* a search's deadline unless the request sets timeout_ms */
 	bool no_sync;     /* do not watch the trees (--no-sync) */
 };
+
+/* CLOCK_MONOTONIC, for deadlines, spins and intervals everywhere in the daemon. */
+static inline uint64_t xihud_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+static inline uint64_t xihud_now_us(void)
+{
+	return xihud_now_ns() / 1000u;
+}
+static inline uint64_t xihud_now_ms(void)
+{
+	return xihud_now_ns() / 1000000u;
+}
 
 /* Log lines with a level, to stderr ("xihud: <what>: <why>" for an error,
  * "xihud: warning: ...", "xihud: info: ...", "xihud: debug: ...") or, with
