@@ -60,6 +60,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchutil.h"
 #include "xihu-client.h"
 
 #define MARKER "roundmark"
@@ -90,30 +91,11 @@ static uint64_t failures[F_KINDS];
 static uint64_t stale, marker_queries, marker_hits;
 static unsigned reported_fail, reported_stale;
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("loadcheck: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(2);
-}
-
 static void *xrealloc(void *p, size_t n)
 {
 	p = realloc(p, n);
 	if (!p)
-		die("out of memory");
+		bench_die("out of memory");
 	return p;
 }
 
@@ -145,33 +127,17 @@ static uint64_t failures_total(void)
 	return n;
 }
 
+/* The query set's texts. */
 static void load_queries(const char *path)
 {
-	FILE *f = fopen(path, "r");
-	if (!f)
-		die("%s: cannot open", path);
-	char *line = NULL;
-	size_t cap = 0, qcap = 0;
-	ssize_t n;
-	while ((n = getline(&line, &cap, f)) > 0) {
-		if (line[n - 1] == '\n')
-			line[--n] = '\0';
-		if (!n || line[0] == '#')
-			continue;
-		char *last = strrchr(line, '\t');
-		if (!last)
-			die("%s: a line without a tab", path);
-		if (nqueries == qcap) {
-			qcap = qcap ? qcap * 2 : 1024;
-			queries = xrealloc(queries, qcap * sizeof *queries);
-		}
-		if (!(queries[nqueries++] = strdup(last + 1)))
-			die("out of memory");
+	bench_query *bq;
+	nqueries = bench_load_queries(path, &bq);
+	queries = xrealloc(NULL, nqueries * sizeof *queries);
+	for (size_t i = 0; i < nqueries; i++) {
+		queries[i] = bq[i].text;
+		free(bq[i].category);
 	}
-	free(line);
-	fclose(f);
-	if (!nqueries)
-		die("%s: no queries", path);
+	free(bq);
 }
 
 /* The rewriter's current round: the number in --round-file; `prev` while
@@ -328,7 +294,7 @@ static bool conn_open(struct conn *c)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (fd < 0)
-		die("socket: %s", strerror(errno));
+		bench_die("socket: %s", strerror(errno));
 	memcpy(sa.sun_path, cfg.sock, strlen(cfg.sock) + 1);
 	/* blocking: a Unix-socket connect gets into the backlog or fails at once */
 	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
@@ -338,7 +304,7 @@ static bool conn_open(struct conn *c)
 	}
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
-		die("%s: %s", cfg.sock, strerror(errno));
+		bench_die("%s: %s", cfg.sock, strerror(errno));
 	c->fd = fd;
 	c->state = CONN_WAITING;
 	return true;
@@ -600,17 +566,17 @@ static int run_load(void)
 	struct conn *cs = calloc(cfg.clients, sizeof *cs);
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (!cs || ep < 0)
-		die("out of memory");
+		bench_die("out of memory");
 
 	monitor_sample();
 	uint64_t gen0 = mon.gen, commits0 = mon.commits;
 	pthread_t mon_thread;
 	if (pthread_create(&mon_thread, NULL, monitor_main, NULL))
-		die("cannot start a thread");
+		bench_die("cannot start a thread");
 	cur_round = read_round(cur_round);
 	unsigned round0 = cur_round;
 
-	uint64_t t_start = now_ns(), now = t_start;
+	uint64_t t_start = bench_now_ns(), now = t_start;
 	for (unsigned i = 0; i < cfg.clients; i++) {
 		cs[i].fd = -1;
 		cs[i].state = CONN_CLOSED;
@@ -626,7 +592,7 @@ static int run_load(void)
 	struct epoll_event evs[64];
 	while (now < t_end) {
 		int n = epoll_wait(ep, evs, 64, 50);
-		now = now_ns();
+		now = bench_now_ns();
 		for (int k = 0; k < n; k++) {
 			struct conn *c = evs[k].data.ptr;
 			if (c->state == CONN_CLOSED)
@@ -735,7 +701,7 @@ static Xihu__Response *search_once(xihu_client *c, const char *text, uint32_t li
 		fail(F_SHORT, text, "%s", c->err);
 		xihu_client_close(c);
 		if (xihu_client_open(c, cfg.sock))
-			die("%s", c->err);
+			bench_die("%s", c->err);
 		return NULL;
 	}
 	if (resp->body_case != XIHU__RESPONSE__BODY_SEARCH) {
@@ -789,15 +755,15 @@ static int run_verify(unsigned last)
 {
 	xihu_client c;
 	if (xihu_client_open(&c, cfg.sock))
-		die("%s", c.err);
+		bench_die("%s", c.err);
 	c.timeout_ms = (int)(cfg.timeout_s * 1000);
 	char word[32];
 	snprintf(word, sizeof word, MARKER "%u", last);
 	bool *seen = calloc(cfg.files, 1);
 	if (!seen)
-		die("out of memory");
+		bench_die("out of memory");
 	uint32_t limit = cfg.files + 100;
-	uint64_t t0 = now_ns(), total = 0;
+	uint64_t t0 = bench_now_ns(), total = 0;
 	unsigned found = 0, extra = 0, polls = 0;
 	bool converged = false;
 	for (;;) {
@@ -818,7 +784,7 @@ static int run_verify(unsigned last)
 				}
 			}
 			converged = found == cfg.files && !extra && total == cfg.files;
-			if (converged || (double)(now_ns() - t0) / 1e9 >= cfg.settle_s) {
+			if (converged || (double)(bench_now_ns() - t0) / 1e9 >= cfg.settle_s) {
 				/* the last answer: its lines are checked, its strangers named */
 				stale += check_marker_hits(sr, word);
 				for (size_t h = 0; h < sr->n_hits; h++)
@@ -832,7 +798,7 @@ static int run_verify(unsigned last)
 		}
 		usleep(100000);
 	}
-	double settle = (double)(now_ns() - t0) / 1e9;
+	double settle = (double)(bench_now_ns() - t0) / 1e9;
 	char path[4096], mark[64];
 	for (unsigned f = 0; f < cfg.files; f++) {
 		if (seen[f])
@@ -897,6 +863,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	bench_prog = "loadcheck";
 	static const struct option opts[] = {
 		{"socket", required_argument, NULL, 's'},
 		{"queries", required_argument, NULL, 'q'},

@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchutil.h"
 #include "xihu-client.h"
 
 struct query {
@@ -50,25 +51,6 @@ static size_t nqueries;
 static bool want_lines;
 static uint32_t limit = 10;
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("loadgen: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(2);
-}
-
 static void fill_request(Xihu__Request *req, Xihu__SearchRequest *sr, const char *text)
 {
 	xihu__search_request__init(sr);
@@ -81,49 +63,29 @@ static void fill_request(Xihu__Request *req, Xihu__SearchRequest *sr, const char
 	req->search = sr;
 }
 
+/* The query set, each query's request frame packed once (id = index + 1). */
 static void load_queries(const char *path)
 {
-	FILE *f = fopen(path, "r");
-	if (!f)
-		die("%s: cannot open", path);
-	char *line = NULL;
-	size_t cap = 0, qcap = 0;
-	ssize_t n;
-	while ((n = getline(&line, &cap, f)) > 0) {
-		if (line[n - 1] == '\n')
-			line[--n] = '\0';
-		if (!n || line[0] == '#')
-			continue;
-		char *tab = strchr(line, '\t'), *last = strrchr(line, '\t');
-		if (!tab)
-			die("%s: a line without a tab", path);
-		*tab = '\0';
-		if (nqueries == qcap) {
-			qcap = qcap ? qcap * 2 : 1024;
-			queries = realloc(queries, qcap * sizeof *queries);
-			if (!queries)
-				die("%s: out of memory", path);
-		}
-		struct query *q = &queries[nqueries];
-		q->category = strdup(line);
-		q->text = strdup(last + 1);
+	bench_query *bq;
+	nqueries = bench_load_queries(path, &bq);
+	if (!(queries = calloc(nqueries, sizeof *queries)))
+		bench_die("%s: out of memory", path);
+	for (size_t i = 0; i < nqueries; i++) {
+		struct query *q = &queries[i];
+		q->category = bq[i].category;
+		q->text = bq[i].text;
 		Xihu__Request req;
 		Xihu__SearchRequest sr;
 		fill_request(&req, &sr, q->text);
-		req.id = nqueries + 1;
+		req.id = i + 1;
 		size_t len = xihu__request__get_packed_size(&req);
-		q->frame = malloc(XIHU_FRAME_HEADER + len);
-		if (!q->category || !q->text || !q->frame)
-			die("%s: out of memory", path);
+		if (!(q->frame = malloc(XIHU_FRAME_HEADER + len)))
+			bench_die("%s: out of memory", path);
 		frame_put_len(q->frame, (uint32_t)len);
 		xihu__request__pack(&req, q->frame + XIHU_FRAME_HEADER);
 		q->len = XIHU_FRAME_HEADER + len;
-		nqueries++;
 	}
-	free(line);
-	fclose(f);
-	if (!nqueries)
-		die("%s: no queries", path);
+	free(bq);
 }
 
 /* ---- latency: one connection, one query at a time ------------------------ */
@@ -132,7 +94,7 @@ static int run_latency(const char *sock, unsigned warmup_passes)
 {
 	xihu_client c;
 	if (xihu_client_open(&c, sock))
-		die("%s", c.err);
+		bench_die("%s", c.err);
 	int errors = 0;
 	for (unsigned pass = 0; pass <= warmup_passes; pass++) {
 		bool timed = pass == warmup_passes;
@@ -141,10 +103,10 @@ static int run_latency(const char *sock, unsigned warmup_passes)
 			Xihu__SearchRequest sr;
 			fill_request(&req, &sr, queries[i].text);
 			Xihu__Response *resp;
-			uint64_t t0 = now_ns();
+			uint64_t t0 = bench_now_ns();
 			if (xihu_client_call(&c, &req, &resp))
-				die("%s", c.err);
-			uint64_t t1 = now_ns();
+				bench_die("%s", c.err);
+			uint64_t t1 = bench_now_ns();
 			uint64_t total = 0;
 			size_t hits = 0;
 			if (resp->body_case == XIHU__RESPONSE__BODY_SEARCH) {
@@ -186,10 +148,10 @@ static int connect_unix(const char *path)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (fd < 0 || strlen(path) >= sizeof sa.sun_path)
-		die("%s: cannot make a socket", path);
+		bench_die("%s: cannot make a socket", path);
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
-		die("%s: cannot connect", path);
+		bench_die("%s: cannot connect", path);
 	return fd;
 }
 
@@ -219,7 +181,7 @@ static bool start_request(struct lconn *c)
 	c->inflight = c->next;
 	c->next = (c->next + 1) % nqueries;
 	c->sent = 0;
-	c->t_sent = now_ns();
+	c->t_sent = bench_now_ns();
 	return flush_request(c);
 }
 
@@ -229,16 +191,16 @@ static int run_clients(const char *sock, unsigned nclients, double warmup_s, dou
 	lat_us = calloc(LAT_MAX + 1, sizeof *lat_us);
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	if (!cs || !lat_us || ep < 0)
-		die("%s", "out of memory");
+		bench_die("%s", "out of memory");
 	for (unsigned i = 0; i < nclients; i++) {
 		struct lconn *c = &cs[i];
 		c->fd = connect_unix(sock);
 		c->next = (size_t)i * nqueries / nclients;
 		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) < 0 || !start_request(c))
-			die("%s: cannot send", sock);
+			bench_die("%s: cannot send", sock);
 	}
-	uint64_t t_start = now_ns();
+	uint64_t t_start = bench_now_ns();
 	uint64_t t_measure = t_start + (uint64_t)(warmup_s * 1e9);
 	uint64_t t_end = t_measure + (uint64_t)(duration_s * 1e9);
 	uint64_t done = 0, errors = 0;
@@ -246,7 +208,7 @@ static int run_clients(const char *sock, unsigned nclients, double warmup_s, dou
 	struct epoll_event evs[64];
 	for (;;) {
 		int n = epoll_wait(ep, evs, 64, 100);
-		uint64_t now = now_ns();
+		uint64_t now = bench_now_ns();
 		if (!measuring && now >= t_measure) {
 			measuring = true;
 			done = errors = 0;
@@ -260,7 +222,7 @@ static int run_clients(const char *sock, unsigned nclients, double warmup_s, dou
 			struct lconn *c = evs[k].data.ptr;
 			if (evs[k].events & EPOLLOUT) {
 				if (!flush_request(c))
-					die("%s", "the daemon closed a connection");
+					bench_die("%s", "the daemon closed a connection");
 				if (c->sent == queries[c->inflight].len) {
 					struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
 					epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
@@ -273,7 +235,7 @@ static int run_clients(const char *sock, unsigned nclients, double warmup_s, dou
 					c->cap = c->cap ? c->cap * 2 : 131072;
 					c->in = realloc(c->in, c->cap);
 					if (!c->in)
-						die("%s", "out of memory");
+						bench_die("%s", "out of memory");
 				}
 				ssize_t r = recv(c->fd, c->in + c->have, c->cap - c->have, 0);
 				if (r > 0) {
@@ -288,19 +250,19 @@ static int run_clients(const char *sock, unsigned nclients, double warmup_s, dou
 					continue;
 				if (r < 0 && errno == EAGAIN)
 					break;
-				die("%s", "the daemon closed a connection");
+				bench_die("%s", "the daemon closed a connection");
 			}
 			/* one request in flight: at most one whole frame is here */
 			if (c->have < XIHU_FRAME_HEADER)
 				continue;
 			uint32_t len = frame_get_len(c->in);
 			if (len == 0 || len > XIHU_MAX_RESPONSE_FRAME)
-				die("%s", "bad response frame length");
+				bench_die("%s", "bad response frame length");
 			if (c->have < XIHU_FRAME_HEADER + len)
 				continue;
 			if (c->have > XIHU_FRAME_HEADER + len)
-				die("%s", "an answer nobody asked for");
-			uint64_t t = now_ns();
+				bench_die("%s", "an answer nobody asked for");
+			uint64_t t = bench_now_ns();
 			Xihu__Response *resp = xihu__response__unpack(NULL, len, c->in + XIHU_FRAME_HEADER);
 			c->have = 0;
 			if (!resp || resp->id != c->inflight + 1 ||
@@ -317,14 +279,14 @@ static int run_clients(const char *sock, unsigned nclients, double warmup_s, dou
 			uint64_t us = (t - c->t_sent) / 1000;
 			lat_us[us > LAT_MAX ? LAT_MAX : us]++;
 			if (!start_request(c))
-				die("%s", "the daemon closed a connection");
+				bench_die("%s", "the daemon closed a connection");
 			if (c->sent < queries[c->inflight].len) {
 				struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = c};
 				epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
 			}
 		}
 	}
-	double secs = (double)(now_ns() - t_measure) / 1e9;
+	double secs = (double)(bench_now_ns() - t_measure) / 1e9;
 	uint64_t p50 = 0, p99 = 0, seen = 0;
 	for (uint64_t us = 0; us <= LAT_MAX && done; us++) {
 		seen += lat_us[us];
@@ -362,6 +324,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	bench_prog = "loadgen";
 	static const struct option opts[] = {
 		{"socket", required_argument, NULL, 's'},
 		{"queries", required_argument, NULL, 'q'},
