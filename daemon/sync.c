@@ -17,6 +17,11 @@
  * server.c) then serves it.  So a saved file is searchable after QUIET_MS,
  * the update and at most one check interval.
  *
+ * While git rewrites a tree (a checkout, a merge, a rebase: its
+ * .git/index.lock exists, and it does for as long as git writes the
+ * files), the update waits, polling every GIT_POLL_MS, at most GIT_WAIT_MS
+ * after the first event: a checkout of a thousand files is one commit.
+ *
  * Events that arrive during an update stay queued and make the next one.
  * A new directory (or an overflow of the event queue, IN_Q_OVERFLOW, when
  * events were lost) makes the next update walk the directories again for
@@ -37,6 +42,7 @@
  * daemon's memory stays small.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -45,6 +51,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,6 +61,8 @@
 #define MAX_DELAY_MS 700
 #define RETRY_MS 250
 #define POLL_MS 2000
+#define GIT_POLL_MS 50
+#define GIT_WAIT_MS 10000
 #define SYNC_RAM_MB 32
 #define WATCH_MASK                                                                                    \
 	(IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |   \
@@ -69,6 +78,10 @@ struct sync {
 	pthread_mutex_t mu;
 	struct sync_status st; /* under mu */
 	_Atomic bool stopping;  /* sync_stop: an update in progress stops early */
+	/* the index locks of the git repositories the trees are in: while one
+	 * exists, git is rewriting the tree (a checkout, a merge) */
+	char **git_locks;
+	size_t ngit_locks;
 };
 
 static bool under(const char *path, const char *dir)
@@ -98,8 +111,47 @@ static int add_watch(void *ctx, const char *dir)
 	return 0; /* gone meanwhile, or unreadable: the update's walk reports it */
 }
 
+/* The git repository holding dir (dir or its nearest ancestor with a .git
+ * directory): its index lock's path, malloc'd, or NULL. */
+static char *git_lock_of(const char *dir)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof p, "%s", dir);
+	for (;;) {
+		char g[PATH_MAX + 16];
+		struct stat st;
+		snprintf(g, sizeof g, "%s/.git", p);
+		if (stat(g, &st) == 0 && S_ISDIR(st.st_mode)) {
+			char *lock;
+			return asprintf(&lock, "%s/index.lock", g) < 0 ? NULL : lock;
+		}
+		char *slash = strrchr(p, '/');
+		if (!slash || slash == p)
+			return NULL;
+		*slash = '\0';
+	}
+}
+
+/* Whether git is rewriting one of the trees (its index lock exists). */
+static bool git_busy(const struct sync *s)
+{
+	for (size_t i = 0; i < s->ngit_locks; i++)
+		if (access(s->git_locks[i], F_OK) == 0)
+			return true;
+	return false;
+}
+
+static void forget_git_locks(struct sync *s)
+{
+	for (size_t i = 0; i < s->ngit_locks; i++)
+		free(s->git_locks[i]);
+	free(s->git_locks);
+	s->git_locks = NULL;
+	s->ngit_locks = 0;
+}
+
 /* Watches every directory of every tree root (again: adding a watch twice
- * returns the same one). */
+ * returns the same one), and notes the trees' git index locks. */
 static void watch_all(struct sync *s)
 {
 	xihu_root *roots;
@@ -110,6 +162,18 @@ static void watch_all(struct sync *s)
 		return;
 	}
 	s->nwatches = 0;
+	forget_git_locks(s);
+	s->git_locks = calloc(n + 1, sizeof *s->git_locks);
+	for (size_t i = 0; s->git_locks && i < n; i++) {
+		char *lock = roots[i].records ? NULL : git_lock_of(roots[i].path);
+		bool seen = false;
+		for (size_t j = 0; lock && j < s->ngit_locks && !seen; j++)
+			seen = !strcmp(s->git_locks[j], lock);
+		if (lock && !seen)
+			s->git_locks[s->ngit_locks++] = lock;
+		else
+			free(lock);
+	}
 	for (size_t i = 0; i < n && !s->polling; i++) {
 		if (roots[i].records) {
 			/* a JSON Lines file: watch the directory it is in */
@@ -227,6 +291,10 @@ static void *sync_main(void *arg)
 		}
 		if (!dirty || now < retry_at || (now < last + QUIET_MS && now < first + MAX_DELAY_MS))
 			continue;
+		if (git_busy(s) && now < first + GIT_WAIT_MS) {
+			retry_at = now + GIT_POLL_MS; /* git is mid-checkout: its files, then one commit */
+			continue;
+		}
 		if (rewatch) {
 			rewatch = false;
 			watch_all(s);
@@ -297,6 +365,7 @@ void sync_stop(struct sync *s)
 	if (s->ifd >= 0)
 		close(s->ifd);
 	pthread_mutex_destroy(&s->mu);
+	forget_git_locks(s);
 	free(s->index_dir);
 	free(s);
 }
