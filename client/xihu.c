@@ -551,7 +551,9 @@ static int cmd_status(int argc, char **argv, struct target t)
 	print_us(s->p99_us);
 	printf("\n");
 	print_histogram(s);
-	if (s->sync) {
+	if (s->sync && !s->sync->updates && !s->sync->watches && !s->sync->polling) {
+		printf("live sync    starting (placing its watches, then a first update)\n");
+	} else if (s->sync) {
 		const Xihu__SyncStatus *y = s->sync;
 		printf("live sync    %s %u director%s, %llu update%s (%llu committed), %s\n",
 		       y->polling ? "polling; watched" : "watching", y->watches, y->watches == 1 ? "y" : "ies",
