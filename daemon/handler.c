@@ -72,6 +72,20 @@ static void error_reply(uint64_t id, int code, unsigned column, const char *msg,
 	pack(&resp, out, &n); /* on failure (ENOMEM: a message is never too large) len is 0 */
 }
 
+/* Packs resp (its body set) as the answer to request id; when it cannot
+ * (out of memory), an E_INTERNAL error "WHAT: out of memory" instead. */
+static void answer(Xihu__Response *resp, uint64_t id, const char *what, struct reply *out)
+{
+	resp->id = id;
+	resp->version = XIHU_PROTO_VERSION;
+	size_t n;
+	if (!pack(resp, out, &n)) {
+		char msg[64];
+		snprintf(msg, sizeof msg, "%s: out of memory", what);
+		error_reply(id, XIHU__ERROR_CODE__E_INTERNAL, 0, msg, out);
+	}
+}
+
 void handler_error_reply(uint64_t id, int code, const char *msg, struct reply *out)
 {
 	error_reply(id, code, 0, msg, out);
@@ -310,13 +324,9 @@ static void serve_status(const struct handler_ctx *ctx, uint64_t id, struct repl
 		st.sync = &sy;
 	}
 	Xihu__Response resp = XIHU__RESPONSE__INIT;
-	resp.id = id;
-	resp.version = XIHU_PROTO_VERSION;
 	resp.body_case = XIHU__RESPONSE__BODY_STATUS;
 	resp.status = &st;
-	size_t n;
-	if (!pack(&resp, out, &n))
-		error_reply(id, XIHU__ERROR_CODE__E_INTERNAL, 0, "status: out of memory", out);
+	answer(&resp, id, "status", out);
 }
 
 /* Create (or bring up to date) the index of a tree: registry.c builds it
@@ -343,13 +353,9 @@ static void serve_index(const struct handler_ctx *ctx, uint64_t id, const Xihu__
 	ir2.dir = dir;
 	ir2.created = created;
 	Xihu__Response resp = XIHU__RESPONSE__INIT;
-	resp.id = id;
-	resp.version = XIHU_PROTO_VERSION;
 	resp.body_case = XIHU__RESPONSE__BODY_INDEX;
 	resp.index = &ir2;
-	size_t n;
-	if (!pack(&resp, out, &n))
-		error_reply(id, XIHU__ERROR_CODE__E_INTERNAL, 0, "index: out of memory", out);
+	answer(&resp, id, "index", out);
 }
 
 static void info_fill(Xihu__IndexInfo *ii, xihu_index *ix)
@@ -407,13 +413,9 @@ static void serve_list(const struct handler_ctx *ctx, uint64_t id, struct reply 
 	lr.indexes = ptrs;
 	lr.n_indexes = n + 1;
 	Xihu__Response resp = XIHU__RESPONSE__INIT;
-	resp.id = id;
-	resp.version = XIHU_PROTO_VERSION;
 	resp.body_case = XIHU__RESPONSE__BODY_LIST;
 	resp.list = &lr;
-	size_t sz;
-	if (!pack(&resp, out, &sz))
-		error_reply(id, XIHU__ERROR_CODE__E_INTERNAL, 0, "list: out of memory", out);
+	answer(&resp, id, "list", out);
 done:
 	free(dr);
 	free(infos);
@@ -426,13 +428,9 @@ static void serve_stop(uint64_t id, struct reply *out)
 {
 	Xihu__StopResponse sp = XIHU__STOP_RESPONSE__INIT;
 	Xihu__Response resp = XIHU__RESPONSE__INIT;
-	resp.id = id;
-	resp.version = XIHU_PROTO_VERSION;
 	resp.body_case = XIHU__RESPONSE__BODY_STOP;
 	resp.stop = &sp;
-	size_t n;
-	if (!pack(&resp, out, &n))
-		error_reply(id, XIHU__ERROR_CODE__E_INTERNAL, 0, "stop: out of memory", out);
+	answer(&resp, id, "stop", out);
 }
 
 enum handler_action handler_serve(const struct handler_ctx *ctx, const uint8_t *body,
