@@ -79,14 +79,6 @@ struct registry {
 	size_t n, cap;
 };
 
-static bool under(const char *path, const char *root)
-{
-	size_t n = strlen(root);
-	if (n == 1 && root[0] == '/')
-		return path[0] == '/';
-	return !strncmp(path, root, n) && (path[n] == '/' || path[n] == '\0');
-}
-
 static void free_roots(char **r, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -297,13 +289,13 @@ int registry_pick(struct registry *reg, const char *index, const char *cwd, xihu
 		}
 	} else if (cwd && *cwd) {
 		for (size_t r = 0; r < reg->ndefault_roots; r++)
-			if (under(cwd, reg->default_roots[r]) && strlen(reg->default_roots[r]) > best_len)
+			if (xihud_path_under(cwd, reg->default_roots[r]) && strlen(reg->default_roots[r]) > best_len)
 				best_len = strlen(reg->default_roots[r]);
 		for (size_t i = 0; i < reg->n; i++) {
 			struct reg_entry *e = reg->e[i];
 			pthread_mutex_lock(&e->mu);
 			for (size_t r = 0; r < e->nroots; r++)
-				if (under(cwd, e->roots[r]) && strlen(e->roots[r]) > best_len) {
+				if (xihud_path_under(cwd, e->roots[r]) && strlen(e->roots[r]) > best_len) {
 					best_len = strlen(e->roots[r]);
 					best = e;
 				}

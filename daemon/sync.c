@@ -84,16 +84,10 @@ struct sync {
 	size_t ngit_locks;
 };
 
-static bool under(const char *path, const char *dir)
-{
-	size_t n = strlen(dir);
-	return !strncmp(path, dir, n) && (path[n] == '/' || path[n] == '\0');
-}
-
 static int add_watch(void *ctx, const char *dir)
 {
 	struct sync *s = ctx;
-	if (under(dir, s->index_dir))
+	if (xihud_path_under(dir, s->index_dir))
 		return 0; /* our own commits must not wake us */
 	if (inotify_add_watch(s->ifd, dir, WATCH_MASK) >= 0) {
 		s->nwatches++;

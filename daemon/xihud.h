@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -80,6 +81,15 @@ static inline uint64_t xihud_now_us(void)
 static inline uint64_t xihud_now_ms(void)
 {
 	return xihud_now_ns() / 1000000u;
+}
+
+/* Whether the absolute path is dir or lies under it ("/" holds every path). */
+static inline bool xihud_path_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	if (n == 1 && dir[0] == '/')
+		return path[0] == '/';
+	return !strncmp(path, dir, n) && (path[n] == '/' || path[n] == '\0');
 }
 
 /* Log lines with a level, to stderr ("xihud: <what>: <why>" for an error,
