@@ -188,14 +188,6 @@ static void idle(void *ctx)
 
 /* ---- the old index: what is there, what stays ---------------------------------- */
 
-static uint64_t hash_name(const char *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (uint8_t)p[i]) * 0x100000001b3ull;
-	return h ^ h >> 29;
-}
-
 static old_doc *docs_find(build *b, const char *name, size_t len, uint64_t h)
 {
 	if (!b->docs)
@@ -233,7 +225,7 @@ static int mark_deleted(build *b, uint32_t si, uint32_t doc)
 static int64_t record_stamp_mtime(const char *path, const struct stat *st)
 {
 	int64_t m = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
-	return m ^ (int64_t)hash_name(path, strlen(path));
+	return m ^ (int64_t)hash_bytes(path, strlen(path));
 }
 
 static struct stamp *stamp_find(build *b, uint64_t size, int64_t mtime)
@@ -294,7 +286,7 @@ static int load_old(build *b)
 				}
 				continue;
 			}
-			uint64_t h = hash_name(sd.name, sd.name_len);
+			uint64_t h = hash_bytes(sd.name, sd.name_len);
 			old_doc *od = docs_find(b, sd.name, sd.name_len, h);
 			if (od) { /* the same path twice (an older build's overlapping roots): drop this one */
 				if ((rc = mark_deleted(b, si, d)))
@@ -328,7 +320,7 @@ static int on_file(void *ctx, const char *path, const struct stat *st)
 	size_t len = strlen(path);
 	int64_t mtime = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 	uint64_t size = (uint64_t)st->st_size;
-	old_doc *od = docs_find(b, path, len, hash_name(path, len));
+	old_doc *od = docs_find(b, path, len, hash_bytes(path, len));
 	bool large = size > b->max_size;
 	if (od && !large && od->size == size && od->mtime_ns == mtime) {
 		od->seen = true;

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "xihu-index.h"
@@ -35,6 +36,18 @@ void xbuf_put_u8(xbuf *b, uint8_t v);
 void xbuf_put_u32le(xbuf *b, uint32_t v);
 void xbuf_put_u64le(xbuf *b, uint64_t v);
 void xbuf_put_varint(xbuf *b, uint64_t v); /* LEB128, at most 10 bytes */
+
+/* FNV-1a of n bytes, its high bits folded down: for the hash tables of
+ * names and words, and the records' stamps build.c stores (so it must not
+ * change). */
+static inline uint64_t hash_bytes(const void *data, size_t n)
+{
+	const uint8_t *p = data;
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h ^ h >> 29;
+}
 
 static inline uint32_t get_u32le(const uint8_t *p)
 {
@@ -160,7 +173,7 @@ typedef struct analysis_opts {
 	double k1;                  /* BM25's k1 for queries; 0: not given (the default) */
 	double b;                   /* BM25's b, when b_given */
 	bool b_given;
-	bool no_pairs;              /* a new index without pair terms (xihu-index --no-pairs) */
+	bool no_pairs;              /* asked for --no-pairs: analysis_check refuses it for an index with pairs */
 } analysis_opts;
 
 /* The BM25 parameters queries use when an index does not set them: chosen
@@ -363,6 +376,18 @@ enum { FIELD_BODY = 0, FIELD_PATH = 1, FIELD_TITLE = 2, XIHU_MAX_FIELDS = 16 };
  * analysis_is_pairword): pair terms sort after every word and stay out of
  * every walk over a field's words (prefixes, fuzzy, merges of words). */
 #define XIHU_PAIR_FIELD 0x80u
+/* A pair term's bytes, "a b", into out (XIHU_MAX_TERM bytes); its length,
+ * or 0 when it would be longer than a term may be (then no pair is made,
+ * and a phrase of those words walks positions). */
+static inline uint32_t pair_term(uint8_t *out, const void *a, uint32_t alen, const void *b, uint32_t blen)
+{
+	if (alen + 1 + blen > XIHU_MAX_TERM)
+		return 0;
+	memcpy(out, a, alen);
+	out[alen] = ' ';
+	memcpy(out + alen + 1, b, blen);
+	return alen + 1 + blen;
+}
 
 typedef struct seg_doc_in {
 	const char *name; /* absolute path or record id */

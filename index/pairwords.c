@@ -91,14 +91,6 @@ static int on_file(void *ctx, const char *path, const struct stat *st)
 	return 0;
 }
 
-static uint64_t hash_word(const char *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (uint8_t)p[i]) * 0x100000001b3ull;
-	return h ^ h >> 29;
-}
-
 static bool count_word(sampler *s, const char *w, uint32_t len)
 {
 	if (2 * (s->ncounts + 1) > s->mask) {
@@ -108,7 +100,7 @@ static bool count_word(sampler *s, const char *w, uint32_t len)
 			return false;
 		for (uint32_t i = 0; i < s->ncounts; i++) {
 			const wcount *c = &s->counts[i];
-			uint32_t k = (uint32_t)hash_word((const char *)s->words.p + c->off, c->len) & (cap - 1);
+			uint32_t k = (uint32_t)hash_bytes((const char *)s->words.p + c->off, c->len) & (cap - 1);
 			while (t[k])
 				k = (k + 1) & (cap - 1);
 			t[k] = i + 1;
@@ -117,7 +109,7 @@ static bool count_word(sampler *s, const char *w, uint32_t len)
 		s->table = t;
 		s->mask = cap - 1;
 	}
-	uint32_t k = (uint32_t)hash_word(w, len) & s->mask;
+	uint32_t k = (uint32_t)hash_bytes(w, len) & s->mask;
 	for (; s->table[k]; k = (k + 1) & s->mask) {
 		wcount *c = &s->counts[s->table[k] - 1];
 		if (c->len == len && !memcmp(s->words.p + c->off, w, len)) {

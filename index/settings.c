@@ -57,14 +57,6 @@ struct analysis {
 	wordset pairs; /* pair words (FLAG_PAIRS): empty for an index without pair postings */
 };
 
-static uint64_t hash_term(const char *s, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (uint8_t)s[i]) * 0x100000001b3ull;
-	return h ^ h >> 31;
-}
-
 const char *analysis_stem(const analysis *an)
 {
 	return an ? an->stem : "";
@@ -94,7 +86,7 @@ static bool ws_has(const wordset *ws, const char *term, uint32_t len)
 {
 	if (!ws->n)
 		return false;
-	for (uint32_t i = (uint32_t)hash_term(term, len) & ws->mask;; i = (i + 1) & ws->mask) {
+	for (uint32_t i = (uint32_t)hash_bytes(term, len) & ws->mask;; i = (i + 1) & ws->mask) {
 		uint32_t k = ws->table[i];
 		if (!k)
 			return false;
@@ -202,7 +194,7 @@ static int ws_finish(wordset *ws, char **words, uint32_t n, xihu_err *err)
 	for (uint32_t i = 0; i < w; i++) {
 		size_t len = strlen(words[i]);
 		ws->len[i] = (uint8_t)len;
-		uint32_t h = (uint32_t)hash_term(words[i], len) & ws->mask;
+		uint32_t h = (uint32_t)hash_bytes(words[i], len) & ws->mask;
 		while (ws->table[h])
 			h = (h + 1) & ws->mask;
 		ws->table[h] = i + 1;
@@ -344,8 +336,7 @@ int analysis_check(const char *dir, const analysis *stored, const analysis_opts 
 	if (o->stopwords) {
 		/* fold the given list as the index folds, then compare */
 		analysis_opts fo = {.fold_diacritics = analysis_fold_diacritics(stored), .stopwords = o->stopwords,
-		                    .stopwords_len = o->stopwords_len, .stopwords_name = o->stopwords_name,
-		                    .no_pairs = true};
+		                    .stopwords_len = o->stopwords_len, .stopwords_name = o->stopwords_name};
 		analysis *given;
 		int rc = analysis_new(&fo, &given, err);
 		if (rc)
