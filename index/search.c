@@ -337,80 +337,15 @@ static it *leaf_new(qctx *c, uint32_t field, char *const *terms, uint32_t nterms
 	return n;
 }
 
-/*
- * The pair term of a two-word phrase whose words are both pair words
- * (seg_writer.c, add_pairs): it holds, per document, how often the phrase
- * occurs, so the phrase is one list and no positions are walked.  Scored
- * as the phrase is (weight: its words' idf), so a segment answers alike
- * either way.  Returns false where the index has no such pair term to
- * offer (then positions are walked); *out is NULL on an error, an empty
- * iterator where the phrase does not occur in this segment.
- */
-static bool pair_leaf(qctx *c, uint32_t field, char *const *terms, double w, it **out)
+/* A leaf over the dictionary entries st[0..nterms) of one field: a word,
+ * a phrase's words (positions are walked), or a pair term standing for a
+ * two-word phrase; w is its words' idf. */
+static it *leaf_make(qctx *c, uint32_t field, const seg_term *st, uint32_t nterms, double w)
 {
-	const analysis *an = index_analysis(c->ix);
-	uint32_t l0 = (uint32_t)strlen(terms[0]), l1 = (uint32_t)strlen(terms[1]);
-	if (!analysis_npairwords(an) || l0 + 1 + l1 > XIHU_MAX_TERM || !analysis_is_pairword(an, terms[0], l0) ||
-	    !analysis_is_pairword(an, terms[1], l1))
-		return false;
-	char key[XIHU_MAX_TERM + 1];
-	memcpy(key, terms[0], l0);
-	key[l0] = ' ';
-	memcpy(key + l0 + 1, terms[1], l1);
-	seg_term pt;
-	int r = seg_lookup(c->s, field | XIHU_PAIR_FIELD, key, l0 + 1 + l1, &pt, c->err);
-	*out = NULL;
-	if (r < 0) {
-		c->rc = -r;
-		return true;
-	}
-	if (r == 0) {
-		*out = it_new(c, IT_EMPTY);
-		return true;
-	}
-	it *n = it_new(c, IT_TERM);
-	if (!n)
-		return true;
-	n->field = field;
-	n->weight = field_weight[field] * w;
-	n->cost = pt.df;
-	n->nterms = 1;
-	if (!(n->pp = calloc(1, sizeof *n->pp))) {
-		c->rc = xihu_err_set(c->err, XIHU_ENOMEM, "search: out of memory");
-		return true;
-	}
-	int rc = postings_init(&n->pp[0], c->s, &pt, c->err);
-	if (rc) {
-		n->nterms = 0;
-		c->rc = rc;
-		return true;
-	}
-	double norm = tf_norm_bound(c, pt.max_tf), imp = impact_norm(c, field, n->pp[0].term_max_impact);
-	n->maxs = n->weight * (imp < norm ? imp : norm) * BOUND_SLACK;
-	*out = n;
-	return true;
-}
-
-static it *leaf_lookup(qctx *c, uint32_t field, char *const *terms, uint32_t nterms, bool pairable, seg_term *st)
-{
-	double w = 0;
 	uint64_t cost = UINT64_MAX;
-	for (uint32_t i = 0; i < nterms; i++) {
-		uint32_t len = (uint32_t)strlen(terms[i]);
-		uint64_t df;
-		const seg_term *here;
-		if (global_df(c, field, terms[i], len, &df, &here))
-			return NULL;
-		if (!here)
-			return it_new(c, IT_EMPTY);
-		st[i] = *here;
-		w += idf(c->ndocs, df);
+	for (uint32_t i = 0; i < nterms; i++)
 		if (st[i].df < cost)
 			cost = st[i].df;
-	}
-	it *pair;
-	if (pairable && nterms == 2 && pair_leaf(c, field, terms, w, &pair))
-		return pair;
 	uint32_t max_tf = UINT32_MAX;
 	for (uint32_t i = 0; i < nterms; i++)
 		if (st[i].max_tf < max_tf)
@@ -448,6 +383,54 @@ static it *leaf_lookup(qctx *c, uint32_t field, char *const *terms, uint32_t nte
 	}
 	n->maxs = n->weight * norm * BOUND_SLACK;
 	return n;
+}
+
+/*
+ * The pair term of a two-word phrase whose words are both pair words
+ * (seg_writer.c, add_pairs): it holds, per document, how often the phrase
+ * occurs, so the phrase is one list and no positions are walked.  Scored
+ * as the phrase is (weight: its words' idf), so a segment answers alike
+ * either way.  Returns false where the index has no such pair term to
+ * offer (then positions are walked); *out is NULL on an error, an empty
+ * iterator where the phrase does not occur in this segment.
+ */
+static bool pair_leaf(qctx *c, uint32_t field, char *const *terms, double w, it **out)
+{
+	const analysis *an = index_analysis(c->ix);
+	uint32_t l0 = (uint32_t)strlen(terms[0]), l1 = (uint32_t)strlen(terms[1]), klen;
+	uint8_t key[XIHU_MAX_TERM];
+	if (!analysis_npairwords(an) || !analysis_is_pairword(an, terms[0], l0) ||
+	    !analysis_is_pairword(an, terms[1], l1) || !(klen = pair_term(key, terms[0], l0, terms[1], l1)))
+		return false;
+	seg_term pt;
+	int r = seg_lookup(c->s, field | XIHU_PAIR_FIELD, (const char *)key, klen, &pt, c->err);
+	*out = NULL;
+	if (r < 0) {
+		c->rc = -r;
+		return true;
+	}
+	*out = r ? leaf_make(c, field, &pt, 1, w) : it_new(c, IT_EMPTY);
+	return true;
+}
+
+static it *leaf_lookup(qctx *c, uint32_t field, char *const *terms, uint32_t nterms, bool pairable, seg_term *st)
+{
+	double w = 0;
+	for (uint32_t i = 0; i < nterms; i++) {
+		uint32_t len = (uint32_t)strlen(terms[i]);
+		uint64_t df;
+		const seg_term *here;
+		if (global_df(c, field, terms[i], len, &df, &here))
+			return NULL;
+		if (!here)
+			return it_new(c, IT_EMPTY);
+		st[i] = *here;
+		w += idf(c->ndocs, df);
+	}
+	it *pair;
+	if (pairable && nterms == 2 && pair_leaf(c, field, terms, w, &pair))
+		return pair;
+	return leaf_make(c, field, st, nterms, w);
 }
 
 static bool push_kid(qctx *c, it *parent, it *kid, bool negative)

@@ -377,12 +377,9 @@ static void add_pairs(seg_writer *w, uint32_t field, uint32_t ti, uint32_t pos)
 		ptok *k = pipe_slot(w, &w->pairs);
 		const wterm *a = &w->terms[w->prev[i]], *b = &w->terms[ti];
 		k->pos = pos - 1;
-		k->klen = alen + blen + 2;
 		k->counts = false;
 		k->key[0] = (uint8_t)(field | XIHU_PAIR_FIELD);
-		memcpy(k->key + 1, w->keys.p + a->key_off + 1, alen);
-		k->key[1 + alen] = ' ';
-		memcpy(k->key + 2 + alen, w->keys.p + b->key_off + 1, blen);
+		k->klen = 1 + pair_term(k->key + 1, w->keys.p + a->key_off + 1, alen, w->keys.p + b->key_off + 1, blen);
 		pipe_push(w, &w->pairs);
 	}
 	if (w->ncur < PAIR_GROUP)
