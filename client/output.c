@@ -159,12 +159,12 @@ static void put_json_hit(const struct out_opts *o, const Xihu__Hit *h, unsigned 
 	fputs("]}\n", f);
 }
 
-void out_hit(const struct out_opts *o, const Xihu__Hit *h, unsigned rank)
+void out_hit(const struct out_opts *o, const Xihu__Hit *h, unsigned rank, bool first)
 {
 	FILE *f = o->f;
 	switch (o->format) {
 	case OUT_DEFAULT:
-		if (rank > 1)
+		if (!first)
 			fputc('\n', f);
 		put_doc(o, h, o->color);
 		fputc('\n', f);

@@ -21,8 +21,9 @@ struct out_opts {
 	const char *cwd; /* paths under it print relative; NULL: always absolute */
 };
 
-/* Prints hit number rank (1-based, counting from the first hit shown). */
-void out_hit(const struct out_opts *o, const Xihu__Hit *h, unsigned rank);
+/* Prints the hit ranked rank (1-based, by score); first: the first hit
+ * printed (the default format separates hits with a blank line). */
+void out_hit(const struct out_opts *o, const Xihu__Hit *h, unsigned rank, bool first);
 /* --json: the last line {"summary":{hits, total, total_exact, took_us}}. */
 void out_json_summary(const struct out_opts *o, uint64_t hits, uint64_t total,
                       bool total_exact, uint64_t took_us, const char *suggestion);

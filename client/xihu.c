@@ -92,28 +92,38 @@ static void usage_search(FILE *f)
 	      "(groups); \"exact phrase\"; pre* (prefix); path:GLOB, ext:c, field:word.\n"
 	      "Options may come anywhere; any other word starting with '-' is a NOT.\n"
 	      "\n"
-	      "  -n N            show N hits (default 10)\n"
-	      "  --offset K      skip the first K hits (paging)\n"
-	      "  -C, --context N show N lines before and after each matching line\n"
-	      "  --json          JSON Lines: one object per hit, then {\"summary\":...}\n"
-	      "  --vimgrep       path:line:col:text per matching line (Vim, Emacs grep-mode)\n"
-	      "  -l              paths (or record ids) only, in rank order\n"
-	      "  --count         the number of matching documents\n"
-	      "  --color WHEN    never, always or auto (default: auto, a terminal without\n"
-	      "                  NO_COLOR)\n"
-	      "  --socket PATH   the daemon's socket (env XIHU_SOCKET)\n"
-	      "  --index DIR     the index served if xihu has to start the daemon (env\n"
-	      "                  XIHU_INDEX)\n"
-	      "  --no-autostart  fail when no daemon answers instead of starting xihud (env\n"
-	      "                  XIHU_NO_AUTOSTART=1)\n"
-	      "  -h, --help      show this help\n"
+	      "  -n N               show N hits (default 10)\n"
+	      "  --offset K         skip the first K hits (paging)\n"
+	      "  -m, --max-count N  show at most N matching lines of each hit (default 1000)\n"
+	      "  -C, --context N    show N lines before and after each matching line\n"
+	      "  --sort ORDER       score (best first, the default) or path (the N best hits,\n"
+	      "                     shown in path order)\n"
+	      "  --json             JSON Lines: one object per hit, then {\"summary\":...}\n"
+	      "  --vimgrep          path:line:col:text per matching line (Vim, Emacs grep-mode)\n"
+	      "  -l, --files-with-matches\n"
+	      "                     paths (or record ids) only, in rank order\n"
+	      "  -c, --count        the number of matching documents\n"
+	      "  -q, --quiet        print nothing; the exit status says whether any matched\n"
+	      "  --color WHEN       never, always or auto (default: auto, a terminal without\n"
+	      "                     NO_COLOR)\n"
+	      "  --socket PATH      the daemon's socket (env XIHU_SOCKET)\n"
+	      "  --index DIR        the index to search (default: the one whose tree holds\n"
+	      "                     the current directory); also what a daemon started by\n"
+	      "                     xihu serves (env XIHU_INDEX)\n"
+	      "  --no-autostart     fail when no daemon answers instead of starting xihud\n"
+	      "                     (env XIHU_NO_AUTOSTART=1)\n"
+	      "  -h, --help         show this help\n"
 	      "\n"
 	      "Examples:\n"
-	      "  xihu search event loop                 files with both words\n"
-	      "  xihu search '\"connection reset\"' ext:c  a phrase, in C files only\n"
-	      "  xihu search malloc -free -n 20         malloc but not free, 20 hits\n"
-	      "  xihu search --vimgrep TODO             for :cexpr system('xihu search --vimgrep TODO')\n"
-	      "  xihu search --json 'sock*' | jq .doc\n"
+	      "  xihu search event loop                   files with both words\n"
+	      "  xihu search '\"connection reset\"' ext:c    a phrase, in C files only\n"
+	      "  xihu search malloc -free -n 20           malloc but not free, 20 hits\n"
+	      "  xihu search -C 2 -m 3 'sock*'            3 lines of each hit, with context\n"
+	      "  xihu search -l --sort path -n 100 ext:md kernel\n"
+	      "                                           the 100 best Markdown files, by path\n"
+	      "  xihu search --vimgrep TODO               for Vim's quickfix or Emacs grep-mode\n"
+	      "  xihu search --json 'sock*' | jq .doc     for scripts\n"
+	      "  xihu search -q TODO && echo found        only the exit status\n"
 	      "\n"
 	      "Exit status: 0 results, 1 no results, 2 error.\n",
 	      f);
@@ -252,11 +262,30 @@ static int target_opt(int argc, char **argv, int *i, struct target *t, const cha
 	return 1;
 }
 
+/* A hit and its rank by score, for --sort path. */
+struct ranked {
+	const Xihu__Hit *hit;
+	unsigned rank;
+};
+
+/* By the document's bytes (paths, or record ids), then by rank. */
+static int by_doc(const void *pa, const void *pb)
+{
+	const struct ranked *a = pa, *b = pb;
+	size_t la = a->hit->doc.len, lb = b->hit->doc.len;
+	int c = la && lb ? memcmp(a->hit->doc.data, b->hit->doc.data, la < lb ? la : lb) : 0;
+	if (c)
+		return c;
+	if (la != lb)
+		return la < lb ? -1 : 1;
+	return a->rank < b->rank ? -1 : a->rank > b->rank;
+}
+
 static int cmd_search(int argc, char **argv, struct target t)
 {
-	uint32_t limit = 10, offset = 0, context = 0;
+	uint32_t limit = 10, offset = 0, context = 0, max_count = 0;
 	enum out_format format = OUT_DEFAULT;
-	bool format_set = false;
+	bool format_set = false, by_path = false, quiet = false;
 	const char *color = "auto";
 	size_t qcap = 1, qlen = 0;
 	for (int i = 1; i < argc; i++)
@@ -289,6 +318,33 @@ static int cmd_search(int argc, char **argv, struct target t)
 			if (!strcmp(a, "-n")) {
 				if (parse_uint("-n", i + 1 < argc ? argv[++i] : NULL, 1, &limit))
 					goto fail;
+				continue;
+			}
+			if (!strncmp(a, "-m", 2) && a[2]) {
+				if (parse_uint("-m", a + 2, 1, &max_count))
+					goto fail;
+				continue;
+			}
+			if (!strcmp(a, "-m")) {
+				if (parse_uint("-m", i + 1 < argc ? argv[++i] : NULL, 1, &max_count))
+					goto fail;
+				continue;
+			}
+			if (opt_value(argc, argv, &i, "--max-count", &v)) {
+				if (parse_uint("--max-count", v, 1, &max_count))
+					goto fail;
+				continue;
+			}
+			if (opt_value(argc, argv, &i, "--sort", &v)) {
+				if (!v || (strcmp(v, "score") && strcmp(v, "path"))) {
+					error("search: --sort %s: expected score or path", v ? v : "(missing)");
+					goto fail;
+				}
+				by_path = !strcmp(v, "path");
+				continue;
+			}
+			if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+				quiet = true;
 				continue;
 			}
 			if (!strncmp(a, "-C", 2) && a[2]) {
@@ -366,12 +422,15 @@ static int cmd_search(int argc, char **argv, struct target t)
 
 	Xihu__SearchRequest sr = XIHU__SEARCH_REQUEST__INIT;
 	sr.query = query;
-	sr.limit = format == OUT_COUNT ? 1 : limit;
-	sr.offset = format == OUT_COUNT ? 0 : offset;
-	sr.want_lines = format == OUT_DEFAULT || format == OUT_VIMGREP || format == OUT_JSON;
-	sr.exact_total = format == OUT_COUNT; /* a count must not be a lower bound */
-	sr.context = format == OUT_DEFAULT || format == OUT_JSON ? context : 0;
-	sr.suggest = format != OUT_COUNT;
+	bool lines = !quiet && (format == OUT_DEFAULT || format == OUT_VIMGREP || format == OUT_JSON);
+	sr.limit = format == OUT_COUNT || quiet ? 1 : limit;
+	sr.offset = format == OUT_COUNT || quiet ? 0 : offset;
+	sr.want_lines = lines;
+	sr.max_lines = lines ? max_count : 0;
+	/* a count must not be a lower bound; -q needs only one match */
+	sr.exact_total = format == OUT_COUNT && !quiet;
+	sr.context = lines && format != OUT_VIMGREP ? context : 0;
+	sr.suggest = format != OUT_COUNT && !quiet;
 	/* which index: --index names one; else the daemon picks the one whose
 	 * tree holds this directory (else its default) */
 	char ixbuf[PATH_MAX];
@@ -395,12 +454,26 @@ static int cmd_search(int argc, char **argv, struct target t)
 	}
 	const Xihu__SearchResponse *s = resp->search;
 	int rc;
-	if (format == OUT_COUNT) {
+	if (quiet) {
+		rc = s->n_hits || s->total ? EXIT_MATCH : EXIT_NOMATCH;
+	} else if (format == OUT_COUNT) {
 		printf("%llu\n", (unsigned long long)s->total);
 		rc = s->total ? EXIT_MATCH : EXIT_NOMATCH;
 	} else {
+		/* --sort path: the same hits, in path order; each keeps its rank */
+		struct ranked *order = malloc((s->n_hits ? s->n_hits : 1) * sizeof *order);
+		if (!order) {
+			error("search: out of memory");
+			xihu__response__free_unpacked(resp, NULL);
+			return EXIT_ERROR;
+		}
 		for (size_t i = 0; i < s->n_hits; i++)
-			out_hit(&o, s->hits[i], (unsigned)(offset + i + 1));
+			order[i] = (struct ranked){s->hits[i], (unsigned)(offset + i + 1)};
+		if (by_path)
+			qsort(order, s->n_hits, sizeof *order, by_doc);
+		for (size_t i = 0; i < s->n_hits; i++)
+			out_hit(&o, order[i].hit, order[i].rank, i == 0);
+		free(order);
 		if (format == OUT_JSON)
 			out_json_summary(&o, s->n_hits, s->total, s->total_exact, s->took_us, s->suggestion);
 		else if (!s->n_hits && s->suggestion && *s->suggestion)

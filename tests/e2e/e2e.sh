@@ -230,6 +230,73 @@ context)
 	[[ "$OUT" == *'{"line":1,"col":0,"text":"h\u00e9llo","spans":[]}'* || "$OUT" == *'{"line":1,"col":0,"text":"héllo","spans":[]}'* ]] ||
 		fail "json context line: [$OUT]"
 	;;
+cli_options)
+	# --sort path, -m/--max-count, -q and --color, as a user at a shell
+	mkdir -p "$TREE"
+	for f in zeta alpha mid; do
+		printf 'apple one\nbanana\napple two apple\nx\napple three\n' >"$TREE/$f.txt"
+	done
+	printf 'apple apple apple apple\n' >"$TREE/best.txt"
+	index "$TREE"
+	start_daemon
+	cd "$TREE" || fail cd
+	run xihu search -l apple
+	expect_eq "rank order" "$(head -1 <<<"$OUT")" "best.txt"
+	run xihu search -l --sort path apple
+	expect_eq "--sort path" "$OUT" "$(printf 'alpha.txt\nbest.txt\nmid.txt\nzeta.txt')"
+	run xihu search -l --sort path -n 2 apple
+	expect_eq "--sort path orders the 2 best hits" "$OUT" "$(printf 'alpha.txt\nbest.txt')"
+	run xihu search --json --sort=path apple
+	expect_eq "--sort path keeps each hit's rank" "$(grep -o '"rank":[0-9]*,"score":[^,]*,"doc":"[a-z]*' <<<"$OUT" | sed 's/,"score":[^,]*//' | tr '\n' ' ')" \
+		'"rank":2,"doc":"alpha "rank":1,"doc":"best "rank":3,"doc":"mid "rank":4,"doc":"zeta '
+	run xihu search --vimgrep -m 2 path:zeta.txt apple
+	expect_eq "-m 2" "$OUT" "$(printf 'zeta.txt:1:1:apple one\nzeta.txt:3:1:apple two apple')"
+	run xihu search --vimgrep --max-count=1 path:zeta.txt apple
+	expect_eq "--max-count=1" "$OUT" "zeta.txt:1:1:apple one"
+	run xihu search -m1 -C 1 path:zeta.txt apple
+	expect_eq "-m1 with context" "$OUT" "$(printf 'zeta.txt\n1:1: apple one\n2-  banana')"
+	run xihu search -q apple
+	expect_eq "-q: exit" "$RC" 0
+	expect_eq "-q: no output" "$OUT$ERR" ""
+	run xihu search --quiet nosuchwordanywhere
+	expect_eq "--quiet, no match: exit" "$RC" 1
+	expect_eq "--quiet, no match: no output" "$OUT$ERR" ""
+	run xihu search -q '"unclosed'
+	expect_eq "-q, bad query: exit" "$RC" 2
+	[[ "$ERR" == "xihu: "*"column"* ]] || fail "-q still reports errors: [$ERR]"
+	run xihu search --color=always path:best.txt apple
+	m=$'\033[1;31mapple\033[0m'
+	expect_eq "--color=always" "$OUT" $'\033[35mbest.txt\033[0m\n\033[32m1\033[0m:1: '"$m $m $m $m"
+	run env NO_COLOR=1 "$XIHU_BIN" --socket "$SOCK" --no-autostart search --color=auto path:best.txt apple
+	[[ "$OUT" != *$'\033'* ]] || fail "NO_COLOR: escapes in [$OUT]"
+	run xihu search path:best.txt apple
+	[[ "$OUT" != *$'\033'* ]] || fail "not a terminal: escapes in [$OUT]"
+	for bad in "--sort rank" "-m 0" "--max-count x"; do
+		# shellcheck disable=SC2086
+		run xihu search $bad apple
+		expect_eq "$bad: exit" "$RC" 2
+		[[ "$ERR" == "xihu: search: ${bad%% *}"* ]] || fail "$bad: error [$ERR]"
+	done
+	;;
+progress)
+	# a progress bar on a terminal (a pty from script(1)), nothing of it in
+	# a pipe, nothing at all with --quiet
+	make_tree
+	command -v script >/dev/null || fail "script(1) (bsdutils) is missing"
+	run "$XIHU_INDEX_BIN" --index "$IX" "$TREE"
+	expect_eq "no terminal: exit" "$RC" 0
+	[[ "$ERR" != *$'\r'* && "$ERR" != *'MB/s'* ]] || fail "progress in a pipe: [$ERR]"
+	[[ "$OUT" == "$IX: 6 docs (6 added,"* ]] || fail "summary: [$OUT]"
+	rm -rf "$IX"
+	run script -qec "stty cols 100; '$XIHU_INDEX_BIN' --index '$IX' '$TREE'" /dev/null
+	expect_eq "terminal: exit" "$RC" 0
+	last=$(tr '\r' '\n' <<<"$OUT" | grep 'MB/s' | tail -1)
+	[[ "$last" == *'[########################] 100%  '*' files, '*' MB, '*' MB/s'* ]] || fail "progress bar: [$OUT]"
+	rm -rf "$IX"
+	run script -qec "'$XIHU_INDEX_BIN' --quiet --index '$IX' '$TREE'" /dev/null
+	expect_eq "--quiet on a terminal: exit" "$RC" 0
+	expect_eq "--quiet on a terminal: output" "$OUT" ""
+	;;
 fuzzy)
 	make_tree
 	printf 'the kangaroo hops\nspinlock held\n' >"$TREE/docs/roo.txt"

@@ -68,7 +68,7 @@ static char *print_hit(enum out_format fmt, const char *cwd, const Xihu__Hit *h,
 	struct out_opts o = {.format = fmt, .cwd = cwd};
 	o.f = open_memstream(&buf, &len);
 	assert_non_null(o.f);
-	out_hit(&o, h, rank);
+	out_hit(&o, h, rank, rank == 1);
 	fclose(o.f);
 	return buf;
 }
