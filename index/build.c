@@ -60,6 +60,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -125,6 +126,7 @@ typedef struct build {
 	uint32_t root_len; /* the tree being walked: its path relative part starts after */
 	uint64_t queued_bytes; /* handed to the pipeline: the ETA's total once walk_done */
 	bool walk_done;
+	unsigned tty_cols; /* the progress stream is a terminal this wide; 0: not one */
 	uint64_t skipped_large; /* by their size at the walk */
 	pipeline *pipe;
 } build;
@@ -158,10 +160,51 @@ static void verbose(build *b, const char *fmt, ...)
 	fflush(b->o->verbose);
 }
 
+/* The width of the terminal f writes to, or 0 when it is not one. */
+static unsigned terminal_cols(FILE *f)
+{
+	struct winsize ws;
+	int fd = f ? fileno(f) : -1;
+	if (fd < 0 || !isatty(fd) || ioctl(fd, TIOCGWINSZ, &ws) != 0)
+		return 0;
+	return ws.ws_col ? ws.ws_col : 80;
+}
+
+/* "[#########---------]  47% " for a terminal's progress line: the share of
+ * the bytes queued that is done, once the walk has found them all; before
+ * that a block sliding to and fro. */
+static void progress_bar(FILE *f, const build *b, uint64_t done, uint64_t now, bool final)
+{
+	enum { WIDTH = 24 };
+	char bar[WIDTH + 1];
+	if (final || (b->walk_done && b->queued_bytes)) {
+		uint64_t total = b->queued_bytes > done ? b->queued_bytes : done;
+		unsigned pct = final || !total ? 100 : (unsigned)(done * 100 / total);
+		unsigned fill = pct * WIDTH / 100;
+		memset(bar, '#', fill);
+		memset(bar + fill, '-', WIDTH - fill);
+		bar[WIDTH] = '\0';
+		fprintf(f, "[%s] %3u%%  ", bar, pct);
+		return;
+	}
+	unsigned at = (unsigned)(now / 100000000u % (2 * (WIDTH - 3))); /* moves every 0.1 s */
+	if (at >= WIDTH - 3)
+		at = 2 * (WIDTH - 3) - at;
+	memset(bar, ' ', WIDTH);
+	memset(bar + at, '#', 3);
+	bar[WIDTH] = '\0';
+	fprintf(f, "[%s]  ...  ", bar);
+}
+
+/* The progress line, redrawn at most 5 times a second: files, MB, MB/s and,
+ * once the walk is done, the ETA.  On a terminal of 60 columns or more it
+ * starts with a bar; elsewhere (the daemon keeps the line for `xihu list`)
+ * the plain line. */
 static void progress(build *b, bool final)
 {
 	/* called on the build's thread only: from the walk and from the pipeline's idle */
-	if (!b->o->progress)
+	FILE *f = b->o->progress;
+	if (!f)
 		return;
 	uint64_t now = now_ns();
 	if (!final && now - b->last_progress_ns < 200000000u)
@@ -173,12 +216,15 @@ static void progress(build *b, bool final)
 		pipeline_get_counts(b->pipe, &c);
 	uint64_t files = c.files, done = c.input_bytes;
 	double mb = (double)done / 1e6, rate = secs > 0 ? mb / secs : 0.0;
-	fprintf(b->o->progress, "\r\033[K%" PRIu64 " files, %.1f MB, %.1f MB/s", files, mb, rate);
+	fputs("\r\033[K", f);
+	if (b->tty_cols >= 60)
+		progress_bar(f, b, done, now, final);
+	fprintf(f, "%" PRIu64 " files, %.1f MB, %.1f MB/s", files, mb, rate);
 	if (!final && b->walk_done && rate > 0 && b->queued_bytes > done)
-		fprintf(b->o->progress, ", ETA %.0f s", (double)(b->queued_bytes - done) / 1e6 / rate);
+		fprintf(f, ", ETA %.0f s", (double)(b->queued_bytes - done) / 1e6 / rate);
 	if (final)
-		fputc('\n', b->o->progress);
-	fflush(b->o->progress);
+		fputc('\n', f);
+	fflush(f);
 }
 
 static void idle(void *ctx)
@@ -817,6 +863,7 @@ int xihu_build(const char *index_dir, const char *const *paths, size_t npaths, c
 	xihu_build_stats st = {0};
 	build b = {.dir = index_dir, .o = opts ? opts : &defo, .st = &st, .err = err};
 	b.start_ns = now_ns();
+	b.tty_cols = terminal_cols(b.o->progress);
 	b.max_size = b.o->max_file_size ? b.o->max_file_size : XIHU_DEFAULT_MAX_FILE_SIZE;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	uint32_t threads = b.o->threads ? b.o->threads : ncpu > 0 ? (uint32_t)ncpu : 1;
