@@ -1,0 +1,379 @@
+/*
+ * libxihu.c: libxihu-client, the public client API of <xihu/client.h>.
+ *
+ * A thin layer over the internal client (xihu-client.c, which speaks the
+ * frames): it owns a connection (the internal client plus the socket path and
+ * the last error), turns the public options into a SearchRequest, and copies
+ * the unpacked SearchResponse into one allocation the caller frees with one
+ * call, so no protobuf-c type crosses the API.
+ *
+ * The shared library is built with hidden visibility: only the declarations
+ * of <xihu/client.h>, included below under visibility "default", are
+ * exported.  xihu-client.c and the generated protocol code are linked in but
+ * stay internal.
+ *
+ * Reconnecting: before each request, a connection that is closed (a previous
+ * I/O error, a bad frame) or that the daemon has hung up (idle timeout,
+ * restart: the socket reads as EOF) is connected again, with the same flags.
+ * A request is never sent twice.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#pragma GCC visibility push(default)
+#include "xihu/client.h"
+#pragma GCC visibility pop
+
+#include "xihu-client.h"
+
+struct xihu_conn {
+	xihu_client cl;         /* the internal client: socket, read buffer */
+	unsigned flags;         /* of xihu_connect */
+	int code;               /* of the last error: XIHU_E_* */
+	uint32_t column;        /* of the last XIHU_E_QUERY */
+	char err[1024];         /* the last error, one line; "" after a success */
+	Xihu__Response *status; /* the last StatusResponse: xihu_status's strings */
+	char path[];            /* the socket */
+};
+
+static int fail(xihu_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(xihu_conn *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->err, sizeof c->err, fmt, ap);
+	va_end(ap);
+	c->code = XIHU_E_CLIENT;
+	c->column = 0;
+	return -1;
+}
+
+/* The internal client failed: its one line becomes ours.  The byte stream
+ * may be cut in the middle of a frame, so the connection is closed; the next
+ * call opens a fresh one. */
+static int client_failed(xihu_conn *c)
+{
+	xihu_client_close(&c->cl);
+	return fail(c, "%s", c->cl.err);
+}
+
+static void succeed(xihu_conn *c)
+{
+	c->err[0] = '\0';
+	c->code = XIHU_E_NONE;
+	c->column = 0;
+}
+
+static int open_conn(xihu_conn *c)
+{
+	int rc = c->flags & XIHU_AUTOSTART ? xihu_client_open_autostart(&c->cl, c->path, NULL)
+	                                   : xihu_client_open(&c->cl, c->path);
+	return rc ? client_failed(c) : 0;
+}
+
+xihu_conn *xihu_connect(const char *socket_path, unsigned flags, char *err, size_t errlen)
+{
+	char buf[256];
+	const char *path = xihu_socket_path(socket_path, buf, sizeof buf);
+	xihu_conn *c = NULL;
+	if (!path)
+		snprintf(err, err ? errlen : 0, "socket: cannot work out the default socket path");
+	else if (flags & ~(unsigned)XIHU_AUTOSTART)
+		snprintf(err, err ? errlen : 0, "connecting to %s: unknown flags 0x%x", path,
+		         flags & ~(unsigned)XIHU_AUTOSTART);
+	else if (!(c = calloc(1, sizeof *c + strlen(path) + 1)))
+		snprintf(err, err ? errlen : 0, "connecting to %s: out of memory", path);
+	else {
+		c->flags = flags;
+		c->cl.fd = -1;
+		memcpy(c->path, path, strlen(path) + 1);
+		if (open_conn(c) == 0) {
+			succeed(c);
+			return c;
+		}
+		snprintf(err, err ? errlen : 0, "%s", c->err);
+		free(c);
+		c = NULL;
+	}
+	return c;
+}
+
+void xihu_close(xihu_conn *c)
+{
+	if (!c)
+		return;
+	xihu_client_close(&c->cl);
+	if (c->status)
+		xihu__response__free_unpacked(c->status, NULL);
+	free(c);
+}
+
+const char *xihu_errmsg(const xihu_conn *c)
+{
+	return c ? c->err : "no connection";
+}
+
+int xihu_errcode(const xihu_conn *c, uint32_t *column)
+{
+	if (column)
+		*column = c ? c->column : 0;
+	return c ? c->code : XIHU_E_CLIENT;
+}
+
+const char *xihu_errname(int code)
+{
+	if (code == XIHU_E_CLIENT)
+		return "E_CLIENT";
+	if (code == XIHU_E_NONE)
+		return "E_NONE";
+	if (code < 0)
+		return "E_UNKNOWN";
+	return xihu_error_code_name(code);
+}
+
+const char *xihu_client_version(void)
+{
+	return XIHU_VERSION_STRING;
+}
+
+/* True when the daemon has hung up on c's socket or sent something nobody
+ * asked for: before a request, nothing may be readable. */
+static bool hung_up(const xihu_conn *c)
+{
+	if (c->cl.rlen)
+		return true;
+	struct pollfd p = {.fd = c->cl.fd, .events = POLLIN};
+	int r;
+	do
+		r = poll(&p, 1, 0);
+	while (r < 0 && errno == EINTR);
+	return r != 0;
+}
+
+/*
+ * Sends req (body_case already set) and reads its answer, which must be the
+ * body `want`; client_timeout_ms bounds the whole exchange.  A daemon's Error
+ * becomes c's error with its code and column.  0 and *out (the caller frees
+ * it) or -1.
+ */
+static int call(xihu_conn *c, Xihu__Request *req, Xihu__Response__BodyCase want,
+                int client_timeout_ms, Xihu__Response **out)
+{
+	*out = NULL;
+	if (c->cl.fd >= 0 && hung_up(c))
+		xihu_client_close(&c->cl);
+	if (c->cl.fd < 0 && open_conn(c))
+		return -1;
+	c->cl.timeout_ms = client_timeout_ms;
+	Xihu__Response *resp;
+	if (xihu_client_call(&c->cl, req, &resp))
+		return client_failed(c);
+	if (resp->id == 0) /* the daemon could not read the request: it closes */
+		xihu_client_close(&c->cl);
+	if (resp->body_case == XIHU__RESPONSE__BODY_ERROR) {
+		const Xihu__Error *e = resp->error;
+		if (e->message && *e->message)
+			fail(c, "%s", e->message);
+		else
+			fail(c, "daemon: %s", xihu_error_code_name(e->code));
+		c->code = e->code > 0 ? (int)e->code : XIHU_E_UNKNOWN;
+		c->column = e->code == XIHU__ERROR_CODE__E_QUERY ? e->column : 0;
+		xihu__response__free_unpacked(resp, NULL);
+		return -1;
+	}
+	if (resp->body_case != want) {
+		xihu__response__free_unpacked(resp, NULL);
+		return fail(c, "reading from %s: the daemon answered with an unexpected message",
+		            c->path);
+	}
+	*out = resp;
+	return 0;
+}
+
+/* ---- search --------------------------------------------------------------- */
+
+/* The results are one block: the struct, then the hits, the lines and the
+ * spans (each array aligned because every size before it is a multiple of 8),
+ * then the bytes of every doc, text and the suggestion, each NUL-terminated. */
+_Static_assert(sizeof(struct xihu_results) % 8 == 0 && sizeof(struct xihu_hit) % 8 == 0 &&
+               sizeof(struct xihu_line) % 8 == 0 && _Alignof(struct xihu_span) <= 8,
+               "the arrays of xihu_results follow each other aligned");
+
+static char *put_bytes(char **chars, const void *p, size_t n)
+{
+	char *s = *chars;
+	if (n)
+		memcpy(s, p, n);
+	s[n] = '\0';
+	*chars += n + 1;
+	return s;
+}
+
+static struct xihu_results *results_of(xihu_conn *c, const Xihu__SearchResponse *s)
+{
+	const char *sugg = s->suggestion ? s->suggestion : "";
+	/* sizes: each hit, line and span costs at least 2 bytes of a response of
+	 * at most 64 MiB, so these sums stay far below SIZE_MAX on 64 bits; the
+	 * check is for 32 */
+	uint64_t n_lines = 0, n_spans = 0, n_chars = strlen(sugg) + 1;
+	for (size_t i = 0; i < s->n_hits; i++) {
+		const Xihu__Hit *h = s->hits[i];
+		n_chars += h->doc.len + 1;
+		n_lines += h->n_lines;
+		for (size_t j = 0; j < h->n_lines; j++) {
+			const Xihu__Line *l = h->lines[j];
+			n_chars += l->text.len + 1;
+			n_spans += l->n_spans;
+			for (size_t k = 0; k < l->n_spans; k++)
+				if (l->spans[k]->start > l->spans[k]->end || l->spans[k]->end > l->text.len) {
+					fail(c, "reading from %s: span [%u, %u) outside line %u of %zu bytes",
+					     c->path, l->spans[k]->start, l->spans[k]->end, l->line,
+					     l->text.len);
+					return NULL;
+				}
+		}
+	}
+	uint64_t size = sizeof(struct xihu_results) + s->n_hits * sizeof(struct xihu_hit) +
+	                n_lines * sizeof(struct xihu_line) + n_spans * sizeof(struct xihu_span) +
+	                n_chars;
+	char *block = size <= SIZE_MAX ? malloc((size_t)size) : NULL;
+	if (!block) {
+		fail(c, "search: out of memory for %llu bytes of results", (unsigned long long)size);
+		return NULL;
+	}
+	struct xihu_results *r = (struct xihu_results *)block;
+	struct xihu_hit *hits = (struct xihu_hit *)(r + 1);
+	struct xihu_line *lines = (struct xihu_line *)(hits + s->n_hits);
+	struct xihu_span *spans = (struct xihu_span *)(lines + n_lines);
+	char *chars = (char *)(spans + n_spans);
+
+	*r = (struct xihu_results){
+	    .hits = hits,
+	    .n_hits = s->n_hits,
+	    .total = s->total,
+	    .total_exact = s->total_exact,
+	    .took_us = s->took_us,
+	    .suggestion = put_bytes(&chars, sugg, strlen(sugg)),
+	};
+	for (size_t i = 0; i < s->n_hits; i++) {
+		const Xihu__Hit *h = s->hits[i];
+		hits[i] = (struct xihu_hit){
+		    .doc = put_bytes(&chars, h->doc.data, h->doc.len),
+		    .doc_len = h->doc.len,
+		    .is_record = h->kind == XIHU__DOC_KIND__DOC_RECORD,
+		    .score = h->score,
+		    .lines = lines,
+		    .n_lines = h->n_lines,
+		};
+		for (size_t j = 0; j < h->n_lines; j++) {
+			const Xihu__Line *l = h->lines[j];
+			*lines++ = (struct xihu_line){
+			    .line = l->line,
+			    .col = l->col,
+			    .text = put_bytes(&chars, l->text.data, l->text.len),
+			    .text_len = l->text.len,
+			    .spans = spans,
+			    .n_spans = l->n_spans,
+			};
+			for (size_t k = 0; k < l->n_spans; k++)
+				*spans++ = (struct xihu_span){l->spans[k]->start, l->spans[k]->end};
+		}
+	}
+	return r;
+}
+
+int xihu_search(xihu_conn *c, const char *query, const struct xihu_search_opts *opts,
+                struct xihu_results **out)
+{
+	static const struct xihu_search_opts defaults;
+	if (out)
+		*out = NULL;
+	if (!c)
+		return -1;
+	if (!query || !out)
+		return fail(c, "search: %s is NULL", query ? "out" : "query");
+	if (!opts)
+		opts = &defaults;
+	const unsigned known = XIHU_NO_LINES | XIHU_EXACT_TOTAL | XIHU_SUGGEST;
+	if (opts->flags & ~known)
+		return fail(c, "search: unknown flags 0x%x", opts->flags & ~known);
+
+	Xihu__SearchRequest sr = XIHU__SEARCH_REQUEST__INIT;
+	sr.query = (char *)query;
+	sr.limit = opts->limit;
+	sr.offset = opts->offset;
+	sr.want_lines = !(opts->flags & XIHU_NO_LINES);
+	sr.max_lines = opts->max_lines;
+	sr.context = opts->context;
+	sr.timeout_ms = opts->timeout_ms;
+	sr.exact_total = !!(opts->flags & XIHU_EXACT_TOTAL);
+	sr.suggest = !!(opts->flags & XIHU_SUGGEST);
+	if (opts->index)
+		sr.index = (char *)opts->index;
+	if (opts->cwd)
+		sr.cwd = (char *)opts->cwd;
+	Xihu__Request req = XIHU__REQUEST__INIT;
+	req.body_case = XIHU__REQUEST__BODY_SEARCH;
+	req.search = &sr;
+	int wait_ms = XIHU_REQUEST_TIMEOUT_MS;
+	if (opts->timeout_ms && opts->timeout_ms < XIHU_REQUEST_TIMEOUT_MS - 5000)
+		wait_ms = (int)opts->timeout_ms + 5000;
+
+	Xihu__Response *resp;
+	if (call(c, &req, XIHU__RESPONSE__BODY_SEARCH, wait_ms, &resp))
+		return -1;
+	*out = results_of(c, resp->search);
+	xihu__response__free_unpacked(resp, NULL);
+	if (!*out)
+		return -1;
+	succeed(c);
+	return 0;
+}
+
+void xihu_results_free(struct xihu_results *r)
+{
+	free(r);
+}
+
+/* ---- status --------------------------------------------------------------- */
+
+int xihu_status(xihu_conn *c, struct xihu_status *out)
+{
+	if (!c)
+		return -1;
+	if (!out)
+		return fail(c, "status: out is NULL");
+	Xihu__StatusRequest st = XIHU__STATUS_REQUEST__INIT;
+	Xihu__Request req = XIHU__REQUEST__INIT;
+	req.body_case = XIHU__REQUEST__BODY_STATUS;
+	req.status = &st;
+	Xihu__Response *resp;
+	if (call(c, &req, XIHU__RESPONSE__BODY_STATUS, XIHU_REQUEST_TIMEOUT_MS, &resp))
+		return -1;
+	if (c->status)
+		xihu__response__free_unpacked(c->status, NULL);
+	c->status = resp;
+	const Xihu__StatusResponse *s = resp->status;
+	*out = (struct xihu_status){
+	    .version = s->version ? s->version : "",
+	    .index_path = s->index_path ? s->index_path : "",
+	    .proto_version = s->proto_version,
+	    .format_version = s->format_version,
+	    .pid = s->pid,
+	    .uptime_s = s->uptime_s,
+	    .docs = s->docs,
+	    .terms = s->terms,
+	    .segments = s->segments,
+	    .index_bytes = s->index_bytes,
+	    .queries = s->queries,
+	    .p50_us = s->p50_us,
+	    .p99_us = s->p99_us,
+	};
+	succeed(c);
+	return 0;
+}

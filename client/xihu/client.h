@@ -1,0 +1,204 @@
+/*
+ * <xihu/client.h>: libxihu-client, the C client library of xihu.
+ *
+ * Asks a running xihud for searches over its Unix socket.  Build with
+ *     cc prog.c $(pkg-config --cflags --libs xihu-client)
+ * docs/CLIENT.md has the whole story; in short:
+ *
+ *     char err[256];
+ *     xihu_conn *c = xihu_connect(NULL, XIHU_AUTOSTART, err, sizeof err);
+ *     struct xihu_results *r;
+ *     if (c && xihu_search(c, "event loop", NULL, &r) == 0) {
+ *             for (size_t i = 0; i < r->n_hits; i++)
+ *                     puts(r->hits[i].doc);
+ *             xihu_results_free(r);
+ *     }
+ *     xihu_close(c);
+ *
+ * Errors: a call that fails returns -1 (NULL from xihu_connect) and leaves
+ * one line "what: why" (no program name, no newline) in xihu_errmsg(); the
+ * daemon's own errors come as the daemon wrote them, e.g. "query column 7:
+ * unbalanced quote", with their code in xihu_errcode().
+ *
+ * Threads: a connection is used by one thread at a time (one connection per
+ * thread); different connections may be used at once from different threads.
+ * Results belong to the caller: they stay valid after xihu_close() and may be
+ * handed to another thread.  The library installs no signal handler and never
+ * raises SIGPIPE.
+ *
+ * Stability: the 0.x series may still change these structs; the soname
+ * (libxihu-client.so.0) changes when they do.
+ */
+#ifndef XIHU_PUBLIC_CLIENT_H
+#define XIHU_PUBLIC_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A connection to xihud.  Opaque; one search at a time. */
+typedef struct xihu_conn xihu_conn;
+
+/* flags of xihu_connect */
+enum {
+	/* when no daemon answers on the socket, start xihud there (found as
+	 * $XIHUD, else next to the program, else on PATH) serving its default
+	 * index ($XIHU_INDEX), and connect to it */
+	XIHU_AUTOSTART = 1u << 0,
+};
+
+/*
+ * Connects to the daemon listening on socket_path; NULL: $XIHU_SOCKET if set,
+ * else $XDG_RUNTIME_DIR/xihu/xihud.sock, else /tmp/xihu-$UID/xihud.sock.
+ * Waits at most 2 s for the daemon to accept (60 s with XIHU_AUTOSTART while
+ * a daemon starts).  Returns the connection, or NULL with one line naming the
+ * socket in err (errlen bytes, NUL-terminated; err may be NULL).
+ */
+xihu_conn *xihu_connect(const char *socket_path, unsigned flags, char *err, size_t errlen);
+
+/* Closes the connection and frees it.  NULL is a no-op. */
+void xihu_close(xihu_conn *c);
+
+/* The last error on c as one line, "" when the last call succeeded. */
+const char *xihu_errmsg(const xihu_conn *c);
+
+/* What kind of error the last one was.  1 to 8 are the protocol's codes
+ * (docs/PROTOCOL.md): the daemon answered with that error. */
+enum {
+	XIHU_E_UNKNOWN = -2,     /* the daemon answered with a code it did not name */
+	XIHU_E_CLIENT = -1,      /* on this side: connecting, I/O, a timeout, out of
+	                          * memory, a bad argument, a malformed answer */
+	XIHU_E_NONE = 0,
+	XIHU_E_BAD_FRAME = 1,    /* the daemon could not read the request; it closed
+	                          * the connection (the next call reconnects) */
+	XIHU_E_BAD_REQUEST = 2,
+	XIHU_E_VERSION = 3,
+	XIHU_E_QUERY = 4,        /* a query syntax error; see the column */
+	XIHU_E_LIMIT = 5,        /* a configured limit, a search's timeout among them */
+	XIHU_E_INDEX = 6,        /* no such index, or a file of it failed a check */
+	XIHU_E_INTERNAL = 7,
+	XIHU_E_SHUTTING_DOWN = 8,
+};
+
+/* The code of the last error on c (XIHU_E_NONE after a success).  For
+ * XIHU_E_QUERY, *column (if column is not NULL) is the 1-based byte column in
+ * the query where it went wrong; else 0. */
+int xihu_errcode(const xihu_conn *c, uint32_t *column);
+
+/* The name of a code: "E_QUERY", "E_CLIENT", "E_NONE"...; "E_UNKNOWN" for a
+ * code this version does not know.  A static string. */
+const char *xihu_errname(int code);
+
+/* ---- search --------------------------------------------------------------- */
+
+/* A match: [start, end) byte offsets into its line's text. */
+struct xihu_span {
+	uint32_t start, end;
+};
+
+/* A line of a hit.  text is the line's bytes without its end of line: any
+ * bytes (not necessarily UTF-8), text_len of them, then a NUL. */
+struct xihu_line {
+	uint32_t line;                  /* 1-based line number */
+	uint32_t col;                   /* 1-based byte column of the first match,
+	                                 * as rg --vimgrep counts; 0: a context line */
+	const char *text;
+	size_t text_len;
+	const struct xihu_span *spans;  /* in order; none on a context line */
+	size_t n_spans;
+};
+
+/* A hit: a file (doc is its absolute path) or a JSON Lines record (doc is its
+ * id).  doc is doc_len bytes, any bytes (paths need not be UTF-8), then a NUL. */
+struct xihu_hit {
+	const char *doc;
+	size_t doc_len;
+	bool is_record;
+	double score;                   /* BM25F; hits come best first */
+	const struct xihu_line *lines;  /* in line order; none without lines */
+	size_t n_lines;
+};
+
+/* The answer to a search: one allocation, freed by xihu_results_free(). */
+struct xihu_results {
+	const struct xihu_hit *hits;
+	size_t n_hits;
+	uint64_t total;         /* documents matching in all */
+	bool total_exact;       /* false: total is a lower bound (see XIHU_EXACT_TOTAL) */
+	uint64_t took_us;       /* time spent in the daemon */
+	const char *suggestion; /* with XIHU_SUGGEST and no hit: the query with its
+	                         * unknown words replaced by near indexed ones; else "" */
+};
+
+/* flags of struct xihu_search_opts */
+enum {
+	XIHU_NO_LINES = 1u << 0,    /* documents only: no lines, no spans (faster) */
+	XIHU_EXACT_TOTAL = 1u << 1, /* count every match: slower, total_exact is true */
+	XIHU_SUGGEST = 1u << 2,     /* no hit: fill suggestion ("did you mean") */
+};
+
+/* How to search.  All zero (or NULL for the whole struct) is the default:
+ * 10 hits with their matching lines from the daemon's default index. */
+struct xihu_search_opts {
+	uint32_t limit;      /* hits wanted; 0: 10 (at most the daemon's
+	                      * --max-results, 10000, with offset) */
+	uint32_t offset;     /* hits to skip, for paging */
+	uint32_t max_lines;  /* matching lines per hit; 0: the daemon's default */
+	uint32_t context;    /* lines before and after each matching line */
+	uint32_t timeout_ms; /* the search's deadline in the daemon (then
+	                      * XIHU_E_LIMIT); 0: the daemon's default, 10 s.
+	                      * This side waits that long plus 5 s, or 60 s */
+	unsigned flags;      /* XIHU_NO_LINES | XIHU_EXACT_TOTAL | XIHU_SUGGEST */
+	const char *index;   /* the index directory to search, as the daemon
+	                      * names it (absolute); NULL: see cwd */
+	const char *cwd;     /* NULL, or a directory: search the index whose tree
+	                      * holds it (as `xihu search` does with its working
+	                      * directory); neither: the daemon's default index */
+};
+
+/*
+ * Searches for query (docs/QUERY.md: words, "phrases", OR, -word, pre*,
+ * ext:c, path:GLOB, field:word).  On success returns 0 and *out, which the
+ * caller frees with xihu_results_free(); a search without a match succeeds
+ * with n_hits 0.  On failure returns -1, *out is NULL, and xihu_errmsg() /
+ * xihu_errcode() say why.  The connection stays usable after any error: if
+ * the daemon went away or closed it (idle timeout, restart), the next call
+ * connects again.
+ */
+int xihu_search(xihu_conn *c, const char *query, const struct xihu_search_opts *opts,
+                struct xihu_results **out);
+
+/* Frees what xihu_search() returned.  NULL is a no-op. */
+void xihu_results_free(struct xihu_results *r);
+
+/* ---- status --------------------------------------------------------------- */
+
+/* A few numbers about the daemon.  The strings belong to the connection and
+ * stay valid until the next xihu_status() on it or xihu_close(). */
+struct xihu_status {
+	const char *version;     /* the daemon's version, e.g. "0.1.0" */
+	const char *index_path;  /* its default index */
+	uint32_t proto_version;
+	uint32_t format_version; /* of the index */
+	uint32_t pid;
+	uint64_t uptime_s;
+	uint64_t docs, terms, segments, index_bytes;
+	uint64_t queries;        /* searches served since it started */
+	uint64_t p50_us, p99_us; /* search latency percentiles (upper bounds) */
+};
+
+/* Fills *out.  0 on success, -1 on failure (xihu_errmsg()). */
+int xihu_status(xihu_conn *c, struct xihu_status *out);
+
+/* The version of this library, e.g. "0.1.0". */
+const char *xihu_client_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
