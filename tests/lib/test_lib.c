@@ -1,0 +1,489 @@
+/*
+ * test_lib.c: libxihu-client through its public header alone (suite 'lib').
+ *
+ * The group set-up builds a real index of a small temporary tree (plus a
+ * JSON Lines record) with xihu-index and starts `xihud --foreground` on a
+ * socket in a mkdtemp directory.  The cases then use nothing but
+ * <xihu/client.h>: hits, lines, columns, spans and totals as the daemon
+ * answers them, a query error's code, column and message, a missing socket,
+ * one connection reused for many searches and across a daemon restart.
+ * Every result is freed with xihu_results_free(): the ASan build checks that
+ * nothing leaks and nothing is read out of bounds.
+ *
+ * Usage: test_lib XIHUD XIHU_INDEX  (meson passes the built binaries)
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <xihu/client.h>
+
+static const char *xihud_bin, *xihu_index_bin;
+static char tmp[256];  /* mkdtemp directory */
+static char sock[512]; /* tmp/run/xihud.sock */
+static char ix[512];   /* tmp/index */
+static pid_t daemon_pid = -1;
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+static const char *at(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A path under tmp (a static buffer, one at a time). */
+static const char *at(const char *fmt, ...)
+{
+	static char buf[1024];
+	int n = snprintf(buf, sizeof buf, "%s/", tmp);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf + n, sizeof buf - (size_t)n, fmt, ap);
+	va_end(ap);
+	return buf;
+}
+
+static int write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+/* Runs argv with stdout and stderr to log; its exit status, or -1. */
+static int run(char *const argv[], const char *log)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	int st;
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* xihud --foreground on sock; returns once the socket answers (at most 10 s). */
+static int start_daemon(void)
+{
+	char log[600];
+	snprintf(log, sizeof log, "%s/xihud.log", tmp);
+	char *argv[] = {(char *)xihud_bin, "--foreground", "--no-sync", "--index", ix,
+	                "--socket",        sock,           NULL};
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (fd >= 0)
+			dup2(fd, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (pid < 0)
+		return -1;
+	daemon_pid = pid;
+	for (int i = 0; i < 1000; i++) {
+		xihu_conn *c = xihu_connect(sock, 0, NULL, 0);
+		if (c) {
+			xihu_close(c);
+			return 0;
+		}
+		if (waitpid(pid, NULL, WNOHANG) == pid) {
+			daemon_pid = -1;
+			return -1;
+		}
+		usleep(10000);
+	}
+	return -1;
+}
+
+/* SIGTERM, then waits for it: xihud removes its socket on the way out. */
+static int stop_daemon(void)
+{
+	if (daemon_pid < 0)
+		return 0;
+	kill(daemon_pid, SIGTERM);
+	int st;
+	pid_t w = waitpid(daemon_pid, &st, 0);
+	daemon_pid = -1;
+	return w > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	snprintf(tmp, sizeof tmp, "/tmp/xihu-lib.XXXXXX");
+	if (!mkdtemp(tmp))
+		return -1;
+	snprintf(sock, sizeof sock, "%s/run/xihud.sock", tmp);
+	snprintf(ix, sizeof ix, "%s/index", tmp);
+	if (mkdir(at("tree"), 0700) || mkdir(at("tree/src"), 0700) || mkdir(at("tree/docs"), 0700) ||
+	    write_file(at("tree/src/many.txt"), "zebra zebra zebra\nthe zebra runs\nzebra\n") ||
+	    write_file(at("tree/src/one.txt"),
+	               "one zebra here\nand lots of other words to make it longer than "
+	               "the others\nmore filler text\n") ||
+	    write_file(at("tree/docs/fox.md"),
+	               "nothing to see\nbefore the fox\nquick brown fox\njumps over the lazy "
+	               "dog\n") ||
+	    /* a file name that is not UTF-8 */
+	    write_file(at("tree/caf\xe9.txt"), "kiwi fruit\n") ||
+	    write_file(at("recs.jsonl"),
+	               "{\"id\":\"rec-1\",\"title\":\"penguin facts\",\"body\":\"the penguin "
+	               "swims\"}\n"))
+		return -1;
+	char tree[600], recs[600], log[600];
+	snprintf(tree, sizeof tree, "%s/tree", tmp);
+	snprintf(recs, sizeof recs, "%s/recs.jsonl", tmp);
+	snprintf(log, sizeof log, "%s/xihu-index.log", tmp);
+	char *argv[] = {(char *)xihu_index_bin, "--quiet", "--index", ix, "--jsonl", recs, tree,
+	                NULL};
+	if (run(argv, log) != 0) {
+		fprintf(stderr, "# xihu-index failed; see %s\n", log);
+		return -1;
+	}
+	return start_daemon();
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	stop_daemon();
+	char *argv[] = {"/bin/rm", "-rf", tmp, NULL};
+	return run(argv, "/dev/null");
+}
+
+static int conn_setup(void **state)
+{
+	char err[512];
+	*state = xihu_connect(sock, 0, err, sizeof err);
+	if (!*state)
+		fprintf(stderr, "# %s\n", err);
+	return *state ? 0 : -1;
+}
+
+static int conn_teardown(void **state)
+{
+	xihu_close(*state);
+	return 0;
+}
+
+static const struct xihu_hit *find_hit(const struct xihu_results *r, const char *doc)
+{
+	for (size_t i = 0; i < r->n_hits; i++)
+		if (r->hits[i].doc_len == strlen(doc) && !memcmp(r->hits[i].doc, doc, strlen(doc)))
+			return &r->hits[i];
+	return NULL;
+}
+
+static struct xihu_results *search_ok(xihu_conn *c, const char *query,
+                                      const struct xihu_search_opts *opts)
+{
+	struct xihu_results *r = NULL;
+	int rc = xihu_search(c, query, opts, &r);
+	if (rc)
+		fprintf(stderr, "# %s: %s\n", query, xihu_errmsg(c));
+	assert_int_equal(rc, 0);
+	assert_non_null(r);
+	assert_string_equal(xihu_errmsg(c), "");
+	assert_int_equal(xihu_errcode(c, NULL), XIHU_E_NONE);
+	return r;
+}
+
+static void assert_span(const struct xihu_line *l, size_t k, uint32_t start, uint32_t end)
+{
+	assert_true(k < l->n_spans);
+	assert_int_equal(l->spans[k].start, start);
+	assert_int_equal(l->spans[k].end, end);
+}
+
+/* ---- cases ------------------------------------------------------------------ */
+
+static void hits_lines_columns_spans(void **state)
+{
+	struct xihu_search_opts o = {.flags = XIHU_EXACT_TOTAL};
+	struct xihu_results *r = search_ok(*state, "zebra", &o);
+	assert_int_equal(r->n_hits, 2);
+	assert_int_equal(r->total, 2);
+	assert_true(r->total_exact);
+	assert_string_equal(r->suggestion, "");
+	assert_true(r->hits[0].score >= r->hits[1].score && r->hits[1].score > 0);
+
+	const struct xihu_hit *h = find_hit(r, at("tree/src/many.txt"));
+	assert_non_null(h);
+	assert_false(h->is_record);
+	assert_int_equal(h->doc[h->doc_len], '\0');
+	assert_int_equal(h->n_lines, 3);
+	const struct xihu_line *l = h->lines;
+	assert_int_equal(l[0].line, 1);
+	assert_int_equal(l[0].col, 1);
+	assert_string_equal(l[0].text, "zebra zebra zebra");
+	assert_int_equal(l[0].text_len, 17);
+	assert_int_equal(l[0].n_spans, 3);
+	assert_span(&l[0], 0, 0, 5);
+	assert_span(&l[0], 1, 6, 11);
+	assert_span(&l[0], 2, 12, 17);
+	assert_int_equal(l[1].line, 2);
+	assert_int_equal(l[1].col, 5);
+	assert_string_equal(l[1].text, "the zebra runs");
+	assert_int_equal(l[1].n_spans, 1);
+	assert_span(&l[1], 0, 4, 9);
+	assert_int_equal(l[2].line, 3);
+	assert_int_equal(l[2].col, 1);
+
+	h = find_hit(r, at("tree/src/one.txt"));
+	assert_non_null(h);
+	assert_int_equal(h->n_lines, 1);
+	assert_int_equal(h->lines[0].col, 5);
+	assert_string_equal(h->lines[0].text, "one zebra here");
+	xihu_results_free(r);
+}
+
+static void both_words_two_spans(void **state)
+{
+	struct xihu_results *r = search_ok(*state, "quick fox", NULL);
+	assert_int_equal(r->n_hits, 1);
+	assert_string_equal(r->hits[0].doc, at("tree/docs/fox.md"));
+	const struct xihu_hit *h = &r->hits[0];
+	/* line 2 has fox alone, line 3 both words */
+	assert_int_equal(h->n_lines, 2);
+	assert_int_equal(h->lines[1].line, 3);
+	assert_string_equal(h->lines[1].text, "quick brown fox");
+	assert_int_equal(h->lines[1].n_spans, 2);
+	assert_span(&h->lines[1], 0, 0, 5);
+	assert_span(&h->lines[1], 1, 12, 15);
+	xihu_results_free(r);
+}
+
+static void context_lines_have_col_0(void **state)
+{
+	struct xihu_search_opts o = {.context = 1};
+	struct xihu_results *r = search_ok(*state, "lazy", &o);
+	assert_int_equal(r->n_hits, 1);
+	const struct xihu_hit *h = &r->hits[0];
+	assert_int_equal(h->n_lines, 2);
+	assert_int_equal(h->lines[0].line, 3);
+	assert_int_equal(h->lines[0].col, 0);
+	assert_int_equal(h->lines[0].n_spans, 0);
+	assert_string_equal(h->lines[0].text, "quick brown fox");
+	assert_int_equal(h->lines[1].line, 4);
+	assert_int_equal(h->lines[1].col, 16);
+	assert_span(&h->lines[1], 0, 15, 19);
+	xihu_results_free(r);
+}
+
+static void no_lines_limit_and_offset(void **state)
+{
+	struct xihu_search_opts o = {.flags = XIHU_NO_LINES};
+	struct xihu_results *all = search_ok(*state, "zebra", &o);
+	assert_int_equal(all->n_hits, 2);
+	assert_int_equal(all->hits[0].n_lines, 0);
+	assert_int_equal(all->hits[1].n_lines, 0);
+	o.limit = 1;
+	o.offset = 1;
+	struct xihu_results *second = search_ok(*state, "zebra", &o);
+	assert_int_equal(second->n_hits, 1);
+	assert_string_equal(second->hits[0].doc, all->hits[1].doc);
+	xihu_results_free(second);
+	xihu_results_free(all);
+}
+
+static void no_match_and_suggestion(void **state)
+{
+	struct xihu_results *r = search_ok(*state, "zebar", NULL);
+	assert_int_equal(r->n_hits, 0);
+	assert_int_equal(r->total, 0);
+	assert_string_equal(r->suggestion, "");
+	xihu_results_free(r);
+	struct xihu_search_opts o = {.flags = XIHU_SUGGEST};
+	r = search_ok(*state, "zebar", &o);
+	assert_int_equal(r->n_hits, 0);
+	assert_string_equal(r->suggestion, "zebra");
+	xihu_results_free(r);
+}
+
+static void record_and_non_utf8_doc(void **state)
+{
+	struct xihu_results *r = search_ok(*state, "penguin", NULL);
+	assert_int_equal(r->n_hits, 1);
+	assert_true(r->hits[0].is_record);
+	assert_string_equal(r->hits[0].doc, "rec-1");
+	assert_int_equal(r->hits[0].doc_len, 5);
+	xihu_results_free(r);
+	r = search_ok(*state, "kiwi", NULL);
+	assert_int_equal(r->n_hits, 1);
+	assert_false(r->hits[0].is_record);
+	const char *want = at("tree/caf\xe9.txt");
+	assert_int_equal(r->hits[0].doc_len, strlen(want));
+	assert_memory_equal(r->hits[0].doc, want, strlen(want) + 1);
+	xihu_results_free(r);
+}
+
+static void query_error_has_code_column_and_message(void **state)
+{
+	xihu_conn *c = *state;
+	struct xihu_results *r = (struct xihu_results *)&r; /* must come back NULL */
+	assert_int_equal(xihu_search(c, "zebra \"runs", NULL, &r), -1);
+	assert_null(r);
+	uint32_t col = 99;
+	assert_int_equal(xihu_errcode(c, &col), XIHU_E_QUERY);
+	assert_int_equal(col, 7);
+	assert_string_equal(xihu_errname(xihu_errcode(c, NULL)), "E_QUERY");
+	const char *msg = xihu_errmsg(c);
+	assert_non_null(strstr(msg, "query column 7: unbalanced quote"));
+	assert_null(strchr(msg, '\n'));
+	/* the connection goes on serving */
+	r = search_ok(c, "zebra", NULL);
+	assert_int_equal(r->n_hits, 2);
+	xihu_results_free(r);
+	assert_int_equal(xihu_errcode(c, &col), XIHU_E_NONE);
+	assert_int_equal(col, 0);
+}
+
+static void bad_arguments_are_client_errors(void **state)
+{
+	xihu_conn *c = *state;
+	struct xihu_search_opts o = {.flags = 1u << 30};
+	struct xihu_results *r;
+	assert_int_equal(xihu_search(c, "zebra", &o, &r), -1);
+	assert_null(r);
+	assert_int_equal(xihu_errcode(c, NULL), XIHU_E_CLIENT);
+	assert_string_equal(xihu_errname(XIHU_E_CLIENT), "E_CLIENT");
+	assert_non_null(strstr(xihu_errmsg(c), "unknown flags 0x40000000"));
+	assert_int_equal(xihu_search(c, NULL, NULL, &r), -1);
+	assert_non_null(strstr(xihu_errmsg(c), "query is NULL"));
+	assert_string_equal(xihu_errname(XIHU_E_LIMIT), "E_LIMIT");
+	assert_string_equal(xihu_errname(1000), "E_UNKNOWN");
+}
+
+static void missing_socket_names_the_path(void **state)
+{
+	(void)state;
+	char err[512] = "";
+	const char *path = at("nowhere/xihud.sock");
+	assert_null(xihu_connect(path, 0, err, sizeof err));
+	assert_non_null(strstr(err, "cannot connect to "));
+	assert_non_null(strstr(err, path));
+	assert_null(strchr(err, '\n'));
+	/* no room for the message: still NULL, nothing written out of bounds */
+	assert_null(xihu_connect(path, 0, NULL, 0));
+	char small[8];
+	assert_null(xihu_connect(path, 0, small, sizeof small));
+	assert_int_equal(strlen(small), sizeof small - 1);
+	assert_null(xihu_connect(sock, 1u << 7, err, sizeof err));
+	assert_non_null(strstr(err, "unknown flags"));
+}
+
+static void socket_from_environment(void **state)
+{
+	(void)state;
+	assert_int_equal(setenv("XIHU_SOCKET", sock, 1), 0);
+	char err[512];
+	xihu_conn *c = xihu_connect(NULL, 0, err, sizeof err);
+	assert_int_equal(unsetenv("XIHU_SOCKET"), 0);
+	assert_non_null(c);
+	struct xihu_results *r = search_ok(c, "kiwi", NULL);
+	assert_int_equal(r->n_hits, 1);
+	xihu_results_free(r);
+	xihu_close(c);
+}
+
+static void one_connection_many_searches(void **state)
+{
+	static const char *const queries[] = {"zebra", "fox", "nothinglikethis", "penguin"};
+	static const size_t want[] = {2, 1, 0, 1};
+	for (int i = 0; i < 400; i++) {
+		struct xihu_results *r = search_ok(*state, queries[i % 4], NULL);
+		assert_int_equal(r->n_hits, want[i % 4]);
+		xihu_results_free(r);
+	}
+	struct xihu_status st;
+	assert_int_equal(xihu_status(*state, &st), 0);
+	assert_true(st.queries >= 400);
+}
+
+static void status_numbers(void **state)
+{
+	struct xihu_status st;
+	assert_int_equal(xihu_status(*state, &st), 0);
+	assert_string_equal(st.version, xihu_client_version());
+	assert_int_equal(st.proto_version, 1);
+	assert_int_equal(st.docs, 5); /* four files and a record */
+	assert_true(st.terms > 10 && st.segments >= 1 && st.index_bytes > 0);
+	assert_int_equal(st.pid, (uint32_t)daemon_pid);
+	assert_non_null(strstr(st.index_path, "index"));
+	/* a second status replaces the first's strings */
+	assert_int_equal(xihu_status(*state, &st), 0);
+	assert_string_equal(st.version, xihu_client_version());
+}
+
+/* A connection outlives its daemon: while none runs a search fails with a
+ * client error naming the socket; once one runs again the same connection
+ * serves again.  Results stay valid after xihu_close. */
+static void connection_survives_a_daemon_restart(void **state)
+{
+	xihu_conn *c = *state;
+	struct xihu_results *before = search_ok(c, "zebra", NULL);
+	assert_int_equal(stop_daemon(), 0);
+	struct xihu_results *r;
+	assert_int_equal(xihu_search(c, "zebra", NULL, &r), -1);
+	assert_int_equal(xihu_errcode(c, NULL), XIHU_E_CLIENT);
+	assert_non_null(strstr(xihu_errmsg(c), sock));
+	assert_int_equal(start_daemon(), 0);
+	r = search_ok(c, "zebra", NULL);
+	assert_int_equal(r->n_hits, before->n_hits);
+	assert_string_equal(r->hits[0].doc, before->hits[0].doc);
+	xihu_results_free(r);
+	/* a daemon restarted under an open connection: the next call reconnects */
+	assert_int_equal(stop_daemon(), 0);
+	assert_int_equal(start_daemon(), 0);
+	r = search_ok(c, "fox", NULL);
+	assert_int_equal(r->n_hits, 1);
+	xihu_results_free(r);
+	xihu_close(c);
+	*state = NULL;
+	assert_string_equal(before->hits[0].lines[0].text, "zebra zebra zebra");
+	xihu_results_free(before);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 3) {
+		fprintf(stderr, "usage: test_lib XIHUD XIHU_INDEX\n");
+		return 2;
+	}
+	xihud_bin = argv[1];
+	xihu_index_bin = argv[2];
+	unsetenv("XIHU_SOCKET");
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(hits_lines_columns_spans, conn_setup, conn_teardown),
+	    cmocka_unit_test_setup_teardown(both_words_two_spans, conn_setup, conn_teardown),
+	    cmocka_unit_test_setup_teardown(context_lines_have_col_0, conn_setup, conn_teardown),
+	    cmocka_unit_test_setup_teardown(no_lines_limit_and_offset, conn_setup, conn_teardown),
+	    cmocka_unit_test_setup_teardown(no_match_and_suggestion, conn_setup, conn_teardown),
+	    cmocka_unit_test_setup_teardown(record_and_non_utf8_doc, conn_setup, conn_teardown),
+	    cmocka_unit_test_setup_teardown(query_error_has_code_column_and_message, conn_setup,
+	                                    conn_teardown),
+	    cmocka_unit_test_setup_teardown(bad_arguments_are_client_errors, conn_setup,
+	                                    conn_teardown),
+	    cmocka_unit_test(missing_socket_names_the_path),
+	    cmocka_unit_test(socket_from_environment),
+	    cmocka_unit_test_setup_teardown(one_connection_many_searches, conn_setup,
+	                                    conn_teardown),
+	    cmocka_unit_test_setup_teardown(status_numbers, conn_setup, conn_teardown),
+	    cmocka_unit_test_setup_teardown(connection_survives_a_daemon_restart, conn_setup,
+	                                    conn_teardown),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
