@@ -148,7 +148,10 @@ src/main.c:3:8:${TAB}return kangaroo_count();"
 	expect_file references.txt "$emacs_ranked"
 	expect_sorted references.txt "$want_emacs"
 	expect_file definitions.txt "src/main.c:3:8:${TAB}return kangaroo_count();"
-	expect_file apropos.txt "$(grep '^docs/zoo.md:' <<<"$emacs_ranked")"
+	# apropos takes a query as it is
+	expect_sorted apropos.txt "docs/notes.txt:2:3:no marsupial here
+docs/zoo.md:1:0:wombat and kangaroo"
+	expect_file identifier.txt "xihu kangaroo_count"
 	expect_file nomatch.txt "nil"
 	expect_file error_msg.txt "$BAD_QUERY_ERR"
 	expect_file search_error.txt "$BAD_QUERY_ERR
