@@ -48,6 +48,8 @@ static int fail(xihu_conn *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(c->err, sizeof c->err, fmt, ap);
 	va_end(ap);
+	for (char *p = c->err; (p = strpbrk(p, "\r\n"));) /* one line, whoever wrote it */
+		*p = ' ';
 	c->code = XIHU_E_CLIENT;
 	c->column = 0;
 	return -1;

@@ -6,10 +6,12 @@
 # codes and `path:line:col:text` lines.
 # From meson: BUILD_ROOT, EXAMPLE_C, CC, SANITIZE, XIHU_INDEX_BIN, XIHUD_BIN.
 set -u
+# shellcheck disable=SC2034 # lib.sh's fail() names the case
 CASE=install
 T=$(mktemp -d /tmp/xihu-libinst.XXXXXX)
 SOCK=$T/run/xihud.sock
 TREE=$T/tree
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/../e2e/lib.sh"
 
 DEST=$T/root
@@ -43,7 +45,8 @@ san=()
 # shellcheck disable=SC2086 # CC and FLAGS are word lists
 $CC -std=c11 -Wall -Wextra -Werror "${san[@]}" -o "$T/example" "$EXAMPLE_C" $FLAGS 2>"$T/cc.log" ||
 	fail "cc example.c: $(head -n 5 "$T/cc.log")"
-export LD_LIBRARY_PATH=$(dirname "$SO")
+LD_LIBRARY_PATH=$(dirname "$SO")
+export LD_LIBRARY_PATH
 export XIHU_SOCKET=$SOCK
 
 mkdir -p "$TREE/src"
