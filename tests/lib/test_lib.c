@@ -365,6 +365,21 @@ static void bad_arguments_are_client_errors(void **state)
 	assert_non_null(strstr(xihu_errmsg(c), "query is NULL"));
 	assert_string_equal(xihu_errname(XIHU_E_LIMIT), "E_LIMIT");
 	assert_string_equal(xihu_errname(1000), "E_UNKNOWN");
+
+	/* a query over the daemon's 1 MiB frame limit never leaves; the next
+	 * search on the connection works */
+	size_t n = 2u << 20;
+	char *big = malloc(n + 1);
+	assert_non_null(big);
+	memset(big, 'a', n);
+	big[n] = '\0';
+	assert_int_equal(xihu_search(c, big, NULL, &r), -1);
+	free(big);
+	assert_int_equal(xihu_errcode(c, NULL), XIHU_E_CLIENT);
+	assert_non_null(strstr(xihu_errmsg(c), "frame limit"));
+	r = search_ok(c, "fox", NULL);
+	assert_int_equal(r->n_hits, 1);
+	xihu_results_free(r);
 }
 
 static void missing_socket_names_the_path(void **state)
