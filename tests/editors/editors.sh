@@ -116,10 +116,12 @@ nvim_lua)
 	expect_file query.txt "$RANKED"
 	expect_file query_nomatch.txt "0"
 	expect_file query_error.txt "$BAD_QUERY_ERR"
-	# the picker: two queries typed within the debounce make one search;
-	# it lists xihu's answer; <C-p> wraps to the last, <C-n> goes on, <CR>
-	# opens the third at its line and (0-based) column
-	expect_file picker_shown.txt "1"
+	# the picker: a search replaced while it runs shows nothing; two
+	# queries typed within the debounce make one search; it lists xihu's
+	# answer; <C-p> wraps to the last, <C-n> goes on, <CR> opens the third
+	# at its line and (0-based) column
+	expect_file picker_replaced.txt "docs/notes.txt:2:4: no marsupial here"
+	expect_file picker_shown.txt "2 1"
 	expect_file picker.txt "$(sed -E 's/^([^:]*:[0-9]+:[0-9]+:)[[:space:]]*/\1 /' <<<"$RANKED")"
 	third=$(sed -n 3p <<<"$RANKED")
 	IFS=: read -r path line col _ <<<"$third"

@@ -55,17 +55,29 @@ out('query_nomatch.txt', #(query('nothingness') or { 'nil', 'nil' }))
 local _, err = query('"unclosed')
 out('query_error.txt', tostring(err))
 
--- the picker: two changes within the debounce interval make one search
+-- the picker: a search started while another runs replaces it
 vim.cmd('cclose')
 local p = xihu.picker()
 local shown = 0
 p.on_show = function() shown = shown + 1 end
-vim.api.nvim_buf_set_lines(p.prompt_buf, 0, -1, false, { 'xihu> wombat' })
-p:changed()
-vim.api.nvim_buf_set_lines(p.prompt_buf, 0, -1, false, { 'xihu> kangaroo' })
-p:changed()
+local function type_in(text)
+  vim.api.nvim_buf_set_lines(p.prompt_buf, 0, -1, false, { 'xihu> ' .. text })
+end
+type_in('wombat')
+p:update()
+type_in('marsupial')
+p:update()
 wait(function() return shown > 0 end)
-out('picker_shown.txt', shown)
+out('picker_replaced.txt', vim.api.nvim_buf_get_lines(p.list_buf, 0, -1, false))
+
+-- two changes within the debounce interval make one search
+local before = p.searches
+type_in('wombat')
+p:changed()
+type_in('kangaroo')
+p:changed()
+wait(function() return shown > 1 end)
+out('picker_shown.txt', string.format('%d %d', shown, p.searches - before))
 out('picker.txt', vim.api.nvim_buf_get_lines(p.list_buf, 0, -1, false))
 
 -- keys: <C-p> wraps from the first to the last, then <C-n> three times

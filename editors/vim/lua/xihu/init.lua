@@ -222,7 +222,9 @@ end
 
 -- picker(opts): opens the picker and returns it.  opts as for query().
 function M.picker(opts)
-  local p = setmetatable({ opts = opts or {}, items = {}, sel = 1, seq = 0, last = nil }, Picker)
+  -- seq numbers the searches started (searches, for a test of the
+  -- debounce); only the answer to the latest one is shown
+  local p = setmetatable({ opts = opts or {}, items = {}, sel = 1, seq = 0, searches = 0, last = nil }, Picker)
   local width = math.max(20, math.floor(vim.o.columns * 0.8))
   local height = math.max(3, math.floor(vim.o.lines * 0.6))
   p.list_buf = scratch()
@@ -289,6 +291,7 @@ function Picker:update()
     return
   end
   local seq = self.seq
+  self.searches = self.searches + 1
   self.job = M.query(q, self.opts, function(items, err)
     if seq == self.seq and not self.closed then
       self.job = nil
