@@ -185,7 +185,7 @@ def check_man(page, prog):
               'EXAMPLES', 'SEE ALSO'):
         if s not in sections:
             die('%s: no %s section' % (page, s))
-    documented = {}  # option -> (subsection, placeholder)
+    entries = []  # (option, subsection, placeholder), as the page has them
     for sub, tag in tags(sections['OPTIONS']):
         opts = tag_options(tag)
         if opts is None:
@@ -194,17 +194,19 @@ def check_man(page, prog):
             if value and value not in VALUES:
                 die('%s: OPTIONS: %s %s: no test value for %s (add one to VALUES in %s)' %
                     (page, opt, value, value, __file__))
-            documented.setdefault(opt, (sub, value))
+            entries.append((opt, sub, value))
+    documented = {opt for opt, _, _ in entries}
     if not documented:
         die('%s: OPTIONS lists no option' % page)
 
     # help -> page
     helps = program_options(prog)
-    missing = sorted({o for opts in helps.values() for o in opts} - set(documented))
+    all_help = {o for opts in helps.values() for o in opts}
+    missing = sorted(all_help - documented)
     if missing:
         die('%s: OPTIONS lacks %s, which %s --help lists' % (page, ' '.join(missing), prog))
     print('ok: %s documents the %d options of %s --help%s' %
-          (page, len({o for opts in helps.values() for o in opts}), prog,
+          (page, len(all_help), prog,
            ' and of each command\'s' if prog == 'xihu' else ''))
 
     # xihu's commands -> COMMANDS
@@ -219,15 +221,22 @@ def check_man(page, prog):
 
     # page -> program: the probe must be able to say no
     where_of = lambda sub: 'search' if prog == 'xihu' and 'search' in sub.lower() else None
-    for where in {where_of(sub) for sub, _ in documented.values()}:
+    for where in {where_of(sub) for _, sub, _ in entries}:
         if accepted(prog, where, '--no-such-option', None):
             die('%s%s takes --no-such-option: this check cannot tell' %
                 (prog, ' ' + where if where else ''))
-    rejected = [opt + (' ' + VALUES[v] if v else '') for opt, (sub, v) in sorted(documented.items())
-                if not accepted(prog, where_of(sub), opt, v)]
+    # getopt_long takes "--fore" for --foreground: the page must not
+    abbreviated = [o for o in documented if o not in all_help and o.startswith('--') and
+                   any(h.startswith(o) for h in all_help)]
+    if abbreviated:
+        die('%s: OPTIONS documents %s, abbreviations of what %s --help lists' %
+            (page, ' '.join(sorted(abbreviated)), prog))
+    rejected = ['%s%s%s' % ('search ' if where_of(sub) else '', opt, ' ' + VALUES[v] if v else '')
+                for opt, sub, v in entries if not accepted(prog, where_of(sub), opt, v)]
     if rejected:
         die('%s: OPTIONS documents %s, which %s does not accept' % (page, ', '.join(rejected), prog))
-    print('ok: %s accepts the %d options %s documents' % (prog, len(documented), page))
+    print('ok: %s accepts the %d options %s documents, where it documents them' %
+          (prog, len(entries), page))
 
 
 def check_render(page):
