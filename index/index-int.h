@@ -715,5 +715,8 @@ typedef struct hl_terms {
  * at their positions; the text is analyzed with hl->an. */
 int snippet_lines(const char *text, size_t len, const hl_terms *hl, uint32_t max_lines, uint32_t context,
                   xihu_hit *hit, xihu_err *err);
+/* Whether snippet_lines may skip analyzing lines that cannot match (see
+ * snippet.c); true but in tests that compare it with the long way. */
+extern bool snippet_prefilter;
 
 #endif

@@ -25,6 +25,8 @@
 
 #include "index-int.h"
 
+bool snippet_prefilter = true;
+
 #define SNIPPET_MAX_LINE 1024
 #define SNIPPET_LEAD 160 /* bytes kept before the first match of a cut line */
 /* recent tokens kept for phrase matching: a phrase spans fewer than
@@ -103,22 +105,32 @@ static bool phrase_ends_here(const hl_pattern *p, const recent *ring, uint64_t n
 	return i < 0;
 }
 
-/* Pass 1: the spans of every match, in text order of their last token. */
-static void collect(const char *text, size_t len, const hl_terms *hl, uint32_t max_lines, spans *out)
-{
+/* Pass 1 state: the spans found so far and how many lines they are on. */
+typedef struct collector {
+	const char *text;
+	const hl_terms *hl;
+	uint32_t max_lines, lines_with_spans;
+	size_t scanned; /* newlines counted up to here */
 	analyzer an;
+	recent *ring;
+	spans *out;
+} collector;
+
+/* Analyzes text[from, to) as a text of its own (positions from 0, so no
+ * phrase bridges two ranges) and adds the spans of its matches.  Returns
+ * false once the spans are on more than max_lines + 2 lines: later text
+ * cannot add to the first lines. */
+static bool collect_range(collector *c, size_t from, size_t to)
+{
+	const hl_terms *hl = c->hl;
+	spans *out = c->out;
+	recent *ring = c->ring;
 	token t;
 	uint64_t seen = 0;
-	uint32_t lines_with_spans = 0;
-	size_t scanned = 0;
-	recent *ring = malloc(RING * sizeof *ring);
-	if (!ring || analyzer_open(&an, hl->an, NULL)) {
-		free(ring);
-		out->rc = XIHU_ENOMEM;
-		return;
-	}
-	analyzer_reset(&an, text, len, 0);
-	while (analyzer_next(&an, &t) && !out->rc) {
+	analyzer_reset(&c->an, c->text + from, to - from, 0);
+	while (analyzer_next(&c->an, &t) && !out->rc) {
+		t.start += (uint32_t)from;
+		t.end += (uint32_t)from;
 		recent *r = &ring[seen % RING];
 		memcpy(r->term, t.term, t.len + 1);
 		r->pos = t.pos;
@@ -150,20 +162,113 @@ static void collect(const char *text, size_t len, const hl_terms *hl, uint32_t m
 		}
 		if (out->n == before)
 			continue;
-		/* stop two lines past the limit: later text cannot add to the first lines */
 		const char *nl;
 		uint32_t newlines = 0;
-		while ((nl = memchr(text + scanned, '\n', t.start - scanned))) {
+		while ((nl = memchr(c->text + c->scanned, '\n', t.start - c->scanned))) {
 			newlines++;
-			scanned = (size_t)(nl - text) + 1;
+			c->scanned = (size_t)(nl - c->text) + 1;
 		}
-		if (newlines || lines_with_spans == 0)
-			lines_with_spans++;
-		if (lines_with_spans > max_lines + 2)
-			break;
+		if (newlines || c->lines_with_spans == 0)
+			c->lines_with_spans++;
+		if (c->lines_with_spans > c->max_lines + 2)
+			return false;
 	}
-	analyzer_close(&an);
-	free(ring);
+	return true;
+}
+
+/* Whether the lines of text that may hold a match can be found without
+ * analyzing the rest.  Without stemming, the analysis of an all-ASCII line
+ * gives tokens that are each the line's own bytes [start, end), lowercased
+ * (parts, wholes with their '_', prefixes' tokens start with the prefix).
+ * So when every word of the patterns is ASCII, an ASCII line can match
+ * only where a word occurs in it as a lowercase substring; lines with other
+ * bytes (NFKC folding can make ASCII of them) are always analyzed.  With
+ * stopwords a phrase may bridge a line of stopwords alone: phrases then go
+ * the long way. */
+static bool can_prefilter(const collector *c)
+{
+	if (c->an.sb)
+		return false;
+	for (uint32_t k = 0; k < c->hl->n; k++) {
+		const hl_pattern *p = &c->hl->p[k];
+		if (p->nterms > 1 && c->an.has_stop)
+			return false;
+		for (uint32_t i = 0; i < p->nterms; i++)
+			for (const char *w = p->terms[i]; *w; w++)
+				if ((unsigned char)*w >= 0x80)
+					return false;
+	}
+	return true;
+}
+
+/* The prefiltered pass: marks where a pattern word occurs in the
+ * lowercased text, then analyzes runs of lines that hold a mark or a
+ * non-ASCII byte, with the lines between them that have no letter or digit
+ * (they hold no token, and a phrase may span them).  Returns -1 out of
+ * memory (the caller takes the long way). */
+static int collect_prefiltered(collector *c, size_t len)
+{
+	const unsigned char *text = (const unsigned char *)c->text;
+	unsigned char *low = malloc(len + 1), *mark = calloc(len + 1, 1);
+	if (!low || !mark) {
+		free(low);
+		free(mark);
+		return -1;
+	}
+	for (size_t i = 0; i < len; i++)
+		low[i] = text[i] >= 'A' && text[i] <= 'Z' ? (unsigned char)(text[i] | 0x20) : text[i];
+	for (uint32_t k = 0; k < c->hl->n; k++) {
+		const hl_pattern *p = &c->hl->p[k];
+		for (uint32_t i = 0; i < p->nterms; i++) {
+			size_t wl = strlen(p->terms[i]);
+			const unsigned char *at = low, *end = low + len;
+			while (wl && (at = memmem(at, (size_t)(end - at), p->terms[i], wl))) {
+				mark[at - low] = 1;
+				at++;
+			}
+		}
+	}
+	size_t run = SIZE_MAX, run_end = 0; /* the run of lines being gathered */
+	bool more = true;
+	for (size_t ls = 0; ls < len && more;) {
+		const unsigned char *nl = memchr(text + ls, '\n', len - ls);
+		size_t le = nl ? (size_t)(nl - text) + 1 : len;
+		bool want = false, word = false;
+		for (size_t i = ls; i < le && !want; i++) {
+			want = mark[i] || text[i] >= 0x80;
+			word = word || (low[i] >= 'a' && low[i] <= 'z') || (text[i] >= '0' && text[i] <= '9');
+		}
+		if (want) {
+			if (run == SIZE_MAX)
+				run = ls;
+			run_end = le;
+		} else if (word && run != SIZE_MAX) {
+			more = collect_range(c, run, run_end);
+			run = SIZE_MAX;
+		}
+		ls = le;
+	}
+	if (more && run != SIZE_MAX)
+		collect_range(c, run, run_end);
+	free(low);
+	free(mark);
+	return 0;
+}
+
+/* Pass 1: the spans of every match, in text order of their last token. */
+static void collect(const char *text, size_t len, const hl_terms *hl, uint32_t max_lines, spans *out)
+{
+	collector c = {.text = text, .hl = hl, .max_lines = max_lines, .out = out};
+	c.ring = malloc(RING * sizeof *c.ring);
+	if (!c.ring || analyzer_open(&c.an, hl->an, NULL)) {
+		free(c.ring);
+		out->rc = XIHU_ENOMEM;
+		return;
+	}
+	if (!snippet_prefilter || !can_prefilter(&c) || collect_prefiltered(&c, len) != 0)
+		collect_range(&c, 0, len);
+	analyzer_close(&c.an);
+	free(c.ring);
 }
 
 static int cmp_span(const void *a, const void *b)

@@ -1,0 +1,178 @@
+/*
+ * test_snippet.c: snippet_lines skips the lines that cannot match (its
+ * prefilter) and must find exactly what analyzing every line finds.  Random
+ * texts of mixed-case words, identifiers, punctuation, blank lines and
+ * non-ASCII words (accents, fullwidth letters that fold to ASCII, CJK), and
+ * random terms, prefixes and phrases, compared line by line and span by span
+ * with the prefilter on and off, under analyses with and without stopwords
+ * and stemming, and with a small max_lines (the early stop).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "index-int.h"
+
+static const char *const words[] = {
+	"memory", "Memory", "MEMORY", "barrier", "Barriers", "the", "of", "page", "table",
+	"pageTable", "page_table", "PAGE_TABLE_SIZE", "parseHttpRequest", "http", "smp_mb",
+	"x86", "u32Value", "running", "runs", "caf\xc3\xa9", "\xef\xbc\xad\xef\xbc\xa5\xef\xbc\xad"
+	"\xef\xbc\xaf\xef\xbc\xb2\xef\xbc\xb9", /* fullwidth MEMORY */
+	"\xe5\x86\x85\xe5\xad\x98", "lock", "spinlock", "spin_lock", "unlock", "a", "1024",
+};
+static const char *const seps[] = {" ", " ", " ", ", ", ".", "(", ") ", "\n", "\n\n", "\n  \n",
+                                   " -- ", "\t", "\r\n", "/*", "*/ "};
+
+static uint64_t rng = 42;
+static uint32_t rnd(uint32_t n)
+{
+	rng = rng * 6364136223846793005u + 1442695040888963407u;
+	return (uint32_t)(rng >> 33) % n;
+}
+
+static size_t make_text(char *buf, size_t cap)
+{
+	size_t len = 0, n = 20 + rnd(200);
+	for (size_t i = 0; i < n; i++) {
+		const char *w = words[rnd(sizeof words / sizeof *words)];
+		const char *s = seps[rnd(sizeof seps / sizeof *seps)];
+		if (len + strlen(w) + strlen(s) + 1 >= cap)
+			break;
+		len += (size_t)sprintf(buf + len, "%s%s", w, s);
+	}
+	return len;
+}
+
+/* The lines of one snippet_lines run, printed: "line:col:text|spans" each. */
+static char *render(const char *text, size_t len, const hl_terms *hl, uint32_t max_lines,
+                    bool prefilter)
+{
+	snippet_prefilter = prefilter;
+	xihu_hit hit = {0};
+	assert_int_equal(snippet_lines(text, len, hl, max_lines, 1, &hit, NULL), 0);
+	snippet_prefilter = true;
+	char *out = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&out, &n);
+	assert_non_null(f);
+	for (uint32_t l = 0; l < hit.nlines; l++) {
+		const xihu_line *x = &hit.lines[l];
+		fprintf(f, "%u:%u:%.*s|", x->line, x->col, (int)x->len, x->text);
+		for (uint32_t s = 0; s < x->nspans; s++)
+			fprintf(f, "[%u,%u]", x->spans[s].start, x->spans[s].end);
+		fputc('\n', f);
+		free(x->text);
+		free(x->spans);
+	}
+	free(hit.lines);
+	fclose(f);
+	return out;
+}
+
+/* A pattern's words as the query would give them: analyzed like the text. */
+static char *term_of(const analysis *an, const char *w)
+{
+	analyzer a;
+	token t;
+	assert_int_equal(analyzer_open(&a, an, NULL), 0);
+	analyzer_reset(&a, w, strlen(w), 0);
+	char *s = NULL;
+	while (!s && analyzer_next(&a, &t))
+		if (!t.whole)
+			s = strdup(t.term);
+	analyzer_close(&a);
+	return s ? s : strdup("memory");
+}
+
+static void compare(const analysis *an, unsigned rounds)
+{
+	char text[8192];
+	for (unsigned r = 0; r < rounds; r++) {
+		size_t len = make_text(text, sizeof text);
+		char *terms[3];
+		uint32_t n = 1 + rnd(3);
+		for (uint32_t i = 0; i < n; i++)
+			terms[i] = term_of(an, words[rnd(sizeof words / sizeof *words)]);
+		bool prefix = n == 1 && rnd(3) == 0;
+		if (prefix && strlen(terms[0]) > 2)
+			terms[0][2] = '\0';
+		hl_pattern p[2] = {{n, terms, prefix, NULL}, {1, terms, false, NULL}};
+		hl_terms hl = {1 + rnd(2), p, an};
+		uint32_t max_lines = rnd(2) ? 100 : 1 + rnd(3);
+		char *slow = render(text, len, &hl, max_lines, false);
+		char *fast = render(text, len, &hl, max_lines, true);
+		if (strcmp(slow, fast))
+			fail_msg("round %u, %u words [%s%s], max_lines %u, text [%.*s]:\nlong way:\n%s\nprefiltered:\n%s",
+			         r, n, terms[0], prefix ? "*" : "", max_lines, (int)len, text, slow, fast);
+		free(slow);
+		free(fast);
+		for (uint32_t i = 0; i < n; i++)
+			free(terms[i]);
+	}
+}
+
+static analysis *make(const char *stem, const char *stop)
+{
+	analysis_opts o = {.stem = stem, .stopwords = stop, .stopwords_len = stop ? strlen(stop) : 0,
+	                   .stopwords_name = "stop.txt"};
+	analysis *an = NULL;
+	assert_int_equal(analysis_new(&o, &an, NULL), 0);
+	return an;
+}
+
+static void prefilter_finds_what_every_line_finds(void **state)
+{
+	(void)state;
+	compare(NULL, 3000);
+}
+
+static void with_stopwords_and_stemming_too(void **state)
+{
+	(void)state;
+	analysis *stop = make(NULL, "the\nof\na\n");
+	compare(stop, 1500);
+	analysis_free(stop);
+	analysis *stem = make("english", NULL);
+	compare(stem, 1500);
+	analysis_free(stem);
+}
+
+/* The lines a prefilter must not skip, pinned: a phrase across a blank
+ * line, a fullwidth word that folds to the ASCII term, an identifier part. */
+static void blank_lines_fullwidth_and_parts(void **state)
+{
+	(void)state;
+	char *mb[] = {"memory", "barrier"};
+	hl_pattern p = {2, mb, false, NULL};
+	hl_terms hl = {1, &p, NULL};
+	const char *t = "x\nsome memory\n\n  \nbarrier here\nother words\n";
+	char *got = render(t, strlen(t), &hl, 100, true);
+	assert_string_equal(got, "1:0:x|\n2:6:some memory|[5,11]\n3:0:|\n4:0:  |\n5:1:barrier here|[0,7]\n"
+	                         "6:0:other words|\n");
+	free(got);
+	char *m[] = {"memory"};
+	hl_pattern q = {1, m, false, NULL};
+	hl_terms hq = {1, &q, NULL};
+	t = "none\n\xef\xbc\xad\xef\xbc\xa5\xef\xbc\xad\xef\xbc\xaf\xef\xbc\xb2\xef\xbc\xb9 wide\n"
+	    "readMemoryBarrier\n";
+	got = render(t, strlen(t), &hq, 100, true);
+	assert_string_equal(got, "1:0:none|\n2:1:\xef\xbc\xad\xef\xbc\xa5\xef\xbc\xad\xef\xbc\xaf\xef\xbc\xb2"
+	                         "\xef\xbc\xb9 wide|[0,18]\n3:5:readMemoryBarrier|[4,10]\n");
+	free(got);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(prefilter_finds_what_every_line_finds),
+		cmocka_unit_test(with_stopwords_and_stemming_too),
+		cmocka_unit_test(blank_lines_fullwidth_and_parts),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
