@@ -159,6 +159,27 @@ static void put_json_hit(const struct out_opts *o, const Xihu__Hit *h, unsigned 
 	fputs("]}\n", f);
 }
 
+/* How many of h's lines to print: all, or when it has more than
+ * o->cut_lines matching lines, those before the first one past the cut,
+ * less the context lines that only lead up to it. */
+static size_t shown_lines(const struct out_opts *o, const Xihu__Hit *h)
+{
+	uint32_t matching = 0, last = 0; /* the last matching line shown */
+	for (size_t i = 0; i < h->n_lines; i++) {
+		const Xihu__Line *l = h->lines[i];
+		if (l->col == 0 || !o->cut_lines)
+			continue;
+		if (++matching <= o->cut_lines) {
+			last = l->line;
+			continue;
+		}
+		while (i > 0 && h->lines[i - 1]->col == 0 && h->lines[i - 1]->line > last + o->context)
+			i--;
+		return i;
+	}
+	return h->n_lines;
+}
+
 void out_hit(const struct out_opts *o, const Xihu__Hit *h, unsigned rank, bool first)
 {
 	FILE *f = o->f;
@@ -168,7 +189,8 @@ void out_hit(const struct out_opts *o, const Xihu__Hit *h, unsigned rank, bool f
 			fputc('\n', f);
 		put_doc(o, h, o->color);
 		fputc('\n', f);
-		for (size_t i = 0; i < h->n_lines; i++) {
+		size_t shown = shown_lines(o, h);
+		for (size_t i = 0; i < shown; i++) {
 			const Xihu__Line *l = h->lines[i];
 			if (i && l->line > h->lines[i - 1]->line + 1 &&
 			    (l->col == 0 || h->lines[i - 1]->col == 0))
@@ -182,6 +204,9 @@ void out_hit(const struct out_opts *o, const Xihu__Hit *h, unsigned rank, bool f
 			put_text(o, l);
 			fputc('\n', f);
 		}
+		if (shown < h->n_lines)
+			fprintf(f, o->color ? C_LINE "..." C_RESET " more matching lines (-m N shows N)\n"
+			                    : "... more matching lines (-m N shows N)\n");
 		return;
 	case OUT_VIMGREP:
 		if (h->n_lines == 0) {

@@ -19,6 +19,10 @@ struct out_opts {
 	enum out_format format;
 	bool color;      /* ANSI colors (default format only) */
 	const char *cwd; /* paths under it print relative; NULL: always absolute */
+	/* default format: a hit shows this many matching lines at most, then
+	 * says there are more (it was asked for one more); 0: all it has */
+	uint32_t cut_lines;
+	uint32_t context; /* the context asked for (-C), to cut with the lines */
 };
 
 /* Prints the hit ranked rank (1-based, by score); first: the first hit

@@ -31,6 +31,9 @@
 #define EXIT_NOMATCH 1
 #define EXIT_ERROR 2
 
+/* matching lines a hit shows in the default format without -m */
+#define DEFAULT_LINES_SHOWN 10
+
 static void error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void error(const char *fmt, ...)
 {
@@ -94,7 +97,9 @@ static void usage_search(FILE *f)
 	      "\n"
 	      "  -n N               show N hits (default 10)\n"
 	      "  --offset K         skip the first K hits (paging)\n"
-	      "  -m, --max-count N  show at most N matching lines of each hit (default 1000)\n"
+	      "  -m, --max-count N  show at most N matching lines of each hit (default: 10,\n"
+	      "                     then a note if there are more; 1000 with --vimgrep and\n"
+	      "                     --json)\n"
 	      "  -C, --context N    show N lines before and after each matching line\n"
 	      "  --sort ORDER       score (best first, the default) or path (the N best hits,\n"
 	      "                     shown in path order)\n"
@@ -427,6 +432,13 @@ static int cmd_search(int argc, char **argv, struct target t)
 	sr.offset = format == OUT_COUNT || quiet ? 0 : offset;
 	sr.want_lines = lines;
 	sr.max_lines = lines ? max_count : 0;
+	if (format == OUT_DEFAULT && !max_count && lines) {
+		/* people read the first lines of the best hits: a few each, and a
+		 * note when there are more (one more is asked for to know) */
+		o.cut_lines = DEFAULT_LINES_SHOWN;
+		o.context = context;
+		sr.max_lines = DEFAULT_LINES_SHOWN + 1;
+	}
 	/* a count must not be a lower bound; -q needs only one match */
 	sr.exact_total = format == OUT_COUNT && !quiet;
 	sr.context = lines && format != OUT_VIMGREP ? context : 0;

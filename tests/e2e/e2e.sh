@@ -237,6 +237,7 @@ cli_options)
 		printf 'apple one\nbanana\napple two apple\nx\napple three\n' >"$TREE/$f.txt"
 	done
 	printf 'apple apple apple apple\n' >"$TREE/best.txt"
+	for i in $(seq 12); do printf 'kiwi %s\nfiller\n' "$i"; done >"$TREE/kiwi.txt"
 	index "$TREE"
 	start_daemon
 	cd "$TREE" || fail cd
@@ -271,6 +272,16 @@ cli_options)
 	[[ "$OUT" != *$'\033'* ]] || fail "NO_COLOR: escapes in [$OUT]"
 	run xihu search path:best.txt apple
 	[[ "$OUT" != *$'\033'* ]] || fail "not a terminal: escapes in [$OUT]"
+	# the default format shows 10 matching lines of a hit, then a note
+	run xihu search kiwi
+	expect_eq "10 lines, then a note" "$(sed -n '2p;11p;12p' <<<"$OUT")" "$(printf '1:1: kiwi 1\n19:1: kiwi 10\n... more matching lines (-m N shows N)')"
+	expect_eq "10 lines, then a note: count" "$(wc -l <<<"$OUT")" 12
+	run xihu search -C 1 kiwi
+	expect_eq "cut with context: the 10th's context stays, the 11th's goes" "$(tail -3 <<<"$OUT")" "$(printf '19:1: kiwi 10\n20-  filler\n... more matching lines (-m N shows N)')"
+	run xihu search -m 12 kiwi
+	expect_eq "-m 12: all, no note" "$(tail -1 <<<"$OUT")" "23:1: kiwi 12"
+	run xihu search --vimgrep kiwi
+	expect_eq "--vimgrep: every line" "$(wc -l <<<"$OUT")" 12
 	for bad in "--sort rank" "-m 0" "--max-count x"; do
 		# shellcheck disable=SC2086
 		run xihu search $bad apple
