@@ -9,12 +9,14 @@ emulate -L zsh
 setopt err_return
 dir=${1:?usage: zsh_complete.zsh DIR}
 zmodload zsh/zpty
+[[ -r $dir/_xihu ]] || { print -r -- "FAIL: $dir/_xihu: not found"; exit 1 }
+zsh -n $dir/_xihu || { print -r -- "FAIL: $dir/_xihu: zsh -n finds a syntax error"; exit 1 }
 
 fail() { print -r -- "FAIL: $*" >&2; zpty -d z 2>/dev/null; exit 1 }
 failed=0
 
 zpty z zsh -f -i
-zpty -w z "PS1='%% '; PS2=''; unsetopt zle_bracketed_paste 2>/dev/null"
+zpty -w z "PS1='%% '; PS2=''; unset zle_bracketed_paste"
 zpty -w z "fpath=(${(q)dir} \$fpath); autoload -Uz compinit; compinit -u -D"
 zpty -w z 'compadd() {
   if [[ ${@[1,(i)(-|--)]} == *-(O|A|D)\ * ]]; then builtin compadd "$@"; return; fi
