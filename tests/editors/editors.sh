@@ -79,6 +79,9 @@ vim_expectations() {
 	# the first search to finish after the second started is the second
 	expect_file replaced.txt "$RANKED"
 	expect_file done.txt "7"
+	expect_file missing.txt "xihu: $RES/no-such-xihu: command not found (set g:xihu_command)
+8
+$RANKED"
 }
 
 case "$CASE" in

@@ -72,4 +72,9 @@ Xihu kangaroo
 call Wait(7)
 call Out('replaced.txt', Items())
 call Out('done.txt', string(g:done))
+
+" a client that is not there: a message, the list kept, the event fired
+let g:xihu_command = $XIHU_TEST_OUT . '/no-such-xihu'
+Xihu kangaroo
+call Out('missing.txt', [LastMessage(), g:done] + Items())
 qa!

@@ -7,8 +7,8 @@
 " name the right files; without jobs, or with :Xihu!, it waits with
 " systemlist().  Exit 0 fills the list and opens it; exit 1 (no match)
 " leaves an empty list and says so; any other exit shows xihu's one-line
-" error and leaves the list as it was.  Each finished search then fires
-" `:doautocmd User XihuDone`.
+" error and leaves the list as it was.  Each search, finished or failed to
+" start, then fires `:doautocmd User XihuDone`.
 
 let s:running = {}   " the context of the search in flight, or {}
 
@@ -41,15 +41,27 @@ function! s:error(msg) abort
   echohl None
 endfunction
 
+function! s:done_event() abort
+  if exists('#User#XihuDone')
+    doautocmd <nomodeline> User XihuDone
+  endif
+endfunction
+
+" A search that could not start: its error, and the event all searches fire.
+function! s:fail(msg) abort
+  call s:error(a:msg)
+  call s:done_event()
+endfunction
+
 function! xihu#search(query, wait) abort
   let query = trim(a:query)
   if empty(query)
-    call s:error('xihu: empty query')
+    call s:fail('xihu: empty query')
     return
   endif
   let argv = xihu#argv(query)
   if !executable(argv[0])
-    call s:error('xihu: ' . argv[0] . ': command not found (set g:xihu_command)')
+    call s:fail('xihu: ' . argv[0] . ': command not found (set g:xihu_command)')
     return
   endif
   call s:stop()
@@ -66,7 +78,7 @@ endfunction
 function! xihu#search_word(wait) abort
   let word = expand('<cword>')
   if empty(word)
-    call s:error('xihu: no word under the cursor')
+    call s:fail('xihu: no word under the cursor')
     return
   endif
   call xihu#search(xihu#quote(word), a:wait)
@@ -113,7 +125,7 @@ function! s:start_vim(ctx, argv) abort
         \ 'close_cb': function('s:vim_close', [a:ctx]),
         \ })
   if job_status(a:ctx.job) ==# 'fail'
-    call s:error('xihu: cannot start ' . a:argv[0])
+    call s:fail('xihu: cannot start ' . a:argv[0])
     return
   endif
   let s:running = a:ctx
@@ -146,7 +158,7 @@ function! s:start_nvim(ctx, argv) abort
   let opts.on_exit = function('s:nvim_exit', [a:ctx, opts])
   let a:ctx.job = jobstart(a:argv, opts)
   if a:ctx.job <= 0
-    call s:error('xihu: cannot start ' . a:argv[0])
+    call s:fail('xihu: cannot start ' . a:argv[0])
     return
   endif
   let s:running = a:ctx
@@ -191,7 +203,5 @@ function! s:finish(ctx, status, out, err) abort
       botright copen
     endif
   endif
-  if exists('#User#XihuDone')
-    doautocmd <nomodeline> User XihuDone
-  endif
+  call s:done_event()
 endfunction

@@ -147,6 +147,10 @@ function M.search(query, opts)
   search_job = job
   if not job then
     vim.notify(err, vim.log.levels.ERROR)
+    if opts.on_done then
+      opts.on_done(false, err)
+    end
+    done_event()
   end
   return job
 end
