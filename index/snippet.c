@@ -201,58 +201,115 @@ static bool can_prefilter(const collector *c)
 	return true;
 }
 
-/* The prefiltered pass: marks where a pattern word occurs in the
- * lowercased text, then analyzes runs of lines that hold a mark or a
- * non-ASCII byte, with the lines between them that have no letter or digit
+/* A run of whole lines [start, end) to analyze. */
+typedef struct range {
+	size_t start, end;
+} range;
+
+typedef struct ranges {
+	range *v;
+	size_t n, cap;
+} ranges;
+
+/* Adds the line holding byte at; false when out of memory. */
+static bool add_line(ranges *r, const char *text, size_t len, size_t at)
+{
+	if (r->n && at < r->v[r->n - 1].end && at >= r->v[r->n - 1].start)
+		return true; /* the line added last (hits come in text order per word) */
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 64;
+		range *v = realloc(r->v, cap * sizeof *v);
+		if (!v)
+			return false;
+		r->v = v;
+		r->cap = cap;
+	}
+	const char *nl = memrchr(text, '\n', at);
+	size_t ls = nl ? (size_t)(nl - text) + 1 : 0;
+	nl = memchr(text + at, '\n', len - at);
+	r->v[r->n++] = (range){ls, nl ? (size_t)(nl - text) + 1 : len};
+	return true;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const range *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Whether text[from, to) holds no ASCII letter or digit (and so, being
+ * ASCII, no token). */
+static bool no_word(const char *text, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++) {
+		unsigned char c = (unsigned char)text[i] | 0x20;
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+			return false;
+	}
+	return true;
+}
+
+/* The prefiltered pass: the lines where a pattern word occurs in the
+ * lowercased text, and the lines with a non-ASCII byte, are analyzed, in
+ * runs joined across the lines between them that hold no letter or digit
  * (they hold no token, and a phrase may span them).  Returns -1 out of
  * memory (the caller takes the long way). */
 static int collect_prefiltered(collector *c, size_t len)
 {
-	const unsigned char *text = (const unsigned char *)c->text;
-	unsigned char *low = malloc(len + 1), *mark = calloc(len + 1, 1);
-	if (!low || !mark) {
-		free(low);
-		free(mark);
-		return -1;
-	}
-	for (size_t i = 0; i < len; i++)
-		low[i] = text[i] >= 'A' && text[i] <= 'Z' ? (unsigned char)(text[i] | 0x20) : text[i];
-	for (uint32_t k = 0; k < c->hl->n; k++) {
+	const char *text = c->text;
+	char *low = malloc(len + 1);
+	ranges r = {0};
+	bool ok = low != NULL;
+	for (size_t i = 0; ok && i < len; i++)
+		low[i] = text[i] >= 'A' && text[i] <= 'Z' ? (char)(text[i] | 0x20) : text[i];
+	for (uint32_t k = 0; ok && k < c->hl->n; k++) {
 		const hl_pattern *p = &c->hl->p[k];
-		for (uint32_t i = 0; i < p->nterms; i++) {
+		for (uint32_t i = 0; ok && i < p->nterms; i++) {
 			size_t wl = strlen(p->terms[i]);
-			const unsigned char *at = low, *end = low + len;
-			while (wl && (at = memmem(at, (size_t)(end - at), p->terms[i], wl))) {
-				mark[at - low] = 1;
+			const char *at = low, *end = low + len;
+			while (ok && wl && (at = memmem(at, (size_t)(end - at), p->terms[i], wl))) {
+				ok = add_line(&r, text, len, (size_t)(at - low));
 				at++;
 			}
 		}
 	}
-	size_t run = SIZE_MAX, run_end = 0; /* the run of lines being gathered */
-	bool more = true;
-	for (size_t ls = 0; ls < len && more;) {
-		const unsigned char *nl = memchr(text + ls, '\n', len - ls);
-		size_t le = nl ? (size_t)(nl - text) + 1 : len;
-		bool want = false, word = false;
-		for (size_t i = ls; i < le && !want; i++) {
-			want = mark[i] || text[i] >= 0x80;
-			word = word || (low[i] >= 'a' && low[i] <= 'z') || (text[i] >= '0' && text[i] <= '9');
+	/* non-ASCII bytes, 8 at a time */
+	for (size_t i = 0; ok && i < len;) {
+		if (i + 8 <= len) {
+			uint64_t w;
+			memcpy(&w, text + i, 8);
+			if (!(w & 0x8080808080808080u)) {
+				i += 8;
+				continue;
+			}
 		}
-		if (want) {
-			if (run == SIZE_MAX)
-				run = ls;
-			run_end = le;
-		} else if (word && run != SIZE_MAX) {
-			more = collect_range(c, run, run_end);
-			run = SIZE_MAX;
+		if ((unsigned char)text[i] >= 0x80) {
+			ok = add_line(&r, text, len, i);
+			const char *nl = memchr(text + i, '\n', len - i); /* on to the next line */
+			i = nl ? (size_t)(nl - text) + 1 : len;
+		} else {
+			i++;
 		}
-		ls = le;
 	}
-	if (more && run != SIZE_MAX)
-		collect_range(c, run, run_end);
+	if (ok) {
+		qsort(r.v, r.n, sizeof *r.v, cmp_range);
+		bool more = true;
+		size_t run = 0;
+		for (size_t i = 1; i <= r.n && more; i++) {
+			if (i < r.n && r.v[i].start <= r.v[i - 1].end)
+				r.v[i].start = r.v[i - 1].start; /* overlapping: one range */
+			if (i < r.n && no_word(text, r.v[i - 1].end, r.v[i].start)) {
+				if (r.v[i].end < r.v[i - 1].end)
+					r.v[i].end = r.v[i - 1].end;
+				continue; /* the same run */
+			}
+			more = collect_range(c, r.v[run].start, r.v[i - 1].end);
+			run = i;
+		}
+	}
 	free(low);
-	free(mark);
-	return 0;
+	free(r.v);
+	return ok ? 0 : -1;
 }
 
 /* Pass 1: the spans of every match, in text order of their last token. */
