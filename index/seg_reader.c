@@ -13,6 +13,7 @@
  * Callers: index.c (open/close/stats), search.c (lookup, prefix, docs),
  * postings.c (through seg-int.h).  Layout: docs/FORMAT.md, seg_writer.c.
  */
+#include <libdeflate.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -627,6 +628,34 @@ static int store_inflate(const seg *s, uint64_t block, uint8_t *buf, uint64_t wa
 	return rc;
 }
 
+/* Inflates the whole store block (rlen bytes) into buf with libdeflate,
+ * which reads the same zlib stream about three times as fast as zlib's
+ * inflate (a hit's lines read its whole text: this is most of their cost).
+ * It takes whole buffers only, so the block is inflated to its end even
+ * when the text wanted ends sooner; still faster.  0 or XIHU_ECORRUPT. */
+static int store_inflate_fast(const seg *s, uint64_t block, uint8_t *buf, uint64_t rlen, xihu_err *err)
+{
+	const xmap *m = &s->f[SEG_STORE];
+	const uint8_t *e = s->sindex + block * SEG_STORE_INDEX_ENTRY;
+	uint64_t off = get_u64le(e), clen = get_u64le(e + 8);
+	struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
+	if (!d)
+		return xihu_err_set(err, XIHU_ENOMEM, "%s: out of memory (libdeflate)", m->path);
+	size_t got = 0;
+	enum libdeflate_result r =
+	        libdeflate_zlib_decompress(d, m->data + off, (size_t)clen, buf, (size_t)rlen, &got);
+	libdeflate_free_decompressor(d);
+	switch (r) {
+	case LIBDEFLATE_SUCCESS:
+		return got == rlen ? XIHU_OK
+		                   : xfile_corrupt(m, off, err, "doc store block shorter than its index says");
+	case LIBDEFLATE_INSUFFICIENT_SPACE:
+		return xfile_corrupt(m, off, err, "doc store block longer than its index says");
+	default:
+		return xfile_corrupt(m, off, err, "doc store block does not decompress (bad zlib data)");
+	}
+}
+
 /* Checks a store index entry; 0 or XIHU_ECORRUPT. */
 static int store_entry_ok(const seg *s, uint64_t block, xihu_err *err)
 {
@@ -667,12 +696,11 @@ int seg_doc_text(const seg *s, uint32_t docid, char **text, size_t *len, xihu_er
 	uint64_t rlen = get_u64le(s->sindex + (uint64_t)block * SEG_STORE_INDEX_ENTRY + 16);
 	if (off > rlen || tlen > rlen - off || tlen >= SIZE_MAX)
 		return doc_corrupt(s, docid, 36, err, "document text out of its store block");
-	uint64_t want = off + tlen;
-	uint8_t *buf = malloc((size_t)want + 1);
+	uint8_t *buf = malloc((size_t)rlen + 1);
 	if (!buf)
 		return xihu_err_set(err, XIHU_ENOMEM, "%s: out of memory (%llu bytes)", s->f[SEG_STORE].path,
-		                    (unsigned long long)want);
-	rc = store_inflate(s, block, buf, want, false, err);
+		                    (unsigned long long)rlen);
+	rc = store_inflate_fast(s, block, buf, rlen, err);
 	if (rc) {
 		free(buf);
 		return rc;
