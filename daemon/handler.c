@@ -147,6 +147,10 @@ static bool serve_search(const struct handler_ctx *ctx, uint64_t id,
 		opts.deadline_ns = ctx->received_ns + (uint64_t)timeout_ms * 1000000u;
 	/* on the loop thread: stop at the budget, and a worker starts over */
 	bool budgeted = ctx->budget_ns && (!opts.deadline_ns || ctx->budget_ns < opts.deadline_ns);
+	/* a hit's lines inflate and read its whole text: ten of them often take
+	 * more than the budget, and starting over would do the search twice */
+	if (ctx->budget_ns && sr->want_lines)
+		return false;
 	if (budgeted) {
 		opts.deadline_ns = ctx->budget_ns;
 		opts.max_cost = INLINE_MAX_COST; /* a big plan goes to a worker before it starts */
