@@ -5,7 +5,9 @@
  *   qtime INDEX QUERIES.tsv [ROUNDS]
  *
  * With QTIME_EACH=1 in the environment it also prints every query's best
- * time, "us<TAB>category<TAB>query", to find the slow ones.
+ * time, "us<TAB>category<TAB>query", to find the slow ones; with
+ * QTIME_LINES=N each hit's matching lines (at most N) are made too, as for
+ * `xihu search` without -l.
  *
  * Opens INDEX through the public API and runs every query of the TSV
  * (bench/queries.py: category, op, words, query) ROUNDS times (default 5)
@@ -78,6 +80,10 @@ int main(int argc, char **argv)
 	}
 	fclose(f);
 	xihu_search_opts o = {.limit = 10};
+	if (getenv("QTIME_LINES")) { /* each hit's lines too, at most this many */
+		o.want_lines = true;
+		o.max_lines = (uint32_t)atoi(getenv("QTIME_LINES"));
+	}
 	double total = 0;
 	for (int r = 0; r < rounds; r++)
 		for (size_t i = 0; i < n; i++) {
