@@ -87,6 +87,9 @@ static void usage(FILE *f)
 	        "  --no-sync            do not watch the index's trees (by default xihud\n"
 	        "                       re-indexes created, changed and deleted files as they\n"
 	        "                       change, within a second)\n"
+	        "  --no-doc-cache       inflate a hit's text from the doc store every time\n"
+	        "                       (by default each segment keeps the blocks it read last,\n"
+	        "                       up to 2 MiB)\n"
 	        "  --spin-us US         after a request, poll this long before sleeping, so a\n"
 	        "                       client's next request finds the daemon awake (default\n"
 	        "                       %u; 0: sleep at once)\n"
@@ -217,7 +220,7 @@ static int daemonize(int *ready_fd)
 	return 0;
 }
 
-enum { OPT_INDEX = 256, OPT_SOCKET, OPT_THREADS, OPT_MAX_FRAME, OPT_MAX_CONN, OPT_IDLE, OPT_SPIN, OPT_NOSYNC, OPT_LOGLEVEL, OPT_SYSLOG, OPT_TIMEOUT, OPT_PENDING, OPT_RESULTS };
+enum { OPT_INDEX = 256, OPT_SOCKET, OPT_THREADS, OPT_MAX_FRAME, OPT_MAX_CONN, OPT_IDLE, OPT_SPIN, OPT_NOSYNC, OPT_LOGLEVEL, OPT_SYSLOG, OPT_TIMEOUT, OPT_PENDING, OPT_RESULTS, OPT_NODOCCACHE };
 
 int main(int argc, char **argv)
 {
@@ -231,6 +234,7 @@ int main(int argc, char **argv)
 		{"idle-timeout", required_argument, NULL, OPT_IDLE},
 		{"spin-us", required_argument, NULL, OPT_SPIN},
 		{"no-sync", no_argument, NULL, OPT_NOSYNC},
+		{"no-doc-cache", no_argument, NULL, OPT_NODOCCACHE},
 		{"log-level", required_argument, NULL, OPT_LOGLEVEL},
 		{"syslog", no_argument, NULL, OPT_SYSLOG},
 		{"request-timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -284,6 +288,7 @@ int main(int argc, char **argv)
 			cfg.idle_timeout_s = (unsigned)v;
 			break;
 		case OPT_NOSYNC: cfg.no_sync = true; break;
+		case OPT_NODOCCACHE: xihu_doc_cache(false); break;
 		case OPT_SYSLOG: use_syslog = true; break;
 		case OPT_PENDING:
 			if (parse_num("--max-pending", optarg, 1, 4096, &v))

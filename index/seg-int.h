@@ -56,6 +56,7 @@ struct seg {
 	uint64_t store_nblocks;
 	const uint8_t *sindex;
 	uint64_t sblocks_len; /* bytes of compressed blocks before the index */
+	struct store_cache *cache; /* inflated blocks lately read (seg_doc_text) */
 	/* deletions (deletes.c) */
 	xmap del;             /* unmapped when del_gen == 0 */
 	uint64_t del_gen;

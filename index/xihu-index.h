@@ -159,6 +159,11 @@ typedef struct xihu_index_stats {
 
 /* Opens the committed index in dir (checks magic, version and CRC of every file). */
 int xihu_index_open(const char *dir, xihu_index **out, xihu_err *err);
+/* Whether segments keep the doc store blocks they inflated lately (a few
+ * MiB at most each), so that the lines of hits read again are not
+ * inflated again; on by default.  Process-wide; benchmarks turn it off to
+ * weigh the cold path. */
+void xihu_doc_cache(bool on);
 /* Opens the newest commit of prev's directory; segments prev has open are
  * not checksummed again (committed segment files never change), so picking
  * up a small commit costs little whatever the index size. */

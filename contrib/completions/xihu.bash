@@ -148,7 +148,7 @@ _xihud()
 	esac
 	COMPREPLY=($(compgen -W '--index --socket -f --foreground --threads
 		--max-frame --max-connections --idle-timeout --max-pending
-		--max-results --request-timeout --no-sync --spin-us -v --verbose
+		--max-results --request-timeout --no-sync --no-doc-cache --spin-us -v --verbose
 		--log-level --syslog -h --help -V --version' -- "$cur"))
 } &&
 	complete -F _xihud xihud

@@ -13,6 +13,7 @@ complete -c xihud -l max-pending -x -d 'Requests of one connection in flight'
 complete -c xihud -l max-results -x -d 'offset + limit of one search'
 complete -c xihud -l request-timeout -x -d "A search's default deadline (ms)"
 complete -c xihud -l no-sync -d "Do not watch the index's trees"
+complete -c xihud -l no-doc-cache -d "Inflate hits' texts every time, keeping no blocks"
 complete -c xihud -l spin-us -x -d 'Poll this long after a request (us)'
 complete -c xihud -s v -l verbose -d 'Log connections, reloads and syncs'
 complete -c xihud -l log-level -x -a 'error warning info debug' -d 'Logging threshold'

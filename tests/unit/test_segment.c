@@ -643,6 +643,59 @@ static void test_doc_text(void **state)
 	free(big);
 }
 
+/* The doc store's block cache: texts read in a random order, three times
+ * over, past the cache's slots and bytes (evictions), and a big text over
+ * the size it keeps, all equal to what was written, with the cache on and
+ * off. */
+static void test_doc_text_cache(void **state)
+{
+	fx *f = *state;
+	enum { N = 2500, LEN = 1000 };
+	seg_writer *w = new_writer(f, 14, 1);
+	char text[LEN];
+	const size_t big_len = 300000;
+	char *big = malloc(big_len);
+	assert_non_null(big);
+	for (size_t i = 0; i < big_len; i++)
+		big[i] = (char)('a' + i % 23);
+	for (uint32_t d = 0; d < N; d++) {
+		if (d == N / 2) {
+			begin(w, "big", big, big_len);
+		} else {
+			memset(text, 'a' + d % 26, LEN);
+			snprintf(text, 16, "doc %u;", d);
+			begin(w, "doc", text, LEN);
+		}
+		assert_int_equal(seg_writer_end_doc(w), XIHU_OK);
+	}
+	finish(f, w, N);
+	seg *s = open_ok(f, 14);
+	uint64_t x = 7;
+	for (int pass = 0; pass < 6; pass++) {
+		xihu_doc_cache(pass < 3);
+		for (uint32_t k = 0; k < N; k++) {
+			x = x * 6364136223846793005u + 1442695040888963407u;
+			uint32_t d = (uint32_t)(x >> 33) % N;
+			char *got;
+			size_t len;
+			assert_int_equal(seg_doc_text(s, d, &got, &len, &f->err), XIHU_OK);
+			if (d == N / 2) {
+				assert_int_equal(len, big_len);
+				assert_memory_equal(got, big, big_len);
+			} else {
+				memset(text, 'a' + d % 26, LEN);
+				snprintf(text, 16, "doc %u;", d);
+				assert_int_equal(len, LEN);
+				assert_memory_equal(got, text, LEN);
+			}
+			free(got);
+		}
+	}
+	xihu_doc_cache(true);
+	seg_close(s);
+	free(big);
+}
+
 /* A small segment with every file kind non-trivial, for the damage tests. */
 static void write_small(fx *f, uint64_t id)
 {
@@ -1030,6 +1083,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_empty_segment, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_doc, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_doc_text_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocks_127, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocks_128, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocks_129, setup, teardown),
