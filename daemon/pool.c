@@ -6,8 +6,8 @@
  * a mutex, and a semaphore counting its jobs, so a worker sleeps only when
  * there is nothing to take and is woken by exactly one post) -- or, for a
  * lone job while all workers are idle, runs it on the loop thread itself
- * unless its plan is big or it runs past INLINE_BUDGET_US (then a worker
- * runs it from the start);
+ * unless it wants its hits' lines, its plan is big or it runs past
+ * INLINE_BUDGET_US (then a worker runs it from the start);
  * --threads workers take them front to back, run
  * handler_serve() with the job's own index reference, drop the reference and
  * append the job to the done list.  The worker that makes the done list

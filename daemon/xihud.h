@@ -47,7 +47,8 @@ struct conn;
 #define XIHUD_DEFAULT_MAX_PENDING 64
 /* A search the loop thread runs itself (pool.c) stops and goes to a worker
  * past INLINE_BUDGET_US, or at once when its plan may match more than
- * INLINE_MAX_COST documents in a segment. */
+ * INLINE_MAX_COST documents in a segment or it wants its hits' lines
+ * (handler.c). */
 #define INLINE_BUDGET_US 1000
 #define INLINE_MAX_COST 50000
 
