@@ -22,8 +22,8 @@
 static const char *const words[] = {
 	"memory", "Memory", "MEMORY", "barrier", "Barriers", "the", "of", "page", "table",
 	"pageTable", "page_table", "PAGE_TABLE_SIZE", "parseHttpRequest", "http", "smp_mb",
-	"x86", "u32Value", "running", "runs", "caf\xc3\xa9", "\xef\xbc\xad\xef\xbc\xa5\xef\xbc\xad"
-	"\xef\xbc\xaf\xef\xbc\xb2\xef\xbc\xb9", /* fullwidth MEMORY */
+	"x86", "u32Value", "running", "runs", "caf\xc3\xa9",
+	("\xef\xbc\xad\xef\xbc\xa5\xef\xbc\xad\xef\xbc\xaf\xef\xbc\xb2\xef\xbc\xb9"), /* fullwidth MEMORY */
 	"\xe5\x86\x85\xe5\xad\x98", "lock", "spinlock", "spin_lock", "unlock", "a", "1024",
 };
 static const char *const seps[] = {" ", " ", " ", ", ", ".", "(", ") ", "\n", "\n\n", "\n  \n",
