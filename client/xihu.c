@@ -236,6 +236,23 @@ static bool opt_value(int argc, char **argv, int *i, const char *name, const cha
 	return true;
 }
 
+/* A numeric option of at least lo: "-xN", "-x N" (shrt), "--long N" or
+ * "--long=N" (lng; either may be NULL).  Returns 1 when argv[*i] was it
+ * (its value in *out, *i past it), 0 when not, -1 on a bad value (printed). */
+static int num_opt(int argc, char **argv, int *i, const char *shrt, const char *lng, uint32_t lo,
+                   uint32_t *out)
+{
+	const char *a = argv[*i], *v;
+	/* "-m3" is -m 3, but "-mutex" is a NOT of mutex */
+	if (shrt && !strncmp(a, shrt, 2) && a[2] >= '0' && a[2] <= '9')
+		return parse_uint(shrt, a + 2, lo, out) ? -1 : 1;
+	if (shrt && !strcmp(a, shrt))
+		return parse_uint(shrt, *i + 1 < argc ? argv[++*i] : NULL, lo, out) ? -1 : 1;
+	if (lng && opt_value(argc, argv, i, lng, &v))
+		return parse_uint(lng, v, lo, out) ? -1 : 1;
+	return 0;
+}
+
 static int set_format(enum out_format *f, enum out_format want, bool *set, const char *name)
 {
 	if (*set && *f != want) {
@@ -315,31 +332,17 @@ static int cmd_search(int argc, char **argv, struct target t)
 				usage_search(stdout);
 				return 0;
 			}
-			if (!strncmp(a, "-n", 2) && a[2]) {
-				if (parse_uint("-n", a + 2, 1, &limit))
-					goto fail;
+			int num = num_opt(argc, argv, &i, "-n", NULL, 1, &limit);
+			if (!num)
+				num = num_opt(argc, argv, &i, "-m", "--max-count", 1, &max_count);
+			if (!num)
+				num = num_opt(argc, argv, &i, "-C", "--context", 0, &context);
+			if (!num)
+				num = num_opt(argc, argv, &i, NULL, "--offset", 0, &offset);
+			if (num < 0)
+				goto fail;
+			if (num)
 				continue;
-			}
-			if (!strcmp(a, "-n")) {
-				if (parse_uint("-n", i + 1 < argc ? argv[++i] : NULL, 1, &limit))
-					goto fail;
-				continue;
-			}
-			if (!strncmp(a, "-m", 2) && a[2]) {
-				if (parse_uint("-m", a + 2, 1, &max_count))
-					goto fail;
-				continue;
-			}
-			if (!strcmp(a, "-m")) {
-				if (parse_uint("-m", i + 1 < argc ? argv[++i] : NULL, 1, &max_count))
-					goto fail;
-				continue;
-			}
-			if (opt_value(argc, argv, &i, "--max-count", &v)) {
-				if (parse_uint("--max-count", v, 1, &max_count))
-					goto fail;
-				continue;
-			}
 			if (opt_value(argc, argv, &i, "--sort", &v)) {
 				if (!v || (strcmp(v, "score") && strcmp(v, "path"))) {
 					error("search: --sort %s: expected score or path", v ? v : "(missing)");
@@ -350,26 +353,6 @@ static int cmd_search(int argc, char **argv, struct target t)
 			}
 			if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
 				quiet = true;
-				continue;
-			}
-			if (!strncmp(a, "-C", 2) && a[2]) {
-				if (parse_uint("-C", a + 2, 0, &context))
-					goto fail;
-				continue;
-			}
-			if (!strcmp(a, "-C")) {
-				if (parse_uint("-C", i + 1 < argc ? argv[++i] : NULL, 0, &context))
-					goto fail;
-				continue;
-			}
-			if (opt_value(argc, argv, &i, "--context", &v)) {
-				if (parse_uint("--context", v, 0, &context))
-					goto fail;
-				continue;
-			}
-			if (opt_value(argc, argv, &i, "--offset", &v)) {
-				if (parse_uint("--offset", v, 0, &offset))
-					goto fail;
 				continue;
 			}
 			if (opt_value(argc, argv, &i, "--color", &v) ||

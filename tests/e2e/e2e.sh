@@ -282,6 +282,9 @@ cli_options)
 	expect_eq "-m 12: all, no note" "$(tail -1 <<<"$OUT")" "23:1: kiwi 12"
 	run xihu search --vimgrep kiwi
 	expect_eq "--vimgrep: every line" "$(wc -l <<<"$OUT")" 12
+	# a word after '-' is a NOT, even when it starts like -m, -n or -C
+	run xihu search -l apple -mid -n2 -Cx
+	expect_eq "-mid -n2 -Cx" "$OUT" "$(printf 'best.txt\nalpha.txt')"
 	for bad in "--sort rank" "-m 0" "--max-count x"; do
 		# shellcheck disable=SC2086
 		run xihu search $bad apple
