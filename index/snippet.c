@@ -242,8 +242,8 @@ static int cmp_range(const void *a, const void *b)
 static bool no_word(const char *text, size_t from, size_t to)
 {
 	for (size_t i = from; i < to; i++) {
-		unsigned char c = (unsigned char)text[i] | 0x20;
-		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+		unsigned char c = (unsigned char)text[i], l = c | 0x20; /* l: lowercase, for letters only */
+		if ((c >= '0' && c <= '9') || (l >= 'a' && l <= 'z'))
 			return false;
 	}
 	return true;
