@@ -292,7 +292,8 @@ static int collect_prefiltered(collector *c, size_t len)
 		}
 	}
 	if (ok) {
-		qsort(r.v, r.n, sizeof *r.v, cmp_range);
+		if (r.n)
+			qsort(r.v, r.n, sizeof *r.v, cmp_range);
 		bool more = true;
 		size_t run = 0;
 		for (size_t i = 1; i <= r.n && more; i++) {
