@@ -15,6 +15,7 @@
 
 #include "fuzz.h"
 #include "index-int.h"
+#include "../unit/snippet_render.h"
 
 #define MAX_PATTERNS 4
 #define MAX_WORDS 4
@@ -32,49 +33,6 @@ static const analysis *analysis_for(unsigned bits)
 		FUZZ_CHECK(analysis_new(&o, &analyses[bits], NULL) == 0);
 	}
 	return analyses[bits];
-}
-
-/* The first token of w as the query would have it, or NULL. */
-static char *analyzed(const analysis *an, const char *w, size_t n, unsigned flags)
-{
-	analyzer a;
-	token t;
-	char *s = NULL;
-	FUZZ_CHECK(analyzer_open(&a, an, NULL) == 0);
-	analyzer_reset(&a, w, n, flags);
-	while (!s && analyzer_next(&a, &t))
-		if (!t.whole)
-			s = strdup(t.term);
-	analyzer_close(&a);
-	return s;
-}
-
-/* The lines of one run, printed into a string the caller frees. */
-static char *render(const char *text, size_t len, const hl_terms *hl, uint32_t max_lines, uint32_t context,
-                    bool prefilter, size_t *out_len)
-{
-	snippet_prefilter = prefilter;
-	xihu_hit hit = {0};
-	FUZZ_CHECK(snippet_lines(text, len, hl, max_lines, context, &hit, NULL) == 0);
-	snippet_prefilter = true;
-	char *out = NULL;
-	size_t n = 0;
-	FILE *f = open_memstream(&out, &n);
-	FUZZ_CHECK(f != NULL);
-	for (uint32_t l = 0; l < hit.nlines; l++) {
-		const xihu_line *x = &hit.lines[l];
-		fprintf(f, "%u:%u:%u:", x->line, x->col, x->len);
-		fwrite(x->text, 1, x->len, f);
-		for (uint32_t s = 0; s < x->nspans; s++)
-			fprintf(f, "[%u,%u]", x->spans[s].start, x->spans[s].end);
-		fputc('\n', f);
-		free(x->text);
-		free(x->spans);
-	}
-	free(hit.lines);
-	fclose(f);
-	*out_len = n;
-	return out;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -107,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (we > w) {
 				size_t wl = (size_t)(we - w);
 				prefix = we[-1] == '*';
-				char *t = analyzed(an, w, prefix ? wl - 1 : wl, prefix ? ANALYZE_PLAIN : 0);
+				char *t = snippet_term(an, w, prefix ? wl - 1 : wl, prefix ? ANALYZE_PLAIN : 0);
 				if (t)
 					words[np][nw++] = t;
 			}
@@ -123,8 +81,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		hl_terms hl = {np, p, an};
 		uint32_t max_lines = opt & 16 ? 1 + (opt >> 5) : 1000, context = (opt >> 2) & 3;
 		size_t ns, nf;
-		char *slow = render(text, len, &hl, max_lines, context, false, &ns);
-		char *fast = render(text, len, &hl, max_lines, context, true, &nf);
+		char *slow = snippet_render(text, len, &hl, max_lines, context, false, &ns);
+		char *fast = snippet_render(text, len, &hl, max_lines, context, true, &nf);
+		FUZZ_CHECK(slow && fast);
 		if (ns != nf || memcmp(slow, fast, ns) != 0)
 			fprintf(stderr, "analyzing every line:\n%.*s\nprefiltered:\n%.*s\n", (int)ns, slow, (int)nf,
 			        fast);

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "index-int.h"
+#include "snippet_render.h"
 
 static const char *const words[] = {
 	"memory", "Memory", "MEMORY", "barrier", "Barriers", "the", "of", "page", "table",
@@ -49,45 +50,21 @@ static size_t make_text(char *buf, size_t cap)
 	return len;
 }
 
-/* The lines of one snippet_lines run, printed: "line:col:text|spans" each. */
 static char *render(const char *text, size_t len, const hl_terms *hl, uint32_t max_lines,
                     bool prefilter)
 {
-	snippet_prefilter = prefilter;
-	xihu_hit hit = {0};
-	assert_int_equal(snippet_lines(text, len, hl, max_lines, 1, &hit, NULL), 0);
-	snippet_prefilter = true;
-	char *out = NULL;
-	size_t n = 0;
-	FILE *f = open_memstream(&out, &n);
-	assert_non_null(f);
-	for (uint32_t l = 0; l < hit.nlines; l++) {
-		const xihu_line *x = &hit.lines[l];
-		fprintf(f, "%u:%u:%.*s|", x->line, x->col, (int)x->len, x->text);
-		for (uint32_t s = 0; s < x->nspans; s++)
-			fprintf(f, "[%u,%u]", x->spans[s].start, x->spans[s].end);
-		fputc('\n', f);
-		free(x->text);
-		free(x->spans);
-	}
-	free(hit.lines);
-	fclose(f);
+	size_t n;
+	char *out = snippet_render(text, len, hl, max_lines, 1, prefilter, &n);
+	assert_non_null(out);
 	return out;
 }
 
-/* A pattern's words as the query would give them: analyzed like the text. */
+/* A pattern's word as the query would give it (a word the analysis drops
+ * gives "memory"). */
 static char *term_of(const analysis *an, const char *w)
 {
-	analyzer a;
-	token t;
-	assert_int_equal(analyzer_open(&a, an, NULL), 0);
-	analyzer_reset(&a, w, strlen(w), 0);
-	char *s = NULL;
-	while (!s && analyzer_next(&a, &t))
-		if (!t.whole)
-			s = strdup(t.term);
-	analyzer_close(&a);
-	return s ? s : strdup("memory");
+	char *t = snippet_term(an, w, strlen(w), 0);
+	return t ? t : strdup("memory");
 }
 
 static void compare(const analysis *an, unsigned rounds)
