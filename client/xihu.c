@@ -165,8 +165,10 @@ struct target {
 	bool autostart;     /* start xihud when nothing answers on the socket */
 };
 
-/* One request, one response.  Returns the response or NULL (error printed). */
-static Xihu__Response *call(const struct target *t, Xihu__Request *req)
+/* One request, one response of the kind want (what names the command in an
+ * error).  Returns the response or NULL (error printed). */
+static Xihu__Response *call(const struct target *t, Xihu__Request *req, Xihu__Response__BodyCase want,
+                            const char *what)
 {
 	char buf[256];
 	const char *path = xihu_socket_path(t->socket, buf, sizeof buf);
@@ -193,15 +195,12 @@ static Xihu__Response *call(const struct target *t, Xihu__Request *req)
 		xihu__response__free_unpacked(resp, NULL);
 		return NULL;
 	}
+	if (resp->body_case != want) {
+		error("%s: the daemon answered with an unexpected message", what);
+		xihu__response__free_unpacked(resp, NULL);
+		return NULL;
+	}
 	return resp;
-}
-
-static bool expect(Xihu__Response *resp, Xihu__Response__BodyCase want, const char *what)
-{
-	if (resp->body_case == want)
-		return true;
-	error("%s: the daemon answered with an unexpected message", what);
-	return false;
 }
 
 /* ---- xihu search ---------------------------------------------------------- */
@@ -438,15 +437,11 @@ static int cmd_search(int argc, char **argv, struct target t)
 	Xihu__Request req = XIHU__REQUEST__INIT;
 	req.body_case = XIHU__REQUEST__BODY_SEARCH;
 	req.search = &sr;
-	Xihu__Response *resp = call(&t, &req);
+	Xihu__Response *resp = call(&t, &req, XIHU__RESPONSE__BODY_SEARCH, "search");
 	free(query);
 	query = NULL;
 	if (!resp)
 		return EXIT_ERROR;
-	if (!expect(resp, XIHU__RESPONSE__BODY_SEARCH, "search")) {
-		xihu__response__free_unpacked(resp, NULL);
-		return EXIT_ERROR;
-	}
 	const Xihu__SearchResponse *s = resp->search;
 	int rc;
 	if (quiet) {
@@ -588,13 +583,9 @@ static int cmd_status(int argc, char **argv, struct target t)
 	Xihu__Request req = XIHU__REQUEST__INIT;
 	req.body_case = XIHU__REQUEST__BODY_STATUS;
 	req.status = &sr;
-	Xihu__Response *resp = call(&t, &req);
+	Xihu__Response *resp = call(&t, &req, XIHU__RESPONSE__BODY_STATUS, "status");
 	if (!resp)
 		return EXIT_ERROR;
-	if (!expect(resp, XIHU__RESPONSE__BODY_STATUS, "status")) {
-		xihu__response__free_unpacked(resp, NULL);
-		return EXIT_ERROR;
-	}
 	const Xihu__StatusResponse *s = resp->status;
 	printf("version      xihud %s (index format %u, protocol %u)\n", s->version ? s->version : "?",
 	       s->format_version, s->proto_version);
@@ -648,15 +639,8 @@ static Xihu__ListResponse *list_of(const struct target *t, Xihu__Response **keep
 	Xihu__Request req = XIHU__REQUEST__INIT;
 	req.body_case = XIHU__REQUEST__BODY_LIST;
 	req.list = &lr;
-	*keep = call(t, &req);
-	if (!*keep)
-		return NULL;
-	if (!expect(*keep, XIHU__RESPONSE__BODY_LIST, "list")) {
-		xihu__response__free_unpacked(*keep, NULL);
-		*keep = NULL;
-		return NULL;
-	}
-	return (*keep)->list;
+	*keep = call(t, &req, XIHU__RESPONSE__BODY_LIST, "list");
+	return *keep ? (*keep)->list : NULL;
 }
 
 static void print_info(const Xihu__IndexInfo *ii)
@@ -737,13 +721,9 @@ static int cmd_index(int argc, char **argv, struct target t)
 	Xihu__Request req = XIHU__REQUEST__INIT;
 	req.body_case = XIHU__REQUEST__BODY_INDEX;
 	req.index = &ir;
-	Xihu__Response *resp = call(&t, &req);
+	Xihu__Response *resp = call(&t, &req, XIHU__RESPONSE__BODY_INDEX, "index");
 	if (!resp)
 		return EXIT_ERROR;
-	if (!expect(resp, XIHU__RESPONSE__BODY_INDEX, "index")) {
-		xihu__response__free_unpacked(resp, NULL);
-		return EXIT_ERROR;
-	}
 	char dir[PATH_MAX];
 	snprintf(dir, sizeof dir, "%s", resp->index->dir ? resp->index->dir : "?");
 	bool created = resp->index->created;
@@ -805,12 +785,11 @@ static int cmd_stop(int argc, char **argv, struct target t)
 	Xihu__Request req = XIHU__REQUEST__INIT;
 	req.body_case = XIHU__REQUEST__BODY_STOP;
 	req.stop = &sr;
-	Xihu__Response *resp = call(&t, &req);
+	Xihu__Response *resp = call(&t, &req, XIHU__RESPONSE__BODY_STOP, "stop");
 	if (!resp)
 		return EXIT_ERROR;
-	bool ok = expect(resp, XIHU__RESPONSE__BODY_STOP, "stop");
 	xihu__response__free_unpacked(resp, NULL);
-	return ok ? 0 : EXIT_ERROR;
+	return 0;
 }
 
 int main(int argc, char **argv)
