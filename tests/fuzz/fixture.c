@@ -30,13 +30,18 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 	return 0;
 }
 
+void fuzz_rm_tree(const char *dir)
+{
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static void cleanup(void)
 {
 	if (ix)
 		xihu_index_unref(ix);
 	ix = NULL;
 	if (root[0])
-		nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		fuzz_rm_tree(root);
 }
 
 static void die(const char *what, const char *why)

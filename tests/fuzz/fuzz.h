@@ -29,6 +29,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 const char *fuzz_index_dir(void);
 /* The small index, opened once. */
 xihu_index *fuzz_index(void);
+/* Removes dir and everything under it (the temporary directories). */
+void fuzz_rm_tree(const char *dir);
 
 /* A broken invariant: one line naming the target and what broke, then abort(). */
 #define FUZZ_CHECK(cond)                                                                  \

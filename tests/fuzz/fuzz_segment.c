@@ -25,7 +25,6 @@
 #define _XOPEN_SOURCE 700
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -47,19 +46,10 @@ static struct ixfile files[MAX_FILES];
 static size_t nfiles;
 static FILE *devnull;
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
 static void cleanup(void)
 {
 	if (work[0])
-		nftw(work, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		fuzz_rm_tree(work);
 	for (size_t i = 0; i < nfiles; i++)
 		free(files[i].bytes);
 	if (devnull)
