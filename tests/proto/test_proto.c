@@ -640,23 +640,33 @@ static void query_syntax_error_is_e_query_with_column(void **state)
 	close(fd);
 }
 
-static void status_reports_index_and_pid(void **state)
+/* The daemon on path asked for its status over a connection of its own;
+ * *keep holds the response (free it). */
+static Xihu__StatusResponse *status_of(const char *path, Xihu__Response **keep)
 {
-	(void)state;
-	int fd = raw_connect(sock);
+	int fd = raw_connect(path);
 	assert_true(fd >= 0);
 	Xihu__StatusRequest st = XIHU__STATUS_REQUEST__INIT;
 	Xihu__Request req = XIHU__REQUEST__INIT;
-	req.id = 61;
+	req.id = 5;
 	req.version = XIHU_PROTO_VERSION;
 	req.body_case = XIHU__REQUEST__BODY_STATUS;
 	req.status = &st;
 	uint8_t buf[64];
 	send_all(fd, buf, pack_request(buf, &req));
-	Xihu__Response *r = read_response(fd);
-	assert_non_null(r);
-	assert_int_equal(r->id, 61);
-	assert_int_equal(r->body_case, XIHU__RESPONSE__BODY_STATUS);
+	*keep = read_response(fd);
+	close(fd);
+	assert_non_null(*keep);
+	assert_int_equal((*keep)->id, 5);
+	assert_int_equal((*keep)->body_case, XIHU__RESPONSE__BODY_STATUS);
+	return (*keep)->status;
+}
+
+static void status_reports_index_and_pid(void **state)
+{
+	(void)state;
+	Xihu__Response *r;
+	status_of(sock, &r);
 	assert_int_equal(r->status->pid, (uint32_t)daemon_pid);
 	assert_int_equal(r->status->docs, 3);
 	assert_int_equal(r->status->proto_version, XIHU_PROTO_VERSION);
@@ -666,7 +676,6 @@ static void status_reports_index_and_pid(void **state)
 	assert_true(r->status->p90_us <= r->status->p99_us);
 	assert_true(r->status->connections >= 1);
 	xihu__response__free_unpacked(r, NULL);
-	close(fd);
 }
 
 /* ---- deadlines, cancellation, no stalls ---------------------------------------- */
@@ -706,25 +715,6 @@ static size_t slow_frame(uint8_t *buf, uint64_t id, uint32_t timeout_ms)
 	req.body_case = XIHU__REQUEST__BODY_SEARCH;
 	req.search = &sr;
 	return pack_request(buf, &req);
-}
-
-static Xihu__StatusResponse *status_of(const char *path, Xihu__Response **keep)
-{
-	int fd = raw_connect(path);
-	assert_true(fd >= 0);
-	Xihu__StatusRequest st = XIHU__STATUS_REQUEST__INIT;
-	Xihu__Request req = XIHU__REQUEST__INIT;
-	req.id = 5;
-	req.version = XIHU_PROTO_VERSION;
-	req.body_case = XIHU__REQUEST__BODY_STATUS;
-	req.status = &st;
-	uint8_t buf[64];
-	send_all(fd, buf, pack_request(buf, &req));
-	*keep = read_response(fd);
-	close(fd);
-	assert_non_null(*keep);
-	assert_int_equal((*keep)->body_case, XIHU__RESPONSE__BODY_STATUS);
-	return (*keep)->status;
 }
 
 static void deadline_answers_e_limit_and_a_gone_client_is_cancelled(void **state)
