@@ -238,7 +238,7 @@ static int cmp_range(const void *a, const void *b)
 }
 
 /* Whether text[from, to) holds no ASCII letter or digit (and so, being
- * ASCII, no token). */
+ * ASCII, no token); true when from >= to. */
 static bool no_word(const char *text, size_t from, size_t to)
 {
 	for (size_t i = from; i < to; i++) {
@@ -297,8 +297,7 @@ static int collect_prefiltered(collector *c, size_t len)
 		bool more = true;
 		size_t run = 0;
 		for (size_t i = 1; i <= r.n && more; i++) {
-			if (i < r.n && r.v[i].start <= r.v[i - 1].end)
-				r.v[i].start = r.v[i - 1].start; /* overlapping: one range */
+			/* overlapping lines, or apart by lines without a word: one run */
 			if (i < r.n && no_word(text, r.v[i - 1].end, r.v[i].start)) {
 				if (r.v[i].end < r.v[i - 1].end)
 					r.v[i].end = r.v[i - 1].end;
