@@ -40,7 +40,9 @@
  *
  * Unreadable directories and ignore files, loops through bind mounts and
  * over-long or over-deep paths produce one warning line "xihu-index: PATH: why
- * (skipped)" and the walk goes on.
+ * (skipped)" and the walk goes on; control bytes of PATH are escaped (warnf).
+ * FIFOs, sockets, devices and symbolic links are left out without a word:
+ * never opened, so a FIFO cannot block the walk.
  *
  * Callers: build.c (xihu_build), tests/unit/test_walk.c.
  */
@@ -112,10 +114,24 @@ typedef struct entry {
 	struct stat st; /* regular files only */
 } entry;
 
+/* One line "xihu-index: PATH: why (skipped)".  A name may hold any byte but
+ * '/' and NUL: control bytes (a newline would cut the line in two) and '\\'
+ * are written as octal escapes, \012 for a newline, as pipeline.c does. */
 static void warnf(walker *w, const char *path, const char *why)
 {
-	if (w->warn)
-		fprintf(w->warn, "xihu-index: %s: %s (skipped)\n", path, why);
+	if (!w->warn)
+		return;
+	flockfile(w->warn); /* the pipeline's threads warn too */
+	fputs("xihu-index: ", w->warn);
+	for (const char *c = path; *c; c++) {
+		unsigned char b = (unsigned char)*c;
+		if (b < 0x20 || b == 0x7f || b == '\\')
+			fprintf(w->warn, "\\%03o", b);
+		else
+			putc_unlocked(b, w->warn);
+	}
+	fprintf(w->warn, ": %s (skipped)\n", why);
+	funlockfile(w->warn);
 }
 
 /* ---- glob matching --------------------------------------------------------- */
