@@ -25,10 +25,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -123,20 +125,31 @@ struct pipeline {
 	atomic_uint_fast64_t skipped_binary, skipped_large, skipped_error;
 };
 
+/* One line "xihu-index: message".  The paths in it may hold any byte but
+ * NUL: control bytes (a newline would cut the line in two) and '\\' are
+ * written as octal escapes, \012 for a newline, as walk.c's warnings are. */
 static void warn(pipeline *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warn(pipeline *p, const char *fmt, ...)
 {
 	FILE *f = p->o.warnings;
 	if (!f)
 		return;
+	char msg[PATH_MAX + 512];
 	va_list ap;
 	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
 	flockfile(f);
 	fputs("xihu-index: ", f);
-	vfprintf(f, fmt, ap);
-	fputc('\n', f);
+	for (const char *c = msg; *c; c++) {
+		unsigned char b = (unsigned char)*c;
+		if (b < 0x20 || b == 0x7f || b == '\\')
+			fprintf(f, "\\%03o", b);
+		else
+			putc_unlocked(b, f);
+	}
+	putc_unlocked('\n', f);
 	funlockfile(f);
-	va_end(ap);
 }
 
 /* Keeps the first error of any thread and stops everyone. */
@@ -278,8 +291,8 @@ static batch *pop(worker *wk)
 /* ---- a worker: files and records -> segments --------------------------------- */
 
 /* Reads a whole file (inflating .gz) into wk->data.  Returns 0 with *skipped
- * set when it is not to be indexed (unreadable, vanished, too large, binary),
- * or an error code (out of memory). */
+ * set when it is not to be indexed (unreadable, vanished, no longer a regular
+ * file, too large, binary), or an error code (out of memory). */
 static int read_file(worker *wk, const char *path, uint64_t size, bool *skipped)
 {
 	pipeline *p = wk->p;
@@ -289,10 +302,18 @@ static int read_file(worker *wk, const char *path, uint64_t size, bool *skipped)
 	*skipped = true;
 	size_t plen = strlen(path);
 	bool gz = plen > 3 && !strcmp(path + plen - 3, ".gz");
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: the walk saw a regular file, but by now a FIFO may have
+	 * taken its name, and opening that would wait for a writer forever */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno != ENOENT) /* vanished since the walk: not worth a word */
 			warn(p, "%s: %s (skipped)", path, strerror(errno));
+		goto skip;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) { /* a device would never end */
+		warn(p, "%s: no longer a regular file (skipped)", path);
+		close(fd);
 		goto skip;
 	}
 	if (gz) {
