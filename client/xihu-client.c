@@ -26,6 +26,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -52,6 +53,46 @@ const char *xihu_socket_path(const char *opt, char *buf, size_t size)
 	if (env && *env)
 		return env;
 	return xihu_default_socket(buf, size) ? NULL : buf;
+}
+
+/* ---- private directories ------------------------------------------------------- */
+
+int xihu_private_dir(const char *dir, char *why, size_t size)
+{
+	struct stat st;
+	if (stat(dir, &st) < 0) {
+		int e = errno;
+		snprintf(why, size, "%s: %s", dir, strerror(e));
+		return e == ENOENT ? XIHU_DIR_MISSING : XIHU_DIR_UNSAFE;
+	}
+	uid_t me = geteuid();
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(why, size, "%s: not a directory", dir);
+		return XIHU_DIR_UNSAFE;
+	}
+	if (st.st_uid != me) {
+		snprintf(why, size, "%s: owned by uid %lu, not by you (uid %lu)", dir,
+		         (unsigned long)st.st_uid, (unsigned long)me);
+		return XIHU_DIR_NOT_MINE;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(why, size, "%s: mode %04o lets %s write in it", dir,
+		         (unsigned)(st.st_mode & 07777), (st.st_mode & S_IWOTH) ? "others" : "its group");
+		return XIHU_DIR_WRITABLE;
+	}
+	return XIHU_DIR_PRIVATE;
+}
+
+/* The directory part of a socket path ("." for a bare name). */
+static void dir_of(const char *path, char *dir, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(dir, size, ".");
+	else if (slash == path)
+		snprintf(dir, size, "/");
+	else
+		snprintf(dir, size, "%.*s", (int)(slash - path), path);
 }
 
 static int fail(xihu_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -91,6 +132,29 @@ static int wait_fd(xihu_client *c, short events, int64_t deadline, const char *d
 	}
 }
 
+/* The process that listens on c->fd's socket must run as we do (the socket
+ * file could have been swapped since the directory was checked): until it
+ * is known to, not a byte is sent.  0, or -1 with the connection closed. */
+static int check_peer(xihu_client *c)
+{
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+	int rc = 0;
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		rc = fail(c, "connecting to %s: cannot tell who listens there: %s", c->path,
+		          strerror(errno));
+	else if (cred.uid != geteuid())
+		rc = fail(c, "%s: the process listening there (pid %ld) runs as uid %lu, not as you "
+		             "(uid %lu); refusing to send it anything (stop it, or choose another "
+		             "socket with --socket or XIHU_SOCKET)",
+		          c->path, (long)cred.pid, (unsigned long)cred.uid, (unsigned long)geteuid());
+	if (rc) {
+		close(c->fd);
+		c->fd = -1;
+	}
+	return rc;
+}
+
 /* xihu_client_open, returning 0, the errno of a failed connect(), or -1 for
  * any other failure; c->err is set when it fails. */
 static int try_open(xihu_client *c, const char *path)
@@ -107,13 +171,34 @@ static int try_open(xihu_client *c, const char *path)
 		            path, sizeof sa.sun_path - 1);
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 
+	/* whoever can write in the socket's directory can put a listener of
+	 * their own there: talk only through a directory that is ours alone */
+	char dir[sizeof sa.sun_path], why[sizeof c->err - 160];
+	dir_of(path, dir, sizeof dir);
+	switch (xihu_private_dir(dir, why, sizeof why)) {
+	case XIHU_DIR_PRIVATE:
+		break;
+	case XIHU_DIR_MISSING: /* no daemon yet: autostart makes the directory 0700 */
+		fail(c, "cannot connect to %s: %s (is xihud running? start it with: xihud)", path,
+		     strerror(ENOENT));
+		return ENOENT;
+	case XIHU_DIR_NOT_MINE:
+		return fail(c, "%s; refusing to talk to a daemon there (remove it, or choose a socket "
+		               "in a directory of your own with --socket or XIHU_SOCKET)", why);
+	case XIHU_DIR_WRITABLE:
+		return fail(c, "%s; refusing to talk to a daemon there (chmod go-w %s, or choose a "
+		               "socket in a directory of your own)", why, dir);
+	default:
+		return fail(c, "%s; refusing to talk to a daemon there", why);
+	}
+
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (c->fd < 0)
 		return fail(c, "socket: %s", strerror(errno));
 	int64_t deadline = now_ms() + XIHU_CONNECT_TIMEOUT_MS;
 	for (;;) {
 		if (connect(c->fd, (struct sockaddr *)&sa, sizeof sa) == 0)
-			return 0;
+			return check_peer(c);
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EINPROGRESS) {

@@ -34,6 +34,23 @@ int xihu_default_socket(char *buf, size_t size);
  * else the default (written into buf).  Returns NULL if it does not fit. */
 const char *xihu_socket_path(const char *opt, char *buf, size_t size);
 
+/*
+ * Whether dir is a directory that only the calling user (its effective uid)
+ * can write in: owned by that uid, without group or other write permission
+ * (stat(), so a symbolic link is judged by what it points to).  Returns
+ * XIHU_DIR_PRIVATE, or another XIHU_DIR_* with why set to one line "DIR:
+ * what is wrong".  The client talks to a socket only in such a directory,
+ * and the daemon binds its socket and serves an index only in one.
+ */
+enum {
+	XIHU_DIR_PRIVATE,  /* ours alone */
+	XIHU_DIR_MISSING,  /* does not exist */
+	XIHU_DIR_NOT_MINE, /* owned by another uid */
+	XIHU_DIR_WRITABLE, /* ours, but group or others may write in it */
+	XIHU_DIR_UNSAFE,   /* not a directory, or stat() failed */
+};
+int xihu_private_dir(const char *dir, char *why, size_t size);
+
 typedef struct xihu_client {
 	int fd;             /* -1 when not connected */
 	int timeout_ms;     /* per call to xihu_client_call; <= 0 waits forever */
@@ -46,7 +63,9 @@ typedef struct xihu_client {
 	uint8_t rbuf[16384];
 } xihu_client;
 
-/* Connects to the daemon on path within XIHU_CONNECT_TIMEOUT_MS. */
+/* Connects to the daemon on path within XIHU_CONNECT_TIMEOUT_MS.  Sends
+ * nothing unless path's directory passes xihu_private_dir() and the process
+ * listening on it (SO_PEERCRED) runs as the caller's effective uid. */
 int xihu_client_open(xihu_client *c, const char *path);
 void xihu_client_close(xihu_client *c);
 

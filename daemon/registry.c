@@ -43,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "xihu-client.h"
 #include "xihud.h"
 
 #define CHECK_MS 200
@@ -135,11 +136,27 @@ static struct reg_entry *entry_new(struct registry *reg, const char *dir)
 	return e;
 }
 
+int registry_check_dir(const char *dir, xihu_err *err)
+{
+	char why[sizeof err->msg];
+	switch (xihu_private_dir(dir, why, sizeof why - 64)) {
+	case XIHU_DIR_PRIVATE:
+	case XIHU_DIR_MISSING: /* xihu_index_open says there is no index */
+		return 0;
+	case XIHU_DIR_NOT_MINE:
+		return xihu_err_set(err, XIHU_EINVAL, "%s; refusing to serve it (run xihud as its owner)", why);
+	case XIHU_DIR_WRITABLE:
+		return xihu_err_set(err, XIHU_EINVAL, "%s; refusing to serve it (chmod go-w %s)", why, dir);
+	default:
+		return xihu_err_set(err, XIHU_EINVAL, "%s; refusing to serve it", why);
+	}
+}
+
 /* Serves the committed index in e->dir (and syncs it); false if it cannot be opened. */
 static bool entry_open(struct reg_entry *e, xihu_err *err)
 {
 	xihu_index *ix;
-	if (xihu_index_open(e->dir, &ix, err))
+	if (registry_check_dir(e->dir, err) || xihu_index_open(e->dir, &ix, err))
 		return false;
 	char **roots;
 	size_t n;

@@ -54,6 +54,7 @@
 
 #include "frame.h"
 #include "xihu.pb-c.h"
+#include "xihu-client.h"
 #include "xihud.h"
 
 #define CHECK_INTERVAL_MS 200
@@ -122,17 +123,19 @@ static int make_dirs(const char *dir)
 		if (!c)
 			break;
 	}
-	struct stat st;
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		xihud_error("%s: not a directory", dir);
+	/* a directory others can write in lets them swap the socket for theirs:
+	 * clients refuse such a directory, so the daemon does too */
+	char why[sizeof p + 128];
+	switch (xihu_private_dir(dir, why, sizeof why)) {
+	case XIHU_DIR_PRIVATE:
+		return 0;
+	case XIHU_DIR_WRITABLE:
+		xihud_error("%s; refusing to put the socket there (chmod go-w %s)", why, dir);
+		return -1;
+	default:
+		xihud_error("%s; refusing to put the socket there", why);
 		return -1;
 	}
-	if (st.st_uid != geteuid() && st.st_uid != 0) {
-		xihud_error("%s: owned by uid %lu, not by you; refusing to put the socket there", dir,
-		            (unsigned long)st.st_uid);
-		return -1;
-	}
-	return 0;
 }
 
 /* 1: a daemon answers on path; 0: stale socket; -1: error (printed). */

@@ -375,6 +375,10 @@ int main(int argc, char **argv)
 	mallopt(M_TRIM_THRESHOLD, 2 << 20);
 
 	xihu_err err = {0};
+	if (registry_check_dir(index_dir, &err)) {
+		xihud_error("%s", err.msg);
+		goto out;
+	}
 	int rc = xihu_index_open(index_dir, &ix, &err);
 	if (rc == XIHU_ENOINDEX) {
 		xihud_error("%s: no index here (run xihu-index first)", index_dir);

@@ -224,6 +224,11 @@ bool pool_idle(const struct pool *p);
 
 struct registry;
 /* Serves the indexes in "<default_dir's parent>/indexes/"; NULL on ENOMEM. */
+/* 0 when dir may be served: a directory owned by us that no one else can
+ * write in (xihu_private_dir), or none at all; else XIHU_EINVAL with a
+ * one-line err.  Others could otherwise plant segments or swap the files
+ * that answers are made of.  Checked for every index before it is opened. */
+int registry_check_dir(const char *dir, xihu_err *err);
 struct registry *registry_open(const char *default_dir, bool no_sync);
 void registry_free(struct registry *reg);
 /* The index a search goes to: index (a directory) if non-empty, else the
