@@ -657,24 +657,6 @@ static bool roots_equal(const manifest *a, char **roots, uint32_t n)
 	return true;
 }
 
-static int mkdir_p(const char *dir, xihu_err *err)
-{
-	char tmp[4096];
-	if (snprintf(tmp, sizeof tmp, "%s", dir) >= (int)sizeof tmp)
-		return xihu_err_set(err, XIHU_EINVAL, "%s: path too long", dir);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-			return xihu_err_set(err, XIHU_EIO, "%s: %s", tmp, strerror(errno));
-		*p = '/';
-	}
-	if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-		return xihu_err_set(err, XIHU_EIO, "%s: %s", tmp, strerror(errno));
-	return 0;
-}
-
 /* ---- the analysis ------------------------------------------------------------------- */
 
 #define MAX_STOPWORDS_FILE (16u << 20)
@@ -877,11 +859,11 @@ int xihu_build(const char *index_dir, const char *const *paths, size_t npaths, c
 	pipeline_counts pc = {0};
 	analysis *an = NULL;
 
-	if ((rc = mkdir_p(index_dir, err)))
+	if ((rc = xfile_mkdir_private(index_dir, err)))
 		goto out;
 	char lockpath[4200];
 	snprintf(lockpath, sizeof lockpath, "%s/LOCK", index_dir);
-	lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (lockfd < 0) {
 		rc = xihu_err_set(err, XIHU_EIO, "%s: %s", lockpath, strerror(errno));
 		goto out;
@@ -898,6 +880,7 @@ int xihu_build(const char *index_dir, const char *const *paths, size_t npaths, c
 		nanosleep(&ts, NULL);
 	}
 	locked = true;
+	xfile_make_private(index_dir); /* even a run that commits nothing */
 
 	rc = manifest_read(index_dir, &b.old, err);
 	bool fresh = rc == XIHU_ENOINDEX;

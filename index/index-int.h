@@ -152,6 +152,13 @@ int xfile_install(const char *dir, const char *tmp, const char *name, xihu_err *
  * (MANIFEST, SETTINGS). */
 int xfile_put_atomic(const char *dir, const char *tmp, const char *name, const char kind[4], const void *payload,
                      size_t len, xihu_err *err);
+/* mkdir -p of dir; the directories it creates are 0700, whatever the umask
+ * (which can only take bits away). */
+int xfile_mkdir_private(const char *dir, xihu_err *err);
+/* Takes group and other bits off dir and the regular files in it that the
+ * caller owns (an index made before files were 0600, or widened by hand);
+ * what cannot be changed is left for xihu_index_modes to report. */
+void xfile_make_private(const char *dir);
 
 /* ==== settings.c: the analysis an index was created with ================= */
 

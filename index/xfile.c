@@ -13,10 +13,17 @@
  * the payload length always, the CRC when asked.  A failed check is
  * XIHU_ECORRUPT with a one-line message naming the path and offset.
  *
- * Callers: seg_writer.c, seg_reader.c, manifest.c.
+ * Modes: the index holds copies of its owner's files, so it is as private
+ * as they are whatever the umask: directories are created 0700, files 0600,
+ * and every commit (manifest_write) takes group and other bits off the
+ * directory and its files that an older xihu or a chmod left there.
+ *
+ * Callers: seg_writer.c, seg_reader.c, manifest.c, build.c, index.c.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -103,7 +110,7 @@ int xfile_create(xfile_w *w, const char *dir, const char *name, const char kind[
 	}
 	size_t nl = strlen(name);
 	bool tmp = nl > 4 && strcmp(name + nl - 4, ".tmp") == 0;
-	w->fd = open(w->path, O_WRONLY | O_CREAT | O_CLOEXEC | (tmp ? O_TRUNC : O_EXCL), 0644);
+	w->fd = open(w->path, O_WRONLY | O_CREAT | O_CLOEXEC | (tmp ? O_TRUNC : O_EXCL), 0600);
 	if (w->fd < 0) {
 		w_fail(w, XIHU_EIO, "create", errno);
 		return w->rc;
@@ -349,4 +356,93 @@ int xfile_install(const char *dir, const char *tmp, const char *name, xihu_err *
 		return rc;
 	}
 	return xfile_sync_dir(dir, err);
+}
+
+/* ---- modes ----------------------------------------------------------------- */
+
+int xfile_mkdir_private(const char *dir, xihu_err *err)
+{
+	char tmp[4096];
+	if (snprintf(tmp, sizeof tmp, "%s", dir) >= (int)sizeof tmp)
+		return xihu_err_set(err, XIHU_EINVAL, "%s: path too long", dir);
+	for (char *p = tmp + 1;; p++) {
+		char c = *p;
+		if (c != '/' && c != '\0')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+			return xihu_err_set(err, XIHU_EIO, "%s: %s", tmp, strerror(errno));
+		*p = c;
+		if (!c)
+			break;
+	}
+	return 0;
+}
+
+/* Calls fn for dir and each regular file directly in it whose mode has
+ * group or other bits; stops at fn's first non-zero return. */
+typedef int (*wide_fn)(void *ctx, const char *path, const struct stat *st);
+
+static int each_wide(const char *dir, wide_fn fn, void *ctx, xihu_err *err)
+{
+	struct stat st;
+	if (stat(dir, &st) < 0)
+		return xihu_err_set(err, XIHU_EIO, "%s: %s", dir, strerror(errno));
+	int rc = 0;
+	if (st.st_mode & 077 && (rc = fn(ctx, dir, &st)))
+		return rc;
+	DIR *d = opendir(dir);
+	if (!d)
+		return xihu_err_set(err, XIHU_EIO, "%s: %s", dir, strerror(errno));
+	struct dirent *de;
+	char path[4096];
+	while (!rc && (de = readdir(d))) {
+		if (de->d_name[0] == '.' &&
+		    (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
+			continue;
+		/* lstat: a symbolic link's own mode means nothing, and what it
+		 * points to is not the index's */
+		if (snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= (int)sizeof path ||
+		    lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || !(st.st_mode & 077))
+			continue;
+		rc = fn(ctx, path, &st);
+	}
+	closedir(d);
+	return rc;
+}
+
+static int tighten(void *ctx, const char *path, const struct stat *st)
+{
+	(void)ctx;
+	if (st->st_uid == geteuid())
+		(void)chmod(path, st->st_mode & 0700); /* what fails is left to --check */
+	return 0;
+}
+
+void xfile_make_private(const char *dir)
+{
+	xihu_err ignored;
+	(void)each_wide(dir, tighten, NULL, &ignored);
+}
+
+struct report_ctx {
+	xihu_mode_fn fn;
+	void *ctx;
+	uint32_t n;
+};
+
+static int report_wide(void *ctx, const char *path, const struct stat *st)
+{
+	struct report_ctx *r = ctx;
+	r->n++;
+	return r->fn ? r->fn(r->ctx, path, (unsigned)(st->st_mode & 07777)) : 0;
+}
+
+int xihu_index_modes(const char *dir, xihu_mode_fn fn, void *ctx, uint32_t *nwide, xihu_err *err)
+{
+	struct report_ctx r = {fn, ctx, 0};
+	int rc = each_wide(dir, report_wide, &r, err);
+	if (nwide)
+		*nwide = r.n;
+	return rc;
 }

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -110,6 +111,18 @@ static bool parse_count(const char *s, uint64_t max, uint64_t *out)
 		return false;
 	*out = v;
 	return true;
+}
+
+/* --check: an index path whose mode lets others in */
+static int warn_mode(void *ctx, const char *path, unsigned mode)
+{
+	(void)ctx;
+	const char *who = (mode & 070) && (mode & 07) ? "its group and others"
+	                  : mode & 070                ? "its group"
+	                                              : "others";
+	fprintf(stderr, "xihu-index: warning: %s: mode %04o lets %s %s it\n", path, mode, who,
+	        mode & 022 ? "change" : "read");
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -246,6 +259,15 @@ int main(int argc, char **argv)
 			fprintf(stderr, "xihu-index: %s\n", err.msg);
 			return 2;
 		}
+		uint32_t nwide;
+		if (xihu_index_modes(index_dir, warn_mode, NULL, &nwide, &err)) {
+			fprintf(stderr, "xihu-index: %s\n", err.msg);
+			return 2;
+		}
+		if (nwide)
+			fprintf(stderr, "xihu-index: warning: %" PRIu32 " path%s of %s can be read by others than "
+			        "you; the next xihu-index run tightens them (now: chmod -R go= %s)\n",
+			        nwide, nwide == 1 ? "" : "s", index_dir, index_dir);
 		return 0;
 	}
 	const char *dot = ".";

@@ -176,6 +176,13 @@ const char *xihu_index_dir(const xihu_index *ix);
 int xihu_index_changed(const xihu_index *ix, bool *changed, xihu_err *err);
 /* Full integrity check of every file and checksum; a report line per file. */
 int xihu_index_check(const char *dir, FILE *report, xihu_err *err);
+/* The index directory and files that others may read or write: the index
+ * holds copies of private files, so it is created 0700 / 0600 and every
+ * commit tightens what is wider.  Calls fn (may be NULL) for each such
+ * path with its mode (stops at fn's first non-zero return, returned);
+ * *nwide gets their count. */
+typedef int (*xihu_mode_fn)(void *ctx, const char *path, unsigned mode);
+int xihu_index_modes(const char *dir, xihu_mode_fn fn, void *ctx, uint32_t *nwide, xihu_err *err);
 
 /* ---- searching --------------------------------------------------------- */
 
