@@ -57,6 +57,10 @@ enum {
  * Waits at most 2 s for the daemon to accept (60 s with XIHU_AUTOSTART while
  * a daemon starts).  Returns the connection, or NULL with one line naming the
  * socket in err (errlen bytes, NUL-terminated; err may be NULL).
+ * Nothing is sent (and no daemon started) unless the socket's directory is
+ * owned by the caller's effective uid and not writable by group or others,
+ * and the process listening there runs as that uid (SO_PEERCRED); a
+ * reconnection checks again (docs/SECURITY.md).
  */
 xihu_conn *xihu_connect(const char *socket_path, unsigned flags, char *err, size_t errlen);
 

@@ -7,18 +7,23 @@
  * <xihu/client.h>: hits, lines, columns, spans and totals as the daemon
  * answers them, a query error's code, column and message, a missing socket,
  * one connection reused for many searches and across a daemon restart.
- * Every result is freed with xihu_results_free(): the ASan build checks that
+ * An impostor of another uid is refused before a byte is sent.  Every
+ * result is freed with xihu_results_free(): the ASan build checks that
  * nothing leaks and nothing is read out of bounds.
  *
  * Usage: test_lib XIHUD XIHU_INDEX  (meson passes the built binaries)
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -400,6 +405,96 @@ static void missing_socket_names_the_path(void **state)
 	assert_non_null(strstr(err, "unknown flags"));
 }
 
+/* A listener of uid 65534 on dir/xihud.sock (dir made and given to it):
+ * it writes 'r' to *ready once listening, then counts the connections and
+ * bytes it gets until none comes for 1.5 s, and writes "conns bytes" there at exit. */
+static pid_t impostor(const char *dir, int *ready)
+{
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(chown(dir, 65534, 65534), 0);
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(p[0]);
+		if (setgid(65534) || setuid(65534))
+			_exit(3);
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		int l = socket(AF_UNIX, SOCK_STREAM, 0);
+		if ((size_t)snprintf(sa.sun_path, sizeof sa.sun_path, "%s/xihud.sock", dir) >=
+		        sizeof sa.sun_path ||
+		    l < 0 || bind(l, (struct sockaddr *)&sa, sizeof sa) || listen(l, 8) ||
+		    write(p[1], "r", 1) != 1)
+			_exit(4);
+		unsigned conns = 0, bytes = 0;
+		struct pollfd pl = {.fd = l, .events = POLLIN};
+		while (poll(&pl, 1, 1500) == 1) {
+			int c = accept(l, NULL, NULL);
+			if (c < 0)
+				_exit(5);
+			conns++;
+			char buf[512];
+			struct pollfd pc = {.fd = c, .events = POLLIN};
+			ssize_t n;
+			while (poll(&pc, 1, 500) == 1 && (n = read(c, buf, sizeof buf)) > 0)
+				bytes += (unsigned)n;
+			close(c);
+		}
+		dprintf(p[1], "%u %u", conns, bytes);
+		_exit(0);
+	}
+	close(p[1]);
+	char r;
+	assert_int_equal(read(p[0], &r, 1), 1);
+	*ready = p[0];
+	return pid;
+}
+
+static void impostor_gets_nothing(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		skip(); /* needs root to listen as another user */
+	assert_int_equal(chmod(tmp, 0711), 0); /* so that uid 65534 reaches its directory */
+	char theirs[600], mine[600], path[700], err[1024];
+	snprintf(theirs, sizeof theirs, "%s/theirs", tmp);
+	snprintf(mine, sizeof mine, "%s/mine", tmp);
+	int fd;
+	pid_t pid = impostor(theirs, &fd);
+	/* its directory: refused before connecting, with or without autostart */
+	snprintf(path, sizeof path, "%s/xihud.sock", theirs);
+	for (unsigned flags = 0; flags <= XIHU_AUTOSTART; flags += XIHU_AUTOSTART) {
+		assert_null(xihu_connect(path, flags, err, sizeof err));
+		assert_non_null(strstr(err, "owned by uid 65534, not by you (uid 0)"));
+		assert_non_null(strstr(err, theirs));
+		assert_null(strchr(err, '\n'));
+	}
+	/* its socket moved into our own private directory: SO_PEERCRED */
+	assert_int_equal(mkdir(mine, 0700), 0);
+	char moved[700];
+	snprintf(moved, sizeof moved, "%s/xihud.sock", mine);
+	assert_int_equal(rename(path, moved), 0);
+	assert_null(xihu_connect(moved, XIHU_AUTOSTART, err, sizeof err));
+	assert_non_null(strstr(err, "runs as uid 65534, not as you (uid 0); refusing to send it anything"));
+	assert_null(strchr(err, '\n'));
+	char counts[32] = "";
+	assert_true(read(fd, counts, sizeof counts - 1) > 0);
+	close(fd);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(chmod(tmp, 0700), 0);
+	assert_string_equal(counts, "1 0"); /* one connection, not a byte */
+	/* and our own daemon is still ours to use */
+	xihu_conn *c = xihu_connect(sock, 0, err, sizeof err);
+	assert_non_null(c);
+	struct xihu_results *r = search_ok(c, "kiwi", NULL);
+	assert_int_equal(r->n_hits, 1);
+	xihu_results_free(r);
+	xihu_close(c);
+}
+
 static void socket_from_environment(void **state)
 {
 	(void)state;
@@ -494,6 +589,7 @@ int main(int argc, char **argv)
 	                                    conn_teardown),
 	    cmocka_unit_test(missing_socket_names_the_path),
 	    cmocka_unit_test(socket_from_environment),
+	    cmocka_unit_test(impostor_gets_nothing),
 	    cmocka_unit_test_setup_teardown(one_connection_many_searches, conn_setup,
 	                                    conn_teardown),
 	    cmocka_unit_test_setup_teardown(status_numbers, conn_setup, conn_teardown),
