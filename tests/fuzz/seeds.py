@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""seeds.py: writes the hand-made seeds of fuzz_request and fuzz_frame.
+"""seeds.py: writes the hand-made seeds of fuzz_request, fuzz_frame,
+fuzz_segment and fuzz_html.
 
 Run from anywhere: python3 tests/fuzz/seeds.py.  The protobuf is encoded by
 hand (proto/xihu.proto's field numbers), so nothing but Python is needed.
 The fuzz_query seeds are plain query strings and the fuzz_segment seeds are
-patch descriptions (tests/fuzz/README.md); the corpora also hold what
-libFuzzer found and -merge=1 kept.
+patch descriptions (tests/fuzz/README.md); the fuzz_html seeds are files
+as an indexed tree may hold them; the corpora also hold what libFuzzer
+found and -merge=1 kept.
 """
 import os
 import struct
@@ -133,6 +135,49 @@ def main():
         write("fuzz_segment", n + "-truncated-resealed", bytes([i, 3]) + b"\x00\x40")
         write("fuzz_segment", n + "-envelope-only", bytes([i, 3]) + b"\x00\x1c")
         write("fuzz_segment", n + "-removed", bytes([i, 4]))
+
+    html_seeds()
+
+
+HTML = {
+    "page": b"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Caf&eacute; &amp; cr&egrave;me</title>
+<style>body { color: red } p > a { x: "</p>" }</style>
+<script type="text/javascript">if (a < b && c > d) document.write("</div>");</script>
+</head><body>
+<!-- a comment
+over two lines -->
+<h1 class="t" title='a > b'>War &amp; Peace</h1>
+<p>The <b>qu</b>ick <em>brown</em> fox<br>jumps&nbsp;over the <a href="x?a=1&amp;b=2">lazy</a> dog.</p>
+<table><tr><td>one</td><td>two</td></tr></table>
+<![CDATA[ raw <stuff> ]]><?php echo "x"; ?>
+</body></html>
+""",
+    "references": b"&amp; &lt;&gt; &quot;&apos; &copy;&reg;&trade; &euro;&hellip; &Omega;&omega; "
+                  b"&#65;&#x42;&#X43; &#233;&#xe9; &#128;&#x9f;&#129; &#0;&#xD800;&#xDFFF;&#1114111;&#1114112; "
+                  b"&#9;&#10;&#13;&#127; &#99999999999999999999; &#x110000;\n",
+    "references-not": b"&amp &unknown; &#; &#x; &#xg; &; &&amp;; &#65 &toolongname; a & b &#1 2;\n",
+    "unterminated-tag": b"text <div class=\"a\n more text with no end",
+    "unterminated-quote": b"<p title=\"open>one</p>\n<p>two</p> <i>three</i>",
+    "unterminated-comment": b"before <!-- never closed\n<p>still text</p>\n",
+    "unterminated-script": b"<script>var x = 1;\n// no end tag\n<p>text</p>\n",
+    "short-comments": b"a<!-->b<!--->c<!---->d<!-- - -->e<!-- -- -->f",
+    "script-end-forms": b"<script>1</script >a<SCRIPT>2</ScRiPt>b<style>3</style/>c<script>4</scripts></script>d",
+    "inline-and-block": b"<span>a</span><div>b</div><b>c</b><p>d</p><abbr>e</abbr><br/>f<wbr>g<nobr>h</nobr>",
+    "not-markup": b"a < b, c<1, d <= e, <> <3 <!x <? x ?> </ >\n",
+    "crlf": b"<p>one</p>\r\n<!-- two\r\nlines -->\r\n<script>\r\n</script>three\r\n",
+    "utf8-and-invalid": "<p>\u00e9t\u00e9 \u65e5\u672c \U0001F600</p>".encode() + b" \xff\xfe \xc3( \xe2\x82\n",
+    "nul-bytes": b"<p>a\x00b</p><x\x00y>c&#0;\x00",
+    "attribute-newlines": b"<a\nhref=\"x\ny\"\ntitle='1\n2'>link</a>\n<img src=a.png\nalt=b>\n",
+    "empty": b"",
+    "many-lt": b"<" * 200 + b">" + b"<a" * 100 + b"\n" + b"<!--" * 50,
+}
+
+
+def html_seeds():
+    for name, data in HTML.items():
+        write("fuzz_html", name, data)
 
 
 if __name__ == "__main__":
