@@ -2,9 +2,10 @@
  * jsonl.c: JSON Lines files -> records.
  *
  * Each non-blank line must be one JSON object (RFC 8259) with a string
- * member "id".  String members become fields ("title" its own, every other
- * one the body); numbers, booleans, null, arrays and nested objects are
- * validated and skipped.  Strings are decoded (escapes, \u surrogate
+ * member "id" (with no U+0000: it is a C string from here on).  String
+ * members become fields ("title" its own, every other one the body);
+ * numbers, booleans, null, arrays and nested objects are validated and
+ * skipped.  Strings are decoded (escapes, \u surrogate
  * pairs; a lone surrogate becomes U+FFFD).  Any error stops the build with
  * "FILE: line N, column C: what was expected", so no record is lost
  * silently.  Written by hand because the parser is tiny and must report
@@ -200,20 +201,38 @@ static int literal(parser *ps, const char *word)
 	return 0;
 }
 
+static bool digits(parser *ps)
+{
+	const char *start = ps->p;
+	while (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9')
+		ps->p++;
+	return ps->p > start;
+}
+
+/* RFC 8259's number: -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?
+ * ("01" is a 0 followed by a stray 1, which the caller reports). */
 static int number(parser *ps)
 {
 	const char *start = ps->p;
 	if (ps->p < ps->end && *ps->p == '-')
 		ps->p++;
-	size_t digits = 0;
-	while (ps->p < ps->end && ((*ps->p >= '0' && *ps->p <= '9') || *ps->p == '.' || *ps->p == 'e' ||
-	                           *ps->p == 'E' || *ps->p == '+' || *ps->p == '-')) {
+	if (ps->p < ps->end && *ps->p == '0') {
 		ps->p++;
-		digits++;
-	}
-	if (!digits) {
+	} else if (!digits(ps)) {
 		ps->p = start;
 		return fail(ps, "expected a JSON value");
+	}
+	if (ps->p < ps->end && *ps->p == '.') {
+		ps->p++;
+		if (!digits(ps))
+			return fail(ps, "expected a digit after the number's '.'");
+	}
+	if (ps->p < ps->end && (*ps->p == 'e' || *ps->p == 'E')) {
+		ps->p++;
+		if (ps->p < ps->end && (*ps->p == '+' || *ps->p == '-'))
+			ps->p++;
+		if (!digits(ps))
+			return fail(ps, "expected a digit in the number's exponent");
 	}
 	return 0;
 }
@@ -270,9 +289,15 @@ static int record(parser *ps)
 		bool is_id = name.len == 2 && !memcmp(name.p, "id", 2);
 		if (ps->p < ps->end && *ps->p == '"') {
 			if (is_id) {
+				const char *at = ps->p;
 				xbuf_reset(&ps->id);
 				if ((rc = string(ps, &ps->id)))
 					break;
+				if (ps->id.len && memchr(ps->id.p, 0, ps->id.len)) { /* the id is a C string */
+					ps->p = at;
+					rc = fail(ps, "\"id\" holds U+0000");
+					break;
+				}
 				xbuf_put_u8(&ps->id, 0);
 				ps->have_id = true;
 			} else {

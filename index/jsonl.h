@@ -25,7 +25,8 @@ typedef struct jsonl_record {
 typedef int (*jsonl_fn)(void *ctx, const jsonl_record *rec);
 
 /* Reads path line by line; a line that is not a JSON object with a string
- * "id" is an error naming the file, line and column.  Blank lines are skipped. */
+ * "id" (holding no U+0000) is an error naming the file, line and column.
+ * Blank lines are skipped. */
 int jsonl_read(const char *path, jsonl_fn fn, void *ctx, xihu_err *err);
 
 #endif

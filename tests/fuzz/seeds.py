@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """seeds.py: writes the hand-made seeds of fuzz_request, fuzz_frame,
-fuzz_segment and fuzz_html.
+fuzz_segment, fuzz_html and fuzz_jsonl.
 
 Run from anywhere: python3 tests/fuzz/seeds.py.  The protobuf is encoded by
 hand (proto/xihu.proto's field numbers), so nothing but Python is needed.
 The fuzz_query seeds are plain query strings and the fuzz_segment seeds are
-patch descriptions (tests/fuzz/README.md); the fuzz_html seeds are files
-as an indexed tree may hold them; the corpora also hold what libFuzzer
-found and -merge=1 kept.
+patch descriptions (tests/fuzz/README.md); the fuzz_html and fuzz_jsonl
+seeds are files as an indexed tree may hold them; the corpora also hold
+what libFuzzer found and -merge=1 kept.
 """
 import os
 import struct
@@ -137,6 +137,7 @@ def main():
         write("fuzz_segment", n + "-removed", bytes([i, 4]))
 
     html_seeds()
+    jsonl_seeds()
 
 
 HTML = {
@@ -178,6 +179,64 @@ over two lines -->
 def html_seeds():
     for name, data in HTML.items():
         write("fuzz_html", name, data)
+
+
+JSONL_GOOD = (b'{"id":"doc1","title":"War and Peace","body":"It was a dark night."}\n'
+              b'\n'
+              b'  {"id": "doc2", "n": -1.5e+3, "ok": true, "no": false, "x": null, "a": [1, [2, {"b": "c"}]], '
+              b'"o": {"k": "v"}, "text": "tab\\there\\nnew line \\"quoted\\" \\\\ \\/"}\r\n'
+              b'{"title":"t1","title":"t2","id":"\\u0064oc3","\\u0074itle":"escaped name"}\n'
+              b'{"id":"d4","s":"\\ud83d\\ude00 pair, lone \\ud800 and \\udc00, \\u00e9 \\u20AC"}\n'
+              b'{"id":"d5","id":"d5b","body":"", "empty":{}, "arr":[]}\n'
+              b'{"id":"\xc3\xa9t\xc3\xa9","body":"raw utf-8 \xe6\x97\xa5 and invalid \xff"}\n'
+              b'\t \r\n'
+              b'{"id":"last","n":0,"m":-0.0,"k":1E5,"j":12.34e-5} ')
+
+JSONL_BAD = {
+    "no-id": b'{"title":"x"}\n',
+    "id-number": b'{"id":5,"title":"x"}\n',
+    "id-after-number-id": b'{"id":"a","id":null}\n',
+    "empty-object": b'{}\n',
+    "not-object": b'["id","x"]\n',
+    "unterminated-string": b'{"id":"abc\n',
+    "unterminated-object": b'{"id":"abc"\n',
+    "bad-escape": b'{"id":"a","b":"\\x41"}\n',
+    "short-unicode-escape": b'{"id":"a","b":"\\u12"}\n',
+    "control-char": b'{"id":"a","b":"tab\there"}\n',
+    "trailing-text": b'{"id":"a"} x\n',
+    "trailing-comma": b'{"id":"a",}\n',
+    "trailing-comma-array": b'{"id":"a","b":[1,2,]}\n',
+    "missing-colon": b'{"id" "a"}\n',
+    "bare-word": b'{"id":"a","b":yes}\n',
+    "number-minus": b'{"id":"a","n":-}\n',
+    "two-objects": b'{"id":"a"}{"id":"b"}\n',
+    "deep-65": b'{"id":"a","d":' + b'[' * 64 + b']' * 64 + b'}\n',
+    "nul-byte": b'{"id":"a"}\x00\n',
+    "literal-cut": b'{"id":"a","t":tru',
+}
+
+
+# bugs these seeds found, fixed: numbers were any run of digits, '.', 'e',
+# '+' and '-'; an id "\u0000" reached the index with id_len past strlen(id)
+JSONL_REGRESS = {
+    "number-leading-zero": b'{"id":"a","n":01}\n',
+    "number-dot": b'{"id":"a","n":1.}\n',
+    "number-exponent": b'{"id":"a","n":1e}\n',
+    "number-plus": b'{"id":"a","n":+1}\n',
+    "number-junk": b'{"id":"a","n":1-2e+.}\n',
+    "id-holds-nul": b'{"id":"a\\u0000b"}\n',
+}
+
+
+def jsonl_seeds():
+    write("fuzz_jsonl", "good", JSONL_GOOD)
+    write("fuzz_jsonl", "empty", b"")
+    write("fuzz_jsonl", "blank-lines", b"\n \n\t\r\n")
+    write("fuzz_jsonl", "deep-64", b'{"id":"a","d":' + b'[' * 63 + b']' * 63 + b'}\n')
+    for name, line in JSONL_BAD.items():
+        write("fuzz_jsonl", "bad-" + name, b'{"id":"before"}\n\n' + line + b'{"id":"after"}\n')
+    for name, line in JSONL_REGRESS.items():
+        write("fuzz_jsonl", "regress-" + name, b'{"id":"before"}\n\n' + line + b'{"id":"after"}\n')
 
 
 if __name__ == "__main__":
