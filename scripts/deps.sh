@@ -21,4 +21,4 @@ ensure_packages() {
 XIHU_BUILD_PACKAGES=(gcc libc6-dev pkg-config meson ninja-build libevent-dev zlib1g-dev
 	libprotobuf-c-dev protobuf-c-compiler libutf8proc-dev libstemmer-dev libdeflate-dev)
 # What the test suites need on top.
-XIHU_TEST_PACKAGES=(libcmocka-dev clang python3 procps git vim neovim emacs-nox groff-base man-db bash-completion zsh fish)
+XIHU_TEST_PACKAGES=(libcmocka-dev clang python3 procps time git vim neovim emacs-nox groff-base man-db bash-completion zsh fish)
