@@ -376,6 +376,21 @@ int walk_tree(const char *root, unsigned flags, walk_fn fn, void *ctx, FILE *war
  * meaning for flags 0, bytewise; no [:class:] support (for tests). */
 bool walk_glob_match(const char *pattern, const char *s);
 
+/* ==== gunzip.c: a .gz file -> its inflated bytes ========================== */
+
+#define GUNZIP_CHUNK 65536 /* bytes read, and inflated, at a time: the most a limit is overrun by */
+
+/*
+ * Inflates the gzip file open on fd into out (reset first); takes fd (it is
+ * closed on return).  Concatenated members are read in turn, bytes after a
+ * member that start no other ignored; a file without the gzip magic is read
+ * as it is.  Errors name path: XIHU_ELIMIT once out
+ * holds more than max bytes (out->len <= max + GUNZIP_CHUNK); XIHU_EINVAL
+ * for a corrupt or truncated stream, "PATH: offset N: why" with N the
+ * offset in the file where inflate stopped; XIHU_EIO, XIHU_ENOMEM.
+ */
+int gunzip_fd(int fd, const char *path, uint64_t max, xbuf *out, xihu_err *err);
+
 /* ==== seg_writer.c: documents -> one immutable segment =================== */
 
 enum { FIELD_BODY = 0, FIELD_PATH = 1, FIELD_TITLE = 2, XIHU_MAX_FIELDS = 16 };

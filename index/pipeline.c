@@ -33,7 +33,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "html.h"
 #include "index-int.h"
@@ -317,33 +316,20 @@ static int read_file(worker *wk, const char *path, uint64_t size, bool *skipped)
 		goto skip;
 	}
 	if (gz) {
-		gzFile g = gzdopen(fd, "rb");
-		if (!g) {
-			close(fd);
+		xihu_err e;
+		int rc = gunzip_fd(fd, path, p->o.max_file_size, data, &e); /* closes fd */
+		if (rc == XIHU_ENOMEM) {
+			wk->err = e;
+			return rc;
+		}
+		if (rc == XIHU_ELIMIT) {
+			skip = &p->skipped_large;
 			goto skip;
 		}
-		for (;;) {
-			if (!xbuf_reserve(data, 65536)) {
-				gzclose(g);
-				return xihu_err_set(&wk->err, XIHU_ENOMEM, "%s: out of memory", path);
-			}
-			int n = gzread(g, data->p + data->len, 65536);
-			if (n < 0) {
-				int zerr;
-				warn(p, "%s: offset %zu: %s (skipped)", path, data->len, gzerror(g, &zerr));
-				gzclose(g);
-				goto skip;
-			}
-			if (n == 0)
-				break;
-			data->len += (size_t)n;
-			if (data->len > p->o.max_file_size) {
-				gzclose(g);
-				skip = &p->skipped_large;
-				goto skip;
-			}
+		if (rc) { /* corrupt, truncated, unreadable */
+			warn(p, "%s (skipped)", e.msg);
+			goto skip;
 		}
-		gzclose(g);
 	} else {
 		if (!xbuf_reserve(data, (size_t)size + 1)) {
 			close(fd);

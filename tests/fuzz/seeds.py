@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
 """seeds.py: writes the hand-made seeds of fuzz_request, fuzz_frame,
-fuzz_segment, fuzz_html and fuzz_jsonl.
+fuzz_segment, fuzz_html, fuzz_jsonl and fuzz_gz.
 
 Run from anywhere: python3 tests/fuzz/seeds.py.  The protobuf is encoded by
 hand (proto/xihu.proto's field numbers), so nothing but Python is needed.
 The fuzz_query seeds are plain query strings and the fuzz_segment seeds are
-patch descriptions (tests/fuzz/README.md); the fuzz_html and fuzz_jsonl
-seeds are files as an indexed tree may hold them; the corpora also hold
-what libFuzzer found and -merge=1 kept.
+patch descriptions (tests/fuzz/README.md); the fuzz_html, fuzz_jsonl and
+fuzz_gz seeds are files as an indexed tree may hold them; the corpora also
+hold what libFuzzer found and -merge=1 kept.
 """
 import os
 import struct
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -138,6 +139,7 @@ def main():
 
     html_seeds()
     jsonl_seeds()
+    gz_seeds()
 
 
 HTML = {
@@ -237,6 +239,56 @@ def jsonl_seeds():
         write("fuzz_jsonl", "bad-" + name, b'{"id":"before"}\n\n' + line + b'{"id":"after"}\n')
     for name, line in JSONL_REGRESS.items():
         write("fuzz_jsonl", "regress-" + name, b'{"id":"before"}\n\n' + line + b'{"id":"after"}\n')
+
+
+def gzip_member(data, level=6, flags=0, mtime=0):
+    """One gzip member, with optional FEXTRA (4), FNAME (8), FCOMMENT (16) and FHCRC (2)."""
+    header = b"\x1f\x8b\x08" + bytes([flags]) + struct.pack("<I", mtime) + b"\x00\x03"
+    if flags & 4:
+        header += struct.pack("<H", 4) + b"ab\x00\x00"
+    if flags & 8:
+        header += b"name.txt\x00"
+    if flags & 16:
+        header += b"a comment\x00"
+    if flags & 2:
+        header += struct.pack("<H", zlib.crc32(header) & 0xFFFF)
+    c = zlib.compressobj(level, zlib.DEFLATED, -15)
+    body = c.compress(data) + c.flush()
+    return header + body + struct.pack("<II", zlib.crc32(data), len(data) & 0xFFFFFFFF)
+
+
+GZ_TEXT = b"".join(b"line %d: the quick brown fox jumps over the lazy dog\n" % i for i in range(40))
+
+
+def gz_seeds():
+    ok = gzip_member(GZ_TEXT)
+    write("fuzz_gz", "text", ok)
+    write("fuzz_gz", "stored", gzip_member(GZ_TEXT, level=0))
+    write("fuzz_gz", "header-fields", gzip_member(GZ_TEXT, flags=2 | 4 | 8 | 16))
+    write("fuzz_gz", "empty-member", gzip_member(b""))
+    write("fuzz_gz", "members", gzip_member(b"first member\n") + gzip_member(b"") + gzip_member(b"third\n", level=0))
+    write("fuzz_gz", "trailing-garbage", ok + b"not a member")
+    write("fuzz_gz", "trailing-magic", ok + b"\x1f\x8b")
+    write("fuzz_gz", "truncated-data", ok[:len(ok) // 2])
+    write("fuzz_gz", "truncated-trailer", ok[:-3])
+    write("fuzz_gz", "truncated-header", ok[:6])
+    write("fuzz_gz", "magic-only", b"\x1f\x8b")
+    write("fuzz_gz", "bad-crc", ok[:-8] + bytes([ok[-8] ^ 1]) + ok[-7:])
+    write("fuzz_gz", "bad-length", ok[:-4] + struct.pack("<I", len(GZ_TEXT) + 1))
+    write("fuzz_gz", "bad-method", ok[:2] + b"\x07" + ok[3:])
+    write("fuzz_gz", "bad-flags", ok[:3] + b"\xe0" + ok[4:])
+    bad = bytearray(ok)
+    bad[20] ^= 0x55
+    write("fuzz_gz", "bad-deflate", bytes(bad))
+    write("fuzz_gz", "second-member-corrupt", ok + gzip_member(b"x")[:12] + b"\xff" * 8)
+    write("fuzz_gz", "not-gzip", b"plain text in a file named .gz\n")
+    write("fuzz_gz", "not-gzip-past-tiny-limit", GZ_TEXT[:1500])
+    write("fuzz_gz", "one-byte", b"\x1f")
+    write("fuzz_gz", "empty", b"")
+    # past one read (GUNZIP_CHUNK) and past fuzz_gz.c's limits, from a few KB
+    write("fuzz_gz", "two-chunks", gzip_member(GZ_TEXT * 40, level=9))
+    write("fuzz_gz", "bomb", gzip_member(b"\x00" * (4 << 20), level=9))
+    write("fuzz_gz", "bomb-members", gzip_member(b"a" * (1 << 20), level=9) * 3)
 
 
 if __name__ == "__main__":
