@@ -137,9 +137,16 @@ static bool count_word(sampler *s, const char *w, uint32_t len)
 /* Counts the tokens of the first SAMPLE_BYTES of one file. */
 static bool sample_file(sampler *s, analyzer *a, const char *path, char *buf)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* as the build proper reads (pipeline.c): a FIFO or device put in the
+	 * file's place since the walk must neither block nor feed us */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return true; /* gone or unreadable: the build proper reports it */
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return true;
+	}
 	size_t n = 0;
 	while (n < SAMPLE_BYTES) {
 		ssize_t k = read(fd, buf + n, SAMPLE_BYTES - n);
@@ -229,7 +236,8 @@ int pairwords_sample(const analysis *an, const pairwords_root *roots, size_t nro
 			goto out;
 		}
 	}
-	qsort(s.counts, s.ncounts, sizeof *s.counts, cmp_count);
+	if (s.ncounts > 1) /* none at all: s.counts is NULL */
+		qsort(s.counts, s.ncounts, sizeof *s.counts, cmp_count);
 	xbuf text;
 	xbuf_init(&text);
 	double floor = PAIR_MIN_SHARE * (double)s.ntokens;

@@ -85,6 +85,15 @@ update_jsonl)
 	ix --jsonl "$T/b.jsonl"
 	expect_eq "a JSON Lines file no longer given" "$(q "$IX" emu)" "b1 "
 	;;
+pair_sample_no_words)
+	# the pair-word sample of a new index finds no word at all (a tiny text
+	# beyond the sample points, the rest binary): qsort of no counts was
+	# qsort(NULL, 0), which UBSan stops the ASan build on
+	put "$TREE/a.txt" "quokka"
+	head -c 65536 /dev/zero >"$TREE/zeros.bin"
+	ix "$TREE"
+	expect_eq "the text is indexed" "$(q "$IX" quokka)" "tree/a.txt "
+	;;
 update_limits)
 	put "$TREE/small.txt" "quoll small"
 	put "$TREE/grows.txt" "quoll grows"
