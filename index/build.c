@@ -56,6 +56,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,14 +137,12 @@ static void warn(build *b, const char *fmt, ...)
 {
 	if (!b->o->warnings)
 		return;
+	char msg[PATH_MAX + 512];
 	va_list ap;
 	va_start(ap, fmt);
-	flockfile(b->o->warnings); /* the pipeline's threads warn too */
-	fputs("xihu-index: ", b->o->warnings);
-	vfprintf(b->o->warnings, fmt, ap);
-	fputc('\n', b->o->warnings);
-	funlockfile(b->o->warnings);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	warn_line(b->o->warnings, msg); /* escapes the paths in it */
 }
 
 static void verbose(build *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -377,6 +376,7 @@ static int on_file(void *ctx, const char *path, const struct stat *st)
 	 * sweep after the walk deletes it */
 	if (large) {
 		b->skipped_large++;
+		warn(b, "%s: %" PRIu64 " bytes, over --max-file-size %" PRIu64 " (skipped)", path, size, b->max_size);
 		return 0;
 	}
 	size_t rel = b->root_len < len && path[b->root_len] == '/' ? b->root_len + 1 : 0;

@@ -37,6 +37,13 @@ void xbuf_put_u32le(xbuf *b, uint32_t v);
 void xbuf_put_u64le(xbuf *b, uint64_t v);
 void xbuf_put_varint(xbuf *b, uint64_t v); /* LEB128, at most 10 bytes */
 
+/* Writes one warning line "xihu-index: MSG\n" to f, as a single stdio
+ * write under f's lock (the walk and the pipeline's threads warn at once).
+ * MSG holds paths, which may hold any byte but NUL: control bytes (a
+ * newline would cut the line in two) and '\\' become octal escapes, \012
+ * for a newline. */
+void warn_line(FILE *f, const char *msg);
+
 /* FNV-1a of n bytes, its high bits folded down: for the hash tables of
  * names and words, and the records' stamps build.c stores (so it must not
  * change). */

@@ -24,6 +24,7 @@
  * Callers: build.c.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -124,31 +125,18 @@ struct pipeline {
 	atomic_uint_fast64_t skipped_binary, skipped_large, skipped_error;
 };
 
-/* One line "xihu-index: message".  The paths in it may hold any byte but
- * NUL: control bytes (a newline would cut the line in two) and '\\' are
- * written as octal escapes, \012 for a newline, as walk.c's warnings are. */
+/* One warning line "xihu-index: message" (warn_line escapes its paths). */
 static void warn(pipeline *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warn(pipeline *p, const char *fmt, ...)
 {
-	FILE *f = p->o.warnings;
-	if (!f)
+	if (!p->o.warnings)
 		return;
 	char msg[PATH_MAX + 512];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	flockfile(f);
-	fputs("xihu-index: ", f);
-	for (const char *c = msg; *c; c++) {
-		unsigned char b = (unsigned char)*c;
-		if (b < 0x20 || b == 0x7f || b == '\\')
-			fprintf(f, "\\%03o", b);
-		else
-			putc_unlocked(b, f);
-	}
-	putc_unlocked('\n', f);
-	funlockfile(f);
+	warn_line(p->o.warnings, msg);
 }
 
 /* Keeps the first error of any thread and stops everyone. */
@@ -323,6 +311,8 @@ static int read_file(worker *wk, const char *path, uint64_t size, bool *skipped)
 			return rc;
 		}
 		if (rc == XIHU_ELIMIT) {
+			warn(p, "%s: inflates to more than --max-file-size %" PRIu64 " bytes (skipped)", path,
+			     p->o.max_file_size);
 			skip = &p->skipped_large;
 			goto skip;
 		}
@@ -352,6 +342,8 @@ static int read_file(worker *wk, const char *path, uint64_t size, bool *skipped)
 				break;
 			data->len += (size_t)n;
 			if (data->len > p->o.max_file_size) { /* grew while we read */
+				warn(p, "%s: grew past --max-file-size %" PRIu64 " bytes while read (skipped)", path,
+				     p->o.max_file_size);
 				close(fd);
 				skip = &p->skipped_large;
 				goto skip;

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -201,4 +202,19 @@ float bm25_float_up(double x)
 	if ((double)f < x)
 		f = nextafterf(f, INFINITY);
 	return f;
+}
+
+void warn_line(FILE *f, const char *msg)
+{
+	flockfile(f);
+	fputs("xihu-index: ", f);
+	for (const char *c = msg; *c; c++) {
+		unsigned char b = (unsigned char)*c;
+		if (b < 0x20 || b == 0x7f || b == '\\')
+			fprintf(f, "\\%03o", b);
+		else
+			putc_unlocked(b, f);
+	}
+	putc_unlocked('\n', f);
+	funlockfile(f);
 }

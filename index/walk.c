@@ -114,24 +114,14 @@ typedef struct entry {
 	struct stat st; /* regular files only */
 } entry;
 
-/* One line "xihu-index: PATH: why (skipped)".  A name may hold any byte but
- * '/' and NUL: control bytes (a newline would cut the line in two) and '\\'
- * are written as octal escapes, \012 for a newline, as pipeline.c does. */
+/* One line "xihu-index: PATH: why (skipped)" (warn_line escapes PATH). */
 static void warnf(walker *w, const char *path, const char *why)
 {
 	if (!w->warn)
 		return;
-	flockfile(w->warn); /* the pipeline's threads warn too */
-	fputs("xihu-index: ", w->warn);
-	for (const char *c = path; *c; c++) {
-		unsigned char b = (unsigned char)*c;
-		if (b < 0x20 || b == 0x7f || b == '\\')
-			fprintf(w->warn, "\\%03o", b);
-		else
-			putc_unlocked(b, w->warn);
-	}
-	fprintf(w->warn, ": %s (skipped)\n", why);
-	funlockfile(w->warn);
+	char msg[PATH_MAX + 1024];
+	snprintf(msg, sizeof msg, "%s: %s (skipped)", path, why);
+	warn_line(w->warn, msg);
 }
 
 /* ---- glob matching --------------------------------------------------------- */

@@ -108,8 +108,10 @@ specials)
 	EOF
 	ix --max-file-size 4K "$TREE"
 	chain() { printf 'deep'; printf '/d%.0s' $(seq "$1"); } # deep and N "d"s below
-	expect_eq "stderr: one line, for the directory not entered" "$ERR" \
-		"xihu-index: $TREE/$(chain 256): nested too deep (skipped)"
+	expect_eq "stderr: a line for the directory not entered, and each file too large" "$ERR" \
+		"xihu-index: $TREE/$(chain 256): nested too deep (skipped)
+xihu-index: $TREE/size/over.txt: 4097 bytes, over --max-file-size 4096 (skipped)
+xihu-index: $TREE/size/over.txt.gz: inflates to more than --max-file-size 4096 bytes (skipped)"
 	expect_eq "documents" "$(docs)" 8
 	expect_eq "skipped" "$(skipped)" "0 binary, 2 too large, 0 unreadable"
 	check
@@ -282,12 +284,21 @@ race)
 	OUT=$(cat "$T/ix.out") ERR=$(sort "$T/ix.err")
 	[ "$rc" -ne 124 ] || fail "xihu-index hung: [$ERR]"
 	expect_eq "exit status (stderr [$ERR])" "$rc" 0
-	expect_eq "stderr" "$ERR" "$(printf 'xihu-index: %s\n' "$TREE/d-fifo.txt: no longer a regular file (skipped)" \
+	expect_eq "stderr" "$(grep -v z-endless <<<"$ERR")" \
+		"$(printf 'xihu-index: %s\n' "$TREE/d-fifo.txt: no longer a regular file (skipped)" \
 		"$TREE/e-device.txt: no longer a regular file (skipped)" \
-		"$TREE/f-link.txt: Too many levels of symbolic links (skipped)")"
+		"$TREE/f-link.txt: Too many levels of symbolic links (skipped)" \
+		"$TREE/h-past.txt: grew past --max-file-size 8388608 bytes while read (skipped)")"
 	# z-endless.txt: read to its end at some moment, or found past the
-	# limit (by the walk or the read) and skipped
+	# limit (by the walk or the read) and skipped with a line that says so
 	if [ "$(q endlessfirst)" == "z-endless.txt " ]; then large=1 ndocs=4; else large=2 ndocs=3; fi
+	endless=$(grep z-endless <<<"$ERR")
+	if [ "$large" -eq 1 ]; then
+		expect_eq "stderr: z-endless.txt indexed" "$endless" ""
+	elif [[ "$endless" != "xihu-index: $TREE/z-endless.txt: grew past --max-file-size 8388608 bytes while read (skipped)" &&
+		"$endless" != "xihu-index: $TREE/z-endless.txt: "[0-9]*" bytes, over --max-file-size 8388608 (skipped)" ]]; then
+		fail "stderr: z-endless.txt skipped: [$endless]"
+	fi
 	echo "z-endless.txt: $([ "$large" -eq 1 ] && echo indexed || echo skipped as too large)"
 	expect_eq "skipped (d, e, f, and g vanished)" "$(skipped)" "0 binary, $large too large, 4 unreadable"
 	expect_eq "documents" "$(docs)" "$ndocs"
@@ -297,9 +308,14 @@ race)
 	expect_eq "grown: the text at the stat" "$(q growfirst)" "c-grows.txt "
 	expect_eq "grown: the text added" "$(q growlater)" "c-grows.txt "
 	for w in fifoword deviceword linkword outsideword goneword pastword; do expect_eq "$w" "$(q "$w")" ""; done
-	# the next run sees them as they are now: nothing to warn about
+	# the next run sees them as they are now: only the files now too large
+	# (by their size at the walk) are worth a word
 	ix --threads 1 --max-file-size 8M "$TREE"
-	expect_eq "second run: stderr" "$ERR" ""
+	expect_eq "second run: stderr" "$(sed -E 's/: [0-9]+ bytes, over/: N bytes, over/' <<<"$ERR" | grep -v z-endless)" \
+		"xihu-index: $TREE/h-past.txt: N bytes, over --max-file-size 8388608 (skipped)"
+	endless=$(grep z-endless <<<"$ERR")
+	[[ -z "$endless" || "$endless" == "xihu-index: $TREE/z-endless.txt: "[0-9]*" bytes, over --max-file-size 8388608 (skipped)" ]] ||
+		fail "second run: z-endless.txt: [$endless]"
 	check
 	expect_eq "second run: truncated" "$(q shrinkfirst) $(q shrinklast)" "b-shrinks.txt  "
 	expect_eq "second run: grown" "$(q growlater)" "c-grows.txt "
@@ -352,7 +368,8 @@ gz_bomb)
 		[ "$bomb" -lt $((ram_mb * 1024)) ] || fail "peak RSS $bomb KiB with the bomb: over --ram-mb $ram_mb"
 	fi
 	OUT=$(cat "$T/bomb.out")
-	expect_eq "bomb: stderr" "$(cat "$T/bomb.err")" ""
+	expect_eq "bomb: stderr" "$(cat "$T/bomb.err")" \
+		"xihu-index: $TREE/bomb/bomb.txt.gz: inflates to more than --max-file-size 1048576 bytes (skipped)"
 	expect_eq "bomb: documents" "$(docs)" 2
 	expect_eq "bomb: skipped" "$(skipped)" "0 binary, 1 too large, 0 unreadable"
 	IX=$T/bomb.ix
