@@ -14,43 +14,14 @@
 #include <limits.h>
 #include <malloc.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <unistd.h>
 
 #include "frame.h"
 #include "xihu-client.h"
 #include "xihud.h"
-
-enum xihud_level xihud_log_level = XIHUD_WARNING;
-bool xihud_syslog;
-
-void xihud_logf(enum xihud_level level, const char *fmt, ...)
-{
-	static const char *const prefix[] = {"", "warning: ", "info: ", "debug: "};
-	static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
-	if (level > xihud_log_level)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	if (xihud_syslog) {
-		char line[1024];
-		vsnprintf(line, sizeof line, fmt, ap);
-		syslog(prio[level], "%s%s", prefix[level], line);
-	} else {
-		/* one write per line, so lines from several threads do not mix */
-		char line[1100];
-		int n = snprintf(line, sizeof line, "xihud: %s", prefix[level]);
-		int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
-		size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m < sizeof line - (size_t)n - 1 ? (size_t)m : sizeof line - (size_t)n - 2);
-		line[len++] = '\n';
-		fwrite(line, 1, len, stderr);
-	}
-	va_end(ap);
-}
 
 static bool parse_level(const char *s, enum xihud_level *out)
 {
@@ -210,10 +181,7 @@ static int daemonize(int *ready_fd)
 	dup2(null, 1);
 	dup2(null, 2);
 	/* stderr is gone: log lines go to syslog from now on */
-	if (!xihud_syslog) {
-		openlog("xihud", LOG_PID, LOG_DAEMON);
-		xihud_syslog = true;
-	}
+	xihud_log_to_syslog();
 	if (null > 2)
 		close(null);
 	*ready_fd = p[1];
@@ -338,11 +306,9 @@ int main(int argc, char **argv)
 		xihud_error("%s: unexpected argument (see xihud --help)", argv[optind]);
 		return 2;
 	}
-	xihud_log_level = level_given ? level : cfg.verbose ? XIHUD_INFO : XIHUD_WARNING;
-	if (use_syslog) {
-		openlog("xihud", LOG_PID, LOG_DAEMON);
-		xihud_syslog = true;
-	}
+	xihud_log_set_level(level_given ? level : cfg.verbose ? XIHUD_INFO : XIHUD_WARNING);
+	if (use_syslog)
+		xihud_log_to_syslog();
 
 	if (!index_opt) {
 		const char *env = getenv("XIHU_INDEX");

@@ -93,18 +93,23 @@ static inline bool xihud_path_under(const char *path, const char *dir)
 	return !strncmp(path, dir, n) && (path[n] == '/' || path[n] == '\0');
 }
 
-/* Log lines with a level, to stderr ("xihud: <what>: <why>" for an error,
- * "xihud: warning: ...", "xihud: info: ...", "xihud: debug: ...") or, with
- * --syslog or once daemonized, to syslog (LOG_DAEMON, priority by level).
- * Lines above --log-level (default warning; -v is info) are dropped. */
+/* ==== log.c: log lines ==================================================== */
+
+/* A line with a level, to stderr ("xihud: <what>: <why>" for an error,
+ * "xihud: warning: ...", "xihud: info: ...", "xihud: debug: ...") or, after
+ * xihud_log_to_syslog, to syslog (LOG_DAEMON, priority by level).  Lines
+ * above the level set (default warning) are dropped. */
 enum xihud_level { XIHUD_ERROR, XIHUD_WARNING, XIHUD_INFO, XIHUD_DEBUG };
 void xihud_logf(enum xihud_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define xihud_error(...) xihud_logf(XIHUD_ERROR, __VA_ARGS__)
 #define xihud_warn(...) xihud_logf(XIHUD_WARNING, __VA_ARGS__)
 #define xihud_log(...) xihud_logf(XIHUD_INFO, __VA_ARGS__)
 #define xihud_debug(...) xihud_logf(XIHUD_DEBUG, __VA_ARGS__)
-extern enum xihud_level xihud_log_level;
-extern bool xihud_syslog; /* lines go to syslog, not stderr */
+/* main, before any other thread starts: lines above level are dropped. */
+void xihud_log_set_level(enum xihud_level level);
+/* main (--syslog, or daemonized: stderr is gone): lines go to syslog from
+ * now on.  Calling it again changes nothing. */
+void xihud_log_to_syslog(void);
 
 /* ==== stats.c: counters and a log-scale latency histogram ================ */
 
