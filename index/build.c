@@ -784,7 +784,12 @@ static int feed(build *b, char **roots, uint32_t nroots)
 		b->root_len = (uint32_t)(isdir ? strlen(r) : (size_t)(strrchr(r, '/') - r));
 		if (isdir && b->root_len == 1)
 			b->root_len = 0; /* the root "/": paths are relative after its '/' */
-		rc = walk_tree(r, kind == ROOT_TREE_NOIGNORE ? WALK_NO_IGNORE : 0, on_file, b, b->o->warnings, b->err);
+		walk_stats ws;
+		rc = walk_tree(r, kind == ROOT_TREE_NOIGNORE ? WALK_NO_IGNORE : 0, on_file, b, b->o->warnings, &ws,
+		               b->err);
+		if (!rc && ws.files == 0 && ws.ignored > 0) /* an empty index with no hint why is a puzzle */
+			warn(b, "%s: every file in it is ignored (%" PRIu64 " entr%s, the first by %s); --no-ignore "
+			     "indexes them", r, ws.ignored, ws.ignored == 1 ? "y" : "ies", ws.first_rules);
 	}
 	b->walk_done = true; /* trees done: the ETA knows the total */
 	for (uint32_t i = 0; i < nroots && !rc; i++) {
@@ -1111,5 +1116,5 @@ int xihu_tree_dirs(const char *root, bool no_ignore, int (*fn)(void *ctx, const 
                    xihu_err *err)
 {
 	dirs_ctx d = {fn, ctx};
-	return walk_tree(root, WALK_DIRS | (no_ignore ? WALK_NO_IGNORE : 0), on_dir, &d, NULL, err);
+	return walk_tree(root, WALK_DIRS | (no_ignore ? WALK_NO_IGNORE : 0), on_dir, &d, NULL, NULL, err);
 }

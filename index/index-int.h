@@ -11,6 +11,7 @@
 #ifndef XIHU_INDEX_INT_H
 #define XIHU_INDEX_INT_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -368,7 +369,8 @@ void query_free(qnode *n);
 
 /*
  * Walks root depth-first in sorted order.  Skips .git (and other VCS dirs),
- * honours .gitignore and .ignore files met on the way, never follows a
+ * honours the .ignore files met on the way, and the .gitignore files inside a
+ * git work tree (as ripgrep does), never follows a
  * symbolic link, and calls fn for every regular file with its absolute,
  * normalized path.  A non-zero return from fn stops the walk and is returned.
  * Unreadable directories go to warn (if non-NULL) and are skipped.
@@ -378,7 +380,16 @@ typedef int (*walk_fn)(void *ctx, const char *path, const struct stat *st);
  * skipped); WALK_DIRS calls fn for the root and every directory the walk
  * enters (before entering it), and not for files. */
 enum { WALK_NO_IGNORE = 1, WALK_DIRS = 2 };
-int walk_tree(const char *root, unsigned flags, walk_fn fn, void *ctx, FILE *warn, xihu_err *err);
+/* What a walk saw: files reported (or that would be, under WALK_DIRS),
+ * entries left out by ignore rules, and the ignore file that left out the
+ * first of them ("" if none). */
+typedef struct walk_stats {
+	uint64_t files, ignored;
+	char first_rules[PATH_MAX];
+} walk_stats;
+/* stats may be NULL. */
+int walk_tree(const char *root, unsigned flags, walk_fn fn, void *ctx, FILE *warn, walk_stats *stats,
+              xihu_err *err);
 /* One path segment against a glob (*, ?, [...], \ escapes) with fnmatch(3)'s
  * meaning for flags 0, bytewise; no [:class:] support (for tests). */
 bool walk_glob_match(const char *pattern, const char *s);

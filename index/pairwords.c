@@ -201,7 +201,7 @@ int pairwords_sample(const analysis *an, const pairwords_root *roots, size_t nro
 		if (stat(roots[i].path, &st) < 0)
 			continue; /* the build proper reports it */
 		if (S_ISDIR(st.st_mode) && !roots[i].records)
-			rc = walk_tree(roots[i].path, roots[i].no_ignore ? WALK_NO_IGNORE : 0, on_file, &s, NULL, err);
+			rc = walk_tree(roots[i].path, roots[i].no_ignore ? WALK_NO_IGNORE : 0, on_file, &s, NULL, NULL, err);
 		else if (S_ISREG(st.st_mode)) {
 			uint64_t m = s.max_size;
 			if (roots[i].records)

@@ -17,7 +17,12 @@
  *  - .git (of any type), .hg and .svn are never entered or reported.
  *
  * Ignore rules follow gitignore(5): in each directory, .gitignore then
- * .ignore (so .ignore wins), each applying to that directory's subtree;
+ * .ignore (so .ignore wins), each applying to that directory's subtree.
+ * As ripgrep has it, a .gitignore counts only inside a git work tree: in a
+ * directory that holds a .git (of any type), or one below it, or below a
+ * root whose parents hold one; .ignore counts everywhere.  So an unpacked
+ * tarball whose .gitignore ignores everything below it (the Linux sources
+ * end theirs with a bare star under the root) is indexed whole;
  * deeper files win over shallower ones and later lines over earlier ones.
  * Blank lines and '#' comments are skipped, '!' re-includes, a trailing '/'
  * matches directories only, a '/' at the start or in the middle anchors the
@@ -80,6 +85,7 @@ typedef struct ign_rule {
 /* The rules of one ignore file, applying below the directory it is in. */
 typedef struct ign_set {
 	uint32_t level; /* depth of the entries of its directory (the root's are 0) */
+	char *file;     /* its path, for walk_stats */
 	char *text;     /* the file, patterns cut out of it in place */
 	ign_rule *rules;
 	uint32_t nrules;
@@ -103,6 +109,7 @@ typedef struct walker {
 	 * its ancestors below the root, then its own); they live in the entry
 	 * arrays of the walk_dir frames on the stack */
 	const char *segv[WALK_MAX_DEPTH + 2];
+	walk_stats *stats; /* NULL: not counted */
 	uint8_t dents[DENTS_BUF];
 } walker;
 
@@ -295,6 +302,7 @@ static void set_free(ign_set *s)
 		free(s->rules[i].segs);
 	free(s->rules);
 	free(s->text);
+	free(s->file);
 	memset(s, 0, sizeof *s);
 }
 
@@ -378,6 +386,10 @@ static int set_push(walker *w, int dfd, const char *name, uint32_t level, xihu_e
 		set_free(&s);
 		return XIHU_OK;
 	}
+	size_t fl = strlen(w->path) + strlen(name) + 2;
+	if (!(s.file = malloc(fl)))
+		goto oom;
+	snprintf(s.file, fl, "%s%s%s", w->path, w->path[1] ? "/" : "", name);
 	if (w->nsets == w->capsets) {
 		uint32_t c = w->capsets ? 2 * w->capsets : 8;
 		ign_set *sets = realloc(w->sets, c * sizeof *sets);
@@ -439,8 +451,9 @@ static bool rule_match(const ign_rule *r, const char *const *t, uint32_t k, size
 	return segs_match(r->segs, m, t, k);
 }
 
-/* The entry at depth (its name in w->segv[depth]) is ignored. */
-static bool ignored(walker *w, uint32_t depth, size_t nlen, bool is_dir)
+/* The set whose rule ignores the entry at depth (its name in
+ * w->segv[depth]), or NULL. */
+static const ign_set *ignored(walker *w, uint32_t depth, size_t nlen, bool is_dir)
 {
 	for (uint32_t si = w->nsets; si-- > 0;) {
 		const ign_set *s = &w->sets[si];
@@ -451,10 +464,10 @@ static bool ignored(walker *w, uint32_t depth, size_t nlen, bool is_dir)
 			if (r->dir_only && !is_dir)
 				continue;
 			if (rule_match(r, t, k, nlen))
-				return !r->negate;
+				return r->negate ? NULL : s;
 		}
 	}
-	return false;
+	return NULL;
 }
 
 /* ---- the walk ------------------------------------------------------------------ */
@@ -474,7 +487,7 @@ typedef struct listing {
 	size_t n, cap;
 	char *names; /* the keys, back to back */
 	size_t nlen, ncap;
-	bool has_gitignore, has_ignore;
+	bool has_gitignore, has_ignore, has_git;
 } listing;
 
 static void listing_free(listing *l)
@@ -539,8 +552,10 @@ static int read_entries(walker *w, int dfd, listing *l, xihu_err *err)
 			const char *name = de->d_name;
 			if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
 				continue;
-			if (is_vcs(name))
+			if (is_vcs(name)) {
+				l->has_git |= name[1] == 'g';
 				continue;
+			}
 			unsigned char type = de->d_type;
 			struct stat st;
 			if (type == DT_REG || type == DT_UNKNOWN) {
@@ -575,8 +590,8 @@ static int read_entries(walker *w, int dfd, listing *l, xihu_err *err)
 }
 
 /* Walks the directory open at dfd (taking it over), whose path is w->path and
- * whose entries are at depth. */
-static int walk_dir(walker *w, int dfd, uint32_t depth, xihu_err *err)
+ * whose entries are at depth; in_git: it is inside a git work tree. */
+static int walk_dir(walker *w, int dfd, uint32_t depth, bool in_git, xihu_err *err)
 {
 	uint32_t nsets = w->nsets;
 	listing l = {0};
@@ -584,8 +599,9 @@ static int walk_dir(walker *w, int dfd, uint32_t depth, xihu_err *err)
 
 	if ((rc = read_entries(w, dfd, &l, err)))
 		goto out;
+	in_git |= l.has_git;
 	if (!(w->flags & WALK_NO_IGNORE) &&
-	    ((l.has_gitignore && (rc = set_push(w, dfd, ".gitignore", depth, err))) ||
+	    ((in_git && l.has_gitignore && (rc = set_push(w, dfd, ".gitignore", depth, err))) ||
 	     (l.has_ignore && (rc = set_push(w, dfd, ".ignore", depth, err)))))
 		goto out;
 
@@ -606,9 +622,13 @@ static int walk_dir(walker *w, int dfd, uint32_t depth, xihu_err *err)
 		w->path[plen] = '/';
 		memcpy(w->path + plen + seplen, name, e->nlen + 1);
 		w->segv[depth] = name;
-		if (w->nsets && ignored(w, depth, e->nlen, e->dir)) {
-			;
+		const ign_set *by = w->nsets ? ignored(w, depth, e->nlen, e->dir) : NULL;
+		if (by) {
+			if (w->stats && !w->stats->ignored++)
+				snprintf(w->stats->first_rules, sizeof w->stats->first_rules, "%s", by->file);
 		} else if (!e->dir) {
+			if (w->stats)
+				w->stats->files++;
 			if (!(w->flags & WALK_DIRS))
 				rc = w->fn(w->ctx, w->path, &e->st);
 		} else if (depth >= WALK_MAX_DEPTH) {
@@ -634,7 +654,7 @@ static int walk_dir(walker *w, int dfd, uint32_t depth, xihu_err *err)
 				} else {
 					w->anc[depth + 1].dev = st.st_dev;
 					w->anc[depth + 1].ino = st.st_ino;
-					rc = walk_dir(w, cfd, depth + 1, err);
+					rc = walk_dir(w, cfd, depth + 1, in_git, err);
 				}
 			}
 		}
@@ -649,8 +669,31 @@ out:
 	return rc;
 }
 
-int walk_tree(const char *root, unsigned flags, walk_fn fn, void *ctx, FILE *warn, xihu_err *err)
+/* Whether a parent of the directory path holds a .git: path is then inside
+ * a git work tree (the path itself is looked at by its walk_dir). */
+static bool parent_in_git(const char *path)
 {
+	char p[PATH_MAX + 8];
+	snprintf(p, sizeof p, "%s", path);
+	struct stat st;
+	for (char *slash; (slash = strrchr(p, '/'));) {
+		slash[0] = '\0';
+		size_t n = (size_t)(slash - p);
+		if (n + 6 > sizeof p)
+			return false;
+		memcpy(p + n, "/.git", 6);
+		if (lstat(p, &st) == 0)
+			return true;
+		p[n] = '\0';
+	}
+	return false;
+}
+
+int walk_tree(const char *root, unsigned flags, walk_fn fn, void *ctx, FILE *warn, walk_stats *stats,
+              xihu_err *err)
+{
+	if (stats)
+		memset(stats, 0, sizeof *stats);
 	char *real = realpath(root, NULL);
 	if (!real)
 		return xihu_err_set(err, XIHU_EIO, "%s: %s", root, strerror(errno));
@@ -662,6 +705,8 @@ int walk_tree(const char *root, unsigned flags, walk_fn fn, void *ctx, FILE *war
 		return rc;
 	}
 	if (S_ISREG(st.st_mode)) {
+		if (stats)
+			stats->files = 1;
 		rc = flags & WALK_DIRS ? 0 : fn(ctx, real, &st);
 		free(real);
 		return rc;
@@ -680,6 +725,7 @@ int walk_tree(const char *root, unsigned flags, walk_fn fn, void *ctx, FILE *war
 	w->ctx = ctx;
 	w->warn = warn;
 	w->flags = flags;
+	w->stats = stats;
 	w->plen = strlen(real); /* realpath's result fits PATH_MAX */
 	memcpy(w->path, real, w->plen + 1);
 	free(real);
@@ -691,7 +737,7 @@ int walk_tree(const char *root, unsigned flags, walk_fn fn, void *ctx, FILE *war
 	else if ((flags & WALK_DIRS) && (rc = fn(ctx, w->path, &st)))
 		close(dfd);
 	else
-		rc = walk_dir(w, dfd, 0, err);
+		rc = walk_dir(w, dfd, 0, !(flags & WALK_NO_IGNORE) && parent_in_git(w->path), err);
 	free(w->sets);
 	free(w);
 	return rc;

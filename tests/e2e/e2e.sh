@@ -415,7 +415,7 @@ PYEOF
 	fi
 	;;
 skip_rules)
-	mkdir -p "$TREE/build" "$TREE/keep"
+	mkdir -p "$TREE/build" "$TREE/keep" "$TREE/.git" # a git work tree: its .gitignore counts
 	printf 'build/\n*.log\n!important.log\n' >"$TREE/.gitignore"
 	printf 'walrus in build\n' >"$TREE/build/out.txt"
 	printf 'walrus in a log\n' >"$TREE/debug.log"
@@ -431,6 +431,38 @@ skip_rules)
 	expect_eq "only what the rules keep" "$(sort <<<"$OUT")" "$(printf 'important.log\nkeep/notes.txt.gz')"
 	run xihu search --vimgrep compressed
 	expect_eq "gz text" "$OUT" "keep/notes.txt.gz:1:8:walrus compressed"
+	;;
+gitignore_outside_git)
+	# an unpacked tarball (Debian's linux-source-6.1 is one): its top
+	# .gitignore ignores everything, but outside a git work tree it does
+	# not count, as with ripgrep; .ignore does
+	mkdir -p "$TREE/kernel" "$TREE/debian"
+	printf '/*\n!/debian/\n' >"$TREE/.gitignore"
+	printf '*.tmp\n' >"$TREE/.ignore"
+	printf 'numbat sched\n' >"$TREE/kernel/sched.c"
+	printf 'numbat rules\n' >"$TREE/debian/rules"
+	printf 'numbat scratch\n' >"$TREE/kernel/x.tmp"
+	run "$XIHU_INDEX_BIN" --index "$IX" "$TREE"
+	expect_eq "tarball: exit" "$RC" 0
+	expect_eq "tarball: stderr" "$ERR" ""
+	start_daemon --no-sync
+	cd "$TREE" || fail cd
+	run xihu search -l numbat
+	expect_eq "tarball: every file but the .ignore'd one" "$(sort <<<"$OUT")" "$(printf 'debian/rules\nkernel/sched.c')"
+	# made a git work tree, the same .gitignore applies (and ignores itself)
+	git init -q "$TREE" || fail "git init"
+	run "$XIHU_INDEX_BIN" --index "$IX" "$TREE"
+	expect_eq "git work tree: exit" "$RC" 0
+	start_daemon --no-sync # the new commit, at once
+	run xihu search -l numbat
+	expect_eq "git work tree: the .gitignore applies" "$OUT" "debian/rules"
+	# a rule that leaves nothing: one line naming the rule file and the flag
+	printf '*\n' >"$TREE/.gitignore"
+	run "$XIHU_INDEX_BIN" --index "$IX" "$TREE"
+	expect_eq "all ignored: exit" "$RC" 0
+	expect_eq "all ignored: the one line" "$ERR" \
+		"xihu-index: $TREE: every file in it is ignored (4 entries, the first by $TREE/.gitignore); --no-ignore indexes them"
+	[[ "$OUT" == "$IX: 0 docs "* ]] || fail "all ignored: summary [$OUT]"
 	;;
 reload)
 	# commits by xihu-index, picked up without a restart (live sync off, so

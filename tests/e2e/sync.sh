@@ -74,8 +74,9 @@ changes)
 	within "a directory moved" dunnart "moved/deeper/d.txt moved/deeper/e.txt"
 	rm -r "$TREE/moved"
 	within "a directory removed" dunnart ""
-	# ignore rules, as xihu-index honours them
-	put "$TREE/.gitignore" "secret.txt"
+	# ignore rules, as xihu-index honours them (.ignore: the tree is no
+	# git work tree, where a .gitignore would not count)
+	put "$TREE/.ignore" "secret.txt"
 	put "$TREE/secret.txt" "bilby hidden"
 	put "$TREE/open.txt" "bilby shown"
 	within "an ignored file left out" bilby "open.txt"

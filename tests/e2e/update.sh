@@ -106,6 +106,7 @@ update_limits)
 	expect_eq "a file turned binary is removed" "$(q "$IX" quoll)" ""
 	;;
 no_ignore)
+	mkdir -p "$TREE/.git" # a git work tree: its .gitignore counts
 	put "$TREE/.gitignore" "*.log"
 	put "$TREE/app.log" "dingo logged"
 	put "$TREE/app.c" "dingo code"

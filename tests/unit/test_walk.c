@@ -102,7 +102,7 @@ static void walk_expect_flags(const char *root, const char *rootpath, unsigned f
 {
 	seen s = {.root = rootpath};
 	xihu_err err = {0};
-	int rc = walk_tree(root, flags, collect, &s, NULL, &err);
+	int rc = walk_tree(root, flags, collect, &s, NULL, NULL, &err);
 	if (rc)
 		fail_msg("walk_tree: %d %s", rc, err.msg);
 	assert_string_equal(s.list, want);
@@ -171,6 +171,54 @@ static void no_ignore_flag(void **state)
 	walk_expect_flags(d, d, WALK_NO_IGNORE, ".gitignore\ndebian/rules\nkernel/.ignore\nkernel/sched.c\n");
 }
 
+/* A .gitignore counts only inside a git work tree, as ripgrep has it: in a
+ * directory holding a .git (dir or file), below one, or below a root whose
+ * parents hold one; .ignore counts everywhere.  An unpacked tarball (the
+ * Debian linux-source tree: its top .gitignore is "/ *" and "!" lines) is
+ * walked whole.  walk_stats counts what the rules left out. */
+static void gitignore_only_in_a_work_tree(void **state)
+{
+	fixture *f = *state;
+	const char *d = f->dir;
+	put(d, "tarball/.gitignore", "/*\n");
+	put(d, "tarball/.ignore", "*.tmp\n");
+	put(d, "tarball/a.c", "x");
+	put(d, "tarball/b.tmp", "x");
+	put(d, "tarball/repo/.git", "gitdir: elsewhere\n"); /* a nested work tree */
+	put(d, "tarball/repo/.gitignore", "*.o\n");
+	put(d, "tarball/repo/m.c", "x");
+	put(d, "tarball/repo/m.o", "x");
+	put(d, "tarball/repo/sub/n.o", "x");
+	put(d, "tarball/repo/sub/.gitignore", "n.o\n.gitignore\n");
+	char root[PATH_MAX + 16];
+	snprintf(root, sizeof root, "%s/tarball", d);
+	walk_expect(root, root, ".gitignore\n.ignore\na.c\nrepo/.gitignore\nrepo/m.c\n");
+	/* walked from inside the repository, the root's own .gitignore counts:
+	 * the work tree's .git is found in a parent of the root (the ignore
+	 * files of the parents themselves are not read) */
+	char sub[PATH_MAX + 32];
+	snprintf(sub, sizeof sub, "%s/tarball/repo/sub", d);
+	walk_expect(sub, sub, "");
+	walk_stats ws;
+	seen s = {.root = sub};
+	xihu_err err = {0};
+	assert_int_equal(walk_tree(sub, 0, collect, &s, NULL, &ws, &err), 0);
+	assert_int_equal(ws.files, 0);
+	assert_int_equal(ws.ignored, 2);
+	char want[PATH_MAX + 64];
+	snprintf(want, sizeof want, "%s/tarball/repo/sub/.gitignore", d);
+	assert_string_equal(ws.first_rules, want);
+	/* the tarball made a work tree: everything is ignored, and said so */
+	put(d, "tarball/.git/HEAD", "x");
+	walk_expect(root, root, "");
+	s = (seen){.root = root};
+	assert_int_equal(walk_tree(root, 0, collect, &s, NULL, &ws, &err), 0);
+	assert_int_equal(ws.files, 0);
+	assert_int_equal(ws.ignored, 5); /* .gitignore .ignore a.c b.tmp repo/ */
+	snprintf(want, sizeof want, "%s/tarball/.gitignore", d);
+	assert_string_equal(ws.first_rules, want);
+}
+
 /* The byte glob matcher agrees with fnmatch(3) (flags 0, C locale) on random
  * patterns and names over a small alphabet that hits every construct. */
 static void glob_matches_like_fnmatch(void **state)
@@ -205,6 +253,7 @@ static void pattern_syntax(void **state)
 {
 	fixture *f = *state;
 	const char *d = f->dir;
+	put(d, ".git/HEAD", "x"); /* a work tree: its .gitignore counts */
 	put(d, ".gitignore",
 	    "?.q\n"
 	    "[ab]*.r\n"
@@ -285,7 +334,7 @@ static void missing_root_is_eio(void **state)
 	snprintf(root, sizeof root, "%s/nope", f->dir);
 	seen s = {.root = f->dir};
 	xihu_err err = {0};
-	assert_int_equal(walk_tree(root, 0, collect, &s, NULL, &err), XIHU_EIO);
+	assert_int_equal(walk_tree(root, 0, collect, &s, NULL, NULL, &err), XIHU_EIO);
 	assert_int_equal(err.code, XIHU_EIO);
 	snprintf(msg, sizeof msg, "%s: No such file or directory", root);
 	assert_string_equal(err.msg, msg);
@@ -300,7 +349,7 @@ static void callback_stops_the_walk(void **state)
 	put(f->dir, "d", "x");
 	seen s = {.root = f->dir, .stop_at = 2};
 	xihu_err err = {0};
-	assert_int_equal(walk_tree(f->dir, 0, collect, &s, NULL, &err), 42);
+	assert_int_equal(walk_tree(f->dir, 0, collect, &s, NULL, NULL, &err), 42);
 	assert_string_equal(s.list, "a\nb/c\n");
 }
 
@@ -313,7 +362,7 @@ static int unreadable_check(const char *dir)
 	FILE *warn = open_memstream(&warnbuf, &warnlen);
 	seen s = {.root = dir};
 	xihu_err err = {0};
-	int rc = walk_tree(dir, 0, collect, &s, warn, &err);
+	int rc = walk_tree(dir, 0, collect, &s, warn, NULL, &err);
 	fclose(warn);
 	char want[PATH_MAX + 64];
 	snprintf(want, sizeof want, "xihu-index: %s/locked: Permission denied (skipped)\n", dir);
@@ -356,6 +405,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(full_tree_order_vcs_and_nested_ignores, setup, teardown),
 		cmocka_unit_test_setup_teardown(pattern_syntax, setup, teardown),
 		cmocka_unit_test_setup_teardown(no_ignore_flag, setup, teardown),
+		cmocka_unit_test_setup_teardown(gitignore_only_in_a_work_tree, setup, teardown),
 		cmocka_unit_test(glob_matches_like_fnmatch),
 		cmocka_unit_test_setup_teardown(symlinks_are_not_followed, setup, teardown),
 		cmocka_unit_test_setup_teardown(single_file_root, setup, teardown),
