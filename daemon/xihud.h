@@ -38,35 +38,23 @@ struct event_base;
 struct server;
 struct conn;
 
-/* ==== xihud.c: configuration ============================================= */
+/* ==== log.c: log lines ==================================================== */
 
-#define XIHUD_DEFAULT_MAX_CONNECTIONS 512
-#define XIHUD_DEFAULT_IDLE_TIMEOUT_S 300
-#define XIHUD_DEFAULT_SPIN_US 50
-#define XIHUD_DEFAULT_REQUEST_TIMEOUT_MS 10000
-#define XIHUD_DEFAULT_MAX_PENDING 64
-/* A search the loop thread runs itself (pool.c) stops and goes to a worker
- * past INLINE_BUDGET_US, or at once when its plan may match more than
- * INLINE_MAX_COST documents in a segment or it wants its hits' lines
- * (handler.c). */
-#define INLINE_BUDGET_US 1000
-#define INLINE_MAX_COST 50000
-
-struct xihud_config {
-	const char *index_dir;   /* absolute */
-	const char *socket_path; /* absolute */
-	bool foreground;
-	bool verbose;
-	unsigned threads;         /* worker threads running requests */
-	uint32_t max_frame;       /* request frame limit, bytes */
-	unsigned max_connections;
-	unsigned max_pending;     /* requests of one connection in flight at once */
-	uint32_t max_results;     /* offset + limit of one search */
-	unsigned idle_timeout_s;
-	unsigned spin_us; /* after a request, poll this long before sleeping (0: never) */
-	unsigned request_timeout_ms; /* a search's deadline unless the request sets timeout_ms */
-	bool no_sync;     /* do not watch the trees (--no-sync) */
-};
+/* A line with a level, to stderr ("xihud: <what>: <why>" for an error,
+ * "xihud: warning: ...", "xihud: info: ...", "xihud: debug: ...") or, after
+ * xihud_log_to_syslog, to syslog (LOG_DAEMON, priority by level).  Lines
+ * above the level set (default warning) are dropped. */
+enum xihud_level { XIHUD_ERROR, XIHUD_WARNING, XIHUD_INFO, XIHUD_DEBUG };
+void xihud_logf(enum xihud_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define xihud_error(...) xihud_logf(XIHUD_ERROR, __VA_ARGS__)
+#define xihud_warn(...) xihud_logf(XIHUD_WARNING, __VA_ARGS__)
+#define xihud_log(...) xihud_logf(XIHUD_INFO, __VA_ARGS__)
+#define xihud_debug(...) xihud_logf(XIHUD_DEBUG, __VA_ARGS__)
+/* main, before any other thread starts: lines above level are dropped. */
+void xihud_log_set_level(enum xihud_level level);
+/* main (--syslog, or daemonized: stderr is gone): lines go to syslog from
+ * now on.  Calling it again changes nothing. */
+void xihud_log_to_syslog(void);
 
 /* CLOCK_MONOTONIC, for deadlines, spins and intervals everywhere in the daemon. */
 static inline uint64_t xihud_now_ns(void)
@@ -93,23 +81,49 @@ static inline bool xihud_path_under(const char *path, const char *dir)
 	return !strncmp(path, dir, n) && (path[n] == '/' || path[n] == '\0');
 }
 
-/* ==== log.c: log lines ==================================================== */
+/* ==== config.c: the configuration, from the command line ================= */
 
-/* A line with a level, to stderr ("xihud: <what>: <why>" for an error,
- * "xihud: warning: ...", "xihud: info: ...", "xihud: debug: ...") or, after
- * xihud_log_to_syslog, to syslog (LOG_DAEMON, priority by level).  Lines
- * above the level set (default warning) are dropped. */
-enum xihud_level { XIHUD_ERROR, XIHUD_WARNING, XIHUD_INFO, XIHUD_DEBUG };
-void xihud_logf(enum xihud_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-#define xihud_error(...) xihud_logf(XIHUD_ERROR, __VA_ARGS__)
-#define xihud_warn(...) xihud_logf(XIHUD_WARNING, __VA_ARGS__)
-#define xihud_log(...) xihud_logf(XIHUD_INFO, __VA_ARGS__)
-#define xihud_debug(...) xihud_logf(XIHUD_DEBUG, __VA_ARGS__)
-/* main, before any other thread starts: lines above level are dropped. */
-void xihud_log_set_level(enum xihud_level level);
-/* main (--syslog, or daemonized: stderr is gone): lines go to syslog from
- * now on.  Calling it again changes nothing. */
-void xihud_log_to_syslog(void);
+/* A search the loop thread runs itself (pool.c) stops and goes to a worker
+ * past INLINE_BUDGET_US, or at once when its plan may match more than
+ * INLINE_MAX_COST documents in a segment or it wants its hits' lines
+ * (handler.c). */
+#define INLINE_BUDGET_US 1000
+#define INLINE_MAX_COST 50000
+
+struct xihud_config {
+	const char *index_dir;   /* absolute */
+	const char *socket_path; /* absolute */
+	bool foreground;
+	bool verbose;
+	unsigned threads;         /* worker threads running requests */
+	uint32_t max_frame;       /* request frame limit, bytes */
+	unsigned max_connections;
+	unsigned max_pending;     /* requests of one connection in flight at once */
+	uint32_t max_results;     /* offset + limit of one search */
+	unsigned idle_timeout_s;
+	unsigned spin_us; /* after a request, poll this long before sleeping (0: never) */
+	unsigned request_timeout_ms; /* a search's deadline unless the request sets timeout_ms */
+	bool no_sync;     /* do not watch the trees (--no-sync) */
+	enum xihud_level log_level; /* --log-level, else info with -v, else warning */
+	bool use_syslog;  /* --syslog */
+	const char *index_opt;  /* --index as given, or NULL (config_index_dir) */
+	const char *socket_opt; /* --socket as given, or NULL */
+};
+
+/* config_parse's "start the daemon" (anything else is main's exit status). */
+#define CONFIG_RUN (-1)
+/* Fills cfg with the defaults, then the options in argv.  CONFIG_RUN when
+ * the daemon is to start; else the exit status: 0 after --help or
+ * --version (printed), 2 after a bad option or argument (logged).
+ * index_dir and socket_path are left to main. */
+int config_parse(struct xihud_config *cfg, int argc, char **argv);
+/* The index to serve: --index, else $XIHU_INDEX, made absolute; else
+ * $XDG_DATA_HOME/xihu/index or ~/.local/share/xihu/index.  malloc'd; NULL
+ * when none can be worked out. */
+char *config_index_dir(const struct xihud_config *cfg);
+/* path made absolute against the current directory (no symlinks
+ * resolved); malloc'd; NULL on failure. */
+char *config_absolute(const char *path);
 
 /* ==== stats.c: counters and a log-scale latency histogram ================ */
 
