@@ -347,11 +347,11 @@ static bool conn_pump(struct conn *c)
 	return alive;
 }
 
-void conn_job_done(struct job *j, void *arg)
+void conn_job_done(struct pool *p, struct job *j)
 {
 	struct conn *c = j->conn;
 	if (!c) { /* its connection is gone */
-		pool_job_put(server_pool(arg), j);
+		pool_job_put(p, j);
 		return;
 	}
 	j->done = true;

@@ -24,6 +24,10 @@
 #include "xihud.h"
 
 #define XIHUD_MAX_CONTEXT 100 /* lines around a match a request may ask for */
+/* Run on the loop thread (handler_ctx.budget_ns), a search whose plan may
+ * match more than this many documents in a segment goes to a worker before
+ * it starts (pool.c runs a lone request inline, within its budget). */
+#define INLINE_MAX_COST 50000
 
 void reply_free(struct reply *r)
 {

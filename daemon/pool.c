@@ -1,26 +1,32 @@
 /*
  * pool.c: the worker threads that run requests, and the free list of jobs.
+ * What running a job means is its owner's: the pool calls the run callback
+ * given to pool_new (server.c's serve_job, which calls the handler) and
+ * hands finished jobs to the deliver callback (conn_job_done); it never
+ * calls the handler or a connection by name.
  *
  * The loop thread collects the jobs of one event loop iteration and then
  * publishes them at once (pool_flush) to a queue (a singly linked list under
  * a mutex, and a semaphore counting its jobs, so a worker sleeps only when
  * there is nothing to take and is woken by exactly one post) -- or, for a
  * lone job while all workers are idle, runs it on the loop thread itself
- * unless it wants its hits' lines, its plan is big or it runs past
- * INLINE_BUDGET_US (then a worker runs it from the start);
- * --threads workers take them front to back, run
- * handler_serve() with the job's own index reference, drop the reference and
- * append the job to the done list.  The worker that makes the done list
- * non-empty writes to an eventfd; the loop's callback takes the whole list
- * and hands each job to the deliver callback (conn_job_done).  So the loop is
- * woken at most once per batch however many jobs come back, and a worker
- * never touches libevent.
+ * within INLINE_BUDGET_US (when run gives up, because the search wants its
+ * hits' lines, its plan is big or it runs past the budget, a worker runs it
+ * from the start); --threads workers take them front to back, run them with
+ * the job's own index reference, drop the reference and append the job to
+ * the done list.  The worker that makes the done list non-empty writes to
+ * an eventfd; the loop's callback takes the whole list and hands each job
+ * to deliver.  So the loop is woken at most once per batch however many
+ * jobs come back, and a worker never touches libevent.
  *
  * Invariants: a job is in exactly one place: the free list (loop thread
  * only), the queue, a worker's hands, the done list, or with its connection.
  * Jobs come back in any order; putting answers in request order is the
- * connection's business.  The index reference is dropped on the worker, so
- * the last request on an old snapshot unmaps it there.
+ * connection's business.  The index reference is dropped where the job ran,
+ * so the last request on an old snapshot unmaps it on a worker.
+ *
+ * Callers: server.c makes, flushes and frees the pool (its loop); conn.c
+ * gets, submits and puts back jobs.  All of it on the loop thread.
  *
  * Memory: the free list keeps at most FREE_MAX jobs, and a job returned with
  * a request or reply buffer over KEEP_BYTES gives that buffer back, so what
@@ -40,7 +46,10 @@
 
 #include "xihud.h"
 
-
+/* A lone job the loop thread runs itself gives up after this long and goes
+ * to a worker (handler.c also sends a big plan or one that wants lines
+ * there at once: INLINE_MAX_COST). */
+#define INLINE_BUDGET_US 1000
 #define FREE_MAX 256
 #define KEEP_BYTES (8u << 10) /* a top-10 answer without lines is about 1 KiB */
 
@@ -55,8 +64,8 @@ struct pool {
 
 	int efd;
 	struct event *ev;
-	void (*deliver)(struct job *j, void *arg);
-	void *arg;
+	pool_run_fn *run;
+	pool_deliver_fn *deliver;
 
 	pthread_t *threads;
 	unsigned nthreads;
@@ -87,7 +96,7 @@ static void *worker(void *arg)
 			p->tail = NULL;
 		pthread_mutex_unlock(&p->mu);
 
-		j->act = handler_serve(&j->ctx, j->frame, j->len, &j->out);
+		p->run(j, 0);
 		xihu_index_unref(j->ctx.ix);
 		j->ctx.ix = NULL;
 
@@ -123,7 +132,7 @@ static void drain_done(struct pool *p)
 		struct job *next = rev->next;
 		rev->next = NULL;
 		p->outstanding--;
-		p->deliver(rev, p->arg);
+		p->deliver(p, rev);
 		rev = next;
 	}
 }
@@ -137,14 +146,14 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
 	drain_done(arg);
 }
 
-struct pool *pool_new(struct event_base *base, unsigned nthreads,
-                      void (*deliver)(struct job *j, void *arg), void *arg)
+struct pool *pool_new(struct event_base *base, unsigned nthreads, pool_run_fn *run,
+                      pool_deliver_fn *deliver)
 {
 	struct pool *p = calloc(1, sizeof *p);
 	if (!p)
 		return NULL;
+	p->run = run;
 	p->deliver = deliver;
-	p->arg = arg;
 	p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	p->threads = calloc(nthreads, sizeof *p->threads);
 	if (p->efd < 0 || !p->threads) {
@@ -276,14 +285,11 @@ void pool_submit(struct pool *p, struct job *j)
  * INLINE_BUDGET_US; false (nothing delivered) when the search needs longer. */
 static bool run_inline(struct pool *p, struct job *j)
 {
-	j->ctx.budget_ns = xihud_now_ns() + INLINE_BUDGET_US * 1000u;
-	j->act = handler_serve(&j->ctx, j->frame, j->len, &j->out);
-	j->ctx.budget_ns = 0;
-	if (j->act == HANDLER_RETRY)
+	if (!p->run(j, xihud_now_ns() + INLINE_BUDGET_US * 1000u))
 		return false;
 	xihu_index_unref(j->ctx.ix);
 	j->ctx.ix = NULL;
-	p->deliver(j, p->arg);
+	p->deliver(p, j);
 	return true;
 }
 

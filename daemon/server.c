@@ -553,6 +553,16 @@ void server_stop(struct server *srv, const char *why)
 	}
 }
 
+/* The pool's run callback, on a worker or (within budget_ns) on the loop
+ * thread: the handler answers the job's request. */
+static bool serve_job(struct job *j, uint64_t budget_ns)
+{
+	j->ctx.budget_ns = budget_ns;
+	j->act = handler_serve(&j->ctx, j->frame, j->len, &j->out);
+	j->ctx.budget_ns = 0;
+	return j->act != HANDLER_RETRY;
+}
+
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	(void)what;
@@ -596,7 +606,7 @@ int server_run(struct server *srv, int ready_fd)
 		xihud_error("event loop set-up failed");
 		return -1;
 	}
-	srv->pool = pool_new(srv->base, srv->cfg->threads, conn_job_done, srv);
+	srv->pool = pool_new(srv->base, srv->cfg->threads, serve_job, conn_job_done);
 	if (!srv->pool)
 		return -1;
 	if (!srv->cfg->no_sync)

@@ -83,13 +83,6 @@ static inline bool xihud_path_under(const char *path, const char *dir)
 
 /* ==== config.c: the configuration, from the command line ================= */
 
-/* A search the loop thread runs itself (pool.c) stops and goes to a worker
- * past INLINE_BUDGET_US, or at once when its plan may match more than
- * INLINE_MAX_COST documents in a segment or it wants its hits' lines
- * (handler.c). */
-#define INLINE_BUDGET_US 1000
-#define INLINE_MAX_COST 50000
-
 struct xihud_config {
 	const char *index_dir;   /* absolute */
 	const char *socket_path; /* absolute */
@@ -217,10 +210,17 @@ struct job {
 
 struct pool;
 
-/* Starts nthreads workers; finished jobs are handed back, on the loop thread
- * of base, to deliver(job, arg) one at a time. */
-struct pool *pool_new(struct event_base *base, unsigned nthreads,
-                      void (*deliver)(struct job *j, void *arg), void *arg);
+/* The owner's callbacks.  run answers the job's request (into j->out and
+ * j->act): on a worker with budget_ns 0, or on the loop thread, where it
+ * gives up at budget_ns (CLOCK_MONOTONIC) and returns false, answering
+ * nothing; the pool then hands the job to a worker.  deliver takes a job
+ * back, on the loop thread. */
+typedef bool pool_run_fn(struct job *j, uint64_t budget_ns);
+typedef void pool_deliver_fn(struct pool *p, struct job *j);
+/* Starts nthreads workers that answer jobs with run; finished jobs are
+ * handed back, on the loop thread of base, to deliver one at a time. */
+struct pool *pool_new(struct event_base *base, unsigned nthreads, pool_run_fn *run,
+                      pool_deliver_fn *deliver);
 /* Lets the workers finish every job submitted, joins them, delivers what
  * came back, frees the job free list. */
 void pool_free(struct pool *p);
@@ -297,8 +297,9 @@ struct conn *conn_new(struct server *srv, int fd, uint64_t serial);
 void conn_shutdown(struct conn *c);
 /* Closes at once; jobs still with the workers are dropped when they return. */
 void conn_free(struct conn *c);
-/* The pool's deliver callback: a job is back from its worker. */
-void conn_job_done(struct job *j, void *arg);
+/* The pool's deliver callback: a job is back from its worker; a job whose
+ * connection is gone goes back to p's free list. */
+void conn_job_done(struct pool *p, struct job *j);
 
 /* ==== server.c: listener, snapshot, lifecycle ============================= */
 
