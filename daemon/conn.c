@@ -40,6 +40,13 @@
  * closed its socket: end of input with POLLHUP), its jobs still with a
  * worker get job->cancelled set, and their searches stop at their next
  * check (xihu_search_opts.cancel).
+ *
+ * Callers: server.c makes, shuts down and frees connections; the pool
+ * hands jobs back through conn_job_done, its deliver callback.  All on the
+ * loop thread.  The other way, a connection reaches its owner only through
+ * the callbacks in struct conn_owner (a job's context, its own end, a Stop
+ * request); it calls the pool for jobs and the handler for the error
+ * answers it makes itself (a bad frame).
  */
 #include <errno.h>
 #include <poll.h>
@@ -69,7 +76,7 @@ enum conn_state {
 };
 
 struct conn {
-	struct server *srv;
+	const struct conn_owner *owner; /* server.c's: outlives every connection */
 	struct pool *pool;
 	int fd;
 	struct event *ev_read, *ev_write;
@@ -208,7 +215,7 @@ static void parse_frames(struct conn *c)
 		memcpy(j->frame, p + XIHU_FRAME_HEADER, n);
 		j->len = n;
 		c->in_pos += XIHU_FRAME_HEADER + n;
-		server_fill_ctx(c->srv, &j->ctx);
+		c->owner->fill_ctx(c->owner->arg, &j->ctx);
 		atomic_store_explicit(&j->cancelled, false, memory_order_relaxed);
 		j->ctx.cancel = &j->cancelled;
 		append_job(c, j);
@@ -321,7 +328,7 @@ static bool conn_pump(struct conn *c)
 	deliver_ready(c);
 	parse_frames(c);
 	deliver_ready(c); /* a bad frame's answer is ready at once */
-	struct server *srv = c->srv;
+	const struct conn_owner *owner = c->owner; /* c may be freed below */
 	bool stop = c->stop;
 	c->stop = false;
 	bool alive = flush_out(c);
@@ -343,7 +350,7 @@ static bool conn_pump(struct conn *c)
 	if (!alive)
 		conn_free(c);
 	if (stop)
-		server_stop(srv, "stop request");
+		owner->stop(owner->arg, "stop request");
 	return alive;
 }
 
@@ -444,14 +451,14 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
 	conn_pump(c);
 }
 
-struct conn *conn_new(struct server *srv, int fd, uint64_t serial)
+struct conn *conn_new(const struct conn_owner *owner, int fd, uint64_t serial)
 {
-	const struct xihud_config *cfg = server_config(srv);
+	const struct xihud_config *cfg = owner->cfg;
 	struct conn *c = calloc(1, sizeof *c);
 	if (!c)
 		return NULL;
-	c->srv = srv;
-	c->pool = server_pool(srv);
+	c->owner = owner;
+	c->pool = owner->pool;
 	c->fd = fd;
 	c->serial = serial;
 	c->max_frame = cfg->max_frame;
@@ -459,8 +466,8 @@ struct conn *conn_new(struct server *srv, int fd, uint64_t serial)
 	c->idle.tv_sec = cfg->idle_timeout_s;
 	c->in_cap = IN_INITIAL;
 	c->in = malloc(c->in_cap);
-	c->ev_read = event_new(server_base(srv), fd, EV_READ | EV_PERSIST, conn_read_cb, c);
-	c->ev_write = event_new(server_base(srv), fd, EV_WRITE | EV_PERSIST, conn_write_cb, c);
+	c->ev_read = event_new(owner->base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
+	c->ev_write = event_new(owner->base, fd, EV_WRITE | EV_PERSIST, conn_write_cb, c);
 	if (!c->in || !c->ev_read || !c->ev_write) {
 		if (c->ev_read)
 			event_free(c->ev_read);
@@ -491,7 +498,7 @@ void conn_shutdown(struct conn *c)
 
 void conn_free(struct conn *c)
 {
-	server_conn_closed(c->srv, c);
+	c->owner->closed(c->owner->arg, c);
 	for (struct job *j = c->head, *next; j; j = next) {
 		next = j->fifo_next;
 		if (j->done)

@@ -290,8 +290,24 @@ void sync_stop(struct sync *s);
 
 /* ==== conn.c: one client connection ====================================== */
 
-/* Takes ownership of fd (non-blocking, peer already checked). */
-struct conn *conn_new(struct server *srv, int fd, uint64_t serial);
+/* What a connection needs from its owner (server.c), which outlives it. */
+struct conn_owner {
+	struct event_base *base;        /* the loop's: the connection's events */
+	struct pool *pool;              /* where its jobs come from and go */
+	const struct xihud_config *cfg; /* --max-frame, --max-pending, --idle-timeout */
+	/* Fills a new job's handler context: the daemon-wide parts and a
+	 * referenced index snapshot. */
+	void (*fill_ctx)(void *arg, struct handler_ctx *ctx);
+	/* c is being freed (conn_free): forget it. */
+	void (*closed)(void *arg, struct conn *c);
+	/* A Stop request was answered: stop the daemon (why: for the log). */
+	void (*stop)(void *arg, const char *why);
+	void *arg;
+};
+
+/* Takes ownership of fd (non-blocking, peer already checked); owner must
+ * outlive the connection. */
+struct conn *conn_new(const struct conn_owner *owner, int fd, uint64_t serial);
 /* The daemon is stopping: answer complete requests already received, then
  * close once their responses are flushed. */
 void conn_shutdown(struct conn *c);
@@ -311,16 +327,6 @@ int server_bind(struct server **out, const struct xihud_config *cfg, xihu_index 
  * writes one byte to ready_fd (if >= 0) once it is serving. */
 int server_run(struct server *srv, int ready_fd);
 void server_free(struct server *srv);
-
-const struct xihud_config *server_config(const struct server *srv);
-struct event_base *server_base(const struct server *srv);
-struct pool *server_pool(const struct server *srv);
-/* Fills a handler context: the daemon-wide parts and a referenced snapshot. */
-void server_fill_ctx(struct server *srv, struct handler_ctx *ctx);
-void server_conn_closed(struct server *srv, struct conn *c);
-/* Stop accepting, finish in-flight requests, remove the socket, exit. */
-void server_stop(struct server *srv, const char *why);
-bool server_stopping(const struct server *srv);
 
 /* ==== activation.c: a listening socket inherited from systemd ============= */
 
