@@ -3,8 +3,9 @@
  *
  * Connects to a daemon's Unix socket, sends Request frames and reads Response
  * frames (docs/PROTOCOL.md), every step bounded by a timeout.  It links only
- * the generated protobuf-c code, never the index library.  The daemon uses
- * xihu_default_socket() too, so both agree on where the socket lives.
+ * the generated protobuf-c code, never the index library.  Where the socket
+ * is and which directories are safe for it is proto/socket.h's, shared with
+ * the daemon.
  *
  * Errors: every fallible call returns -1 and leaves a one-line message
  * "what: why" (no "xihu: " prefix, no newline) in the client's err.
@@ -16,40 +17,13 @@
 #include <stdint.h>
 
 #include "frame.h"
+#include "socket.h"
 #include "xihu.pb-c.h"
 
 #define XIHU_CONNECT_TIMEOUT_MS 2000
 #define XIHU_REQUEST_TIMEOUT_MS 60000
 /* how long xihud may take to open its index and start serving */
 #define XIHU_AUTOSTART_TIMEOUT_MS 60000
-
-/*
- * Writes the default socket path into buf: $XDG_RUNTIME_DIR/xihu/xihud.sock
- * when XDG_RUNTIME_DIR is set to an absolute path, else
- * /tmp/xihu-$UID/xihud.sock.  Returns 0, or -1 if it does not fit.
- */
-int xihu_default_socket(char *buf, size_t size);
-
-/* The socket to use: opt if non-NULL, else $XIHU_SOCKET if set and non-empty,
- * else the default (written into buf).  Returns NULL if it does not fit. */
-const char *xihu_socket_path(const char *opt, char *buf, size_t size);
-
-/*
- * Whether dir is a directory that only the calling user (its effective uid)
- * can write in: owned by that uid, without group or other write permission
- * (stat(), so a symbolic link is judged by what it points to).  Returns
- * XIHU_DIR_PRIVATE, or another XIHU_DIR_* with why set to one line "DIR:
- * what is wrong".  The client talks to a socket only in such a directory,
- * and the daemon binds its socket and serves an index only in one.
- */
-enum {
-	XIHU_DIR_PRIVATE,  /* ours alone */
-	XIHU_DIR_MISSING,  /* does not exist */
-	XIHU_DIR_NOT_MINE, /* owned by another uid */
-	XIHU_DIR_WRITABLE, /* ours, but group or others may write in it */
-	XIHU_DIR_UNSAFE,   /* not a directory, or stat() failed */
-};
-int xihu_private_dir(const char *dir, char *why, size_t size);
 
 typedef struct xihu_client {
 	int fd;             /* -1 when not connected */

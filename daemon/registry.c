@@ -43,7 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "xihu-client.h"
+#include "socket.h"
 #include "xihud.h"
 
 #define CHECK_MS 200

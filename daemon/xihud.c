@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "xihu-client.h"
+#include "socket.h"
 #include "xihud.h"
 
 /* Forks; the parent waits for the child's ready byte and exits.  Returns in
