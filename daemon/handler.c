@@ -11,6 +11,18 @@
  * closes the stream (HANDLER_CLOSE); a well-formed request we cannot serve is
  * E_BAD_REQUEST / E_VERSION / E_QUERY / E_LIMIT and the connection goes on;
  * the index's own failures are E_INDEX / E_INTERNAL.
+ *
+ * Invariants: every call leaves exactly one answer in out (or none, when
+ * even an error frame cannot be allocated), except HANDLER_RETRY, which
+ * answers nothing: run on the loop thread with a budget, the search gave up
+ * at it and starts over on a worker.
+ *
+ * Callers: handler_serve, through the pool's run callback (server.c's
+ * serve_job), on a worker or the loop thread; handler_error_reply from
+ * conn.c (a bad frame) and server.c (a refused connection); reply_free
+ * from whoever owns a reply (pool.c's jobs, server.c).  It calls down
+ * only: the registry and live sync (which index, their status), the stats
+ * and the index library.
  */
 #include <stddef.h>
 #include <limits.h>
@@ -124,16 +136,15 @@ static void index_error_reply(uint64_t id, const xihu_err *err, struct reply *ou
 	}
 }
 
-/*
- * Search: run the query, then lay the results out as protobuf messages in
- * one block (hits, lines, spans and the pointer arrays to them) sized from
- * the results: on the stack for a top-10 without lines, else malloc'd.
- */
-static bool serve_search(const struct handler_ctx *ctx, uint64_t id,
-                         const Xihu__SearchRequest *sr, struct reply *out)
+/* The options of search request sr: its deadline counts from when the
+ * request was read (time queued for a worker is part of it); run on the
+ * loop thread (ctx->budget_ns), the search also stops at the budget, and a
+ * plan bigger than INLINE_MAX_COST goes to a worker before it starts.
+ * Returns whether the budget bounds it. */
+static bool search_opts(const struct handler_ctx *ctx, const Xihu__SearchRequest *sr,
+                        xihu_search_opts *opts)
 {
-	uint64_t t0 = xihud_now_us();
-	xihu_search_opts opts = {
+	*opts = (xihu_search_opts){
 		.limit = sr->limit,
 		.offset = sr->offset,
 		.want_lines = sr->want_lines,
@@ -144,80 +155,72 @@ static bool serve_search(const struct handler_ctx *ctx, uint64_t id,
 		.suggest = sr->suggest,
 		.cancel = ctx->cancel,
 	};
-	/* the deadline counts from when the request was read: time queued for a
-	 * worker is part of it */
 	uint32_t timeout_ms = sr->timeout_ms ? sr->timeout_ms : ctx->timeout_ms;
 	if (timeout_ms && ctx->received_ns)
-		opts.deadline_ns = ctx->received_ns + (uint64_t)timeout_ms * 1000000u;
-	/* on the loop thread: stop at the budget, and a worker starts over */
-	bool budgeted = ctx->budget_ns && (!opts.deadline_ns || ctx->budget_ns < opts.deadline_ns);
-	/* a hit's lines inflate and read its whole text: ten of them often take
-	 * more than the budget, and starting over would do the search twice */
-	if (ctx->budget_ns && sr->want_lines)
-		return false;
+		opts->deadline_ns = ctx->received_ns + (uint64_t)timeout_ms * 1000000u;
+	bool budgeted = ctx->budget_ns && (!opts->deadline_ns || ctx->budget_ns < opts->deadline_ns);
 	if (budgeted) {
-		opts.deadline_ns = ctx->budget_ns;
-		opts.max_cost = INLINE_MAX_COST; /* a big plan goes to a worker before it starts */
+		opts->deadline_ns = ctx->budget_ns;
+		opts->max_cost = INLINE_MAX_COST; /* a big plan goes to a worker before it starts */
 	}
-	const char *q = sr->query ? sr->query : "";
-	xihu_results res = {0};
-	xihu_err err = {0};
-	/* the index: the one asked for, else the one whose tree holds the
-	 * client's directory, else the default (ctx->ix) */
-	xihu_index *picked = NULL;
-	char why[600];
-	if (registry_pick(ctx->reg, sr->index, sr->cwd, &picked, why, sizeof why)) {
-		error_reply(id, XIHU__ERROR_CODE__E_INDEX, 0, why, out);
-		return true;
-	}
-	int rc = xihu_search(picked ? picked : ctx->ix, q, strlen(q), &opts, &res, &err);
-	xihu_index_unref(picked); /* the hits own their strings: the snapshot may go */
-	if (rc != XIHU_OK) {
-		if (rc == XIHU_ETIMEOUT && budgeted)
-			return false; /* nothing answered: the job goes to a worker */
-		if (!err.code)
-			err.code = rc;
-		stats_record(ctx->stats, xihud_now_us() - t0);
-		if (rc == XIHU_ETIMEOUT) {
-			atomic_fetch_add_explicit(&ctx->stats->timed_out, 1, memory_order_relaxed);
-			char msg[160];
-			snprintf(msg, sizeof msg, "search: timed out after %u ms (the request's timeout_ms%s)", timeout_ms,
-			         sr->timeout_ms ? "" : ", by default xihud --request-timeout");
-			error_reply(id, XIHU__ERROR_CODE__E_LIMIT, 0, msg, out);
-			return true;
-		}
-		if (rc == XIHU_ECANCELED)
-			atomic_fetch_add_explicit(&ctx->stats->cancelled, 1, memory_order_relaxed);
-		index_error_reply(id, &err, out);
-		return true;
-	}
+	return budgeted;
+}
 
+/* The answer to a search that failed with rc (err): E_LIMIT naming the
+ * timeout that ran out, else the index's error; counted in the stats. */
+static void search_failed(const struct handler_ctx *ctx, uint64_t id, const Xihu__SearchRequest *sr,
+                          int rc, xihu_err *err, uint64_t t0, struct reply *out)
+{
+	if (!err->code)
+		err->code = rc;
+	stats_record(ctx->stats, xihud_now_us() - t0);
+	if (rc == XIHU_ETIMEOUT) {
+		atomic_fetch_add_explicit(&ctx->stats->timed_out, 1, memory_order_relaxed);
+		uint32_t timeout_ms = sr->timeout_ms ? sr->timeout_ms : ctx->timeout_ms;
+		char msg[160];
+		snprintf(msg, sizeof msg, "search: timed out after %u ms (the request's timeout_ms%s)", timeout_ms,
+		         sr->timeout_ms ? "" : ", by default xihud --request-timeout");
+		error_reply(id, XIHU__ERROR_CODE__E_LIMIT, 0, msg, out);
+		return;
+	}
+	if (rc == XIHU_ECANCELED)
+		atomic_fetch_add_explicit(&ctx->stats->cancelled, 1, memory_order_relaxed);
+	index_error_reply(id, err, out);
+}
+
+/* The bytes results_to_hits lays res out in: every hit, line and span and
+ * a pointer to each (each array a multiple of 8 bytes long, so the next
+ * stays aligned). */
+static size_t hits_block_size(const xihu_results *res, size_t *nlines_out, size_t *nspans_out)
+{
 	size_t nlines = 0, nspans = 0;
-	for (uint32_t i = 0; i < res.nhits; i++) {
-		nlines += res.hits[i].nlines;
-		for (uint32_t j = 0; j < res.hits[i].nlines; j++)
-			nspans += res.hits[i].lines[j].nspans;
+	for (uint32_t i = 0; i < res->nhits; i++) {
+		nlines += res->hits[i].nlines;
+		for (uint32_t j = 0; j < res->hits[i].nlines; j++)
+			nspans += res->hits[i].lines[j].nspans;
 	}
-	/* each array is a multiple of 8 bytes long, so the next stays aligned */
-	size_t need = res.nhits * (sizeof(Xihu__Hit) + sizeof(Xihu__Hit *)) +
-	              nlines * (sizeof(Xihu__Line) + sizeof(Xihu__Line *)) +
-	              nspans * (sizeof(Xihu__Span) + sizeof(Xihu__Span *));
-	_Alignas(max_align_t) unsigned char stack[4096];
-	unsigned char *block = need <= sizeof stack ? stack : malloc(need);
-	if (!block) {
-		error_reply(id, XIHU__ERROR_CODE__E_INTERNAL, 0, "search: out of memory", out);
-		goto done;
-	}
+	*nlines_out = nlines;
+	*nspans_out = nspans;
+	return res->nhits * (sizeof(Xihu__Hit) + sizeof(Xihu__Hit *)) +
+	       nlines * (sizeof(Xihu__Line) + sizeof(Xihu__Line *)) +
+	       nspans * (sizeof(Xihu__Span) + sizeof(Xihu__Span *));
+}
+
+/* Lays res out as protobuf messages in block (hits_block_size bytes),
+ * pointing into res's strings; returns the array of the hits. */
+static Xihu__Hit **results_to_hits(const xihu_results *res, unsigned char *block, size_t nlines,
+                                   size_t nspans)
+{
 	Xihu__Hit *hits = (Xihu__Hit *)block;
-	Xihu__Line *lines = (Xihu__Line *)(hits + res.nhits);
+	Xihu__Line *lines = (Xihu__Line *)(hits + res->nhits);
 	Xihu__Span *spans = (Xihu__Span *)(lines + nlines);
 	Xihu__Hit **hitp = (Xihu__Hit **)(spans + nspans);
-	Xihu__Line **linep = (Xihu__Line **)(hitp + res.nhits);
+	Xihu__Line **linep = (Xihu__Line **)(hitp + res->nhits);
 	Xihu__Span **spanp = (Xihu__Span **)(linep + nlines);
 
 	size_t li = 0, si = 0;
-	for (uint32_t i = 0; i < res.nhits; i++) {
-		const xihu_hit *h = &res.hits[i];
+	for (uint32_t i = 0; i < res->nhits; i++) {
+		const xihu_hit *h = &res->hits[i];
 		Xihu__Hit *ph = &hits[i];
 		xihu__hit__init(ph);
 		ph->doc.data = (uint8_t *)h->doc;
@@ -248,14 +251,30 @@ static bool serve_search(const struct handler_ctx *ctx, uint64_t id,
 		}
 		hitp[i] = ph;
 	}
+	return hitp;
+}
 
+/* The answer to a search that found res: its messages laid out in one
+ * block, on the stack for a top-10 without lines, else malloc'd; an
+ * E_LIMIT error when the response would be larger than a client accepts. */
+static void search_answer(const struct handler_ctx *ctx, uint64_t id, const xihu_results *res,
+                          uint64_t t0, struct reply *out)
+{
+	size_t nlines, nspans;
+	size_t need = hits_block_size(res, &nlines, &nspans);
+	_Alignas(max_align_t) unsigned char stack[4096];
+	unsigned char *block = need <= sizeof stack ? stack : malloc(need);
+	if (!block) {
+		error_reply(id, XIHU__ERROR_CODE__E_INTERNAL, 0, "search: out of memory", out);
+		return;
+	}
 	Xihu__SearchResponse sresp = XIHU__SEARCH_RESPONSE__INIT;
-	sresp.n_hits = res.nhits;
-	sresp.hits = hitp;
-	sresp.total = res.total;
-	sresp.total_exact = res.total_exact;
-	if (res.suggestion)
-		sresp.suggestion = res.suggestion;
+	sresp.n_hits = res->nhits;
+	sresp.hits = results_to_hits(res, block, nlines, nspans);
+	sresp.total = res->total;
+	sresp.total_exact = res->total_exact;
+	if (res->suggestion)
+		sresp.suggestion = res->suggestion;
 	Xihu__Response resp = XIHU__RESPONSE__INIT;
 	resp.id = id;
 	resp.version = XIHU_PROTO_VERSION;
@@ -280,7 +299,40 @@ static bool serve_search(const struct handler_ctx *ctx, uint64_t id,
 	}
 	if (block != stack)
 		free(block);
-done:
+}
+
+/* Search: pick the index, run the query, answer.  False (nothing
+ * answered) when run on the loop thread it should go to a worker. */
+static bool serve_search(const struct handler_ctx *ctx, uint64_t id,
+                         const Xihu__SearchRequest *sr, struct reply *out)
+{
+	uint64_t t0 = xihud_now_us();
+	xihu_search_opts opts;
+	bool budgeted = search_opts(ctx, sr, &opts);
+	/* a hit's lines inflate and read its whole text: ten of them often take
+	 * more than the budget, and starting over would do the search twice */
+	if (ctx->budget_ns && sr->want_lines)
+		return false;
+	const char *q = sr->query ? sr->query : "";
+	xihu_results res = {0};
+	xihu_err err = {0};
+	/* the index: the one asked for, else the one whose tree holds the
+	 * client's directory, else the default (ctx->ix) */
+	xihu_index *picked = NULL;
+	char why[600];
+	if (registry_pick(ctx->reg, sr->index, sr->cwd, &picked, why, sizeof why)) {
+		error_reply(id, XIHU__ERROR_CODE__E_INDEX, 0, why, out);
+		return true;
+	}
+	int rc = xihu_search(picked ? picked : ctx->ix, q, strlen(q), &opts, &res, &err);
+	xihu_index_unref(picked); /* the hits own their strings: the snapshot may go */
+	if (rc != XIHU_OK) {
+		if (rc == XIHU_ETIMEOUT && budgeted)
+			return false; /* nothing answered: the job goes to a worker */
+		search_failed(ctx, id, sr, rc, &err, t0, out);
+		return true;
+	}
+	search_answer(ctx, id, &res, t0, out);
 	xihu_results_free(&res);
 	return true;
 }
