@@ -34,6 +34,14 @@
  * socket, let every connection answer what it already received in full and
  * flush, then leave the loop when the last one is gone (or after
  * STOP_GRACE_S for clients that never read).
+ *
+ * Wiring: the server owns the loop, the pool, the connections, the live
+ * sync and the registry, and is the one that ties them together: the pool
+ * runs jobs with serve_job (the handler) and hands them back to
+ * conn_job_done; every connection gets srv->owner, whose callbacks give a
+ * job its context, say the connection is gone, or pass a Stop request on.
+ * Nothing below calls back into this file by name.  Called by main:
+ * server_bind, server_run, server_free.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -94,6 +102,7 @@ struct server {
 	xihu_limits limits;
 	struct stats stats;
 
+	struct conn_owner owner; /* what every connection gets from us */
 	struct conn **conns;
 	unsigned nconns, conns_cap;
 	uint64_t serial;
@@ -317,7 +326,7 @@ static void add_conn(struct server *srv, struct conn *c)
 		unsigned cap = srv->conns_cap ? srv->conns_cap * 2 : 16;
 		struct conn **p = realloc(srv->conns, cap * sizeof *p);
 		if (!p) {
-			conn_free(c); /* conn_free calls server_conn_closed: not found, fine */
+			conn_free(c); /* conn_free tells conn_closed: not found, fine */
 			return;
 		}
 		srv->conns = p;
@@ -358,7 +367,7 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg)
 			refuse_with(fd, XIHU__ERROR_CODE__E_LIMIT, msg);
 			continue;
 		}
-		struct conn *c = conn_new(srv, fd, ++srv->serial);
+		struct conn *c = conn_new(&srv->owner, fd, ++srv->serial);
 		if (!c) {
 			refuse_with(fd, XIHU__ERROR_CODE__E_INTERNAL, "connection: out of memory");
 			continue;
@@ -368,8 +377,10 @@ static void accept_cb(evutil_socket_t lfd, short what, void *arg)
 	}
 }
 
-void server_conn_closed(struct server *srv, struct conn *c)
+/* The connections' closed callback: c is being freed. */
+static void conn_closed(void *arg, struct conn *c)
 {
+	struct server *srv = arg;
 	for (unsigned i = 0; i < srv->nconns; i++) {
 		if (srv->conns[i] == c) {
 			srv->conns[i] = srv->conns[--srv->nconns];
@@ -473,8 +484,11 @@ static void check_cb(evutil_socket_t fd, short what, void *arg)
 		start_reload(srv, "a newer index was committed");
 }
 
-void server_fill_ctx(struct server *srv, struct handler_ctx *ctx)
+/* The connections' fill_ctx callback: the daemon-wide parts of a request's
+ * context, and a reference to the index snapshot new requests are served from. */
+static void server_fill_ctx(void *arg, struct handler_ctx *ctx)
 {
+	struct server *srv = arg;
 	memset(ctx, 0, sizeof *ctx);
 	ctx->limits = &srv->limits;
 	ctx->stats = &srv->stats;
@@ -486,26 +500,6 @@ void server_fill_ctx(struct server *srv, struct handler_ctx *ctx)
 	ctx->received_ns = xihud_now_ns();
 	ctx->timeout_ms = srv->cfg->request_timeout_ms;
 	ctx->ix = xihu_index_ref(srv->ix);
-}
-
-const struct xihud_config *server_config(const struct server *srv)
-{
-	return srv->cfg;
-}
-
-struct event_base *server_base(const struct server *srv)
-{
-	return srv->base;
-}
-
-struct pool *server_pool(const struct server *srv)
-{
-	return srv->pool;
-}
-
-bool server_stopping(const struct server *srv)
-{
-	return srv->stopping;
 }
 
 /* ---- lifecycle ------------------------------------------------------------- */
@@ -521,7 +515,9 @@ static void grace_cb(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(srv->base, NULL);
 }
 
-void server_stop(struct server *srv, const char *why)
+/* Stop accepting, let the connections finish what they received, remove
+ * the socket; the loop ends with the last connection (or STOP_GRACE_S). */
+static void server_stop(struct server *srv, const char *why)
 {
 	if (srv->stopping)
 		return;
@@ -551,6 +547,12 @@ void server_stop(struct server *srv, const char *why)
 		struct timeval tv = {STOP_GRACE_S, 0};
 		evtimer_add(srv->ev_grace, &tv);
 	}
+}
+
+/* The connections' stop callback: a Stop request was answered. */
+static void stop_requested(void *arg, const char *why)
+{
+	server_stop(arg, why);
 }
 
 /* The pool's run callback, on a worker or (within budget_ns) on the loop
@@ -609,6 +611,15 @@ int server_run(struct server *srv, int ready_fd)
 	srv->pool = pool_new(srv->base, srv->cfg->threads, serve_job, conn_job_done);
 	if (!srv->pool)
 		return -1;
+	srv->owner = (struct conn_owner){
+		.base = srv->base,
+		.pool = srv->pool,
+		.cfg = srv->cfg,
+		.fill_ctx = server_fill_ctx,
+		.closed = conn_closed,
+		.stop = stop_requested,
+		.arg = srv,
+	};
 	if (!srv->cfg->no_sync)
 		srv->sync = sync_start(srv->cfg->index_dir); /* NULL: logged, served without */
 	srv->reg = registry_open(srv->cfg->index_dir, srv->cfg->no_sync);
