@@ -5,7 +5,7 @@
  *
  * Reads "qid<TAB>query" lines on stdin and sends each query as one search
  * for the top N hits (default 1000), without lines or snippets, to xihud over
- * one connection (the client library), one at a time.  Prints per hit
+ * one connection (client/wire.h), one at a time.  Prints per hit
  * "qid<TAB>rank<TAB>score<TAB>doc", in rank order, the doc with '\\', tab,
  * newline and CR written as \\, \t, \n, \r; a query the daemon answers with
  * an error prints "qid<TAB>error<TAB>CODE: message" instead, and the run goes
@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "xihu-client.h"
+#include "wire.h"
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die(const char *fmt, ...)
@@ -75,8 +75,8 @@ int main(int argc, char **argv)
 	}
 	if (!sock)
 		die("--socket PATH is required");
-	xihu_client c;
-	if (xihu_client_open(&c, sock))
+	wire_conn c;
+	if (wire_open(&c, sock))
 		die("%s", c.err);
 	char *line = NULL;
 	size_t cap = 0;
@@ -101,7 +101,7 @@ int main(int argc, char **argv)
 		req.body_case = XIHU__REQUEST__BODY_SEARCH;
 		req.search = &sr;
 		Xihu__Response *resp;
-		if (xihu_client_call(&c, &req, &resp))
+		if (wire_call(&c, &req, &resp))
 			die("query %s: %s", qid, c.err);
 		if (resp->body_case == XIHU__RESPONSE__BODY_SEARCH) {
 			const Xihu__SearchResponse *s = resp->search;
@@ -113,14 +113,14 @@ int main(int argc, char **argv)
 		} else if (resp->body_case == XIHU__RESPONSE__BODY_ERROR) {
 			char *msg = resp->error->message ? resp->error->message : "";
 			clean(msg);
-			printf("%s\terror\t%s: %s\n", qid, xihu_error_code_name((int)resp->error->code), msg);
+			printf("%s\terror\t%s: %s\n", qid, wire_error_name((int)resp->error->code), msg);
 		} else {
 			printf("%s\terror\tnot a search response\n", qid);
 		}
 		xihu__response__free_unpacked(resp, NULL);
 	}
 	free(line);
-	xihu_client_close(&c);
+	wire_close(&c);
 	if (fflush(stdout) || ferror(stdout))
 		die("stdout: %s", strerror(errno));
 	return 0;

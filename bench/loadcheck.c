@@ -61,7 +61,7 @@
 #include <unistd.h>
 
 #include "benchutil.h"
-#include "xihu-client.h"
+#include "wire.h"
 
 #define MARKER "roundmark"
 #define MONITOR_NS 250000000u /* status and RSS sampled every 250 ms */
@@ -411,7 +411,7 @@ static void on_answer(struct conn *c, uint32_t len, uint64_t now)
 		fail(F_PROTOCOL, c->text, "response id %llu, request id %llu", (unsigned long long)resp->id,
 		     (unsigned long long)c->id);
 	else if (resp->body_case == XIHU__RESPONSE__BODY_ERROR)
-		fail(F_ERROR, c->text, "%s: %s", xihu_error_code_name(resp->error->code),
+		fail(F_ERROR, c->text, "%s: %s", wire_error_name(resp->error->code),
 		     resp->error->message ? resp->error->message : "");
 	else if (resp->body_case != XIHU__RESPONSE__BODY_SEARCH)
 		fail(F_PROTOCOL, c->text, "not a search response (body %d)", (int)resp->body_case);
@@ -475,13 +475,13 @@ static int cmp_u32(const void *a, const void *b)
 }
 
 /* The status connection: generation and live sync commits. */
-static xihu_client status_c;
+static wire_conn status_c;
 static bool status_open;
 
 static bool get_status(uint64_t *gen, uint64_t *commits)
 {
 	if (!status_open) {
-		if (xihu_client_open(&status_c, cfg.sock)) {
+		if (wire_open(&status_c, cfg.sock)) {
 			fail(F_STATUS, "status", "%s", status_c.err);
 			return false;
 		}
@@ -493,9 +493,9 @@ static bool get_status(uint64_t *gen, uint64_t *commits)
 	req.body_case = XIHU__REQUEST__BODY_STATUS;
 	req.status = &st;
 	Xihu__Response *resp;
-	if (xihu_client_call(&status_c, &req, &resp)) {
+	if (wire_call(&status_c, &req, &resp)) {
 		fail(F_STATUS, "status", "%s", status_c.err);
-		xihu_client_close(&status_c);
+		wire_close(&status_c);
 		status_open = false;
 		return false;
 	}
@@ -680,13 +680,13 @@ static int run_load(void)
 	free(sec_lat);
 	close(ep);
 	if (status_open)
-		xihu_client_close(&status_c);
+		wire_close(&status_c);
 	return failures_total() || stale ? 1 : 0;
 }
 
 /* ---- verify: after the last round ------------------------------------------ */
 
-static Xihu__Response *search_once(xihu_client *c, const char *text, uint32_t limit)
+static Xihu__Response *search_once(wire_conn *c, const char *text, uint32_t limit)
 {
 	Xihu__SearchRequest sr = XIHU__SEARCH_REQUEST__INIT;
 	sr.query = (char *)text;
@@ -697,16 +697,16 @@ static Xihu__Response *search_once(xihu_client *c, const char *text, uint32_t li
 	req.body_case = XIHU__REQUEST__BODY_SEARCH;
 	req.search = &sr;
 	Xihu__Response *resp;
-	if (xihu_client_call(c, &req, &resp)) {
+	if (wire_call(c, &req, &resp)) {
 		fail(F_SHORT, text, "%s", c->err);
-		xihu_client_close(c);
-		if (xihu_client_open(c, cfg.sock))
+		wire_close(c);
+		if (wire_open(c, cfg.sock))
 			bench_die("%s", c->err);
 		return NULL;
 	}
 	if (resp->body_case != XIHU__RESPONSE__BODY_SEARCH) {
 		if (resp->body_case == XIHU__RESPONSE__BODY_ERROR)
-			fail(F_ERROR, text, "%s: %s", xihu_error_code_name(resp->error->code), resp->error->message);
+			fail(F_ERROR, text, "%s: %s", wire_error_name(resp->error->code), resp->error->message);
 		else
 			fail(F_PROTOCOL, text, "not a search response");
 		xihu__response__free_unpacked(resp, NULL);
@@ -753,8 +753,8 @@ static void disk_marker(const char *path, char *out, size_t size)
 
 static int run_verify(unsigned last)
 {
-	xihu_client c;
-	if (xihu_client_open(&c, cfg.sock))
+	wire_conn c;
+	if (wire_open(&c, cfg.sock))
 		bench_die("%s", c.err);
 	c.timeout_ms = (int)(cfg.timeout_s * 1000);
 	char word[32];
@@ -831,7 +831,7 @@ static int run_verify(unsigned last)
 		}
 		xihu__response__free_unpacked(resp, NULL);
 	}
-	xihu_client_close(&c);
+	wire_close(&c);
 	free(seen);
 	printf("verify round %u files %u converged %s settle_s %.2f polls %u found %u total %llu extra %u "
 	       "stale %llu old_markers %u old_marker_hits %llu failures %llu\n",

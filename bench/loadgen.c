@@ -6,7 +6,7 @@
  * text; only the first and last columns are used here) and either
  *
  *   --latency          sends the queries one at a time over one persistent
- *                      connection (the client library) and prints, per
+ *                      connection (client/wire.h) and prints, per
  *                      query, "category<TAB>microseconds<TAB>total<TAB>hits";
  *                      the round trip is timed from before the request is
  *                      packed to after the response is unpacked;
@@ -37,7 +37,7 @@
 #include <unistd.h>
 
 #include "benchutil.h"
-#include "xihu-client.h"
+#include "wire.h"
 
 struct query {
 	char *category;
@@ -92,8 +92,8 @@ static void load_queries(const char *path)
 
 static int run_latency(const char *sock, unsigned warmup_passes)
 {
-	xihu_client c;
-	if (xihu_client_open(&c, sock))
+	wire_conn c;
+	if (wire_open(&c, sock))
 		bench_die("%s", c.err);
 	int errors = 0;
 	for (unsigned pass = 0; pass <= warmup_passes; pass++) {
@@ -104,7 +104,7 @@ static int run_latency(const char *sock, unsigned warmup_passes)
 			fill_request(&req, &sr, queries[i].text);
 			Xihu__Response *resp;
 			uint64_t t0 = bench_now_ns();
-			if (xihu_client_call(&c, &req, &resp))
+			if (wire_call(&c, &req, &resp))
 				bench_die("%s", c.err);
 			uint64_t t1 = bench_now_ns();
 			uint64_t total = 0;
@@ -125,7 +125,7 @@ static int run_latency(const char *sock, unsigned warmup_passes)
 				       (unsigned long long)total, hits);
 		}
 	}
-	xihu_client_close(&c);
+	wire_close(&c);
 	if (errors)
 		fprintf(stderr, "loadgen: %d queries answered with an error\n", errors);
 	return errors ? 1 : 0;

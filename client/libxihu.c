@@ -1,7 +1,7 @@
 /*
  * libxihu.c: libxihu-client, the public client API of <xihu/client.h>.
  *
- * A thin layer over the internal client (xihu-client.c, which speaks the
+ * A thin layer over the internal client (wire.c, which speaks the
  * frames): it owns a connection (the internal client plus the socket path and
  * the last error), turns the public options into a SearchRequest, and copies
  * the unpacked SearchResponse into one allocation the caller frees with one
@@ -9,7 +9,7 @@
  *
  * The shared library is built with hidden visibility: only the declarations
  * of <xihu/client.h>, included below under visibility "default", are
- * exported.  xihu-client.c and the generated protocol code are linked in but
+ * exported.  wire.c and the generated protocol code are linked in but
  * stay internal.
  *
  * Reconnecting: before each request, a connection that is closed (a previous
@@ -29,10 +29,10 @@
 #include "xihu/client.h"
 #pragma GCC visibility pop
 
-#include "xihu-client.h"
+#include "wire.h"
 
 struct xihu_conn {
-	xihu_client cl;         /* the internal client: socket, read buffer */
+	wire_conn cl;           /* the internal client: socket, read buffer */
 	unsigned flags;         /* of xihu_connect */
 	int code;               /* of the last error: XIHU_E_* */
 	uint32_t column;        /* of the last XIHU_E_QUERY */
@@ -60,7 +60,7 @@ static int fail(xihu_conn *c, const char *fmt, ...)
  * call opens a fresh one. */
 static int client_failed(xihu_conn *c)
 {
-	xihu_client_close(&c->cl);
+	wire_close(&c->cl);
 	return fail(c, "%s", c->cl.err);
 }
 
@@ -73,8 +73,8 @@ static void succeed(xihu_conn *c)
 
 static int open_conn(xihu_conn *c)
 {
-	int rc = c->flags & XIHU_AUTOSTART ? xihu_client_open_autostart(&c->cl, c->path, NULL)
-	                                   : xihu_client_open(&c->cl, c->path);
+	int rc = c->flags & XIHU_AUTOSTART ? wire_open_autostart(&c->cl, c->path, NULL)
+	                                   : wire_open(&c->cl, c->path);
 	return rc ? client_failed(c) : 0;
 }
 
@@ -109,7 +109,7 @@ void xihu_close(xihu_conn *c)
 {
 	if (!c)
 		return;
-	xihu_client_close(&c->cl);
+	wire_close(&c->cl);
 	if (c->status)
 		xihu__response__free_unpacked(c->status, NULL);
 	free(c);
@@ -135,7 +135,7 @@ const char *xihu_errname(int code)
 		return "E_NONE";
 	if (code < 0)
 		return "E_UNKNOWN";
-	return xihu_error_code_name(code);
+	return wire_error_name(code);
 }
 
 const char *xihu_client_version(void)
@@ -168,21 +168,21 @@ static int call(xihu_conn *c, Xihu__Request *req, Xihu__Response__BodyCase want,
 {
 	*out = NULL;
 	if (c->cl.fd >= 0 && hung_up(c))
-		xihu_client_close(&c->cl);
+		wire_close(&c->cl);
 	if (c->cl.fd < 0 && open_conn(c))
 		return -1;
 	c->cl.timeout_ms = client_timeout_ms;
 	Xihu__Response *resp;
-	if (xihu_client_call(&c->cl, req, &resp))
+	if (wire_call(&c->cl, req, &resp))
 		return client_failed(c);
 	if (resp->id == 0) /* the daemon could not read the request: it closes */
-		xihu_client_close(&c->cl);
+		wire_close(&c->cl);
 	if (resp->body_case == XIHU__RESPONSE__BODY_ERROR) {
 		const Xihu__Error *e = resp->error;
 		if (e->message && *e->message)
 			fail(c, "%s", e->message);
 		else
-			fail(c, "daemon: %s", xihu_error_code_name(e->code));
+			fail(c, "daemon: %s", wire_error_name(e->code));
 		c->code = e->code > 0 ? (int)e->code : XIHU_E_UNKNOWN;
 		c->column = e->code == XIHU__ERROR_CODE__E_QUERY ? e->column : 0;
 		xihu__response__free_unpacked(resp, NULL);
@@ -322,8 +322,8 @@ int xihu_search(xihu_conn *c, const char *query, const struct xihu_search_opts *
 	Xihu__Request req = XIHU__REQUEST__INIT;
 	req.body_case = XIHU__REQUEST__BODY_SEARCH;
 	req.search = &sr;
-	int wait_ms = XIHU_REQUEST_TIMEOUT_MS;
-	if (opts->timeout_ms && opts->timeout_ms < XIHU_REQUEST_TIMEOUT_MS - 5000)
+	int wait_ms = WIRE_REQUEST_TIMEOUT_MS;
+	if (opts->timeout_ms && opts->timeout_ms < WIRE_REQUEST_TIMEOUT_MS - 5000)
 		wait_ms = (int)opts->timeout_ms + 5000;
 
 	Xihu__Response *resp;
@@ -355,7 +355,7 @@ int xihu_status(xihu_conn *c, struct xihu_status *out)
 	req.body_case = XIHU__REQUEST__BODY_STATUS;
 	req.status = &st;
 	Xihu__Response *resp;
-	if (call(c, &req, XIHU__RESPONSE__BODY_STATUS, XIHU_REQUEST_TIMEOUT_MS, &resp))
+	if (call(c, &req, XIHU__RESPONSE__BODY_STATUS, WIRE_REQUEST_TIMEOUT_MS, &resp))
 		return -1;
 	if (c->status)
 		xihu__response__free_unpacked(c->status, NULL);

@@ -1,7 +1,7 @@
 /*
  * xihu.c: the command-line client: `xihu search`, `xihu status`, `xihu stop`.
  *
- * A thin shell over xihu-client.c: parse arguments, send one request, print
+ * A thin shell over wire.c: parse arguments, send one request, print
  * the response (client/output.c).  Exit codes follow grep: 0 results, 1 no
  * results, 2 any error, reported as one line "xihu: <what>: <why>".
  *
@@ -9,7 +9,7 @@
  * the options it knows: any other word, "-foo" included (a NOT in the query
  * language), is part of the query.  "--" ends the options.
  *
- * When no daemon answers, search and status start one (xihu-client.c's
+ * When no daemon answers, search and status start one (wire.c's
  * autostart) for the same socket, serving --index if given; --no-autostart
  * or XIHU_NO_AUTOSTART=1 turn that off, and stop never starts one.
  */
@@ -24,7 +24,7 @@
 
 #include "frame.h"
 #include "output.h"
-#include "xihu-client.h"
+#include "wire.h"
 #include "xihu-index.h" /* XIHU_VERSION_STRING and XIHU_FORMAT_VERSION only */
 
 #define EXIT_MATCH 0
@@ -176,22 +176,22 @@ static Xihu__Response *call(const struct target *t, Xihu__Request *req, Xihu__Re
 		error("socket: cannot work out the default socket path");
 		return NULL;
 	}
-	xihu_client c;
+	wire_conn c;
 	Xihu__Response *resp = NULL;
-	int rc = t->autostart ? xihu_client_open_autostart(&c, path, t->index)
-	                      : xihu_client_open(&c, path);
-	if (rc || xihu_client_call(&c, req, &resp)) {
+	int rc = t->autostart ? wire_open_autostart(&c, path, t->index)
+	                      : wire_open(&c, path);
+	if (rc || wire_call(&c, req, &resp)) {
 		error("%s", c.err);
-		xihu_client_close(&c);
+		wire_close(&c);
 		return NULL;
 	}
-	xihu_client_close(&c);
+	wire_close(&c);
 	if (resp->body_case == XIHU__RESPONSE__BODY_ERROR) {
 		const Xihu__Error *e = resp->error;
 		if (e->message && *e->message)
 			error("%s", e->message);
 		else
-			error("daemon: %s", xihu_error_code_name(e->code));
+			error("daemon: %s", wire_error_name(e->code));
 		xihu__response__free_unpacked(resp, NULL);
 		return NULL;
 	}

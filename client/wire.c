@@ -1,12 +1,12 @@
 /*
- * xihu-client.c: connect, send a Request frame, read a Response frame.
+ * wire.c: connect, send a Request frame, read a Response frame (wire.h).
  *
  * Blocking I/O on a non-blocking socket: every wait goes through poll() with
  * the time left until the call's deadline, so a wedged daemon turns into a
  * clear timeout instead of a hung client.  A response is read whole (length
  * first, checked against XIHU_MAX_RESPONSE_FRAME) before it is unpacked.
  *
- * Autostart (xihu_client_open_autostart): when nothing answers on the socket
+ * Autostart (wire_open_autostart): when nothing answers on the socket
  * (no socket file, or a stale one), xihud is started for that socket and the
  * connection tried again.  xihud daemonizes on its own and its first process
  * exits 0 only once the daemon serves, or 2 after printing one line: so we
@@ -33,7 +33,7 @@
 #include <unistd.h>
 
 #include "socket.h"
-#include "xihu-client.h"
+#include "wire.h"
 
 /* The directory part of a socket path ("." for a bare name). */
 static void dir_of(const char *path, char *dir, size_t size)
@@ -47,8 +47,8 @@ static void dir_of(const char *path, char *dir, size_t size)
 		snprintf(dir, size, "%.*s", (int)(slash - path), path);
 }
 
-static int fail(xihu_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(xihu_client *c, const char *fmt, ...)
+static int fail(wire_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(wire_conn *c, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -65,7 +65,7 @@ static int64_t now_ms(void)
 }
 
 /* Waits for events on c->fd until deadline (-1: forever).  0 when ready. */
-static int wait_fd(xihu_client *c, short events, int64_t deadline, const char *doing)
+static int wait_fd(wire_conn *c, short events, int64_t deadline, const char *doing)
 {
 	for (;;) {
 		int ms = -1;
@@ -87,7 +87,7 @@ static int wait_fd(xihu_client *c, short events, int64_t deadline, const char *d
 /* The process that listens on c->fd's socket must run as we do (the socket
  * file could have been swapped since the directory was checked): until it
  * is known to, not a byte is sent.  0, or -1 with the connection closed. */
-static int check_peer(xihu_client *c)
+static int check_peer(wire_conn *c)
 {
 	struct ucred cred;
 	socklen_t len = sizeof cred;
@@ -107,13 +107,13 @@ static int check_peer(xihu_client *c)
 	return rc;
 }
 
-/* xihu_client_open, returning 0, the errno of a failed connect(), or -1 for
+/* wire_open, returning 0, the errno of a failed connect(), or -1 for
  * any other failure; c->err is set when it fails. */
-static int try_open(xihu_client *c, const char *path)
+static int try_open(wire_conn *c, const char *path)
 {
 	memset(c, 0, sizeof *c);
 	c->fd = -1;
-	c->timeout_ms = XIHU_REQUEST_TIMEOUT_MS;
+	c->timeout_ms = WIRE_REQUEST_TIMEOUT_MS;
 	c->next_id = 1;
 	snprintf(c->path, sizeof c->path, "%s", path);
 
@@ -147,7 +147,7 @@ static int try_open(xihu_client *c, const char *path)
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (c->fd < 0)
 		return fail(c, "socket: %s", strerror(errno));
-	int64_t deadline = now_ms() + XIHU_CONNECT_TIMEOUT_MS;
+	int64_t deadline = now_ms() + WIRE_CONNECT_TIMEOUT_MS;
 	for (;;) {
 		if (connect(c->fd, (struct sockaddr *)&sa, sizeof sa) == 0)
 			return check_peer(c);
@@ -173,7 +173,7 @@ static int try_open(xihu_client *c, const char *path)
 	return e;
 }
 
-int xihu_client_open(xihu_client *c, const char *path)
+int wire_open(wire_conn *c, const char *path)
 {
 	return try_open(c, path) ? -1 : 0;
 }
@@ -215,7 +215,10 @@ static const char *last_line(char *text)
 	return line;
 }
 
-int xihu_client_start_daemon(xihu_client *c, const char *path, const char *index_dir)
+/* Runs xihud --socket path [--index index_dir] and waits (at most
+ * WIRE_AUTOSTART_TIMEOUT_MS) until it has daemonized and serves; when it
+ * fails, err is xihud's own last line. */
+static int start_daemon(wire_conn *c, const char *path, const char *index_dir)
 {
 	char binbuf[PATH_MAX];
 	const char *bin = find_xihud(binbuf, sizeof binbuf);
@@ -242,7 +245,7 @@ int xihu_client_start_daemon(xihu_client *c, const char *path, const char *index
 	 * has exited and the daemon has detached from it */
 	char out[1024];
 	size_t len = 0;
-	int64_t deadline = now_ms() + XIHU_AUTOSTART_TIMEOUT_MS;
+	int64_t deadline = now_ms() + WIRE_AUTOSTART_TIMEOUT_MS;
 	bool eof = false;
 	while (!eof) {
 		int64_t left = deadline - now_ms();
@@ -273,7 +276,7 @@ int xihu_client_start_daemon(xihu_client *c, const char *path, const char *index
 	while (w < 0 && errno == EINTR);
 	if (w == 0)
 		return fail(c, "starting xihud: no answer in %d s (it may still be starting)",
-		            XIHU_AUTOSTART_TIMEOUT_MS / 1000);
+		            WIRE_AUTOSTART_TIMEOUT_MS / 1000);
 	if (w < 0)
 		return fail(c, "starting xihud: waitpid: %s", strerror(errno));
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
@@ -286,12 +289,12 @@ int xihu_client_start_daemon(xihu_client *c, const char *path, const char *index
 	return fail(c, "starting xihud: %s exited with status %d", bin, WEXITSTATUS(status));
 }
 
-int xihu_client_open_autostart(xihu_client *c, const char *path, const char *index_dir)
+int wire_open_autostart(wire_conn *c, const char *path, const char *index_dir)
 {
 	int e = try_open(c, path);
 	if (e != ENOENT && e != ECONNREFUSED)
 		return e ? -1 : 0;
-	if (xihu_client_start_daemon(c, path, index_dir)) {
+	if (start_daemon(c, path, index_dir)) {
 		/* another client may have started one first: ours then refused */
 		char err[sizeof c->err];
 		memcpy(err, c->err, sizeof err);
@@ -301,7 +304,7 @@ int xihu_client_open_autostart(xihu_client *c, const char *path, const char *ind
 		return -1;
 	}
 	/* it serves once its first process exits 0; a little slack all the same */
-	int64_t deadline = now_ms() + XIHU_CONNECT_TIMEOUT_MS;
+	int64_t deadline = now_ms() + WIRE_CONNECT_TIMEOUT_MS;
 	while ((e = try_open(c, path)) == ENOENT || e == ECONNREFUSED) {
 		if (now_ms() >= deadline)
 			return -1;
@@ -310,19 +313,19 @@ int xihu_client_open_autostart(xihu_client *c, const char *path, const char *ind
 	return e ? -1 : 0;
 }
 
-void xihu_client_close(xihu_client *c)
+void wire_close(wire_conn *c)
 {
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
 }
 
-static int64_t deadline_of(const xihu_client *c)
+static int64_t deadline_of(const wire_conn *c)
 {
 	return c->timeout_ms > 0 ? now_ms() + c->timeout_ms : -1;
 }
 
-static int write_all(xihu_client *c, const uint8_t *p, size_t n, int64_t deadline)
+static int write_all(wire_conn *c, const uint8_t *p, size_t n, int64_t deadline)
 {
 	while (n > 0) {
 		ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
@@ -339,7 +342,7 @@ static int write_all(xihu_client *c, const uint8_t *p, size_t n, int64_t deadlin
 	return 0;
 }
 
-static int read_all(xihu_client *c, uint8_t *p, size_t n, int64_t deadline)
+static int read_all(wire_conn *c, uint8_t *p, size_t n, int64_t deadline)
 {
 	while (n > 0) {
 		ssize_t r = recv(c->fd, p, n, 0);
@@ -358,7 +361,7 @@ static int read_all(xihu_client *c, uint8_t *p, size_t n, int64_t deadline)
 	return 0;
 }
 
-int xihu_client_send(xihu_client *c, Xihu__Request *req)
+int wire_send(wire_conn *c, Xihu__Request *req)
 {
 	if (c->fd < 0)
 		return fail(c, "sending: not connected");
@@ -381,7 +384,7 @@ int xihu_client_send(xihu_client *c, Xihu__Request *req)
 /* Receives into rbuf once more (waiting first: an answer is rarely there
  * the moment a request has gone out, and a recv() saying EAGAIN costs a
  * system call for nothing). */
-static int fill(xihu_client *c, int64_t deadline)
+static int fill(wire_conn *c, int64_t deadline)
 {
 	for (;;) {
 		if (wait_fd(c, POLLIN, deadline, "reading from"))
@@ -398,7 +401,7 @@ static int fill(xihu_client *c, int64_t deadline)
 	}
 }
 
-int xihu_client_recv(xihu_client *c, Xihu__Response **out)
+int wire_recv(wire_conn *c, Xihu__Response **out)
 {
 	*out = NULL;
 	if (c->fd < 0)
@@ -440,10 +443,10 @@ int xihu_client_recv(xihu_client *c, Xihu__Response **out)
 	return 0;
 }
 
-int xihu_client_call(xihu_client *c, Xihu__Request *req, Xihu__Response **out)
+int wire_call(wire_conn *c, Xihu__Request *req, Xihu__Response **out)
 {
 	*out = NULL;
-	if (xihu_client_send(c, req) || xihu_client_recv(c, out))
+	if (wire_send(c, req) || wire_recv(c, out))
 		return -1;
 	/* id 0: the daemon could not read our request (a bad frame) */
 	uint64_t got = (*out)->id;
@@ -456,7 +459,7 @@ int xihu_client_call(xihu_client *c, Xihu__Request *req, Xihu__Response **out)
 	return 0;
 }
 
-const char *xihu_error_code_name(int code)
+const char *wire_error_name(int code)
 {
 	const ProtobufCEnumValue *v =
 	    protobuf_c_enum_descriptor_get_value(&xihu__error_code__descriptor, code);
