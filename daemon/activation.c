@@ -17,6 +17,7 @@
  * file belongs to the launcher: server.c never removes it.
  *
  * Called once, by server_bind, before daemonizing (errors reach the terminal).
+ * It calls only log.c.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -30,6 +30,12 @@
  * Thread safety: the entry list only grows (entries live until
  * registry_free), under the registry's mutex; each entry's fields are
  * under its own.
+ *
+ * Callers: main checks the default index's directory (registry_check_dir)
+ * before serving it; server.c opens and frees the registry; handler.c
+ * picks an index for a search, starts builds and lists them, on any
+ * thread.  It calls down only: sync.c for each index's live sync, log.c,
+ * and the index library.
  */
 #include <dirent.h>
 #include <errno.h>

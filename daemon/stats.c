@@ -8,6 +8,10 @@
  * are never optimistic by more than one bucket.  Buckets are atomic counters
  * (relaxed: they only count), so any thread records without a lock; the
  * query count is the sum of the buckets, so a snapshot is self-consistent.
+ *
+ * Callers: server.c owns the struct (stats_init, stats_destroy); handler.c
+ * records searches and reads the counters for Status, on any thread.  It
+ * calls nothing else of the daemon (tests/proto's unit test links it alone).
  */
 #include "xihud.h"
 

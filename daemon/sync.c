@@ -40,6 +40,10 @@
  * update is retried every RETRY_MS.  Updates run with one indexing thread
  * and a RAM budget of SYNC_RAM_MB, so searches keep the other core and the
  * daemon's memory stays small.
+ *
+ * Callers: server.c (the default index) and registry.c (each of the
+ * others) start and stop a sync; handler.c reads its status for Status.
+ * It calls only log.c and the index library.
  */
 #include <errno.h>
 #include <limits.h>

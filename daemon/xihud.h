@@ -1,15 +1,28 @@
 /*
- * xihud.h: the daemon's internal interfaces, one section per .c file.
+ * xihud.h: the daemon's internal interfaces, one section per .c file,
+ * listed from the lowest layer up: a file calls only the files of the
+ * sections above its own.
  *
- *   xihud.c    options, start-up order, daemonizing
- *   server.c   the listening socket, accept, connection list, index snapshot,
- *              signals and graceful shutdown
- *   conn.c     one client connection: a state machine over a bufferevent
- *   pool.c     the worker threads that run requests, and the job free list
- *   handler.c  one request frame -> one response frame (no libevent, no
- *              globals: called from the worker threads)
- *   stats.c    queries served and the latency histogram (thread-safe)
+ *   log.c         log lines; the clock and path helpers every layer uses
+ *   config.c      the configuration, from the command line
  *   activation.c  a listening socket inherited from systemd (socket activation)
+ *   stats.c       queries served and the latency histogram (thread-safe)
+ *   sync.c        live sync: an index kept in step with its trees
+ *   registry.c    the indexes served besides the default one
+ *   handler.c     one request frame -> one response frame (no libevent, no
+ *                 globals: called from the worker threads)
+ *   pool.c        the worker threads that run jobs, and the job free list
+ *   conn.c        one client connection: a state machine over a socket
+ *   server.c      the listening socket, accept, the connection list, the
+ *                 index snapshot, signals and graceful shutdown; it wires
+ *                 the layers below together
+ *   main.c        main (no section: nothing calls it): start-up order,
+ *                 daemonizing
+ *
+ * Where a lower file hands something back up, it calls a function the
+ * higher one registered, never one it names: the pool runs jobs with the
+ * run callback server.c gives it and hands them back to conn_job_done; a
+ * connection reaches the server through its struct conn_owner.
  *
  * Threads: one libevent loop thread owns every socket, connection and the
  * server; it moves bytes, and runs a request itself only when it is the lone
@@ -38,7 +51,7 @@ struct event_base;
 struct server;
 struct conn;
 
-/* ==== log.c: log lines ==================================================== */
+/* ==== log.c: log lines (and, inline here, the clock and path helpers) ==== */
 
 /* A line with a level, to stderr ("xihud: <what>: <why>" for an error,
  * "xihud: warning: ...", "xihud: info: ...", "xihud: debug: ...") or, after
@@ -118,6 +131,15 @@ char *config_index_dir(const struct xihud_config *cfg);
  * resolved); malloc'd; NULL on failure. */
 char *config_absolute(const char *path);
 
+/* ==== activation.c: a listening socket inherited from systemd ============= */
+
+/* Socket activation (LISTEN_PID is our pid, LISTEN_FDS >= 1): checks that
+ * fd 3 is a listening AF_UNIX stream socket, makes it non-blocking and
+ * close-on-exec, unsets LISTEN_PID/LISTEN_FDS/LISTEN_FDNAMES, and returns 1
+ * with the fd in *fd.  0 when nothing was passed to us; -1 (printed) when
+ * what was passed is wrong. */
+int activation_listen_fd(int *fd);
+
 /* ==== stats.c: counters and a log-scale latency histogram ================ */
 
 /* 4 buckets per power of two of microseconds: each ~19% wide. */
@@ -131,15 +153,64 @@ struct stats {
 void stats_init(struct stats *s);
 void stats_destroy(struct stats *s);
 void stats_record(struct stats *s, uint64_t us);
-/* Copies the counters and the p50/p90/p99 latencies (upper bucket bounds). */
 /* The non-empty buckets, ascending: their upper bounds (us) and counts;
  * returns how many (at most STATS_BUCKETS). */
 unsigned stats_histogram(struct stats *s, uint64_t *upper, uint64_t *count);
+/* Copies the counters and the p50/p90/p99 latencies (upper bucket bounds). */
 void stats_snapshot(struct stats *s, uint64_t *queries, uint64_t *p50, uint64_t *p90,
                     uint64_t *p99);
 /* Exposed for tests: the bucket of a latency, and a bucket's upper bound. */
 unsigned stats_bucket(uint64_t us);
 uint64_t stats_bucket_upper(unsigned b);
+
+/* ==== sync.c: live sync of the index with its trees ====================== */
+
+struct sync;
+struct sync_status {
+	uint32_t watches;   /* directories watched */
+	bool polling;       /* out of inotify watches: the trees are polled */
+	bool pending;       /* changes seen and not yet committed */
+	uint64_t updates, commits, errors;
+	uint64_t last_update_ms; /* how long the last update took */
+	char last_error[512];
+};
+/* Starts watching the trees of the index in index_dir and updating it; an
+ * update runs at once.  NULL (logged) when no thread can be started. */
+struct sync *sync_start(const char *index_dir);
+void sync_get_status(struct sync *s, struct sync_status *out);
+/* Stops the thread (an update in progress finishes first) and frees s. */
+void sync_stop(struct sync *s);
+
+/* ==== registry.c: the indexes served besides the default one ============= */
+
+struct registry;
+/* 0 when dir may be served: a directory owned by us that no one else can
+ * write in (xihu_private_dir), or none at all; else XIHU_EINVAL with a
+ * one-line err.  Others could otherwise plant segments or swap the files
+ * that answers are made of.  Checked for every index before it is opened. */
+int registry_check_dir(const char *dir, xihu_err *err);
+/* Serves the indexes in "<default_dir's parent>/indexes/"; NULL on ENOMEM. */
+struct registry *registry_open(const char *default_dir, bool no_sync);
+void registry_free(struct registry *reg);
+/* The index a search goes to: index (a directory) if non-empty, else the
+ * one whose root holds cwd.  0 with *out a referenced snapshot, or NULL for
+ * the default index; -1 with a one-line message in err. */
+int registry_pick(struct registry *reg, const char *index, const char *cwd, xihu_index **out, char *err,
+                  size_t errsz);
+/* An IndexRequest: the directory of the index for path in dir_out;
+ * *created when a build started.  -1 with a message in err. */
+int registry_index(struct registry *reg, const char *path, char *dir_out, size_t dirsz, bool *created,
+                   char *err, size_t errsz);
+struct reg_info {
+	char *dir, *progress, *error;
+	const char *state; /* "ready", "indexing", "failed" */
+	xihu_index *ix;    /* referenced; NULL before the first commit */
+	char **roots;
+	size_t nroots;
+};
+/* The served indexes besides the default (free with registry_list_free). */
+size_t registry_list(struct registry *reg, struct reg_info **out);
+void registry_list_free(struct reg_info *v, size_t n);
 
 /* ==== handler.c: request frame -> response frame ========================= */
 
@@ -190,10 +261,11 @@ void handler_error_reply(uint64_t id, int code, const char *msg, struct reply *o
 
 /*
  * One request on its way through the daemon.  The loop thread fills frame
- * and ctx (with an index reference) and submits it; a worker runs the
- * handler into out and act and drops the reference; the loop gets it back
- * and the connection writes out in request order.  conn and fifo_next
- * belong to the loop thread alone.
+ * and ctx (with an index reference) and submits it; a worker runs it (the
+ * owner's pool_run_fn) into out and act and drops the reference; the loop
+ * gets it back and the connection writes out in request order.  fifo_next,
+ * conn, done and cancelled are the connection's (conn.c); conn and
+ * fifo_next belong to the loop thread alone.
  */
 struct job {
 	struct job *next;      /* pool queue or done list (pool.c) */
@@ -239,55 +311,6 @@ void pool_flush(struct pool *p);
 uint64_t pool_jobs(const struct pool *p);
 bool pool_idle(const struct pool *p);
 
-/* ==== registry.c: the indexes served besides the default one ============= */
-
-struct registry;
-/* Serves the indexes in "<default_dir's parent>/indexes/"; NULL on ENOMEM. */
-/* 0 when dir may be served: a directory owned by us that no one else can
- * write in (xihu_private_dir), or none at all; else XIHU_EINVAL with a
- * one-line err.  Others could otherwise plant segments or swap the files
- * that answers are made of.  Checked for every index before it is opened. */
-int registry_check_dir(const char *dir, xihu_err *err);
-struct registry *registry_open(const char *default_dir, bool no_sync);
-void registry_free(struct registry *reg);
-/* The index a search goes to: index (a directory) if non-empty, else the
- * one whose root holds cwd.  0 with *out a referenced snapshot, or NULL for
- * the default index; -1 with a one-line message in err. */
-int registry_pick(struct registry *reg, const char *index, const char *cwd, xihu_index **out, char *err,
-                  size_t errsz);
-/* An IndexRequest: the directory of the index for path in dir_out;
- * *created when a build started.  -1 with a message in err. */
-int registry_index(struct registry *reg, const char *path, char *dir_out, size_t dirsz, bool *created,
-                   char *err, size_t errsz);
-struct reg_info {
-	char *dir, *progress, *error;
-	const char *state; /* "ready", "indexing", "failed" */
-	xihu_index *ix;    /* referenced; NULL before the first commit */
-	char **roots;
-	size_t nroots;
-};
-/* The served indexes besides the default (free with registry_list_free). */
-size_t registry_list(struct registry *reg, struct reg_info **out);
-void registry_list_free(struct reg_info *v, size_t n);
-
-/* ==== sync.c: live sync of the index with its trees ====================== */
-
-struct sync;
-struct sync_status {
-	uint32_t watches;   /* directories watched */
-	bool polling;       /* out of inotify watches: the trees are polled */
-	bool pending;       /* changes seen and not yet committed */
-	uint64_t updates, commits, errors;
-	uint64_t last_update_ms; /* how long the last update took */
-	char last_error[512];
-};
-/* Starts watching the trees of the index in index_dir and updating it; an
- * update runs at once.  NULL (logged) when no thread can be started. */
-struct sync *sync_start(const char *index_dir);
-void sync_get_status(struct sync *s, struct sync_status *out);
-/* Stops the thread (an update in progress finishes first) and frees s. */
-void sync_stop(struct sync *s);
-
 /* ==== conn.c: one client connection ====================================== */
 
 /* What a connection needs from its owner (server.c), which outlives it. */
@@ -327,14 +350,5 @@ int server_bind(struct server **out, const struct xihud_config *cfg, xihu_index 
  * writes one byte to ready_fd (if >= 0) once it is serving. */
 int server_run(struct server *srv, int ready_fd);
 void server_free(struct server *srv);
-
-/* ==== activation.c: a listening socket inherited from systemd ============= */
-
-/* Socket activation (LISTEN_PID is our pid, LISTEN_FDS >= 1): checks that
- * fd 3 is a listening AF_UNIX stream socket, makes it non-blocking and
- * close-on-exec, unsets LISTEN_PID/LISTEN_FDS/LISTEN_FDNAMES, and returns 1
- * with the fd in *fd.  0 when nothing was passed to us; -1 (printed) when
- * what was passed is wrong. */
-int activation_listen_fd(int *fd);
 
 #endif

@@ -1,6 +1,7 @@
 /*
- * xihud.c: the daemon's entry point: start-up order and daemonizing.  The
- * options are config.c's; serving is server.c's.
+ * main.c: xihud's entry point, the top of the daemon: start-up order and
+ * daemonizing.  The options are config.c's, serving is server.c's; nothing
+ * calls into this file.
  *
  * Start-up order matters for error reporting: the index is opened and the
  * socket bound while we still have the terminal, so any failure prints
