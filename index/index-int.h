@@ -402,10 +402,10 @@ bool walk_glob_match(const char *pattern, const char *s);
  * Inflates the gzip file open on fd into out (reset first); takes fd (it is
  * closed on return).  Concatenated members are read in turn, bytes after a
  * member that start no other ignored; a file without the gzip magic is read
- * as it is.  Errors name path: XIHU_ELIMIT once out
- * holds more than max bytes (out->len <= max + GUNZIP_CHUNK); XIHU_EINVAL
- * for a corrupt or truncated stream, "PATH: offset N: why" with N the
- * offset in the file where inflate stopped; XIHU_EIO, XIHU_ENOMEM.
+ * as it is.  Errors name path: XIHU_ELIMIT once out holds more than max
+ * bytes (out->len <= max + GUNZIP_CHUNK); XIHU_EINVAL for a corrupt or
+ * truncated stream, "PATH: offset N: why" with N the offset in the file
+ * where inflate stopped; XIHU_EIO, XIHU_ENOMEM.
  */
 int gunzip_fd(int fd, const char *path, uint64_t max, xbuf *out, xihu_err *err);
 
