@@ -453,9 +453,7 @@ static pid_t impostor(const char *dir, int *ready)
 
 static void impostor_gets_nothing(void **state)
 {
-	(void)state;
-	if (geteuid() != 0)
-		skip(); /* needs root to listen as another user */
+	(void)state; /* needs root: main() leaves it out otherwise */
 	assert_int_equal(chmod(tmp, 0711), 0); /* so that uid 65534 reaches its directory */
 	char theirs[600], mine[600], path[700], err[1024];
 	snprintf(theirs, sizeof theirs, "%s/theirs", tmp);
@@ -596,5 +594,11 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(connection_survives_a_daemon_restart, conn_setup,
 	                                    conn_teardown),
 	};
+	/* cmocka 1.1's skip() prints "not ok N # SKIP", which meson counts as a
+	 * failure: a case that cannot run here is left out, with a line saying so */
+	if (geteuid() != 0) {
+		printf("# SKIP impostor_gets_nothing: needs root to listen as another user\n");
+		cmocka_set_skip_filter("impostor_gets_nothing");
+	}
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

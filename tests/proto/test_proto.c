@@ -1108,9 +1108,7 @@ static void reload_while_requests_are_in_flight(void **state)
 
 static void other_uid_is_refused(void **state)
 {
-	(void)state;
-	if (geteuid() != 0)
-		skip(); /* needs root to connect as another user */
+	(void)state; /* needs root: main() leaves it out otherwise */
 	/* open the path up so that only SO_PEERCRED stands in the way */
 	char dir[600], path[700];
 	snprintf(dir, sizeof dir, "%s/open", tmp);
@@ -1380,5 +1378,11 @@ int main(int argc, char **argv)
 		cmocka_unit_test(slow_search_does_not_stall_a_quick_one),
 		cmocka_unit_test(configured_limits_are_enforced),
 	};
+	/* cmocka 1.1's skip() prints "not ok N # SKIP", which meson counts as a
+	 * failure: a case that cannot run here is left out, with a line saying so */
+	if (geteuid() != 0) {
+		printf("# SKIP other_uid_is_refused: needs root to connect as another user\n");
+		cmocka_set_skip_filter("other_uid_is_refused");
+	}
 	return cmocka_run_group_tests_name("proto", tests, group_setup, group_teardown);
 }
