@@ -1,16 +1,19 @@
 /*
  * libxihu.c: libxihu-client, the public client API of <xihu/client.h>.
  *
- * A thin layer over the internal client (wire.c, which speaks the
- * frames): it owns a connection (the internal client plus the socket path and
- * the last error), turns the public options into a SearchRequest, and copies
- * the unpacked SearchResponse into one allocation the caller frees with one
- * call, so no protobuf-c type crosses the API.
+ * A thin layer over wire.c (frames over the socket): it owns a connection
+ * (the wire connection plus the socket path, the flags and the last error),
+ * turns the public options into a Request, and hands the answer back in the
+ * header's structs, so no protobuf-c type crosses the API.  A search's
+ * results are copied into one allocation the caller frees with one call;
+ * the smaller answers (status, the index list, a new index's directory)
+ * stay unpacked on the connection, and the structs point into them until the
+ * next call of the same kind.
  *
  * The shared library is built with hidden visibility: only the declarations
  * of <xihu/client.h>, included below under visibility "default", are
- * exported.  wire.c and the generated protocol code are linked in but
- * stay internal.
+ * exported.  wire.c, proto/socket.c and the generated protocol code are
+ * linked in but stay internal.
  *
  * Reconnecting: before each request, a connection that is closed (a previous
  * I/O error, a bad frame) or that the daemon has hung up (idle timeout,
@@ -32,13 +35,20 @@
 #include "wire.h"
 
 struct xihu_conn {
-	wire_conn cl;           /* the internal client: socket, read buffer */
+	wire_conn wire;         /* the frames: socket, read buffer */
 	unsigned flags;         /* of xihu_connect */
 	int code;               /* of the last error: XIHU_E_* */
 	uint32_t column;        /* of the last XIHU_E_QUERY */
 	char err[1024];         /* the last error, one line; "" after a success */
-	Xihu__Response *status; /* the last StatusResponse: xihu_status's strings */
-	char path[];            /* the socket */
+	/* the last answers the caller's structs point into */
+	Xihu__Response *status; /* xihu_status: strings, the latency histogram */
+	struct xihu_latency *latency;
+	struct xihu_sync sync;
+	Xihu__Response *list;   /* xihu_list_indexes */
+	struct xihu_index_info *indexes;
+	Xihu__Response *indexed; /* xihu_index_tree: the directory */
+	const char *index_dir;  /* what a daemon we start serves; NULL: its default */
+	char path[];            /* the socket, then index_dir's bytes */
 };
 
 static int fail(xihu_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -60,8 +70,8 @@ static int fail(xihu_conn *c, const char *fmt, ...)
  * call opens a fresh one. */
 static int client_failed(xihu_conn *c)
 {
-	wire_close(&c->cl);
-	return fail(c, "%s", c->cl.err);
+	wire_close(&c->wire);
+	return fail(c, "%s", c->wire.err);
 }
 
 static void succeed(xihu_conn *c)
@@ -73,27 +83,32 @@ static void succeed(xihu_conn *c)
 
 static int open_conn(xihu_conn *c)
 {
-	int rc = c->flags & XIHU_AUTOSTART ? wire_open_autostart(&c->cl, c->path, NULL)
-	                                   : wire_open(&c->cl, c->path);
+	int rc = c->flags & XIHU_AUTOSTART ? wire_open_autostart(&c->wire, c->path, c->index_dir)
+	                                   : wire_open(&c->wire, c->path);
 	return rc ? client_failed(c) : 0;
 }
 
-xihu_conn *xihu_connect(const char *socket_path, unsigned flags, char *err, size_t errlen)
+/* xihu_connect and xihu_connect_autostart: index_dir only with autostart. */
+static xihu_conn *connect_to(const char *socket_path, unsigned flags, const char *index_dir,
+                             char *err, size_t errlen)
 {
 	char buf[256];
 	const char *path = xihu_socket_path(socket_path, buf, sizeof buf);
+	size_t plen = path ? strlen(path) + 1 : 0, ilen = index_dir ? strlen(index_dir) + 1 : 0;
 	xihu_conn *c = NULL;
 	if (!path)
 		snprintf(err, err ? errlen : 0, "socket: cannot work out the default socket path");
 	else if (flags & ~(unsigned)XIHU_AUTOSTART)
 		snprintf(err, err ? errlen : 0, "connecting to %s: unknown flags 0x%x", path,
 		         flags & ~(unsigned)XIHU_AUTOSTART);
-	else if (!(c = calloc(1, sizeof *c + strlen(path) + 1)))
+	else if (!(c = calloc(1, sizeof *c + plen + ilen)))
 		snprintf(err, err ? errlen : 0, "connecting to %s: out of memory", path);
 	else {
 		c->flags = flags;
-		c->cl.fd = -1;
-		memcpy(c->path, path, strlen(path) + 1);
+		c->wire.fd = -1;
+		memcpy(c->path, path, plen);
+		if (index_dir)
+			c->index_dir = memcpy(c->path + plen, index_dir, ilen);
 		if (open_conn(c) == 0) {
 			succeed(c);
 			return c;
@@ -105,13 +120,36 @@ xihu_conn *xihu_connect(const char *socket_path, unsigned flags, char *err, size
 	return c;
 }
 
+xihu_conn *xihu_connect(const char *socket_path, unsigned flags, char *err, size_t errlen)
+{
+	return connect_to(socket_path, flags, NULL, err, errlen);
+}
+
+xihu_conn *xihu_connect_autostart(const char *socket_path, const char *index_dir, char *err,
+                                  size_t errlen)
+{
+	return connect_to(socket_path, XIHU_AUTOSTART, index_dir, err, errlen);
+}
+
+/* Frees *kept, the answer of an earlier call whose strings the caller held,
+ * and keeps resp in its place. */
+static void keep(Xihu__Response **kept, Xihu__Response *resp)
+{
+	if (*kept)
+		xihu__response__free_unpacked(*kept, NULL);
+	*kept = resp;
+}
+
 void xihu_close(xihu_conn *c)
 {
 	if (!c)
 		return;
-	wire_close(&c->cl);
-	if (c->status)
-		xihu__response__free_unpacked(c->status, NULL);
+	wire_close(&c->wire);
+	keep(&c->status, NULL);
+	keep(&c->list, NULL);
+	keep(&c->indexed, NULL);
+	free(c->latency);
+	free(c->indexes);
 	free(c);
 }
 
@@ -147,9 +185,9 @@ const char *xihu_client_version(void)
  * asked for: before a request, nothing may be readable. */
 static bool hung_up(const xihu_conn *c)
 {
-	if (c->cl.rlen)
+	if (c->wire.rlen)
 		return true;
-	struct pollfd p = {.fd = c->cl.fd, .events = POLLIN};
+	struct pollfd p = {.fd = c->wire.fd, .events = POLLIN};
 	int r;
 	do
 		r = poll(&p, 1, 0);
@@ -167,16 +205,16 @@ static int call(xihu_conn *c, Xihu__Request *req, Xihu__Response__BodyCase want,
                 int client_timeout_ms, Xihu__Response **out)
 {
 	*out = NULL;
-	if (c->cl.fd >= 0 && hung_up(c))
-		wire_close(&c->cl);
-	if (c->cl.fd < 0 && open_conn(c))
+	if (c->wire.fd >= 0 && hung_up(c))
+		wire_close(&c->wire);
+	if (c->wire.fd < 0 && open_conn(c))
 		return -1;
-	c->cl.timeout_ms = client_timeout_ms;
+	c->wire.timeout_ms = client_timeout_ms;
 	Xihu__Response *resp;
-	if (wire_call(&c->cl, req, &resp))
+	if (wire_call(&c->wire, req, &resp))
 		return client_failed(c);
 	if (resp->id == 0) /* the daemon could not read the request: it closes */
-		wire_close(&c->cl);
+		wire_close(&c->wire);
 	if (resp->body_case == XIHU__RESPONSE__BODY_ERROR) {
 		const Xihu__Error *e = resp->error;
 		if (e->message && *e->message)
@@ -344,6 +382,37 @@ void xihu_results_free(struct xihu_results *r)
 
 /* ---- status --------------------------------------------------------------- */
 
+static const char *str(const char *s)
+{
+	return s ? s : "";
+}
+
+/* The latency histogram and the sync state of s into c (they stay there
+ * until the next status).  0, or -1 out of memory. */
+static int keep_status_parts(xihu_conn *c, const Xihu__StatusResponse *s)
+{
+	free(c->latency);
+	c->latency = NULL;
+	if (s->n_latency && !(c->latency = calloc(s->n_latency, sizeof *c->latency)))
+		return fail(c, "status: out of memory");
+	for (size_t i = 0; i < s->n_latency; i++)
+		c->latency[i] = (struct xihu_latency){s->latency[i]->upper_us, s->latency[i]->count};
+	if (s->sync) {
+		const Xihu__SyncStatus *y = s->sync;
+		c->sync = (struct xihu_sync){
+		    .watches = y->watches,
+		    .polling = y->polling,
+		    .pending = y->pending,
+		    .updates = y->updates,
+		    .commits = y->commits,
+		    .errors = y->errors,
+		    .last_error = str(y->last_error),
+		    .last_update_ms = y->last_update_ms,
+		};
+	}
+	return 0;
+}
+
 int xihu_status(xihu_conn *c, struct xihu_status *out)
 {
 	if (!c)
@@ -357,13 +426,13 @@ int xihu_status(xihu_conn *c, struct xihu_status *out)
 	Xihu__Response *resp;
 	if (call(c, &req, XIHU__RESPONSE__BODY_STATUS, WIRE_REQUEST_TIMEOUT_MS, &resp))
 		return -1;
-	if (c->status)
-		xihu__response__free_unpacked(c->status, NULL);
-	c->status = resp;
+	keep(&c->status, resp);
 	const Xihu__StatusResponse *s = resp->status;
+	if (keep_status_parts(c, s))
+		return -1;
 	*out = (struct xihu_status){
-	    .version = s->version ? s->version : "",
-	    .index_path = s->index_path ? s->index_path : "",
+	    .version = str(s->version),
+	    .index_path = str(s->index_path),
 	    .proto_version = s->proto_version,
 	    .format_version = s->format_version,
 	    .pid = s->pid,
@@ -372,10 +441,102 @@ int xihu_status(xihu_conn *c, struct xihu_status *out)
 	    .terms = s->terms,
 	    .segments = s->segments,
 	    .index_bytes = s->index_bytes,
+	    .generation = s->generation,
+	    .connections = s->connections,
 	    .queries = s->queries,
+	    .timed_out = s->timed_out,
+	    .cancelled = s->cancelled,
 	    .p50_us = s->p50_us,
+	    .p90_us = s->p90_us,
 	    .p99_us = s->p99_us,
+	    .latency = c->latency,
+	    .n_latency = s->n_latency,
+	    .sync = s->sync ? &c->sync : NULL,
 	};
+	succeed(c);
+	return 0;
+}
+
+/* ---- indexes and the daemon's life ---------------------------------------- */
+
+int xihu_list_indexes(xihu_conn *c, const struct xihu_index_info **out, size_t *n)
+{
+	if (out)
+		*out = NULL;
+	if (n)
+		*n = 0;
+	if (!c)
+		return -1;
+	if (!out || !n)
+		return fail(c, "list: %s is NULL", out ? "n" : "out");
+	Xihu__ListRequest lr = XIHU__LIST_REQUEST__INIT;
+	Xihu__Request req = XIHU__REQUEST__INIT;
+	req.body_case = XIHU__REQUEST__BODY_LIST;
+	req.list = &lr;
+	Xihu__Response *resp;
+	if (call(c, &req, XIHU__RESPONSE__BODY_LIST, WIRE_REQUEST_TIMEOUT_MS, &resp))
+		return -1;
+	keep(&c->list, resp);
+	const Xihu__ListResponse *l = resp->list;
+	free(c->indexes);
+	c->indexes = NULL;
+	if (l->n_indexes && !(c->indexes = calloc(l->n_indexes, sizeof *c->indexes)))
+		return fail(c, "list: out of memory");
+	for (size_t i = 0; i < l->n_indexes; i++) {
+		const Xihu__IndexInfo *ii = l->indexes[i];
+		c->indexes[i] = (struct xihu_index_info){
+		    .dir = str(ii->dir),
+		    .roots = (const char *const *)ii->roots,
+		    .n_roots = ii->n_roots,
+		    .docs = ii->docs,
+		    .bytes = ii->bytes,
+		    .segments = ii->segments,
+		    .generation = ii->generation,
+		    .state = str(ii->state),
+		    .progress = str(ii->progress),
+		    .error = str(ii->error),
+		    .is_default = ii->is_default,
+		};
+	}
+	*out = c->indexes;
+	*n = l->n_indexes;
+	succeed(c);
+	return 0;
+}
+
+int xihu_index_tree(xihu_conn *c, const char *path, const char **dir, bool *created)
+{
+	if (!c)
+		return -1;
+	if (!path || !dir || !created)
+		return fail(c, "index: %s is NULL", !path ? "path" : !dir ? "dir" : "created");
+	Xihu__IndexRequest ir = XIHU__INDEX_REQUEST__INIT;
+	ir.path = (char *)path;
+	Xihu__Request req = XIHU__REQUEST__INIT;
+	req.body_case = XIHU__REQUEST__BODY_INDEX;
+	req.index = &ir;
+	Xihu__Response *resp;
+	if (call(c, &req, XIHU__RESPONSE__BODY_INDEX, WIRE_REQUEST_TIMEOUT_MS, &resp))
+		return -1;
+	keep(&c->indexed, resp);
+	*dir = str(resp->index->dir);
+	*created = resp->index->created;
+	succeed(c);
+	return 0;
+}
+
+int xihu_stop(xihu_conn *c)
+{
+	if (!c)
+		return -1;
+	Xihu__StopRequest sr = XIHU__STOP_REQUEST__INIT;
+	Xihu__Request req = XIHU__REQUEST__INIT;
+	req.body_case = XIHU__REQUEST__BODY_STOP;
+	req.stop = &sr;
+	Xihu__Response *resp;
+	if (call(c, &req, XIHU__RESPONSE__BODY_STOP, WIRE_REQUEST_TIMEOUT_MS, &resp))
+		return -1;
+	xihu__response__free_unpacked(resp, NULL);
 	succeed(c);
 	return 0;
 }

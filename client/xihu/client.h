@@ -1,7 +1,9 @@
 /*
  * <xihu/client.h>: libxihu-client, the C client library of xihu.
  *
- * Asks a running xihud for searches over its Unix socket.  Build with
+ * Asks a running xihud for searches over its Unix socket, and for what the
+ * xihu command shows besides: the daemon's status, the indexes it serves, a
+ * new one, its shutdown.  Build with
  *     cc prog.c $(pkg-config --cflags --libs xihu-client)
  * docs/CLIENT.md has the whole story; in short:
  *
@@ -27,7 +29,7 @@
  * raises SIGPIPE.
  *
  * Stability: the 0.x series may still change these structs; the soname
- * (libxihu-client.so.0) changes when they do.
+ * changes when they do (libxihu-client.so.1 since struct xihu_status grew).
  */
 #ifndef XIHU_PUBLIC_CLIENT_H
 #define XIHU_PUBLIC_CLIENT_H
@@ -63,6 +65,14 @@ enum {
  * reconnection checks again (docs/SECURITY.md).
  */
 xihu_conn *xihu_connect(const char *socket_path, unsigned flags, char *err, size_t errlen);
+
+/* xihu_connect(socket_path, XIHU_AUTOSTART, err, errlen), except that a
+ * daemon it starts serves the index in index_dir (xihud --index index_dir,
+ * relative to the current directory); NULL: as xihu_connect.  A daemon that
+ * already answers is used whatever it serves (choose the index to search
+ * with struct xihu_search_opts). */
+xihu_conn *xihu_connect_autostart(const char *socket_path, const char *index_dir, char *err,
+                                  size_t errlen);
 
 /* Closes the connection and frees it.  NULL is a no-op. */
 void xihu_close(xihu_conn *c);
@@ -181,7 +191,26 @@ void xihu_results_free(struct xihu_results *r);
 
 /* ---- status --------------------------------------------------------------- */
 
-/* A few numbers about the daemon.  The strings belong to the connection and
+/* A range of the daemon's latency histogram: the searches that took at most
+ * upper_us (and more than the range before). */
+struct xihu_latency {
+	uint64_t upper_us;
+	uint64_t count;
+};
+
+/* Live sync: the daemon keeping its default index in step with the trees. */
+struct xihu_sync {
+	uint32_t watches;        /* directories watched (inotify) */
+	bool polling;            /* out of watches: the trees are polled instead */
+	bool pending;            /* changes seen, not yet committed */
+	uint64_t updates;        /* updates run since the daemon started */
+	uint64_t commits;        /* of which committed a change */
+	uint64_t errors;
+	const char *last_error;  /* one line; "" when none */
+	uint64_t last_update_ms; /* how long the last update took */
+};
+
+/* The daemon's numbers.  The strings and arrays belong to the connection and
  * stay valid until the next xihu_status() on it or xihu_close(). */
 struct xihu_status {
 	const char *version;     /* the daemon's version, e.g. "0.1.0" */
@@ -191,12 +220,60 @@ struct xihu_status {
 	uint32_t pid;
 	uint64_t uptime_s;
 	uint64_t docs, terms, segments, index_bytes;
+	uint64_t generation;     /* of the default index's last commit */
+	uint32_t connections;    /* open now, this one included */
 	uint64_t queries;        /* searches served since it started */
-	uint64_t p50_us, p99_us; /* search latency percentiles (upper bounds) */
+	uint64_t timed_out;      /* searches stopped at their deadline (XIHU_E_LIMIT) */
+	uint64_t cancelled;      /* searches stopped because their client went away */
+	uint64_t p50_us, p90_us, p99_us;    /* search latency percentiles (upper bounds) */
+	const struct xihu_latency *latency; /* the histogram's non-empty ranges, ascending */
+	size_t n_latency;
+	const struct xihu_sync *sync;       /* NULL: the daemon runs without live sync */
 };
 
 /* Fills *out.  0 on success, -1 on failure (xihu_errmsg()). */
 int xihu_status(xihu_conn *c, struct xihu_status *out);
+
+/* ---- indexes and the daemon's life ---------------------------------------- */
+
+/* An index the daemon serves: its own (--index) and those added with
+ * xihu_index_tree(). */
+struct xihu_index_info {
+	const char *dir;          /* the index's directory */
+	const char *const *roots; /* the trees (and JSON Lines files) it indexes */
+	size_t n_roots;
+	uint64_t docs;
+	uint64_t bytes;           /* of index files */
+	uint32_t segments;
+	uint64_t generation;      /* of its last commit */
+	const char *state;        /* "ready", "indexing" or "failed" */
+	const char *progress;     /* while indexing: "N files, M MB, R MB/s, ETA S s"; else "" */
+	const char *error;        /* when failed: one line; else "" */
+	bool is_default;          /* the daemon's own index */
+};
+
+/* The indexes the daemon serves: *out, an array of *n.  They belong to the
+ * connection and stay valid until the next xihu_list_indexes() on it or
+ * xihu_close().  0 on success, -1 on failure (xihu_errmsg()). */
+int xihu_list_indexes(xihu_conn *c, const struct xihu_index_info **out, size_t *n);
+
+/*
+ * Asks the daemon to index the tree at path (absolute) next to its default
+ * index and to serve it: a search whose cwd is inside path then goes to it,
+ * and live sync keeps it up to date.  On success returns 0, *dir (the
+ * index's directory; it belongs to the connection until the next
+ * xihu_index_tree() on it or xihu_close()) and *created: true when the daemon
+ * has started building it in the background (follow it with
+ * xihu_list_indexes() until its state is no longer "indexing"), false when it
+ * already serves that tree.  -1 on failure (xihu_errmsg()).
+ */
+int xihu_index_tree(xihu_conn *c, const char *path, const char **dir, bool *created);
+
+/* Asks the daemon to shut down: it stops accepting, finishes the requests in
+ * flight, removes its socket and exits.  0 once it has agreed, -1 on failure
+ * (xihu_errmsg()).  The next call on c connects again, and with
+ * XIHU_AUTOSTART starts a new daemon. */
+int xihu_stop(xihu_conn *c);
 
 /* The version of this library, e.g. "0.1.0". */
 const char *xihu_client_version(void);

@@ -21,8 +21,8 @@ PC=$(find "$DEST" -name xihu-client.pc)
 [ -n "$PC" ] || fail "no xihu-client.pc installed under $DEST"
 HDR=$(find "$DEST" -path '*/include/xihu/client.h')
 [ -n "$HDR" ] || fail "no include/xihu/client.h installed under $DEST"
-SO=$(find "$DEST" -name 'libxihu-client.so.0' -type l)
-[ -n "$SO" ] || fail "no libxihu-client.so.0 installed under $DEST"
+SO=$(find "$DEST" -name 'libxihu-client.so.1' -type l)
+[ -n "$SO" ] || fail "no libxihu-client.so.1 installed under $DEST"
 # the public header stands alone: no protobuf-c, no internal header
 grep -q -e 'protobuf' -e 'xihu-client\.h' -e 'pb-c' "$HDR" && fail "$HDR includes protobuf-c or internals"
 

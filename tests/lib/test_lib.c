@@ -6,7 +6,9 @@
  * socket in a mkdtemp directory.  The cases then use nothing but
  * <xihu/client.h>: hits, lines, columns, spans and totals as the daemon
  * answers them, a query error's code, column and message, a missing socket,
- * one connection reused for many searches and across a daemon restart.
+ * one connection reused for many searches and across a daemon restart, the
+ * status with its histogram, the index list, a tree to index, a stop, the
+ * index an autostarted daemon is to serve.
  * An impostor of another uid is refused before a byte is sent.  Every
  * result is freed with xihu_results_free(): the ASan build checks that
  * nothing leaks and nothing is read out of bounds.
@@ -531,9 +533,87 @@ static void status_numbers(void **state)
 	assert_true(st.terms > 10 && st.segments >= 1 && st.index_bytes > 0);
 	assert_int_equal(st.pid, (uint32_t)daemon_pid);
 	assert_non_null(strstr(st.index_path, "index"));
+	assert_true(st.connections >= 1 && st.generation >= 1);
+	/* the histogram adds up to the searches (one_connection_many_searches
+	 * ran before), its ranges ascend, the percentiles are in order */
+	assert_true(st.queries >= 400 && st.n_latency >= 1);
+	uint64_t n = 0;
+	for (size_t i = 0; i < st.n_latency; i++) {
+		assert_true(i == 0 || st.latency[i - 1].upper_us < st.latency[i].upper_us);
+		n += st.latency[i].count;
+	}
+	assert_int_equal(n, st.queries);
+	assert_true(st.p50_us <= st.p90_us && st.p90_us <= st.p99_us);
+	assert_null(st.sync); /* --no-sync */
 	/* a second status replaces the first's strings */
 	assert_int_equal(xihu_status(*state, &st), 0);
 	assert_string_equal(st.version, xihu_client_version());
+}
+
+/* The daemon's own index is listed, ready, with the tree among its roots;
+ * asking for that tree again builds nothing; a relative path is the
+ * daemon's E_BAD_REQUEST. */
+static void list_and_index_tree(void **state)
+{
+	xihu_conn *c = *state;
+	const struct xihu_index_info *l;
+	size_t n;
+	assert_int_equal(xihu_list_indexes(c, &l, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(l[0].is_default);
+	assert_string_equal(l[0].state, "ready");
+	assert_string_equal(l[0].progress, "");
+	assert_string_equal(l[0].error, "");
+	assert_int_equal(l[0].docs, 5);
+	assert_true(l[0].bytes > 0 && l[0].segments >= 1);
+	bool has_tree = false;
+	for (size_t r = 0; r < l[0].n_roots; r++)
+		has_tree |= !strcmp(l[0].roots[r], at("tree"));
+	assert_true(has_tree);
+	const char *dir = NULL;
+	bool created = true;
+	assert_int_equal(xihu_index_tree(c, at("tree"), &dir, &created), 0);
+	assert_false(created);
+	assert_string_equal(dir, l[0].dir);
+	assert_int_equal(xihu_index_tree(c, "tree", &dir, &created), -1);
+	assert_int_equal(xihu_errcode(c, NULL), XIHU_E_BAD_REQUEST);
+	assert_string_equal(xihu_errmsg(c), "index: the path must be absolute");
+}
+
+/* xihu_connect_autostart hands its index to the xihud it starts: one that
+ * does not exist is xihud's own error, naming it, and no connection. */
+static void autostart_names_its_index(void **state)
+{
+	(void)state;
+	char other[600], none[600], err[1024], want[1400];
+	snprintf(other, sizeof other, "%s/run2/xihud.sock", tmp);
+	snprintf(none, sizeof none, "%s/no-index", tmp);
+	assert_int_equal(setenv("XIHUD", xihud_bin, 1), 0);
+	xihu_conn *c = xihu_connect_autostart(other, none, err, sizeof err);
+	assert_int_equal(unsetenv("XIHUD"), 0);
+	assert_null(c);
+	snprintf(want, sizeof want, "starting xihud: %s: no index here", none);
+	if (strncmp(err, want, strlen(want)))
+		fail_msg("err [%s], want [%s...]", err, want);
+}
+
+/* xihu_stop: the daemon agrees, exits 0 and removes its socket; the
+ * connection (without autostart) then fails naming the socket. */
+static void stop_shuts_the_daemon_down(void **state)
+{
+	xihu_conn *c = *state;
+	assert_int_equal(xihu_stop(c), 0);
+	assert_string_equal(xihu_errmsg(c), "");
+	int st;
+	assert_int_equal(waitpid(daemon_pid, &st, 0), daemon_pid);
+	daemon_pid = -1;
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(access(sock, F_OK), -1);
+	struct xihu_status s;
+	assert_int_equal(xihu_status(c, &s), -1);
+	assert_int_equal(xihu_errcode(c, NULL), XIHU_E_CLIENT);
+	assert_non_null(strstr(xihu_errmsg(c), sock));
+	assert_int_equal(start_daemon(), 0); /* for the cases after */
 }
 
 /* A connection outlives its daemon: while none runs a search fails with a
@@ -591,6 +671,9 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(one_connection_many_searches, conn_setup,
 	                                    conn_teardown),
 	    cmocka_unit_test_setup_teardown(status_numbers, conn_setup, conn_teardown),
+	    cmocka_unit_test_setup_teardown(list_and_index_tree, conn_setup, conn_teardown),
+	    cmocka_unit_test(autostart_names_its_index),
+	    cmocka_unit_test_setup_teardown(stop_shuts_the_daemon_down, conn_setup, conn_teardown),
 	    cmocka_unit_test_setup_teardown(connection_survives_a_daemon_restart, conn_setup,
 	                                    conn_teardown),
 	};
