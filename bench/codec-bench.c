@@ -32,7 +32,7 @@
 
 #include <streamvbyte.h>
 
-#include "index-int.h"
+#include "core/core.h"
 
 enum { C_BITPACK, C_SVB, C_SVB0124, C_VARINT, C_XIHU, NCODECS };
 static const char *const codec_name[NCODECS] = {"bitpack", "svb", "svb0124", "varint", "xihu"};

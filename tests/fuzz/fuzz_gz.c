@@ -23,7 +23,7 @@
 #include <zlib.h>
 
 #include "fuzz.h"
-#include "index-int.h"
+#include "input/input.h"
 
 #define BIG (256u << 10)
 #define SMALL (GUNZIP_CHUNK + 4000u)

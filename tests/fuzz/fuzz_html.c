@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "html.h"
+#include "input/input.h"
 
 static size_t count(const uint8_t *p, size_t n, uint8_t c)
 {

@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "fuzz.h"
-#include "jsonl.h"
+#include "input/input.h"
 
 #define JSON_MAX_DEPTH 64 /* jsonl.c's: the record's object is level 1 */
 

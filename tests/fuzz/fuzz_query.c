@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "index-int.h"
+#include "search/search.h"
 
 static void check_tree(const qnode *n, unsigned depth)
 {

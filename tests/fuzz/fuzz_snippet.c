@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "index-int.h"
+#include "search/search.h"
 #include "../unit/snippet_render.h"
 
 #define MAX_PATTERNS 4

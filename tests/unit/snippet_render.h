@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "index-int.h"
+#include "search/search.h"
 
 static inline char *snippet_render(const char *text, size_t len, const hl_terms *hl, uint32_t max_lines,
                                    uint32_t context, bool prefilter, size_t *out_len)

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "index-int.h"
+#include "analysis/analysis.h"
 
 typedef struct tok {
 	const char *term;

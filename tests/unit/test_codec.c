@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "index-int.h"
+#include "core/core.h"
 
 static uint64_t rng = 0x243f6a8885a308d3ull;
 static uint32_t rnd(void)

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "html.h"
+#include "input/input.h"
 
 /* The text of s, extracted both into a fresh buffer of exactly its size
  * and in place; the two must agree.  Returns a malloc'd NUL-terminated copy. */

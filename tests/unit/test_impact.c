@@ -28,7 +28,7 @@
 #include <zlib.h>
 
 #include "corpus.h"
-#include "seg-int.h"
+#include "core/seg-int.h"
 
 static const char *const fields2[] = {"body", "path"};
 

@@ -18,7 +18,7 @@
 
 #include "tmpdir.h"
 
-#include "index-int.h"
+#include "core/core.h"
 
 static int setup(void **state)
 {

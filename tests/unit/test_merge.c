@@ -23,7 +23,7 @@
 
 #include "tmpdir.h"
 
-#include "seg-int.h"
+#include "core/seg-int.h"
 
 static const char *const fields3[] = {"body", "path", "title"};
 

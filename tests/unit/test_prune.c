@@ -18,7 +18,7 @@
 #include <cmocka.h>
 
 #include "corpus.h"
-#include "index-int.h" /* settings_read, analysis_is_pairword */
+#include "search/search.h" /* settings_read, analysis_is_pairword */
 
 #define NDOCS 1500
 #define VOCAB 300

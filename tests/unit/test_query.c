@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "index-int.h"
+#include "search/search.h"
 
 /* Prints a tree as an s-expression; with cols, each node as X@column. */
 static void dump(const qnode *n, bool cols, char *out, size_t cap)

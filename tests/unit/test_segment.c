@@ -20,7 +20,7 @@
 
 #include "tmpdir.h"
 
-#include "index-int.h"
+#include "core/core.h"
 
 static const char *const fields3[] = {"body", "path", "title"};
 static const char *const exts[] = {"terms", "post", "pos", "docs", "store"};

@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "corpus.h"
-#include "index-int.h"
+#include "search/search.h"
 
 static analysis *make(const char *stem, bool fold, const char *stop)
 {

@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "index-int.h"
+#include "search/search.h"
 #include "snippet_render.h"
 
 static const char *const words[] = {

@@ -22,7 +22,7 @@
 
 #include <cmocka.h>
 
-#include "index-int.h"
+#include "input/input.h"
 
 typedef struct fixture {
 	char dir[256]; /* realpath of the temporary root */

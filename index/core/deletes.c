@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "seg-int.h"
+#include "core/seg-int.h"
 
 #define DEL_HEADER 8
 

@@ -7,7 +7,7 @@
 #ifndef XIHU_SEG_INT_H
 #define XIHU_SEG_INT_H
 
-#include "index-int.h"
+#include "core/core.h"
 
 enum { SEG_TERMS, SEG_POST, SEG_POS, SEG_DOCS, SEG_STORE, SEG_NFILES };
 

@@ -49,7 +49,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "html.h"
+#include "input/input.h"
+
 
 typedef struct entity {
 	const char *name;

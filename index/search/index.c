@@ -17,7 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "index-int.h"
+#include "search/search.h"
 
 struct xihu_index {
 	atomic_uint refs;

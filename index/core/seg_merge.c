@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "seg-int.h"
+#include "core/seg-int.h"
 
 typedef struct cursor {
 	const seg *s;

@@ -35,9 +35,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "html.h"
-#include "index-int.h"
-#include "jsonl.h"
+#include "input/input.h"
+#include "build/build.h"
+#include "input/input.h"
 
 #define BINARY_PROBE 8192
 #define BATCH_FILES 256

@@ -34,7 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "index-int.h"
+#include "search/search.h"
 
 
 static const uint32_t default_fields[] = {FIELD_BODY, FIELD_PATH, FIELD_TITLE};

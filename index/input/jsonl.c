@@ -17,7 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jsonl.h"
+#include "input/input.h"
+
 
 #define JSON_MAX_DEPTH 64
 

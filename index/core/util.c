@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "index-int.h"
+#include "core/core.h"
 
 int xihu_err_setv(xihu_err *err, int code, const char *fmt, va_list ap)
 {

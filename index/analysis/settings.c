@@ -28,7 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "index-int.h"
+#include "analysis/analysis.h"
 
 #define SETTINGS_NAME "SETTINGS"
 #define SETTINGS_TMP "SETTINGS.tmp"

@@ -35,7 +35,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "index-int.h"
+#include "build/build.h"
 
 #define PAIR_WORDS 200
 #define PAIR_MIN_SHARE 1e-4 /* of the sampled tokens, for a word to count */

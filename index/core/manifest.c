@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "index-int.h"
+#include "core/core.h"
 
 #define MANIFEST_NAME "MANIFEST"
 #define MANIFEST_TMP "MANIFEST.tmp"

@@ -60,7 +60,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "index-int.h"
+#include "input/input.h"
 
 #define WALK_MAX_DEPTH 256          /* directory levels below the root */
 #define IGNORE_MAX_BYTES (1u << 20) /* larger ignore files are read up to this */

@@ -66,7 +66,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "seg-int.h"
+#include "core/seg-int.h"
 
 #define STORE_LEVEL 3
 #define TERMS_PER_BLOCK 32

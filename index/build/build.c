@@ -66,8 +66,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "index-int.h"
-#include "jsonl.h"
+#include "build/build.h"
+#include "input/input.h"
 
 #define MAX_THREADS 8
 #define DEFAULT_RAM (256ull << 20)

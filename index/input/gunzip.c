@@ -29,7 +29,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "index-int.h"
+#include "input/input.h"
 
 typedef struct gz {
 	int fd;

@@ -72,7 +72,7 @@
 #include <string.h>
 #include <utf8proc.h>
 
-#include "index-int.h"
+#include "analysis/analysis.h"
 
 /* Character kinds.  Word kinds are K_UP and above; K_CJK only for CJK. */
 enum { K_SEP, K_UP, K_LO, K_DIG, K_OTHER, K_MARK, K_CJK };

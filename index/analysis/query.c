@@ -39,7 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "index-int.h"
+#include "analysis/analysis.h"
 
 /* Hard cap on nesting whatever the configured limit: keeps recursion (here,
  * in query_free and in the search that walks the tree) far from the stack's

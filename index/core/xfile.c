@@ -31,7 +31,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "index-int.h"
+#include "core/core.h"
 
 #define XFILE_HEADER 16u
 #define XFILE_TRAILER 12u

@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "seg-int.h"
+#include "core/seg-int.h"
 
 static inline float float_of(uint32_t bits)
 {

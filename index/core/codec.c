@@ -30,7 +30,7 @@
  */
 #include <string.h>
 
-#include "index-int.h"
+#include "core/core.h"
 
 static inline uint64_t load64(const uint8_t *p)
 {

@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "seg-int.h"
+#include "core/seg-int.h"
 
 
 /* One distinct term key and its postings in RAM. */

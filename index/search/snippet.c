@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "index-int.h"
+#include "search/search.h"
 
 bool snippet_prefilter = true;
 

@@ -1,24 +1,29 @@
 /*
- * index-int.h: the internal interfaces of the index library, one section
- * per .c file.  Data flows one way:
+ * index/core/core.h: the on-disk format: buffers and codecs, index files, segments (writer,
+ * reader, postings, deletions, merges) and the manifest.  The lowest layer:
+ * it includes no other layer's header.
  *
- *   walk.c -> analyze.c -> seg_writer.c (+ docstore) -> files on disk
- *   manifest.c -> seg_reader.c/postings.c -> query.c -> search.c -> snippet.c
- *
- * Byte layouts are specified in docs/FORMAT.md and at the top of the writer.
- * Nothing outside index/ includes this header except the unit tests.
+ * One section per .c file of index/core/.  The layers, bottom up: core,
+ * analysis and input (both over core), build (over all three), search (over
+ * core and analysis).  A layer includes only its own header and those of the
+ * layers below it (scripts/check-layers checks it); daemon/ and client/
+ * include none of them, only the public xihu-index.h.
  */
-#ifndef XIHU_INDEX_INT_H
-#define XIHU_INDEX_INT_H
+#ifndef XIHU_CORE_CORE_H
+#define XIHU_CORE_CORE_H
 
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-
 #include "xihu-index.h"
+
+/* The longest term a segment holds, in bytes (analysis skips longer
+ * tokens; a pair term must fit too). */
+#define XIHU_MAX_TERM 64
 
 /* ==== util.c: growable byte buffer with a sticky error ==================== */
 
@@ -167,247 +172,6 @@ int xfile_mkdir_private(const char *dir, xihu_err *err);
  * caller owns (an index made before files were 0600, or widened by hand);
  * what cannot be changed is left for xihu_index_modes to report. */
 void xfile_make_private(const char *dir);
-
-/* ==== settings.c: the analysis an index was created with ================= */
-
-/*
- * The settings chosen when an index is created (xihu-index --stem,
- * --stopwords, --fold-diacritics), stored in its SETTINGS file and applied
- * to every document and query.  Immutable and shareable between threads;
- * a NULL analysis is the default one: no stemming, no stopwords,
- * diacritics kept.
- */
-typedef struct analysis analysis;
-
-typedef struct analysis_opts {
-	const char *stem;           /* Snowball algorithm (sb_stemmer_list); NULL or "none": none */
-	bool fold_diacritics;
-	const char *stopwords;      /* a stopword file's text, one word per line; NULL: none */
-	size_t stopwords_len;
-	const char *stopwords_name; /* its path, for messages */
-	double k1;                  /* BM25's k1 for queries; 0: not given (the default) */
-	double b;                   /* BM25's b, when b_given */
-	bool b_given;
-	bool no_pairs;              /* asked for --no-pairs: analysis_check refuses it for an index with pairs */
-} analysis_opts;
-
-/* The BM25 parameters queries use when an index does not set them: chosen
- * by measurement on ../shared/data/ir (docs/BENCHMARKS.md, ranking).  The
- * block impacts are stored with XIHU_BM25_K1/XIHU_BM25_B whatever these are;
- * search.c converts them into bounds for the index's own k1 and b. */
-#define XIHU_BM25_K1_DEFAULT XIHU_BM25_K1
-#define XIHU_BM25_B_DEFAULT XIHU_BM25_B
-
-/* XIHU_EINVAL for an unknown stemmer (the message lists the known ones). */
-int analysis_new(const analysis_opts *o, analysis **out, xihu_err *err);
-void analysis_free(analysis *an);
-const char *analysis_stem(const analysis *an); /* "" when none */
-double analysis_k1(const analysis *an);        /* XIHU_BM25_K1_DEFAULT unless set */
-double analysis_b(const analysis *an);         /* XIHU_BM25_B_DEFAULT unless set */
-bool analysis_fold_diacritics(const analysis *an);
-uint32_t analysis_nstopwords(const analysis *an);
-bool analysis_is_stopword(const analysis *an, const char *term, uint32_t len);
-/* Pair words: an index with them has a pair term (field | XIHU_PAIR_FIELD,
- * "w1 w2") for every two adjacent words of a field of which one is a pair
- * word, at the first word's position; 0 for an index without. */
-uint32_t analysis_npairwords(const analysis *an);
-/* Sets the pair words of a new index from a text of analyzed words, one
- * or more per line (pairwords_sample's). */
-int analysis_set_pairwords(analysis *an, const char *text, size_t len, xihu_err *err);
-bool analysis_is_pairword(const analysis *an, const char *term, uint32_t len);
-bool analysis_known_stemmer(const char *name);
-/* "stem english, 3 stopwords, diacritics kept" */
-void analysis_describe(const analysis *an, char *buf, size_t size);
-/* Compares what a run asks for (NULL members and false: not asked) with
- * the stored settings of the index in dir: XIHU_EINVAL with one line
- * "DIR: created with --stem english; this run asks for ..." when they differ. */
-int analysis_check(const char *dir, const analysis *stored, const analysis_opts *o, xihu_err *err);
-/* dir/SETTINGS: written atomically (tmp, fsync, rename, fsync dir); a
- * directory without it has the default analysis (*out = NULL). */
-int settings_write(const char *dir, const analysis *an, xihu_err *err);
-int settings_read(const char *dir, analysis **out, xihu_err *err);
-
-/* ==== pairwords.c: the pair words of a new index ======================== */
-
-typedef struct pairwords_root {
-	const char *path;
-	bool no_ignore; /* a tree walked with WALK_NO_IGNORE */
-	bool records;   /* a JSON Lines file */
-} pairwords_root;
-/* The most frequent words of a sample of the roots' files, analyzed with
- * an, one per line, into *out (malloc'd; NULL and 0 when there are none). */
-int pairwords_sample(const analysis *an, const pairwords_root *roots, size_t nroots, uint64_t max_size,
-                     char **out, size_t *out_len, xihu_err *err);
-
-/* ==== analyze.c: text -> tokens ========================================== */
-
-/*
- * Tokens are runs of Unicode letters, marks and digits (of any script),
- * NFKC case-folded with utf8proc; everything else separates them.  CJK runs
- * become overlapping bigrams; identifiers (snake_case, camelCase) give
- * their parts and, for two parts or more, a whole token at the first part's
- * position.  The index's analysis adds stopwords, stemming and diacritic
- * folding.  analyze.c's top comment has the rules.  Invalid UTF-8 bytes
- * separate tokens and never stop the analysis.  Tokens whose folded form
- * exceeds XIHU_MAX_TERM bytes are skipped but still take a position, so
- * phrases do not bridge them.
- */
-#define XIHU_MAX_TERM 64
-#define ANALYZER_PARTS 16      /* camelCase parts cut ahead; more are cut lazily */
-#define ANALYZER_CLUSTER_MAX 24 /* a CJK cluster's folded bytes */
-
-typedef struct token {
-	const char *term; /* folded, NUL-terminated; valid until the next call */
-	uint32_t len;
-	uint32_t pos;        /* 0-based token position in the text */
-	uint32_t start, end; /* [start, end) byte offsets of the source text */
-	/* an identifier's whole form: at its first part's position, before it;
-	 * not a position of its own, not part of any phrase, not counted in a
-	 * field's length */
-	bool whole;
-} token;
-
-enum { ANALYZE_PLAIN = 1 }; /* analyzer_reset: no stopwords, no stemming (prefixes) */
-
-struct sb_stemmer;
-
-struct cjk_cluster {
-	uint32_t start, end; /* source bytes */
-	int len;             /* folded bytes; -1: too long */
-	char bytes[ANALYZER_CLUSTER_MAX + 1];
-};
-
-typedef struct analyzer {
-	/* the analysis (analyzer_open) */
-	const analysis *an;
-	struct sb_stemmer *sb; /* owned; NULL without stemming */
-	bool fold_marks, has_stop;
-	bool apply; /* stopwords or stemming to apply (not ANALYZE_PLAIN) */
-	/* the text (analyzer_reset) */
-	const uint8_t *text;
-	size_t len, off;
-	uint32_t pos;
-	uint32_t nlong; /* tokens skipped for being longer than XIHU_MAX_TERM */
-	uint32_t nstop; /* tokens dropped as stopwords (wholes not counted) */
-	/* the chunk being cut: private to analyze.c */
-	enum { CHUNK_NONE, CHUNK_WORD, CHUNK_CJK } mode;
-	size_t ch_start, ch_end, ch_cur;
-	uint32_t ch_pos;
-	bool ch_ascii, whole_due, lazy, lazy_digit, have_prev;
-	struct {
-		uint32_t start, end;
-	} parts[ANALYZER_PARTS];
-	uint32_t np, pi, grams;
-	size_t lazy_from;
-	struct cjk_cluster prev;
-	char term[XIHU_MAX_TERM + 1];
-} analyzer;
-
-/* Sets a up for an index's analysis (NULL: the default); the stemmer it
- * may allocate is freed by analyzer_close.  XIHU_ENOMEM. */
-int analyzer_open(analyzer *a, const analysis *an, xihu_err *err);
-/* Starts on a text; flags ANALYZE_PLAIN or 0.  Any number of times. */
-void analyzer_reset(analyzer *a, const char *text, size_t len, unsigned flags);
-bool analyzer_next(analyzer *a, token *out);
-void analyzer_close(analyzer *a);
-/* The default analysis over one text (open(NULL) + reset; no close needed). */
-void analyzer_init(analyzer *a, const char *text, size_t len);
-
-/* ==== query.c: query string -> tree ====================================== */
-
-enum qkind {
-	Q_TERM,   /* terms[0] */
-	Q_PREFIX, /* terms[0] is the folded prefix */
-	Q_FUZZY,  /* terms[0], and the dictionary terms within `fuzzy` edits of it */
-	Q_EXT,    /* filter: documents whose path ends in "." terms[0] (folded to lower case) */
-	Q_GLOB,   /* filter: documents whose path matches the glob terms[0] (docs/QUERY.md) */
-	Q_NEAR,   /* terms[0..nterms) within `near` words of each other, any order */
-	Q_PHRASE, /* terms[0..nterms), consecutive positions */
-	Q_AND,    /* kids; kids of kind Q_NOT exclude */
-	Q_OR,     /* kids */
-	Q_NOT,    /* kids[0]; only as a kid of Q_AND */
-};
-
-typedef struct qnode {
-	enum qkind kind;
-	uint32_t column; /* 1-based column where this node starts in the query */
-	uint32_t fuzzy;  /* Q_FUZZY: edits allowed, 1 or 2; 0 = by the word's length */
-	char *field;     /* Q_TERM/PHRASE/PREFIX/FUZZY scoped to one field by name; NULL: the default ones */
-	struct qnode *fallback; /* with field: the lexeme as plain words, for an index without the field */
-	uint32_t near;   /* Q_NEAR: the most words between them */
-	uint32_t nterms;
-	char **terms;
-	/* Q_PHRASE: terms[i]'s position counted from terms[0]'s, increasing,
-	 * < XIHU_MAX_TERM (stopwords between words leave gaps); NULL when the
-	 * words are consecutive (pos[i] = i) */
-	uint32_t *pos;
-	uint32_t nkids;
-	struct qnode **kids;
-} qnode;
-
-/*
- * Grammar (case-insensitive keywords, implicit AND binds loosest):
- *   query  := and
- *   and    := or ( [AND] or )*
- *   or     := unary ( OR unary )*
- *   unary  := ( '-' | NOT ) unary | atom
- *   atom   := '(' query ')' | '"' words '"' | word | word '*' | word '~' ['1'|'2']
- * A word that analyzes to several tokens ("foo-bar") is a phrase.  A query
- * (or group) of only negated parts is an error.  Errors are XIHU_EQUERY with
- * err->column set; limits are XIHU_ELIMIT.
- */
-/* With the index's analysis (index_analysis), as its documents were: a
- * stemmed index stems query words (not prefixes or fuzzy words), stopwords
- * are dropped (a phrase keeps their positions in pos), a camelCase word
- * typed alone is its whole form.  query_parse: the default analysis. */
-int query_parse_with(const analysis *an, const char *q, size_t len, const xihu_limits *lim, qnode **out,
-                     xihu_err *err);
-int query_parse(const char *q, size_t len, const xihu_limits *lim, qnode **out, xihu_err *err);
-void query_free(qnode *n);
-
-/* ==== walk.c: directory trees -> files ==================================== */
-
-/*
- * Walks root depth-first in sorted order.  Skips .git (and other VCS dirs),
- * honours the .ignore files met on the way, and the .gitignore files inside a
- * git work tree (as ripgrep does), never follows a
- * symbolic link, and calls fn for every regular file with its absolute,
- * normalized path.  A non-zero return from fn stops the walk and is returned.
- * Unreadable directories go to warn (if non-NULL) and are skipped.
- */
-typedef int (*walk_fn)(void *ctx, const char *path, const struct stat *st);
-/* flags: WALK_NO_IGNORE reads no .gitignore/.ignore (VCS dirs still
- * skipped); WALK_DIRS calls fn for the root and every directory the walk
- * enters (before entering it), and not for files. */
-enum { WALK_NO_IGNORE = 1, WALK_DIRS = 2 };
-/* What a walk saw: files reported (or that would be, under WALK_DIRS),
- * entries left out by ignore rules, and the ignore file that left out the
- * first of them ("" if none). */
-typedef struct walk_stats {
-	uint64_t files, ignored;
-	char first_rules[PATH_MAX];
-} walk_stats;
-/* stats may be NULL. */
-int walk_tree(const char *root, unsigned flags, walk_fn fn, void *ctx, FILE *warn, walk_stats *stats,
-              xihu_err *err);
-/* One path segment against a glob (*, ?, [...], \ escapes) with fnmatch(3)'s
- * meaning for flags 0, bytewise; no [:class:] support (for tests). */
-bool walk_glob_match(const char *pattern, const char *s);
-
-/* ==== gunzip.c: a .gz file -> its inflated bytes ========================== */
-
-#define GUNZIP_CHUNK 65536 /* bytes read, and inflated, at a time: the most a limit is overrun by */
-
-/*
- * Inflates the gzip file open on fd into out (reset first); takes fd (it is
- * closed on return).  Concatenated members are read in turn, bytes after a
- * member that start no other ignored; a file without the gzip magic is read
- * as it is.  Errors name path: XIHU_ELIMIT once out holds more than max
- * bytes (out->len <= max + GUNZIP_CHUNK); XIHU_EINVAL for a corrupt or
- * truncated stream, "PATH: offset N: why" with N the offset in the file
- * where inflate stopped; XIHU_EIO, XIHU_ENOMEM.
- */
-int gunzip_fd(int fd, const char *path, uint64_t max, xbuf *out, xihu_err *err);
 
 /* ==== seg_writer.c: documents -> one immutable segment =================== */
 
@@ -675,88 +439,5 @@ int manifest_read(const char *dir, manifest *m, xihu_err *err);
 /* Writes MANIFEST.tmp, fsyncs, renames over MANIFEST, fsyncs dir. */
 int manifest_write(const char *dir, const manifest *m, xihu_err *err);
 void manifest_free(manifest *m);
-
-/* ==== pipeline.c: documents -> segments, on worker threads ============== */
-
-/*
- * The caller adds files and JSON Lines records from its own thread; batch k
- * (BATCH_FILES items or BATCH_BYTES bytes) goes to worker k % threads, which
- * reads, skips binary/oversized files, analyzes and feeds its own
- * seg_writer, finishing a segment when the writer passes ram_bytes/threads.
- * The add calls wait (calling idle about every 200 ms) while the worker's
- * queue is full; once any thread has failed they return its error.
- */
-typedef struct pipeline pipeline;
-
-typedef struct pipeline_opts {
-	const char *dir;
-	uint32_t threads;        /* >= 1 */
-	uint64_t ram_bytes;      /* all writers together */
-	uint64_t max_file_size;  /* larger files are skipped (and counted) */
-	uint64_t first_seg_id;   /* ids are allocated upward from here */
-	const analysis *an;      /* the index's analysis (NULL: the default) */
-	FILE *warnings;          /* unreadable files; NULL: none */
-	void (*idle)(void *ctx); /* the caller waits: a chance to draw progress */
-	void *idle_ctx;
-} pipeline_opts;
-
-typedef struct pipeline_counts {
-	uint64_t files, input_bytes; /* files read (or skipped) so far; their sizes + record texts */
-	uint64_t docs, bytes_in;     /* documents added, their bytes of text */
-	uint64_t added, changed;     /* docs by their replaces flag */
-	uint64_t skipped_binary, skipped_large, skipped_error;
-	uint64_t next_seg_id;        /* every id this pipeline used is below */
-} pipeline_counts;
-
-struct jsonl_record;
-
-int pipeline_start(const pipeline_opts *o, pipeline **out, xihu_err *err);
-/* path[0..len) (absolute), its name relative to its root from rel_off;
- * replaces: an older copy of it is in the index (it counts as changed). */
-int pipeline_add_file(pipeline *p, const char *path, size_t len, size_t rel_off, int64_t mtime_ns,
-                      uint64_t size, bool replaces, xihu_err *err);
-/* A record, copied; size and mtime_ns are stored as its doc's. */
-int pipeline_add_record(pipeline *p, const struct jsonl_record *rec, uint64_t size, int64_t mtime_ns,
-                        xihu_err *err);
-void pipeline_get_counts(pipeline *p, pipeline_counts *out);
-/* Waits for every worker; on success *segs (malloc'd) lists the finished
- * segments in the order of their first documents.  On failure the first
- * error of any thread. */
-int pipeline_finish(pipeline *p, seg_info **segs, uint32_t *nsegs, xihu_err *err);
-void pipeline_free(pipeline *p); /* stops the workers; unfinished writers unlink their files */
-
-/* ==== index.c: accessors for search.c ==================================== */
-
-uint32_t index_nsegs(const xihu_index *ix);
-const seg *index_seg(const xihu_index *ix, uint32_t i);
-/* The analysis the index was created with, for query_parse_with and the
- * snippets (hl_terms.an); NULL: the default. */
-const analysis *index_analysis(const xihu_index *ix);
-
-/* ==== search.c / snippet.c ================================================ */
-
-/* What a hit's lines highlight: the positive leaves of the query (terms,
- * phrases, prefixes), their words borrowed from the query tree. */
-typedef struct hl_pattern {
-	uint32_t nterms; /* 1 for a term or a prefix, more for a phrase */
-	char *const *terms;
-	bool prefix;
-	const uint32_t *pos; /* a phrase's word positions (qnode.pos); NULL: consecutive */
-} hl_pattern;
-
-typedef struct hl_terms {
-	uint32_t n;
-	hl_pattern *p;
-	const analysis *an; /* the index's (index_analysis); NULL: the default */
-} hl_terms;
-
-/* Fills hit->lines (at most max_lines) with the lines of text where a pattern
- * matches: a term, a token starting with a prefix, or all words of a phrase
- * at their positions; the text is analyzed with hl->an. */
-int snippet_lines(const char *text, size_t len, const hl_terms *hl, uint32_t max_lines, uint32_t context,
-                  xihu_hit *hit, xihu_err *err);
-/* Whether snippet_lines may skip analyzing lines that cannot match (see
- * snippet.c); true but in tests that compare it with the long way. */
-extern bool snippet_prefilter;
 
 #endif

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "seg-int.h"
+#include "core/seg-int.h"
 
 static const char *const seg_ext[SEG_NFILES] = {"terms", "post", "pos", "docs", "store"};
 static const char seg_kind[SEG_NFILES][4] = {
