@@ -79,7 +79,7 @@ int main(int argc, char **argv)
 		n++;
 	}
 	fclose(f);
-	xihu_search_opts o = {.limit = 10};
+	xihu_index_search_opts o = {.limit = 10};
 	if (getenv("QTIME_LINES")) { /* each hit's lines too, at most this many */
 		o.want_lines = true;
 		o.max_lines = (uint32_t)atoi(getenv("QTIME_LINES"));
@@ -87,14 +87,14 @@ int main(int argc, char **argv)
 	double total = 0;
 	for (int r = 0; r < rounds; r++)
 		for (size_t i = 0; i < n; i++) {
-			xihu_results res;
+			xihu_index_results res;
 			double t0 = now_us();
-			if (xihu_search(ix, qs[i].text, strlen(qs[i].text), &o, &res, &err)) {
+			if (xihu_index_search(ix, qs[i].text, strlen(qs[i].text), &o, &res, &err)) {
 				fprintf(stderr, "qtime: %s: %s\n", qs[i].text, err.msg);
 				return 2;
 			}
 			double dt = now_us() - t0;
-			xihu_results_free(&res);
+			xihu_index_results_free(&res);
 			total += dt;
 			if (dt < qs[i].best_us)
 				qs[i].best_us = dt;

@@ -39,7 +39,7 @@
  * Cancellation: when a connection goes (error, timeout, or a client that
  * closed its socket: end of input with POLLHUP), its jobs still with a
  * worker get job->cancelled set, and their searches stop at their next
- * check (xihu_search_opts.cancel).
+ * check (xihu_index_search_opts.cancel).
  *
  * Callers: server.c makes, shuts down and frees connections; the pool
  * hands jobs back through conn_job_done, its deliver callback.  All on the

@@ -142,9 +142,9 @@ static void index_error_reply(uint64_t id, const xihu_err *err, struct reply *ou
  * plan bigger than INLINE_MAX_COST goes to a worker before it starts.
  * Returns whether the budget bounds it. */
 static bool search_opts(const struct handler_ctx *ctx, const Xihu__SearchRequest *sr,
-                        xihu_search_opts *opts)
+                        xihu_index_search_opts *opts)
 {
-	*opts = (xihu_search_opts){
+	*opts = (xihu_index_search_opts){
 		.limit = sr->limit,
 		.offset = sr->offset,
 		.want_lines = sr->want_lines,
@@ -191,7 +191,7 @@ static void search_failed(const struct handler_ctx *ctx, uint64_t id, const Xihu
 /* The bytes results_to_hits lays res out in: every hit, line and span and
  * a pointer to each (each array a multiple of 8 bytes long, so the next
  * stays aligned). */
-static size_t hits_block_size(const xihu_results *res, size_t *nlines_out, size_t *nspans_out)
+static size_t hits_block_size(const xihu_index_results *res, size_t *nlines_out, size_t *nspans_out)
 {
 	size_t nlines = 0, nspans = 0;
 	for (uint32_t i = 0; i < res->nhits; i++) {
@@ -208,7 +208,7 @@ static size_t hits_block_size(const xihu_results *res, size_t *nlines_out, size_
 
 /* Lays res out as protobuf messages in block (hits_block_size bytes),
  * pointing into res's strings; returns the array of the hits. */
-static Xihu__Hit **results_to_hits(const xihu_results *res, unsigned char *block, size_t nlines,
+static Xihu__Hit **results_to_hits(const xihu_index_results *res, unsigned char *block, size_t nlines,
                                    size_t nspans)
 {
 	Xihu__Hit *hits = (Xihu__Hit *)block;
@@ -220,7 +220,7 @@ static Xihu__Hit **results_to_hits(const xihu_results *res, unsigned char *block
 
 	size_t li = 0, si = 0;
 	for (uint32_t i = 0; i < res->nhits; i++) {
-		const xihu_hit *h = &res->hits[i];
+		const xihu_index_hit *h = &res->hits[i];
 		Xihu__Hit *ph = &hits[i];
 		xihu__hit__init(ph);
 		ph->doc.data = (uint8_t *)h->doc;
@@ -230,7 +230,7 @@ static Xihu__Hit **results_to_hits(const xihu_results *res, unsigned char *block
 		ph->n_lines = h->nlines;
 		ph->lines = &linep[li];
 		for (uint32_t j = 0; j < h->nlines; j++) {
-			const xihu_line *l = &h->lines[j];
+			const xihu_index_line *l = &h->lines[j];
 			Xihu__Line *pl = &lines[li];
 			xihu__line__init(pl);
 			pl->line = l->line;
@@ -257,7 +257,7 @@ static Xihu__Hit **results_to_hits(const xihu_results *res, unsigned char *block
 /* The answer to a search that found res: its messages laid out in one
  * block, on the stack for a top-10 without lines, else malloc'd; an
  * E_LIMIT error when the response would be larger than a client accepts. */
-static void search_answer(const struct handler_ctx *ctx, uint64_t id, const xihu_results *res,
+static void search_answer(const struct handler_ctx *ctx, uint64_t id, const xihu_index_results *res,
                           uint64_t t0, struct reply *out)
 {
 	size_t nlines, nspans;
@@ -307,14 +307,14 @@ static bool serve_search(const struct handler_ctx *ctx, uint64_t id,
                          const Xihu__SearchRequest *sr, struct reply *out)
 {
 	uint64_t t0 = xihud_now_us();
-	xihu_search_opts opts;
+	xihu_index_search_opts opts;
 	bool budgeted = search_opts(ctx, sr, &opts);
 	/* a hit's lines inflate and read its whole text: ten of them often take
 	 * more than the budget, and starting over would do the search twice */
 	if (ctx->budget_ns && sr->want_lines)
 		return false;
 	const char *q = sr->query ? sr->query : "";
-	xihu_results res = {0};
+	xihu_index_results res = {0};
 	xihu_err err = {0};
 	/* the index: the one asked for, else the one whose tree holds the
 	 * client's directory, else the default (ctx->ix) */
@@ -324,7 +324,7 @@ static bool serve_search(const struct handler_ctx *ctx, uint64_t id,
 		error_reply(id, XIHU__ERROR_CODE__E_INDEX, 0, why, out);
 		return true;
 	}
-	int rc = xihu_search(picked ? picked : ctx->ix, q, strlen(q), &opts, &res, &err);
+	int rc = xihu_index_search(picked ? picked : ctx->ix, q, strlen(q), &opts, &res, &err);
 	xihu_index_unref(picked); /* the hits own their strings: the snapshot may go */
 	if (rc != XIHU_OK) {
 		if (rc == XIHU_ETIMEOUT && budgeted)
@@ -333,7 +333,7 @@ static bool serve_search(const struct handler_ctx *ctx, uint64_t id,
 		return true;
 	}
 	search_answer(ctx, id, &res, t0, out);
-	xihu_results_free(&res);
+	xihu_index_results_free(&res);
 	return true;
 }
 

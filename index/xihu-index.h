@@ -3,7 +3,7 @@
  *
  * The library builds an index directory from trees of files and JSON Lines
  * records (xihu_build), opens a committed index read-only through mmap
- * (xihu_index_open) and answers ranked queries against it (xihu_search).
+ * (xihu_index_open) and answers ranked queries against it (xihu_index_search).
  * The daemon and the xihu-index tool use only this header.
  *
  * Errors: every fallible call returns 0 or one of the XIHU_E* codes and
@@ -38,8 +38,8 @@ enum {
 	XIHU_ENOINDEX = 6, /* there is no committed index at that path */
 	XIHU_EINVAL = 7,   /* a bad argument */
 	XIHU_ELOCKED = 8,  /* another writer holds the index lock */
-	XIHU_ETIMEOUT = 9, /* a search ran past its deadline (xihu_search_opts.deadline_ns) */
-	XIHU_ECANCELED = 10, /* a search was cancelled (xihu_search_opts.cancel) */
+	XIHU_ETIMEOUT = 9, /* a search ran past its deadline (xihu_index_search_opts.deadline_ns) */
+	XIHU_ECANCELED = 10, /* a search was cancelled (xihu_index_search_opts.cancel) */
 };
 
 typedef struct xihu_err {
@@ -196,7 +196,7 @@ typedef struct xihu_limits {
 
 void xihu_limits_default(xihu_limits *out);
 
-typedef struct xihu_search_opts {
+typedef struct xihu_index_search_opts {
 	uint32_t limit;            /* hits wanted; 0 = 10 */
 	uint32_t offset;           /* hits skipped */
 	bool want_lines;           /* fill hit lines from the doc store */
@@ -216,41 +216,41 @@ typedef struct xihu_search_opts {
 	 * (its lists' documents, summed over every word of the query) stops
 	 * with XIHU_ETIMEOUT before any is scored: the caller runs it elsewhere. */
 	uint64_t max_cost;
-} xihu_search_opts;
+} xihu_index_search_opts;
 
-typedef struct xihu_span {
+typedef struct xihu_index_span {
 	uint32_t start, end; /* [start, end) byte offsets into the line text */
-} xihu_span;
+} xihu_index_span;
 
-typedef struct xihu_line {
+typedef struct xihu_index_line {
 	uint32_t line; /* 1-based */
 	uint32_t col;  /* 1-based byte column of the first span */
 	char *text;    /* the line without its end of line (no \r either) */
 	uint32_t len;
 	uint32_t nspans;
-	xihu_span *spans;
-} xihu_line;
+	xihu_index_span *spans;
+} xihu_index_line;
 
-typedef struct xihu_hit {
+typedef struct xihu_index_hit {
 	char *doc; /* absolute path, or record id */
 	uint32_t doc_len;
 	bool record; /* doc is a JSON Lines record id */
 	double score;
 	uint32_t nlines;
-	xihu_line *lines;
-} xihu_hit;
+	xihu_index_line *lines;
+} xihu_index_hit;
 
-typedef struct xihu_results {
-	xihu_hit *hits;
+typedef struct xihu_index_results {
+	xihu_index_hit *hits;
 	uint32_t nhits;
 	uint64_t total;   /* documents matching in all, or a lower bound of it */
 	bool total_exact; /* false: pruning skipped docs that could not rank, total is a lower bound */
 	char *suggestion; /* nothing found: the query with its unknown words replaced
 	                   * by the nearest indexed ones ("did you mean"), or NULL */
-} xihu_results;
+} xihu_index_results;
 
-int xihu_search(xihu_index *ix, const char *query, size_t query_len,
-                const xihu_search_opts *opts, xihu_results *out, xihu_err *err);
-void xihu_results_free(xihu_results *r);
+int xihu_index_search(xihu_index *ix, const char *query, size_t query_len,
+                const xihu_index_search_opts *opts, xihu_index_results *out, xihu_err *err);
+void xihu_index_results_free(xihu_index_results *r);
 
 #endif

@@ -33,7 +33,7 @@
  * chains are a loop), and parentheses deeper than lim->max_depth (never more
  * than QUERY_MAX_DEPTH) are an error, so no query can exhaust the stack.
  *
- * Callers: search.c (xihu_search) and the unit tests.  The tree is owned by
+ * Callers: search.c (xihu_index_search) and the unit tests.  The tree is owned by
  * the caller and released with query_free().
  */
 #include <stdlib.h>

@@ -24,7 +24,7 @@
  *
  * Invariants: an iterator's doc is the doc it is positioned on, or
  * POSTINGS_END; advance(t) never moves backwards.  Called by the daemon
- * through xihu_search only.
+ * through xihu_index_search only.
  */
 #include <fnmatch.h>
 #include <math.h>
@@ -106,7 +106,7 @@ typedef struct qctx {
 	/* every term a fuzzy word expanded to, in any segment (highlighting) */
 	char **fz;
 	size_t nfz, capfz;
-	/* stopping early (xihu_search_opts.deadline_ns, cancel): checked every
+	/* stopping early (xihu_index_search_opts.deadline_ns, cancel): checked every
 	 * STOP_EVERY candidates by stopped() */
 	uint64_t deadline_ns;
 	const _Atomic bool *cancel;
@@ -944,7 +944,7 @@ static it *build(qctx *c, const qnode *q)
 
 /* Postings an evaluation of n may read in this segment: each list's
  * documents (a phrase reads all its words' lists), summed over the tree.
- * An upper bound of the work, for xihu_search_opts.max_cost: a phrase of
+ * An upper bound of the work, for xihu_index_search_opts.max_cost: a phrase of
  * two rare-ish words can match few documents and still walk long lists. */
 static uint64_t it_work(const it *n)
 {
@@ -1323,7 +1323,7 @@ static uint32_t next_target(uint32_t d)
 
 /* Scores every live match of root: AND and phrase trees, whose matches the
  * intersection already narrows. */
-static void collect_all(qctx *c, it *root, uint32_t si, topk *t, xihu_results *out)
+static void collect_all(qctx *c, it *root, uint32_t si, topk *t, xihu_index_results *out)
 {
 	const uint8_t *del = seg_deletes(c->s);
 	for (uint32_t d = it_advance(root, 0); d != POSTINGS_END; d = it_advance(root, next_target(d))) {
@@ -1357,7 +1357,7 @@ static bool taat_fits(const qctx *c, const it *root)
 	return true;
 }
 
-static void collect_taat(qctx *c, it *root, uint32_t si, topk *t, xihu_results *out)
+static void collect_taat(qctx *c, it *root, uint32_t si, topk *t, xihu_index_results *out)
 {
 	uint32_t nd = seg_ndocs(c->s);
 	double *acc = malloc((size_t)nd * sizeof *acc);
@@ -1412,7 +1412,7 @@ static double threshold(const topk *t)
  * more than the threshold is stepped over without being intersected.
  * total becomes a lower bound when anything is stepped over.
  */
-static void collect_and(qctx *c, it *root, uint32_t si, topk *t, xihu_results *out)
+static void collect_and(qctx *c, it *root, uint32_t si, topk *t, xihu_index_results *out)
 {
 	const uint8_t *del = seg_deletes(c->s);
 	uint32_t d = 0;
@@ -1483,7 +1483,7 @@ static bool kid_score(const qctx *c, it *n, uint32_t d, double *score)
  * Docs seen only in non-essential kids are not counted, so total becomes a
  * lower bound once any kid turns non-essential.
  */
-static void collect_maxscore(qctx *c, it *root, uint32_t si, topk *t, xihu_results *out)
+static void collect_maxscore(qctx *c, it *root, uint32_t si, topk *t, xihu_index_results *out)
 {
 	const uint8_t *del = seg_deletes(c->s);
 	uint32_t n = root->nkids;
@@ -1743,8 +1743,8 @@ static int suggest(qctx *c, const char *query, size_t qlen, const qnode *q, char
 
 /* ---- the entry point ------------------------------------------------------ */
 
-static int fill_hit(xihu_index *ix, const scored *e, const xihu_search_opts *o, const hl_terms *hl,
-                    xihu_hit *hit, xihu_err *err)
+static int fill_hit(xihu_index *ix, const scored *e, const xihu_index_search_opts *o, const hl_terms *hl,
+                    xihu_index_hit *hit, xihu_err *err)
 {
 	const seg *s = index_seg(ix, e->seg);
 	seg_doc d;
@@ -1770,14 +1770,14 @@ static int fill_hit(xihu_index *ix, const scored *e, const xihu_search_opts *o, 
 	return r;
 }
 
-int xihu_search(xihu_index *ix, const char *query, size_t query_len, const xihu_search_opts *opts,
-                xihu_results *out, xihu_err *err)
+int xihu_index_search(xihu_index *ix, const char *query, size_t query_len, const xihu_index_search_opts *opts,
+                xihu_index_results *out, xihu_err *err)
 {
 	memset(out, 0, sizeof *out);
 	out->total_exact = true;
 	xihu_limits deflim;
 	xihu_limits_default(&deflim);
-	xihu_search_opts o = *opts;
+	xihu_index_search_opts o = *opts;
 	if (!o.limits)
 		o.limits = &deflim;
 	if (o.limit == 0)
@@ -1894,14 +1894,14 @@ int xihu_search(xihu_index *ix, const char *query, size_t query_len, const xihu_
 	query_free(q); /* after the hits: hl borrows its words */
 	free(t.h);
 	if (rc)
-		xihu_results_free(out);
+		xihu_index_results_free(out);
 	return rc;
 }
 
-void xihu_results_free(xihu_results *r)
+void xihu_index_results_free(xihu_index_results *r)
 {
 	for (uint32_t i = 0; i < r->nhits; i++) {
-		xihu_hit *h = &r->hits[i];
+		xihu_index_hit *h = &r->hits[i];
 		for (uint32_t j = 0; j < h->nlines; j++) {
 			free(h->lines[j].text);
 			free(h->lines[j].spans);

@@ -42,7 +42,7 @@ typedef struct hl_terms {
  * matches: a term, a token starting with a prefix, or all words of a phrase
  * at their positions; the text is analyzed with hl->an. */
 int snippet_lines(const char *text, size_t len, const hl_terms *hl, uint32_t max_lines, uint32_t context,
-                  xihu_hit *hit, xihu_err *err);
+                  xihu_index_hit *hit, xihu_err *err);
 /* Whether snippet_lines may skip analyzing lines that cannot match (see
  * snippet.c); true but in tests that compare it with the long way. */
 extern bool snippet_prefilter;

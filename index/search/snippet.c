@@ -345,14 +345,14 @@ static size_t utf8_floor(const char *s, size_t i, size_t lo)
 }
 
 /* Appends the line [ls, le) holding spans sp[0..n) to hit. */
-static int emit_line(xihu_hit *h, uint32_t *cap, const char *text, size_t ls, size_t le, uint32_t lineno,
+static int emit_line(xihu_index_hit *h, uint32_t *cap, const char *text, size_t ls, size_t le, uint32_t lineno,
                      const span *sp, size_t n)
 {
 	if (le > ls && text[le - 1] == '\r')
 		le--;
 	if (h->nlines == *cap) {
 		uint32_t c = *cap ? *cap * 2 : 8;
-		xihu_line *l = realloc(h->lines, c * sizeof *l);
+		xihu_index_line *l = realloc(h->lines, c * sizeof *l);
 		if (!l)
 			return XIHU_ENOMEM;
 		h->lines = l;
@@ -364,7 +364,7 @@ static int emit_line(xihu_hit *h, uint32_t *cap, const char *text, size_t ls, si
 		from = first > ls + SNIPPET_LEAD ? utf8_floor(text, first - SNIPPET_LEAD, ls) : ls;
 		to = from + SNIPPET_MAX_LINE < le ? utf8_floor(text, from + SNIPPET_MAX_LINE, from) : le;
 	}
-	xihu_line *l = &h->lines[h->nlines];
+	xihu_index_line *l = &h->lines[h->nlines];
 	memset(l, 0, sizeof *l);
 	l->line = lineno;
 	l->col = (uint32_t)(sp[0].start - ls) + 1;
@@ -382,18 +382,18 @@ static int emit_line(xihu_hit *h, uint32_t *cap, const char *text, size_t ls, si
 		size_t s = sp[i].start, e = sp[i].end;
 		if (s < from || e > to)
 			continue; /* outside the window of a cut line */
-		l->spans[l->nspans++] = (xihu_span){(uint32_t)(s - from), (uint32_t)(e - from)};
+		l->spans[l->nspans++] = (xihu_index_span){(uint32_t)(s - from), (uint32_t)(e - from)};
 	}
 	h->nlines++;
 	return 0;
 }
 
 /* Appends *l to h->lines, taking its buffers (l is left empty). */
-static int move_line(xihu_hit *h, uint32_t *cap, xihu_line *l)
+static int move_line(xihu_index_hit *h, uint32_t *cap, xihu_index_line *l)
 {
 	if (h->nlines == *cap) {
 		uint32_t c = *cap ? *cap * 2 : 8;
-		xihu_line *v = realloc(h->lines, c * sizeof *v);
+		xihu_index_line *v = realloc(h->lines, c * sizeof *v);
 		if (!v)
 			return XIHU_ENOMEM;
 		h->lines = v;
@@ -409,15 +409,15 @@ static int move_line(xihu_hit *h, uint32_t *cap, xihu_line *l)
  * lines without spans (col 0), keeping line order; lines shared by two
  * matches appear once.  The text is scanned forward once.
  */
-static int add_context(const char *text, size_t len, uint32_t context, xihu_hit *hit)
+static int add_context(const char *text, size_t len, uint32_t context, xihu_index_hit *hit)
 {
 	uint32_t nm = hit->nlines;
 	if (!context || !nm)
 		return 0;
-	xihu_line *m = hit->lines;
+	xihu_index_line *m = hit->lines;
 	uint32_t cap = 0, lineno = 1;
 	size_t at = 0; /* the start of line lineno */
-	xihu_hit out = {0};
+	xihu_index_hit out = {0};
 	int rc = 0;
 	for (uint32_t i = 0; i < nm && !rc; i++) {
 		uint32_t from = m[i].line > context ? m[i].line - context : 1;
@@ -472,7 +472,7 @@ static int add_context(const char *text, size_t len, uint32_t context, xihu_hit 
 }
 
 int snippet_lines(const char *text, size_t len, const hl_terms *hl, uint32_t max_lines, uint32_t context,
-                  xihu_hit *hit, xihu_err *err)
+                  xihu_index_hit *hit, xihu_err *err)
 {
 	spans sp = {0};
 	collect(text, len, hl, max_lines, &sp);

@@ -41,11 +41,11 @@ int main(int argc, char **argv)
 	xihu_limits lim;
 	xihu_limits_default(&lim);
 	lim.max_hits = 100000;
-	xihu_search_opts so = {.limit = 100000, .want_lines = true, .max_lines = 100000, .limits = &lim};
+	xihu_index_search_opts so = {.limit = 100000, .want_lines = true, .max_lines = 100000, .limits = &lim};
 	int rc = 0;
 	for (int q = 2; q < argc && !rc; q++) {
-		xihu_results res;
-		if (xihu_search(ix, argv[q], strlen(argv[q]), &so, &res, &err)) {
+		xihu_index_results res;
+		if (xihu_index_search(ix, argv[q], strlen(argv[q]), &so, &res, &err)) {
 			fprintf(stderr, "xihu-query: %s: %s\n", argv[q], err.msg);
 			rc = 2;
 			break;
@@ -53,7 +53,7 @@ int main(int argc, char **argv)
 		size_t n = 0, cap = 64;
 		char **rows = malloc(cap * sizeof *rows);
 		for (uint32_t h = 0; h < res.nhits && rows; h++) {
-			const xihu_hit *hit = &res.hits[h];
+			const xihu_index_hit *hit = &res.hits[h];
 			for (uint32_t l = 0; l < (hit->nlines ? hit->nlines : 1) && rows; l++) {
 				if (n == cap) {
 					char **v = realloc(rows, 2 * cap * sizeof *rows);
@@ -62,7 +62,7 @@ int main(int argc, char **argv)
 					rows = v;
 					cap *= 2;
 				}
-				const xihu_line *ln = hit->nlines ? &hit->lines[l] : NULL;
+				const xihu_index_line *ln = hit->nlines ? &hit->lines[l] : NULL;
 				size_t sz = strlen(argv[q]) + hit->doc_len + (ln ? ln->len : 0) + 32;
 				if (!(rows[n] = malloc(sz)))
 					break;
@@ -83,7 +83,7 @@ int main(int argc, char **argv)
 			printf("%s\thits %u\n", argv[q], res.nhits);
 		}
 		free(rows);
-		xihu_results_free(&res);
+		xihu_index_results_free(&res);
 	}
 	xihu_index_unref(ix);
 	return rc;

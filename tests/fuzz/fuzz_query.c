@@ -4,7 +4,7 @@
  * The whole input is the query.  It is parsed with the default analysis and
  * the default limits, then with the small index's analysis (English stems,
  * stopwords) under tight limits; each tree is checked for its shape and
- * freed.  A short query also runs through xihu_search on the small index,
+ * freed.  A short query also runs through xihu_index_search on the small index,
  * with lines, so scoring and the snippets see it too.
  *
  * Invariants: success gives a tree; failure gives its code in err and a
@@ -88,16 +88,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	parse(index_analysis(ix), q, size, &tight);
 
 	if (size <= 64) {
-		xihu_search_opts o = {.limit = 5, .want_lines = true, .max_lines = 4, .context = 1,
+		xihu_index_search_opts o = {.limit = 5, .want_lines = true, .max_lines = 4, .context = 1,
 		                      .suggest = true, .limits = &tight};
-		xihu_results res = {0};
+		xihu_index_results res = {0};
 		xihu_err err = {0};
-		int rc = xihu_search(ix, q, size, &o, &res, &err);
+		int rc = xihu_index_search(ix, q, size, &o, &res, &err);
 		if (rc == XIHU_OK)
 			FUZZ_CHECK(res.nhits <= 5 && res.total >= res.nhits);
 		else
 			check_err(rc, &err, size);
-		xihu_results_free(&res);
+		xihu_index_results_free(&res);
 	}
 	return 0;
 }

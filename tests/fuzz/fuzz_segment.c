@@ -142,14 +142,14 @@ static void search_all(xihu_index *ix)
 	xihu_index_stats st;
 	xihu_index_get_stats(ix, &st);
 	for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {
-		xihu_search_opts o = {.limit = 20, .want_lines = true, .context = 1,
+		xihu_index_search_opts o = {.limit = 20, .want_lines = true, .context = 1,
 		                      .exact_total = i & 1, .suggest = true};
-		xihu_results res = {0};
+		xihu_index_results res = {0};
 		xihu_err err = {0};
-		int rc = xihu_search(ix, queries[i], strlen(queries[i]), &o, &res, &err);
+		int rc = xihu_index_search(ix, queries[i], strlen(queries[i]), &o, &res, &err);
 		if (rc != XIHU_OK)
 			check_err(rc, &err);
-		xihu_results_free(&res);
+		xihu_index_results_free(&res);
 	}
 }
 

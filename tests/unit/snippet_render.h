@@ -21,14 +21,14 @@ static inline char *snippet_render(const char *text, size_t len, const hl_terms 
                                    uint32_t context, bool prefilter, size_t *out_len)
 {
 	snippet_prefilter = prefilter;
-	xihu_hit hit = {0};
+	xihu_index_hit hit = {0};
 	int rc = snippet_lines(text, len, hl, max_lines, context, &hit, NULL);
 	snippet_prefilter = true;
 	char *out = NULL;
 	size_t n = 0;
 	FILE *f = rc ? NULL : open_memstream(&out, &n);
 	for (uint32_t l = 0; l < hit.nlines; l++) {
-		const xihu_line *x = &hit.lines[l];
+		const xihu_index_line *x = &hit.lines[l];
 		if (f) {
 			fprintf(f, "%u:%u:", x->line, x->col);
 			fwrite(x->text, 1, x->len, f);

@@ -1,7 +1,7 @@
 /*
  * test_bm25.c: BM25 scores of a 3-document corpus against values worked out
  * by hand, through the whole library (xihu_build, xihu_index_open,
- * xihu_search).
+ * xihu_index_search).
  *
  * Corpus (body field; the file names d1 d2 d3 share no word with it):
  *   d1: "apple banana apple"      length 3
@@ -69,10 +69,10 @@ static xihu_index *cur; /* the index expect_hits asks: c.ix unless a test says *
 
 static void expect_hits(const char *q, uint64_t total, int n, ...)
 {
-	xihu_results r;
+	xihu_index_results r;
 	xihu_err err = {0};
-	xihu_search_opts o = {.limit = 10};
-	int rc = xihu_search(cur ? cur : c.ix, q, strlen(q), &o, &r, &err);
+	xihu_index_search_opts o = {.limit = 10};
+	int rc = xihu_index_search(cur ? cur : c.ix, q, strlen(q), &o, &r, &err);
 	if (rc)
 		fail_msg("%s: %s", q, err.msg);
 	assert_int_equal(r.total, total);
@@ -88,7 +88,7 @@ static void expect_hits(const char *q, uint64_t total, int n, ...)
 			fail_msg("%s: hit %d (%s): score %.6f, want %.6f", q, i, name, r.hits[i].score, score);
 	}
 	va_end(ap);
-	xihu_results_free(&r);
+	xihu_index_results_free(&r);
 }
 
 static void one_term_one_doc(void **state)

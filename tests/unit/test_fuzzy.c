@@ -94,10 +94,10 @@ static int teardown(void **state)
 /* The docs (by number) xihu finds for q, as a bitmap. */
 static void found(const char *q, bool *out)
 {
-	xihu_results r;
+	xihu_index_results r;
 	xihu_err err = {0};
-	xihu_search_opts o = {.limit = NDOCS, .exact_total = true};
-	if (xihu_search(c.ix, q, strlen(q), &o, &r, &err))
+	xihu_index_search_opts o = {.limit = NDOCS, .exact_total = true};
+	if (xihu_index_search(c.ix, q, strlen(q), &o, &r, &err))
 		fail_msg("%s: %s", q, err.msg);
 	memset(out, 0, NDOCS * sizeof *out);
 	for (uint32_t i = 0; i < r.nhits; i++) {
@@ -106,7 +106,7 @@ static void found(const char *q, bool *out)
 		out[d] = true;
 	}
 	assert_int_equal(r.total, r.nhits);
-	xihu_results_free(&r);
+	xihu_index_results_free(&r);
 }
 
 static void check(const char *word, unsigned k, const char *q)
@@ -179,9 +179,9 @@ static bool indexed(int i)
 static void suggestion_only_when_nothing_found(void **state)
 {
 	(void)state;
-	xihu_results r;
+	xihu_index_results r;
 	xihu_err err = {0};
-	xihu_search_opts o = {.limit = 10, .suggest = true};
+	xihu_index_search_opts o = {.limit = 10, .suggest = true};
 	char q[40];
 	int suggested = 0;
 	/* a corpus word with its last letter doubled, when that is no indexed word */
@@ -202,11 +202,11 @@ static void suggestion_only_when_nothing_found(void **state)
 		if (known)
 			continue;
 		o.suggest = false; /* only when asked */
-		assert_int_equal(xihu_search(c.ix, q, qlen, &o, &r, &err), 0);
+		assert_int_equal(xihu_index_search(c.ix, q, qlen, &o, &r, &err), 0);
 		assert_null(r.suggestion);
-		xihu_results_free(&r);
+		xihu_index_results_free(&r);
 		o.suggest = true;
-		assert_int_equal(xihu_search(c.ix, q, qlen, &o, &r, &err), 0);
+		assert_int_equal(xihu_index_search(c.ix, q, qlen, &o, &r, &err), 0);
 		assert_int_equal(r.nhits, 0);
 		if (nearest > k) {
 			if (r.suggestion)
@@ -221,15 +221,15 @@ static void suggestion_only_when_nothing_found(void **state)
 				fail_msg("%s: suggestion %s is not an indexed word %u edits away", q, r.suggestion, nearest);
 			suggested++;
 		}
-		xihu_results_free(&r);
+		xihu_index_results_free(&r);
 	}
 	assert_true(suggested > 10);
 	for (int i = 0; i < NWORDS; i++)
 		if (indexed(i)) {
-			assert_int_equal(xihu_search(c.ix, words[i], strlen(words[i]), &o, &r, &err), 0);
+			assert_int_equal(xihu_index_search(c.ix, words[i], strlen(words[i]), &o, &r, &err), 0);
 			assert_true(r.nhits > 0);
 			assert_null(r.suggestion);
-			xihu_results_free(&r);
+			xihu_index_results_free(&r);
 			break;
 		}
 }

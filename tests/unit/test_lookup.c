@@ -54,17 +54,17 @@ static int teardown(void **state)
 
 static uint32_t hits(const char *q, char *first, size_t size)
 {
-	xihu_results r;
+	xihu_index_results r;
 	xihu_err err = {0};
-	xihu_search_opts o = {.limit = 5};
-	if (xihu_search(c.ix, q, strlen(q), &o, &r, &err))
+	xihu_index_search_opts o = {.limit = 5};
+	if (xihu_index_search(c.ix, q, strlen(q), &o, &r, &err))
 		fail_msg("%s: %s", q, err.msg);
 	uint32_t n = r.nhits;
 	if (n && first) {
 		const char *slash = strrchr(r.hits[0].doc, '/');
 		snprintf(first, size, "%s", slash ? slash + 1 : r.hits[0].doc);
 	}
-	xihu_results_free(&r);
+	xihu_index_results_free(&r);
 	return n;
 }
 

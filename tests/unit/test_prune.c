@@ -86,12 +86,12 @@ static xihu_index *other; /* the same corpus under other BM25 parameters (same_t
 
 static void same_top(const char *q, uint32_t k)
 {
-	xihu_results a, b;
+	xihu_index_results a, b;
 	xihu_err err = {0};
 	/* exact_total: the plain evaluation, every match scored in one pass */
-	xihu_search_opts small = {.limit = k}, all = {.limit = 5000, .exact_total = true};
+	xihu_index_search_opts small = {.limit = k}, all = {.limit = 5000, .exact_total = true};
 	xihu_index *ix = other ? other : c.ix;
-	if (xihu_search(ix, q, strlen(q), &small, &a, &err) || xihu_search(ix, q, strlen(q), &all, &b, &err))
+	if (xihu_index_search(ix, q, strlen(q), &small, &a, &err) || xihu_index_search(ix, q, strlen(q), &all, &b, &err))
 		fail_msg("%s: %s", q, err.msg);
 	assert_true(b.total_exact);
 	uint32_t want = b.nhits < k ? b.nhits : k;
@@ -105,8 +105,8 @@ static void same_top(const char *q, uint32_t k)
 	assert_true(a.total <= b.total);
 	if (a.total_exact)
 		assert_int_equal(a.total, b.total);
-	xihu_results_free(&a);
-	xihu_results_free(&b);
+	xihu_index_results_free(&a);
+	xihu_index_results_free(&b);
 }
 
 static void or_queries_keep_their_top_k(void **state)
@@ -234,19 +234,19 @@ static void other_bm25_parameters_keep_their_top_k(void **state)
 }
 
 /* Every match of q with its score, exhaustively (exact_total). */
-static xihu_results all_of(xihu_index *ix, const char *q)
+static xihu_index_results all_of(xihu_index *ix, const char *q)
 {
-	xihu_results r;
+	xihu_index_results r;
 	xihu_err err = {0};
-	xihu_search_opts o = {.limit = 5000, .exact_total = true};
-	if (xihu_search(ix, q, strlen(q), &o, &r, &err))
+	xihu_index_search_opts o = {.limit = 5000, .exact_total = true};
+	if (xihu_index_search(ix, q, strlen(q), &o, &r, &err))
 		fail_msg("%s: %s", q, err.msg);
 	return r;
 }
 
 static int cmp_hit_doc(const void *a, const void *b)
 {
-	return strcmp(((const xihu_hit *)a)->doc, ((const xihu_hit *)b)->doc);
+	return strcmp(((const xihu_index_hit *)a)->doc, ((const xihu_index_hit *)b)->doc);
 }
 
 /*
@@ -278,7 +278,7 @@ static void pair_terms_answer_as_positions_do(void **state)
 		snprintf(q, sizeof q, "\"%s %s\"", a, b);
 		paired += analysis_is_pairword(an, a, (uint32_t)strlen(a)) &&
 		          analysis_is_pairword(an, b, (uint32_t)strlen(b));
-		xihu_results x = all_of(c.ix, q), y = all_of(plain, q);
+		xihu_index_results x = all_of(c.ix, q), y = all_of(plain, q);
 		if (x.total != y.total || x.nhits != y.nhits)
 			fail_msg("%s: %llu matches with pairs, %llu without", q, (unsigned long long)x.total,
 			         (unsigned long long)y.total);
@@ -292,8 +292,8 @@ static void pair_terms_answer_as_positions_do(void **state)
 				fail_msg("%s: %s %.9f with pairs, %s %.9f without", q, x.hits[i].doc, x.hits[i].score,
 				         y.hits[i].doc, y.hits[i].score);
 		}
-		xihu_results_free(&x);
-		xihu_results_free(&y);
+		xihu_index_results_free(&x);
+		xihu_index_results_free(&y);
 		same_top(q, 1 + rnd() % 10);
 	}
 	if (paired < 100)
@@ -313,24 +313,24 @@ static void deadline_and_cancel_stop_a_search(void **state)
 	const char *qs[] = {"w0", "w0 OR w1 OR w2", "w0 w1", "\"w0 w1\"", "w1*", wide};
 	for (size_t i = 0; i < sizeof qs / sizeof *qs; i++) {
 		for (int exact = 0; exact < 2; exact++) {
-			xihu_results r;
+			xihu_index_results r;
 			xihu_err err = {0};
-			xihu_search_opts o = {.limit = 10, .exact_total = exact, .want_lines = true, .deadline_ns = 1};
-			assert_int_equal(xihu_search(c.ix, qs[i], strlen(qs[i]), &o, &r, &err), XIHU_ETIMEOUT);
+			xihu_index_search_opts o = {.limit = 10, .exact_total = exact, .want_lines = true, .deadline_ns = 1};
+			assert_int_equal(xihu_index_search(c.ix, qs[i], strlen(qs[i]), &o, &r, &err), XIHU_ETIMEOUT);
 			assert_int_equal(r.nhits, 0);
-			xihu_results_free(&r);
+			xihu_index_results_free(&r);
 			_Atomic bool stop = true;
 			o.deadline_ns = 0;
 			o.cancel = &stop;
-			assert_int_equal(xihu_search(c.ix, qs[i], strlen(qs[i]), &o, &r, &err), XIHU_ECANCELED);
-			xihu_results_free(&r);
+			assert_int_equal(xihu_index_search(c.ix, qs[i], strlen(qs[i]), &o, &r, &err), XIHU_ECANCELED);
+			xihu_index_results_free(&r);
 			stop = false;
 			struct timespec ts;
 			clock_gettime(CLOCK_MONOTONIC, &ts);
 			o.deadline_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + 3600ull * 1000000000u;
-			assert_int_equal(xihu_search(c.ix, qs[i], strlen(qs[i]), &o, &r, &err), XIHU_OK);
+			assert_int_equal(xihu_index_search(c.ix, qs[i], strlen(qs[i]), &o, &r, &err), XIHU_OK);
 			assert_true(r.nhits > 0);
-			xihu_results_free(&r);
+			xihu_index_results_free(&r);
 		}
 	}
 }
@@ -372,20 +372,20 @@ static void cancelled_build_commits_nothing(void **state)
 static void pruning_makes_total_a_lower_bound(void **state)
 {
 	(void)state;
-	xihu_results r;
+	xihu_index_results r;
 	xihu_err err = {0};
-	xihu_search_opts o = {.limit = 1};
-	assert_int_equal(xihu_search(c.ix, "w0 OR w1 OR w2 OR w290", 22, &o, &r, &err), 0);
+	xihu_index_search_opts o = {.limit = 1};
+	assert_int_equal(xihu_index_search(c.ix, "w0 OR w1 OR w2 OR w290", 22, &o, &r, &err), 0);
 	assert_int_equal(r.nhits, 1);
 	if (r.total_exact)
 		fail_msg("expected pruning on a common OR with limit 1 (total %llu)", (unsigned long long)r.total);
 	uint64_t lower = r.total;
-	xihu_results_free(&r);
+	xihu_index_results_free(&r);
 	o.exact_total = true;
-	assert_int_equal(xihu_search(c.ix, "w0 OR w1 OR w2 OR w290", 22, &o, &r, &err), 0);
+	assert_int_equal(xihu_index_search(c.ix, "w0 OR w1 OR w2 OR w290", 22, &o, &r, &err), 0);
 	assert_true(r.total_exact);
 	assert_true(r.total > lower);
-	xihu_results_free(&r);
+	xihu_index_results_free(&r);
 }
 
 int main(void)

@@ -58,10 +58,10 @@ static const char *base(const char *path)
 /* The hits' base names joined with spaces, for one query. */
 static void expect_docs(const char *q, uint32_t limit, uint32_t offset, const char *want)
 {
-	xihu_results r;
+	xihu_index_results r;
 	xihu_err err = {0};
-	xihu_search_opts o = {.limit = limit, .offset = offset};
-	if (xihu_search(c.ix, q, strlen(q), &o, &r, &err))
+	xihu_index_search_opts o = {.limit = limit, .offset = offset};
+	if (xihu_index_search(c.ix, q, strlen(q), &o, &r, &err))
 		fail_msg("%s: %s", q, err.msg);
 	char got[512] = "";
 	for (uint32_t i = 0; i < r.nhits; i++) {
@@ -69,7 +69,7 @@ static void expect_docs(const char *q, uint32_t limit, uint32_t offset, const ch
 			strcat(got, " ");
 		strcat(got, base(r.hits[i].doc));
 	}
-	xihu_results_free(&r);
+	xihu_index_results_free(&r);
 	if (strcmp(got, want))
 		fail_msg("%s: got [%s], want [%s]", q, got, want);
 }
@@ -105,16 +105,16 @@ static void ties_go_to_the_earlier_doc_and_pages_continue(void **state)
 static void lines_and_columns_from_the_store(void **state)
 {
 	(void)state;
-	xihu_results r;
+	xihu_index_results r;
 	xihu_err err = {0};
-	xihu_search_opts o = {.limit = 10, .want_lines = true};
+	xihu_index_search_opts o = {.limit = 10, .want_lines = true};
 	const char *q = "café OR σίσυφος";
-	if (xihu_search(c.ix, q, strlen(q), &o, &r, &err))
+	if (xihu_index_search(c.ix, q, strlen(q), &o, &r, &err))
 		fail_msg("%s", err.msg);
 	assert_int_equal(r.nhits, 1);
 	assert_string_equal(base(r.hits[0].doc), "f.txt");
 	assert_int_equal(r.hits[0].nlines, 2);
-	xihu_line *l = &r.hits[0].lines[0];
+	xihu_index_line *l = &r.hits[0].lines[0];
 	assert_int_equal(l->line, 1);
 	assert_int_equal(l->col, 8); /* "naïve " is 7 bytes */
 	assert_string_equal(l->text, "naïve café résumé"); /* no \r */
@@ -126,23 +126,23 @@ static void lines_and_columns_from_the_store(void **state)
 	assert_int_equal(l->col, 8);
 	assert_string_equal(l->text, "second ΣΊΣΥΦΟΣ line");
 	assert_int_equal(l->spans[0].end - l->spans[0].start, strlen("ΣΊΣΥΦΟΣ"));
-	xihu_results_free(&r);
+	xihu_index_results_free(&r);
 }
 
 static void phrase_highlights_only_where_it_matches(void **state)
 {
 	(void)state;
-	xihu_results r;
+	xihu_index_results r;
 	xihu_err err = {0};
-	xihu_search_opts o = {.limit = 10, .want_lines = true};
+	xihu_index_search_opts o = {.limit = 10, .want_lines = true};
 	const char *q = "\"the lazy\"";
-	if (xihu_search(c.ix, q, strlen(q), &o, &r, &err))
+	if (xihu_index_search(c.ix, q, strlen(q), &o, &r, &err))
 		fail_msg("%s", err.msg);
 	assert_int_equal(r.nhits, 1);
 	assert_string_equal(base(r.hits[0].doc), "a.txt");
 	/* "the" on line 1 is not part of the phrase */
 	assert_int_equal(r.hits[0].nlines, 1);
-	xihu_line *l = &r.hits[0].lines[0];
+	xihu_index_line *l = &r.hits[0].lines[0];
 	assert_int_equal(l->line, 3);
 	assert_int_equal(l->col, 1);
 	assert_int_equal(l->nspans, 2);
@@ -150,17 +150,17 @@ static void phrase_highlights_only_where_it_matches(void **state)
 	assert_int_equal(l->spans[0].end, 3);
 	assert_int_equal(l->spans[1].start, 4);
 	assert_int_equal(l->spans[1].end, 8);
-	xihu_results_free(&r);
+	xihu_index_results_free(&r);
 }
 
 static void syntax_error_names_column(void **state)
 {
 	(void)state;
-	xihu_results r;
+	xihu_index_results r;
 	xihu_err err = {0};
-	xihu_search_opts o = {0};
+	xihu_index_search_opts o = {0};
 	const char *q = "fox \"lazy";
-	assert_int_equal(xihu_search(c.ix, q, strlen(q), &o, &r, &err), XIHU_EQUERY);
+	assert_int_equal(xihu_index_search(c.ix, q, strlen(q), &o, &r, &err), XIHU_EQUERY);
 	assert_int_equal(err.column, 5);
 	assert_non_null(strstr(err.msg, "column 5"));
 }
@@ -171,24 +171,24 @@ static void prefix_limit_is_an_error(void **state)
 	xihu_limits lim;
 	xihu_limits_default(&lim);
 	lim.max_prefix_expansions = 2;
-	xihu_results r;
+	xihu_index_results r;
 	xihu_err err = {0};
-	xihu_search_opts o = {.limits = &lim};
-	assert_int_equal(xihu_search(c.ix, "pre*", 4, &o, &r, &err), XIHU_ELIMIT);
+	xihu_index_search_opts o = {.limits = &lim};
+	assert_int_equal(xihu_index_search(c.ix, "pre*", 4, &o, &r, &err), XIHU_ELIMIT);
 	assert_non_null(strstr(err.msg, "pre*"));
 	lim.max_prefix_expansions = 4;
-	assert_int_equal(xihu_search(c.ix, "pre*", 4, &o, &r, &err), 0);
+	assert_int_equal(xihu_index_search(c.ix, "pre*", 4, &o, &r, &err), 0);
 	assert_int_equal(r.total, 1);
-	xihu_results_free(&r);
+	xihu_index_results_free(&r);
 }
 
 static void too_many_hits_is_an_error(void **state)
 {
 	(void)state;
-	xihu_results r;
+	xihu_index_results r;
 	xihu_err err = {0};
-	xihu_search_opts o = {.limit = 10, .offset = 1000000};
-	assert_int_equal(xihu_search(c.ix, "tie", 3, &o, &r, &err), XIHU_ELIMIT);
+	xihu_index_search_opts o = {.limit = 10, .offset = 1000000};
+	assert_int_equal(xihu_index_search(c.ix, "tie", 3, &o, &r, &err), XIHU_ELIMIT);
 }
 
 static void snapshot_survives_a_new_commit(void **state)

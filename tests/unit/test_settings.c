@@ -4,7 +4,7 @@
  * and applying it where a query meets the index: query_parse_with (stems,
  * stopwords and their gaps, camelCase wholes, CJK phrases, prefixes) and
  * snippet_lines (what a stemmed or gapped match highlights), up to
- * xihu_index_open and xihu_search on an index built with --stem.
+ * xihu_index_open and xihu_index_search on an index built with --stem.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -292,12 +292,12 @@ static void expect_spans(const analysis *an, const char *text, char **terms, uin
 {
 	hl_pattern p = {n, terms, false, pos};
 	hl_terms hl = {1, &p, an};
-	xihu_hit hit = {0};
+	xihu_index_hit hit = {0};
 	assert_int_equal(snippet_lines(text, strlen(text), &hl, 100, 0, &hit, NULL), 0);
 	char got[256] = "";
 	for (uint32_t l = 0; l < hit.nlines; l++)
 		for (uint32_t s = 0; s < hit.lines[l].nspans; s++) {
-			const xihu_span *sp = &hit.lines[l].spans[s];
+			const xihu_index_span *sp = &hit.lines[l].spans[s];
 			if (*got)
 				strcat(got, "|");
 			strncat(got, hit.lines[l].text + sp->start, sp->end - sp->start);
@@ -370,16 +370,16 @@ static void index_applies_its_settings(void **state)
 	assert_int_equal(seg_lookup(s, FIELD_BODY, "runs", 4, &st, NULL), 0);
 	assert_int_equal(seg_lookup(s, FIELD_BODY, "the", 3, &st, NULL), 0);
 	/* and a search goes through the same analysis */
-	xihu_search_opts so = {.limit = 10, .want_lines = true};
-	xihu_results r;
-	assert_int_equal(xihu_search(c.ix, "running", 7, &so, &r, &err), 0);
+	xihu_index_search_opts so = {.limit = 10, .want_lines = true};
+	xihu_index_results r;
+	assert_int_equal(xihu_index_search(c.ix, "running", 7, &so, &r, &err), 0);
 	assert_int_equal(r.nhits, 1);
 	assert_non_null(strstr(r.hits[0].doc, "runs.txt"));
 	assert_int_equal(r.hits[0].nlines, 1);
 	assert_int_equal(r.hits[0].lines[0].nspans, 1);
 	assert_int_equal(r.hits[0].lines[0].spans[0].start, 8); /* "runs" */
 	assert_int_equal(r.hits[0].lines[0].spans[0].end, 12);
-	xihu_results_free(&r);
+	xihu_index_results_free(&r);
 	assert_int_equal(corpus_free(&c), 0);
 }
 
