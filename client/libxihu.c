@@ -45,8 +45,8 @@ struct xihu_conn {
 	struct xihu_latency *latency;
 	struct xihu_sync sync;
 	Xihu__Response *list;   /* xihu_list_indexes */
-	struct xihu_index_info *indexes;
-	Xihu__Response *indexed; /* xihu_index_tree: the directory */
+	struct xihu_served_index *indexes;
+	Xihu__Response *indexed; /* xihu_serve_tree: the directory */
 	const char *index_dir;  /* what a daemon we start serves; NULL: its default */
 	char path[];            /* the socket, then index_dir's bytes */
 };
@@ -459,7 +459,7 @@ int xihu_status(xihu_conn *c, struct xihu_status *out)
 
 /* ---- indexes and the daemon's life ---------------------------------------- */
 
-int xihu_list_indexes(xihu_conn *c, const struct xihu_index_info **out, size_t *n)
+int xihu_list_indexes(xihu_conn *c, const struct xihu_served_index **out, size_t *n)
 {
 	if (out)
 		*out = NULL;
@@ -484,7 +484,7 @@ int xihu_list_indexes(xihu_conn *c, const struct xihu_index_info **out, size_t *
 		return fail(c, "list: out of memory");
 	for (size_t i = 0; i < l->n_indexes; i++) {
 		const Xihu__IndexInfo *ii = l->indexes[i];
-		c->indexes[i] = (struct xihu_index_info){
+		c->indexes[i] = (struct xihu_served_index){
 		    .dir = str(ii->dir),
 		    .roots = (const char *const *)ii->roots,
 		    .n_roots = ii->n_roots,
@@ -504,7 +504,7 @@ int xihu_list_indexes(xihu_conn *c, const struct xihu_index_info **out, size_t *
 	return 0;
 }
 
-int xihu_index_tree(xihu_conn *c, const char *path, const char **dir, bool *created)
+int xihu_serve_tree(xihu_conn *c, const char *path, const char **dir, bool *created)
 {
 	if (!c)
 		return -1;

@@ -237,8 +237,8 @@ int xihu_status(xihu_conn *c, struct xihu_status *out);
 /* ---- indexes and the daemon's life ---------------------------------------- */
 
 /* An index the daemon serves: its own (--index) and those added with
- * xihu_index_tree(). */
-struct xihu_index_info {
+ * xihu_serve_tree(). */
+struct xihu_served_index {
 	const char *dir;          /* the index's directory */
 	const char *const *roots; /* the trees (and JSON Lines files) it indexes */
 	size_t n_roots;
@@ -255,19 +255,19 @@ struct xihu_index_info {
 /* The indexes the daemon serves: *out, an array of *n.  They belong to the
  * connection and stay valid until the next xihu_list_indexes() on it or
  * xihu_close().  0 on success, -1 on failure (xihu_errmsg()). */
-int xihu_list_indexes(xihu_conn *c, const struct xihu_index_info **out, size_t *n);
+int xihu_list_indexes(xihu_conn *c, const struct xihu_served_index **out, size_t *n);
 
 /*
  * Asks the daemon to index the tree at path (absolute) next to its default
  * index and to serve it: a search whose cwd is inside path then goes to it,
  * and live sync keeps it up to date.  On success returns 0, *dir (the
  * index's directory; it belongs to the connection until the next
- * xihu_index_tree() on it or xihu_close()) and *created: true when the daemon
+ * xihu_serve_tree() on it or xihu_close()) and *created: true when the daemon
  * has started building it in the background (follow it with
  * xihu_list_indexes() until its state is no longer "indexing"), false when it
  * already serves that tree.  -1 on failure (xihu_errmsg()).
  */
-int xihu_index_tree(xihu_conn *c, const char *path, const char **dir, bool *created);
+int xihu_serve_tree(xihu_conn *c, const char *path, const char **dir, bool *created);
 
 /* Asks the daemon to shut down: it stops accepting, finishes the requests in
  * flight, removes its socket and exits.  0 once it has agreed, -1 on failure

@@ -556,7 +556,7 @@ static void status_numbers(void **state)
 static void list_and_index_tree(void **state)
 {
 	xihu_conn *c = *state;
-	const struct xihu_index_info *l;
+	const struct xihu_served_index *l;
 	size_t n;
 	assert_int_equal(xihu_list_indexes(c, &l, &n), 0);
 	assert_int_equal(n, 1);
@@ -572,10 +572,10 @@ static void list_and_index_tree(void **state)
 	assert_true(has_tree);
 	const char *dir = NULL;
 	bool created = true;
-	assert_int_equal(xihu_index_tree(c, at("tree"), &dir, &created), 0);
+	assert_int_equal(xihu_serve_tree(c, at("tree"), &dir, &created), 0);
 	assert_false(created);
 	assert_string_equal(dir, l[0].dir);
-	assert_int_equal(xihu_index_tree(c, "tree", &dir, &created), -1);
+	assert_int_equal(xihu_serve_tree(c, "tree", &dir, &created), -1);
 	assert_int_equal(xihu_errcode(c, NULL), XIHU_E_BAD_REQUEST);
 	assert_string_equal(xihu_errmsg(c), "index: the path must be absolute");
 }
