@@ -79,6 +79,17 @@ int postings_reinit(postings *p, const seg *s, const seg_term *t, xihu_err *err)
  * term's key byte (with XIHU_PAIR_FIELD: a pair term, without positions). */
 int postings_verify(const seg *s, uint32_t field, const seg_term *t, uint64_t pos_len, xihu_err *err);
 
+/* ==== seg_reader.c: the structural part of seg_check (seg_check.c) ======== */
+
+/* Checks a segment opened with CRCs verified: the doc table against the doc
+ * store, every store block inflating, the dictionary in order, each term's
+ * field known, and the running offsets; each term's postings go to
+ * check_term (postings_verify), which seg_reader.c cannot call itself, since
+ * postings.c is built on it. */
+typedef int (*seg_term_check_fn)(const seg *s, uint32_t field, const seg_term *t, uint64_t pos_len,
+                                 xihu_err *err);
+int seg_check_structure(const seg *s, seg_term_check_fn check_term, xihu_err *err);
+
 /* ==== seg_out.c: writing a segment's files (seg_writer.c, seg_merge.c) ==== */
 
 #define SEG_STORE_BLOCK (32u << 10) /* bytes of raw text per doc store block */

@@ -2,7 +2,8 @@
  * seg_reader.c: one immutable segment, mapped.  Owns `struct seg` (see
  * seg-int.h): opening and validating the five files, the term dictionary
  * (lookup and prefix iteration over front-coded blocks), the doc table and
- * the doc store, and the full integrity check.
+ * the doc store, and the structural part of the full check (seg_check.c adds
+ * the postings).
  *
  * Invariants: after seg_open every header, footer and sparse index has been
  * bounds-checked, so later calls only check what they read inside one block
@@ -867,14 +868,10 @@ static int check_store(const seg *s, xihu_err *err)
 	return XIHU_OK;
 }
 
-int seg_check(const char *dir, uint64_t id, uint64_t del_gen, xihu_err *err)
+int seg_check_structure(const seg *s, seg_term_check_fn check_term, xihu_err *err)
 {
-	seg *s;
-	int rc = seg_open(dir, id, del_gen, true, &s, err);
-	if (rc)
-		return rc;
 	const xmap *tm = &s->f[SEG_TERMS];
-	rc = check_docs(s, err);
+	int rc = check_docs(s, err);
 	if (!rc)
 		rc = check_store(s, err);
 	uint64_t count = 0;
@@ -912,7 +909,7 @@ int seg_check(const char *dir, uint64_t id, uint64_t del_gen, xihu_err *err)
 			memcpy(prev, c.key, c.klen);
 			prev_len = c.klen;
 			count++;
-			rc = postings_verify(s, c.key[0], &t, pos_len, err);
+			rc = check_term(s, c.key[0], &t, pos_len, err);
 			if (rc)
 				break;
 			/* the next block's recorded offsets must follow this entry */
@@ -932,6 +929,5 @@ int seg_check(const char *dir, uint64_t id, uint64_t del_gen, xihu_err *err)
 		rc = xfile_corrupt(tm, tm->len - SEG_TERMS_FOOTER, err, "postings or positions have unowned bytes");
 	if (!rc && s->nblocks == 0 && (s->f[SEG_POST].len || s->f[SEG_POS].len))
 		rc = xfile_corrupt(tm, 0, err, "postings without terms");
-	seg_close(s);
 	return rc;
 }
