@@ -46,33 +46,61 @@ static const uint32_t default_fields[] = {FIELD_BODY, FIELD_PATH, FIELD_TITLE};
  * names are the strongest words there are. */
 static const double field_weight[XIHU_MAX_FIELDS] = {[FIELD_BODY] = 1.0, [FIELD_PATH] = 1.0, [FIELD_TITLE] = 0.5};
 
-enum it_kind { IT_EMPTY, IT_TERM, IT_PHRASE, IT_AND, IT_OR, IT_FILTER };
+/*
+ * An iterator is one of these kinds, a tagged union: what every kind has
+ * (its doc, cost and score bound) and then what its kind alone holds.
+ * The operations (it_advance, it_score, it_block_bound, ...) switch on the
+ * kind.
+ */
+enum it_kind {
+	IT_EMPTY,  /* matches nothing */
+	IT_TERM,   /* leaf: one postings list */
+	IT_PHRASE, /* leaf: a phrase's (or NEAR's) words, their positions walked */
+	IT_AND,    /* op: all kids, none of the negated ones */
+	IT_OR,     /* op: any kid */
+	IT_FILTER, /* filter: documents whose path passes (ext:, path:); scores 0 */
+};
+
+/* IT_TERM, IT_PHRASE: nterms lists of one field */
+typedef struct it_leaf {
+	uint32_t field;
+	uint32_t nterms;
+	postings *pp; /* nterms iterators */
+	double weight; /* field weight * sum of idf */
+	/* IT_PHRASE only */
+	const uint32_t **pos; /* positions of each word in the current doc */
+	const uint32_t *wpos; /* word i stands at word 0's position + wpos[i] (qnode.pos:
+	                       * stopwords left gaps); NULL: + i */
+	int *npos, *idx;
+	uint32_t phrase_tf;
+	uint32_t near;  /* NEAR/k: k + 1, its words' greatest distance; 0: a phrase */
+	bool lazy;      /* stop where all words occur, confirm later (MaxScore) */
+	bool confirmed; /* lazy: phrase_tf holds the checked count for doc */
+} it_leaf;
+
+/* IT_AND, IT_OR */
+typedef struct it_op {
+	uint32_t nkids, nneg; /* nneg: IT_AND only */
+	struct it **kids, **neg;
+} it_op;
+
+/* IT_FILTER */
+typedef struct it_filter {
+	const qnode *q; /* Q_EXT or Q_GLOB */
+	const seg *s;
+} it_filter;
 
 typedef struct it {
 	enum it_kind kind;
 	uint32_t doc;
 	uint64_t cost; /* an upper bound of the docs it can match */
-	/* IT_TERM, IT_PHRASE */
-	uint32_t field;
-	uint32_t nterms;
-	postings *pp;  /* nterms iterators */
-	const uint32_t **pos; /* IT_PHRASE: positions of each word in the current doc */
-	const uint32_t *wpos; /* IT_PHRASE: word i stands at word 0's position + wpos[i] (qnode.pos:
-	                       * stopwords left gaps); NULL: + i */
-	int *npos, *idx;
-	double weight; /* field weight * sum of idf */
 	double maxs;   /* no doc scores more than this (MaxScore) */
-	uint32_t phrase_tf;
-	uint32_t near;  /* IT_PHRASE of a NEAR/k: k + 1, its words' greatest distance; 0: a phrase */
-	bool lazy;      /* IT_PHRASE: stop where all words occur, confirm later (MaxScore) */
-	bool confirmed; /* lazy phrase: phrase_tf holds the checked count for doc */
-	uint32_t ord; /* a kid's place in its OR before MaxScore sorts them */
-	/* IT_AND, IT_OR */
-	uint32_t nkids, nneg;
-	struct it **kids, **neg;
-	/* IT_FILTER: documents whose path passes (ext or glob); scores 0 */
-	const qnode *filter;
-	const seg *fseg;
+	uint32_t ord;  /* a kid's place in its OR before MaxScore sorts them */
+	union {
+		it_leaf leaf;
+		it_op op;
+		it_filter filter;
+	};
 } it;
 
 /* Everything one query allocates, freed at once. */
@@ -175,22 +203,46 @@ static it *it_new(qctx *c, enum it_kind kind)
 	return n;
 }
 
+/* Frees what n's kind holds (not its kids: every iterator is in c->all). */
+static void it_free(it *n)
+{
+	switch (n->kind) {
+	case IT_TERM:
+	case IT_PHRASE:
+		if (n->leaf.pp) {
+			for (uint32_t j = 0; j < n->leaf.nterms; j++)
+				postings_free(&n->leaf.pp[j]);
+			free(n->leaf.pp);
+		}
+		free(n->leaf.pos);
+		free(n->leaf.npos);
+		free(n->leaf.idx);
+		break;
+	case IT_AND:
+	case IT_OR:
+		free(n->op.kids);
+		free(n->op.neg);
+		break;
+	case IT_EMPTY:
+	case IT_FILTER:
+		break;
+	}
+	free(n);
+}
+
+/* An AND or OR found to match nothing becomes IT_EMPTY. */
+static void op_to_empty(it *n)
+{
+	free(n->op.kids);
+	free(n->op.neg);
+	n->op = (it_op){0};
+	n->kind = IT_EMPTY;
+}
+
 static void it_free_all(qctx *c)
 {
-	for (size_t i = 0; i < c->nall; i++) {
-		it *n = c->all[i];
-		if (n->pp) {
-			for (uint32_t j = 0; j < n->nterms; j++)
-				postings_free(&n->pp[j]);
-			free(n->pp);
-		}
-		free(n->pos);
-		free(n->npos);
-		free(n->idx);
-		free(n->kids);
-		free(n->neg);
-		free(n);
-	}
+	for (size_t i = 0; i < c->nall; i++)
+		it_free(c->all[i]);
 	free(c->all);
 	c->all = NULL;
 	c->nall = c->capall = 0;
@@ -353,35 +405,36 @@ static it *leaf_make(qctx *c, uint32_t field, const seg_term *st, uint32_t nterm
 	it *n = it_new(c, nterms == 1 ? IT_TERM : IT_PHRASE);
 	if (!n)
 		return NULL;
-	n->field = field;
-	n->weight = field_weight[field] * w;
+	it_leaf *l = &n->leaf;
+	l->field = field;
+	l->weight = field_weight[field] * w;
 	n->cost = cost;
-	n->pp = calloc(nterms, sizeof *n->pp);
+	l->pp = calloc(nterms, sizeof *l->pp);
 	if (nterms > 1) {
-		n->pos = calloc(nterms, sizeof *n->pos);
-		n->npos = calloc(nterms, sizeof *n->npos);
-		n->idx = calloc(nterms, sizeof *n->idx);
+		l->pos = calloc(nterms, sizeof *l->pos);
+		l->npos = calloc(nterms, sizeof *l->npos);
+		l->idx = calloc(nterms, sizeof *l->idx);
 	}
-	if (!n->pp || (nterms > 1 && (!n->pos || !n->npos || !n->idx))) {
+	if (!l->pp || (nterms > 1 && (!l->pos || !l->npos || !l->idx))) {
 		c->rc = xihu_err_set(c->err, XIHU_ENOMEM, "search: out of memory");
 		return NULL;
 	}
-	n->nterms = nterms;
+	l->nterms = nterms;
 	/* a phrase occurs no more often than its rarest word, so its tf part
 	 * is bounded by the smallest of its words' */
 	double norm = tf_norm_bound(c, max_tf);
 	for (uint32_t i = 0; i < nterms; i++) {
-		int r = postings_init(&n->pp[i], c->s, &st[i], c->err);
+		int r = postings_init(&l->pp[i], c->s, &st[i], c->err);
 		if (r) {
-			n->nterms = i;
+			l->nterms = i;
 			c->rc = r;
 			return NULL;
 		}
-		double imp = impact_norm(c, field, n->pp[i].term_max_impact);
+		double imp = impact_norm(c, field, l->pp[i].term_max_impact);
 		if (imp < norm)
 			norm = imp;
 	}
-	n->maxs = n->weight * norm * BOUND_SLACK;
+	n->maxs = l->weight * norm * BOUND_SLACK;
 	return n;
 }
 
@@ -435,8 +488,8 @@ static it *leaf_lookup(qctx *c, uint32_t field, char *const *terms, uint32_t nte
 
 static bool push_kid(qctx *c, it *parent, it *kid, bool negative)
 {
-	it ***arr = negative ? &parent->neg : &parent->kids;
-	uint32_t *n = negative ? &parent->nneg : &parent->nkids;
+	it ***arr = negative ? &parent->op.neg : &parent->op.kids;
+	uint32_t *n = negative ? &parent->op.nneg : &parent->op.nkids;
 	it **a = realloc(*arr, (*n + 1) * sizeof *a);
 	if (!a) {
 		c->rc = xihu_err_set(c->err, XIHU_ENOMEM, "search: out of memory");
@@ -452,13 +505,15 @@ static it *or_finish(it *n)
 {
 	if (!n)
 		return NULL;
-	if (n->nkids == 0)
-		n->kind = IT_EMPTY;
-	else if (n->nkids == 1)
-		return n->kids[0];
-	for (uint32_t i = 0; i < n->nkids; i++) {
-		n->cost += n->kids[i]->cost;
-		n->maxs += n->kids[i]->maxs;
+	if (n->op.nkids == 0) {
+		op_to_empty(n);
+		return n;
+	}
+	if (n->op.nkids == 1)
+		return n->op.kids[0];
+	for (uint32_t i = 0; i < n->op.nkids; i++) {
+		n->cost += n->op.kids[i]->cost;
+		n->maxs += n->op.kids[i]->maxs;
 	}
 	return n;
 }
@@ -469,8 +524,8 @@ static bool or_add(qctx *c, it *n, it *kid)
 	if (!kid)
 		return false;
 	if (kid->kind == IT_OR) {
-		for (uint32_t i = 0; i < kid->nkids; i++)
-			if (!push_kid(c, n, kid->kids[i], false))
+		for (uint32_t i = 0; i < kid->op.nkids; i++)
+			if (!push_kid(c, n, kid->op.kids[i], false))
 				return false;
 		return true;
 	}
@@ -768,8 +823,10 @@ static it *build_fuzzy(qctx *c, const qnode *q, const fieldset *fs)
 			}
 			/* nearer is better: the word itself scores in full */
 			double scale = 1.0 - (double)hits[i].dist / ((double)w->m + 1.0);
-			leaf->weight *= scale;
-			leaf->maxs *= scale;
+			if (leaf->kind != IT_EMPTY) {
+				leaf->leaf.weight *= scale;
+				leaf->maxs *= scale;
+			}
 			if (!or_add(c, n, leaf))
 				break;
 		}
@@ -833,13 +890,13 @@ static bool filter_pass(const qnode *q, const char *name, uint32_t len)
 	return false;
 }
 
-static uint32_t filter_advance(it *n, uint32_t d)
+static uint32_t filter_advance(const it_filter *f, uint32_t d)
 {
-	for (uint32_t nd = seg_ndocs(n->fseg); d < nd; d++) {
+	for (uint32_t nd = seg_ndocs(f->s); d < nd; d++) {
 		seg_doc doc;
-		if (seg_doc_get(n->fseg, d, &doc, NULL))
+		if (seg_doc_get(f->s, d, &doc, NULL))
 			return POSTINGS_END;
-		if (!doc.record && filter_pass(n->filter, doc.name, doc.name_len))
+		if (!doc.record && filter_pass(f->q, doc.name, doc.name_len))
 			return d;
 	}
 	return POSTINGS_END;
@@ -868,9 +925,9 @@ static it *build(qctx *c, const qnode *q)
 			bool pairable = q->kind == Q_PHRASE && q->nterms == 2 && (!q->pos || q->pos[1] == 1);
 			it *leaf = leaf_new(c, fs.f[f], q->terms, q->nterms, pairable);
 			if (leaf && leaf->kind == IT_PHRASE && q->kind == Q_NEAR)
-				leaf->near = q->near + 1; /* +1: NEAR/0 is adjacent in any order */
+				leaf->leaf.near = q->near + 1; /* +1: NEAR/0 is adjacent in any order */
 			if (leaf && leaf->kind == IT_PHRASE && q->kind == Q_PHRASE)
-				leaf->wpos = q->pos;
+				leaf->leaf.wpos = q->pos;
 			if (!or_add(c, n, leaf))
 				return NULL;
 		}
@@ -884,8 +941,8 @@ static it *build(qctx *c, const qnode *q)
 	case Q_GLOB: {
 		it *n = it_new(c, IT_FILTER);
 		if (n) {
-			n->filter = q;
-			n->fseg = c->s;
+			n->filter.q = q;
+			n->filter.s = c->s;
 			n->cost = seg_ndocs(c->s);
 		}
 		return n;
@@ -915,22 +972,23 @@ static it *build(qctx *c, const qnode *q)
 		}
 		if (!n)
 			return NULL;
-		if (empty || n->nkids == 0) {
-			n->kind = IT_EMPTY;
+		if (empty || n->op.nkids == 0) {
+			op_to_empty(n);
 			return n;
 		}
-		if (n->nkids == 1 && n->nneg == 0)
-			return n->kids[0];
+		it **kids = n->op.kids;
+		if (n->op.nkids == 1 && n->op.nneg == 0)
+			return kids[0];
 		/* cheapest first: it leads the intersection */
-		for (uint32_t i = 1; i < n->nkids; i++)
-			for (uint32_t j = i; j > 0 && n->kids[j]->cost < n->kids[j - 1]->cost; j--) {
-				it *t = n->kids[j];
-				n->kids[j] = n->kids[j - 1];
-				n->kids[j - 1] = t;
+		for (uint32_t i = 1; i < n->op.nkids; i++)
+			for (uint32_t j = i; j > 0 && kids[j]->cost < kids[j - 1]->cost; j--) {
+				it *t = kids[j];
+				kids[j] = kids[j - 1];
+				kids[j - 1] = t;
 			}
-		n->cost = n->kids[0]->cost;
-		for (uint32_t i = 0; i < n->nkids; i++)
-			n->maxs += n->kids[i]->maxs;
+		n->cost = kids[0]->cost;
+		for (uint32_t i = 0; i < n->op.nkids; i++)
+			n->maxs += kids[i]->maxs;
 		return n;
 	}
 	case Q_NOT:
@@ -956,15 +1014,15 @@ static uint64_t it_work(const it *n)
 		return n->cost;
 	case IT_TERM:
 	case IT_PHRASE:
-		for (uint32_t i = 0; i < n->nterms; i++)
-			w += n->pp[i].df;
+		for (uint32_t i = 0; i < n->leaf.nterms; i++)
+			w += n->leaf.pp[i].df;
 		return w;
 	case IT_AND:
 	case IT_OR:
-		for (uint32_t i = 0; i < n->nkids; i++)
-			w += it_work(n->kids[i]);
-		for (uint32_t i = 0; i < n->nneg; i++)
-			w += it_work(n->neg[i]);
+		for (uint32_t i = 0; i < n->op.nkids; i++)
+			w += it_work(n->op.kids[i]);
+		for (uint32_t i = 0; i < n->op.nneg; i++)
+			w += it_work(n->op.neg[i]);
 		return w;
 	}
 	return w;
@@ -974,31 +1032,31 @@ static uint64_t it_work(const it *n)
 
 static uint32_t it_advance(it *n, uint32_t target);
 
-static int phrase_count(it *n)
+static int phrase_count(it_leaf *l)
 {
-	const uint32_t **pos = n->pos;
-	int *npos = n->npos, *idx = n->idx;
-	for (uint32_t i = 0; i < n->nterms; i++) {
-		npos[i] = postings_positions(&n->pp[i], &pos[i]);
+	const uint32_t **pos = l->pos;
+	int *npos = l->npos, *idx = l->idx;
+	for (uint32_t i = 0; i < l->nterms; i++) {
+		npos[i] = postings_positions(&l->pp[i], &pos[i]);
 		if (npos[i] < 0)
 			return npos[i];
 	}
 	int count = 0;
-	if (n->near) {
-		/* NEAR/k (n->near = k + 1): the first word's positions with every
+	if (l->near) {
+		/* NEAR/k (l->near = k + 1): the first word's positions with every
 		 * other word at most k words away (k + 1 positions), in either
 		 * direction; capped at the rarest word's count, so the phrase
 		 * bounds hold */
-		uint64_t w = n->near;
+		uint64_t w = l->near;
 		int cap = npos[0];
-		for (uint32_t i = 1; i < n->nterms; i++)
+		for (uint32_t i = 1; i < l->nterms; i++)
 			if (npos[i] < cap)
 				cap = npos[i];
-		memset(idx, 0, n->nterms * sizeof *idx);
+		memset(idx, 0, l->nterms * sizeof *idx);
 		for (int a = 0; a < npos[0] && count < cap; a++) {
 			uint64_t x = pos[0][a], lo = x > w ? x - w : 0, hi = x + w;
 			bool ok = true;
-			for (uint32_t i = 1; i < n->nterms && ok; i++) {
+			for (uint32_t i = 1; i < l->nterms && ok; i++) {
 				while (idx[i] < npos[i] && pos[i][idx[i]] < lo)
 					idx[i]++;
 				ok = idx[i] < npos[i] && pos[i][idx[i]] <= hi;
@@ -1007,12 +1065,12 @@ static int phrase_count(it *n)
 		}
 		return count;
 	}
-	if (n->nterms == 2) {
+	if (l->nterms == 2) {
 		/* the common case, as one merge of the two lists */
 		const uint32_t *a = pos[0], *b = pos[1];
 		int na = npos[0], nb = npos[1], i = 0, j = 0;
 		while (i < na && j < nb) {
-			uint64_t x = (uint64_t)a[i] + (n->wpos ? n->wpos[1] : 1), y = b[j];
+			uint64_t x = (uint64_t)a[i] + (l->wpos ? l->wpos[1] : 1), y = b[j];
 			if (x < y) {
 				i++;
 			} else if (x > y) {
@@ -1026,12 +1084,12 @@ static int phrase_count(it *n)
 		return count;
 	}
 	/* for each start x of the first word, word i must be at x + i (+ wpos[i]) */
-	memset(idx, 0, n->nterms * sizeof *idx);
+	memset(idx, 0, l->nterms * sizeof *idx);
 	for (int a = 0; a < npos[0]; a++) {
 		uint64_t x = pos[0][a];
 		bool ok = true;
-		for (uint32_t i = 1; i < n->nterms && ok; i++) {
-			uint64_t want = x + (n->wpos ? n->wpos[i] : i);
+		for (uint32_t i = 1; i < l->nterms && ok; i++) {
+			uint64_t want = x + (l->wpos ? l->wpos[i] : i);
 			while (idx[i] < npos[i] && pos[i][idx[i]] < want)
 				idx[i]++;
 			ok = idx[i] < npos[i] && pos[i][idx[i]] == want;
@@ -1042,10 +1100,10 @@ static int phrase_count(it *n)
 }
 
 /* All terms of a leaf positioned on the first common doc >= target. */
-static uint32_t leaf_align(it *n, uint32_t d)
+static uint32_t leaf_align(it_leaf *l, uint32_t d)
 {
-	for (uint32_t i = 0; i < n->nterms;) {
-		postings *p = &n->pp[i];
+	for (uint32_t i = 0; i < l->nterms;) {
+		postings *p = &l->pp[i];
 		uint32_t k = p->doc >= d ? p->doc : postings_advance(p, d);
 		if (k == POSTINGS_END)
 			return POSTINGS_END;
@@ -1068,26 +1126,26 @@ static uint32_t it_advance(it *n, uint32_t target)
 	case IT_EMPTY:
 		return POSTINGS_END;
 	case IT_TERM:
-		d = leaf_align(n, d);
+		d = leaf_align(&n->leaf, d);
 		break;
 	case IT_PHRASE:
-		if (n->lazy) {
-			d = leaf_align(n, d);
-			n->phrase_tf = 0;
-			n->confirmed = false;
+		if (n->leaf.lazy) {
+			d = leaf_align(&n->leaf, d);
+			n->leaf.phrase_tf = 0;
+			n->leaf.confirmed = false;
 			break;
 		}
 		for (;;) {
-			d = leaf_align(n, d);
+			d = leaf_align(&n->leaf, d);
 			if (d == POSTINGS_END)
 				break;
-			int k = phrase_count(n);
+			int k = phrase_count(&n->leaf);
 			if (k < 0) {
 				d = POSTINGS_END;
 				break;
 			}
 			if (k > 0) {
-				n->phrase_tf = (uint32_t)k;
+				n->leaf.phrase_tf = (uint32_t)k;
 				break;
 			}
 			if (d == POSTINGS_END - 1) {
@@ -1098,8 +1156,8 @@ static uint32_t it_advance(it *n, uint32_t target)
 		}
 		break;
 	case IT_AND:
-		for (uint32_t i = 0; i < n->nkids;) {
-			uint32_t k = it_advance(n->kids[i], d);
+		for (uint32_t i = 0; i < n->op.nkids;) {
+			uint32_t k = it_advance(n->op.kids[i], d);
 			if (k == POSTINGS_END) {
 				d = k;
 				break;
@@ -1109,12 +1167,12 @@ static uint32_t it_advance(it *n, uint32_t target)
 				i = 0;
 				continue;
 			}
-			if (++i < n->nkids)
+			if (++i < n->op.nkids)
 				continue;
 			/* all positives agree on d: check the exclusions */
 			bool excluded = false;
-			for (uint32_t j = 0; j < n->nneg && !excluded; j++)
-				excluded = it_advance(n->neg[j], d) == d;
+			for (uint32_t j = 0; j < n->op.nneg && !excluded; j++)
+				excluded = it_advance(n->op.neg[j], d) == d;
 			if (!excluded)
 				break;
 			if (d == POSTINGS_END - 1) {
@@ -1127,14 +1185,14 @@ static uint32_t it_advance(it *n, uint32_t target)
 		break;
 	case IT_OR:
 		d = POSTINGS_END;
-		for (uint32_t i = 0; i < n->nkids; i++) {
-			uint32_t k = it_advance(n->kids[i], target);
+		for (uint32_t i = 0; i < n->op.nkids; i++) {
+			uint32_t k = it_advance(n->op.kids[i], target);
 			if (k < d)
 				d = k;
 		}
 		break;
 	case IT_FILTER:
-		d = filter_advance(n, d);
+		d = filter_advance(&n->filter, d);
 		break;
 	}
 	return n->doc = d;
@@ -1174,8 +1232,8 @@ static double it_block_bound(const qctx *c, it *n, uint32_t d, uint32_t *upto)
 		return 0;
 	case IT_TERM:
 	case IT_PHRASE:
-		for (uint32_t i = 0; i < n->nterms; i++) {
-			postings *p = &n->pp[i];
+		for (uint32_t i = 0; i < n->leaf.nterms; i++) {
+			postings *p = &n->leaf.pp[i];
 			if (p->doc == POSTINGS_END)
 				return 0;
 			if (p->doc > d) {
@@ -1189,15 +1247,15 @@ static double it_block_bound(const qctx *c, it *n, uint32_t d, uint32_t *upto)
 				return 0;
 			if (last < *upto)
 				*upto = last;
-			double b = block_norm(c, n->field, p);
+			double b = block_norm(c, n->leaf.field, p);
 			if (b < m)
 				m = b;
 		}
-		return n->weight * m * BOUND_SLACK;
+		return n->leaf.weight * m * BOUND_SLACK;
 	case IT_AND:
 	case IT_OR:
-		for (uint32_t i = 0; i < n->nkids; i++)
-			sum += it_block_bound(c, n->kids[i], d, upto);
+		for (uint32_t i = 0; i < n->op.nkids; i++)
+			sum += it_block_bound(c, n->op.kids[i], d, upto);
 		return sum;
 	}
 	return 0;
@@ -1213,18 +1271,19 @@ static double it_score(const qctx *c, const seg *s, it *n, uint32_t doc)
 		return 0;
 	case IT_TERM:
 	case IT_PHRASE: {
-		uint32_t tf = n->kind == IT_TERM ? postings_freq(&n->pp[0]) : n->phrase_tf;
-		uint32_t len = seg_doc_field_len(s, doc, n->field);
-		return n->weight * tf_norm(c, tf, len, c->avglen[n->field]);
+		const it_leaf *l = &n->leaf;
+		uint32_t tf = n->kind == IT_TERM ? postings_freq(&l->pp[0]) : l->phrase_tf;
+		uint32_t len = seg_doc_field_len(s, doc, l->field);
+		return l->weight * tf_norm(c, tf, len, c->avglen[l->field]);
 	}
 	case IT_AND:
-		for (uint32_t i = 0; i < n->nkids; i++)
-			sum += it_score(c, s, n->kids[i], doc);
+		for (uint32_t i = 0; i < n->op.nkids; i++)
+			sum += it_score(c, s, n->op.kids[i], doc);
 		return sum;
 	case IT_OR:
-		for (uint32_t i = 0; i < n->nkids; i++)
-			if (n->kids[i]->doc == doc)
-				sum += it_score(c, s, n->kids[i], doc);
+		for (uint32_t i = 0; i < n->op.nkids; i++)
+			if (n->op.kids[i]->doc == doc)
+				sum += it_score(c, s, n->op.kids[i], doc);
 		return sum;
 	}
 	return 0;
@@ -1233,18 +1292,29 @@ static double it_score(const qctx *c, const seg *s, it *n, uint32_t doc)
 /* Corruption met by any postings iterator of the tree. */
 static int it_error(const it *n)
 {
-	for (uint32_t i = 0; n->pp && i < n->nterms; i++)
-		if (n->pp[i].rc)
-			return n->pp[i].rc;
-	for (uint32_t i = 0; i < n->nkids; i++) {
-		int r = it_error(n->kids[i]);
-		if (r)
-			return r;
-	}
-	for (uint32_t i = 0; i < n->nneg; i++) {
-		int r = it_error(n->neg[i]);
-		if (r)
-			return r;
+	switch (n->kind) {
+	case IT_TERM:
+	case IT_PHRASE:
+		for (uint32_t i = 0; n->leaf.pp && i < n->leaf.nterms; i++)
+			if (n->leaf.pp[i].rc)
+				return n->leaf.pp[i].rc;
+		return 0;
+	case IT_AND:
+	case IT_OR:
+		for (uint32_t i = 0; i < n->op.nkids; i++) {
+			int r = it_error(n->op.kids[i]);
+			if (r)
+				return r;
+		}
+		for (uint32_t i = 0; i < n->op.nneg; i++) {
+			int r = it_error(n->op.neg[i]);
+			if (r)
+				return r;
+		}
+		return 0;
+	case IT_EMPTY:
+	case IT_FILTER:
+		return 0;
 	}
 	return 0;
 }
@@ -1349,10 +1419,10 @@ static void collect_all(qctx *c, it *root, uint32_t si, topk *t, xihu_index_resu
 
 static bool taat_fits(const qctx *c, const it *root)
 {
-	if (root->kind != IT_OR || root->nkids < TAAT_MIN_KIDS || seg_ndocs(c->s) > TAAT_MAX_DOCS)
+	if (root->kind != IT_OR || root->op.nkids < TAAT_MIN_KIDS || seg_ndocs(c->s) > TAAT_MAX_DOCS)
 		return false;
-	for (uint32_t i = 0; i < root->nkids; i++)
-		if (root->kids[i]->kind != IT_TERM)
+	for (uint32_t i = 0; i < root->op.nkids; i++)
+		if (root->op.kids[i]->kind != IT_TERM)
 			return false;
 	return true;
 }
@@ -1371,8 +1441,8 @@ static void collect_taat(qctx *c, it *root, uint32_t si, topk *t, xihu_index_res
 		return;
 	}
 	uint32_t nt = 0;
-	for (uint32_t i = 0; i < root->nkids; i++) {
-		it *n = root->kids[i];
+	for (uint32_t i = 0; i < root->op.nkids; i++) {
+		const it_leaf *n = &root->op.kids[i]->leaf;
 		postings *p = &n->pp[0];
 		const double avg = c->avglen[n->field];
 		for (uint32_t d = p->doc; d != POSTINGS_END; d = postings_next(p)) {
@@ -1451,23 +1521,24 @@ static int cmp_maxs(const void *a, const void *b)
  * phrase not yet confirmed, which occurs at most as often as its rarest word. */
 static double kid_bound(const qctx *c, it *n, uint32_t d)
 {
-	if (n->kind != IT_PHRASE || !n->lazy || n->confirmed)
+	if (n->kind != IT_PHRASE || !n->leaf.lazy || n->leaf.confirmed)
 		return it_score(c, c->s, n, d);
+	const it_leaf *l = &n->leaf;
 	uint32_t tf = UINT32_MAX;
-	for (uint32_t i = 0; i < n->nterms; i++)
-		if (postings_freq(&n->pp[i]) < tf)
-			tf = postings_freq(&n->pp[i]);
-	return n->weight * tf_norm(c, tf, seg_doc_field_len(c->s, d, n->field), c->avglen[n->field]);
+	for (uint32_t i = 0; i < l->nterms; i++)
+		if (postings_freq(&l->pp[i]) < tf)
+			tf = postings_freq(&l->pp[i]);
+	return l->weight * tf_norm(c, tf, seg_doc_field_len(c->s, d, l->field), c->avglen[l->field]);
 }
 
 /* Whether kid n (on d) really matches d, confirming a lazy phrase; its score in *score. */
 static bool kid_score(const qctx *c, it *n, uint32_t d, double *score)
 {
-	if (n->kind == IT_PHRASE && n->lazy && !n->confirmed) {
-		int k = phrase_count(n); /* < 0: corrupt, reported by it_error */
-		n->confirmed = true;
-		n->phrase_tf = k > 0 ? (uint32_t)k : 0;
-		if (!n->phrase_tf)
+	if (n->kind == IT_PHRASE && n->leaf.lazy && !n->leaf.confirmed) {
+		int k = phrase_count(&n->leaf); /* < 0: corrupt, reported by it_error */
+		n->leaf.confirmed = true;
+		n->leaf.phrase_tf = k > 0 ? (uint32_t)k : 0;
+		if (!n->leaf.phrase_tf)
 			return false;
 	}
 	*score = it_score(c, c->s, n, d);
@@ -1486,8 +1557,8 @@ static bool kid_score(const qctx *c, it *n, uint32_t d, double *score)
 static void collect_maxscore(qctx *c, it *root, uint32_t si, topk *t, xihu_index_results *out)
 {
 	const uint8_t *del = seg_deletes(c->s);
-	uint32_t n = root->nkids;
-	it **k = root->kids;
+	uint32_t n = root->op.nkids;
+	it **k = root->op.kids;
 	for (uint32_t i = 0; i < n; i++)
 		k[i]->ord = i;
 	qsort(k, n, sizeof *k, cmp_maxs);
@@ -1507,7 +1578,8 @@ static void collect_maxscore(qctx *c, it *root, uint32_t si, topk *t, xihu_index
 	if (ne)
 		out->total_exact = false;
 	for (uint32_t i = 0; i < n; i++) {
-		k[i]->lazy = k[i]->kind == IT_PHRASE;
+		if (k[i]->kind == IT_PHRASE)
+			k[i]->leaf.lazy = true;
 		it_advance(k[i], 0);
 	}
 	double bb_val = 0;          /* the last block bound, over [.., bb_upto] */
