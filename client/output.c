@@ -10,9 +10,9 @@
  *   list      the path
  *
  * Paths of files under the current directory print relative to it; record
- * ids print as they are.  Spans are byte offsets into the line's text as the
- * daemon sent it; out-of-range or overlapping spans are clipped, never
- * trusted.
+ * ids print as they are.  Spans are byte offsets into the line's text
+ * (libxihu-client has checked that each lies inside it); overlapping ones
+ * are clipped.
  */
 #include <string.h>
 
@@ -24,12 +24,12 @@
 #define C_RESET "\033[0m"
 
 /* The doc as it should be shown: relative when under cwd. */
-static void doc_name(const struct out_opts *o, const Xihu__Hit *h, const uint8_t **p,
+static void doc_name(const struct out_opts *o, const struct xihu_hit *h, const uint8_t **p,
                      size_t *n)
 {
-	*p = h->doc.data;
-	*n = h->doc.len;
-	if (h->kind != XIHU__DOC_KIND__DOC_FILE || !o->cwd)
+	*p = (const uint8_t *)h->doc;
+	*n = h->doc_len;
+	if (h->is_record || !o->cwd)
 		return;
 	size_t cl = strlen(o->cwd);
 	if (cl == 1 && o->cwd[0] == '/')
@@ -40,7 +40,7 @@ static void doc_name(const struct out_opts *o, const Xihu__Hit *h, const uint8_t
 	}
 }
 
-static void put_doc(const struct out_opts *o, const Xihu__Hit *h, bool color)
+static void put_doc(const struct out_opts *o, const struct xihu_hit *h, bool color)
 {
 	const uint8_t *p;
 	size_t n;
@@ -53,13 +53,13 @@ static void put_doc(const struct out_opts *o, const Xihu__Hit *h, bool color)
 }
 
 /* The line's text with its spans highlighted. */
-static void put_text(const struct out_opts *o, const Xihu__Line *l)
+static void put_text(const struct out_opts *o, const struct xihu_line *l)
 {
-	const uint8_t *t = l->text.data;
-	size_t len = l->text.len, at = 0;
+	const char *t = l->text;
+	size_t len = l->text_len, at = 0;
 	if (o->color) {
 		for (size_t i = 0; i < l->n_spans; i++) {
-			size_t s = l->spans[i]->start, e = l->spans[i]->end;
+			size_t s = l->spans[i].start, e = l->spans[i].end;
 			if (s < at)
 				s = at;
 			if (e > len)
@@ -135,7 +135,7 @@ void out_json_string(FILE *f, const uint8_t *s, size_t n)
 	fputc('"', f);
 }
 
-static void put_json_hit(const struct out_opts *o, const Xihu__Hit *h, unsigned rank)
+static void put_json_hit(const struct out_opts *o, const struct xihu_hit *h, unsigned rank)
 {
 	FILE *f = o->f;
 	const uint8_t *p;
@@ -148,12 +148,12 @@ static void put_json_hit(const struct out_opts *o, const Xihu__Hit *h, unsigned 
 	out_json_string(f, p, n);
 	fputs(",\"lines\":[", f);
 	for (size_t i = 0; i < h->n_lines; i++) {
-		const Xihu__Line *l = h->lines[i];
+		const struct xihu_line *l = &h->lines[i];
 		fprintf(f, "%s{\"line\":%u,\"col\":%u,\"text\":", i ? "," : "", l->line, l->col);
-		out_json_string(f, l->text.data, l->text.len);
+		out_json_string(f, (const uint8_t *)l->text, l->text_len);
 		fputs(",\"spans\":[", f);
 		for (size_t k = 0; k < l->n_spans; k++)
-			fprintf(f, "%s[%u,%u]", k ? "," : "", l->spans[k]->start, l->spans[k]->end);
+			fprintf(f, "%s[%u,%u]", k ? "," : "", l->spans[k].start, l->spans[k].end);
 		fputs("]}", f);
 	}
 	fputs("]}\n", f);
@@ -162,25 +162,25 @@ static void put_json_hit(const struct out_opts *o, const Xihu__Hit *h, unsigned 
 /* How many of h's lines to print: all, or when it has more than
  * o->cut_lines matching lines, those before the first one past the cut,
  * less the context lines that only lead up to it. */
-static size_t shown_lines(const struct out_opts *o, const Xihu__Hit *h)
+static size_t shown_lines(const struct out_opts *o, const struct xihu_hit *h)
 {
 	uint32_t matching = 0, last = 0; /* the last matching line shown */
 	for (size_t i = 0; i < h->n_lines; i++) {
-		const Xihu__Line *l = h->lines[i];
+		const struct xihu_line *l = &h->lines[i];
 		if (l->col == 0 || !o->cut_lines)
 			continue;
 		if (++matching <= o->cut_lines) {
 			last = l->line;
 			continue;
 		}
-		while (i > 0 && h->lines[i - 1]->col == 0 && h->lines[i - 1]->line > last + o->context)
+		while (i > 0 && h->lines[i - 1].col == 0 && h->lines[i - 1].line > last + o->context)
 			i--;
 		return i;
 	}
 	return h->n_lines;
 }
 
-void out_hit(const struct out_opts *o, const Xihu__Hit *h, unsigned rank, bool first)
+void out_hit(const struct out_opts *o, const struct xihu_hit *h, unsigned rank, bool first)
 {
 	FILE *f = o->f;
 	switch (o->format) {
@@ -191,9 +191,9 @@ void out_hit(const struct out_opts *o, const Xihu__Hit *h, unsigned rank, bool f
 		fputc('\n', f);
 		size_t shown = shown_lines(o, h);
 		for (size_t i = 0; i < shown; i++) {
-			const Xihu__Line *l = h->lines[i];
-			if (i && l->line > h->lines[i - 1]->line + 1 &&
-			    (l->col == 0 || h->lines[i - 1]->col == 0))
+			const struct xihu_line *l = &h->lines[i];
+			if (i && l->line > h->lines[i - 1].line + 1 &&
+			    (l->col == 0 || h->lines[i - 1].col == 0))
 				fputs("--\n", f); /* a gap between context groups, as grep -C */
 			if (l->col == 0) /* a context line */
 				fprintf(f, o->color ? C_LINE "%u" C_RESET "-  " : "%u-  ", l->line);
@@ -214,10 +214,10 @@ void out_hit(const struct out_opts *o, const Xihu__Hit *h, unsigned rank, bool f
 			fputs(":1:1:\n", f);
 		}
 		for (size_t i = 0; i < h->n_lines; i++) {
-			const Xihu__Line *l = h->lines[i];
+			const struct xihu_line *l = &h->lines[i];
 			put_doc(o, h, false);
 			fprintf(f, ":%u:%u:", l->line, l->col);
-			fwrite(l->text.data, 1, l->text.len, f);
+			fwrite(l->text, 1, l->text_len, f);
 			fputc('\n', f);
 		}
 		return;

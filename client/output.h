@@ -1,7 +1,8 @@
 /*
  * output.h: how `xihu search` prints hits (client/output.c).  Formats are
  * those of SPEC §2: the default grouped form, --vimgrep, --json (JSON Lines)
- * and -l.  Nothing here talks to the daemon.
+ * and -l.  Hits are libxihu-client's (<xihu/client.h>); nothing here talks
+ * to the daemon.
  */
 #ifndef XIHU_OUTPUT_H
 #define XIHU_OUTPUT_H
@@ -10,7 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "xihu.pb-c.h"
+#include <xihu/client.h>
 
 enum out_format { OUT_DEFAULT, OUT_VIMGREP, OUT_JSON, OUT_LIST, OUT_COUNT };
 
@@ -27,7 +28,7 @@ struct out_opts {
 
 /* Prints the hit ranked rank (1-based, by score); first: the first hit
  * printed (the default format separates hits with a blank line). */
-void out_hit(const struct out_opts *o, const Xihu__Hit *h, unsigned rank, bool first);
+void out_hit(const struct out_opts *o, const struct xihu_hit *h, unsigned rank, bool first);
 /* --json: the last line {"summary":{hits, total, total_exact, took_us}}. */
 void out_json_summary(const struct out_opts *o, uint64_t hits, uint64_t total,
                       bool total_exact, uint64_t took_us, const char *suggestion);

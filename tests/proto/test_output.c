@@ -1,7 +1,8 @@
 /*
  * test_output.c: what `xihu search` prints (client/output.c): JSON that is
  * always valid whatever bytes a file holds, paths relative to the current
- * directory, the vimgrep and default layouts.
+ * directory, the vimgrep and default layouts, for hits as libxihu-client
+ * hands them over (struct xihu_hit).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -49,19 +50,21 @@ static void json_keeps_valid_utf8_and_replaces_invalid_bytes(void **state)
 	free(j);
 }
 
-static Xihu__Hit *make_hit(const char *doc, Xihu__Line **lines, size_t n)
+static struct xihu_hit *make_hit(const char *doc, const struct xihu_line *lines, size_t n)
 {
-	static Xihu__Hit h;
-	xihu__hit__init(&h);
-	h.doc.data = (uint8_t *)doc;
-	h.doc.len = strlen(doc);
-	h.score = 1.5;
-	h.lines = lines;
-	h.n_lines = n;
+	static struct xihu_hit h;
+	h = (struct xihu_hit){
+	    .doc = doc,
+	    .doc_len = strlen(doc),
+	    .score = 1.5,
+	    .lines = lines,
+	    .n_lines = n,
+	};
 	return &h;
 }
 
-static char *print_hit(enum out_format fmt, const char *cwd, const Xihu__Hit *h, unsigned rank)
+static char *print_hit(enum out_format fmt, const char *cwd, const struct xihu_hit *h,
+                       unsigned rank)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -76,19 +79,16 @@ static char *print_hit(enum out_format fmt, const char *cwd, const Xihu__Hit *h,
 static void formats_and_relative_paths(void **state)
 {
 	(void)state;
-	Xihu__Span sp = XIHU__SPAN__INIT;
-	sp.start = 4;
-	sp.end = 9;
-	Xihu__Span *spp = &sp;
-	Xihu__Line l = XIHU__LINE__INIT;
-	l.line = 3;
-	l.col = 5;
-	l.text.data = (uint8_t *)"the quick fox";
-	l.text.len = 13;
-	l.spans = &spp;
-	l.n_spans = 1;
-	Xihu__Line *lp = &l;
-	Xihu__Hit *h = make_hit("/home/u/src/a.c", &lp, 1);
+	const struct xihu_span sp = {4, 9};
+	const struct xihu_line l = {
+	    .line = 3,
+	    .col = 5,
+	    .text = "the quick fox",
+	    .text_len = 13,
+	    .spans = &sp,
+	    .n_spans = 1,
+	};
+	struct xihu_hit *h = make_hit("/home/u/src/a.c", &l, 1);
 
 	char *s = print_hit(OUT_VIMGREP, "/home/u", h, 1);
 	assert_string_equal(s, "src/a.c:3:5:the quick fox\n");
@@ -107,7 +107,7 @@ static void formats_and_relative_paths(void **state)
 	                       "\"col\":5,\"text\":\"the quick fox\",\"spans\":[[4,9]]}]}\n");
 	free(s);
 	/* record ids print as they are, even when they look like paths */
-	h->kind = XIHU__DOC_KIND__DOC_RECORD;
+	h->is_record = true;
 	s = print_hit(OUT_LIST, "/home/u", h, 1);
 	assert_string_equal(s, "/home/u/src/a.c\n");
 	free(s);
