@@ -8,7 +8,7 @@
  * results are copied into one allocation the caller frees with one call;
  * the smaller answers (status, the index list, a new index's directory)
  * stay unpacked on the connection, and the structs point into them until the
- * next call of the same kind.
+ * next call of the same kind.  The xihu command is built on this file alone.
  *
  * The shared library is built with hidden visibility: only the declarations
  * of <xihu/client.h>, included below under visibility "default", are

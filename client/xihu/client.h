@@ -3,7 +3,7 @@
  *
  * Asks a running xihud for searches over its Unix socket, and for what the
  * xihu command shows besides: the daemon's status, the indexes it serves, a
- * new one, its shutdown.  Build with
+ * new one, its shutdown (`xihu` itself is built on this library).  Build with
  *     cc prog.c $(pkg-config --cflags --libs xihu-client)
  * docs/CLIENT.md has the whole story; in short:
  *
