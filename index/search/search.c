@@ -28,13 +28,11 @@
  */
 #include <fnmatch.h>
 #include <math.h>
-#include <stdatomic.h>
-#include <time.h>
 #include <utf8proc.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "search/search.h"
+#include "search/search-int.h"
 
 
 static const uint32_t default_fields[] = {FIELD_BODY, FIELD_PATH, FIELD_TITLE};
@@ -102,79 +100,6 @@ typedef struct it {
 		it_filter filter;
 	};
 } it;
-
-/* Everything one query allocates, freed at once. */
-typedef struct qctx {
-	xihu_index *ix;
-	const seg *s; /* the segment being built for */
-	uint32_t si;  /* its index */
-	/* the index's BM25 parameters (SETTINGS), and per field of s the factor
-	 * F that turns a stored block impact (made with XIHU_BM25_K1/B and s's
-	 * own average length) into a bound under them: see impact_norm */
-	double k1, b;
-	double ifac[XIHU_MAX_FIELDS];
-	const xihu_limits *lim;
-	xihu_err *err;
-	int rc;
-	uint64_t ndocs;
-	double avglen[XIHU_MAX_FIELDS];
-	it **all;
-	size_t nall, capall;
-	/* document frequencies over all segments, by (field, term), and the
-	 * term's entry in each segment: each is looked up once per query, not
-	 * once for its df and again for its postings */
-	struct df_slot {
-		char *term; /* NULL: empty slot */
-		uint32_t field;
-		uint64_t df;
-		seg_term *st;  /* per segment: the entry, valid where found[i] */
-		uint8_t *found;
-	} *dfs;
-	size_t ndfs, capdfs;
-	/* every term a fuzzy word expanded to, in any segment (highlighting) */
-	char **fz;
-	size_t nfz, capfz;
-	/* stopping early (xihu_index_search_opts.deadline_ns, cancel): checked every
-	 * STOP_EVERY candidates by stopped() */
-	uint64_t deadline_ns;
-	const _Atomic bool *cancel;
-	uint32_t ticks;
-} qctx;
-
-/* ---- stopping early ------------------------------------------------------ */
-
-#define STOP_EVERY 1024 /* candidates between two looks at the clock (some 20-100 us) */
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* Whether the search must stop now (cancelled, or past its deadline); sets c->rc. */
-static bool stop_now(qctx *c)
-{
-	if (c->rc)
-		return true;
-	if (c->cancel && atomic_load_explicit(c->cancel, memory_order_relaxed)) {
-		c->rc = xihu_err_set(c->err, XIHU_ECANCELED, "search: cancelled");
-		return true;
-	}
-	if (c->deadline_ns && mono_ns() >= c->deadline_ns) {
-		c->rc = xihu_err_set(c->err, XIHU_ETIMEOUT, "search: timed out");
-		return true;
-	}
-	return false;
-}
-
-/* stop_now, every STOP_EVERY calls: cheap enough for every candidate. */
-static inline bool stopped(qctx *c)
-{
-	if (++c->ticks % STOP_EVERY)
-		return false;
-	return stop_now(c);
-}
 
 /* ---- iterator construction ------------------------------------------- */
 
@@ -1319,71 +1244,6 @@ static int it_error(const it *n)
 	return 0;
 }
 
-/* ---- top-k --------------------------------------------------------------- */
-
-typedef struct scored {
-	double score;
-	uint32_t seg, doc;
-} scored;
-
-/* a ranks before b */
-static bool better(const scored *a, const scored *b)
-{
-	if (a->score != b->score)
-		return a->score > b->score;
-	if (a->seg != b->seg)
-		return a->seg < b->seg;
-	return a->doc < b->doc;
-}
-
-/* Min-heap by rank: heap[0] is the worst kept. */
-typedef struct topk {
-	scored *h;
-	uint32_t n, k;
-} topk;
-
-static void topk_push(topk *t, scored e)
-{
-	if (t->k == 0)
-		return;
-	uint32_t i;
-	if (t->n < t->k) {
-		i = t->n++;
-		while (i > 0) {
-			uint32_t p = (i - 1) / 2;
-			if (!better(&t->h[p], &e))
-				break;
-			t->h[i] = t->h[p];
-			i = p;
-		}
-		t->h[i] = e;
-		return;
-	}
-	if (!better(&e, &t->h[0]))
-		return;
-	i = 0;
-	for (;;) {
-		uint32_t l = 2 * i + 1, r = l + 1, w = i;
-		const scored *wv = &e;
-		if (l < t->n && better(wv, &t->h[l])) {
-			w = l;
-			wv = &t->h[l];
-		}
-		if (r < t->n && better(wv, &t->h[r]))
-			w = r;
-		if (w == i)
-			break;
-		t->h[i] = t->h[w];
-		i = w;
-	}
-	t->h[i] = e;
-}
-
-static int cmp_rank(const void *a, const void *b)
-{
-	return better(a, b) ? -1 : better(b, a) ? 1 : 0;
-}
-
 /* ---- matching a segment ------------------------------------------------------ */
 
 static uint32_t next_target(uint32_t d)
@@ -1470,12 +1330,6 @@ static void collect_taat(qctx *c, it *root, uint32_t si, topk *t, xihu_index_res
 	free(seen);
 }
 
-/* The score a new hit must beat to enter the top k (ties lose: they come later). */
-static double threshold(const topk *t)
-{
-	return t->n < t->k ? -1.0 : t->h[0].score;
-}
-
 /*
  * Top k of an AND (whose score is the sum of its kids'): the intersection,
  * but once k hits are kept, a range of docs whose blocks' bounds sum to no
@@ -1489,7 +1343,7 @@ static void collect_and(qctx *c, it *root, uint32_t si, topk *t, xihu_index_resu
 	while (d != POSTINGS_END && !stopped(c)) {
 		uint32_t upto = POSTINGS_END - 1;
 		if (t->n == t->k) {
-			double theta = threshold(t);
+			double theta = topk_threshold(t);
 			if (it_block_bound(c, root, d, &upto) <= theta) {
 				out->total_exact = false;
 				d = next_target(upto);
@@ -1572,7 +1426,7 @@ static void collect_maxscore(qctx *c, it *root, uint32_t si, topk *t, xihu_index
 	for (uint32_t i = 0; i < n; i++)
 		ub[i] = k[i]->maxs + (i ? ub[i - 1] : 0);
 	uint32_t ne = 0;
-	double theta = threshold(t);
+	double theta = topk_threshold(t);
 	while (ne < n && ub[ne] <= theta)
 		ne++;
 	if (ne)
@@ -1662,7 +1516,7 @@ static void collect_maxscore(qctx *c, it *root, uint32_t si, topk *t, xihu_index
 				}
 				if (matched && in && score > theta) {
 					topk_push(t, (scored){score, si, d});
-					theta = threshold(t);
+					theta = topk_threshold(t);
 					while (ne < n && ub[ne] <= theta) {
 						ne++;
 						out->total_exact = false;
@@ -1876,9 +1730,8 @@ int xihu_index_search(xihu_index *ix, const char *query, size_t query_len, const
 	for (uint32_t f = 0; f < XIHU_MAX_FIELDS; f++)
 		c.avglen[f] = c.ndocs ? c.avglen[f] / (double)c.ndocs : 0;
 
-	topk t = {.k = o.offset + o.limit};
-	t.h = malloc(t.k * sizeof *t.h);
-	if (!t.h) {
+	topk t;
+	if (!topk_init(&t, o.offset + o.limit)) {
 		query_free(q);
 		return xihu_err_set(err, XIHU_ENOMEM, "search: out of memory");
 	}
@@ -1945,7 +1798,7 @@ int xihu_index_search(xihu_index *ix, const char *query, size_t query_len, const
 	if (!rc && t.n == 0 && out->total == 0 && o.suggest)
 		rc = suggest(&c, query, query_len, q, &out->suggestion);
 	if (!rc && t.n > o.offset) {
-		qsort(t.h, t.n, sizeof *t.h, cmp_rank);
+		topk_sort(&t);
 		uint32_t n = t.n - o.offset;
 		out->hits = calloc(n, sizeof *out->hits);
 		if (!out->hits)
@@ -1964,7 +1817,7 @@ int xihu_index_search(xihu_index *ix, const char *query, size_t query_len, const
 		free(c.fz[i]);
 	free(c.fz);
 	query_free(q); /* after the hits: hl borrows its words */
-	free(t.h);
+	topk_free(&t);
 	if (rc)
 		xihu_index_results_free(out);
 	return rc;
