@@ -22,10 +22,10 @@
  *
  * Building: a new tree is indexed by a thread of its own (cancelled when
  * the daemon stops: asking again after a restart starts over) (one indexing
- * thread, RAM_MB of budget), whose progress line (xihu_build's) is kept
- * for ListRequest; once committed, the index is served and synced.  A
- * failed build is kept as "failed" with its one-line error, and asking
- * again retries it.
+ * thread, RAM_MB of budget), whose last progress report (xihu_build's
+ * counts) is kept for ListRequest; once committed, the index is served and
+ * synced.  A failed build is kept as "failed" with its one-line error, and
+ * asking again retries it.
  *
  * Thread safety: the entry list only grows (entries live until
  * registry_free), under the registry's mutex; each entry's fields are
@@ -68,7 +68,8 @@ struct reg_entry {
 	uint64_t checked_ms;
 	struct sync *sync;
 	enum reg_state state;
-	char progress[160];
+	xihu_build_progress progress; /* the build's last report */
+	bool reported;                /* progress holds one */
 	char error[512];
 	pthread_t builder;
 	bool building; /* builder not yet joined */
@@ -175,7 +176,7 @@ static bool entry_open(struct reg_entry *e, xihu_err *err)
 	e->nroots = n;
 	e->checked_ms = xihud_now_ms();
 	e->state = REG_READY;
-	e->progress[0] = '\0';
+	e->reported = false;
 	bool start_sync = !e->sync && !e->reg->no_sync;
 	pthread_mutex_unlock(&e->mu);
 	xihu_index_unref(old);
@@ -345,50 +346,25 @@ int registry_pick(struct registry *reg, const char *index, const char *cwd, xihu
 
 /* ---- building ------------------------------------------------------------------- */
 
-/* xihu_build's progress line ("\r\033[K12 files, 3.4 MB, ...") into e->progress. */
-static ssize_t progress_write(void *cookie, const char *buf, size_t size)
+/* xihu_build_opts.progress: the build's counts, for registry_list. */
+static void keep_progress(void *ctx, const xihu_build_progress *p)
 {
-	struct reg_entry *e = cookie;
-	char line[sizeof e->progress];
-	size_t n = 0;
-	for (size_t i = 0; i < size; i++) {
-		char ch = buf[i];
-		if (ch == '\r' || ch == '\n') {
-			n = 0;
-			continue;
-		}
-		if (ch == '\033') { /* "\033[K" */
-			while (i < size && buf[i] != 'K')
-				i++;
-			continue;
-		}
-		if (n + 1 < sizeof line)
-			line[n++] = ch;
-	}
-	line[n] = '\0';
-	if (n) {
-		pthread_mutex_lock(&e->mu);
-		snprintf(e->progress, sizeof e->progress, "%s", line);
-		pthread_mutex_unlock(&e->mu);
-	}
-	return (ssize_t)size;
+	struct reg_entry *e = ctx;
+	pthread_mutex_lock(&e->mu);
+	e->progress = *p;
+	e->reported = true;
+	pthread_mutex_unlock(&e->mu);
 }
 
 static void *build_main(void *arg)
 {
 	struct reg_entry *e = arg;
-	cookie_io_functions_t io = {.write = progress_write};
-	FILE *prog = fopencookie(e, "w", io);
-	if (prog)
-		setvbuf(prog, NULL, _IOLBF, 0);
-	xihu_build_opts o = {.progress = prog, .threads = 1, .ram_bytes = (uint64_t)RAM_MB << 20, .lock_wait_ms = 10000,
-	                     .cancel = &e->reg->stopping};
+	xihu_build_opts o = {.progress = keep_progress, .progress_ctx = e, .threads = 1,
+	                     .ram_bytes = (uint64_t)RAM_MB << 20, .lock_wait_ms = 10000, .cancel = &e->reg->stopping};
 	xihu_build_stats st = {0};
 	xihu_err err = {0};
 	const char *paths[] = {e->path};
 	int rc = xihu_build(e->dir, paths, 1, NULL, 0, &o, &st, &err);
-	if (prog)
-		fclose(prog);
 	if (!rc && !entry_open(e, &err))
 		rc = XIHU_EIO;
 	if (rc) {
@@ -478,7 +454,8 @@ int registry_index(struct registry *reg, const char *path, char *dir_out, size_t
 	free(e->path);
 	e->path = real;
 	e->state = REG_INDEXING;
-	e->progress[0] = e->error[0] = '\0';
+	e->reported = false;
+	e->error[0] = '\0';
 	e->building = pthread_create(&e->builder, NULL, build_main, e) == 0;
 	if (!e->building) {
 		e->state = REG_FAILED;
@@ -502,7 +479,10 @@ size_t registry_list(struct registry *reg, struct reg_info **out)
 		pthread_mutex_lock(&e->mu);
 		v[i].dir = strdup(e->dir);
 		v[i].state = e->state == REG_READY ? "ready" : e->state == REG_INDEXING ? "indexing" : "failed";
-		v[i].progress = strdup(e->progress);
+		char line[160] = "";
+		if (e->reported)
+			xihu_build_progress_line(&e->progress, line, sizeof line);
+		v[i].progress = strdup(line);
 		v[i].error = strdup(e->error);
 		v[i].ix = e->ix ? xihu_index_ref(e->ix) : NULL;
 		v[i].roots = calloc(e->nroots + 2, sizeof *v[i].roots);

@@ -6,7 +6,10 @@
  *              [--stem LANG] [--stopwords FILE] [--fold-diacritics] [PATH]...
  *   xihu-index --check [--index DIR]
  *
- * Progress goes to stderr when it is a terminal; the summary to stdout.
+ * The library reports a build's progress as counts; this program owns the
+ * terminal and draws them (draw_progress): on stderr when it is a terminal,
+ * one line redrawn in place, with a bar when it is 60 columns wide or more.
+ * The summary goes to stdout.
  * Exit 0 on success, 2 on any error, with one line "xihu-index: what: why".
  */
 #include <errno.h>
@@ -14,6 +17,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "xihu-index.h"
@@ -124,6 +128,68 @@ static int warn_mode(void *ctx, const char *path, unsigned mode)
 	fprintf(stderr, "xihu-index: warning: %s: mode %04o lets %s %s it\n", path, mode, who,
 	        mode & 022 ? "change" : "read");
 	return 0;
+}
+
+/* ---- the progress line ------------------------------------------------------------- */
+
+/* A build's progress on a terminal: one line, redrawn in place at each
+ * report and ended at the last one. */
+typedef struct progress_line {
+	FILE *f;
+	unsigned cols; /* the terminal's width */
+	bool open;     /* a line is drawn and not ended */
+} progress_line;
+
+/* The width of the terminal fd is, or 0 when it is not one. */
+static unsigned terminal_cols(int fd)
+{
+	struct winsize ws;
+	if (!isatty(fd) || ioctl(fd, TIOCGWINSZ, &ws) != 0)
+		return 0;
+	return ws.ws_col ? ws.ws_col : 80;
+}
+
+/* "[#########---------]  47%  ": the share of the bytes queued that is
+ * done, once the walk has found them all; before that a block sliding to
+ * and fro (a step every 0.1 s). */
+static void draw_bar(FILE *f, const xihu_build_progress *p)
+{
+	enum { WIDTH = 24 };
+	char bar[WIDTH + 1];
+	bool final = p->phase == XIHU_BUILD_INDEXED;
+	if (final || (p->phase == XIHU_BUILD_READING && p->bytes_total)) {
+		unsigned pct = final || !p->bytes_total ? 100 : (unsigned)(p->bytes_done * 100 / p->bytes_total);
+		unsigned fill = pct * WIDTH / 100;
+		memset(bar, '#', fill);
+		memset(bar + fill, '-', WIDTH - fill);
+		bar[WIDTH] = '\0';
+		fprintf(f, "[%s] %3u%%  ", bar, pct);
+		return;
+	}
+	unsigned at = (unsigned)(p->elapsed_ns / 100000000u % (2 * (WIDTH - 3)));
+	if (at >= WIDTH - 3)
+		at = 2 * (WIDTH - 3) - at;
+	memset(bar, ' ', WIDTH);
+	memset(bar + at, '#', 3);
+	bar[WIDTH] = '\0';
+	fprintf(f, "[%s]  ...  ", bar);
+}
+
+/* xihu_build_opts.progress: "[bar]  files, MB, MB/s, ETA" (the bar on a
+ * terminal of 60 columns or more). */
+static void draw_progress(void *ctx, const xihu_build_progress *p)
+{
+	progress_line *pl = ctx;
+	char line[256];
+	xihu_build_progress_line(p, line, sizeof line);
+	fputs("\r\033[K", pl->f);
+	if (pl->cols >= 60)
+		draw_bar(pl->f, p);
+	fputs(line, pl->f);
+	pl->open = p->phase != XIHU_BUILD_INDEXED;
+	if (!pl->open)
+		fputc('\n', pl->f);
+	fflush(pl->f);
 }
 
 int main(int argc, char **argv)
@@ -281,12 +347,18 @@ int main(int argc, char **argv)
 		npaths = 1;
 	}
 	bo.warnings = quiet ? NULL : stderr;
-	bo.progress = !quiet && isatty(STDERR_FILENO) ? stderr : NULL;
+	progress_line pl = {.f = stderr, .cols = terminal_cols(STDERR_FILENO)};
+	if (!quiet && isatty(STDERR_FILENO)) {
+		bo.progress = draw_progress;
+		bo.progress_ctx = &pl;
+	}
 	bo.verbose = verbose ? stderr : NULL;
 	xihu_build_stats st;
 	int rc = xihu_build(index_dir, paths, npaths, jsonl, njsonl, &bo, &st, &err);
 	free(jsonl);
 	if (rc) {
+		if (pl.open)
+			fputc('\n', stderr); /* end the progress line before the error */
 		fprintf(stderr, "xihu-index: %s\n", err.msg);
 		return 2;
 	}

@@ -8,7 +8,12 @@
  *
  * Errors: every fallible call returns 0 or one of the XIHU_E* codes and
  * fills a caller-provided xihu_err with a one-line message that names the
- * file and offset (or the query column) involved.  No call prints.
+ * file and offset (or the query column) involved.
+ *
+ * Output: no call touches a terminal.  A build reports its progress as
+ * counts (xihu_build_progress, through xihu_build_opts.progress) for the
+ * program that owns the terminal to draw; its warnings and verbose lines
+ * go to the FILEs the caller gives, if any.
  *
  * Threads: an opened xihu_index is immutable; any number of threads may
  * search the same one.  Reference counts keep a snapshot alive while a
@@ -63,9 +68,43 @@ bool xihu_default_index_dir(char *buf, size_t size);
 
 #define XIHU_DEFAULT_MAX_FILE_SIZE (16u << 20)
 
+/* Where a build is, as its progress reports say. */
+typedef enum xihu_build_phase {
+	XIHU_BUILD_WALKING = 0, /* the trees are being walked: bytes_total still grows */
+	XIHU_BUILD_READING = 1, /* the trees are walked: bytes_total holds all their files
+	                         * (JSON Lines records add theirs as they are read) */
+	XIHU_BUILD_INDEXED = 2, /* the last report: everything read is in segments
+	                         * (the commit and the merges follow) */
+} xihu_build_phase;
+
+/* What a build has done so far (the bytes are the input's: file sizes and
+ * record texts, of the new and changed documents only). */
+typedef struct xihu_build_progress {
+	xihu_build_phase phase;
+	uint64_t files_seen;  /* regular files the walk met, unchanged ones included */
+	uint64_t files_done;  /* new and changed files read (or skipped) */
+	uint64_t bytes_done;  /* bytes of the files done and records read */
+	uint64_t bytes_total; /* bytes queued for reading so far, >= bytes_done */
+	uint64_t elapsed_ns;  /* since xihu_build was called */
+	double eta_s;         /* seconds left at the rate so far; < 0: not known
+	                       * (while walking, when nothing is read yet, at the end) */
+} xihu_build_progress;
+
+/* Receives a build's progress reports, on the thread that called xihu_build. */
+typedef void (*xihu_build_progress_fn)(void *ctx, const xihu_build_progress *p);
+
+/* The report as one line of plain text, into buf (always terminated):
+ * "49 files, 0.7 MB, 9.4 MB/s" and ", ETA 12 s" when known.  Returns the
+ * length the whole line has (snprintf's way). */
+int xihu_build_progress_line(const xihu_build_progress *p, char *buf, size_t size);
+
 typedef struct xihu_build_opts {
 	uint64_t max_file_size; /* bytes; 0 = XIHU_DEFAULT_MAX_FILE_SIZE */
-	FILE *progress;         /* a progress line (\r-updated) goes here; NULL: none */
+	/* Called at most 5 times a second while documents are read, and once
+	 * more (phase XIHU_BUILD_INDEXED) when they all are; not after the
+	 * reading failed.  NULL: no reports. */
+	xihu_build_progress_fn progress;
+	void *progress_ctx;     /* progress's first argument */
 	FILE *warnings;         /* one line per skipped/unreadable input; NULL: none */
 	uint64_t ram_bytes;     /* RAM budget of the segment writers; 0 = 256 MiB */
 	uint32_t threads;       /* indexing threads; 0 = online CPUs; at most 8 */

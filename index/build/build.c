@@ -28,6 +28,11 @@
  * crash (SIGKILL included) anywhere leaves at worst unreferenced files that
  * the next run deletes first.
  *
+ * Progress: while documents are read, the walk and the pipeline's idle
+ * report counts (xihu_build_progress) to opts->progress, at most 5 times a
+ * second, and the run once more when all of them are in segments; nothing
+ * here draws them or touches a terminal (xihu-index and xihud do).
+ *
  * Roots: the index holds exactly the roots of its last run.  Given paths
  * (default ".") and --jsonl files replace the manifest's roots; documents
  * under a root no longer given are deleted; a root nested in another given
@@ -50,7 +55,9 @@
  * rewritten together.  opts->merge_all merges everything into one segment.
  * The merged segment takes the place of the first input in the manifest.
  *
- * Called by xihu-index (xihu_build).
+ * Called by xihu-index and by xihud (its new indexes and live sync) through
+ * xihu_build; xihud also reads an index's roots (xihu_index_roots) and
+ * lists the directories live sync watches (xihu_tree_dirs).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -61,7 +68,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -127,7 +133,6 @@ typedef struct build {
 	uint32_t root_len; /* the tree being walked: its path relative part starts after */
 	uint64_t queued_bytes; /* handed to the pipeline: the ETA's total once walk_done */
 	bool walk_done;
-	unsigned tty_cols; /* the progress stream is a terminal this wide; 0: not one */
 	uint64_t skipped_large; /* by their size at the walk */
 	pipeline *pipe;
 } build;
@@ -159,76 +164,52 @@ static void verbose(build *b, const char *fmt, ...)
 	fflush(b->o->verbose);
 }
 
-/* The width of the terminal f writes to, or 0 when it is not one. */
-static unsigned terminal_cols(FILE *f)
-{
-	struct winsize ws;
-	int fd = f ? fileno(f) : -1;
-	if (fd < 0 || !isatty(fd) || ioctl(fd, TIOCGWINSZ, &ws) != 0)
-		return 0;
-	return ws.ws_col ? ws.ws_col : 80;
-}
+/* ---- progress ------------------------------------------------------------------------- */
 
-/* "[#########---------]  47% " for a terminal's progress line: the share of
- * the bytes queued that is done, once the walk has found them all; before
- * that a block sliding to and fro. */
-static void progress_bar(FILE *f, const build *b, uint64_t done, uint64_t now, bool final)
-{
-	enum { WIDTH = 24 };
-	char bar[WIDTH + 1];
-	if (final || (b->walk_done && b->queued_bytes)) {
-		uint64_t total = b->queued_bytes > done ? b->queued_bytes : done;
-		unsigned pct = final || !total ? 100 : (unsigned)(done * 100 / total);
-		unsigned fill = pct * WIDTH / 100;
-		memset(bar, '#', fill);
-		memset(bar + fill, '-', WIDTH - fill);
-		bar[WIDTH] = '\0';
-		fprintf(f, "[%s] %3u%%  ", bar, pct);
-		return;
-	}
-	unsigned at = (unsigned)(now / 100000000u % (2 * (WIDTH - 3))); /* moves every 0.1 s */
-	if (at >= WIDTH - 3)
-		at = 2 * (WIDTH - 3) - at;
-	memset(bar, ' ', WIDTH);
-	memset(bar + at, '#', 3);
-	bar[WIDTH] = '\0';
-	fprintf(f, "[%s]  ...  ", bar);
-}
+#define PROGRESS_EVERY_NS 200000000u /* at most 5 reports a second */
 
-/* The progress line, redrawn at most 5 times a second: files, MB, MB/s and,
- * once the walk is done, the ETA.  On a terminal of 60 columns or more it
- * starts with a bar; elsewhere (the daemon keeps the line for `xihu list`)
- * the plain line. */
-static void progress(build *b, bool final)
+/* Reports the counts to opts->progress: from the walk and from the
+ * pipeline's idle, at most every PROGRESS_EVERY_NS, and once more, final,
+ * when every document is read.  On the build's thread only. */
+static void report_progress(build *b, bool final)
 {
-	/* called on the build's thread only: from the walk and from the pipeline's idle */
-	FILE *f = b->o->progress;
-	if (!f)
+	if (!b->o->progress)
 		return;
 	uint64_t now = now_ns();
-	if (!final && now - b->last_progress_ns < 200000000u)
+	if (!final && now - b->last_progress_ns < PROGRESS_EVERY_NS)
 		return;
 	b->last_progress_ns = now;
-	double secs = (double)(now - b->start_ns) / 1e9;
 	pipeline_counts c = {0};
 	if (b->pipe)
 		pipeline_get_counts(b->pipe, &c);
-	uint64_t files = c.files, done = c.input_bytes;
-	double mb = (double)done / 1e6, rate = secs > 0 ? mb / secs : 0.0;
-	fputs("\r\033[K", f);
-	if (b->tty_cols >= 60)
-		progress_bar(f, b, done, now, final);
-	fprintf(f, "%" PRIu64 " files, %.1f MB, %.1f MB/s", files, mb, rate);
-	if (!final && b->walk_done && rate > 0 && b->queued_bytes > done)
-		fprintf(f, ", ETA %.0f s", (double)(b->queued_bytes - done) / 1e6 / rate);
-	if (final)
-		fputc('\n', f);
-	fflush(f);
+	xihu_build_progress p = {
+		.phase = final ? XIHU_BUILD_INDEXED : b->walk_done ? XIHU_BUILD_READING : XIHU_BUILD_WALKING,
+		.files_seen = b->st->files_seen,
+		.files_done = c.files,
+		.bytes_done = c.input_bytes,
+		.bytes_total = b->queued_bytes > c.input_bytes ? b->queued_bytes : c.input_bytes,
+		.elapsed_ns = now - b->start_ns,
+		.eta_s = -1,
+	};
+	/* the bytes left at the rate so far, once the walk has found them all */
+	if (p.phase == XIHU_BUILD_READING && p.bytes_done && p.elapsed_ns && p.bytes_total > p.bytes_done)
+		p.eta_s = (double)(p.bytes_total - p.bytes_done) * ((double)p.elapsed_ns / 1e9) / (double)p.bytes_done;
+	b->o->progress(b->o->progress_ctx, &p);
+}
+
+int xihu_build_progress_line(const xihu_build_progress *p, char *buf, size_t size)
+{
+	double secs = (double)p->elapsed_ns / 1e9, mb = (double)p->bytes_done / 1e6;
+	double rate = secs > 0 ? mb / secs : 0.0;
+	if (p->eta_s >= 0)
+		return snprintf(buf, size, "%" PRIu64 " files, %.1f MB, %.1f MB/s, ETA %.0f s", p->files_done, mb, rate,
+		                p->eta_s);
+	return snprintf(buf, size, "%" PRIu64 " files, %.1f MB, %.1f MB/s", p->files_done, mb, rate);
 }
 
 static void idle(void *ctx)
 {
-	progress(ctx, false);
+	report_progress(ctx, false);
 }
 
 /* ---- the old index: what is there, what stays ---------------------------------- */
@@ -381,7 +362,7 @@ static int on_file(void *ctx, const char *path, const struct stat *st)
 	}
 	size_t rel = b->root_len < len && path[b->root_len] == '/' ? b->root_len + 1 : 0;
 	b->queued_bytes += size;
-	progress(b, false);
+	report_progress(b, false);
 	return pipeline_add_file(b->pipe, path, len, rel, mtime, size, od != NULL, b->err);
 }
 
@@ -398,7 +379,7 @@ static int on_record(void *ctx, const jsonl_record *rec)
 	if (cancelled(b))
 		return xihu_err_set(b->err, XIHU_ECANCELED, "%s: indexing cancelled", b->dir);
 	b->queued_bytes += rec->text_len;
-	progress(b, false);
+	report_progress(b, false);
 	return pipeline_add_record(b->pipe, rec, rc->size, rc->mtime, b->err);
 }
 
@@ -850,7 +831,6 @@ int xihu_build(const char *index_dir, const char *const *paths, size_t npaths, c
 	xihu_build_stats st = {0};
 	build b = {.dir = index_dir, .o = opts ? opts : &defo, .st = &st, .err = err};
 	b.start_ns = now_ns();
-	b.tty_cols = terminal_cols(b.o->progress);
 	b.max_size = b.o->max_file_size ? b.o->max_file_size : XIHU_DEFAULT_MAX_FILE_SIZE;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	uint32_t threads = b.o->threads ? b.o->threads : ncpu > 0 ? (uint32_t)ncpu : 1;
@@ -948,7 +928,7 @@ int xihu_build(const char *index_dir, const char *const *paths, size_t npaths, c
 	if ((rc = feed(&b, roots, nroots)) || (rc = pipeline_finish(b.pipe, &ns, &nns, err)))
 		goto out;
 	pipeline_get_counts(b.pipe, &pc);
-	progress(&b, true);
+	report_progress(&b, true);
 	st.segments_written = nns;
 
 	/* old copies of changed documents and vanished ones -> deletions */
@@ -1020,8 +1000,6 @@ int xihu_build(const char *index_dir, const char *const *paths, size_t npaths, c
 	st.index_bytes = dir_bytes(index_dir);
 
 out:
-	if (rc && b.o->progress && b.last_progress_ns)
-		fputc('\n', b.o->progress); /* end the progress line before the error */
 	if (rc && locked) {
 		/* segments finished but never committed: collect against what is
 		 * committed now (a failed merge may follow a successful commit) */
