@@ -11,6 +11,7 @@
 #ifndef XIHU_SEARCH_SEARCH_INT_H
 #define XIHU_SEARCH_SEARCH_INT_H
 
+#include <math.h>
 #include <stdatomic.h>
 
 #include "search/search.h"
@@ -28,7 +29,7 @@ typedef struct qctx {
 	uint32_t si;  /* its index */
 	/* the index's BM25 parameters (SETTINGS), and per field of s the factor
 	 * F that turns a stored block impact (made with XIHU_BM25_K1/B and s's
-	 * own average length) into a bound under them: see impact_norm */
+	 * own average length) into a bound under them: see score_impact_norm */
 	double k1, b;
 	double ifac[XIHU_MAX_FIELDS];
 	const xihu_limits *lim;
@@ -41,13 +42,7 @@ typedef struct qctx {
 	/* document frequencies over all segments, by (field, term), and the
 	 * term's entry in each segment: each is looked up once per query, not
 	 * once for its df and again for its postings */
-	struct df_slot {
-		char *term; /* NULL: empty slot */
-		uint32_t field;
-		uint64_t df;
-		seg_term *st;  /* per segment: the entry, valid where found[i] */
-		uint8_t *found;
-	} *dfs;
+	struct df_slot *dfs; /* score.c's */
 	size_t ndfs, capdfs;
 	/* every term a fuzzy word expanded to, in any segment (highlighting) */
 	char **fz;
@@ -72,6 +67,53 @@ static inline bool stopped(qctx *c)
 	if (++c->ticks % STOP_EVERY)
 		return false;
 	return stop_now(c);
+}
+
+/* ==== score.c: BM25 and its bounds ====================================== */
+
+/* Bounds are computed in another order than the scores they bound; this
+ * keeps a rounding difference from pruning a doc that scores exactly its
+ * bound. */
+#define BOUND_SLACK (1.0 + 1e-9)
+
+/* k1, b, N and the average field lengths over every segment of c->ix. */
+void score_init(qctx *c);
+/* c->ifac for the segment c->s. */
+void score_init_segment(qctx *c);
+/* Frees the df table. */
+void score_free(qctx *c);
+/* A term's df over every segment of the index, and its entry in the segment
+ * being built for (*here, NULL where it is missing), cached per query. */
+int score_df(qctx *c, uint32_t field, const char *term, uint32_t len, uint64_t *df, const seg_term **here);
+double score_idf(uint64_t ndocs, uint64_t df);
+/* BM25's tf part at its largest for a given tf: the field as short as can be. */
+double score_tf_bound(const qctx *c, uint32_t tf);
+
+/* BM25's tf part: tf / (tf + k1 * (1 - b + b * len / avglen)). */
+static inline double score_tf_norm(const qctx *c, uint32_t tf, uint32_t len, double avglen)
+{
+	double norm = 1.0 - c->b + (avglen > 0 ? c->b * (double)len / avglen : 0);
+	return (double)tf / ((double)tf + c->k1 * norm);
+}
+
+/*
+ * A stored impact i bounds, for every doc of its block (or term),
+ * tf / (tf + K0 * B0) with K0, b0 = XIHU_BM25_K1, XIHU_BM25_B and
+ * B0 = 1 - b0 + b0 * dl / avg_s: so tf / B0 <= R = K0 * i / (1 - i).  Under
+ * the query's k1, b and average avg_q, B = 1 - b + b * dl / avg_q, and
+ * B0 / B <= F = max((1 - b0) / (1 - b), b0 * avg_q / (b * avg_s)) (a ratio
+ * of two linear functions of dl is largest at dl = 0 or as dl grows), so
+ * tf / B <= T = R * F and tf / (tf + k1 * B) <= T / (T + k1).  With the
+ * writer's own parameters this is i * max(1, avg_q / avg_s).  F is
+ * infinite (no bound from impacts) for b = 0 or b = 1.
+ */
+static inline double score_impact_norm(const qctx *c, uint32_t field, float impact)
+{
+	double i = impact, f = c->ifac[field];
+	if (!(i < 1.0) || f == INFINITY)
+		return 1.0;
+	double t = XIHU_BM25_K1 * i / (1.0 - i) * f;
+	return t / (t + c->k1);
 }
 
 /* ==== topk.c: the best k hits ============================================ */

@@ -173,128 +173,7 @@ static void it_free_all(qctx *c)
 	c->nall = c->capall = 0;
 }
 
-static uint64_t df_hash(uint32_t field, const char *term, uint32_t len)
-{
-	uint64_t h = 0xcbf29ce484222325u ^ field;
-	for (uint32_t i = 0; i < len; i++)
-		h = (h ^ (uint8_t)term[i]) * 0x100000001b3u;
-	return h;
-}
-
-static struct df_slot *df_find(struct df_slot *t, size_t cap, uint32_t field, const char *term, uint32_t len)
-{
-	for (size_t i = df_hash(field, term, len) & (cap - 1);; i = (i + 1) & (cap - 1))
-		if (!t[i].term || (t[i].field == field && !strncmp(t[i].term, term, len) && !t[i].term[len]))
-			return &t[i];
-}
-
-static void df_free(qctx *c)
-{
-	for (size_t i = 0; i < c->capdfs; i++) {
-		free(c->dfs[i].term);
-		free(c->dfs[i].st);
-	}
-	free(c->dfs);
-}
-
-/* A term's df over every segment of the index, and its entry in the segment
- * being built for (*here, NULL where it is missing), cached per query. */
-static int global_df(qctx *c, uint32_t field, const char *term, uint32_t len, uint64_t *df,
-                     const seg_term **here)
-{
-	*df = 0;
-	*here = NULL;
-	if (c->ndfs * 2 >= c->capdfs) {
-		size_t cap = c->capdfs ? c->capdfs * 2 : 64;
-		struct df_slot *t = calloc(cap, sizeof *t);
-		if (!t)
-			return c->rc = xihu_err_set(c->err, XIHU_ENOMEM, "search: out of memory");
-		for (size_t i = 0; i < c->capdfs; i++)
-			if (c->dfs[i].term)
-				*df_find(t, cap, c->dfs[i].field, c->dfs[i].term, (uint32_t)strlen(c->dfs[i].term)) =
-					c->dfs[i];
-		free(c->dfs);
-		c->dfs = t;
-		c->capdfs = cap;
-	}
-	struct df_slot *slot = df_find(c->dfs, c->capdfs, field, term, len);
-	if (!slot->term) {
-		uint32_t nsegs = index_nsegs(c->ix);
-		seg_term *st = malloc(nsegs * (sizeof *st + 1) + 1);
-		char *copy = strndup(term, len);
-		if (!st || !copy) {
-			free(st);
-			free(copy);
-			return c->rc = xihu_err_set(c->err, XIHU_ENOMEM, "search: out of memory");
-		}
-		uint8_t *found = (uint8_t *)(st + nsegs);
-		uint64_t sum = 0;
-		for (uint32_t i = 0; i < nsegs; i++) {
-			const seg *s = index_seg(c->ix, i);
-			found[i] = 0;
-			if (field >= seg_nfields(s) || !seg_field_total(s, field))
-				continue;
-			int r = seg_lookup(s, field, term, len, &st[i], c->err);
-			if (r < 0) {
-				free(st);
-				free(copy);
-				return c->rc = -r;
-			}
-			if (r > 0) {
-				found[i] = 1;
-				sum += st[i].df;
-			}
-		}
-		slot->term = copy;
-		slot->field = field;
-		slot->df = sum;
-		slot->st = st;
-		slot->found = found;
-		c->ndfs++;
-	}
-	*df = slot->df;
-	if (slot->found[c->si])
-		*here = &slot->st[c->si];
-	return 0;
-}
-
-static double idf(uint64_t ndocs, uint64_t df)
-{
-	return log(1.0 + ((double)ndocs - (double)df + 0.5) / ((double)df + 0.5));
-}
-
 static it *leaf_lookup(qctx *c, uint32_t field, char *const *terms, uint32_t nterms, bool pairable, seg_term *st);
-
-/* Bounds are computed in another order than the scores they bound; this
- * keeps a rounding difference from pruning a doc that scores exactly its
- * bound. */
-#define BOUND_SLACK (1.0 + 1e-9)
-
-/* BM25's tf part at its largest for a given tf: the field as short as can be. */
-static double tf_norm_bound(const qctx *c, uint32_t tf)
-{
-	return (double)tf / ((double)tf + c->k1 * (1.0 - c->b));
-}
-
-/*
- * A stored impact i bounds, for every doc of its block (or term),
- * tf / (tf + K0 * B0) with K0, b0 = XIHU_BM25_K1, XIHU_BM25_B and
- * B0 = 1 - b0 + b0 * dl / avg_s: so tf / B0 <= R = K0 * i / (1 - i).  Under
- * the query's k1, b and average avg_q, B = 1 - b + b * dl / avg_q, and
- * B0 / B <= F = max((1 - b0) / (1 - b), b0 * avg_q / (b * avg_s)) (a ratio
- * of two linear functions of dl is largest at dl = 0 or as dl grows), so
- * tf / B <= T = R * F and tf / (tf + k1 * B) <= T / (T + k1).  With the
- * writer's own parameters this is i * max(1, avg_q / avg_s).  F is
- * infinite (no bound from impacts) for b = 0 or b = 1.
- */
-static double impact_norm(const qctx *c, uint32_t field, float impact)
-{
-	double i = impact, f = c->ifac[field];
-	if (!(i < 1.0) || f == INFINITY)
-		return 1.0;
-	double t = XIHU_BM25_K1 * i / (1.0 - i) * f;
-	return t / (t + c->k1);
-}
 
 /* A leaf over nterms consecutive words of one field: a term (nterms == 1)
  * or a phrase; pairable: a phrase of two adjacent words (no gap, not NEAR),
@@ -347,7 +226,7 @@ static it *leaf_make(qctx *c, uint32_t field, const seg_term *st, uint32_t nterm
 	l->nterms = nterms;
 	/* a phrase occurs no more often than its rarest word, so its tf part
 	 * is bounded by the smallest of its words' */
-	double norm = tf_norm_bound(c, max_tf);
+	double norm = score_tf_bound(c, max_tf);
 	for (uint32_t i = 0; i < nterms; i++) {
 		int r = postings_init(&l->pp[i], c->s, &st[i], c->err);
 		if (r) {
@@ -355,7 +234,7 @@ static it *leaf_make(qctx *c, uint32_t field, const seg_term *st, uint32_t nterm
 			c->rc = r;
 			return NULL;
 		}
-		double imp = impact_norm(c, field, l->pp[i].term_max_impact);
+		double imp = score_impact_norm(c, field, l->pp[i].term_max_impact);
 		if (imp < norm)
 			norm = imp;
 	}
@@ -398,12 +277,12 @@ static it *leaf_lookup(qctx *c, uint32_t field, char *const *terms, uint32_t nte
 		uint32_t len = (uint32_t)strlen(terms[i]);
 		uint64_t df;
 		const seg_term *here;
-		if (global_df(c, field, terms[i], len, &df, &here))
+		if (score_df(c, field, terms[i], len, &df, &here))
 			return NULL;
 		if (!here)
 			return it_new(c, IT_EMPTY);
 		st[i] = *here;
-		w += idf(c->ndocs, df);
+		w += score_idf(c->ndocs, df);
 	}
 	it *pair;
 	if (pairable && nterms == 2 && pair_leaf(c, field, terms, w, &pair))
@@ -1123,19 +1002,13 @@ static uint32_t it_advance(it *n, uint32_t target)
 	return n->doc = d;
 }
 
-static double tf_norm(const qctx *c, uint32_t tf, uint32_t len, double avglen)
-{
-	double norm = 1.0 - c->b + (avglen > 0 ? c->b * (double)len / avglen : 0);
-	return (double)tf / ((double)tf + c->k1 * norm);
-}
-
 /* The tf part of BM25 bounded over the block p's shallow cursor is on: the
  * tighter of the stored impact (scaled to the query's average length) and
  * the (largest tf, shortest field) pair. */
 static double block_norm(const qctx *c, uint32_t field, const postings *p)
 {
-	double a = tf_norm(c, p->sh_max_tf, p->sh_min_dl, c->avglen[field]);
-	double b = impact_norm(c, field, p->sh_impact);
+	double a = score_tf_norm(c, p->sh_max_tf, p->sh_min_dl, c->avglen[field]);
+	double b = score_impact_norm(c, field, p->sh_impact);
 	return a < b ? a : b;
 }
 
@@ -1199,7 +1072,7 @@ static double it_score(const qctx *c, const seg *s, it *n, uint32_t doc)
 		const it_leaf *l = &n->leaf;
 		uint32_t tf = n->kind == IT_TERM ? postings_freq(&l->pp[0]) : l->phrase_tf;
 		uint32_t len = seg_doc_field_len(s, doc, l->field);
-		return l->weight * tf_norm(c, tf, len, c->avglen[l->field]);
+		return l->weight * score_tf_norm(c, tf, len, c->avglen[l->field]);
 	}
 	case IT_AND:
 		for (uint32_t i = 0; i < n->op.nkids; i++)
@@ -1308,7 +1181,7 @@ static void collect_taat(qctx *c, it *root, uint32_t si, topk *t, xihu_index_res
 		for (uint32_t d = p->doc; d != POSTINGS_END; d = postings_next(p)) {
 			if (stopped(c))
 				break;
-			double sc = n->weight * tf_norm(c, postings_freq(p), seg_doc_field_len(c->s, d, n->field), avg);
+			double sc = n->weight * score_tf_norm(c, postings_freq(p), seg_doc_field_len(c->s, d, n->field), avg);
 			if (!(seen[d >> 3] & (1u << (d & 7)))) {
 				seen[d >> 3] |= (uint8_t)(1u << (d & 7));
 				touched[nt++] = d;
@@ -1382,7 +1255,7 @@ static double kid_bound(const qctx *c, it *n, uint32_t d)
 	for (uint32_t i = 0; i < l->nterms; i++)
 		if (postings_freq(&l->pp[i]) < tf)
 			tf = postings_freq(&l->pp[i]);
-	return l->weight * tf_norm(c, tf, seg_doc_field_len(c->s, d, l->field), c->avglen[l->field]);
+	return l->weight * score_tf_norm(c, tf, seg_doc_field_len(c->s, d, l->field), c->avglen[l->field]);
 }
 
 /* Whether kid n (on d) really matches d, confirming a lazy phrase; its score in *score. */
@@ -1719,16 +1592,8 @@ int xihu_index_search(xihu_index *ix, const char *query, size_t query_len, const
 	if (rc)
 		return rc;
 
-	qctx c = {.ix = ix, .lim = o.limits, .err = err, .k1 = analysis_k1(index_analysis(ix)),
-	          .b = analysis_b(index_analysis(ix)), .deadline_ns = o.deadline_ns, .cancel = o.cancel};
-	for (uint32_t i = 0; i < index_nsegs(ix); i++) {
-		const seg *s = index_seg(ix, i);
-		c.ndocs += seg_ndocs(s);
-		for (uint32_t f = 0; f < seg_nfields(s) && f < XIHU_MAX_FIELDS; f++)
-			c.avglen[f] += (double)seg_field_total(s, f);
-	}
-	for (uint32_t f = 0; f < XIHU_MAX_FIELDS; f++)
-		c.avglen[f] = c.ndocs ? c.avglen[f] / (double)c.ndocs : 0;
+	qctx c = {.ix = ix, .lim = o.limits, .err = err, .deadline_ns = o.deadline_ns, .cancel = o.cancel};
+	score_init(&c);
 
 	topk t;
 	if (!topk_init(&t, o.offset + o.limit)) {
@@ -1738,18 +1603,7 @@ int xihu_index_search(xihu_index *ix, const char *query, size_t query_len, const
 	for (uint32_t si = 0; si < index_nsegs(ix) && !stop_now(&c); si++) {
 		c.s = index_seg(ix, si);
 		c.si = si;
-		for (uint32_t f = 0; f < XIHU_MAX_FIELDS; f++) {
-			double seg_avg = seg_ndocs(c.s) ? (double)seg_field_total(c.s, f) / (double)seg_ndocs(c.s) : 0;
-			double b0 = XIHU_BM25_B, r = seg_avg > 0 ? c.avglen[f] / seg_avg : 1.0;
-			if (c.b <= 0 || c.b >= 1)
-				c.ifac[f] = INFINITY;
-			else if (c.k1 == XIHU_BM25_K1 && c.b == b0)
-				c.ifac[f] = r > 1.0 ? r : 1.0;
-			else {
-				double lo = (1.0 - b0) / (1.0 - c.b), hi = b0 * r / c.b;
-				c.ifac[f] = lo > hi ? lo : hi;
-			}
-		}
+		score_init_segment(&c);
 		it *root = build(&c, q);
 		if (root && o.max_cost && it_work(root) > o.max_cost) {
 			c.rc = xihu_err_set(err, XIHU_ETIMEOUT, "search: more work than max_cost allows");
@@ -1780,7 +1634,7 @@ int xihu_index_search(xihu_index *ix, const char *query, size_t query_len, const
 		}
 		it_free_all(&c);
 	}
-	df_free(&c);
+	score_free(&c);
 	rc = c.rc;
 
 	hl_terms hl = {.an = index_analysis(ix)};
