@@ -116,6 +116,101 @@ static inline double score_impact_norm(const qctx *c, uint32_t field, float impa
 	return t / (t + c->k1);
 }
 
+/* ==== iter.c: the iterators ============================================== */
+
+/*
+ * An iterator is one of these kinds, a tagged union: what every kind has
+ * (its doc, cost and score bound) and then what its kind alone holds.
+ * The operations (it_advance, it_score, it_block_bound, ...) switch on the
+ * kind.
+ */
+enum it_kind {
+	IT_EMPTY,  /* matches nothing */
+	IT_TERM,   /* leaf: one postings list */
+	IT_PHRASE, /* leaf: a phrase's (or NEAR's) words, their positions walked */
+	IT_AND,    /* op: all kids, none of the negated ones */
+	IT_OR,     /* op: any kid */
+	IT_FILTER, /* filter: documents whose path passes (ext:, path:); scores 0 */
+};
+
+/* IT_TERM, IT_PHRASE: nterms lists of one field */
+typedef struct it_leaf {
+	uint32_t field;
+	uint32_t nterms;
+	postings *pp; /* nterms iterators */
+	double weight; /* field weight * sum of idf */
+	/* IT_PHRASE only */
+	const uint32_t **pos; /* positions of each word in the current doc */
+	const uint32_t *wpos; /* word i stands at word 0's position + wpos[i] (qnode.pos:
+	                       * stopwords left gaps); NULL: + i */
+	int *npos, *idx;
+	uint32_t phrase_tf;
+	uint32_t near;  /* NEAR/k: k + 1, its words' greatest distance; 0: a phrase */
+	bool lazy;      /* stop where all words occur, confirm later (MaxScore) */
+	bool confirmed; /* lazy: phrase_tf holds the checked count for doc */
+} it_leaf;
+
+/* IT_AND, IT_OR */
+typedef struct it_op {
+	uint32_t nkids, nneg; /* nneg: IT_AND only */
+	struct it **kids, **neg;
+} it_op;
+
+/* IT_FILTER */
+typedef struct it_filter {
+	const qnode *q; /* Q_EXT or Q_GLOB */
+	const seg *s;
+} it_filter;
+
+struct it {
+	enum it_kind kind;
+	uint32_t doc;
+	uint64_t cost; /* an upper bound of the docs it can match */
+	double maxs;   /* no doc scores more than this (MaxScore) */
+	uint32_t ord;  /* a kid's place in its OR before MaxScore sorts them */
+	union {
+		it_leaf leaf;
+		it_op op;
+		it_filter filter;
+	};
+};
+
+/* A new iterator of this kind on no doc yet, kept in c->all; NULL (c->rc
+ * set) when out of memory or after an earlier error. */
+it *it_new(qctx *c, enum it_kind kind);
+/* Frees every iterator of c->all. */
+void it_free_all(qctx *c);
+/* An AND or OR found to match nothing becomes IT_EMPTY. */
+void it_make_empty(it *n);
+/* Appends kid to the AND or OR parent's kids (negative: its negated ones);
+ * false (c->rc set) when out of memory. */
+bool it_push_kid(qctx *c, it *parent, it *kid, bool negative);
+/* Postings an evaluation of n may read in this segment: each list's
+ * documents (a phrase reads all its words' lists), summed over the tree.
+ * An upper bound of the work, for xihu_index_search_opts.max_cost: a phrase of
+ * two rare-ish words can match few documents and still walk long lists. */
+uint64_t it_work(const it *n);
+/* The occurrences of a phrase (or NEAR) in the doc all its lists are on;
+ * < 0: the positions are corrupt. */
+int it_phrase_count(it_leaf *l);
+/* Moves n to its first match >= target (never backwards) and returns it,
+ * POSTINGS_END when there is none. */
+uint32_t it_advance(it *n, uint32_t target);
+/*
+ * An upper bound of n's score for every doc in [d, *upto], from the skip
+ * tables alone: each list's shallow cursor moves to the block holding d
+ * (no block is decoded, no iterator's doc moves) and *upto is lowered to
+ * the last doc of the shortest such block.  A list already past d adds
+ * nothing and lowers *upto to the doc before its own: a sparse list's one
+ * wide block must not lift the bound of every range it spans.  Callers ask
+ * with d never decreasing.  A list with nothing at or after d adds nothing.
+ */
+double it_block_bound(const qctx *c, it *n, uint32_t d, uint32_t *upto);
+/* Score of the doc n is positioned on (the caller checked n->doc == doc). */
+double it_score(const qctx *c, const seg *s, it *n, uint32_t doc);
+/* Corruption met by any postings iterator of the tree. */
+int it_error(const it *n);
+
 /* ==== topk.c: the best k hits ============================================ */
 
 typedef struct scored {

@@ -44,135 +44,6 @@ static const uint32_t default_fields[] = {FIELD_BODY, FIELD_PATH, FIELD_TITLE};
  * names are the strongest words there are. */
 static const double field_weight[XIHU_MAX_FIELDS] = {[FIELD_BODY] = 1.0, [FIELD_PATH] = 1.0, [FIELD_TITLE] = 0.5};
 
-/*
- * An iterator is one of these kinds, a tagged union: what every kind has
- * (its doc, cost and score bound) and then what its kind alone holds.
- * The operations (it_advance, it_score, it_block_bound, ...) switch on the
- * kind.
- */
-enum it_kind {
-	IT_EMPTY,  /* matches nothing */
-	IT_TERM,   /* leaf: one postings list */
-	IT_PHRASE, /* leaf: a phrase's (or NEAR's) words, their positions walked */
-	IT_AND,    /* op: all kids, none of the negated ones */
-	IT_OR,     /* op: any kid */
-	IT_FILTER, /* filter: documents whose path passes (ext:, path:); scores 0 */
-};
-
-/* IT_TERM, IT_PHRASE: nterms lists of one field */
-typedef struct it_leaf {
-	uint32_t field;
-	uint32_t nterms;
-	postings *pp; /* nterms iterators */
-	double weight; /* field weight * sum of idf */
-	/* IT_PHRASE only */
-	const uint32_t **pos; /* positions of each word in the current doc */
-	const uint32_t *wpos; /* word i stands at word 0's position + wpos[i] (qnode.pos:
-	                       * stopwords left gaps); NULL: + i */
-	int *npos, *idx;
-	uint32_t phrase_tf;
-	uint32_t near;  /* NEAR/k: k + 1, its words' greatest distance; 0: a phrase */
-	bool lazy;      /* stop where all words occur, confirm later (MaxScore) */
-	bool confirmed; /* lazy: phrase_tf holds the checked count for doc */
-} it_leaf;
-
-/* IT_AND, IT_OR */
-typedef struct it_op {
-	uint32_t nkids, nneg; /* nneg: IT_AND only */
-	struct it **kids, **neg;
-} it_op;
-
-/* IT_FILTER */
-typedef struct it_filter {
-	const qnode *q; /* Q_EXT or Q_GLOB */
-	const seg *s;
-} it_filter;
-
-typedef struct it {
-	enum it_kind kind;
-	uint32_t doc;
-	uint64_t cost; /* an upper bound of the docs it can match */
-	double maxs;   /* no doc scores more than this (MaxScore) */
-	uint32_t ord;  /* a kid's place in its OR before MaxScore sorts them */
-	union {
-		it_leaf leaf;
-		it_op op;
-		it_filter filter;
-	};
-} it;
-
-/* ---- iterator construction ------------------------------------------- */
-
-static it *it_new(qctx *c, enum it_kind kind)
-{
-	if (c->rc)
-		return NULL;
-	if (c->nall == c->capall) {
-		size_t cap = c->capall ? c->capall * 2 : 16;
-		it **a = realloc(c->all, cap * sizeof *a);
-		if (!a) {
-			c->rc = xihu_err_set(c->err, XIHU_ENOMEM, "search: out of memory");
-			return NULL;
-		}
-		c->all = a;
-		c->capall = cap;
-	}
-	it *n = calloc(1, sizeof *n);
-	if (!n) {
-		c->rc = xihu_err_set(c->err, XIHU_ENOMEM, "search: out of memory");
-		return NULL;
-	}
-	n->kind = kind;
-	n->doc = POSTINGS_END;
-	c->all[c->nall++] = n;
-	return n;
-}
-
-/* Frees what n's kind holds (not its kids: every iterator is in c->all). */
-static void it_free(it *n)
-{
-	switch (n->kind) {
-	case IT_TERM:
-	case IT_PHRASE:
-		if (n->leaf.pp) {
-			for (uint32_t j = 0; j < n->leaf.nterms; j++)
-				postings_free(&n->leaf.pp[j]);
-			free(n->leaf.pp);
-		}
-		free(n->leaf.pos);
-		free(n->leaf.npos);
-		free(n->leaf.idx);
-		break;
-	case IT_AND:
-	case IT_OR:
-		free(n->op.kids);
-		free(n->op.neg);
-		break;
-	case IT_EMPTY:
-	case IT_FILTER:
-		break;
-	}
-	free(n);
-}
-
-/* An AND or OR found to match nothing becomes IT_EMPTY. */
-static void op_to_empty(it *n)
-{
-	free(n->op.kids);
-	free(n->op.neg);
-	n->op = (it_op){0};
-	n->kind = IT_EMPTY;
-}
-
-static void it_free_all(qctx *c)
-{
-	for (size_t i = 0; i < c->nall; i++)
-		it_free(c->all[i]);
-	free(c->all);
-	c->all = NULL;
-	c->nall = c->capall = 0;
-}
-
 static it *leaf_lookup(qctx *c, uint32_t field, char *const *terms, uint32_t nterms, bool pairable, seg_term *st);
 
 /* A leaf over nterms consecutive words of one field: a term (nterms == 1)
@@ -290,27 +161,13 @@ static it *leaf_lookup(qctx *c, uint32_t field, char *const *terms, uint32_t nte
 	return leaf_make(c, field, st, nterms, w);
 }
 
-static bool push_kid(qctx *c, it *parent, it *kid, bool negative)
-{
-	it ***arr = negative ? &parent->op.neg : &parent->op.kids;
-	uint32_t *n = negative ? &parent->op.nneg : &parent->op.nkids;
-	it **a = realloc(*arr, (*n + 1) * sizeof *a);
-	if (!a) {
-		c->rc = xihu_err_set(c->err, XIHU_ENOMEM, "search: out of memory");
-		return false;
-	}
-	a[(*n)++] = kid;
-	*arr = a;
-	return true;
-}
-
 /* OR of kids with the empty ones dropped; one kid stands for itself. */
 static it *or_finish(it *n)
 {
 	if (!n)
 		return NULL;
 	if (n->op.nkids == 0) {
-		op_to_empty(n);
+		it_make_empty(n);
 		return n;
 	}
 	if (n->op.nkids == 1)
@@ -329,11 +186,11 @@ static bool or_add(qctx *c, it *n, it *kid)
 		return false;
 	if (kid->kind == IT_OR) {
 		for (uint32_t i = 0; i < kid->op.nkids; i++)
-			if (!push_kid(c, n, kid->op.kids[i], false))
+			if (!it_push_kid(c, n, kid->op.kids[i], false))
 				return false;
 		return true;
 	}
-	return kid->kind == IT_EMPTY || push_kid(c, n, kid, false);
+	return kid->kind == IT_EMPTY || it_push_kid(c, n, kid, false);
 }
 
 static it *build(qctx *c, const qnode *q);
@@ -667,45 +524,6 @@ static bool scope_field(qctx *c, const char *name, uint32_t *id)
 	return any; /* in another segment only: nothing to find in this one */
 }
 
-static bool filter_pass(const qnode *q, const char *name, uint32_t len)
-{
-	char path[4096];
-	if (len >= sizeof path)
-		len = sizeof path - 1;
-	memcpy(path, name, len);
-	path[len] = 0;
-	if (q->kind == Q_EXT) {
-		const char *slash = strrchr(path, '/');
-		const char *dot = strrchr(slash ? slash + 1 : path, '.');
-		if (!dot || dot == (slash ? slash + 1 : path))
-			return false; /* no extension (".bashrc" is a name, not one) */
-		for (char *p = (char *)dot + 1; *p; p++)
-			if (*p >= 'A' && *p <= 'Z')
-				*p = (char)(*p + 32);
-		return fnmatch(q->terms[0], dot + 1, 0) == 0;
-	}
-	/* path:GLOB: the whole path, or any tail of it after a '/' */
-	const char *g = q->terms[0];
-	if (fnmatch(g, path, 0) == 0)
-		return true;
-	for (const char *p = strchr(path, '/'); p; p = strchr(p + 1, '/'))
-		if (fnmatch(g, p + 1, 0) == 0)
-			return true;
-	return false;
-}
-
-static uint32_t filter_advance(const it_filter *f, uint32_t d)
-{
-	for (uint32_t nd = seg_ndocs(f->s); d < nd; d++) {
-		seg_doc doc;
-		if (seg_doc_get(f->s, d, &doc, NULL))
-			return POSTINGS_END;
-		if (!doc.record && filter_pass(f->q, doc.name, doc.name_len))
-			return d;
-	}
-	return POSTINGS_END;
-}
-
 static it *build(qctx *c, const qnode *q)
 {
 	if (c->rc)
@@ -771,13 +589,13 @@ static it *build(qctx *c, const qnode *q)
 				empty |= !neg; /* a missing positive empties the AND */
 				continue;
 			}
-			if (!push_kid(c, n, kid, neg))
+			if (!it_push_kid(c, n, kid, neg))
 				return NULL;
 		}
 		if (!n)
 			return NULL;
 		if (empty || n->op.nkids == 0) {
-			op_to_empty(n);
+			it_make_empty(n);
 			return n;
 		}
 		it **kids = n->op.kids;
@@ -802,319 +620,6 @@ static it *build(qctx *c, const qnode *q)
 	                     q->column);
 	c->err->column = q->column;
 	return NULL;
-}
-
-/* Postings an evaluation of n may read in this segment: each list's
- * documents (a phrase reads all its words' lists), summed over the tree.
- * An upper bound of the work, for xihu_index_search_opts.max_cost: a phrase of
- * two rare-ish words can match few documents and still walk long lists. */
-static uint64_t it_work(const it *n)
-{
-	uint64_t w = 0;
-	switch (n->kind) {
-	case IT_EMPTY:
-		return 0;
-	case IT_FILTER:
-		return n->cost;
-	case IT_TERM:
-	case IT_PHRASE:
-		for (uint32_t i = 0; i < n->leaf.nterms; i++)
-			w += n->leaf.pp[i].df;
-		return w;
-	case IT_AND:
-	case IT_OR:
-		for (uint32_t i = 0; i < n->op.nkids; i++)
-			w += it_work(n->op.kids[i]);
-		for (uint32_t i = 0; i < n->op.nneg; i++)
-			w += it_work(n->op.neg[i]);
-		return w;
-	}
-	return w;
-}
-
-/* ---- iteration ---------------------------------------------------------- */
-
-static uint32_t it_advance(it *n, uint32_t target);
-
-static int phrase_count(it_leaf *l)
-{
-	const uint32_t **pos = l->pos;
-	int *npos = l->npos, *idx = l->idx;
-	for (uint32_t i = 0; i < l->nterms; i++) {
-		npos[i] = postings_positions(&l->pp[i], &pos[i]);
-		if (npos[i] < 0)
-			return npos[i];
-	}
-	int count = 0;
-	if (l->near) {
-		/* NEAR/k (l->near = k + 1): the first word's positions with every
-		 * other word at most k words away (k + 1 positions), in either
-		 * direction; capped at the rarest word's count, so the phrase
-		 * bounds hold */
-		uint64_t w = l->near;
-		int cap = npos[0];
-		for (uint32_t i = 1; i < l->nterms; i++)
-			if (npos[i] < cap)
-				cap = npos[i];
-		memset(idx, 0, l->nterms * sizeof *idx);
-		for (int a = 0; a < npos[0] && count < cap; a++) {
-			uint64_t x = pos[0][a], lo = x > w ? x - w : 0, hi = x + w;
-			bool ok = true;
-			for (uint32_t i = 1; i < l->nterms && ok; i++) {
-				while (idx[i] < npos[i] && pos[i][idx[i]] < lo)
-					idx[i]++;
-				ok = idx[i] < npos[i] && pos[i][idx[i]] <= hi;
-			}
-			count += ok;
-		}
-		return count;
-	}
-	if (l->nterms == 2) {
-		/* the common case, as one merge of the two lists */
-		const uint32_t *a = pos[0], *b = pos[1];
-		int na = npos[0], nb = npos[1], i = 0, j = 0;
-		while (i < na && j < nb) {
-			uint64_t x = (uint64_t)a[i] + (l->wpos ? l->wpos[1] : 1), y = b[j];
-			if (x < y) {
-				i++;
-			} else if (x > y) {
-				j++;
-			} else {
-				count++;
-				i++;
-				j++;
-			}
-		}
-		return count;
-	}
-	/* for each start x of the first word, word i must be at x + i (+ wpos[i]) */
-	memset(idx, 0, l->nterms * sizeof *idx);
-	for (int a = 0; a < npos[0]; a++) {
-		uint64_t x = pos[0][a];
-		bool ok = true;
-		for (uint32_t i = 1; i < l->nterms && ok; i++) {
-			uint64_t want = x + (l->wpos ? l->wpos[i] : i);
-			while (idx[i] < npos[i] && pos[i][idx[i]] < want)
-				idx[i]++;
-			ok = idx[i] < npos[i] && pos[i][idx[i]] == want;
-		}
-		count += ok;
-	}
-	return count;
-}
-
-/* All terms of a leaf positioned on the first common doc >= target. */
-static uint32_t leaf_align(it_leaf *l, uint32_t d)
-{
-	for (uint32_t i = 0; i < l->nterms;) {
-		postings *p = &l->pp[i];
-		uint32_t k = p->doc >= d ? p->doc : postings_advance(p, d);
-		if (k == POSTINGS_END)
-			return POSTINGS_END;
-		if (k > d) {
-			d = k;
-			i = 0;
-			continue;
-		}
-		i++;
-	}
-	return d;
-}
-
-static uint32_t it_advance(it *n, uint32_t target)
-{
-	if (n->doc != POSTINGS_END && n->doc >= target)
-		return n->doc;
-	uint32_t d = target;
-	switch (n->kind) {
-	case IT_EMPTY:
-		return POSTINGS_END;
-	case IT_TERM:
-		d = leaf_align(&n->leaf, d);
-		break;
-	case IT_PHRASE:
-		if (n->leaf.lazy) {
-			d = leaf_align(&n->leaf, d);
-			n->leaf.phrase_tf = 0;
-			n->leaf.confirmed = false;
-			break;
-		}
-		for (;;) {
-			d = leaf_align(&n->leaf, d);
-			if (d == POSTINGS_END)
-				break;
-			int k = phrase_count(&n->leaf);
-			if (k < 0) {
-				d = POSTINGS_END;
-				break;
-			}
-			if (k > 0) {
-				n->leaf.phrase_tf = (uint32_t)k;
-				break;
-			}
-			if (d == POSTINGS_END - 1) {
-				d = POSTINGS_END;
-				break;
-			}
-			d++;
-		}
-		break;
-	case IT_AND:
-		for (uint32_t i = 0; i < n->op.nkids;) {
-			uint32_t k = it_advance(n->op.kids[i], d);
-			if (k == POSTINGS_END) {
-				d = k;
-				break;
-			}
-			if (k > d) {
-				d = k;
-				i = 0;
-				continue;
-			}
-			if (++i < n->op.nkids)
-				continue;
-			/* all positives agree on d: check the exclusions */
-			bool excluded = false;
-			for (uint32_t j = 0; j < n->op.nneg && !excluded; j++)
-				excluded = it_advance(n->op.neg[j], d) == d;
-			if (!excluded)
-				break;
-			if (d == POSTINGS_END - 1) {
-				d = POSTINGS_END;
-				break;
-			}
-			d++;
-			i = 0;
-		}
-		break;
-	case IT_OR:
-		d = POSTINGS_END;
-		for (uint32_t i = 0; i < n->op.nkids; i++) {
-			uint32_t k = it_advance(n->op.kids[i], target);
-			if (k < d)
-				d = k;
-		}
-		break;
-	case IT_FILTER:
-		d = filter_advance(&n->filter, d);
-		break;
-	}
-	return n->doc = d;
-}
-
-/* The tf part of BM25 bounded over the block p's shallow cursor is on: the
- * tighter of the stored impact (scaled to the query's average length) and
- * the (largest tf, shortest field) pair. */
-static double block_norm(const qctx *c, uint32_t field, const postings *p)
-{
-	double a = score_tf_norm(c, p->sh_max_tf, p->sh_min_dl, c->avglen[field]);
-	double b = score_impact_norm(c, field, p->sh_impact);
-	return a < b ? a : b;
-}
-
-/*
- * An upper bound of n's score for every doc in [d, *upto], from the skip
- * tables alone: each list's shallow cursor moves to the block holding d
- * (no block is decoded, no iterator's doc moves) and *upto is lowered to
- * the last doc of the shortest such block.  A list already past d adds
- * nothing and lowers *upto to the doc before its own: a sparse list's one
- * wide block must not lift the bound of every range it spans.  Callers ask
- * with d never decreasing.  A list with nothing at or after d adds nothing.
- */
-static double it_block_bound(const qctx *c, it *n, uint32_t d, uint32_t *upto)
-{
-	double sum = 0, m = INFINITY;
-	switch (n->kind) {
-	case IT_EMPTY:
-	case IT_FILTER: /* scores nothing */
-		return 0;
-	case IT_TERM:
-	case IT_PHRASE:
-		for (uint32_t i = 0; i < n->leaf.nterms; i++) {
-			postings *p = &n->leaf.pp[i];
-			if (p->doc == POSTINGS_END)
-				return 0;
-			if (p->doc > d) {
-				/* nothing before its next doc: no share of [d, doc) */
-				if (p->doc - 1 < *upto)
-					*upto = p->doc - 1;
-				return 0;
-			}
-			uint32_t last = postings_shallow(p, d);
-			if (last == POSTINGS_END)
-				return 0;
-			if (last < *upto)
-				*upto = last;
-			double b = block_norm(c, n->leaf.field, p);
-			if (b < m)
-				m = b;
-		}
-		return n->leaf.weight * m * BOUND_SLACK;
-	case IT_AND:
-	case IT_OR:
-		for (uint32_t i = 0; i < n->op.nkids; i++)
-			sum += it_block_bound(c, n->op.kids[i], d, upto);
-		return sum;
-	}
-	return 0;
-}
-
-/* Score of the doc n is positioned on (the caller checked n->doc == doc). */
-static double it_score(const qctx *c, const seg *s, it *n, uint32_t doc)
-{
-	double sum = 0;
-	switch (n->kind) {
-	case IT_EMPTY:
-	case IT_FILTER:
-		return 0;
-	case IT_TERM:
-	case IT_PHRASE: {
-		const it_leaf *l = &n->leaf;
-		uint32_t tf = n->kind == IT_TERM ? postings_freq(&l->pp[0]) : l->phrase_tf;
-		uint32_t len = seg_doc_field_len(s, doc, l->field);
-		return l->weight * score_tf_norm(c, tf, len, c->avglen[l->field]);
-	}
-	case IT_AND:
-		for (uint32_t i = 0; i < n->op.nkids; i++)
-			sum += it_score(c, s, n->op.kids[i], doc);
-		return sum;
-	case IT_OR:
-		for (uint32_t i = 0; i < n->op.nkids; i++)
-			if (n->op.kids[i]->doc == doc)
-				sum += it_score(c, s, n->op.kids[i], doc);
-		return sum;
-	}
-	return 0;
-}
-
-/* Corruption met by any postings iterator of the tree. */
-static int it_error(const it *n)
-{
-	switch (n->kind) {
-	case IT_TERM:
-	case IT_PHRASE:
-		for (uint32_t i = 0; n->leaf.pp && i < n->leaf.nterms; i++)
-			if (n->leaf.pp[i].rc)
-				return n->leaf.pp[i].rc;
-		return 0;
-	case IT_AND:
-	case IT_OR:
-		for (uint32_t i = 0; i < n->op.nkids; i++) {
-			int r = it_error(n->op.kids[i]);
-			if (r)
-				return r;
-		}
-		for (uint32_t i = 0; i < n->op.nneg; i++) {
-			int r = it_error(n->op.neg[i]);
-			if (r)
-				return r;
-		}
-		return 0;
-	case IT_EMPTY:
-	case IT_FILTER:
-		return 0;
-	}
-	return 0;
 }
 
 /* ---- matching a segment ------------------------------------------------------ */
@@ -1262,7 +767,7 @@ static double kid_bound(const qctx *c, it *n, uint32_t d)
 static bool kid_score(const qctx *c, it *n, uint32_t d, double *score)
 {
 	if (n->kind == IT_PHRASE && n->leaf.lazy && !n->leaf.confirmed) {
-		int k = phrase_count(&n->leaf); /* < 0: corrupt, reported by it_error */
+		int k = it_phrase_count(&n->leaf); /* < 0: corrupt, reported by it_error */
 		n->leaf.confirmed = true;
 		n->leaf.phrase_tf = k > 0 ? (uint32_t)k : 0;
 		if (!n->leaf.phrase_tf)
@@ -1614,7 +1119,7 @@ int xihu_index_search(xihu_index *ix, const char *query, size_t query_len, const
 				/* a lone word or phrase: MaxScore over one list still skips
 				 * blocks and stops once nothing left can rank */
 				it *one = it_new(&c, IT_OR);
-				if (one && push_kid(&c, one, root, false)) {
+				if (one && it_push_kid(&c, one, root, false)) {
 					one->maxs = root->maxs;
 					root = one;
 				}

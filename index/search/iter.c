@@ -1,0 +1,449 @@
+/*
+ * iter.c: the iterators a query is evaluated with, over one segment.
+ *
+ * Kinds (search-int.h, a tagged union): a term (one postings list), a
+ * phrase or NEAR (its words' lists, positions checked), an AND (all kids,
+ * none of its negated ones), an OR (any kid), a path filter (ext:, path:)
+ * and the empty iterator.  This file owns what they do: it_advance (move
+ * to the first match >= a target), it_score (BM25 of the current doc),
+ * it_block_bound (a bound from the skip tables alone, for block-max
+ * pruning), it_work (the postings a plan may read), it_error (corruption
+ * met on the way), and their allocation: every iterator of a query is in
+ * qctx.all and freed at once.
+ *
+ * Invariants: an iterator's doc is the doc it is positioned on, or
+ * POSTINGS_END; advance(t) never moves backwards.  A phrase occurs no more
+ * often than its rarest word.  Built by plan.c, leaf.c and fuzzy.c; driven
+ * by the collectors (collect_*.c).
+ */
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "search/search-int.h"
+
+/* ---- allocation ------------------------------------------------------------ */
+
+it *it_new(qctx *c, enum it_kind kind)
+{
+	if (c->rc)
+		return NULL;
+	if (c->nall == c->capall) {
+		size_t cap = c->capall ? c->capall * 2 : 16;
+		it **a = realloc(c->all, cap * sizeof *a);
+		if (!a) {
+			c->rc = xihu_err_set(c->err, XIHU_ENOMEM, "search: out of memory");
+			return NULL;
+		}
+		c->all = a;
+		c->capall = cap;
+	}
+	it *n = calloc(1, sizeof *n);
+	if (!n) {
+		c->rc = xihu_err_set(c->err, XIHU_ENOMEM, "search: out of memory");
+		return NULL;
+	}
+	n->kind = kind;
+	n->doc = POSTINGS_END;
+	c->all[c->nall++] = n;
+	return n;
+}
+
+/* Frees what n's kind holds (not its kids: every iterator is in c->all). */
+static void it_free(it *n)
+{
+	switch (n->kind) {
+	case IT_TERM:
+	case IT_PHRASE:
+		if (n->leaf.pp) {
+			for (uint32_t j = 0; j < n->leaf.nterms; j++)
+				postings_free(&n->leaf.pp[j]);
+			free(n->leaf.pp);
+		}
+		free(n->leaf.pos);
+		free(n->leaf.npos);
+		free(n->leaf.idx);
+		break;
+	case IT_AND:
+	case IT_OR:
+		free(n->op.kids);
+		free(n->op.neg);
+		break;
+	case IT_EMPTY:
+	case IT_FILTER:
+		break;
+	}
+	free(n);
+}
+
+void it_make_empty(it *n)
+{
+	free(n->op.kids);
+	free(n->op.neg);
+	n->op = (it_op){0};
+	n->kind = IT_EMPTY;
+}
+
+void it_free_all(qctx *c)
+{
+	for (size_t i = 0; i < c->nall; i++)
+		it_free(c->all[i]);
+	free(c->all);
+	c->all = NULL;
+	c->nall = c->capall = 0;
+}
+
+bool it_push_kid(qctx *c, it *parent, it *kid, bool negative)
+{
+	it ***arr = negative ? &parent->op.neg : &parent->op.kids;
+	uint32_t *n = negative ? &parent->op.nneg : &parent->op.nkids;
+	it **a = realloc(*arr, (*n + 1) * sizeof *a);
+	if (!a) {
+		c->rc = xihu_err_set(c->err, XIHU_ENOMEM, "search: out of memory");
+		return false;
+	}
+	a[(*n)++] = kid;
+	*arr = a;
+	return true;
+}
+
+/* ---- plan cost ------------------------------------------------------------- */
+
+uint64_t it_work(const it *n)
+{
+	uint64_t w = 0;
+	switch (n->kind) {
+	case IT_EMPTY:
+		return 0;
+	case IT_FILTER:
+		return n->cost;
+	case IT_TERM:
+	case IT_PHRASE:
+		for (uint32_t i = 0; i < n->leaf.nterms; i++)
+			w += n->leaf.pp[i].df;
+		return w;
+	case IT_AND:
+	case IT_OR:
+		for (uint32_t i = 0; i < n->op.nkids; i++)
+			w += it_work(n->op.kids[i]);
+		for (uint32_t i = 0; i < n->op.nneg; i++)
+			w += it_work(n->op.neg[i]);
+		return w;
+	}
+	return w;
+}
+
+/* ---- leaves: a phrase's occurrences, all lists on one doc ----------------- */
+
+int it_phrase_count(it_leaf *l)
+{
+	const uint32_t **pos = l->pos;
+	int *npos = l->npos, *idx = l->idx;
+	for (uint32_t i = 0; i < l->nterms; i++) {
+		npos[i] = postings_positions(&l->pp[i], &pos[i]);
+		if (npos[i] < 0)
+			return npos[i];
+	}
+	int count = 0;
+	if (l->near) {
+		/* NEAR/k (l->near = k + 1): the first word's positions with every
+		 * other word at most k words away (k + 1 positions), in either
+		 * direction; capped at the rarest word's count, so the phrase
+		 * bounds hold */
+		uint64_t w = l->near;
+		int cap = npos[0];
+		for (uint32_t i = 1; i < l->nterms; i++)
+			if (npos[i] < cap)
+				cap = npos[i];
+		memset(idx, 0, l->nterms * sizeof *idx);
+		for (int a = 0; a < npos[0] && count < cap; a++) {
+			uint64_t x = pos[0][a], lo = x > w ? x - w : 0, hi = x + w;
+			bool ok = true;
+			for (uint32_t i = 1; i < l->nterms && ok; i++) {
+				while (idx[i] < npos[i] && pos[i][idx[i]] < lo)
+					idx[i]++;
+				ok = idx[i] < npos[i] && pos[i][idx[i]] <= hi;
+			}
+			count += ok;
+		}
+		return count;
+	}
+	if (l->nterms == 2) {
+		/* the common case, as one merge of the two lists */
+		const uint32_t *a = pos[0], *b = pos[1];
+		int na = npos[0], nb = npos[1], i = 0, j = 0;
+		while (i < na && j < nb) {
+			uint64_t x = (uint64_t)a[i] + (l->wpos ? l->wpos[1] : 1), y = b[j];
+			if (x < y) {
+				i++;
+			} else if (x > y) {
+				j++;
+			} else {
+				count++;
+				i++;
+				j++;
+			}
+		}
+		return count;
+	}
+	/* for each start x of the first word, word i must be at x + i (+ wpos[i]) */
+	memset(idx, 0, l->nterms * sizeof *idx);
+	for (int a = 0; a < npos[0]; a++) {
+		uint64_t x = pos[0][a];
+		bool ok = true;
+		for (uint32_t i = 1; i < l->nterms && ok; i++) {
+			uint64_t want = x + (l->wpos ? l->wpos[i] : i);
+			while (idx[i] < npos[i] && pos[i][idx[i]] < want)
+				idx[i]++;
+			ok = idx[i] < npos[i] && pos[i][idx[i]] == want;
+		}
+		count += ok;
+	}
+	return count;
+}
+
+/* All terms of a leaf positioned on the first common doc >= target. */
+static uint32_t leaf_align(it_leaf *l, uint32_t d)
+{
+	for (uint32_t i = 0; i < l->nterms;) {
+		postings *p = &l->pp[i];
+		uint32_t k = p->doc >= d ? p->doc : postings_advance(p, d);
+		if (k == POSTINGS_END)
+			return POSTINGS_END;
+		if (k > d) {
+			d = k;
+			i = 0;
+			continue;
+		}
+		i++;
+	}
+	return d;
+}
+
+/* ---- path filters (ext:, path:) -------------------------------------------- */
+
+static bool filter_pass(const qnode *q, const char *name, uint32_t len)
+{
+	char path[4096];
+	if (len >= sizeof path)
+		len = sizeof path - 1;
+	memcpy(path, name, len);
+	path[len] = 0;
+	if (q->kind == Q_EXT) {
+		const char *slash = strrchr(path, '/');
+		const char *dot = strrchr(slash ? slash + 1 : path, '.');
+		if (!dot || dot == (slash ? slash + 1 : path))
+			return false; /* no extension (".bashrc" is a name, not one) */
+		for (char *p = (char *)dot + 1; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p + 32);
+		return fnmatch(q->terms[0], dot + 1, 0) == 0;
+	}
+	/* path:GLOB: the whole path, or any tail of it after a '/' */
+	const char *g = q->terms[0];
+	if (fnmatch(g, path, 0) == 0)
+		return true;
+	for (const char *p = strchr(path, '/'); p; p = strchr(p + 1, '/'))
+		if (fnmatch(g, p + 1, 0) == 0)
+			return true;
+	return false;
+}
+
+static uint32_t filter_advance(const it_filter *f, uint32_t d)
+{
+	for (uint32_t nd = seg_ndocs(f->s); d < nd; d++) {
+		seg_doc doc;
+		if (seg_doc_get(f->s, d, &doc, NULL))
+			return POSTINGS_END;
+		if (!doc.record && filter_pass(f->q, doc.name, doc.name_len))
+			return d;
+	}
+	return POSTINGS_END;
+}
+
+/* ---- advance, bound, score ------------------------------------------------ */
+
+uint32_t it_advance(it *n, uint32_t target)
+{
+	if (n->doc != POSTINGS_END && n->doc >= target)
+		return n->doc;
+	uint32_t d = target;
+	switch (n->kind) {
+	case IT_EMPTY:
+		return POSTINGS_END;
+	case IT_TERM:
+		d = leaf_align(&n->leaf, d);
+		break;
+	case IT_PHRASE:
+		if (n->leaf.lazy) {
+			d = leaf_align(&n->leaf, d);
+			n->leaf.phrase_tf = 0;
+			n->leaf.confirmed = false;
+			break;
+		}
+		for (;;) {
+			d = leaf_align(&n->leaf, d);
+			if (d == POSTINGS_END)
+				break;
+			int k = it_phrase_count(&n->leaf);
+			if (k < 0) {
+				d = POSTINGS_END;
+				break;
+			}
+			if (k > 0) {
+				n->leaf.phrase_tf = (uint32_t)k;
+				break;
+			}
+			if (d == POSTINGS_END - 1) {
+				d = POSTINGS_END;
+				break;
+			}
+			d++;
+		}
+		break;
+	case IT_AND:
+		for (uint32_t i = 0; i < n->op.nkids;) {
+			uint32_t k = it_advance(n->op.kids[i], d);
+			if (k == POSTINGS_END) {
+				d = k;
+				break;
+			}
+			if (k > d) {
+				d = k;
+				i = 0;
+				continue;
+			}
+			if (++i < n->op.nkids)
+				continue;
+			/* all positives agree on d: check the exclusions */
+			bool excluded = false;
+			for (uint32_t j = 0; j < n->op.nneg && !excluded; j++)
+				excluded = it_advance(n->op.neg[j], d) == d;
+			if (!excluded)
+				break;
+			if (d == POSTINGS_END - 1) {
+				d = POSTINGS_END;
+				break;
+			}
+			d++;
+			i = 0;
+		}
+		break;
+	case IT_OR:
+		d = POSTINGS_END;
+		for (uint32_t i = 0; i < n->op.nkids; i++) {
+			uint32_t k = it_advance(n->op.kids[i], target);
+			if (k < d)
+				d = k;
+		}
+		break;
+	case IT_FILTER:
+		d = filter_advance(&n->filter, d);
+		break;
+	}
+	return n->doc = d;
+}
+
+/* The tf part of BM25 bounded over the block p's shallow cursor is on: the
+ * tighter of the stored impact (scaled to the query's average length) and
+ * the (largest tf, shortest field) pair. */
+static double block_norm(const qctx *c, uint32_t field, const postings *p)
+{
+	double a = score_tf_norm(c, p->sh_max_tf, p->sh_min_dl, c->avglen[field]);
+	double b = score_impact_norm(c, field, p->sh_impact);
+	return a < b ? a : b;
+}
+
+double it_block_bound(const qctx *c, it *n, uint32_t d, uint32_t *upto)
+{
+	double sum = 0, m = INFINITY;
+	switch (n->kind) {
+	case IT_EMPTY:
+	case IT_FILTER: /* scores nothing */
+		return 0;
+	case IT_TERM:
+	case IT_PHRASE:
+		for (uint32_t i = 0; i < n->leaf.nterms; i++) {
+			postings *p = &n->leaf.pp[i];
+			if (p->doc == POSTINGS_END)
+				return 0;
+			if (p->doc > d) {
+				/* nothing before its next doc: no share of [d, doc) */
+				if (p->doc - 1 < *upto)
+					*upto = p->doc - 1;
+				return 0;
+			}
+			uint32_t last = postings_shallow(p, d);
+			if (last == POSTINGS_END)
+				return 0;
+			if (last < *upto)
+				*upto = last;
+			double b = block_norm(c, n->leaf.field, p);
+			if (b < m)
+				m = b;
+		}
+		return n->leaf.weight * m * BOUND_SLACK;
+	case IT_AND:
+	case IT_OR:
+		for (uint32_t i = 0; i < n->op.nkids; i++)
+			sum += it_block_bound(c, n->op.kids[i], d, upto);
+		return sum;
+	}
+	return 0;
+}
+
+double it_score(const qctx *c, const seg *s, it *n, uint32_t doc)
+{
+	double sum = 0;
+	switch (n->kind) {
+	case IT_EMPTY:
+	case IT_FILTER:
+		return 0;
+	case IT_TERM:
+	case IT_PHRASE: {
+		const it_leaf *l = &n->leaf;
+		uint32_t tf = n->kind == IT_TERM ? postings_freq(&l->pp[0]) : l->phrase_tf;
+		uint32_t len = seg_doc_field_len(s, doc, l->field);
+		return l->weight * score_tf_norm(c, tf, len, c->avglen[l->field]);
+	}
+	case IT_AND:
+		for (uint32_t i = 0; i < n->op.nkids; i++)
+			sum += it_score(c, s, n->op.kids[i], doc);
+		return sum;
+	case IT_OR:
+		for (uint32_t i = 0; i < n->op.nkids; i++)
+			if (n->op.kids[i]->doc == doc)
+				sum += it_score(c, s, n->op.kids[i], doc);
+		return sum;
+	}
+	return 0;
+}
+
+int it_error(const it *n)
+{
+	switch (n->kind) {
+	case IT_TERM:
+	case IT_PHRASE:
+		for (uint32_t i = 0; n->leaf.pp && i < n->leaf.nterms; i++)
+			if (n->leaf.pp[i].rc)
+				return n->leaf.pp[i].rc;
+		return 0;
+	case IT_AND:
+	case IT_OR:
+		for (uint32_t i = 0; i < n->op.nkids; i++) {
+			int r = it_error(n->op.kids[i]);
+			if (r)
+				return r;
+		}
+		for (uint32_t i = 0; i < n->op.nneg; i++) {
+			int r = it_error(n->op.neg[i]);
+			if (r)
+				return r;
+		}
+		return 0;
+	case IT_EMPTY:
+	case IT_FILTER:
+		return 0;
+	}
+	return 0;
+}
