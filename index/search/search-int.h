@@ -211,6 +211,14 @@ double it_score(const qctx *c, const seg *s, it *n, uint32_t doc);
 /* Corruption met by any postings iterator of the tree. */
 int it_error(const it *n);
 
+/* ==== leaf.c: a leaf of the query -> a term or phrase iterator =========== */
+
+/* A leaf over nterms consecutive words of one field of c->s: a term
+ * (nterms == 1) or a phrase; pairable: a phrase of two adjacent words (no
+ * gap, not NEAR), which a pair term can stand for.  IT_EMPTY where the
+ * segment has none of it; NULL (c->rc set) on an error. */
+it *leaf_new(qctx *c, uint32_t field, char *const *terms, uint32_t nterms, bool pairable);
+
 /* ==== topk.c: the best k hits ============================================ */
 
 typedef struct scored {
