@@ -219,6 +219,35 @@ int it_error(const it *n);
  * segment has none of it; NULL (c->rc set) on an error. */
 it *leaf_new(qctx *c, uint32_t field, char *const *terms, uint32_t nterms, bool pairable);
 
+/* ==== plan.c: the query tree -> an iterator tree ========================= */
+
+#define NDEFAULT_FIELDS 3
+/* What a bare word searches: body, path, title. */
+extern const uint32_t plan_default_fields[NDEFAULT_FIELDS];
+
+/* The fields a word node searches: its scope, or the default ones. */
+typedef struct fieldset {
+	uint32_t f[NDEFAULT_FIELDS];
+	uint32_t n;
+} fieldset;
+
+/* The iterator tree of q over the segment c->s, shaped for the collectors
+ * unless exact_total; NULL (c->rc set) on an error, or when it may read
+ * more than max_cost postings (0: no limit). */
+it *plan_segment(qctx *c, const qnode *q, uint64_t max_cost, bool exact_total);
+/* Adds kid to the OR n; an OR kid's kids are adopted, so ORs stay flat for
+ * MaxScore.  False on an error (kid NULL, or out of memory). */
+bool plan_or_add(qctx *c, it *n, it *kid);
+/* The OR n made of its kids (plan_or_add): empty without any, the kid
+ * itself with one; its cost and maxs the sums of its kids'. */
+it *plan_or_finish(it *n);
+
+/* ==== fuzzy.c: fuzzy words ================================================ */
+
+/* The OR of the terms within q->fuzzy edits of q's word in each field of fs
+ * (c->s), each scaled down by its distance; remembered in c->fz. */
+it *fz_build(qctx *c, const qnode *q, const fieldset *fs);
+
 /* ==== topk.c: the best k hits ============================================ */
 
 typedef struct scored {

@@ -35,86 +35,6 @@
 #include "search/search-int.h"
 
 
-static const uint32_t default_fields[] = {FIELD_BODY, FIELD_PATH, FIELD_TITLE};
-#define NDEFAULT_FIELDS (sizeof default_fields / sizeof default_fields[0])
-/* OR of kids with the empty ones dropped; one kid stands for itself. */
-static it *or_finish(it *n)
-{
-	if (!n)
-		return NULL;
-	if (n->op.nkids == 0) {
-		it_make_empty(n);
-		return n;
-	}
-	if (n->op.nkids == 1)
-		return n->op.kids[0];
-	for (uint32_t i = 0; i < n->op.nkids; i++) {
-		n->cost += n->op.kids[i]->cost;
-		n->maxs += n->op.kids[i]->maxs;
-	}
-	return n;
-}
-
-/* Adds kid to the OR n; an OR kid's kids are adopted, so ORs stay flat for MaxScore. */
-static bool or_add(qctx *c, it *n, it *kid)
-{
-	if (!kid)
-		return false;
-	if (kid->kind == IT_OR) {
-		for (uint32_t i = 0; i < kid->op.nkids; i++)
-			if (!it_push_kid(c, n, kid->op.kids[i], false))
-				return false;
-		return true;
-	}
-	return kid->kind == IT_EMPTY || it_push_kid(c, n, kid, false);
-}
-
-static it *build(qctx *c, const qnode *q);
-
-/* The fields a word node searches: its scope, or the default ones. */
-typedef struct fieldset {
-	uint32_t f[NDEFAULT_FIELDS];
-	uint32_t n;
-} fieldset;
-
-static it *build_prefix(qctx *c, const qnode *q, const fieldset *fs)
-{
-	it *n = it_new(c, IT_OR);
-	uint32_t expansions = 0;
-	const uint32_t *fields = fs->f;
-	for (size_t f = 0; n && f < fs->n; f++) {
-		seg_term_iter ti;
-		const char *term;
-		uint32_t len;
-		seg_term st;
-		int r = seg_prefix_init(&ti, c->s, fields[f], q->terms[0],
-		                        (uint32_t)strlen(q->terms[0]), c->err);
-		while (r == 0 && (r = seg_prefix_next(&ti, &term, &len, &st, c->err)) > 0) {
-			r = 0;
-			if ((expansions & 63) == 63 && stop_now(c))
-				return NULL;
-			if (++expansions > c->lim->max_prefix_expansions) {
-				c->rc = xihu_err_set(c->err, XIHU_ELIMIT,
-				                     "query column %u: %s* matches more than %u terms (the prefix limit)",
-				                     q->column, q->terms[0], c->lim->max_prefix_expansions);
-				c->err->column = q->column;
-				return NULL;
-			}
-			char buf[XIHU_MAX_TERM + 1];
-			memcpy(buf, term, len);
-			buf[len] = 0;
-			char *one = buf;
-			if (!or_add(c, n, leaf_new(c, fields[f], &one, 1, false)))
-				return NULL;
-		}
-		if (r) { /* < 0 from seg_prefix_next, > 0 from seg_prefix_init */
-			c->rc = r < 0 ? -r : r;
-			return NULL;
-		}
-	}
-	return or_finish(n);
-}
-
 /* ---- fuzzy words ------------------------------------------------------------ */
 
 /*
@@ -331,7 +251,7 @@ static bool fz_remember(qctx *c, const char *term)
 	return (c->fz[c->nfz] = strdup(term)) && ++c->nfz;
 }
 
-static it *build_fuzzy(qctx *c, const qnode *q, const fieldset *fs)
+it *fz_build(qctx *c, const qnode *q, const fieldset *fs)
 {
 	it *n = it_new(c, IT_OR);
 	fz_walk *w = malloc(sizeof *w);
@@ -364,138 +284,13 @@ static it *build_fuzzy(qctx *c, const qnode *q, const fieldset *fs)
 				leaf->leaf.weight *= scale;
 				leaf->maxs *= scale;
 			}
-			if (!or_add(c, n, leaf))
+			if (!plan_or_add(c, n, leaf))
 				break;
 		}
 	}
 	free(w);
 	free(hits);
-	return c->rc ? NULL : or_finish(n);
-}
-
-/*
- * A scope's field id in the segment being built for, by name (segments may
- * number their fields differently): UINT32_MAX when this segment lacks it.
- * Returns false when no segment of the index has the field at all.
- */
-static bool scope_field(qctx *c, const char *name, uint32_t *id)
-{
-	bool any = false;
-	*id = UINT32_MAX;
-	const seg *s = c->s;
-	for (uint32_t f = 0; f < seg_nfields(s); f++) {
-		const char *fn = seg_field_name(s, f);
-		if (fn && !strcmp(fn, name)) {
-			*id = f;
-			return true;
-		}
-	}
-	for (uint32_t i = 0; i < index_nsegs(c->ix) && !any; i++) {
-		const seg *o = index_seg(c->ix, i);
-		for (uint32_t f = 0; f < seg_nfields(o) && !any; f++) {
-			const char *fn = seg_field_name(o, f);
-			any = fn && !strcmp(fn, name);
-		}
-	}
-	return any; /* in another segment only: nothing to find in this one */
-}
-
-static it *build(qctx *c, const qnode *q)
-{
-	if (c->rc)
-		return NULL;
-	fieldset fs = {{FIELD_BODY, FIELD_PATH, FIELD_TITLE}, NDEFAULT_FIELDS};
-	if (q->field) {
-		uint32_t id;
-		if (!scope_field(c, q->field, &id))
-			return q->fallback ? build(c, q->fallback) : it_new(c, IT_EMPTY);
-		if (id == UINT32_MAX)
-			return it_new(c, IT_EMPTY);
-		fs.f[0] = id;
-		fs.n = 1;
-	}
-	switch (q->kind) {
-	case Q_TERM:
-	case Q_PHRASE:
-	case Q_NEAR: {
-		it *n = it_new(c, IT_OR);
-		for (size_t f = 0; n && f < fs.n; f++) {
-			bool pairable = q->kind == Q_PHRASE && q->nterms == 2 && (!q->pos || q->pos[1] == 1);
-			it *leaf = leaf_new(c, fs.f[f], q->terms, q->nterms, pairable);
-			if (leaf && leaf->kind == IT_PHRASE && q->kind == Q_NEAR)
-				leaf->leaf.near = q->near + 1; /* +1: NEAR/0 is adjacent in any order */
-			if (leaf && leaf->kind == IT_PHRASE && q->kind == Q_PHRASE)
-				leaf->leaf.wpos = q->pos;
-			if (!or_add(c, n, leaf))
-				return NULL;
-		}
-		return or_finish(n);
-	}
-	case Q_PREFIX:
-		return build_prefix(c, q, &fs);
-	case Q_FUZZY:
-		return build_fuzzy(c, q, &fs);
-	case Q_EXT:
-	case Q_GLOB: {
-		it *n = it_new(c, IT_FILTER);
-		if (n) {
-			n->filter.q = q;
-			n->filter.s = c->s;
-			n->cost = seg_ndocs(c->s);
-		}
-		return n;
-	}
-	case Q_OR: {
-		it *n = it_new(c, IT_OR);
-		for (uint32_t i = 0; n && i < q->nkids; i++)
-			if (!or_add(c, n, build(c, q->kids[i])))
-				return NULL;
-		return or_finish(n);
-	}
-	case Q_AND: {
-		it *n = it_new(c, IT_AND);
-		bool empty = false;
-		for (uint32_t i = 0; n && i < q->nkids; i++) {
-			const qnode *k = q->kids[i];
-			bool neg = k->kind == Q_NOT;
-			it *kid = build(c, neg ? k->kids[0] : k);
-			if (!kid)
-				return NULL;
-			if (kid->kind == IT_EMPTY) {
-				empty |= !neg; /* a missing positive empties the AND */
-				continue;
-			}
-			if (!it_push_kid(c, n, kid, neg))
-				return NULL;
-		}
-		if (!n)
-			return NULL;
-		if (empty || n->op.nkids == 0) {
-			it_make_empty(n);
-			return n;
-		}
-		it **kids = n->op.kids;
-		if (n->op.nkids == 1 && n->op.nneg == 0)
-			return kids[0];
-		/* cheapest first: it leads the intersection */
-		for (uint32_t i = 1; i < n->op.nkids; i++)
-			for (uint32_t j = i; j > 0 && kids[j]->cost < kids[j - 1]->cost; j--) {
-				it *t = kids[j];
-				kids[j] = kids[j - 1];
-				kids[j - 1] = t;
-			}
-		n->cost = kids[0]->cost;
-		for (uint32_t i = 0; i < n->op.nkids; i++)
-			n->maxs += kids[i]->maxs;
-		return n;
-	}
-	case Q_NOT:
-		break;
-	}
-	c->rc = xihu_err_set(c->err, XIHU_EQUERY, "query column %u: a negation needs a word to go with it",
-	                     q->column);
-	c->err->column = q->column;
-	return NULL;
+	return c->rc ? NULL : plan_or_finish(n);
 }
 
 /* ---- matching a segment ------------------------------------------------------ */
@@ -844,7 +639,7 @@ static bool nearest_term(qctx *c, const char *word, char *best)
 	for (uint32_t si = 0; si < index_nsegs(c->ix) && !c->rc; si++) {
 		const seg *s = index_seg(c->ix, si);
 		for (size_t f = 0; f < NDEFAULT_FIELDS && !c->rc; f++) {
-			uint32_t field = default_fields[f];
+			uint32_t field = plan_default_fields[f];
 			if (field >= seg_nfields(s) || !seg_field_total(s, field))
 				continue;
 			uint32_t nh = 0;
@@ -985,21 +780,8 @@ int xihu_index_search(xihu_index *ix, const char *query, size_t query_len, const
 		c.s = index_seg(ix, si);
 		c.si = si;
 		score_init_segment(&c);
-		it *root = build(&c, q);
-		if (root && o.max_cost && it_work(root) > o.max_cost) {
-			c.rc = xihu_err_set(err, XIHU_ETIMEOUT, "search: more work than max_cost allows");
-			root = NULL;
-		}
+		it *root = plan_segment(&c, q, o.max_cost, o.exact_total);
 		if (root) {
-			if ((root->kind == IT_TERM || root->kind == IT_PHRASE) && !o.exact_total) {
-				/* a lone word or phrase: MaxScore over one list still skips
-				 * blocks and stops once nothing left can rank */
-				it *one = it_new(&c, IT_OR);
-				if (one && it_push_kid(&c, one, root, false)) {
-					one->maxs = root->maxs;
-					root = one;
-				}
-			}
 			if (c.rc)
 				;
 			else if (taat_fits(&c, root) && !o.exact_total)

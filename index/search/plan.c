@@ -1,0 +1,261 @@
+/*
+ * plan.c: the query tree -> one segment's iterator tree, and the choices
+ * that make it fast to rank.
+ *
+ * A word, phrase or NEAR searches its scope's field, or else the default
+ * fields (body, path, title): an OR of one leaf per field (leaf.c).  A
+ * prefix is the OR of its expansions in this segment (at most
+ * max_prefix_expansions), a fuzzy word that of its near terms (fuzzy.c),
+ * ext: and path: a filter.  ORs stay flat (an OR kid's kids are adopted)
+ * and drop empty kids, so MaxScore sees every list; an AND puts its
+ * cheapest kid first to lead the intersection and is empty when a positive
+ * kid is; a node of one kid is that kid.  Unless exact_total, a lone word
+ * or phrase goes in an OR of one so MaxScore can skip its blocks; a plan
+ * that may read more than max_cost postings is refused.
+ *
+ * Invariants: an iterator's cost bounds the docs it matches, its maxs the
+ * score of any of them (a sum over kids for AND and OR).  Called by
+ * search.c once per segment; fuzzy.c builds its ORs with plan_or_add.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "search/search-int.h"
+
+const uint32_t plan_default_fields[NDEFAULT_FIELDS] = {FIELD_BODY, FIELD_PATH, FIELD_TITLE};
+
+/* ---- ORs ------------------------------------------------------------------ */
+
+it *plan_or_finish(it *n)
+{
+	if (!n)
+		return NULL;
+	if (n->op.nkids == 0) {
+		it_make_empty(n);
+		return n;
+	}
+	if (n->op.nkids == 1)
+		return n->op.kids[0];
+	for (uint32_t i = 0; i < n->op.nkids; i++) {
+		n->cost += n->op.kids[i]->cost;
+		n->maxs += n->op.kids[i]->maxs;
+	}
+	return n;
+}
+
+bool plan_or_add(qctx *c, it *n, it *kid)
+{
+	if (!kid)
+		return false;
+	if (kid->kind == IT_OR) {
+		for (uint32_t i = 0; i < kid->op.nkids; i++)
+			if (!it_push_kid(c, n, kid->op.kids[i], false))
+				return false;
+		return true;
+	}
+	return kid->kind == IT_EMPTY || it_push_kid(c, n, kid, false);
+}
+
+/* ---- the tree ------------------------------------------------------------ */
+
+static it *build(qctx *c, const qnode *q);
+
+/* A word, a phrase or a NEAR: one leaf per field. */
+static it *build_words(qctx *c, const qnode *q, const fieldset *fs)
+{
+	it *n = it_new(c, IT_OR);
+	for (size_t f = 0; n && f < fs->n; f++) {
+		bool pairable = q->kind == Q_PHRASE && q->nterms == 2 && (!q->pos || q->pos[1] == 1);
+		it *leaf = leaf_new(c, fs->f[f], q->terms, q->nterms, pairable);
+		if (leaf && leaf->kind == IT_PHRASE && q->kind == Q_NEAR)
+			leaf->leaf.near = q->near + 1; /* +1: NEAR/0 is adjacent in any order */
+		if (leaf && leaf->kind == IT_PHRASE && q->kind == Q_PHRASE)
+			leaf->leaf.wpos = q->pos;
+		if (!plan_or_add(c, n, leaf))
+			return NULL;
+	}
+	return plan_or_finish(n);
+}
+
+/* A prefix: the OR of its expansions in this segment. */
+static it *build_prefix(qctx *c, const qnode *q, const fieldset *fs)
+{
+	it *n = it_new(c, IT_OR);
+	uint32_t expansions = 0;
+	const uint32_t *fields = fs->f;
+	for (size_t f = 0; n && f < fs->n; f++) {
+		seg_term_iter ti;
+		const char *term;
+		uint32_t len;
+		seg_term st;
+		int r = seg_prefix_init(&ti, c->s, fields[f], q->terms[0],
+		                        (uint32_t)strlen(q->terms[0]), c->err);
+		while (r == 0 && (r = seg_prefix_next(&ti, &term, &len, &st, c->err)) > 0) {
+			r = 0;
+			if ((expansions & 63) == 63 && stop_now(c))
+				return NULL;
+			if (++expansions > c->lim->max_prefix_expansions) {
+				c->rc = xihu_err_set(c->err, XIHU_ELIMIT,
+				                     "query column %u: %s* matches more than %u terms (the prefix limit)",
+				                     q->column, q->terms[0], c->lim->max_prefix_expansions);
+				c->err->column = q->column;
+				return NULL;
+			}
+			char buf[XIHU_MAX_TERM + 1];
+			memcpy(buf, term, len);
+			buf[len] = 0;
+			char *one = buf;
+			if (!plan_or_add(c, n, leaf_new(c, fields[f], &one, 1, false)))
+				return NULL;
+		}
+		if (r) { /* < 0 from seg_prefix_next, > 0 from seg_prefix_init */
+			c->rc = r < 0 ? -r : r;
+			return NULL;
+		}
+	}
+	return plan_or_finish(n);
+}
+
+/*
+ * A scope's field id in the segment being built for, by name (segments may
+ * number their fields differently): UINT32_MAX when this segment lacks it.
+ * Returns false when no segment of the index has the field at all.
+ */
+static bool scope_field(qctx *c, const char *name, uint32_t *id)
+{
+	bool any = false;
+	*id = UINT32_MAX;
+	const seg *s = c->s;
+	for (uint32_t f = 0; f < seg_nfields(s); f++) {
+		const char *fn = seg_field_name(s, f);
+		if (fn && !strcmp(fn, name)) {
+			*id = f;
+			return true;
+		}
+	}
+	for (uint32_t i = 0; i < index_nsegs(c->ix) && !any; i++) {
+		const seg *o = index_seg(c->ix, i);
+		for (uint32_t f = 0; f < seg_nfields(o) && !any; f++) {
+			const char *fn = seg_field_name(o, f);
+			any = fn && !strcmp(fn, name);
+		}
+	}
+	return any; /* in another segment only: nothing to find in this one */
+}
+
+static it *build_filter(qctx *c, const qnode *q)
+{
+	it *n = it_new(c, IT_FILTER);
+	if (n) {
+		n->filter.q = q;
+		n->filter.s = c->s;
+		n->cost = seg_ndocs(c->s);
+	}
+	return n;
+}
+
+static it *build_or(qctx *c, const qnode *q)
+{
+	it *n = it_new(c, IT_OR);
+	for (uint32_t i = 0; n && i < q->nkids; i++)
+		if (!plan_or_add(c, n, build(c, q->kids[i])))
+			return NULL;
+	return plan_or_finish(n);
+}
+
+static it *build_and(qctx *c, const qnode *q)
+{
+	it *n = it_new(c, IT_AND);
+	bool empty = false;
+	for (uint32_t i = 0; n && i < q->nkids; i++) {
+		const qnode *k = q->kids[i];
+		bool neg = k->kind == Q_NOT;
+		it *kid = build(c, neg ? k->kids[0] : k);
+		if (!kid)
+			return NULL;
+		if (kid->kind == IT_EMPTY) {
+			empty |= !neg; /* a missing positive empties the AND */
+			continue;
+		}
+		if (!it_push_kid(c, n, kid, neg))
+			return NULL;
+	}
+	if (!n)
+		return NULL;
+	if (empty || n->op.nkids == 0) {
+		it_make_empty(n);
+		return n;
+	}
+	it **kids = n->op.kids;
+	if (n->op.nkids == 1 && n->op.nneg == 0)
+		return kids[0];
+	/* cheapest first: it leads the intersection */
+	for (uint32_t i = 1; i < n->op.nkids; i++)
+		for (uint32_t j = i; j > 0 && kids[j]->cost < kids[j - 1]->cost; j--) {
+			it *t = kids[j];
+			kids[j] = kids[j - 1];
+			kids[j - 1] = t;
+		}
+	n->cost = kids[0]->cost;
+	for (uint32_t i = 0; i < n->op.nkids; i++)
+		n->maxs += kids[i]->maxs;
+	return n;
+}
+
+static it *build(qctx *c, const qnode *q)
+{
+	if (c->rc)
+		return NULL;
+	fieldset fs = {{FIELD_BODY, FIELD_PATH, FIELD_TITLE}, NDEFAULT_FIELDS};
+	if (q->field) {
+		uint32_t id;
+		if (!scope_field(c, q->field, &id))
+			return q->fallback ? build(c, q->fallback) : it_new(c, IT_EMPTY);
+		if (id == UINT32_MAX)
+			return it_new(c, IT_EMPTY);
+		fs.f[0] = id;
+		fs.n = 1;
+	}
+	switch (q->kind) {
+	case Q_TERM:
+	case Q_PHRASE:
+	case Q_NEAR:
+		return build_words(c, q, &fs);
+	case Q_PREFIX:
+		return build_prefix(c, q, &fs);
+	case Q_FUZZY:
+		return fz_build(c, q, &fs);
+	case Q_EXT:
+	case Q_GLOB:
+		return build_filter(c, q);
+	case Q_OR:
+		return build_or(c, q);
+	case Q_AND:
+		return build_and(c, q);
+	case Q_NOT:
+		break;
+	}
+	c->rc = xihu_err_set(c->err, XIHU_EQUERY, "query column %u: a negation needs a word to go with it",
+	                     q->column);
+	c->err->column = q->column;
+	return NULL;
+}
+
+it *plan_segment(qctx *c, const qnode *q, uint64_t max_cost, bool exact_total)
+{
+	it *root = build(c, q);
+	if (root && max_cost && it_work(root) > max_cost) {
+		c->rc = xihu_err_set(c->err, XIHU_ETIMEOUT, "search: more work than max_cost allows");
+		return NULL;
+	}
+	if (root && (root->kind == IT_TERM || root->kind == IT_PHRASE) && !exact_total) {
+		/* a lone word or phrase: MaxScore over one list still skips
+		 * blocks and stops once nothing left can rank */
+		it *one = it_new(c, IT_OR);
+		if (one && it_push_kid(c, one, root, false)) {
+			one->maxs = root->maxs;
+			root = one;
+		}
+	}
+	return root;
+}
