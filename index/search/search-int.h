@@ -244,9 +244,32 @@ it *plan_or_finish(it *n);
 
 /* ==== fuzzy.c: fuzzy words ================================================ */
 
+#define FUZZY_MAX 64 /* terms kept per segment and field, the nearest */
+
+/* One word's walk through a dictionary. */
+typedef struct fz_walk fz_walk;
+
+/* A term found near the word. */
+typedef struct fz_hit {
+	char term[XIHU_MAX_TERM + 1];
+	uint32_t dist;
+	uint32_t df;
+} fz_hit;
+
+/* The walk for word within k edits (1 or 2; 0: by its length), at least
+ * min_k; NULL when out of memory.  Freed with free(). */
+fz_walk *fz_walk_new(const char *word, uint32_t k, uint32_t min_k);
+/* Collects into hits (at most FUZZY_MAX, nearest first) the terms of field
+ * in segment s within w's k edits of its word.  Returns 0 or an error code
+ * (c->rc). */
+int fz_collect(qctx *c, const seg *s, uint32_t field, fz_walk *w, fz_hit *hits, uint32_t *nhits);
+/* qsort order of fz_hits: nearest, then in the most documents, then by term. */
+int fz_cmp(const void *a, const void *b);
 /* The OR of the terms within q->fuzzy edits of q's word in each field of fs
  * (c->s), each scaled down by its distance; remembered in c->fz. */
 it *fz_build(qctx *c, const qnode *q, const fieldset *fs);
+/* Frees c->fz. */
+void fz_free(qctx *c);
 
 /* ==== topk.c: the best k hits ============================================ */
 
