@@ -2,8 +2,10 @@
  * handler.c: one request frame in, one response frame out.
  *
  * Unpacks the Request, checks the protocol version, serves Search / Status /
- * Stop against the index snapshot in the context and packs the Response with
- * its length header into the caller's reusable reply buffer.  It touches no
+ * Stop against the index snapshot in the context (Index and List through
+ * the registry: a build in progress is listed with its counts) and packs
+ * the Response with its length header into the caller's reusable reply
+ * buffer.  It touches no
  * libevent state and no globals: the worker threads call it; the caller holds
  * a reference on ctx->ix for the duration of the call.
  *
@@ -430,6 +432,22 @@ static void info_fill(Xihu__IndexInfo *ii, xihu_index *ix)
 	ii->generation = is.generation;
 }
 
+/* A build's last progress report: the library's counts, as they go on the wire. */
+static void build_fill(Xihu__BuildProgress *bp, const xihu_build_progress *p)
+{
+	xihu__build_progress__init(bp);
+	bp->phase = p->phase == XIHU_BUILD_INDEXED   ? XIHU__BUILD_PHASE__BUILD_INDEXED
+	            : p->phase == XIHU_BUILD_READING ? XIHU__BUILD_PHASE__BUILD_READING
+	                                             : XIHU__BUILD_PHASE__BUILD_WALKING;
+	bp->files_seen = p->files_seen;
+	bp->files_done = p->files_done;
+	bp->bytes_done = p->bytes_done;
+	bp->bytes_total = p->bytes_total;
+	bp->elapsed_ms = p->elapsed_ns / 1000000u;
+	bp->has_eta = p->eta_s >= 0;
+	bp->eta_ms = bp->has_eta ? (uint64_t)(p->eta_s * 1000 + 0.5) : 0;
+}
+
 /* The default index, then the others, with their roots, sizes and state. */
 static void serve_list(const struct handler_ctx *ctx, uint64_t id, struct reply *out)
 {
@@ -437,13 +455,14 @@ static void serve_list(const struct handler_ctx *ctx, uint64_t id, struct reply 
 	size_t n = registry_list(ctx->reg, &v);
 	Xihu__IndexInfo *infos = calloc(n + 1, sizeof *infos);
 	Xihu__IndexInfo **ptrs = calloc(n + 1, sizeof *ptrs);
+	Xihu__BuildProgress *builds = calloc(n + 1, sizeof *builds);
 	xihu_root *droots = NULL;
 	size_t ndroots = 0;
 	xihu_err err = {0};
 	const char *ddir = xihu_index_dir(ctx->ix);
 	xihu_index_roots(ddir, &droots, &ndroots, &err); /* none: listed without */
 	char **dr = calloc(ndroots + 1, sizeof *dr);
-	if (!infos || !ptrs || !dr) {
+	if (!infos || !ptrs || !builds || !dr) {
 		error_reply(id, XIHU__ERROR_CODE__E_INTERNAL, 0, "list: out of memory", out);
 		goto done;
 	}
@@ -464,6 +483,10 @@ static void serve_list(const struct handler_ctx *ctx, uint64_t id, struct reply 
 		ii->dir = v[i].dir;
 		ii->state = (char *)v[i].state;
 		ii->progress = v[i].progress;
+		if (v[i].reported) {
+			build_fill(&builds[i], &v[i].build);
+			ii->build = &builds[i];
+		}
 		ii->error = v[i].error;
 		ii->roots = v[i].roots;
 		ii->n_roots = v[i].nroots;
@@ -480,6 +503,7 @@ done:
 	free(dr);
 	free(infos);
 	free(ptrs);
+	free(builds);
 	xihu_roots_free(droots, ndroots);
 	registry_list_free(v, n);
 }

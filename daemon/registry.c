@@ -483,6 +483,8 @@ size_t registry_list(struct registry *reg, struct reg_info **out)
 		if (e->reported)
 			xihu_build_progress_line(&e->progress, line, sizeof line);
 		v[i].progress = strdup(line);
+		v[i].build = e->progress;
+		v[i].reported = e->reported;
 		v[i].error = strdup(e->error);
 		v[i].ix = e->ix ? xihu_index_ref(e->ix) : NULL;
 		v[i].roots = calloc(e->nroots + 2, sizeof *v[i].roots);

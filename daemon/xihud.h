@@ -202,7 +202,9 @@ int registry_pick(struct registry *reg, const char *index, const char *cwd, xihu
 int registry_index(struct registry *reg, const char *path, char *dir_out, size_t dirsz, bool *created,
                    char *err, size_t errsz);
 struct reg_info {
-	char *dir, *progress, *error;
+	char *dir, *progress, *error; /* progress: build as xihu_build_progress_line's text, or "" */
+	xihu_build_progress build;    /* the build's last report, if reported */
+	bool reported;
 	const char *state; /* "ready", "indexing", "failed" */
 	xihu_index *ix;    /* referenced; NULL before the first commit */
 	char **roots;
