@@ -298,4 +298,10 @@ static inline double topk_threshold(const topk *t)
 	return t->n < t->k ? -1.0 : t->h[0].score;
 }
 
+/* ==== suggest.c: did you mean ============================================ */
+
+/* *out: query (qlen bytes, parsed as q) with its misspelled bare words
+ * replaced by their nearest terms; NULL when none is.  0 or an error code. */
+int suggest_query(qctx *c, const char *query, size_t qlen, const qnode *q, char **out);
+
 #endif

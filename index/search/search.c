@@ -361,99 +361,6 @@ static int hl_collect(hl_terms *hl, const qnode *q)
 	return 0;
 }
 
-/* ---- did you mean ------------------------------------------------------------ */
-
-/* The dictionary term nearest to word (within 1 or 2 edits by its length,
- * most documents first) over every segment's body and path, into best;
- * false when the word is in the index or nothing is near. */
-static bool nearest_term(qctx *c, const char *word, char *best)
-{
-	fz_walk *w = fz_walk_new(word, 0, 1);
-	fz_hit *hits = malloc(FUZZY_MAX * sizeof *hits);
-	fz_hit top = {.dist = UINT32_MAX};
-	bool found = false;
-	if (!w || !hits)
-		goto out;
-	for (uint32_t si = 0; si < index_nsegs(c->ix) && !c->rc; si++) {
-		const seg *s = index_seg(c->ix, si);
-		for (size_t f = 0; f < NDEFAULT_FIELDS && !c->rc; f++) {
-			uint32_t field = plan_default_fields[f];
-			if (field >= seg_nfields(s) || !seg_field_total(s, field))
-				continue;
-			uint32_t nh = 0;
-			if (fz_collect(c, s, field, w, hits, &nh))
-				break;
-			if (nh && hits[0].dist == 0)
-				goto out; /* the word is there: nothing to suggest */
-			if (nh && fz_cmp(&hits[0], &top) < 0)
-				top = hits[0];
-		}
-	}
-	if (!c->rc && top.dist != UINT32_MAX) {
-		strcpy(best, top.term);
-		found = true;
-	}
-out:
-	free(w);
-	free(hits);
-	return found;
-}
-
-static bool word_char(char ch)
-{
-	return ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r' && ch != '(' && ch != ')' && ch != '"';
-}
-
-/* Replaces the query's misspelled bare words by their nearest terms. */
-static int suggest_walk(qctx *c, const char *query, size_t qlen, const qnode *q, char **sugg, bool *changed)
-{
-	int rc = 0;
-	if (q->kind == Q_TERM) {
-		char best[XIHU_MAX_TERM + 1];
-		if (!nearest_term(c, q->terms[0], best))
-			return c->rc;
-		/* the word's text in the (possibly already rewritten) query */
-		const char *cur = *sugg ? *sugg : query;
-		size_t clen = *sugg ? strlen(*sugg) : qlen, at = q->column - 1;
-		at += clen - qlen; /* earlier replacements are to its left only when the walk goes left to right */
-		if (at >= clen)
-			return 0;
-		size_t end = at;
-		while (end < clen && word_char(cur[end]))
-			end++;
-		size_t blen = strlen(best), nlen = clen - (end - at) + blen;
-		char *n = malloc(nlen + 1);
-		if (!n)
-			return xihu_err_set(c->err, XIHU_ENOMEM, "search: out of memory");
-		memcpy(n, cur, at);
-		memcpy(n + at, best, blen);
-		memcpy(n + at + blen, cur + end, clen - end);
-		n[nlen] = 0;
-		free(*sugg);
-		*sugg = n;
-		*changed = true;
-		return 0;
-	}
-	if (q->kind == Q_AND || q->kind == Q_OR)
-		for (uint32_t i = 0; i < q->nkids && !rc; i++)
-			rc = suggest_walk(c, query, qlen, q->kids[i], sugg, changed);
-	return rc;
-}
-
-static int suggest(qctx *c, const char *query, size_t qlen, const qnode *q, char **out)
-{
-	*out = NULL;
-	bool changed = false;
-	char *s = NULL;
-	int rc = suggest_walk(c, query, qlen, q, &s, &changed);
-	if (rc || !changed) {
-		free(s);
-		return rc;
-	}
-	*out = s;
-	return 0;
-}
-
 /* ---- the entry point ------------------------------------------------------ */
 
 static int fill_hit(xihu_index *ix, const scored *e, const xihu_index_search_opts *o, const hl_terms *hl,
@@ -551,7 +458,7 @@ int xihu_index_search(xihu_index *ix, const char *query, size_t query_len, const
 		p[hl.n++] = (hl_pattern){1, &c.fz[i], false};
 	}
 	if (!rc && t.n == 0 && out->total == 0 && o.suggest)
-		rc = suggest(&c, query, query_len, q, &out->suggestion);
+		rc = suggest_query(&c, query, query_len, q, &out->suggestion);
 	if (!rc && t.n > o.offset) {
 		topk_sort(&t);
 		uint32_t n = t.n - o.offset;
