@@ -298,6 +298,33 @@ static inline double topk_threshold(const topk *t)
 	return t->n < t->k ? -1.0 : t->h[0].score;
 }
 
+/* ==== collect_*.c: the collectors ======================================== */
+
+/*
+ * A collector ranks the live matches of one segment's iterator tree into
+ * the top k (with the segment's index c->si) and counts them in out->total,
+ * clearing out->total_exact when it counted only some.  Errors go to
+ * c->rc; corruption met by the iterators is read after it (it_error).
+ * One file each; search.c tries them in its order and takes the first that
+ * fits the tree, the exhaustive one under exact_total.
+ */
+typedef struct collector {
+	/* whether it can rank root's matches */
+	bool (*fits)(const qctx *c, const it *root);
+	void (*collect)(qctx *c, it *root, topk *t, xihu_index_results *out);
+} collector;
+
+extern const collector collector_exhaustive; /* every match: any tree, and exact_total */
+extern const collector collector_taat;       /* an OR of many terms, term at a time */
+extern const collector collector_maxscore;   /* an OR: MaxScore with block-max */
+extern const collector collector_and;        /* an AND: the intersection, block-max */
+
+/* The target after doc d: d + 1, or POSTINGS_END past the last doc id. */
+static inline uint32_t next_target(uint32_t d)
+{
+	return d == POSTINGS_END - 1 ? POSTINGS_END : d + 1;
+}
+
 /* ==== suggest.c: did you mean ============================================ */
 
 /* *out: query (qlen bytes, parsed as q) with its misspelled bare words
