@@ -2,28 +2,36 @@
  * build.c: trees of files and JSON Lines records -> a committed index, built
  * in parallel within a RAM budget, updated incrementally, merged by tiers.
  *
- * One run of xihu_build:
- *  1. takes the writer lock (dir/LOCK, flock), reads the manifest and
- *     deletes the files no manifest names (leftovers of a killed run);
- *     reads the analysis in SETTINGS (settings.c) and refuses options that
- *     differ from it, or, for a new index, writes the options' one there;
- *  2. opens the live segments (no CRC pass: the names and stamps are all it
- *     reads) and loads their live documents: file path -> (segment, doc,
- *     size, mtime_ns); JSON Lines records by their stamp (below);
- *  3. walks the roots on this thread.  A file whose size and mtime_ns equal
- *     its indexed copy's is unchanged and left alone; new and changed files,
- *     and the records of changed JSON Lines files, go to the pipeline
- *     (pipeline.c): T worker threads, each reading, analyzing and writing
- *     its own segments within ram/T, in an order that does not depend on
- *     timing;
- *  4. marks the old copies of changed files, files gone from the trees and
- *     records of changed JSON Lines files in new deletion bitmaps (the old
- *     bitmap or'ed in, generation = the new manifest generation), drops
- *     segments left with no live document, and commits ONE manifest: the
- *     surviving segments in their order, then the new ones in walk order.
- *     Nothing changed: no commit;
- *  5. merges by tiers (below), one commit per merge, and deletes the files
- *     the last commit no longer names.
+ * One run of xihu_build is a chain of steps, a function each, every one
+ * run only when all before it succeeded (the first error sticks), then
+ * end_run, the one cleanup whatever happened:
+ *  1. lock_index takes the writer lock (dir/LOCK, flock), waiting up to
+ *     opts->lock_wait_ms while another writer holds it;
+ *  2. read_old_index reads the manifest, deletes the files no manifest
+ *     names (leftovers of a killed run), opens the live segments (no CRC
+ *     pass: the names and stamps are all it reads) and loads their live
+ *     documents: file path -> (segment, doc, size, mtime_ns); JSON Lines
+ *     records by their stamp (below);
+ *  3. choose_roots: the roots of this run (below);
+ *  4. run_analysis reads the analysis in SETTINGS (settings.c) and refuses
+ *     options that differ from it, or, for a new index, writes the
+ *     options' one there;
+ *  5. read_documents walks the roots on this thread.  A file whose size
+ *     and mtime_ns equal its indexed copy's is unchanged and left alone;
+ *     new and changed files, and the records of changed JSON Lines files,
+ *     go to the pipeline (pipeline.c): T worker threads, each reading,
+ *     analyzing and writing its own segments within ram/T, in an order
+ *     that does not depend on timing;
+ *  6. delete_old_copies marks the old copies of changed files, files gone
+ *     from the trees and records of changed JSON Lines files in new
+ *     deletion bitmaps (the old bitmap or'ed in, generation = the new
+ *     manifest generation);
+ *  7. commit_run drops segments left with no live document and commits
+ *     ONE manifest: the surviving segments in their order, then the new
+ *     ones in walk order.  Nothing changed: no commit;
+ *  8. merge_loop merges by tiers (below), one commit per merge, and deletes
+ *     the files the last commit no longer names;
+ *  9. count_index: the committed index's numbers, for the stats.
  * Until a manifest rename the previous commit stays intact and servable: a
  * crash (SIGKILL included) anywhere leaves at worst unreferenced files that
  * the next run deletes first.
@@ -105,6 +113,12 @@ typedef struct live_seg {
 	uint32_t nnew;   /* bits newly set */
 } live_seg;
 
+/* The live segments of the current commit, opened, beside its manifest. */
+typedef struct state {
+	manifest m;  /* segs and roots owned */
+	seg **open;  /* per m.segs[i], opened at its del_gen; NULL until needed */
+} state;
+
 typedef struct build {
 	const char *dir;
 	const xihu_build_opts *o;
@@ -112,6 +126,12 @@ typedef struct build {
 	xihu_build_stats *st;
 	xihu_err *err;
 	uint64_t start_ns, last_progress_ns;
+	int lockfd;   /* dir/LOCK; -1 until opened */
+	bool locked;  /* lockfd is flock'ed: a failed run may collect garbage */
+	bool fresh;   /* no index yet: this run creates it */
+	char **roots; /* this run's, as the manifest stores them (until the commit takes them) */
+	uint32_t nroots;
+	analysis *an;
 
 	manifest old;
 	live_seg *segs; /* the old manifest's, opened */
@@ -135,6 +155,11 @@ typedef struct build {
 	bool walk_done;
 	uint64_t skipped_large; /* by their size at the walk */
 	pipeline *pipe;
+	pipeline_counts pc;   /* the pipeline's, once it has finished */
+	seg_info *newsegs;    /* the segments it finished, in walk order */
+	uint32_t nnewsegs;
+
+	state cur; /* the committed index as this run leaves it */
 } build;
 
 static void warn(build *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -435,12 +460,6 @@ static uint64_t dir_bytes(const char *dir)
 	return total;
 }
 
-/* The live segments of the current commit, opened, beside its manifest. */
-typedef struct state {
-	manifest m;  /* segs and roots owned */
-	seg **open;  /* per m.segs[i], opened at its del_gen; NULL until needed */
-} state;
-
 static void state_free(state *s)
 {
 	if (s->open)
@@ -497,22 +516,83 @@ static int open_all(build *b, state *s)
 	return 0;
 }
 
+/* Commits the manifest after s's segments pick[0..k) were merged into
+ * out_id (info): the output where the first input was (unless it holds
+ * nothing), the inputs gone.  Then s is that commit, the inputs closed. */
+static int commit_merge(build *b, state *s, const uint32_t *pick, uint32_t k, uint64_t out_id,
+                        const seg_info *info)
+{
+	manifest nm = s->m;
+	manifest_seg *segs = malloc((s->m.nsegs + 1) * sizeof *segs);
+	seg **open = calloc(s->m.nsegs + 1, sizeof *open);
+	int rc = !segs || !open ? xihu_err_set(b->err, XIHU_ENOMEM, "out of memory") : 0;
+	uint32_t n = 0;
+	for (uint32_t i = 0, p = 0; i < s->m.nsegs && !rc; i++) {
+		if (p < k && pick[p] == i) {
+			if (p == 0 && info->ndocs > 0)
+				segs[n++] = (manifest_seg){.id = out_id, .ndocs = info->ndocs};
+			p++;
+			continue;
+		}
+		open[n] = s->open[i];
+		segs[n++] = s->m.segs[i];
+	}
+	nm.generation = s->m.generation + 1;
+	nm.next_seg_id = out_id + 1;
+	nm.segs = segs;
+	nm.nsegs = n;
+	if (rc || (rc = manifest_write(b->dir, &nm, b->err))) {
+		free(segs);
+		free(open);
+		return rc;
+	}
+	verbose(b, "committed generation %" PRIu64 ": merged into %012" PRIx64 " (%u docs)", nm.generation, out_id,
+	        info->ndocs);
+	for (uint32_t p = 0; p < k; p++)
+		seg_close(s->open[pick[p]]);
+	free(s->open);
+	free(s->m.segs);
+	s->m = nm;
+	s->open = open;
+	b->st->merges++;
+	b->st->committed = true;
+	remove_garbage(b->dir, &s->m);
+	return 0;
+}
+
+/* Merges s's segments pick[0..k) into a new segment and commits that. */
+static int merge_one(build *b, state *s, const uint32_t *pick, uint32_t k)
+{
+	const seg **in = malloc((k + 1) * sizeof *in);
+	if (!in)
+		return xihu_err_set(b->err, XIHU_ENOMEM, "out of memory");
+	uint64_t out_id = s->m.next_seg_id, in_docs = 0;
+	for (uint32_t i = 0; i < k; i++) {
+		in[i] = s->open[pick[i]];
+		in_docs += seg_ndocs(in[i]) - seg_ndeleted(in[i]);
+	}
+	verbose(b, "merging %u segment%s (%" PRIu64 " live docs) into %012" PRIx64, k, k == 1 ? "" : "s", in_docs,
+	        out_id);
+	seg_info info;
+	int rc = seg_merge(b->dir, in, k, out_id, &info, b->err);
+	free(in);
+	return rc ? rc : commit_merge(b, s, pick, k, out_id, &info);
+}
+
+/* Merges by the policy (merge_pick) until it picks nothing, a commit each. */
 static int merge_loop(build *b, state *s)
 {
 	uint32_t *pick = NULL;
-	const seg **in = NULL;
 	int rc = 0;
-	for (uint32_t round = 0; round < MAX_MERGES; round++) {
+	for (uint32_t round = 0; round < MAX_MERGES && !rc; round++) {
 		if ((rc = open_all(b, s)))
 			break;
-		free(pick);
-		free(in);
-		pick = malloc((s->m.nsegs + 1) * sizeof *pick);
-		in = malloc((s->m.nsegs + 1) * sizeof *in);
-		if (!pick || !in) {
+		uint32_t *p = realloc(pick, (s->m.nsegs + 1) * sizeof *pick);
+		if (!p) {
 			rc = xihu_err_set(b->err, XIHU_ENOMEM, "out of memory");
 			break;
 		}
+		pick = p;
 		uint32_t k = merge_pick(s, b->o->merge_all && round == 0, pick);
 		if (k == 0)
 			break;
@@ -520,62 +600,9 @@ static int merge_loop(build *b, state *s)
 			rc = xihu_err_set(b->err, XIHU_ECANCELED, "%s: merging cancelled", b->dir);
 			break;
 		}
-		uint64_t out_id = s->m.next_seg_id;
-		uint64_t in_docs = 0;
-		for (uint32_t i = 0; i < k; i++) {
-			in[i] = s->open[pick[i]];
-			in_docs += seg_ndocs(in[i]) - seg_ndeleted(in[i]);
-		}
-		verbose(b, "merging %u segment%s (%" PRIu64 " live docs) into %012" PRIx64, k, k == 1 ? "" : "s", in_docs,
-		        out_id);
-		seg_info info;
-		if ((rc = seg_merge(b->dir, in, k, out_id, &info, b->err)))
-			break;
-		/* the new manifest: the output where the first input was, the inputs gone */
-		manifest nm = s->m;
-		manifest_seg *segs = malloc((s->m.nsegs + 1) * sizeof *segs);
-		seg **open = calloc(s->m.nsegs + 1, sizeof *open);
-		if (!segs || !open) {
-			free(segs);
-			free(open);
-			rc = xihu_err_set(b->err, XIHU_ENOMEM, "out of memory");
-			break;
-		}
-		uint32_t n = 0;
-		for (uint32_t i = 0, p = 0; i < s->m.nsegs; i++) {
-			if (p < k && pick[p] == i) {
-				if (p == 0 && info.ndocs > 0)
-					segs[n++] = (manifest_seg){.id = out_id, .ndocs = info.ndocs};
-				p++;
-				continue;
-			}
-			open[n] = s->open[i];
-			segs[n++] = s->m.segs[i];
-		}
-		nm.generation = s->m.generation + 1;
-		nm.next_seg_id = out_id + 1;
-		nm.segs = segs;
-		nm.nsegs = n;
-		rc = manifest_write(b->dir, &nm, b->err);
-		if (rc) {
-			free(segs);
-			free(open);
-			break;
-		}
-		verbose(b, "committed generation %" PRIu64 ": merged into %012" PRIx64 " (%u docs)", nm.generation,
-		        out_id, info.ndocs);
-		for (uint32_t p = 0; p < k; p++)
-			seg_close(s->open[pick[p]]);
-		free(s->open);
-		free(s->m.segs);
-		s->m = nm;
-		s->open = open;
-		b->st->merges++;
-		b->st->committed = true;
-		remove_garbage(b->dir, &s->m);
+		rc = merge_one(b, s, pick, k);
 	}
 	free(pick);
-	free(in);
 	return rc;
 }
 
@@ -824,216 +851,271 @@ static int sweep(build *b)
 	return rc;
 }
 
+/* dir (created private if missing) and its writer lock.  Another
+ * writer (xihu-index, or xihud's live sync) holding it: wait up to
+ * opts->lock_wait_ms, polling, then XIHU_ELOCKED. */
+static int lock_index(build *b)
+{
+	int rc = xfile_mkdir_private(b->dir, b->err);
+	if (rc)
+		return rc;
+	char lockpath[4200];
+	snprintf(lockpath, sizeof lockpath, "%s/LOCK", b->dir);
+	b->lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (b->lockfd < 0)
+		return xihu_err_set(b->err, XIHU_EIO, "%s: %s", lockpath, strerror(errno));
+	for (uint32_t waited = 0; flock(b->lockfd, LOCK_EX | LOCK_NB) < 0; waited += LOCK_POLL_MS) {
+		if (errno != EWOULDBLOCK || waited >= b->o->lock_wait_ms)
+			return xihu_err_set(b->err, XIHU_ELOCKED,
+			                    "%s: another writer (xihu-index, or xihud's live sync) holds the index", b->dir);
+		struct timespec ts = {0, LOCK_POLL_MS * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	b->locked = true;
+	xfile_make_private(b->dir); /* even a run that commits nothing */
+	return 0;
+}
+
+/* The last commit (none: a fresh index, unless this is an update
+ * with nothing given), the leftovers of a killed run deleted, the old
+ * segments opened and their documents loaded. */
+static int read_old_index(build *b, bool given)
+{
+	int rc = manifest_read(b->dir, &b->old, b->err);
+	if (rc == XIHU_ENOINDEX) {
+		if (b->o->update && !given)
+			return xihu_err_set(b->err, XIHU_ENOINDEX, "%s: no index to update (give the trees to index)",
+			                    b->dir);
+		memset(&b->old, 0, sizeof b->old);
+		b->old.next_seg_id = 1;
+		b->fresh = true;
+		rc = 0;
+	}
+	if (rc)
+		return rc;
+	remove_garbage(b->dir, &b->old); /* what a killed run left behind */
+	return load_old(b);
+}
+
+/* The roots of this run: those given, or with opts->update and
+ * none given the last commit's, each as it was walked then (a vanished
+ * one is dropped with a warning). */
+static int choose_roots(build *b, const char *const *paths, size_t npaths, const char *const *jsonl,
+                        size_t njsonl)
+{
+	bool from_manifest = b->o->update && npaths + njsonl == 0;
+	size_t maxroots = from_manifest ? b->old.nroots : npaths + njsonl;
+	b->roots = calloc(maxroots + 1, sizeof *b->roots);
+	if (!b->roots)
+		return xihu_err_set(b->err, XIHU_ENOMEM, "out of memory");
+	int rc = 0;
+	if (from_manifest) {
+		for (uint32_t i = 0; i < b->old.nroots && !rc; i++) {
+			int kind;
+			const char *r = root_parse(b->old.roots[i], &kind);
+			if (kind == ROOT_TREE && b->o->no_ignore)
+				kind = ROOT_TREE_NOIGNORE;
+			rc = add_root(b, &b->roots, &b->nroots, r, kind, true);
+		}
+		return rc;
+	}
+	int tree = b->o->no_ignore ? ROOT_TREE_NOIGNORE : ROOT_TREE;
+	for (size_t i = 0; i < npaths && !rc; i++)
+		rc = add_root(b, &b->roots, &b->nroots, paths[i], tree, false);
+	for (size_t i = 0; i < njsonl && !rc; i++)
+		rc = add_root(b, &b->roots, &b->nroots, jsonl[i], ROOT_JSONL, false);
+	return rc;
+}
+
+/* New and changed documents -> new segments, on the workers, while
+ * this thread walks (and reports progress); the final report once all are
+ * in segments. */
+static int read_documents(build *b)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	uint32_t threads = b->o->threads ? b->o->threads : ncpu > 0 ? (uint32_t)ncpu : 1;
+	pipeline_opts po = {
+		.dir = b->dir,
+		.threads = threads < MAX_THREADS ? threads : MAX_THREADS,
+		.ram_bytes = b->o->ram_bytes ? b->o->ram_bytes : DEFAULT_RAM,
+		.max_file_size = b->max_size,
+		.first_seg_id = b->old.next_seg_id,
+		.an = b->an,
+		.warnings = b->o->warnings,
+		.idle = idle,
+		.idle_ctx = b,
+	};
+	int rc = pipeline_start(&po, &b->pipe, b->err);
+	/* a failing worker fails the walk's next add with its error; a failing
+	 * walk leaves the pipeline to pipeline_free, which stops it */
+	if (!rc)
+		rc = feed(b, b->roots, b->nroots);
+	if (!rc)
+		rc = pipeline_finish(b->pipe, &b->newsegs, &b->nnewsegs, b->err);
+	if (rc)
+		return rc;
+	pipeline_get_counts(b->pipe, &b->pc);
+	report_progress(b, true);
+	b->st->segments_written = b->nnewsegs;
+	return 0;
+}
+
+/* Old copies of changed documents and vanished ones -> deletions. */
+static int delete_old_copies(build *b)
+{
+	int rc = sweep(b);
+	if (rc)
+		return rc;
+	b->st->added = b->pc.added;
+	b->st->changed = b->pc.changed;
+	b->st->deleted = b->nmarked - b->pc.changed; /* old copies not replaced by a new one */
+	return 0;
+}
+
+/* The manifest of generation gen into b->cur: the old segments that keep
+ * a live document, in their order (those with new deletions get a bitmap
+ * of generation gen, the others stay open), then the new ones; the roots
+ * move there from b->roots. */
+static int next_manifest(build *b, uint64_t gen)
+{
+	state *cur = &b->cur;
+	cur->m.generation = b->old.generation;
+	cur->m.next_seg_id = b->pc.next_seg_id;
+	cur->m.segs = calloc(b->nsegs + b->nnewsegs + 1, sizeof *cur->m.segs);
+	cur->open = calloc(b->nsegs + b->nnewsegs + 1, sizeof *cur->open);
+	if (!cur->m.segs || !cur->open)
+		return xihu_err_set(b->err, XIHU_ENOMEM, "out of memory");
+	for (uint32_t i = 0; i < b->nsegs; i++) {
+		live_seg *ls = &b->segs[i];
+		manifest_seg e = {.id = ls->id, .ndocs = ls->ndocs, .del_gen = ls->del_gen};
+		if (ls->nnew) {
+			if (seg_ndeleted(ls->s) + ls->nnew >= ls->ndocs)
+				continue; /* nothing left in it */
+			int rc = seg_write_deletes(b->dir, ls->id, gen, ls->newdel, ls->ndocs, b->err);
+			if (rc)
+				return rc;
+			e.del_gen = gen;
+		} else {
+			cur->open[cur->m.nsegs] = ls->s; /* still valid: same deletions */
+			ls->s = NULL;
+		}
+		cur->m.segs[cur->m.nsegs++] = e;
+	}
+	for (uint32_t i = 0; i < b->nnewsegs; i++)
+		cur->m.segs[cur->m.nsegs++] = (manifest_seg){.id = b->newsegs[i].id, .ndocs = b->newsegs[i].ndocs};
+	cur->m.roots = b->roots;
+	cur->m.nroots = b->nroots;
+	b->roots = NULL;
+	return 0;
+}
+
+/* The run's one commit, when anything changed (new segments,
+ * deletions, other roots); cancelled before it, nothing is committed. */
+static int commit_run(build *b)
+{
+	bool changed = b->nnewsegs > 0 || !roots_equal(&b->old, b->roots, b->nroots);
+	for (uint32_t i = 0; i < b->nsegs; i++)
+		changed |= b->segs[i].nnew > 0;
+	uint64_t gen = b->old.generation + 1;
+	int rc = next_manifest(b, gen);
+	if (rc || !changed)
+		return rc;
+	if (cancelled(b))
+		return xihu_err_set(b->err, XIHU_ECANCELED, "%s: indexing cancelled", b->dir);
+	b->cur.m.generation = gen;
+	if ((rc = manifest_write(b->dir, &b->cur.m, b->err)))
+		return rc;
+	b->st->committed = true;
+	verbose(b, "committed generation %" PRIu64 ": %u new segment%s, %" PRIu64 " deletions", gen, b->nnewsegs,
+	        b->nnewsegs == 1 ? "" : "s", b->nmarked);
+	remove_garbage(b->dir, &b->cur.m);
+	return 0;
+}
+
+/* The committed index's numbers into the stats. */
+static int count_index(build *b)
+{
+	state *cur = &b->cur;
+	b->st->generation = cur->m.generation;
+	b->st->segments = cur->m.nsegs;
+	int rc = open_all(b, cur);
+	if (rc)
+		return rc;
+	for (uint32_t i = 0; i < cur->m.nsegs; i++) {
+		b->st->docs += seg_ndocs(cur->open[i]) - seg_ndeleted(cur->open[i]);
+		b->st->terms += seg_nterms(cur->open[i]);
+	}
+	b->st->index_bytes = dir_bytes(b->dir);
+	return 0;
+}
+
+/* The single cleanup of every run: after a failure, the files no commit
+ * names are deleted (against what is committed now: a failed merge may
+ * follow a successful commit); everything is freed, the lock let go; the
+ * counts that hold whatever happened go into the stats. */
+static void end_run(build *b, int rc)
+{
+	if (rc && b->locked) {
+		manifest now;
+		int r = manifest_read(b->dir, &now, NULL);
+		if (r == XIHU_ENOINDEX)
+			memset(&now, 0, sizeof now); /* a first build: nothing is live */
+		if (r == 0 || r == XIHU_ENOINDEX)
+			remove_garbage(b->dir, &now);
+		manifest_free(&now);
+	}
+	pipeline_free(b->pipe);
+	analysis_free(b->an);
+	free(b->newsegs);
+	state_free(&b->cur);
+	for (uint32_t i = 0; i < b->nsegs; i++) {
+		seg_close(b->segs[i].s);
+		free(b->segs[i].newdel);
+	}
+	free(b->segs);
+	free(b->docs);
+	free(b->stamps);
+	for (uint32_t i = 0; b->roots && i < b->nroots; i++)
+		free(b->roots[i]);
+	free(b->roots);
+	manifest_free(&b->old);
+	if (b->lockfd >= 0)
+		close(b->lockfd);
+	b->st->bytes_in = b->pc.bytes_in;
+	b->st->skipped_binary = b->pc.skipped_binary;
+	b->st->skipped_large = b->pc.skipped_large + b->skipped_large;
+	b->st->skipped_error = b->pc.skipped_error;
+	b->st->seconds = (double)(now_ns() - b->start_ns) / 1e9;
+}
+
 int xihu_build(const char *index_dir, const char *const *paths, size_t npaths, const char *const *jsonl,
                size_t njsonl, const xihu_build_opts *opts, xihu_build_stats *stats_out, xihu_err *err)
 {
 	xihu_build_opts defo = {0};
 	xihu_build_stats st = {0};
-	build b = {.dir = index_dir, .o = opts ? opts : &defo, .st = &st, .err = err};
+	build b = {.dir = index_dir, .o = opts ? opts : &defo, .st = &st, .err = err, .lockfd = -1};
 	b.start_ns = now_ns();
 	b.max_size = b.o->max_file_size ? b.o->max_file_size : XIHU_DEFAULT_MAX_FILE_SIZE;
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	uint32_t threads = b.o->threads ? b.o->threads : ncpu > 0 ? (uint32_t)ncpu : 1;
-	int rc, lockfd = -1;
-	bool locked = false;
-	char **roots = NULL;
-	uint32_t nroots = 0;
-	state cur = {0};
-	seg_info *ns = NULL;
-	uint32_t nns = 0;
-	pipeline_counts pc = {0};
-	analysis *an = NULL;
 
-	if ((rc = xfile_mkdir_private(index_dir, err)))
-		goto out;
-	char lockpath[4200];
-	snprintf(lockpath, sizeof lockpath, "%s/LOCK", index_dir);
-	lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (lockfd < 0) {
-		rc = xihu_err_set(err, XIHU_EIO, "%s: %s", lockpath, strerror(errno));
-		goto out;
-	}
-	/* another writer (xihu-index, or xihud's live sync) holds it: wait up
-	 * to lock_wait_ms, polling, then give up */
-	for (uint32_t waited = 0; flock(lockfd, LOCK_EX | LOCK_NB) < 0; waited += LOCK_POLL_MS) {
-		if (errno != EWOULDBLOCK || waited >= b.o->lock_wait_ms) {
-			rc = xihu_err_set(err, XIHU_ELOCKED,
-			                  "%s: another writer (xihu-index, or xihud's live sync) holds the index", index_dir);
-			goto out;
-		}
-		struct timespec ts = {0, LOCK_POLL_MS * 1000000L};
-		nanosleep(&ts, NULL);
-	}
-	locked = true;
-	xfile_make_private(index_dir); /* even a run that commits nothing */
-
-	rc = manifest_read(index_dir, &b.old, err);
-	bool fresh = rc == XIHU_ENOINDEX;
-	if (rc == XIHU_ENOINDEX) {
-		if (b.o->update && npaths + njsonl == 0) {
-			rc = xihu_err_set(err, XIHU_ENOINDEX, "%s: no index to update (give the trees to index)", index_dir);
-			goto out;
-		}
-		memset(&b.old, 0, sizeof b.old);
-		b.old.next_seg_id = 1;
-		rc = 0;
-	}
-	if (rc)
-		goto out;
-	remove_garbage(index_dir, &b.old); /* what a killed run left behind */
-	if ((rc = load_old(&b)))
-		goto out;
-
-	/* the roots of this run */
-	bool from_manifest = b.o->update && npaths + njsonl == 0;
-	size_t maxroots = from_manifest ? b.old.nroots : npaths + njsonl;
-	roots = calloc(maxroots + 1, sizeof *roots);
-	if (!roots) {
-		rc = xihu_err_set(err, XIHU_ENOMEM, "out of memory");
-		goto out;
-	}
-	if (from_manifest) {
-		for (uint32_t i = 0; i < b.old.nroots && !rc; i++) {
-			int kind;
-			const char *r = root_parse(b.old.roots[i], &kind);
-			if (kind == ROOT_TREE && b.o->no_ignore)
-				kind = ROOT_TREE_NOIGNORE;
-			rc = add_root(&b, &roots, &nroots, r, kind, true);
-		}
-	} else {
-		for (size_t i = 0; i < npaths && !rc; i++)
-			rc = add_root(&b, &roots, &nroots, paths[i], b.o->no_ignore ? ROOT_TREE_NOIGNORE : ROOT_TREE, false);
-		for (size_t i = 0; i < njsonl && !rc; i++)
-			rc = add_root(&b, &roots, &nroots, jsonl[i], ROOT_JSONL, false);
-	}
-	if (rc || (rc = run_analysis(&b, fresh, roots, nroots, &an)))
-		goto out;
-
-	/* new and changed documents -> new segments */
-	pipeline_opts po = {
-		.dir = index_dir,
-		.threads = threads < MAX_THREADS ? threads : MAX_THREADS,
-		.ram_bytes = b.o->ram_bytes ? b.o->ram_bytes : DEFAULT_RAM,
-		.max_file_size = b.max_size,
-		.first_seg_id = b.old.next_seg_id,
-		.an = an,
-		.warnings = b.o->warnings,
-		.idle = idle,
-		.idle_ctx = &b,
-	};
-	if ((rc = pipeline_start(&po, &b.pipe, err)))
-		goto out;
-	/* a failing worker fails the walk's next add with its error; a failing
-	 * walk leaves the pipeline to pipeline_free, which stops it */
-	if ((rc = feed(&b, roots, nroots)) || (rc = pipeline_finish(b.pipe, &ns, &nns, err)))
-		goto out;
-	pipeline_get_counts(b.pipe, &pc);
-	report_progress(&b, true);
-	st.segments_written = nns;
-
-	/* old copies of changed documents and vanished ones -> deletions */
-	if ((rc = sweep(&b)))
-		goto out;
-	st.added = pc.added;
-	st.changed = pc.changed;
-	st.deleted = b.nmarked - st.changed; /* old copies not replaced by a new one */
-
-	/* the commit: survivors (with their new deletions), then the new segments */
-	bool changed = nns > 0 || !roots_equal(&b.old, roots, nroots);
-	for (uint32_t i = 0; i < b.nsegs; i++)
-		changed |= b.segs[i].nnew > 0;
-	cur.m.generation = b.old.generation;
-	cur.m.next_seg_id = pc.next_seg_id;
-	cur.m.segs = calloc(b.nsegs + nns + 1, sizeof *cur.m.segs);
-	cur.open = calloc(b.nsegs + nns + 1, sizeof *cur.open);
-	if (!cur.m.segs || !cur.open) {
-		rc = xihu_err_set(err, XIHU_ENOMEM, "out of memory");
-		goto out;
-	}
-	uint64_t gen = b.old.generation + 1;
-	for (uint32_t i = 0; i < b.nsegs; i++) {
-		live_seg *ls = &b.segs[i];
-		manifest_seg e = {.id = ls->id, .ndocs = ls->ndocs, .del_gen = ls->del_gen};
-		if (ls->nnew) {
-			if (seg_ndeleted(ls->s) + ls->nnew >= ls->ndocs)
-				continue; /* nothing left in it */
-			if ((rc = seg_write_deletes(index_dir, ls->id, gen, ls->newdel, ls->ndocs, err)))
-				goto out;
-			e.del_gen = gen;
-		} else {
-			cur.open[cur.m.nsegs] = ls->s; /* still valid: same deletions */
-			ls->s = NULL;
-		}
-		cur.m.segs[cur.m.nsegs++] = e;
-	}
-	for (uint32_t i = 0; i < nns; i++)
-		cur.m.segs[cur.m.nsegs++] = (manifest_seg){.id = ns[i].id, .ndocs = ns[i].ndocs};
-	cur.m.roots = roots;
-	cur.m.nroots = nroots;
-	roots = NULL;
-	if (changed && cancelled(&b)) {
-		rc = xihu_err_set(err, XIHU_ECANCELED, "%s: indexing cancelled", index_dir);
-		goto out;
-	}
-	if (changed) {
-		cur.m.generation = gen;
-		if ((rc = manifest_write(index_dir, &cur.m, err)))
-			goto out;
-		st.committed = true;
-		verbose(&b, "committed generation %" PRIu64 ": %u new segment%s, %" PRIu64 " deletions", gen, nns,
-		        nns == 1 ? "" : "s", b.nmarked);
-		remove_garbage(index_dir, &cur.m);
-	}
-
-	/* tiered merges, each its own commit */
-	if ((rc = merge_loop(&b, &cur)))
-		goto out;
-
-	st.generation = cur.m.generation;
-	st.segments = cur.m.nsegs;
-	if ((rc = open_all(&b, &cur)))
-		goto out;
-	for (uint32_t i = 0; i < cur.m.nsegs; i++) {
-		st.docs += seg_ndocs(cur.open[i]) - seg_ndeleted(cur.open[i]);
-		st.terms += seg_nterms(cur.open[i]);
-	}
-	st.index_bytes = dir_bytes(index_dir);
-
-out:
-	if (rc && locked) {
-		/* segments finished but never committed: collect against what is
-		 * committed now (a failed merge may follow a successful commit) */
-		manifest now;
-		int r = manifest_read(index_dir, &now, NULL);
-		if (r == XIHU_ENOINDEX)
-			memset(&now, 0, sizeof now); /* a first build: nothing is live */
-		if (r == 0 || r == XIHU_ENOINDEX)
-			remove_garbage(index_dir, &now);
-		manifest_free(&now);
-	}
-	pipeline_free(b.pipe);
-	analysis_free(an);
-	free(ns);
-	state_free(&cur);
-	for (uint32_t i = 0; i < b.nsegs; i++) {
-		seg_close(b.segs[i].s);
-		free(b.segs[i].newdel);
-	}
-	free(b.segs);
-	free(b.docs);
-	free(b.stamps);
-	if (roots)
-		for (uint32_t i = 0; i < nroots; i++)
-			free(roots[i]);
-	free(roots);
-	manifest_free(&b.old);
-	if (lockfd >= 0)
-		close(lockfd);
-	st.bytes_in = pc.bytes_in;
-	st.skipped_binary = pc.skipped_binary;
-	st.skipped_large = pc.skipped_large + b.skipped_large;
-	st.skipped_error = pc.skipped_error;
-	st.seconds = (double)(now_ns() - b.start_ns) / 1e9;
+	/* each step runs only if every one before it succeeded; end_run cleans up after any */
+	int rc = lock_index(&b);
+	if (!rc)
+		rc = read_old_index(&b, npaths + njsonl > 0);
+	if (!rc)
+		rc = choose_roots(&b, paths, npaths, jsonl, njsonl);
+	if (!rc)
+		rc = run_analysis(&b, b.fresh, b.roots, b.nroots, &b.an);
+	if (!rc)
+		rc = read_documents(&b);
+	if (!rc)
+		rc = delete_old_copies(&b);
+	if (!rc)
+		rc = commit_run(&b);
+	if (!rc) /* tiered merges, each its own commit */
+		rc = merge_loop(&b, &b.cur);
+	if (!rc)
+		rc = count_index(&b);
+	end_run(&b, rc);
 	if (stats_out)
 		*stats_out = st;
 	return rc;
