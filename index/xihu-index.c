@@ -6,10 +6,11 @@
  *              [--stem LANG] [--stopwords FILE] [--fold-diacritics] [PATH]...
  *   xihu-index --check [--index DIR]
  *
- * The library reports a build's progress as counts; this program owns the
- * terminal and draws them (draw_progress): on stderr when it is a terminal,
- * one line redrawn in place, with a bar when it is 60 columns wide or more.
- * The summary goes to stdout.
+ * main parses the command line (parse_args) and runs a check (run_check)
+ * or a build (run_build).  The library reports a build's progress as
+ * counts; this program owns the terminal and draws them (draw_progress):
+ * on stderr when it is a terminal, one line redrawn in place, with a bar
+ * when it is 60 columns wide or more.  The summary goes to stdout.
  * Exit 0 on success, 2 on any error, with one line "xihu-index: what: why".
  */
 #include <errno.h>
@@ -118,7 +119,162 @@ static bool parse_count(const char *s, uint64_t max, uint64_t *out)
 	return true;
 }
 
-/* --check: an index path whose mode lets others in */
+/* ---- the command line -------------------------------------------------------------- */
+
+enum { OPT_INDEX = 256, OPT_JSONL, OPT_MAXSIZE, OPT_CHECK, OPT_RAM, OPT_THREADS, OPT_NOIGNORE,
+       OPT_UPDATE, OPT_MERGE, OPT_STEM, OPT_STOPWORDS, OPT_FOLD, OPT_K1, OPT_B, OPT_NOPAIRS, OPT_LOCKWAIT };
+
+static const struct option long_opts[] = {
+	{"index", required_argument, NULL, OPT_INDEX},
+	{"jsonl", required_argument, NULL, OPT_JSONL},
+	{"max-file-size", required_argument, NULL, OPT_MAXSIZE},
+	{"ram-mb", required_argument, NULL, OPT_RAM},
+	{"threads", required_argument, NULL, OPT_THREADS},
+	{"no-ignore", no_argument, NULL, OPT_NOIGNORE},
+	{"update", no_argument, NULL, OPT_UPDATE},
+	{"merge", no_argument, NULL, OPT_MERGE},
+	{"check", no_argument, NULL, OPT_CHECK},
+	{"stem", required_argument, NULL, OPT_STEM},
+	{"stopwords", required_argument, NULL, OPT_STOPWORDS},
+	{"fold-diacritics", no_argument, NULL, OPT_FOLD},
+	{"k1", required_argument, NULL, OPT_K1},
+	{"b", required_argument, NULL, OPT_B},
+	{"no-pairs", no_argument, NULL, OPT_NOPAIRS},
+	{"lock-wait", required_argument, NULL, OPT_LOCKWAIT},
+	{"verbose", no_argument, NULL, 'v'},
+	{"quiet", no_argument, NULL, 'q'},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{0},
+};
+
+/* What the command line asks for. */
+typedef struct cmd {
+	char index_dir[4096];
+	bool have_index, quiet, check, verbose;
+	const char **jsonl; /* argc entries, njsonl used */
+	size_t njsonl;
+	const char *const *paths;
+	size_t npaths;
+	xihu_build_opts bo;
+} cmd;
+
+/* An option with a number (or a path) in arg into m; false after saying
+ * what is wrong with it. */
+static bool parse_value(cmd *m, int opt, const char *arg)
+{
+	uint64_t n = 0;
+	switch (opt) {
+	case OPT_INDEX:
+		if (snprintf(m->index_dir, sizeof m->index_dir, "%s", arg) >= (int)sizeof m->index_dir) {
+			fprintf(stderr, "xihu-index: --index: path too long\n");
+			return false;
+		}
+		m->have_index = true;
+		return true;
+	case OPT_MAXSIZE:
+		if (parse_size(arg, &m->bo.max_file_size))
+			return true;
+		fprintf(stderr, "xihu-index: --max-file-size: '%s' is not a size (like 16M)\n", arg);
+		return false;
+	case OPT_LOCKWAIT:
+		if (strcmp(arg, "0") && !parse_count(arg, 3600, &n)) {
+			fprintf(stderr, "xihu-index: --lock-wait: '%s' is not a number of seconds from 0 to 3600\n", arg);
+			return false;
+		}
+		m->bo.lock_wait_ms = (uint32_t)(n * 1000);
+		return true;
+	case OPT_RAM:
+		if (!parse_count(arg, 1 << 20, &n)) {
+			fprintf(stderr, "xihu-index: --ram-mb: '%s' is not a number of MiB from 1\n", arg);
+			return false;
+		}
+		m->bo.ram_bytes = n << 20;
+		return true;
+	case OPT_THREADS:
+		if (!parse_count(arg, 1024, &n)) {
+			fprintf(stderr, "xihu-index: --threads: '%s' is not a number of threads from 1\n", arg);
+			return false;
+		}
+		m->bo.threads = (uint32_t)n;
+		return true;
+	default: { /* OPT_K1, OPT_B */
+		char *end;
+		double v = strtod(arg, &end);
+		if (end == arg || *end || v != v || (opt == OPT_K1 ? v <= 0 || v > 10 : v < 0 || v > 1)) {
+			fprintf(stderr, "xihu-index: --%s %s: expected a number %s\n", opt == OPT_K1 ? "k1" : "b", arg,
+			        opt == OPT_K1 ? "above 0, at most 10" : "from 0 to 1");
+			return false;
+		}
+		if (opt == OPT_K1)
+			m->bo.k1 = v;
+		else {
+			m->bo.b = v;
+			m->bo.b_given = true;
+		}
+		return true;
+	}
+	}
+}
+
+/* The command line into m.  Returns -1 to go on, else the exit status
+ * (--help and --version: 0; a bad option: 2, said on stderr). */
+static int parse_args(int argc, char **argv, cmd *m)
+{
+	int c;
+	while ((c = getopt_long(argc, argv, "vqhV", long_opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_INDEX:
+		case OPT_MAXSIZE:
+		case OPT_LOCKWAIT:
+		case OPT_RAM:
+		case OPT_THREADS:
+		case OPT_K1:
+		case OPT_B:
+			if (!parse_value(m, c, optarg))
+				return 2;
+			break;
+		case OPT_JSONL: m->jsonl[m->njsonl++] = optarg; break;
+		case OPT_NOIGNORE: m->bo.no_ignore = true; break;
+		case OPT_UPDATE: m->bo.update = true; break;
+		case OPT_MERGE: m->bo.merge_all = true; break;
+		case OPT_CHECK: m->check = true; break;
+		case OPT_STEM: m->bo.stem = optarg; break;
+		case OPT_STOPWORDS: m->bo.stopwords = optarg; break;
+		case OPT_NOPAIRS: m->bo.no_pairs = true; break;
+		case OPT_FOLD: m->bo.fold_diacritics = true; break;
+		case 'v': m->verbose = true; break;
+		case 'q': m->quiet = true; break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("xihu-index %s (index format %u)\n", XIHU_VERSION_STRING, XIHU_FORMAT_VERSION);
+			return 0;
+		default:
+			fputs("Try 'xihu-index --help' for more information.\n", stderr);
+			return 2;
+		}
+	}
+	if (!m->have_index && !xihu_default_index_dir(m->index_dir, sizeof m->index_dir)) {
+		fputs("xihu-index: default index path is too long; use --index DIR\n", stderr);
+		return 2;
+	}
+	static const char *const dot[] = {"."};
+	m->paths = (const char *const *)argv + optind;
+	m->npaths = (size_t)(argc - optind);
+	if (m->npaths == 0 && m->njsonl == 0 && m->bo.merge_all)
+		m->bo.update = true; /* "merge my index", not "index the current directory" */
+	if (m->npaths == 0 && m->njsonl == 0 && !m->bo.update) {
+		m->paths = dot;
+		m->npaths = 1;
+	}
+	return -1;
+}
+
+/* ---- --check ------------------------------------------------------------------------- */
+
+/* An index path whose mode lets others in. */
 static int warn_mode(void *ctx, const char *path, unsigned mode)
 {
 	(void)ctx;
@@ -127,6 +283,25 @@ static int warn_mode(void *ctx, const char *path, unsigned mode)
 	                                              : "others";
 	fprintf(stderr, "xihu-index: warning: %s: mode %04o lets %s %s it\n", path, mode, who,
 	        mode & 022 ? "change" : "read");
+	return 0;
+}
+
+static int run_check(const cmd *m)
+{
+	xihu_err err = {0};
+	if (xihu_index_check(m->index_dir, m->quiet ? NULL : stdout, &err)) {
+		fprintf(stderr, "xihu-index: %s\n", err.msg);
+		return 2;
+	}
+	uint32_t nwide;
+	if (xihu_index_modes(m->index_dir, warn_mode, NULL, &nwide, &err)) {
+		fprintf(stderr, "xihu-index: %s\n", err.msg);
+		return 2;
+	}
+	if (nwide)
+		fprintf(stderr, "xihu-index: warning: %" PRIu32 " path%s of %s can be read by others than "
+		        "you; the next xihu-index run tightens them (now: chmod -R go= %s)\n",
+		        nwide, nwide == 1 ? "" : "s", m->index_dir, m->index_dir);
 	return 0;
 }
 
@@ -192,194 +367,59 @@ static void draw_progress(void *ctx, const xihu_build_progress *p)
 	fflush(pl->f);
 }
 
-int main(int argc, char **argv)
+/* ---- building ------------------------------------------------------------------------ */
+
+static void print_summary(const char *dir, const xihu_build_stats *st)
 {
-	enum { OPT_INDEX = 256, OPT_JSONL, OPT_MAXSIZE, OPT_CHECK, OPT_RAM, OPT_THREADS, OPT_NOIGNORE,
-	       OPT_UPDATE, OPT_MERGE, OPT_STEM, OPT_STOPWORDS, OPT_FOLD, OPT_K1, OPT_B, OPT_NOPAIRS, OPT_LOCKWAIT };
-	static const struct option opts[] = {
-		{"index", required_argument, NULL, OPT_INDEX},
-		{"jsonl", required_argument, NULL, OPT_JSONL},
-		{"max-file-size", required_argument, NULL, OPT_MAXSIZE},
-		{"ram-mb", required_argument, NULL, OPT_RAM},
-		{"threads", required_argument, NULL, OPT_THREADS},
-		{"no-ignore", no_argument, NULL, OPT_NOIGNORE},
-		{"update", no_argument, NULL, OPT_UPDATE},
-		{"merge", no_argument, NULL, OPT_MERGE},
-		{"check", no_argument, NULL, OPT_CHECK},
-		{"stem", required_argument, NULL, OPT_STEM},
-		{"stopwords", required_argument, NULL, OPT_STOPWORDS},
-		{"fold-diacritics", no_argument, NULL, OPT_FOLD},
-		{"k1", required_argument, NULL, OPT_K1},
-		{"b", required_argument, NULL, OPT_B},
-		{"no-pairs", no_argument, NULL, OPT_NOPAIRS},
-		{"lock-wait", required_argument, NULL, OPT_LOCKWAIT},
-		{"verbose", no_argument, NULL, 'v'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{0},
-	};
-	char index_dir[4096];
-	bool have_index = false, quiet = false, check = false, verbose = false;
-	const char **jsonl = calloc((size_t)argc, sizeof *jsonl);
-	size_t njsonl = 0;
-	xihu_build_opts bo = {.lock_wait_ms = 10000};
-	if (!jsonl) {
-		fputs("xihu-index: out of memory\n", stderr);
-		return 2;
-	}
-	int c;
-	while ((c = getopt_long(argc, argv, "vqhV", opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_INDEX:
-			if (snprintf(index_dir, sizeof index_dir, "%s", optarg) >= (int)sizeof index_dir) {
-				fprintf(stderr, "xihu-index: --index: path too long\n");
-				goto fail;
-			}
-			have_index = true;
-			break;
-		case OPT_JSONL: jsonl[njsonl++] = optarg; break;
-		case OPT_MAXSIZE:
-			if (!parse_size(optarg, &bo.max_file_size)) {
-				fprintf(stderr, "xihu-index: --max-file-size: '%s' is not a size (like 16M)\n", optarg);
-				goto fail;
-			}
-			break;
-		case OPT_LOCKWAIT: {
-			uint64_t secs = 0;
-			if (strcmp(optarg, "0") && !parse_count(optarg, 3600, &secs)) {
-				fprintf(stderr, "xihu-index: --lock-wait: '%s' is not a number of seconds from 0 to 3600\n",
-				        optarg);
-				goto fail;
-			}
-			bo.lock_wait_ms = (uint32_t)(secs * 1000);
-			break;
-		}
-		case OPT_RAM: {
-			uint64_t mb;
-			if (!parse_count(optarg, 1 << 20, &mb)) {
-				fprintf(stderr, "xihu-index: --ram-mb: '%s' is not a number of MiB from 1\n", optarg);
-				goto fail;
-			}
-			bo.ram_bytes = mb << 20;
-			break;
-		}
-		case OPT_THREADS: {
-			uint64_t n;
-			if (!parse_count(optarg, 1024, &n)) {
-				fprintf(stderr, "xihu-index: --threads: '%s' is not a number of threads from 1\n", optarg);
-				goto fail;
-			}
-			bo.threads = (uint32_t)n;
-			break;
-		}
-		case OPT_NOIGNORE: bo.no_ignore = true; break;
-		case OPT_UPDATE: bo.update = true; break;
-		case OPT_MERGE: bo.merge_all = true; break;
-		case OPT_CHECK: check = true; break;
-		case OPT_STEM: bo.stem = optarg; break;
-		case OPT_STOPWORDS: bo.stopwords = optarg; break;
-		case OPT_NOPAIRS: bo.no_pairs = true; break;
-		case OPT_FOLD: bo.fold_diacritics = true; break;
-		case OPT_K1:
-		case OPT_B: {
-			char *end;
-			double v = strtod(optarg, &end);
-			if (end == optarg || *end || v != v || (c == OPT_K1 ? v <= 0 || v > 10 : v < 0 || v > 1)) {
-				fprintf(stderr, "xihu-index: --%s %s: expected a number %s\n", c == OPT_K1 ? "k1" : "b", optarg,
-				        c == OPT_K1 ? "above 0, at most 10" : "from 0 to 1");
-				free(jsonl);
-				return 2;
-			}
-			if (c == OPT_K1)
-				bo.k1 = v;
-			else {
-				bo.b = v;
-				bo.b_given = true;
-			}
-			break;
-		}
-		case 'v': verbose = true; break;
-		case 'q': quiet = true; break;
-		case 'h':
-			usage(stdout);
-			free(jsonl);
-			return 0;
-		case 'V':
-			printf("xihu-index %s (index format %u)\n", XIHU_VERSION_STRING, XIHU_FORMAT_VERSION);
-			free(jsonl);
-			return 0;
-		default:
-			fputs("Try 'xihu-index --help' for more information.\n", stderr);
-			goto fail;
-		}
-	}
-	if (!have_index && !xihu_default_index_dir(index_dir, sizeof index_dir)) {
-		fputs("xihu-index: default index path is too long; use --index DIR\n", stderr);
-		goto fail;
-	}
-	xihu_err err = {0};
-	if (check) {
-		free(jsonl);
-		int rc = xihu_index_check(index_dir, quiet ? NULL : stdout, &err);
-		if (rc) {
-			fprintf(stderr, "xihu-index: %s\n", err.msg);
-			return 2;
-		}
-		uint32_t nwide;
-		if (xihu_index_modes(index_dir, warn_mode, NULL, &nwide, &err)) {
-			fprintf(stderr, "xihu-index: %s\n", err.msg);
-			return 2;
-		}
-		if (nwide)
-			fprintf(stderr, "xihu-index: warning: %" PRIu32 " path%s of %s can be read by others than "
-			        "you; the next xihu-index run tightens them (now: chmod -R go= %s)\n",
-			        nwide, nwide == 1 ? "" : "s", index_dir, index_dir);
-		return 0;
-	}
-	const char *dot = ".";
-	const char *const *paths = (const char *const *)argv + optind;
-	size_t npaths = (size_t)(argc - optind);
-	if (npaths == 0 && njsonl == 0 && bo.merge_all)
-		bo.update = true; /* "merge my index", not "index the current directory" */
-	if (npaths == 0 && njsonl == 0 && !bo.update) {
-		paths = &dot;
-		npaths = 1;
-	}
-	bo.warnings = quiet ? NULL : stderr;
+	if (!st->committed)
+		printf("%s: no changes (%llu docs unchanged), %.2f s\n", dir, (unsigned long long)st->docs, st->seconds);
+	else
+		printf("%s: %llu docs (%llu added, %llu changed, %llu deleted, %llu unchanged), %llu terms, "
+		       "%.1f MB in, %.1f MB index, %u segment%s, %.2f s\n",
+		       dir, (unsigned long long)st->docs, (unsigned long long)st->added,
+		       (unsigned long long)st->changed, (unsigned long long)st->deleted,
+		       (unsigned long long)st->unchanged, (unsigned long long)st->terms, (double)st->bytes_in / 1e6,
+		       (double)st->index_bytes / 1e6, st->segments, st->segments == 1 ? "" : "s", st->seconds);
+	if (st->skipped_binary || st->skipped_large || st->skipped_error)
+		printf("skipped: %llu binary, %llu too large, %llu unreadable\n",
+		       (unsigned long long)st->skipped_binary, (unsigned long long)st->skipped_large,
+		       (unsigned long long)st->skipped_error);
+}
+
+static int run_build(cmd *m)
+{
 	progress_line pl = {.f = stderr, .cols = terminal_cols(STDERR_FILENO)};
-	if (!quiet && isatty(STDERR_FILENO)) {
-		bo.progress = draw_progress;
-		bo.progress_ctx = &pl;
+	m->bo.warnings = m->quiet ? NULL : stderr;
+	m->bo.verbose = m->verbose ? stderr : NULL;
+	if (!m->quiet && isatty(STDERR_FILENO)) {
+		m->bo.progress = draw_progress;
+		m->bo.progress_ctx = &pl;
 	}
-	bo.verbose = verbose ? stderr : NULL;
 	xihu_build_stats st;
-	int rc = xihu_build(index_dir, paths, npaths, jsonl, njsonl, &bo, &st, &err);
-	free(jsonl);
+	xihu_err err = {0};
+	int rc = xihu_build(m->index_dir, m->paths, m->npaths, m->jsonl, m->njsonl, &m->bo, &st, &err);
 	if (rc) {
 		if (pl.open)
 			fputc('\n', stderr); /* end the progress line before the error */
 		fprintf(stderr, "xihu-index: %s\n", err.msg);
 		return 2;
 	}
-	if (!quiet) {
-		if (!st.committed)
-			printf("%s: no changes (%llu docs unchanged), %.2f s\n", index_dir, (unsigned long long)st.docs,
-			       st.seconds);
-		else
-			printf("%s: %llu docs (%llu added, %llu changed, %llu deleted, %llu unchanged), %llu terms, "
-			       "%.1f MB in, %.1f MB index, %u segment%s, %.2f s\n",
-			       index_dir, (unsigned long long)st.docs, (unsigned long long)st.added,
-			       (unsigned long long)st.changed, (unsigned long long)st.deleted,
-			       (unsigned long long)st.unchanged, (unsigned long long)st.terms, (double)st.bytes_in / 1e6,
-			       (double)st.index_bytes / 1e6, st.segments, st.segments == 1 ? "" : "s", st.seconds);
-		if (st.skipped_binary || st.skipped_large || st.skipped_error)
-			printf("skipped: %llu binary, %llu too large, %llu unreadable\n",
-			       (unsigned long long)st.skipped_binary, (unsigned long long)st.skipped_large,
-			       (unsigned long long)st.skipped_error);
-	}
+	if (!m->quiet)
+		print_summary(m->index_dir, &st);
 	return 0;
-fail:
-	free(jsonl);
-	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	cmd m = {.bo = {.lock_wait_ms = 10000}};
+	m.jsonl = calloc((size_t)argc, sizeof *m.jsonl);
+	if (!m.jsonl) {
+		fputs("xihu-index: out of memory\n", stderr);
+		return 2;
+	}
+	int rc = parse_args(argc, argv, &m);
+	if (rc < 0)
+		rc = m.check ? run_check(&m) : run_build(&m);
+	free(m.jsonl);
+	return rc;
 }
