@@ -22,7 +22,7 @@
 
 #include "search/search-int.h"
 
-/* ---- allocation ------------------------------------------------------------ */
+/* ---- allocation ---------------------------------------------------------- */
 
 it *it_new(qctx *c, enum it_kind kind)
 {
@@ -107,7 +107,7 @@ bool it_push_kid(qctx *c, it *parent, it *kid, bool negative)
 	return true;
 }
 
-/* ---- plan cost ------------------------------------------------------------- */
+/* ---- plan cost ----------------------------------------------------------- */
 
 uint64_t it_work(const it *n)
 {
@@ -133,7 +133,7 @@ uint64_t it_work(const it *n)
 	return w;
 }
 
-/* ---- leaves: a phrase's occurrences, all lists on one doc ----------------- */
+/* ---- leaves: a phrase's occurrences, all lists on one doc ---------------- */
 
 int it_phrase_count(it_leaf *l)
 {
@@ -220,7 +220,7 @@ static uint32_t leaf_align(it_leaf *l, uint32_t d)
 	return d;
 }
 
-/* ---- path filters (ext:, path:) -------------------------------------------- */
+/* ---- path filters (ext:, path:) ------------------------------------------ */
 
 static bool filter_pass(const qnode *q, const char *name, uint32_t len)
 {
@@ -261,7 +261,7 @@ static uint32_t filter_advance(const it_filter *f, uint32_t d)
 	return POSTINGS_END;
 }
 
-/* ---- advance, bound, score ------------------------------------------------ */
+/* ---- advance, bound, score ----------------------------------------------- */
 
 uint32_t it_advance(it *n, uint32_t target)
 {

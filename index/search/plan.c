@@ -24,7 +24,7 @@
 
 const uint32_t plan_default_fields[NDEFAULT_FIELDS] = {FIELD_BODY, FIELD_PATH, FIELD_TITLE};
 
-/* ---- ORs ------------------------------------------------------------------ */
+/* ---- ORs ----------------------------------------------------------------- */
 
 it *plan_or_finish(it *n)
 {

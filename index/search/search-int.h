@@ -16,7 +16,7 @@
 
 #include "search/search.h"
 
-/* ==== search.c: one query's context ====================================== */
+/* ==== search.c: one query's context ======================================= */
 
 typedef struct it it;
 
@@ -54,7 +54,7 @@ typedef struct qctx {
 	uint32_t ticks;
 } qctx;
 
-/* ==== stop.c: stopping early ============================================= */
+/* ==== stop.c: stopping early ============================================== */
 
 #define STOP_EVERY 1024 /* candidates between two looks at the clock (some 20-100 us) */
 
@@ -69,7 +69,7 @@ static inline bool stopped(qctx *c)
 	return stop_now(c);
 }
 
-/* ==== score.c: BM25 and its bounds ====================================== */
+/* ==== score.c: BM25 and its bounds ======================================== */
 
 /* Bounds are computed in another order than the scores they bound; this
  * keeps a rounding difference from pruning a doc that scores exactly its
@@ -116,7 +116,7 @@ static inline double score_impact_norm(const qctx *c, uint32_t field, float impa
 	return t / (t + c->k1);
 }
 
-/* ==== iter.c: the iterators ============================================== */
+/* ==== iter.c: the iterators =============================================== */
 
 /*
  * An iterator is one of these kinds, a tagged union: what every kind has
@@ -211,7 +211,7 @@ double it_score(const qctx *c, const seg *s, it *n, uint32_t doc);
 /* Corruption met by any postings iterator of the tree. */
 int it_error(const it *n);
 
-/* ==== leaf.c: a leaf of the query -> a term or phrase iterator =========== */
+/* ==== leaf.c: a leaf of the query -> a term or phrase iterator ============ */
 
 /* A leaf over nterms consecutive words of one field of c->s: a term
  * (nterms == 1) or a phrase; pairable: a phrase of two adjacent words (no
@@ -219,7 +219,7 @@ int it_error(const it *n);
  * segment has none of it; NULL (c->rc set) on an error. */
 it *leaf_new(qctx *c, uint32_t field, char *const *terms, uint32_t nterms, bool pairable);
 
-/* ==== plan.c: the query tree -> an iterator tree ========================= */
+/* ==== plan.c: the query tree -> an iterator tree ========================== */
 
 #define NDEFAULT_FIELDS 3
 /* What a bare word searches: body, path, title. */
@@ -271,7 +271,7 @@ it *fz_build(qctx *c, const qnode *q, const fieldset *fs);
 /* Frees c->fz. */
 void fz_free(qctx *c);
 
-/* ==== topk.c: the best k hits ============================================ */
+/* ==== topk.c: the best k hits ============================================= */
 
 typedef struct scored {
 	double score;
@@ -298,7 +298,7 @@ static inline double topk_threshold(const topk *t)
 	return t->n < t->k ? -1.0 : t->h[0].score;
 }
 
-/* ==== collect_*.c: the collectors ======================================== */
+/* ==== collect_*.c: the collectors ========================================= */
 
 /*
  * A collector ranks the live matches of one segment's iterator tree into
@@ -325,7 +325,13 @@ static inline uint32_t next_target(uint32_t d)
 	return d == POSTINGS_END - 1 ? POSTINGS_END : d + 1;
 }
 
-/* ==== suggest.c: did you mean ============================================ */
+/* ==== highlight.c: what a hit's lines highlight =========================== */
+
+/* Adds to hl the patterns of q's positive leaves and every term a fuzzy
+ * word expanded to (c->fz); 0 or an error code. */
+int hl_build(const qctx *c, const qnode *q, hl_terms *hl);
+
+/* ==== suggest.c: did you mean ============================================= */
 
 /* *out: query (qlen bytes, parsed as q) with its misspelled bare words
  * replaced by their nearest terms; NULL when none is.  0 or an error code. */
