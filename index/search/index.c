@@ -8,8 +8,8 @@
  * Invariants: an xihu_index never changes after xihu_index_open returns;
  * a newer commit is picked up by opening a new one (xihu_index_changed
  * tells when) and dropping the old reference.  The last unref unmaps.
- * Called by the daemon and by search.c (which sees the struct through
- * index-int.h's accessors).
+ * Called by the daemon and by the rest of search/ (which sees the struct
+ * through search.h's accessors).
  */
 #include <errno.h>
 #include <stdatomic.h>

@@ -2,9 +2,12 @@
  * index/search/search.h: open indexes, query evaluation, scoring, top-k and snippets, over the
  * core and analysis layers.
  *
- * One section per .c file of index/search/.  The layers, bottom up: core,
- * analysis and input (both over core), build (over all three), search (over
- * core and analysis).  A layer includes only its own header and those of the
+ * One section per .c file of index/search/ whose declarations the tests
+ * may use; what the files of search/ share among themselves (the query
+ * context, the iterators, the collectors) is in search-int.h, which nothing
+ * outside search/ includes.  The layers, bottom up: core, analysis and
+ * input (both over core), build (over all three), search (over core and
+ * analysis).  A layer includes only its own header and those of the
  * layers below it (scripts/check-layers checks it); daemon/ and client/
  * include none of them, only the public xihu-index.h.
  */
@@ -13,7 +16,7 @@
 
 #include "analysis/analysis.h"
 
-/* ==== index.c: accessors for search.c ==================================== */
+/* ==== index.c: accessors for the rest of search/ ========================= */
 
 uint32_t index_nsegs(const xihu_index *ix);
 const seg *index_seg(const xihu_index *ix, uint32_t i);
@@ -21,7 +24,7 @@ const seg *index_seg(const xihu_index *ix, uint32_t i);
  * snippets (hl_terms.an); NULL: the default. */
 const analysis *index_analysis(const xihu_index *ix);
 
-/* ==== search.c / snippet.c ================================================ */
+/* ==== highlight.c / snippet.c ============================================= */
 
 /* What a hit's lines highlight: the positive leaves of the query (terms,
  * phrases, prefixes), their words borrowed from the query tree. */
