@@ -2,9 +2,10 @@
  * cli.h: the internal header of the xihu command, in sections per .c file.
  *
  * xihu is a program over libxihu-client's public API (<xihu/client.h>) and
- * nothing else of the client: xihu.c parses what every command shares and
- * dispatches, search.c is `xihu search`, admin.c the commands about the
- * daemon and its indexes, output.c prints hits.  Exit codes follow grep: 0
+ * nothing else of the client: xihu.c parses the options before the command
+ * and dispatches, search.c is `xihu search`, admin.c the commands about the
+ * daemon and its indexes, output.c prints hits, and cli.c, below them all,
+ * holds what every command shares.  Exit codes follow grep: 0
  * results, 1 no results, 2 any error, reported on stderr as one line
  * "xihu: <what>: <why>".
  */
@@ -19,7 +20,7 @@
 #define EXIT_NOMATCH 1
 #define EXIT_ERROR 2
 
-/* ==== xihu.c: what every command shares ================================== */
+/* ==== cli.c: what every command shares ==================================== */
 
 /* The daemon to talk to: the options every command shares. */
 struct target {

@@ -4,16 +4,13 @@
  *
  * main reads the options before the command (--socket, --index,
  * --no-autostart, --help, --version) and hands the rest to the command's
- * cmd_* (search.c, admin.c); this file also holds what every command shares:
- * the one-line error, option matching, and the connection to the daemon,
- * which is libxihu-client's (<xihu/client.h>), as is everything xihu sends.
+ * cmd_* (search.c, admin.c), which use what every command shares (cli.c).
  *
  * When no daemon answers, search, index, list and status start one (the
  * library's autostart) for the same socket, serving --index if given;
  * --no-autostart or XIHU_NO_AUTOSTART=1 turn that off, and stop never starts
  * one.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,17 +24,6 @@ static int version(void)
 	printf("xihu %s (index format %u, protocol %u)\n", XIHU_VERSION_STRING, XIHU_FORMAT_VERSION,
 	       XIHU_PROTO_VERSION);
 	return 0;
-}
-
-void cli_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fflush(stdout);
-	fputs("xihu: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
 }
 
 static void usage_main(FILE *f)
@@ -71,50 +57,6 @@ static void usage_main(FILE *f)
 	      "\n"
 	      "Exit status: 0 results, 1 no results, 2 error.\n",
 	      f);
-}
-
-bool cli_opt_value(int argc, char **argv, int *i, const char *name, const char **val)
-{
-	size_t n = strlen(name);
-	const char *a = argv[*i];
-	if (strncmp(a, name, n) != 0)
-		return false;
-	if (a[n] == '=') {
-		*val = a + n + 1;
-		return true;
-	}
-	if (a[n] != '\0')
-		return false;
-	*val = *i + 1 < argc ? argv[++*i] : NULL;
-	return true;
-}
-
-int cli_target_opt(int argc, char **argv, int *i, struct target *t, const char *cmd)
-{
-	const char *v;
-	if (!strcmp(argv[*i], "--no-autostart")) {
-		t->autostart = false;
-		return 1;
-	}
-	bool sock = cli_opt_value(argc, argv, i, "--socket", &v);
-	if (!sock && !cli_opt_value(argc, argv, i, "--index", &v))
-		return 0;
-	if (!v || !*v) {
-		cli_error("%s%s%s: expected a path", cmd, *cmd ? ": " : "", sock ? "--socket" : "--index");
-		return -1;
-	}
-	*(sock ? &t->socket : &t->index) = v;
-	return 1;
-}
-
-xihu_conn *cli_connect(const struct target *t)
-{
-	char err[1024];
-	xihu_conn *c = t->autostart ? xihu_connect_autostart(t->socket, t->index, err, sizeof err)
-	                            : xihu_connect(t->socket, 0, err, sizeof err);
-	if (!c)
-		cli_error("%s", err);
-	return c;
 }
 
 int main(int argc, char **argv)
