@@ -1,12 +1,9 @@
 /*
  * settings.c: the analysis an index was created with, and its SETTINGS file.
  *
- * Owns struct analysis: the Snowball stemmer's name ("" for none), whether
- * diacritics are folded, and the stopword set (folded words, sorted, with a
- * hash table for the analyzer's per-token lookup).  An analysis is
- * immutable once made and shared read-only by every thread; a NULL
- * `const analysis *` everywhere means the default analysis (no stemming,
- * no stopwords, diacritics kept).
+ * Makes an analysis (struct analysis: wordsets.c) from the options of a new
+ * index, its word lists cut and folded by the analyzer (analyze.c), checks a
+ * run's options against the stored ones, and reads and writes the file.
  *
  * The SETTINGS file (docs/FORMAT.md §5.1) is written once, when an index
  * is created, before its first commit: SETTINGS.tmp, fsync, rename, fsync
@@ -20,7 +17,8 @@
  * stopword matches exactly the tokens it spells.  Empty lines and lines
  * starting with '#' are skipped.
  *
- * Callers: build.c (create, check), index.c (open), analyze.c (lookups).
+ * Callers: build.c (create, check), index.c (open).  It is above analyze.c,
+ * which reads the analysis through wordsets.c only.
  */
 #include <errno.h>
 #include <libstemmer.h>
@@ -28,130 +26,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "analysis/analysis.h"
+#include "analysis/analysis-int.h"
 
 #define SETTINGS_NAME "SETTINGS"
 #define SETTINGS_TMP "SETTINGS.tmp"
-#define MAX_STEM_NAME 32
 #define MAX_STOPWORDS 65536
 #define FLAG_FOLD_DIACRITICS 1u
 #define FLAG_BM25 2u /* f64 k1, f64 b follow the flags */
 #define FLAG_PAIRS 4u /* a list of pair words follows the stopwords */
 
-/* A set of folded words: sorted, unique, with a hash table for the
- * analyzer's and the writer's per-token lookups. */
-typedef struct wordset {
-	uint32_t n;
-	char **w;       /* sorted bytewise, unique; each points into arena */
-	uint8_t *len;   /* their lengths, 1..XIHU_MAX_TERM */
-	char *arena;    /* the words, NUL-terminated, back to back */
-	uint32_t *table; /* open addressing: word index + 1, 0 empty */
-	uint32_t mask;
-} wordset;
-
-struct analysis {
-	char stem[MAX_STEM_NAME + 1]; /* "" : no stemming */
-	bool fold_diacritics;
-	double k1, b; /* BM25 for queries */
-	wordset stop;
-	wordset pairs; /* pair words (FLAG_PAIRS): empty for an index without pair postings */
-};
-
-const char *analysis_stem(const analysis *an)
-{
-	return an ? an->stem : "";
-}
-
-double analysis_k1(const analysis *an)
-{
-	return an ? an->k1 : XIHU_BM25_K1_DEFAULT;
-}
-
-double analysis_b(const analysis *an)
-{
-	return an ? an->b : XIHU_BM25_B_DEFAULT;
-}
-
-static bool bm25_ok(double k1, double b)
-{
-	return k1 > 0 && k1 <= 10 && b >= 0 && b <= 1;
-}
-
-bool analysis_fold_diacritics(const analysis *an)
-{
-	return an && an->fold_diacritics;
-}
-
-static bool ws_has(const wordset *ws, const char *term, uint32_t len)
-{
-	if (!ws->n)
-		return false;
-	for (uint32_t i = (uint32_t)hash_bytes(term, len) & ws->mask;; i = (i + 1) & ws->mask) {
-		uint32_t k = ws->table[i];
-		if (!k)
-			return false;
-		if (ws->len[k - 1] == len && !memcmp(ws->w[k - 1], term, len))
-			return true;
-	}
-}
-
-static void ws_free(wordset *ws)
-{
-	free(ws->w);
-	free(ws->len);
-	free(ws->arena);
-	free(ws->table);
-	memset(ws, 0, sizeof *ws);
-}
-
-static bool ws_same(const wordset *a, const wordset *b)
-{
-	if (a->n != b->n)
-		return false;
-	for (uint32_t i = 0; i < a->n; i++)
-		if (strcmp(a->w[i], b->w[i]))
-			return false;
-	return true;
-}
-
-uint32_t analysis_nstopwords(const analysis *an)
-{
-	return an ? an->stop.n : 0;
-}
-
-bool analysis_is_stopword(const analysis *an, const char *term, uint32_t len)
-{
-	return an && ws_has(&an->stop, term, len);
-}
-
-uint32_t analysis_npairwords(const analysis *an)
-{
-	return an ? an->pairs.n : 0;
-}
-
-bool analysis_is_pairword(const analysis *an, const char *term, uint32_t len)
-{
-	return an && ws_has(&an->pairs, term, len);
-}
-
-void analysis_free(analysis *an)
-{
-	if (!an)
-		return;
-	ws_free(&an->stop);
-	ws_free(&an->pairs);
-	free(an);
-}
-
-bool analysis_known_stemmer(const char *name)
-{
-	for (const char **l = sb_stemmer_list(); *l; l++)
-		if (!strcmp(*l, name))
-			return true;
-	return false;
-}
-
-/* "arabic, armenian, ..." into buf, for an error message. */
 static void stemmer_names(char *buf, size_t size)
 {
 	size_t n = 0;
@@ -164,42 +47,9 @@ static void stemmer_names(char *buf, size_t size)
 	}
 }
 
-static int cmp_word(const void *a, const void *b)
+static bool bm25_ok(double k1, double b)
 {
-	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
-	return strcmp(x, y); /* words hold no NUL: strcmp is memcmp, shorter first */
-}
-
-/* Sorts words[0..n) (each NUL-terminated, in ws->arena), drops
- * duplicates and builds the hash table.  Takes the array. */
-static int ws_finish(wordset *ws, char **words, uint32_t n, xihu_err *err)
-{
-	ws->w = words;
-	if (n == 0)
-		return 0;
-	qsort(words, n, sizeof *words, cmp_word);
-	uint32_t w = 1;
-	for (uint32_t i = 1; i < n; i++)
-		if (strcmp(words[i], words[w - 1]))
-			words[w++] = words[i];
-	ws->n = w;
-	uint32_t cap = 16;
-	while (cap < 2 * w)
-		cap *= 2;
-	ws->table = calloc(cap, sizeof *ws->table);
-	ws->len = malloc(w);
-	if (!ws->table || !ws->len)
-		return xihu_err_set(err, XIHU_ENOMEM, "word list: out of memory");
-	ws->mask = cap - 1;
-	for (uint32_t i = 0; i < w; i++) {
-		size_t len = strlen(words[i]);
-		ws->len[i] = (uint8_t)len;
-		uint32_t h = (uint32_t)hash_bytes(words[i], len) & ws->mask;
-		while (ws->table[h])
-			h = (h + 1) & ws->mask;
-		ws->table[h] = i + 1;
-	}
-	return 0;
+	return k1 > 0 && k1 <= 10 && b >= 0 && b <= 1;
 }
 
 /* The words of a text, one or more per line, cut and folded by an analyzer
