@@ -3,7 +3,7 @@
  * and querying share.
  *
  * Owns: token boundaries, identifier splitting, CJK bigrams, Unicode
- * folding, and applying an index's analysis (settings.c: stemming,
+ * folding, and applying an index's analysis (wordsets.c: stemming,
  * stopwords, diacritic folding) to each token.
  *
  * Characters.  A word character is a code point whose general category is
