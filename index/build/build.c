@@ -38,8 +38,9 @@
  *
  * Progress: while documents are read, the walk and the pipeline's idle
  * report counts (xihu_build_progress) to opts->progress, at most 5 times a
- * second, and the run once more when all of them are in segments; nothing
- * here draws them or touches a terminal (xihu-index and xihud do).
+ * second, and read_documents once more when all of them are in segments.
+ * Nothing here draws them or touches a terminal: xihu-index draws them,
+ * xihud hands them to its clients.
  *
  * Roots: the index holds exactly the roots of its last run.  Given paths
  * (default ".") and --jsonl files replace the manifest's roots; documents

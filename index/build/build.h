@@ -46,7 +46,7 @@ typedef struct pipeline_opts {
 	uint64_t first_seg_id;   /* ids are allocated upward from here */
 	const analysis *an;      /* the index's analysis (NULL: the default) */
 	FILE *warnings;          /* unreadable files; NULL: none */
-	void (*idle)(void *ctx); /* the caller waits: a chance to draw progress */
+	void (*idle)(void *ctx); /* the caller waits: a chance to report progress */
 	void *idle_ctx;
 } pipeline_opts;
 

@@ -15,7 +15,7 @@
  * store compression therefore runs on every worker too.
  *
  * Invariants: a worker's queue holds at most QUEUE_BATCHES batches (the
- * caller waits, calling opts->idle about every 200 ms, so it can draw
+ * caller waits, calling opts->idle about every 200 ms, so it can report
  * progress); the first error of any thread is kept and stops everyone;
  * after an error every worker drains its queue without work, so the caller
  * never waits forever.  Segments a failed pipeline finished stay on disk,
