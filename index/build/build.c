@@ -29,7 +29,7 @@
  *  7. commit_run drops segments left with no live document and commits
  *     ONE manifest: the surviving segments in their order, then the new
  *     ones in walk order.  Nothing changed: no commit;
- *  8. merge_loop merges by tiers (below), one commit per merge, and deletes
+ *  8. merge_loop (merge.c) merges by tiers (below), one commit per merge, and deletes
  *     the files the last commit no longer names;
  *  9. count_index: the committed index's numbers, for the stats.
  * Until a manifest rename the previous commit stays intact and servable: a
@@ -81,87 +81,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "build/build.h"
+#include "build/build-int.h"
 #include "input/input.h"
 
 #define MAX_THREADS 8
 #define DEFAULT_RAM (256ull << 20)
-#define MERGE_FACTOR 10
-#define MERGE_DELETED_PCT 30
-#define MAX_MERGES 1000 /* per run; the policy converges long before */
 #define LOCK_POLL_MS 50
 #define JSONL_PREFIX "jsonl:"
 #define NOIGNORE_PREFIX "noignore:"
 
 /* ---- one run ---------------------------------------------------------------- */
 
-typedef struct old_doc {
-	const char *name; /* in the segment's mapping */
-	uint32_t name_len;
-	uint32_t seg; /* index in the old manifest */
-	uint32_t doc;
-	int64_t mtime_ns;
-	uint64_t size;
-	uint64_t hash;
-	bool seen; /* the walk met it unchanged */
-} old_doc;
-
-typedef struct live_seg {
-	uint64_t id, del_gen;
-	uint32_t ndocs;
-	seg *s;          /* opened at del_gen */
-	uint8_t *newdel; /* run's deletions or'ed into the old bitmap, NULL: none yet */
-	uint32_t nnew;   /* bits newly set */
-} live_seg;
-
-/* The live segments of the current commit, opened, beside its manifest. */
-typedef struct state {
-	manifest m;  /* segs and roots owned */
-	seg **open;  /* per m.segs[i], opened at its del_gen; NULL until needed */
-} state;
-
-typedef struct build {
-	const char *dir;
-	const xihu_build_opts *o;
-	uint64_t max_size;
-	xihu_build_stats *st;
-	xihu_err *err;
-	uint64_t start_ns, last_progress_ns;
-	int lockfd;   /* dir/LOCK; -1 until opened */
-	bool locked;  /* lockfd is flock'ed: a failed run may collect garbage */
-	bool fresh;   /* no index yet: this run creates it */
-	char **roots; /* this run's, as the manifest stores them (until the commit takes them) */
-	uint32_t nroots;
-	analysis *an;
-
-	manifest old;
-	live_seg *segs; /* the old manifest's, opened */
-	uint32_t nsegs;
-	old_doc *docs; /* files of the old index, open-addressed by name */
-	uint32_t docs_mask;
-	uint32_t ndocs_old;
-	uint64_t nmarked; /* deletion bits this run set */
-
-	/* records: stamps of the old live records, and which are kept */
-	struct stamp {
-		uint64_t size;
-		int64_t mtime;
-		bool keep;
-	} *stamps;
-	uint32_t nstamps, capstamps;
-
-	/* the walk */
-	uint32_t root_len; /* the tree being walked: its path relative part starts after */
-	uint64_t queued_bytes; /* handed to the pipeline: the ETA's total once walk_done */
-	bool walk_done;
-	uint64_t skipped_large; /* by their size at the walk */
-	pipeline *pipe;
-	pipeline_counts pc;   /* the pipeline's, once it has finished */
-	seg_info *newsegs;    /* the segments it finished, in walk order */
-	uint32_t nnewsegs;
-
-	state cur; /* the committed index as this run leaves it */
-} build;
+/* old_doc, live_seg, state and build: build-int.h */
 
 static void warn(build *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warn(build *b, const char *fmt, ...)
@@ -176,8 +107,7 @@ static void warn(build *b, const char *fmt, ...)
 	warn_line(b->o->warnings, msg); /* escapes the paths in it */
 }
 
-static void verbose(build *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void verbose(build *b, const char *fmt, ...)
+void build_verbose(build *b, const char *fmt, ...)
 {
 	if (!b->o->verbose)
 		return;
@@ -358,7 +288,7 @@ static int load_old(build *b)
 
 /* ---- the walk: what to (re)index ------------------------------------------------- */
 
-static bool cancelled(const build *b)
+bool build_cancelled(const build *b)
 {
 	return b->o->cancel && atomic_load_explicit(b->o->cancel, memory_order_relaxed);
 }
@@ -366,7 +296,7 @@ static bool cancelled(const build *b)
 static int on_file(void *ctx, const char *path, const struct stat *st)
 {
 	build *b = ctx;
-	if (cancelled(b))
+	if (build_cancelled(b))
 		return xihu_err_set(b->err, XIHU_ECANCELED, "%s: indexing cancelled", b->dir);
 	b->st->files_seen++;
 	size_t len = strlen(path);
@@ -402,209 +332,11 @@ static int on_record(void *ctx, const jsonl_record *rec)
 {
 	rec_ctx *rc = ctx;
 	build *b = rc->b;
-	if (cancelled(b))
+	if (build_cancelled(b))
 		return xihu_err_set(b->err, XIHU_ECANCELED, "%s: indexing cancelled", b->dir);
 	b->queued_bytes += rec->text_len;
 	report_progress(b, false);
 	return pipeline_add_record(b->pipe, rec, rc->size, rc->mtime, b->err);
-}
-
-/* ---- committing and merging ------------------------------------------------------- */
-
-/* Removes every file in dir that looks like a segment's and is not live:
- * segments the manifest does not name, their .del generations but the
- * live one, and temporaries. */
-static void remove_garbage(const char *dir, const manifest *m)
-{
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		char *end;
-		errno = 0;
-		unsigned long long id = strtoull(e->d_name, &end, 16);
-		if (errno || end - e->d_name != 12 || (*end != '.' && *end != '_'))
-			continue;
-		const manifest_seg *live = NULL;
-		for (uint32_t i = 0; i < m->nsegs && !live; i++)
-			if (m->segs[i].id == id)
-				live = &m->segs[i];
-		bool keep = false;
-		if (live && *end == '.') {
-			keep = !strchr(end + 1, '.'); /* "<id>.terms", not "<id>.terms.tmp" */
-		} else if (live && *end == '_') {
-			char *gend;
-			errno = 0;
-			unsigned long long gen = strtoull(end + 1, &gend, 10);
-			keep = !errno && gend > end + 1 && gen == live->del_gen && !strcmp(gend, ".del");
-		}
-		if (!keep)
-			unlinkat(dirfd(d), e->d_name, 0);
-	}
-	closedir(d);
-}
-
-static uint64_t dir_bytes(const char *dir)
-{
-	uint64_t total = 0;
-	DIR *d = opendir(dir);
-	if (!d)
-		return 0;
-	struct dirent *e;
-	struct stat st;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.' && strcmp(e->d_name, "LOCK") &&
-		    !fstatat(dirfd(d), e->d_name, &st, 0) && S_ISREG(st.st_mode))
-			total += (uint64_t)st.st_size;
-	closedir(d);
-	return total;
-}
-
-static void state_free(state *s)
-{
-	if (s->open)
-		for (uint32_t i = 0; i < s->m.nsegs; i++)
-			seg_close(s->open[i]);
-	free(s->open);
-	manifest_free(&s->m);
-	memset(s, 0, sizeof *s);
-}
-
-static int tier_of(uint32_t live)
-{
-	int t = 0;
-	for (uint64_t v = 10; v <= live; v *= 10)
-		t++;
-	return t;
-}
-
-/* Picks the segments of the next merge into pick[] (indexes into s->m.segs,
- * ascending); returns how many (0: nothing to merge).  s->open must be full. */
-static uint32_t merge_pick(const state *s, bool merge_all, uint32_t *pick)
-{
-	uint32_t n = s->m.nsegs, k = 0;
-	if (merge_all) {
-		if (n > 1 || (n == 1 && seg_ndeleted(s->open[0]) > 0))
-			for (uint32_t i = 0; i < n; i++)
-				pick[k++] = i;
-		return k;
-	}
-	int best = -1;
-	for (int t = 0; t < 10 && best < 0; t++) {
-		uint32_t c = 0;
-		for (uint32_t i = 0; i < n; i++)
-			c += tier_of(seg_ndocs(s->open[i]) - seg_ndeleted(s->open[i])) == t;
-		if (c >= MERGE_FACTOR)
-			best = t;
-	}
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t nd = seg_ndocs(s->open[i]), del = seg_ndeleted(s->open[i]);
-		if (best >= 0 ? tier_of(nd - del) == best : (uint64_t)del * 100 > (uint64_t)nd * MERGE_DELETED_PCT)
-			pick[k++] = i;
-	}
-	return k;
-}
-
-static int open_all(build *b, state *s)
-{
-	for (uint32_t i = 0; i < s->m.nsegs; i++)
-		if (!s->open[i]) {
-			int rc = seg_open(b->dir, s->m.segs[i].id, s->m.segs[i].del_gen, false, &s->open[i], b->err);
-			if (rc)
-				return rc;
-		}
-	return 0;
-}
-
-/* Commits the manifest after s's segments pick[0..k) were merged into
- * out_id (info): the output where the first input was (unless it holds
- * nothing), the inputs gone.  Then s is that commit, the inputs closed. */
-static int commit_merge(build *b, state *s, const uint32_t *pick, uint32_t k, uint64_t out_id,
-                        const seg_info *info)
-{
-	manifest nm = s->m;
-	manifest_seg *segs = malloc((s->m.nsegs + 1) * sizeof *segs);
-	seg **open = calloc(s->m.nsegs + 1, sizeof *open);
-	int rc = !segs || !open ? xihu_err_set(b->err, XIHU_ENOMEM, "out of memory") : 0;
-	uint32_t n = 0;
-	for (uint32_t i = 0, p = 0; i < s->m.nsegs && !rc; i++) {
-		if (p < k && pick[p] == i) {
-			if (p == 0 && info->ndocs > 0)
-				segs[n++] = (manifest_seg){.id = out_id, .ndocs = info->ndocs};
-			p++;
-			continue;
-		}
-		open[n] = s->open[i];
-		segs[n++] = s->m.segs[i];
-	}
-	nm.generation = s->m.generation + 1;
-	nm.next_seg_id = out_id + 1;
-	nm.segs = segs;
-	nm.nsegs = n;
-	if (rc || (rc = manifest_write(b->dir, &nm, b->err))) {
-		free(segs);
-		free(open);
-		return rc;
-	}
-	verbose(b, "committed generation %" PRIu64 ": merged into %012" PRIx64 " (%u docs)", nm.generation, out_id,
-	        info->ndocs);
-	for (uint32_t p = 0; p < k; p++)
-		seg_close(s->open[pick[p]]);
-	free(s->open);
-	free(s->m.segs);
-	s->m = nm;
-	s->open = open;
-	b->st->merges++;
-	b->st->committed = true;
-	remove_garbage(b->dir, &s->m);
-	return 0;
-}
-
-/* Merges s's segments pick[0..k) into a new segment and commits that. */
-static int merge_one(build *b, state *s, const uint32_t *pick, uint32_t k)
-{
-	const seg **in = malloc((k + 1) * sizeof *in);
-	if (!in)
-		return xihu_err_set(b->err, XIHU_ENOMEM, "out of memory");
-	uint64_t out_id = s->m.next_seg_id, in_docs = 0;
-	for (uint32_t i = 0; i < k; i++) {
-		in[i] = s->open[pick[i]];
-		in_docs += seg_ndocs(in[i]) - seg_ndeleted(in[i]);
-	}
-	verbose(b, "merging %u segment%s (%" PRIu64 " live docs) into %012" PRIx64, k, k == 1 ? "" : "s", in_docs,
-	        out_id);
-	seg_info info;
-	int rc = seg_merge(b->dir, in, k, out_id, &info, b->err);
-	free(in);
-	return rc ? rc : commit_merge(b, s, pick, k, out_id, &info);
-}
-
-/* Merges by the policy (merge_pick) until it picks nothing, a commit each. */
-static int merge_loop(build *b, state *s)
-{
-	uint32_t *pick = NULL;
-	int rc = 0;
-	for (uint32_t round = 0; round < MAX_MERGES && !rc; round++) {
-		if ((rc = open_all(b, s)))
-			break;
-		uint32_t *p = realloc(pick, (s->m.nsegs + 1) * sizeof *pick);
-		if (!p) {
-			rc = xihu_err_set(b->err, XIHU_ENOMEM, "out of memory");
-			break;
-		}
-		pick = p;
-		uint32_t k = merge_pick(s, b->o->merge_all && round == 0, pick);
-		if (k == 0)
-			break;
-		if (cancelled(b)) { /* what is committed stays; the rest is for the next run */
-			rc = xihu_err_set(b->err, XIHU_ECANCELED, "%s: merging cancelled", b->dir);
-			break;
-		}
-		rc = merge_one(b, s, pick, k);
-	}
-	free(pick);
-	return rc;
 }
 
 /* ---- roots -------------------------------------------------------------------------- */
@@ -765,7 +497,7 @@ static int run_analysis(build *b, bool fresh, char **roots, uint32_t nroots, ana
 	if (!rc && b->o->verbose) {
 		char what[128];
 		analysis_describe(*out, what, sizeof what);
-		verbose(b, "analysis: %s", what);
+		build_verbose(b, "analysis: %s", what);
 	}
 	return rc;
 }
@@ -1021,13 +753,13 @@ static int commit_run(build *b)
 	int rc = next_manifest(b, gen);
 	if (rc || !changed)
 		return rc;
-	if (cancelled(b))
+	if (build_cancelled(b))
 		return xihu_err_set(b->err, XIHU_ECANCELED, "%s: indexing cancelled", b->dir);
 	b->cur.m.generation = gen;
 	if ((rc = manifest_write(b->dir, &b->cur.m, b->err)))
 		return rc;
 	b->st->committed = true;
-	verbose(b, "committed generation %" PRIu64 ": %u new segment%s, %" PRIu64 " deletions", gen, b->nnewsegs,
+	build_verbose(b, "committed generation %" PRIu64 ": %u new segment%s, %" PRIu64 " deletions", gen, b->nnewsegs,
 	        b->nnewsegs == 1 ? "" : "s", b->nmarked);
 	remove_garbage(b->dir, &b->cur.m);
 	return 0;
