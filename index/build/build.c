@@ -97,14 +97,10 @@
 static void warn(build *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warn(build *b, const char *fmt, ...)
 {
-	if (!b->o->warnings)
-		return;
-	char msg[PATH_MAX + 512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	vwarn_line(b->o->warnings, fmt, ap); /* escapes the paths in it */
 	va_end(ap);
-	warn_line(b->o->warnings, msg); /* escapes the paths in it */
 }
 
 void build_verbose(build *b, const char *fmt, ...)

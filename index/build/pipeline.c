@@ -129,14 +129,10 @@ struct pipeline {
 static void warn(pipeline *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warn(pipeline *p, const char *fmt, ...)
 {
-	if (!p->o.warnings)
-		return;
-	char msg[PATH_MAX + 512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	vwarn_line(p->o.warnings, fmt, ap);
 	va_end(ap);
-	warn_line(p->o.warnings, msg);
 }
 
 /* Keeps the first error of any thread and stops everyone. */

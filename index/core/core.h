@@ -13,6 +13,7 @@
 #define XIHU_CORE_CORE_H
 
 #include <limits.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,12 +44,13 @@ void xbuf_put_u32le(xbuf *b, uint32_t v);
 void xbuf_put_u64le(xbuf *b, uint64_t v);
 void xbuf_put_varint(xbuf *b, uint64_t v); /* LEB128, at most 10 bytes */
 
-/* Writes one warning line "xihu-index: MSG\n" to f, as a single stdio
- * write under f's lock (the walk and the pipeline's threads warn at once).
- * MSG holds paths, which may hold any byte but NUL: control bytes (a
- * newline would cut the line in two) and '\\' become octal escapes, \012
- * for a newline. */
-void warn_line(FILE *f, const char *msg);
+/* Writes one warning line "xihu-index: " + the formatted message + "\n" to
+ * f, as a single stdio write under f's lock (the walk and the pipeline's
+ * threads warn at once).  The message holds paths, which may hold any byte
+ * but NUL: control bytes (a newline would cut the line in two) and '\\'
+ * become octal escapes, \012 for a newline.  f NULL: nothing. */
+void warn_line(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void vwarn_line(FILE *f, const char *fmt, va_list ap);
 
 /* FNV-1a of n bytes, its high bits folded down: for the hash tables of
  * names and words, and the records' stamps build.c stores (so it must not

@@ -6,7 +6,9 @@
  * compute the same bits.
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,8 +206,12 @@ float bm25_float_up(double x)
 	return f;
 }
 
-void warn_line(FILE *f, const char *msg)
+void vwarn_line(FILE *f, const char *fmt, va_list ap)
 {
+	if (!f)
+		return;
+	char msg[PATH_MAX + 1024];
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	flockfile(f);
 	fputs("xihu-index: ", f);
 	for (const char *c = msg; *c; c++) {
@@ -217,4 +223,12 @@ void warn_line(FILE *f, const char *msg)
 	}
 	putc_unlocked('\n', f);
 	funlockfile(f);
+}
+
+void warn_line(FILE *f, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vwarn_line(f, fmt, ap);
+	va_end(ap);
 }

@@ -124,11 +124,7 @@ typedef struct entry {
 /* One line "xihu-index: PATH: why (skipped)" (warn_line escapes PATH). */
 static void warnf(walker *w, const char *path, const char *why)
 {
-	if (!w->warn)
-		return;
-	char msg[PATH_MAX + 1024];
-	snprintf(msg, sizeof msg, "%s: %s (skipped)", path, why);
-	warn_line(w->warn, msg);
+	warn_line(w->warn, "%s: %s (skipped)", path, why);
 }
 
 /* ---- glob matching --------------------------------------------------------- */
