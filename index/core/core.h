@@ -50,7 +50,7 @@ void xbuf_put_varint(xbuf *b, uint64_t v); /* LEB128, at most 10 bytes */
  * but NUL: control bytes (a newline would cut the line in two) and '\\'
  * become octal escapes, \012 for a newline.  f NULL: nothing. */
 void warn_line(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void vwarn_line(FILE *f, const char *fmt, va_list ap);
+void vwarn_line(FILE *f, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /* FNV-1a of n bytes, its high bits folded down: for the hash tables of
  * names and words, and the records' stamps build.c stores (so it must not
