@@ -255,13 +255,13 @@ it *fz_build(qctx *c, const qnode *q, const fieldset *fs)
 				leaf->leaf.weight *= scale;
 				leaf->maxs *= scale;
 			}
-			if (!plan_or_add(c, n, leaf))
+			if (!it_or_add(c, n, leaf))
 				break;
 		}
 	}
 	free(w);
 	free(hits);
-	return c->rc ? NULL : plan_or_finish(n);
+	return c->rc ? NULL : it_or_finish(n);
 }
 
 void fz_free(qctx *c)

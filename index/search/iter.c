@@ -447,3 +447,35 @@ int it_error(const it *n)
 	}
 	return 0;
 }
+
+/* ---- building ORs (plan.c, fuzzy.c) --------------------------------------- */
+
+it *it_or_finish(it *n)
+{
+	if (!n)
+		return NULL;
+	if (n->op.nkids == 0) {
+		it_make_empty(n);
+		return n;
+	}
+	if (n->op.nkids == 1)
+		return n->op.kids[0];
+	for (uint32_t i = 0; i < n->op.nkids; i++) {
+		n->cost += n->op.kids[i]->cost;
+		n->maxs += n->op.kids[i]->maxs;
+	}
+	return n;
+}
+
+bool it_or_add(qctx *c, it *n, it *kid)
+{
+	if (!kid)
+		return false;
+	if (kid->kind == IT_OR) {
+		for (uint32_t i = 0; i < kid->op.nkids; i++)
+			if (!it_push_kid(c, n, kid->op.kids[i], false))
+				return false;
+		return true;
+	}
+	return kid->kind == IT_EMPTY || it_push_kid(c, n, kid, false);
+}

@@ -15,7 +15,8 @@
  *
  * Invariants: an iterator's cost bounds the docs it matches, its maxs the
  * score of any of them (a sum over kids for AND and OR).  Called by
- * search.c once per segment; fuzzy.c builds its ORs with plan_or_add.
+ * search.c once per segment; ORs are built with iter.c's it_or_add, as
+ * fuzzy.c builds its own.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,38 +24,6 @@
 #include "search/search-int.h"
 
 const uint32_t plan_default_fields[NDEFAULT_FIELDS] = {FIELD_BODY, FIELD_PATH, FIELD_TITLE};
-
-/* ---- ORs ----------------------------------------------------------------- */
-
-it *plan_or_finish(it *n)
-{
-	if (!n)
-		return NULL;
-	if (n->op.nkids == 0) {
-		it_make_empty(n);
-		return n;
-	}
-	if (n->op.nkids == 1)
-		return n->op.kids[0];
-	for (uint32_t i = 0; i < n->op.nkids; i++) {
-		n->cost += n->op.kids[i]->cost;
-		n->maxs += n->op.kids[i]->maxs;
-	}
-	return n;
-}
-
-bool plan_or_add(qctx *c, it *n, it *kid)
-{
-	if (!kid)
-		return false;
-	if (kid->kind == IT_OR) {
-		for (uint32_t i = 0; i < kid->op.nkids; i++)
-			if (!it_push_kid(c, n, kid->op.kids[i], false))
-				return false;
-		return true;
-	}
-	return kid->kind == IT_EMPTY || it_push_kid(c, n, kid, false);
-}
 
 /* ---- the tree ------------------------------------------------------------ */
 
@@ -71,10 +40,10 @@ static it *build_words(qctx *c, const qnode *q, const fieldset *fs)
 			leaf->leaf.near = q->near + 1; /* +1: NEAR/0 is adjacent in any order */
 		if (leaf && leaf->kind == IT_PHRASE && q->kind == Q_PHRASE)
 			leaf->leaf.wpos = q->pos;
-		if (!plan_or_add(c, n, leaf))
+		if (!it_or_add(c, n, leaf))
 			return NULL;
 	}
-	return plan_or_finish(n);
+	return it_or_finish(n);
 }
 
 /* A prefix: the OR of its expansions in this segment. */
@@ -105,7 +74,7 @@ static it *build_prefix(qctx *c, const qnode *q, const fieldset *fs)
 			memcpy(buf, term, len);
 			buf[len] = 0;
 			char *one = buf;
-			if (!plan_or_add(c, n, leaf_new(c, fields[f], &one, 1, false)))
+			if (!it_or_add(c, n, leaf_new(c, fields[f], &one, 1, false)))
 				return NULL;
 		}
 		if (r) { /* < 0 from seg_prefix_next, > 0 from seg_prefix_init */
@@ -113,7 +82,7 @@ static it *build_prefix(qctx *c, const qnode *q, const fieldset *fs)
 			return NULL;
 		}
 	}
-	return plan_or_finish(n);
+	return it_or_finish(n);
 }
 
 /*
@@ -158,9 +127,9 @@ static it *build_or(qctx *c, const qnode *q)
 {
 	it *n = it_new(c, IT_OR);
 	for (uint32_t i = 0; n && i < q->nkids; i++)
-		if (!plan_or_add(c, n, build(c, q->kids[i])))
+		if (!it_or_add(c, n, build(c, q->kids[i])))
 			return NULL;
-	return plan_or_finish(n);
+	return it_or_finish(n);
 }
 
 static it *build_and(qctx *c, const qnode *q)

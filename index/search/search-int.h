@@ -185,6 +185,12 @@ void it_make_empty(it *n);
 /* Appends kid to the AND or OR parent's kids (negative: its negated ones);
  * false (c->rc set) when out of memory. */
 bool it_push_kid(qctx *c, it *parent, it *kid, bool negative);
+/* Adds kid to the OR n; an OR kid's kids are adopted, so ORs stay flat for
+ * MaxScore.  False on an error (kid NULL, or out of memory). */
+bool it_or_add(qctx *c, it *n, it *kid);
+/* The OR n made of its kids (it_or_add): empty without any, the kid
+ * itself with one; its cost and maxs the sums of its kids'. */
+it *it_or_finish(it *n);
 /* Postings an evaluation of n may read in this segment: each list's
  * documents (a phrase reads all its words' lists), summed over the tree.
  * An upper bound of the work, for xihu_index_search_opts.max_cost: a phrase of
@@ -235,12 +241,6 @@ typedef struct fieldset {
  * unless exact_total; NULL (c->rc set) on an error, or when it may read
  * more than max_cost postings (0: no limit). */
 it *plan_segment(qctx *c, const qnode *q, uint64_t max_cost, bool exact_total);
-/* Adds kid to the OR n; an OR kid's kids are adopted, so ORs stay flat for
- * MaxScore.  False on an error (kid NULL, or out of memory). */
-bool plan_or_add(qctx *c, it *n, it *kid);
-/* The OR n made of its kids (plan_or_add): empty without any, the kid
- * itself with one; its cost and maxs the sums of its kids'. */
-it *plan_or_finish(it *n);
 
 /* ==== fuzzy.c: fuzzy words ================================================ */
 
