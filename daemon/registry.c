@@ -146,7 +146,7 @@ static struct reg_entry *entry_new(struct registry *reg, const char *dir)
 int registry_check_dir(const char *dir, xihu_err *err)
 {
 	char why[sizeof err->msg];
-	switch (xihu_private_dir(dir, why, sizeof why - 64)) {
+	switch (xihu_private_dir(dir, why, sizeof why)) {
 	case XIHU_DIR_PRIVATE:
 	case XIHU_DIR_MISSING: /* xihu_index_open says there is no index */
 		return 0;

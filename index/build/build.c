@@ -601,7 +601,7 @@ static int lock_index(build *b)
 		nanosleep(&ts, NULL);
 	}
 	b->locked = true;
-	xfile_make_private(b->dir); /* even a run that commits nothing */
+	xfile_make_private(b->dir); /* every run, before its commits, even one that makes none */
 	return 0;
 }
 

@@ -152,7 +152,6 @@ int manifest_write(const char *dir, const manifest *m, xihu_err *err)
 		xbuf_free(&b);
 		return xihu_err_set(err, XIHU_ENOMEM, "%s: manifest: out of memory", dir);
 	}
-	xfile_make_private(dir); /* a commit leaves no file of the index readable by others */
 	int rc = xfile_put_atomic(dir, MANIFEST_TMP, MANIFEST_NAME, XFILE_MANIFEST, b.p, b.len, err);
 	xbuf_free(&b);
 	return rc;

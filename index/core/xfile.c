@@ -15,8 +15,9 @@
  *
  * Modes: the index holds copies of its owner's files, so it is as private
  * as they are whatever the umask: directories are created 0700, files 0600,
- * and every commit (manifest_write) takes group and other bits off the
- * directory and its files that an older xihu or a chmod left there.
+ * and every build (xihu_build, once it holds the writer lock, before any
+ * commit of its run) takes group and other bits off the directory and its
+ * files that an older xihu or a chmod left there.
  *
  * Callers: seg_writer.c, seg_reader.c, manifest.c, build.c, index.c.
  */
