@@ -62,6 +62,24 @@ static int simple_opts(int argc, char **argv, struct target *t, const char *cmd,
 	return 0;
 }
 
+/* status, stop and list: their options, then the connection (autostarting
+ * a daemon only if autostarts).  *c NULL: help was shown (0 returned) or an
+ * error printed (EXIT_ERROR). */
+static int simple_start(int argc, char **argv, struct target *t, const char *cmd, const char *what,
+                        const char *example, bool autostarts, xihu_conn **c)
+{
+	*c = NULL;
+	bool helped;
+	if (simple_opts(argc, argv, t, cmd, what, example, autostarts, &helped))
+		return EXIT_ERROR;
+	if (helped)
+		return 0;
+	if (!autostarts)
+		t->autostart = false; /* starting a daemon to stop it helps no one */
+	*c = cli_connect(t);
+	return *c ? 0 : EXIT_ERROR;
+}
+
 /* ---- printing --------------------------------------------------------------- */
 
 static void print_uptime(uint64_t s)
@@ -195,17 +213,13 @@ static void print_info(const struct xihu_served_index *ii)
 
 int cmd_status(int argc, char **argv, struct target t)
 {
-	bool helped;
-	if (simple_opts(argc, argv, &t, "status",
-	                "Show the daemon's version, uptime, index and query latency (starting the\n"
-	                "daemon first if none answers).",
-	                "xihu status", true, &helped))
-		return EXIT_ERROR;
-	if (helped)
-		return 0;
-	xihu_conn *c = cli_connect(&t);
+	xihu_conn *c;
+	int rc = simple_start(argc, argv, &t, "status",
+	                      "Show the daemon's version, uptime, index and query latency (starting the\n"
+	                      "daemon first if none answers).",
+	                      "xihu status", true, &c);
 	if (!c)
-		return EXIT_ERROR;
+		return rc;
 	struct xihu_status s;
 	if (xihu_status(c, &s)) {
 		cli_error("%s", xihu_errmsg(c));
@@ -223,19 +237,14 @@ int cmd_status(int argc, char **argv, struct target t)
 
 int cmd_stop(int argc, char **argv, struct target t)
 {
-	bool helped;
-	if (simple_opts(argc, argv, &t, "stop",
-	                "Shut the daemon down: it finishes the requests in flight, removes its\n"
-	                "socket and exits.  With no daemon running it starts none.",
-	                "xihu stop", false, &helped))
-		return EXIT_ERROR;
-	if (helped)
-		return 0;
-	t.autostart = false; /* starting a daemon to stop it helps no one */
-	xihu_conn *c = cli_connect(&t);
+	xihu_conn *c;
+	int rc = simple_start(argc, argv, &t, "stop",
+	                      "Shut the daemon down: it finishes the requests in flight, removes its\n"
+	                      "socket and exits.  With no daemon running it starts none.",
+	                      "xihu stop", false, &c);
 	if (!c)
-		return EXIT_ERROR;
-	int rc = xihu_stop(c);
+		return rc;
+	rc = xihu_stop(c);
 	if (rc)
 		cli_error("%s", xihu_errmsg(c));
 	xihu_close(c);
@@ -246,16 +255,12 @@ int cmd_stop(int argc, char **argv, struct target t)
 
 int cmd_list(int argc, char **argv, struct target t)
 {
-	bool helped;
-	if (simple_opts(argc, argv, &t, "list",
-	                "Show the indexes the daemon serves: their trees, sizes and state.", "xihu list", true,
-	                &helped))
-		return EXIT_ERROR;
-	if (helped)
-		return 0;
-	xihu_conn *c = cli_connect(&t);
+	xihu_conn *c;
+	int rc = simple_start(argc, argv, &t, "list",
+	                      "Show the indexes the daemon serves: their trees, sizes and state.", "xihu list",
+	                      true, &c);
 	if (!c)
-		return EXIT_ERROR;
+		return rc;
 	const struct xihu_served_index *l;
 	size_t n;
 	if (xihu_list_indexes(c, &l, &n)) {
