@@ -35,18 +35,6 @@
 #include "socket.h"
 #include "wire.h"
 
-/* The directory part of a socket path ("." for a bare name). */
-static void dir_of(const char *path, char *dir, size_t size)
-{
-	const char *slash = strrchr(path, '/');
-	if (!slash)
-		snprintf(dir, size, ".");
-	else if (slash == path)
-		snprintf(dir, size, "/");
-	else
-		snprintf(dir, size, "%.*s", (int)(slash - path), path);
-}
-
 static int fail(wire_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(wire_conn *c, const char *fmt, ...)
 {
@@ -126,7 +114,7 @@ static int try_open(wire_conn *c, const char *path)
 	/* whoever can write in the socket's directory can put a listener of
 	 * their own there: talk only through a directory that is ours alone */
 	char dir[sizeof sa.sun_path], why[sizeof c->err - 160];
-	dir_of(path, dir, sizeof dir);
+	xihu_socket_dir(path, dir, sizeof dir);
 	switch (xihu_private_dir(dir, why, sizeof why)) {
 	case XIHU_DIR_PRIVATE:
 		break;

@@ -184,14 +184,12 @@ int server_bind(struct server **out, const struct xihud_config *cfg, xihu_index 
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 
+	/* the directory clients will judge: "." and "/" too, not only those
+	 * make_dirs has to create */
 	char dir[sizeof sa.sun_path];
-	memcpy(dir, sa.sun_path, sizeof dir);
-	char *slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		if (make_dirs(dir))
-			return -1;
-	}
+	xihu_socket_dir(path, dir, sizeof dir);
+	if (make_dirs(dir))
+		return -1;
 
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {

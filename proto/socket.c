@@ -62,3 +62,14 @@ int xihu_private_dir(const char *dir, char *why, size_t size)
 	}
 	return XIHU_DIR_PRIVATE;
 }
+
+void xihu_socket_dir(const char *path, char *dir, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(dir, size, ".");
+	else if (slash == path)
+		snprintf(dir, size, "/");
+	else
+		snprintf(dir, size, "%.*s", (int)(slash - path), path);
+}

@@ -43,4 +43,8 @@ enum {
 };
 int xihu_private_dir(const char *dir, char *why, size_t size);
 
+/* The directory a socket path is in, the one xihu_private_dir judges: "."
+ * for a bare name, "/" for one at the root. */
+void xihu_socket_dir(const char *path, char *dir, size_t size);
+
 #endif
