@@ -19,7 +19,7 @@ ensure_packages() {
 
 # What building xihu needs.
 XIHU_BUILD_PACKAGES=(gcc libc6-dev pkg-config meson ninja-build libevent-dev zlib1g-dev
-	libprotobuf-c-dev protobuf-c-compiler libutf8proc-dev libstemmer-dev libdeflate-dev)
+	libprotobuf-c-dev protobuf-c-compiler libutf8proc-dev libstemmer-dev libdeflate-dev libpcre2-dev)
 # What the test suites need on top.
 XIHU_TEST_PACKAGES=(libcmocka-dev clang python3 procps time git vim neovim emacs-nox groff-base man-db bash-completion zsh fish)
 
