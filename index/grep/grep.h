@@ -11,6 +11,9 @@
 #ifndef XIHU_GREP_GREP_H
 #define XIHU_GREP_GREP_H
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include "search/search.h"
 
 /* ==== regex_plan.c: a pattern -> the trigrams every match must contain === */
@@ -59,5 +62,56 @@ bool gq_eval(const gq *q, bool (*has)(const void *ctx, uint32_t gram), const voi
 /* q as text ("ALL", "NONE", "\"abc\"", "(AND ...)", "(OR ...)"), for tests
  * and debugging; returns the length it needed, as snprintf. */
 size_t gq_format(const gq *q, char *buf, size_t size);
+
+/* ==== match.c: the patterns, compiled with PCRE2, matched line by line ==== */
+
+#define GREP_MATCH_LIMIT 10000000u /* PCRE2 steps per match attempt */
+#define GREP_MAX_PATTERN (256u << 10) /* bytes of all the patterns together */
+
+typedef enum grep_case { GREP_CASE_SENSITIVE, GREP_CASE_INSENSITIVE, GREP_CASE_SMART } grep_case;
+
+typedef struct grep_pattern_set {
+	const char *const *pat; /* n patterns (not NUL-terminated; may hold NUL bytes) */
+	const size_t *len;
+	size_t n;
+	bool fixed; /* -F */
+	bool word;  /* -w */
+	grep_case case_mode;
+} grep_pattern_set;
+
+typedef struct grep_matcher {
+	pcre2_code *re;
+	pcre2_match_context *mctx;
+	bool jit, caseless, by_line;
+} grep_matcher;
+
+/* What one thread needs to match (not shared between threads). */
+typedef struct grep_scratch {
+	pcre2_match_data *md;
+	pcre2_match_context *mctx;
+	pcre2_jit_stack *stack;
+	xihu_index_span *spans;
+	uint32_t nspans, capspans;
+} grep_scratch;
+
+/* Compiles the patterns as ripgrep reads them.  XIHU_EQUERY with
+ * err->column (1-based, in the pattern named) for a pattern PCRE2 rejects
+ * or a literal "\n"; XIHU_ELIMIT for patterns over GREP_MAX_PATTERN. */
+int grep_matcher_new(const grep_pattern_set *ps, grep_matcher **out, xihu_err *err);
+void grep_matcher_free(grep_matcher *m);
+/* Whether the matcher ignores case (-i, or -S with no upper-case literal). */
+bool grep_matcher_caseless(const grep_matcher *m);
+int grep_scratch_init(grep_scratch *sc, const grep_matcher *m, xihu_err *err);
+void grep_scratch_free(grep_scratch *sc);
+
+/* Called for each matching line, in order: its 1-based number, its bytes
+ * (without '\n') and its matches.  Non-zero stops: > 0 as done, < 0 as an
+ * error returned by grep_match_text. */
+typedef int (*grep_line_fn)(void *ctx, uint64_t lineno, const char *line, size_t len,
+                            const xihu_index_span *spans, uint32_t nspans);
+/* Every matching line of text[0..len).  what names the text in errors
+ * ("PATH: line N: ..."): XIHU_ELIMIT when the match limit was reached. */
+int grep_match_text(const grep_matcher *m, grep_scratch *sc, const char *text, size_t len, const char *what,
+                    grep_line_fn fn, void *ctx, xihu_err *err);
 
 #endif
