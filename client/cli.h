@@ -3,7 +3,8 @@
  *
  * xihu is a program over libxihu-client's public API (<xihu/client.h>) and
  * nothing else of the client: xihu.c parses the options before the command
- * and dispatches, search.c is `xihu search`, admin.c the commands about the
+ * and dispatches, search.c is `xihu search`, grep.c `xihu grep` (printed by
+ * grepout.c), admin.c the commands about the
  * daemon and its indexes, output.c prints hits, and cli.c, below them all,
  * holds what every command shares.  Exit codes follow grep: 0
  * results, 1 no results, 2 any error, reported on stderr as one line
@@ -48,6 +49,10 @@ xihu_conn *cli_connect(const struct target *t);
 /* ==== search.c: xihu search ================================================ */
 
 int cmd_search(int argc, char **argv, struct target t);
+
+/* ==== grep.c: xihu grep (exact search, as ripgrep; grep.h, grepout.c) ===== */
+
+int cmd_grep(int argc, char **argv, struct target t);
 
 /* ==== admin.c: xihu status, stop, index, list ============================== */
 

@@ -8,7 +8,10 @@
  * results are copied into one allocation the caller frees with one call;
  * the smaller answers (status, the index list, a new index's directory)
  * stay unpacked on the connection, and the structs point into them until the
- * next call of the same kind.  The xihu command is built on this file alone.
+ * next call of the same kind.  A grep's answer is a stream of frames: each is
+ * copied into a block of its own, handed to the caller's function and freed
+ * before the next is read, so a grep holds one frame at a time.  The xihu
+ * command is built on this file alone.
  *
  * The shared library is built with hidden visibility: only the declarations
  * of <xihu/client.h>, included below under visibility "default", are
@@ -47,6 +50,7 @@ struct xihu_conn {
 	Xihu__Response *list;   /* xihu_list_indexes */
 	struct xihu_served_index *indexes;
 	Xihu__Response *indexed; /* xihu_serve_tree: the directory */
+	Xihu__Response *grep_end; /* xihu_grep: the last frame (its errors) */
 	const char *index_dir;  /* what a daemon we start serves; NULL: its default */
 	char path[];            /* the socket, then index_dir's bytes */
 };
@@ -148,6 +152,7 @@ void xihu_close(xihu_conn *c)
 	keep(&c->status, NULL);
 	keep(&c->list, NULL);
 	keep(&c->indexed, NULL);
+	keep(&c->grep_end, NULL);
 	free(c->latency);
 	free(c->indexes);
 	free(c);
@@ -195,24 +200,21 @@ static bool hung_up(const xihu_conn *c)
 	return r != 0;
 }
 
-/*
- * Sends req (body_case already set) and reads its answer, which must be the
- * body `want`; client_timeout_ms bounds the whole exchange.  A daemon's Error
- * becomes c's error with its code and column.  0 and *out (the caller frees
- * it) or -1.
- */
-static int call(xihu_conn *c, Xihu__Request *req, Xihu__Response__BodyCase want,
-                int client_timeout_ms, Xihu__Response **out)
+/* A connection ready for a request: connected again if it was closed or the
+ * daemon has hung up.  0 or -1. */
+static int ready(xihu_conn *c)
 {
-	*out = NULL;
 	if (c->wire.fd >= 0 && hung_up(c))
 		wire_close(&c->wire);
 	if (c->wire.fd < 0 && open_conn(c))
 		return -1;
-	c->wire.timeout_ms = client_timeout_ms;
-	Xihu__Response *resp;
-	if (wire_call(&c->wire, req, &resp))
-		return client_failed(c);
+	return 0;
+}
+
+/* Checks an answer: it must be the body `want`; a daemon's Error becomes c's
+ * error with its code and column.  0, or -1 with resp freed. */
+static int check_answer(xihu_conn *c, Xihu__Response *resp, Xihu__Response__BodyCase want)
+{
 	if (resp->id == 0) /* the daemon could not read the request: it closes */
 		wire_close(&c->wire);
 	if (resp->body_case == XIHU__RESPONSE__BODY_ERROR) {
@@ -231,6 +233,27 @@ static int call(xihu_conn *c, Xihu__Request *req, Xihu__Response__BodyCase want,
 		return fail(c, "reading from %s: the daemon answered with an unexpected message",
 		            c->path);
 	}
+	return 0;
+}
+
+/*
+ * Sends req (body_case already set) and reads its answer, which must be the
+ * body `want`; client_timeout_ms bounds the whole exchange.  A daemon's Error
+ * becomes c's error with its code and column.  0 and *out (the caller frees
+ * it) or -1.
+ */
+static int call(xihu_conn *c, Xihu__Request *req, Xihu__Response__BodyCase want,
+                int client_timeout_ms, Xihu__Response **out)
+{
+	*out = NULL;
+	if (ready(c))
+		return -1;
+	c->wire.timeout_ms = client_timeout_ms;
+	Xihu__Response *resp;
+	if (wire_call(&c->wire, req, &resp))
+		return client_failed(c);
+	if (check_answer(c, resp, want))
+		return -1;
 	*out = resp;
 	return 0;
 }
@@ -378,6 +401,200 @@ int xihu_search(xihu_conn *c, const char *query, const struct xihu_search_opts *
 void xihu_results_free(struct xihu_results *r)
 {
 	free(r);
+}
+
+/* ---- exact search (grep) ------------------------------------------------- */
+
+/* Checks that each span of l lies inside its text.  0 or -1 (c's error). */
+static int check_spans(xihu_conn *c, const Xihu__Line *l)
+{
+	for (size_t k = 0; k < l->n_spans; k++)
+		if (l->spans[k]->start > l->spans[k]->end || l->spans[k]->end > l->text.len)
+			return fail(c, "reading from %s: span [%u, %u) outside line %u of %zu bytes",
+			            c->path, l->spans[k]->start, l->spans[k]->end, l->line, l->text.len);
+	return 0;
+}
+
+/* One frame's files as the header's structs, in one block (as results_of:
+ * the files, the lines, the spans, then the bytes).  NULL on failure. */
+static struct xihu_grep_doc *grep_files_of(xihu_conn *c, const Xihu__GrepResponse *g)
+{
+	uint64_t n_lines = 0, n_spans = 0, n_chars = 0;
+	for (size_t i = 0; i < g->n_files; i++) {
+		const Xihu__GrepFile *f = g->files[i];
+		n_chars += f->path.len + 1;
+		n_lines += f->n_lines;
+		for (size_t j = 0; j < f->n_lines; j++) {
+			if (check_spans(c, f->lines[j]))
+				return NULL;
+			n_chars += f->lines[j]->text.len + 1;
+			n_spans += f->lines[j]->n_spans;
+		}
+	}
+	uint64_t size = (g->n_files ? g->n_files : 1) * sizeof(struct xihu_grep_doc) +
+	                n_lines * sizeof(struct xihu_line) + n_spans * sizeof(struct xihu_span) +
+	                n_chars;
+	_Static_assert(sizeof(struct xihu_grep_doc) % 8 == 0, "the arrays follow aligned");
+	char *block = size <= SIZE_MAX ? malloc((size_t)size) : NULL;
+	if (!block) {
+		fail(c, "grep: out of memory for %llu bytes of an answer", (unsigned long long)size);
+		return NULL;
+	}
+	struct xihu_grep_doc *files = (struct xihu_grep_doc *)block;
+	struct xihu_line *lines = (struct xihu_line *)(files + (g->n_files ? g->n_files : 1));
+	struct xihu_span *spans = (struct xihu_span *)(lines + n_lines);
+	char *chars = (char *)(spans + n_spans);
+	for (size_t i = 0; i < g->n_files; i++) {
+		const Xihu__GrepFile *f = g->files[i];
+		files[i] = (struct xihu_grep_doc){
+		    .path = put_bytes(&chars, f->path.data, f->path.len),
+		    .path_len = f->path.len,
+		    .is_record = f->kind == XIHU__DOC_KIND__DOC_RECORD,
+		    .lines = lines,
+		    .n_lines = f->n_lines,
+		    .count = f->count,
+		};
+		for (size_t j = 0; j < f->n_lines; j++) {
+			const Xihu__Line *l = f->lines[j];
+			*lines++ = (struct xihu_line){
+			    .line = l->line,
+			    .col = l->col,
+			    .text = put_bytes(&chars, l->text.data, l->text.len),
+			    .text_len = l->text.len,
+			    .spans = spans,
+			    .n_spans = l->n_spans,
+			};
+			for (size_t k = 0; k < l->n_spans; k++)
+				*spans++ = (struct xihu_span){l->spans[k]->start, l->spans[k]->end};
+		}
+	}
+	return files;
+}
+
+/* The GrepRequest of req (its arrays point into req's). */
+static int grep_request_of(xihu_conn *c, const struct xihu_grep_request *req,
+                           Xihu__GrepRequest *gr, ProtobufCBinaryData *bins)
+{
+	if (!req->n_patterns || !req->patterns)
+		return fail(c, "grep: no pattern");
+	if (req->case_mode < XIHU_CASE_SENSITIVE || req->case_mode > XIHU_CASE_SMART)
+		return fail(c, "grep: unknown case mode %d", req->case_mode);
+	if (req->output < XIHU_GREP_OUT_LINES || req->output > XIHU_GREP_OUT_QUIET)
+		return fail(c, "grep: unknown output %d", req->output);
+	if ((req->n_paths && !req->paths) || (req->n_globs && !req->globs))
+		return fail(c, "grep: %s is NULL", req->paths ? "globs" : "paths");
+	const char *const *lists[] = {req->patterns, req->paths, req->globs};
+	size_t counts[] = {req->n_patterns, req->n_paths, req->n_globs};
+	ProtobufCBinaryData *at = bins;
+	for (size_t k = 0; k < 3; k++)
+		for (size_t i = 0; i < counts[k]; i++) {
+			if (!lists[k][i])
+				return fail(c, "grep: a NULL string among the %s",
+				            k == 0 ? "patterns" : k == 1 ? "paths" : "globs");
+			*at++ = (ProtobufCBinaryData){strlen(lists[k][i]), (uint8_t *)lists[k][i]};
+		}
+	gr->n_patterns = req->n_patterns;
+	gr->patterns = bins;
+	gr->n_paths = req->n_paths;
+	gr->paths = bins + req->n_patterns;
+	gr->n_globs = req->n_globs;
+	gr->globs = bins + req->n_patterns + req->n_paths;
+	gr->fixed_strings = req->fixed_strings;
+	gr->case_mode = (Xihu__GrepCase)req->case_mode;
+	gr->word = req->word;
+	gr->max_count = req->max_count;
+	gr->before = req->before;
+	gr->after = req->after;
+	gr->output = (Xihu__GrepOutput)req->output;
+	if (req->index)
+		gr->index = (char *)req->index;
+	if (req->cwd)
+		gr->cwd = (char *)req->cwd;
+	return 0;
+}
+
+/* Reads the answer's frames to the one with done (kept on c), each handed
+ * to fn.  0, 1 when fn stopped, -1 (the connection closed when the stream
+ * is left unread). */
+static int grep_stream(xihu_conn *c, uint64_t id, xihu_grep_fn fn, void *ctx)
+{
+	for (;;) {
+		Xihu__Response *resp;
+		if (wire_recv(&c->wire, &resp))
+			return client_failed(c);
+		if (resp->id != id && resp->id != 0) {
+			xihu__response__free_unpacked(resp, NULL);
+			wire_close(&c->wire);
+			return fail(c, "reading from %s: response id %llu does not match request %llu",
+			            c->path, (unsigned long long)resp->id, (unsigned long long)id);
+		}
+		if (check_answer(c, resp, XIHU__RESPONSE__BODY_GREP))
+			return -1; /* an Error ends the stream: the connection stays usable */
+		const Xihu__GrepResponse *g = resp->grep;
+		int stop = 0;
+		if (g->n_files) {
+			struct xihu_grep_doc *files = grep_files_of(c, g);
+			if (!files) {
+				xihu__response__free_unpacked(resp, NULL);
+				wire_close(&c->wire);
+				return -1;
+			}
+			stop = fn ? fn(ctx, files, g->n_files) : 0;
+			free(files);
+		}
+		if (g->done) {
+			keep(&c->grep_end, resp);
+			return stop ? 1 : 0;
+		}
+		xihu__response__free_unpacked(resp, NULL);
+		if (stop) {
+			wire_close(&c->wire); /* the daemon sees us go and stops */
+			return 1;
+		}
+	}
+}
+
+int xihu_grep(xihu_conn *c, const struct xihu_grep_request *req, xihu_grep_fn fn, void *ctx,
+              struct xihu_grep_summary *summary)
+{
+	if (summary)
+		*summary = (struct xihu_grep_summary){0};
+	if (!c)
+		return -1;
+	if (!req)
+		return fail(c, "grep: req is NULL");
+	size_t n = req->n_patterns + req->n_paths + req->n_globs;
+	ProtobufCBinaryData *bins = malloc((n ? n : 1) * sizeof *bins);
+	if (!bins)
+		return fail(c, "grep: out of memory");
+	Xihu__GrepRequest gr = XIHU__GREP_REQUEST__INIT;
+	Xihu__Request r = XIHU__REQUEST__INIT;
+	r.body_case = XIHU__REQUEST__BODY_GREP;
+	r.grep = &gr;
+	int rc = grep_request_of(c, req, &gr, bins);
+	if (rc == 0 && (rc = ready(c)) == 0) {
+		c->wire.timeout_ms = WIRE_REQUEST_TIMEOUT_MS; /* per frame */
+		rc = wire_send(&c->wire, &r) ? client_failed(c) : 0;
+	}
+	free(bins);
+	keep(&c->grep_end, NULL);
+	if (rc == 0)
+		rc = grep_stream(c, r.id, fn, ctx);
+	if (rc < 0)
+		return -1;
+	const Xihu__GrepResponse *g = c->grep_end ? c->grep_end->grep : NULL;
+	if (summary && g)
+		*summary = (struct xihu_grep_summary){
+		    .files_matched = g->files_matched,
+		    .lines_matched = g->lines_matched,
+		    .candidates = g->candidates,
+		    .searched = g->searched,
+		    .took_us = g->took_us,
+		    .errors = (const char *const *)g->errors,
+		    .n_errors = g->n_errors,
+		};
+	succeed(c);
+	return rc;
 }
 
 /* ---- status --------------------------------------------------------------- */

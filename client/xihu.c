@@ -1,12 +1,12 @@
 /*
- * xihu.c: the command-line client: `xihu search`, `index`, `list`, `status`,
- * `stop`.
+ * xihu.c: the command-line client: `xihu search`, `grep`, `index`, `list`,
+ * `status`, `stop`.
  *
  * main reads the options before the command (--socket, --index,
  * --no-autostart, --help, --version) and hands the rest to the command's
- * cmd_* (search.c, admin.c), which use what every command shares (cli.c).
+ * cmd_* (search.c, grep.c, admin.c), which use what every command shares (cli.c).
  *
- * When no daemon answers, search, index, list and status start one (the
+ * When no daemon answers, search, grep, index, list and status start one (the
  * library's autostart) for the same socket, serving --index if given;
  * --no-autostart or XIHU_NO_AUTOSTART=1 turn that off, and stop never starts
  * one.
@@ -33,6 +33,8 @@ static void usage_main(FILE *f)
 	      "\n"
 	      "Commands:\n"
 	      "  search QUERY...  ranked search; see xihu search --help\n"
+	      "  grep PATTERN [PATH]...\n"
+	      "                   exact search, as ripgrep; see xihu grep --help\n"
 	      "  index [PATH]     have the daemon index the tree PATH (default .) and serve it\n"
 	      "  list             the indexes the daemon serves: trees, sizes, state\n"
 	      "  status           the daemon's version, index and latency\n"
@@ -48,7 +50,7 @@ static void usage_main(FILE *f)
 	      "  -h, --help       show this help\n"
 	      "  -V, --version    show the version\n"
 	      "\n"
-	      "When no daemon answers on the socket, search and status start one (xihud,\n"
+	      "When no daemon answers on the socket, search, grep and status start one (xihud,\n"
 	      "from $XIHUD, next to xihu, or on PATH) and ask it; stop never does.\n"
 	      "\n"
 	      "Examples:\n"
@@ -90,6 +92,8 @@ int main(int argc, char **argv)
 	argv += i;
 	if (!strcmp(cmd, "search"))
 		return cmd_search(argc, argv, t);
+	if (!strcmp(cmd, "grep"))
+		return cmd_grep(argc, argv, t);
 	if (!strcmp(cmd, "status"))
 		return cmd_status(argc, argv, t);
 	if (!strcmp(cmd, "stop"))
@@ -104,6 +108,6 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "version"))
 		return version();
-	cli_error("%s: unknown command (try: xihu search, index, list, status, stop)", cmd);
+	cli_error("%s: unknown command (try: xihu search, grep, index, list, status, stop)", cmd);
 	return EXIT_ERROR;
 }

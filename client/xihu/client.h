@@ -189,6 +189,94 @@ int xihu_search(xihu_conn *c, const char *query, const struct xihu_search_opts *
 /* Frees what xihu_search() returned.  NULL is a no-op. */
 void xihu_results_free(struct xihu_results *r);
 
+/* ---- exact search (grep) ------------------------------------------------- */
+
+/* How a pattern's case is matched (xihu_grep_request.case_mode). */
+enum {
+	XIHU_CASE_SENSITIVE = 0,   /* the default */
+	XIHU_CASE_INSENSITIVE = 1, /* rg -i */
+	XIHU_CASE_SMART = 2,       /* rg -S: insensitive unless a pattern has an
+	                            * upper-case letter */
+};
+
+/* What a grep answers with (xihu_grep_request.output). */
+enum {
+	XIHU_GREP_OUT_LINES = 0, /* matching lines with their spans, and context lines */
+	XIHU_GREP_OUT_FILES = 1, /* the files with a match, no lines (rg -l) */
+	XIHU_GREP_OUT_COUNT = 2, /* the files with a match and their count (rg -c) */
+	XIHU_GREP_OUT_QUIET = 3, /* no file at all: stop at the first match (rg -q);
+	                          * the summary's files_matched says whether one did */
+};
+
+/* An exact search, as ripgrep 13 matches: every line of the indexed files
+ * under paths that one of the patterns matches.  Zero (NULL arrays, 0
+ * counts) is the default for everything but the patterns. */
+struct xihu_grep_request {
+	const char *const *patterns; /* at least one, NUL-terminated; a line
+	                              * matches if any does (rg -e) */
+	size_t n_patterns;
+	bool fixed_strings;          /* rg -F: literal strings, not regexes */
+	bool word;                   /* rg -w: whole words only */
+	int case_mode;               /* XIHU_CASE_* */
+	int output;                  /* XIHU_GREP_* */
+	const char *const *paths;    /* absolute files or directories to search;
+	                              * none: cwd's tree */
+	size_t n_paths;
+	const char *const *globs;    /* rg -g, in order ("!" negates), as given */
+	size_t n_globs;
+	uint32_t max_count;          /* rg -m: matching lines per file; 0: all */
+	uint32_t before, after;      /* context lines (rg -B, -A) */
+	const char *index;           /* as in struct xihu_search_opts */
+	const char *cwd;             /* the caller's directory: it chooses the
+	                              * index (as in xihu_search_opts) and is
+	                              * what is searched without paths */
+};
+
+/* A file (or JSON Lines record) with a match.  path is path_len bytes (the
+ * absolute path, or the record's id), then a NUL.  Lines as in a hit (col 0:
+ * a context line), with XIHU_GREP_OUT_LINES only; count: its matching lines (at
+ * most max_count). */
+struct xihu_grep_doc {
+	const char *path;
+	size_t path_len;
+	bool is_record;
+	const struct xihu_line *lines;
+	size_t n_lines;
+	uint64_t count;
+};
+
+/* What the whole answer came to, filled when the stream has ended. */
+struct xihu_grep_summary {
+	uint64_t files_matched;
+	uint64_t lines_matched;
+	uint64_t candidates;        /* documents the n-gram index could not rule out */
+	uint64_t searched;          /* documents verified */
+	uint64_t took_us;           /* time spent in the daemon */
+	const char *const *errors;  /* n_errors lines, "PATH: line N: why": files
+	                             * that could not be searched, limits reached;
+	                             * any means the answer is not complete.  They
+	                             * belong to the connection until its next grep
+	                             * or xihu_close() */
+	size_t n_errors;
+};
+
+/* Called with each part of the answer as it arrives: files[n_files], in path
+ * order across calls.  They are valid during the call only.  Return 0 to go
+ * on, anything else to stop (the answer's rest is dropped). */
+typedef int (*xihu_grep_fn)(void *ctx, const struct xihu_grep_doc *files, size_t n_files);
+
+/*
+ * Runs the exact search req and hands the answer to fn as it streams in,
+ * one daemon frame at a time: memory stays bounded by one frame whatever
+ * the answer's size.  Returns 0 once the whole answer has been read (*summary,
+ * if not NULL, filled), 1 when fn stopped it (the connection is closed: the
+ * next call connects again), -1 on failure (xihu_errmsg(), xihu_errcode();
+ * a bad pattern is XIHU_E_QUERY with the 1-based column in it).  fn may have
+ * been called before a failure.  Each frame may take 60 s to arrive.
+ */
+int xihu_grep(xihu_conn *c, const struct xihu_grep_request *req, xihu_grep_fn fn, void *ctx,
+              struct xihu_grep_summary *summary);
+
 /* ---- status --------------------------------------------------------------- */
 
 /* A range of the daemon's latency histogram: the searches that took at most
