@@ -342,7 +342,8 @@ static void plan_view(const struct grep_args *g, const struct grep_root *roots, 
 		v->color = true;
 	else if (!strcmp(g->color, "auto")) {
 		const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
-		v->color = tty && !(nc && *nc) && !(term && !strcmp(term, "dumb"));
+		/* rg 13 leaves --vimgrep plain unless told otherwise */
+		v->color = tty && !(nc && *nc) && !(term && !strcmp(term, "dumb")) && !g->vimgrep;
 	}
 	v->color = v->color && !v->json;
 	/* one PATH naming a file: its lines without the path, as rg */
