@@ -1,65 +1,85 @@
 /*
- * regex_plan.c: a pattern -> the trigram query every match must satisfy
- * (grep.h).  For now every pattern plans as ALL: always correct, never narrowing.
+ * regex_plan.c: patterns -> the trigram query every matching line satisfies
+ * (grep_plan, grep.h).  A line matches if any pattern does, so the plan is
+ * the OR of the patterns' plans, cut to a size that grows with their number.
+ *
+ * A regex is planned by regex_plan_parse.c; a literal (-F) here: its
+ * trigrams, where a byte that may match other bytes (under -i: k, K, s, S,
+ * anything not ASCII) breaks it into pieces, each giving its own trigrams.
+ * The queries are built and simplified by regex_plan_gq.c.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "grep/grep.h"
+#include "grep/regex_plan_int.h"
 
-static gq *gq_new(gq_op op)
+/* Whether byte c of a literal matches only itself (or, caselessly, only its
+ * ASCII other case). */
+static bool plain_byte(uint8_t c, bool caseless)
 {
-	gq *q = calloc(1, sizeof *q);
-	if (q)
-		q->op = op;
+	if (c == '\n')
+		return false;
+	return !caseless || (c < 0x80 && c != 'k' && c != 'K' && c != 's' && c != 'S');
+}
+
+/* The AND of the trigrams of each piece of a line of a literal. */
+static gq *plan_fixed_line(const uint8_t *s, size_t len, bool caseless)
+{
+	uint8_t *low = malloc(len ? len : 1);
+	if (!low)
+		return NULL;
+	for (size_t i = 0; i < len; i++)
+		low[i] = caseless && s[i] >= 'A' && s[i] <= 'Z' ? (uint8_t)(s[i] + 'a' - 'A') : s[i];
+	gq *q = gq_leaf(GQ_ALL);
+	size_t est = 0;
+	for (size_t i = 0; i < len && q;) {
+		size_t j = i;
+		while (j < len && plain_byte(low[j], caseless))
+			j++;
+		if (j - i >= 3) {
+			gq *piece = gq_literal(low + i, j - i, caseless);
+			est += piece ? gq_size(piece) : 0;
+			q = gq_and(q, piece);
+			if (q && est > 2 * GQ_PLAN_GRAMS) { /* long: keep it small as it grows */
+				q = gq_trim(q, GQ_PLAN_GRAMS);
+				est = q ? gq_size(q) : 0;
+			}
+		}
+		i = j + 1;
+	}
+	free(low);
+	return q;
+}
+
+/* A literal with newlines: as the engine may read it whole or each line
+ * apart, the OR of its lines' plans (wider than either). */
+static gq *plan_fixed(const uint8_t *s, size_t len, bool caseless)
+{
+	gq *q = gq_leaf(GQ_NONE);
+	for (size_t i = 0; q && q->op != GQ_ALL;) {
+		const uint8_t *nl = memchr(s + i, '\n', len - i);
+		size_t j = nl ? (size_t)(nl - s) : len;
+		q = gq_or(q, plan_fixed_line(s + i, j - i, caseless));
+		if (!nl)
+			break;
+		i = j + 1;
+	}
 	return q;
 }
 
 int grep_plan(const char *const *pat, const size_t *len, size_t n, unsigned flags, gq **out, xihu_err *err)
 {
-	(void)pat, (void)len, (void)n, (void)flags;
-	*out = gq_new(GQ_ALL);
-	if (!*out)
+	bool caseless = flags & GREP_PLAN_CASELESS;
+	gq *q = gq_leaf(GQ_NONE); /* no pattern: no line matches */
+	for (size_t i = 0; i < n && q && q->op != GQ_ALL; i++) {
+		const uint8_t *p = (const uint8_t *)pat[i];
+		gq *one = flags & GREP_PLAN_FIXED ? plan_fixed(p, len[i], caseless)
+		                                  : regex_plan_pattern(p, len[i], caseless);
+		q = gq_or(q, gq_trim(one, GQ_PLAN_GRAMS));
+	}
+	q = gq_trim(q, GQ_PLAN_GRAMS + 4 * n);
+	*out = q;
+	if (!q)
 		return xihu_err_set(err, XIHU_ENOMEM, "grep: out of memory");
 	return 0;
-}
-
-void gq_free(gq *q)
-{
-	if (!q)
-		return;
-	for (uint32_t i = 0; i < q->n; i++)
-		gq_free(q->kids[i]);
-	free(q->kids);
-	free(q);
-}
-
-bool gq_eval(const gq *q, bool (*has)(const void *ctx, uint32_t gram), const void *ctx)
-{
-	switch (q->op) {
-	case GQ_ALL:
-		return true;
-	case GQ_NONE:
-		return false;
-	case GQ_GRAM:
-		return has(ctx, q->gram);
-	case GQ_AND:
-		for (uint32_t i = 0; i < q->n; i++)
-			if (!gq_eval(q->kids[i], has, ctx))
-				return false;
-		return true;
-	case GQ_OR:
-		for (uint32_t i = 0; i < q->n; i++)
-			if (gq_eval(q->kids[i], has, ctx))
-				return true;
-		return false;
-	}
-	return true;
-}
-
-size_t gq_format(const gq *q, char *buf, size_t size)
-{
-	(void)q;
-	return (size_t)snprintf(buf, size, "ALL");
 }
