@@ -21,7 +21,7 @@ ensure_packages() {
 XIHU_BUILD_PACKAGES=(gcc libc6-dev pkg-config meson ninja-build libevent-dev zlib1g-dev
 	libprotobuf-c-dev protobuf-c-compiler libutf8proc-dev libstemmer-dev libdeflate-dev libpcre2-dev)
 # What the test suites need on top.
-XIHU_TEST_PACKAGES=(libcmocka-dev clang python3 procps time git vim neovim emacs-nox groff-base man-db bash-completion zsh fish)
+XIHU_TEST_PACKAGES=(libcmocka-dev clang python3 procps time git vim neovim emacs-nox groff-base man-db bash-completion zsh fish ripgrep)
 
 # run_logged WHAT LOG CMD...: runs CMD with its output in LOG.  When it fails,
 # says on stderr which step failed and shows the last lines of LOG.
