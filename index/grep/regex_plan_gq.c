@@ -179,6 +179,59 @@ static void drop_redundant(gq *node, uint32_t na)
 	node->n = kept;
 }
 
+/* Whether c is q or one of q's conjuncts. */
+static bool has_conjunct(const gq *q, const gq *c)
+{
+	if (gq_equal(q, c))
+		return true;
+	if (q->op == GQ_AND)
+		for (uint32_t i = 0; i < q->n; i++)
+			if (gq_equal(q->kids[i], c))
+				return true;
+	return false;
+}
+
+/* q without the conjuncts of common (ALL when nothing is left). */
+static gq *without(const gq *q, const gq *common)
+{
+	gq *r = gq_leaf(GQ_ALL);
+	uint32_t n = q->op == GQ_AND ? q->n : 1;
+	for (uint32_t i = 0; i < n && r; i++) {
+		const gq *k = q->op == GQ_AND ? q->kids[i] : q;
+		if (!has_conjunct(common, k))
+			r = gq_and(r, gq_dup(k));
+	}
+	return r;
+}
+
+/* An OR whose every kid holds the same conjuncts: AND(them, OR(the rest)),
+ * the same query, smaller: OR(AND(x, a), AND(x, b)) is AND(x, OR(a, b)). */
+static gq *factor_or(gq *node)
+{
+	if (node->n > GQ_CHECK_KIDS)
+		return node;
+	const gq *first = node->kids[0];
+	uint32_t nf = first->op == GQ_AND ? first->n : 1;
+	gq *common = gq_leaf(GQ_ALL);
+	for (uint32_t f = 0; f < nf && common; f++) {
+		const gq *c = first->op == GQ_AND ? first->kids[f] : first;
+		bool everywhere = true;
+		for (uint32_t k = 1; k < node->n && everywhere; k++)
+			everywhere = has_conjunct(node->kids[k], c);
+		if (everywhere)
+			common = gq_and(common, gq_dup(c));
+	}
+	if (!common || common->op == GQ_ALL) {
+		gq_free(common);
+		return common ? node : (gq_free(node), NULL);
+	}
+	gq *rest = gq_leaf(GQ_NONE);
+	for (uint32_t k = 0; k < node->n && rest; k++)
+		rest = gq_or(rest, without(node->kids[k], common));
+	gq_free(node);
+	return gq_and(common, rest);
+}
+
 static gq *combine(gq_op op, gq *a, gq *b)
 {
 	if (!a || !b) {
@@ -221,7 +274,7 @@ static gq *combine(gq_op op, gq *a, gq *b)
 		free(node);
 		return only;
 	}
-	return node;
+	return op == GQ_OR ? factor_or(node) : node;
 }
 
 gq *gq_and(gq *a, gq *b)

@@ -225,7 +225,7 @@ typedef struct members {
 	bool unknown;
 } members;
 
-enum { CLASS_MAX = 32 }; /* more characters than this: an unknown character */
+enum { CLASS_MAX = 16 }; /* more characters than this: an unknown character */
 
 static void add_member(parser *ps, members *m, uint32_t lo, uint32_t hi)
 {
