@@ -354,7 +354,14 @@ gq *gq_trim(gq *q, size_t budget)
 				return oom ? NULL : gq_leaf(GQ_ALL);
 			}
 		}
-		return q;
+		/* a cut kid may now be an OR itself, or equal a sibling: built
+		 * again, flat */
+		gq *r = gq_leaf(GQ_NONE);
+		for (uint32_t i = 0; i < q->n; i++)
+			r = gq_or(r, q->kids[i]);
+		free(q->kids);
+		free(q);
+		return r;
 	}
 	gq_free(q);
 	return gq_leaf(GQ_ALL);
