@@ -12,6 +12,7 @@ one warm-up pass, every engine alike).
 """
 import math
 import os
+import re
 import sys
 
 CATEGORIES = ["term-rare", "term-medium", "term-common", "and", "or", "phrase", "prefix"]
@@ -254,9 +255,23 @@ def main():
 
     text = "\n".join(out) + "\n"
     sys.stdout.write(text)
+    write_old = ""
+    if write and os.path.exists(write):
+        with open(write) as f:
+            write_old = f.read()
     if write:
         with open(write, "w") as f:
-            f.write(text)
+            f.write(text + kept_sections(write_old))
+
+
+def kept_sections(old):
+    """The sections other benchmarks keep in the same file (bench/grep-parity's),
+    each between <!-- NAME:begin --> and <!-- NAME:end -->: carried over as they
+    were, after this report."""
+    out = []
+    for m in re.finditer(r"<!-- ([\w-]+):begin -->.*?<!-- \1:end -->\n?", old, re.S):
+        out.append("\n" + m.group(0).rstrip("\n") + "\n")
+    return "".join(out)
 
 
 if __name__ == "__main__":
