@@ -251,6 +251,8 @@ static void plan_search(const struct search_args *s, const struct target *t, str
 	             (f == OUT_COUNT && !s->quiet ? XIHU_EXACT_TOTAL : 0) |
 	             (!one ? XIHU_SUGGEST : 0),
 	};
+	if (f == OUT_DEFAULT && !s->quiet && s->limit < UINT32_MAX - s->offset)
+		so->limit = s->limit + 1; /* to know whether there are more (note_more) */
 	if (f == OUT_DEFAULT && !s->max_count && lines) {
 		/* people read the first lines of the best hits: a few each, and a
 		 * note when there are more (one more is asked for to know) */
@@ -287,6 +289,47 @@ static int by_doc(const void *pa, const void *pb)
 	return a->rank < b->rank ? -1 : a->rank > b->rank;
 }
 
+/* n with a comma between each group of three digits: 49,525. */
+static const char *thousands(uint64_t n, char buf[32])
+{
+	char digits[24];
+	int len = snprintf(digits, sizeof digits, "%llu", (unsigned long long)n), at = 0;
+	for (int i = 0; i < len; i++) {
+		if (i && (len - i) % 3 == 0)
+			buf[at++] = ',';
+		buf[at++] = digits[i];
+	}
+	buf[at] = '\0';
+	return buf;
+}
+
+/* The default format, read by people: when the hits shown are not all the
+ * search found, one line on stderr says so (never in --json, which has the
+ * total in its summary, nor in --vimgrep, -l or --count, whose readers are
+ * editors and scripts: Vim's :grep would list the line as a match).  The
+ * default format asks for one hit more than it shows, to know. */
+static void note_more(const struct search_args *s, const struct xihu_results *r, size_t shown)
+{
+	uint64_t last = (uint64_t)s->offset + shown;
+	if (s->format != OUT_DEFAULT || !shown || (shown == r->n_hits && last >= r->total))
+		return;
+	bool files = true;
+	for (size_t i = 0; i < shown; i++)
+		files = files && !r->hits[i].is_record;
+	const char *what = files ? "files" : "documents";
+	char a[32], b[32], c[32];
+	if (s->offset)
+		snprintf(a, sizeof a, "%s-%s", thousands(s->offset + 1, b), thousands(last, c));
+	else
+		thousands(shown, a);
+	const char *use = s->offset ? "use -n N, --offset K" : "use -n N";
+	if (r->total_exact || r->total > last) /* a lower bound still says there are more */
+		fprintf(stderr, "xihu: showing %s of %s%s %s (%s)\n", a,
+		        r->total_exact ? "" : "at least ", thousands(r->total, b), what, use);
+	else
+		fprintf(stderr, "xihu: showing %s %s; there are more (%s)\n", a, what, use);
+}
+
 /* Prints r's hits (in path order with --sort path) and, with --json, the
  * summary.  Returns the exit code. */
 static int print_hits(const struct search_args *s, const struct out_opts *o,
@@ -298,17 +341,21 @@ static int print_hits(const struct search_args *s, const struct out_opts *o,
 		cli_error("search: out of memory");
 		return EXIT_ERROR;
 	}
-	for (size_t i = 0; i < r->n_hits; i++)
+	/* the default format asked for one more than it shows */
+	size_t shown = s->format == OUT_DEFAULT && r->n_hits > s->limit ? s->limit : r->n_hits;
+	for (size_t i = 0; i < shown; i++)
 		order[i] = (struct ranked){&r->hits[i], (unsigned)(s->offset + i + 1)};
 	if (s->by_path)
-		qsort(order, r->n_hits, sizeof *order, by_doc);
-	for (size_t i = 0; i < r->n_hits; i++)
+		qsort(order, shown, sizeof *order, by_doc);
+	for (size_t i = 0; i < shown; i++)
 		out_hit(o, order[i].hit, order[i].rank, i == 0);
 	free(order);
 	if (s->format == OUT_JSON)
 		out_json_summary(o, r->n_hits, r->total, r->total_exact, r->took_us, r->suggestion);
 	else if (!r->n_hits && *r->suggestion)
 		fprintf(stderr, "xihu: no match; did you mean: %s\n", r->suggestion);
+	fflush(stdout); /* the note after the hits it is about */
+	note_more(s, r, shown);
 	return r->n_hits ? EXIT_MATCH : EXIT_NOMATCH;
 }
 
@@ -323,7 +370,12 @@ static int run_search(const struct search_args *s, const struct target *t)
 	if (!c)
 		return EXIT_ERROR;
 	struct xihu_results *r;
-	if (xihu_search(c, s->query, &so, &r)) {
+	int failed = xihu_search(c, s->query, &so, &r);
+	if (failed && so.limit > s->limit && xihu_errcode(c, NULL) == XIHU_E_LIMIT) {
+		so.limit = s->limit; /* the one more (note_more) was over the daemon's bound */
+		failed = xihu_search(c, s->query, &so, &r);
+	}
+	if (failed) {
 		cli_error("%s", xihu_errmsg(c));
 		xihu_close(c);
 		return EXIT_ERROR;
