@@ -30,7 +30,8 @@ NOWHERE = '/nonexistent/xihu-docs-test'
 # the option that takes it (the probe below must pass)
 VALUES = {'N': '3', 'K': '0', 'WHEN': 'auto', 'ORDER': 'path', 'PATH': NOWHERE, 'DIR': NOWHERE,
           'FILE': NOWHERE, 'BYTES': '4096', 'SECS': '5', 'MS': '100', 'US': '10',
-          'LEVEL': 'info', 'LANG': 'english', 'X': '1.2', 'Y': '0.75'}
+          'LEVEL': 'info', 'LANG': 'english', 'X': '1.2', 'Y': '0.75', 'PATTERN': 'foo',
+          'GLOB': '*.c'}
 
 
 def die(msg):
@@ -175,6 +176,9 @@ def accepted(prog, where, opt, value):
         argv += ['search', '--no-autostart', '--socket', NOWHERE] + args
         r = run(argv)
         return 'no query given' in r.stderr or (r.returncode == 0 and r.stdout.startswith('usage:'))
+    if where == 'grep':
+        r = run(argv + ['grep', '--no-autostart', '--socket', NOWHERE] + args + ['--help'])
+        return r.returncode == 0 and r.stdout.startswith('usage:')
     r = run(argv + args + ['--help'])
     return r.returncode == 0
 
@@ -220,7 +224,11 @@ def check_man(page, prog):
         print('ok: %s describes the commands %s' % (page, ' '.join(commands())))
 
     # page -> program: the probe must be able to say no
-    where_of = lambda sub: 'search' if prog == 'xihu' and 'search' in sub.lower() else None
+    def where_of(sub):
+        for cmd in ('search', 'grep'):
+            if prog == 'xihu' and cmd in sub.lower():
+                return cmd
+        return None
     for where in {where_of(sub) for _, sub, _ in entries}:
         if accepted(prog, where, '--no-such-option', None):
             die('%s%s takes --no-such-option: this check cannot tell' %
@@ -231,7 +239,7 @@ def check_man(page, prog):
     if abbreviated:
         die('%s: OPTIONS documents %s, abbreviations of what %s --help lists' %
             (page, ' '.join(sorted(abbreviated)), prog))
-    rejected = ['%s%s%s' % ('search ' if where_of(sub) else '', opt, ' ' + VALUES[v] if v else '')
+    rejected = ['%s%s%s' % (where_of(sub) + ' ' if where_of(sub) else '', opt, ' ' + VALUES[v] if v else '')
                 for opt, sub, v in entries if not accepted(prog, where_of(sub), opt, v)]
     if rejected:
         die('%s: OPTIONS documents %s, which %s does not accept' % (page, ', '.join(rejected), prog))
