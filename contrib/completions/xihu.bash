@@ -12,7 +12,7 @@ _xihu()
 	_init_completion -s || return
 
 	local global_opts='--socket --index --no-autostart -h --help -V --version'
-	local commands='search index list status stop'
+	local commands='search grep index list status stop'
 
 	# the command: the first word that is neither an option nor the value of
 	# --socket or --index
@@ -61,6 +61,29 @@ _xihu()
 		esac
 		opts='-n --offset -m --max-count -C --context --sort --json --vimgrep
 			-l --files-with-matches -c --count -q --quiet --color --colour
+			--socket --index --no-autostart -h --help'
+		;;
+	grep)
+		case $prev in
+		--color | --colour)
+			COMPREPLY=($(compgen -W 'never always auto' -- "$cur"))
+			return
+			;;
+		-e | --regexp | -g | --glob | -m | --max-count | -A | --after-context | \
+			-B | --before-context | -C | --context)
+			return # a pattern, a glob or a number
+			;;
+		esac
+		if [[ $cur != -* ]]; then
+			_filedir # the pattern, then PATHs
+			return
+		fi
+		opts='-e --regexp -F --fixed-strings -i --ignore-case -s --case-sensitive
+			-S --smart-case -w --word-regexp -g --glob -m --max-count
+			-A --after-context -B --before-context -C --context
+			-l --files-with-matches -c --count -q --quiet --vimgrep --json
+			-n --line-number -N --no-line-number --column --heading --no-heading
+			-H --with-filename -I --no-filename --color --colour
 			--socket --index --no-autostart -h --help'
 		;;
 	index)

@@ -24,6 +24,7 @@ complete -c xihu -f
 
 # before the command
 complete -c xihu -n 'test -z (__xihu_command)' -a search -d 'Ranked search'
+complete -c xihu -n 'test -z (__xihu_command)' -a grep -d 'Exact search, as ripgrep'
 complete -c xihu -n 'test -z (__xihu_command)' -a index -d 'Have the daemon index a tree and serve it'
 complete -c xihu -n 'test -z (__xihu_command)' -a list -d 'The indexes the daemon serves'
 complete -c xihu -n 'test -z (__xihu_command)' -a status -d "The daemon's version, index and latency"
@@ -49,6 +50,34 @@ complete -c xihu -n $search -s l -l files-with-matches -d 'Paths (or record ids)
 complete -c xihu -n $search -s c -l count -d 'The number of matching documents'
 complete -c xihu -n $search -s q -l quiet -d 'Print nothing; exit status only'
 complete -c xihu -n $search -l color -l colour -x -a 'never always auto' -d 'When to color the output'
+
+# xihu grep
+set -l grep 'test (__xihu_command) = grep'
+complete -c xihu -n $grep -F
+complete -c xihu -n $grep -s e -l regexp -x -d 'A pattern (repeatable)'
+complete -c xihu -n $grep -s F -l fixed-strings -d 'The patterns are literal strings'
+complete -c xihu -n $grep -s i -l ignore-case -d 'Match case-insensitively'
+complete -c xihu -n $grep -s s -l case-sensitive -d 'Match case-sensitively'
+complete -c xihu -n $grep -s S -l smart-case -d 'Insensitive unless a pattern has an upper-case letter'
+complete -c xihu -n $grep -s w -l word-regexp -d 'Only whole-word matches'
+complete -c xihu -n $grep -s g -l glob -x -d 'Only files matching GLOB (!GLOB excludes)'
+complete -c xihu -n $grep -s m -l max-count -x -d 'At most N matching lines per file'
+complete -c xihu -n $grep -s A -l after-context -x -d 'N lines after each match'
+complete -c xihu -n $grep -s B -l before-context -x -d 'N lines before each match'
+complete -c xihu -n $grep -s C -l context -x -d 'N lines before and after each match'
+complete -c xihu -n $grep -s l -l files-with-matches -d 'Only the paths of files with a match'
+complete -c xihu -n $grep -s c -l count -d 'The number of matching lines of each file'
+complete -c xihu -n $grep -s q -l quiet -d 'Print nothing; exit 0 at the first match'
+complete -c xihu -n $grep -l vimgrep -d 'path:line:col:text for each match'
+complete -c xihu -n $grep -l json -d 'JSON Lines: an object per line, then a summary'
+complete -c xihu -n $grep -s n -l line-number -d 'Show line numbers'
+complete -c xihu -n $grep -s N -l no-line-number -d 'Do not show line numbers'
+complete -c xihu -n $grep -l column -d 'Show the column of the first match'
+complete -c xihu -n $grep -l heading -d 'Paths above their lines'
+complete -c xihu -n $grep -l no-heading -d 'Paths on each line'
+complete -c xihu -n $grep -s H -l with-filename -d 'Show paths even for a single file'
+complete -c xihu -n $grep -s I -l no-filename -d 'Never show paths'
+complete -c xihu -n $grep -l color -l colour -x -a 'never always auto' -d 'When to color the output'
 
 # xihu index PATH
 complete -c xihu -n 'test (__xihu_command) = index' -a '(__fish_complete_directories)'
