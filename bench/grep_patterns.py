@@ -186,6 +186,9 @@ def gen_word(rng, line):
         if not m:
             return None
         s = rng.choice(m).group(0)
+        # as rg -w reads it: no word character on either side of the match
+        if not re.search(r"(?:^|\W)" + re.escape(s) + r"(?:\W|$)", line):
+            return None
         return ["-w", "-F"], s, "punctuation at an edge"
     ids = [m.group(0) for m in re.finditer(r"\w+", line) if len(m.group(0)) >= 3 and len(m.group(0)) <= 32]
     if not ids:
