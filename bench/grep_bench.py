@@ -317,11 +317,11 @@ def cmd_report(a):
     w("- **Date:** %s. **Machine:** %s, %s CPUs, %s. **Load average** (1 min) before %s, after %s." % (
         meta.get("date", "?"), meta.get("cpu", "?"), meta.get("nproc", "?"), meta.get("ram", "?"),
         meta.get("load_start", "?"), meta.get("load_end", "?")))
-    w("- **xihu** %s, release build; xihud --threads %s; **rg** %s. Patterns: seed %s, %d "
+    w(("- **xihu** %s, release build; xihud --threads %s; " % (meta.get("xihu_version", "?"), meta.get("threads", "?"))
+       if has_x else "- **xihu** not run; ") + "**rg** %s. Patterns: seed %s, %d "
       "(bench/grep_patterns.py); each command once untimed, then its median over up to %s timed "
       "runs (stopping after %s s of them), end to end: spawn to exit, stdout to a file." % (
-          meta.get("xihu_version", "?"), meta.get("threads", "?"), meta.get("rg_version", "?"),
-          meta.get("seed", "?"), len(recs), meta.get("reps", "?"), meta.get("budget", "?")))
+          meta.get("rg_version", "?"), meta.get("seed", "?"), len(recs), meta.get("reps", "?"), meta.get("budget", "?")))
     if meta.get("notes"):
         w("- **Notes:** %s" % meta["notes"])
     w("")
@@ -358,18 +358,35 @@ def cmd_report(a):
         w("**Parity:** %d of %d patterns give the same lines (as multisets) and exit status from "
           "`xihu grep` as from `rg`; %d differ." % (len(recs) - len(diffs), len(recs), len(diffs)))
         w("")
-        for r in diffs[:a.show]:
-            w("- #%d %s %s (%s): rg %d lines exit %d, xihu %d lines exit %d; only in rg %d, only in xihu %d%s" % (
+        def head(r):
+            return "#%d %s %s (%s): rg %d lines exit %d, xihu %d lines exit %d; only in rg %d, only in xihu %d%s" % (
                 r["id"], r["cat"], show_pat(r), r.get("source") or r.get("note") or "",
                 r["rg_lines"], r["rg"]["rc"], r["xihu_lines"], r["xihu"]["rc"],
                 r["only_rg"], r["only_xihu"],
-                ("; xihu: " + r["xihu"]["stderr"][:200]) if r["xihu"]["stderr"] else ""))
+                ("; xihu: " + r["xihu"]["stderr"][:200]) if r["xihu"]["stderr"] else "")
+
+        # every difference in full to OUT/differences.txt; the report shows the
+        # first --show in detail and the rest one line each (the doc at most 30)
+        with open(os.path.join(a.out, "differences.txt"), "w", encoding="utf-8") as f:
+            for r in diffs:
+                f.write(head(r) + "\n")
+                for s in r["only_rg_sample"]:
+                    f.write("  rg only:   %s\n" % s)
+                for s in r["only_xihu_sample"]:
+                    f.write("  xihu only: %s\n" % s)
+        for r in diffs[:a.show]:
+            w("- " + head(r))
             for s in r["only_rg_sample"][:3]:
                 w("  - rg only: `%s`" % s.replace("`", "'")[:200])
             for s in r["only_xihu_sample"][:3]:
                 w("  - xihu only: `%s`" % s.replace("`", "'")[:200])
-        if len(diffs) > a.show:
-            w("- ... and %d more (bench/work/results-grep-*/results.jsonl)" % (len(diffs) - a.show))
+        rest = diffs[a.show:]
+        brief = rest if not a.write else rest[:30]
+        for r in brief:
+            w("- " + head(r))
+        if len(brief) < len(rest):
+            w("- ... and %d more (bench/work/results-grep-%s/differences.txt)" % (
+                len(rest) - len(brief), meta.get("mode", "full")))
         if diffs:
             w("")
         by_cat = Counter(r["cat"] for r in diffs)
