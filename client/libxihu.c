@@ -482,7 +482,7 @@ static int grep_request_of(xihu_conn *c, const struct xihu_grep_request *req,
 	if (req->output < XIHU_GREP_OUT_LINES || req->output > XIHU_GREP_OUT_QUIET)
 		return fail(c, "grep: unknown output %d", req->output);
 	if ((req->n_paths && !req->paths) || (req->n_globs && !req->globs))
-		return fail(c, "grep: %s is NULL", req->paths ? "globs" : "paths");
+		return fail(c, "grep: %s is NULL", req->n_paths && !req->paths ? "paths" : "globs");
 	const char *const *lists[] = {req->patterns, req->paths, req->globs};
 	size_t counts[] = {req->n_patterns, req->n_paths, req->n_globs};
 	ProtobufCBinaryData *at = bins;

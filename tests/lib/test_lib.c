@@ -389,6 +389,128 @@ static void bad_arguments_are_client_errors(void **state)
 	xihu_results_free(r);
 }
 
+/* ---- grep ------------------------------------------------------------------ */
+
+/* What the callback saw: the files' paths in order, their counts and lines. */
+struct seen {
+	int calls;
+	size_t n;
+	char paths[8][600];
+	uint64_t counts[8];
+	size_t lines[8];
+	uint32_t first_line_spans[8];
+	int stop_after; /* calls; 0: never stops */
+};
+
+static int collect(void *ctx, const struct xihu_grep_doc *files, size_t n_files)
+{
+	struct seen *s = ctx;
+	s->calls++;
+	for (size_t i = 0; i < n_files && s->n < 8; i++, s->n++) {
+		const struct xihu_grep_doc *f = &files[i];
+		assert_int_equal(f->path[f->path_len], '\0');
+		snprintf(s->paths[s->n], sizeof s->paths[s->n], "%s", f->path);
+		s->counts[s->n] = f->count;
+		s->lines[s->n] = f->n_lines;
+		s->first_line_spans[s->n] = f->n_lines ? (uint32_t)f->lines[0].n_spans : 0;
+	}
+	return s->stop_after && s->calls >= s->stop_after;
+}
+
+static void grep_streams_files_in_path_order(void **state)
+{
+	xihu_conn *c = *state;
+	const char *pats[] = {"zeb.a"}, *paths[] = {at("tree/src")};
+	char tree_src[600];
+	snprintf(tree_src, sizeof tree_src, "%s", paths[0]);
+	paths[0] = tree_src;
+	struct xihu_grep_request q = {.patterns = pats, .n_patterns = 1, .paths = paths, .n_paths = 1};
+	struct seen s = {0};
+	struct xihu_grep_summary sum;
+	int rc = xihu_grep(c, &q, collect, &s, &sum);
+	if (rc)
+		fprintf(stderr, "# grep: %s\n", xihu_errmsg(c));
+	assert_int_equal(rc, 0);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.paths[0], at("tree/src/many.txt"));
+	assert_string_equal(s.paths[1], at("tree/src/one.txt"));
+	assert_int_equal(s.lines[0], 3);
+	assert_int_equal(s.first_line_spans[0], 3); /* zebra zebra zebra */
+	assert_int_equal(s.counts[0], 3);
+	assert_int_equal(s.lines[1], 1);
+	assert_int_equal(sum.files_matched, 2);
+	assert_int_equal(sum.lines_matched, 4);
+	assert_int_equal(sum.n_errors, 0);
+
+	/* -c and -i: counts, no lines; -l: files */
+	const char *upper[] = {"ZEBRA"};
+	q.patterns = upper;
+	q.case_mode = XIHU_CASE_INSENSITIVE;
+	q.output = XIHU_GREP_OUT_COUNT;
+	s = (struct seen){0};
+	assert_int_equal(xihu_grep(c, &q, collect, &s, &sum), 0);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.counts[0], 3);
+	assert_int_equal(s.lines[0], 0);
+	/* -q: no file, the summary says it matched */
+	q.output = XIHU_GREP_OUT_QUIET;
+	s = (struct seen){0};
+	assert_int_equal(xihu_grep(c, &q, collect, &s, &sum), 0);
+	assert_int_equal(s.n, 0);
+	assert_true(sum.files_matched > 0);
+}
+
+static void grep_callback_stops_the_stream(void **state)
+{
+	xihu_conn *c = *state;
+	const char *pats[] = {"e"}; /* a line of every file */
+	struct xihu_grep_request q = {.patterns = pats, .n_patterns = 1, .cwd = at("tree")};
+	struct seen s = {.stop_after = 1};
+	assert_int_equal(xihu_grep(c, &q, collect, &s, NULL), 1);
+	assert_int_equal(s.calls, 1);
+	/* the connection goes on: the next call connects again */
+	s = (struct seen){0};
+	assert_int_equal(xihu_grep(c, &q, collect, &s, NULL), 0);
+	assert_true(s.n >= 3);
+}
+
+static void grep_bad_pattern_has_its_column(void **state)
+{
+	xihu_conn *c = *state;
+	const char *pats[] = {"zeb(ra"};
+	struct xihu_grep_request q = {.patterns = pats, .n_patterns = 1, .cwd = at("tree")};
+	struct seen s = {0};
+	assert_int_equal(xihu_grep(c, &q, collect, &s, NULL), -1);
+	uint32_t col = 0;
+	assert_int_equal(xihu_errcode(c, &col), XIHU_E_QUERY);
+	assert_true(col >= 4 && col <= 7);
+	assert_null(strchr(xihu_errmsg(c), '\n'));
+	assert_int_equal(s.n, 0);
+	struct xihu_results *r = search_ok(c, "fox", NULL); /* still serving */
+	xihu_results_free(r);
+}
+
+static void grep_bad_arguments_are_client_errors(void **state)
+{
+	xihu_conn *c = *state;
+	struct xihu_grep_request q = {0};
+	struct xihu_grep_summary sum = {.files_matched = 9};
+	assert_int_equal(xihu_grep(c, &q, collect, NULL, &sum), -1);
+	assert_int_equal(xihu_errcode(c, NULL), XIHU_E_CLIENT);
+	assert_non_null(strstr(xihu_errmsg(c), "no pattern"));
+	assert_int_equal(sum.files_matched, 0);
+	const char *pats[] = {"x"};
+	q = (struct xihu_grep_request){.patterns = pats, .n_patterns = 1, .case_mode = 7};
+	assert_int_equal(xihu_grep(c, &q, collect, NULL, NULL), -1);
+	assert_non_null(strstr(xihu_errmsg(c), "unknown case mode 7"));
+	q.case_mode = XIHU_CASE_SMART;
+	q.n_globs = 1; /* and globs NULL */
+	assert_int_equal(xihu_grep(c, &q, collect, NULL, NULL), -1);
+	assert_non_null(strstr(xihu_errmsg(c), "globs is NULL"));
+	assert_int_equal(xihu_grep(c, NULL, collect, NULL, NULL), -1);
+	assert_non_null(strstr(xihu_errmsg(c), "req is NULL"));
+}
+
 static void missing_socket_names_the_path(void **state)
 {
 	(void)state;
@@ -664,6 +786,14 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(query_error_has_code_column_and_message, conn_setup,
 	                                    conn_teardown),
 	    cmocka_unit_test_setup_teardown(bad_arguments_are_client_errors, conn_setup,
+	                                    conn_teardown),
+	    cmocka_unit_test_setup_teardown(grep_streams_files_in_path_order, conn_setup,
+	                                    conn_teardown),
+	    cmocka_unit_test_setup_teardown(grep_callback_stops_the_stream, conn_setup,
+	                                    conn_teardown),
+	    cmocka_unit_test_setup_teardown(grep_bad_pattern_has_its_column, conn_setup,
+	                                    conn_teardown),
+	    cmocka_unit_test_setup_teardown(grep_bad_arguments_are_client_errors, conn_setup,
 	                                    conn_teardown),
 	    cmocka_unit_test(missing_socket_names_the_path),
 	    cmocka_unit_test(socket_from_environment),
