@@ -371,7 +371,8 @@ gq *gq_trim(gq *q, size_t budget)
  * holding it narrows the search. */
 static unsigned byte_cost(uint8_t c)
 {
-	if (c == ' ' || (c >= 'a' && c <= 'z' && strchr("etaoinsrhl", c)))
+	static const char common[] = "etaoinsrhl ";
+	if (c < 0x80 && c && memchr(common, c, sizeof common - 1))
 		return 4;
 	if ((c >= 'a' && c <= 'z') || c == '_')
 		return 3;
@@ -407,13 +408,22 @@ static gq *case_variants(const uint8_t *t)
 
 gq *gq_literal(const uint8_t *s, size_t len, bool caseless)
 {
-	/* the distinct trigrams, each with its cost; then the cheapest
-	 * GQ_LIT_GRAMS of them kept, in the order they come in s */
+	/* the cheapest GQ_LIT_GRAMS distinct trigrams, in the order they come
+	 * in s (of equal costs the earlier); linear in len */
+	static uint8_t cost_of[256];
+	if (!cost_of['a'])
+		for (int c = 0; c < 256; c++)
+			cost_of[c] = (uint8_t)byte_cost((uint8_t)c);
 	size_t at[GQ_LIT_GRAMS + 1];
-	unsigned cost[GQ_LIT_GRAMS + 1];
+	unsigned cost[GQ_LIT_GRAMS + 1], worst = 0;
 	size_t n = 0;
 	for (size_t i = 0; i + 3 <= len; i++) {
-		if (memchr(s + i, '\n', 3))
+		if (s[i] == '\n' || s[i + 1] == '\n' || s[i + 2] == '\n')
+			continue;
+		unsigned c = 0;
+		for (int k = 0; k < 3; k++)
+			c += cost_of[s[i + k]] + (caseless && is_lower(s[i + k]) ? 2 : 0);
+		if (n == GQ_LIT_GRAMS && c >= worst)
 			continue;
 		uint32_t g = gram_pack(s + i);
 		bool seen = false;
@@ -421,19 +431,21 @@ gq *gq_literal(const uint8_t *s, size_t len, bool caseless)
 			seen = gram_pack(s + at[j]) == g;
 		if (seen)
 			continue;
-		unsigned c = 0;
-		for (int k = 0; k < 3; k++)
-			c += byte_cost(s[i + k]) + (caseless && is_lower(s[i + k]) ? 2 : 0);
 		at[n] = i;
 		cost[n++] = c;
 		if (n > GQ_LIT_GRAMS) { /* drop the costliest, the latest of equals */
-			size_t worst = 0;
+			size_t w = 0;
 			for (size_t j = 1; j < n; j++)
-				if (cost[j] >= cost[worst])
-					worst = j;
-			memmove(at + worst, at + worst + 1, (n - worst - 1) * sizeof *at);
-			memmove(cost + worst, cost + worst + 1, (n - worst - 1) * sizeof *cost);
+				if (cost[j] >= cost[w])
+					w = j;
+			memmove(at + w, at + w + 1, (n - w - 1) * sizeof *at);
+			memmove(cost + w, cost + w + 1, (n - w - 1) * sizeof *cost);
 			n--;
+		}
+		if (n == GQ_LIT_GRAMS) {
+			worst = 0;
+			for (size_t j = 0; j < n; j++)
+				worst = cost[j] > worst ? cost[j] : worst;
 		}
 	}
 	gq *q = gq_leaf(GQ_ALL);

@@ -23,7 +23,7 @@
 
 /* Most strings formed at once from two sets (pairs across a seam, a product
  * of prefixes). */
-#define INFO_PAIRS 256
+#define INFO_PAIRS 64
 
 static info *info_new(bool exact, bool caseless)
 {

@@ -47,7 +47,7 @@ gq *gq_literal(const uint8_t *s, size_t len, bool caseless);
 
 enum {
 	INFO_STR = 24, /* longest string an exact set keeps */
-	INFO_SET = 64, /* most strings in a set */
+	INFO_SET = 32, /* most strings in a set */
 };
 
 typedef struct sstr {

@@ -25,7 +25,7 @@
 /* Nesting and the number of operations a pattern may take before it plans
  * as ALL: bounded time and stack whatever its size. */
 #define PARSE_DEPTH 200
-#define PARSE_OPS 5000
+#define PARSE_OPS 2000
 
 typedef struct parser {
 	const uint8_t *p, *end;
@@ -588,6 +588,10 @@ static info *alternation(parser *ps)
 	info *x = sequence(ps);
 	while (x && at(ps, '|')) {
 		ps->p++;
+		if (++ps->ops > PARSE_OPS) {
+			info_free(x);
+			return fail(ps);
+		}
 		x = info_alt(x, sequence(ps));
 		ps->oom |= !x && !ps->bad;
 	}
