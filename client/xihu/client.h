@@ -1,7 +1,8 @@
 /*
  * <xihu/client.h>: libxihu-client, the C client library of xihu.
  *
- * Asks a running xihud for searches over its Unix socket, and for what the
+ * Asks a running xihud for searches over its Unix socket (ranked ones, and
+ * exact ones as ripgrep's, streamed: xihu_grep), and for what the
  * xihu command shows besides: the daemon's status, the indexes it serves, a
  * new one, its shutdown (`xihu` itself is built on this library).  Build with
  *     cc prog.c $(pkg-config --cflags --libs xihu-client)
@@ -29,7 +30,8 @@
  * raises SIGPIPE.
  *
  * Stability: the 0.x series may still change these structs; the soname
- * changes when they do (libxihu-client.so.1 since struct xihu_status grew).
+ * changes when they do (libxihu-client.so.1 since struct xihu_status grew;
+ * xihu_grep and its structs were added to .so.1, changing nothing before).
  */
 #ifndef XIHU_PUBLIC_CLIENT_H
 #define XIHU_PUBLIC_CLIENT_H
