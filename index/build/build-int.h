@@ -19,6 +19,7 @@ typedef struct old_doc {
 	int64_t mtime_ns;
 	uint64_t size;
 	uint64_t hash;
+	bool always; /* a file that was over --max-file-size (seg_doc.always) */
 	bool seen; /* the walk met it unchanged */
 } old_doc;
 
@@ -57,6 +58,7 @@ typedef struct build {
 	uint32_t docs_mask;
 	uint32_t ndocs_old;
 	uint64_t nmarked; /* deletion bits this run set */
+	uint64_t nmarked_always; /* of them, on files over --max-file-size: counted nowhere */
 
 	/* records: stamps of the old live records, and which are kept */
 	struct stamp {

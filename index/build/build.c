@@ -196,6 +196,7 @@ static int mark_deleted(build *b, uint32_t si, uint32_t doc)
 		ls->newdel[doc >> 3] |= (uint8_t)(1u << (doc & 7));
 		ls->nnew++;
 		b->nmarked++;
+		b->nmarked_always += seg_doc_always(ls->s, doc);
 	}
 	return 0;
 }
@@ -275,7 +276,7 @@ static int load_old(build *b)
 			while (b->docs[i].name)
 				i = (i + 1) & b->docs_mask;
 			b->docs[i] = (old_doc){.name = sd.name, .name_len = sd.name_len, .seg = si, .doc = d,
-			                       .mtime_ns = sd.mtime_ns, .size = sd.size, .hash = h};
+			                       .mtime_ns = sd.mtime_ns, .size = sd.size, .hash = h, .always = sd.always};
 			b->ndocs_old++;
 		}
 	}
@@ -300,22 +301,29 @@ static int on_file(void *ctx, const char *path, const struct stat *st)
 	uint64_t size = (uint64_t)st->st_size;
 	old_doc *od = docs_find(b, path, len, hash_bytes(path, len));
 	bool large = size > b->max_size;
-	if (od && !large && od->size == size && od->mtime_ns == mtime) {
+	bool same = od && od->always == large && od->size == size && od->mtime_ns == mtime;
+	if (same && !large) {
 		od->seen = true;
 		b->st->unchanged++;
 		return 0;
 	}
-	/* new, or changed (or now too large): an old copy is not seen, so the
-	 * sweep after the walk deletes it */
+	/* new, or changed (or now too large, or no longer): an old copy is
+	 * not seen, so the sweep after the walk deletes it.  A file too large
+	 * is skipped, but exact search reads it from disk (as ripgrep would):
+	 * it is a doc of its path alone, always a candidate, counted nowhere */
 	if (large) {
 		b->skipped_large++;
 		warn(b, "%s: %" PRIu64 " bytes, over --max-file-size %" PRIu64 " (skipped)", path, size, b->max_size);
-		return 0;
+		if (same)
+			od->seen = true;
 	}
+	if (same)
+		return 0;
 	size_t rel = b->root_len < len && path[b->root_len] == '/' ? b->root_len + 1 : 0;
-	b->queued_bytes += size;
+	if (!large)
+		b->queued_bytes += size;
 	report_progress(b, false);
-	return pipeline_add_file(b->pipe, path, len, rel, mtime, size, od != NULL, b->err);
+	return pipeline_add_file(b->pipe, path, len, rel, mtime, size, od && !od->always && !large, large, b->err);
 }
 
 typedef struct rec_ctx {
@@ -697,7 +705,9 @@ static int delete_old_copies(build *b)
 		return rc;
 	b->st->added = b->pc.added;
 	b->st->changed = b->pc.changed;
-	b->st->deleted = b->nmarked - b->pc.changed; /* old copies not replaced by a new one */
+	/* old copies not replaced by a new one; files over --max-file-size are
+	 * counted nowhere */
+	b->st->deleted = b->nmarked - b->nmarked_always - b->pc.changed;
 	return 0;
 }
 
@@ -771,8 +781,12 @@ static int count_index(build *b)
 	if (rc)
 		return rc;
 	for (uint32_t i = 0; i < cur->m.nsegs; i++) {
-		b->st->docs += seg_ndocs(cur->open[i]) - seg_ndeleted(cur->open[i]);
-		b->st->terms += seg_nterms(cur->open[i]);
+		const seg *s = cur->open[i];
+		b->st->docs += seg_ndocs(s) - seg_ndeleted(s);
+		b->st->terms += seg_nterms(s);
+		const uint8_t *del = seg_deletes(s);
+		for (uint32_t d = 0; d < seg_ndocs(s); d++) /* files over --max-file-size are not counted */
+			b->st->docs -= seg_doc_always(s, d) && !seg_bitmap_test(del, d);
 	}
 	b->st->index_bytes = dir_bytes(b->dir);
 	return 0;

@@ -62,9 +62,12 @@ struct jsonl_record;
 
 int pipeline_start(const pipeline_opts *o, pipeline **out, xihu_err *err);
 /* path[0..len) (absolute), its name relative to its root from rel_off;
- * replaces: an older copy of it is in the index (it counts as changed). */
+ * replaces: an older copy of it is in the index (it counts as changed).
+ * large: over --max-file-size: not read, but added as a doc of its path
+ * alone that exact search always reads (seg_doc_in.always), counted
+ * nowhere (the walk counts it as skipped). */
 int pipeline_add_file(pipeline *p, const char *path, size_t len, size_t rel_off, int64_t mtime_ns,
-                      uint64_t size, bool replaces, xihu_err *err);
+                      uint64_t size, bool replaces, bool large, xihu_err *err);
 /* A record, copied; size and mtime_ns are stored as its doc's. */
 int pipeline_add_record(pipeline *p, const struct jsonl_record *rec, uint64_t size, int64_t mtime_ns,
                         xihu_err *err);

@@ -8,7 +8,11 @@
  * timing.  Each worker reads its files (through zlib for .gz; of an HTML
  * file only its text, html.c), skips binary (a NUL in the first 8 KiB) and
  * oversized ones, analyzes the body and the
- * path (or a record's fields) and feeds its own seg_writer; when the
+ * path (or a record's fields) and feeds its own seg_writer, with the raw
+ * bytes whose trigrams exact search reads (a file's bytes as read, HTML
+ * before its text is taken; a record's text; none for a .gz); a file the
+ * walk found over --max-file-size comes as a doc of its path alone that
+ * exact search always reads from disk; when the
  * writer's RAM plus its read buffer passes ram/T it finishes the segment
  * (postings sorted and written, doc store compressed, all fsynced) and the
  * next document starts another, its id from a shared counter.  The doc
@@ -48,7 +52,9 @@
 
 static const char *const field_names[] = {"body", "path", "title"};
 
-enum { ITEM_FILE, ITEM_RECORD };
+/* ITEM_LARGE: a file over --max-file-size, not read: a doc with no text,
+ * its path words, and the flag that makes exact search read it from disk */
+enum { ITEM_FILE, ITEM_RECORD, ITEM_LARGE };
 
 typedef struct rec_field {
 	uint32_t field;
@@ -99,7 +105,8 @@ typedef struct worker {
 	seg_writer *w;
 	uint64_t w_seq; /* where the open writer's first doc came from */
 	uint32_t w_item;
-	xbuf data; /* the file being read */
+	xbuf data; /* the file being read: its raw bytes */
+	xbuf html; /* an HTML file's text (html.c), apart from its raw bytes */
 	analyzer an; /* the index's analysis, with this thread's stemmer */
 	xihu_err err;
 	done_seg *segs;
@@ -438,14 +445,28 @@ static int add_item(worker *wk, const batch *bt, uint32_t i)
 		atomic_fetch_add(&p->input_bytes, it->size);
 		if (rc || skipped)
 			return rc;
-		if (html_is_html_name(name, it->name_len)) /* its text, in place (html.c) */
-			wk->data.len = html_text((const char *)wk->data.p, wk->data.len, (char *)wk->data.p);
 		d.text = (const char *)wk->data.p;
 		d.text_len = wk->data.len;
+		/* exact search reads the file's bytes as they are, as ripgrep
+		 * would; a .gz is binary to it (without -z) */
+		if (it->name_len < 3 || memcmp(name + it->name_len - 3, ".gz", 3) != 0) {
+			d.raw = d.text;
+			d.raw_len = d.text_len;
+		}
+		if (html_is_html_name(name, it->name_len)) { /* its text, apart from the raw bytes (html.c) */
+			if (!xbuf_reserve(&wk->html, wk->data.len + 1))
+				return xihu_err_set(&wk->err, XIHU_ENOMEM, "%s: out of memory", name);
+			d.text = (const char *)wk->html.p;
+			d.text_len = html_text((const char *)wk->data.p, wk->data.len, (char *)wk->html.p);
+		}
+	} else if (it->kind == ITEM_LARGE) {
+		d.always = true;
 	} else {
 		d.record = true;
 		d.text = (const char *)bt->arena.p + it->text_off;
 		d.text_len = it->text_len;
+		d.raw = d.text;
+		d.raw_len = d.text_len;
 		atomic_fetch_add(&p->input_bytes, it->text_len);
 	}
 	rc = need_writer(wk, bt->seq, i);
@@ -456,7 +477,7 @@ static int add_item(worker *wk, const batch *bt, uint32_t i)
 	}
 	if (rc)
 		return rc;
-	if (it->kind == ITEM_FILE) {
+	if (it->kind != ITEM_RECORD) {
 		uint32_t pos[2] = {0, 0};
 		add_field(wk->w, &wk->an, FIELD_BODY, d.text, d.text_len, &pos[0]);
 		add_field(wk->w, &wk->an, FIELD_PATH, name + it->rel_off, it->name_len - it->rel_off, &pos[1]);
@@ -469,14 +490,20 @@ static int add_item(worker *wk, const batch *bt, uint32_t i)
 	}
 	if ((rc = seg_writer_end_doc(wk->w)))
 		return rc;
+	if (it->kind == ITEM_LARGE) /* counted by the walk as skipped, and nothing else */
+		return 0;
 	atomic_fetch_add(&p->docs, 1);
 	atomic_fetch_add(&p->bytes_in, d.text_len);
 	atomic_fetch_add(it->replaces ? &p->changed : &p->added, 1);
-	if (seg_writer_mem(wk->w) + wk->data.cap >= p->worker_ram)
+	if (seg_writer_mem(wk->w) + wk->data.cap + wk->html.cap >= p->worker_ram)
 		rc = finish_segment(wk);
 	if (wk->data.cap > KEEP_BUFFER) {
 		xbuf_free(&wk->data);
 		xbuf_init(&wk->data);
+	}
+	if (wk->html.cap > KEEP_BUFFER) {
+		xbuf_free(&wk->html);
+		xbuf_init(&wk->html);
 	}
 	return rc;
 }
@@ -501,6 +528,7 @@ static void *worker_main(void *arg)
 	seg_writer_free(wk->w); /* abandoned after an error: unlinks its files */
 	wk->w = NULL;
 	xbuf_free(&wk->data);
+	xbuf_free(&wk->html);
 	analyzer_close(&wk->an);
 	pthread_mutex_lock(&p->mu);
 	p->nrunning--;
@@ -536,6 +564,7 @@ int pipeline_start(const pipeline_opts *o, pipeline **out, xihu_err *err)
 		pthread_cond_init(&wk->cv_item, NULL);
 		pthread_cond_init(&wk->cv_room, NULL);
 		xbuf_init(&wk->data);
+		xbuf_init(&wk->html);
 	}
 	for (uint32_t i = 0; i < p->nworkers; i++) {
 		worker *wk = &p->workers[i];
@@ -557,7 +586,7 @@ int pipeline_start(const pipeline_opts *o, pipeline **out, xihu_err *err)
 }
 
 int pipeline_add_file(pipeline *p, const char *path, size_t len, size_t rel_off, int64_t mtime_ns, uint64_t size,
-                      bool replaces, xihu_err *err)
+                      bool replaces, bool large, xihu_err *err)
 {
 	if (atomic_load(&p->abort))
 		return first_error(p, err);
@@ -565,7 +594,7 @@ int pipeline_add_file(pipeline *p, const char *path, size_t len, size_t rel_off,
 	if (!it)
 		return xihu_err_set(err, XIHU_ENOMEM, "out of memory");
 	batch *bt = p->cur;
-	it->kind = ITEM_FILE;
+	it->kind = large ? ITEM_LARGE : ITEM_FILE;
 	it->replaces = replaces;
 	it->name_off = bt->arena.len;
 	it->name_len = (uint32_t)len;
@@ -574,7 +603,7 @@ int pipeline_add_file(pipeline *p, const char *path, size_t len, size_t rel_off,
 	it->size = size;
 	xbuf_put(&bt->arena, path, len);
 	xbuf_put_u8(&bt->arena, 0);
-	return item_done(p, size, err);
+	return item_done(p, large ? 0 : size, err);
 }
 
 int pipeline_add_record(pipeline *p, const struct jsonl_record *rec, uint64_t size, int64_t mtime_ns,
@@ -714,6 +743,7 @@ void pipeline_free(pipeline *p)
 			}
 			free(wk->segs);
 			xbuf_free(&wk->data);
+			xbuf_free(&wk->html);
 			pthread_mutex_destroy(&wk->mu);
 			pthread_cond_destroy(&wk->cv_item);
 			pthread_cond_destroy(&wk->cv_room);

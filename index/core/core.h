@@ -122,6 +122,7 @@ size_t codec_pfor_decode(const uint8_t *in, size_t avail, size_t n, uint32_t *v)
 #define XFILE_STORE "STOR"
 #define XFILE_DELETES "DELS"
 #define XFILE_SETTINGS "SETT"
+#define XFILE_GRAMS "GRAM"
 
 typedef struct xfile_w {
 	int fd;
@@ -203,6 +204,13 @@ typedef struct seg_doc_in {
 	uint64_t size;
 	const char *text; /* stored in the doc store for lines and snippets */
 	size_t text_len;
+	/* the raw bytes whose trigrams go to the .grams file (exact search):
+	 * NULL for a doc grep cannot read (not greppable) */
+	const char *raw;
+	size_t raw_len;
+	/* a file exact search must always read from disk (skipped for size):
+	 * give it no text, no raw bytes and no tokens */
+	bool always;
 } seg_doc_in;
 
 typedef struct seg_info {
@@ -297,6 +305,8 @@ typedef struct seg_doc {
 	const char *name; /* points into the mapping; not NUL-terminated */
 	uint32_t name_len;
 	bool record;
+	bool greppable; /* its raw bytes' trigrams are in the .grams file */
+	bool always;    /* exact search reads it whatever the pattern (seg_doc_always) */
 	int64_t mtime_ns;
 	uint64_t size;
 } seg_doc;
@@ -307,6 +317,33 @@ int seg_doc_text(const seg *s, uint32_t docid, char **text, size_t *len, xihu_er
 /* Full check: CRCs, every dictionary entry and postings list decodes in order,
  * and the deletions of generation del_gen (0: none). */
 int seg_check(const char *dir, uint64_t seg_id, uint64_t del_gen, xihu_err *err);
+
+/* ==== grams.c: the trigrams of the raw text, per segment (exact search) == */
+
+/* A trigram is 3 bytes of a document's raw bytes holding no '\n', packed as
+ * b0 | b1 << 8 | b2 << 16 (index/grep/grep.h, gram_pack).  Each segment's
+ * .grams file lists, per trigram, the ascending ids of the docs holding it
+ * (docs/FORMAT.md §3.7). */
+#define SEG_GRAM_MAX (1u << 24) /* every packed trigram is below */
+
+typedef struct seg_gram {
+	uint32_t df;        /* documents holding the trigram, >= 1 */
+	uint64_t off, len;  /* its list in the .grams file; private to the reader */
+} seg_gram;
+
+/* 1 found (out filled), 0 the segment has no such trigram, <0 corrupt. */
+int seg_gram_lookup(const seg *s, uint32_t gram, seg_gram *out, xihu_err *err);
+/* Decodes g's doc ids, ascending, into ids (room for g->df); every read is
+ * bounds-checked.  0 or XIHU_ECORRUPT naming the file and offset. */
+int seg_gram_docs(const seg *s, const seg_gram *g, uint32_t *ids, xihu_err *err);
+/* Trigrams in the segment; the i-th (0 <= i < seg_ngrams) in key order:
+ * its packed value into *gram and its list into *out (for merges). */
+uint64_t seg_ngrams(const seg *s);
+int seg_gram_at(const seg *s, uint64_t i, uint32_t *gram, seg_gram *out, xihu_err *err);
+/* Whether doc (< ndocs) had its raw bytes indexed; whether it is always a
+ * candidate of exact search (a file skipped for size: read it from disk). */
+bool seg_doc_greppable(const seg *s, uint32_t doc);
+bool seg_doc_always(const seg *s, uint32_t doc);
 
 /* ==== deletes: which docs of a segment are gone (seg_reader.c, deletes.c) == */
 

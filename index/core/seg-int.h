@@ -9,7 +9,7 @@
 
 #include "core/core.h"
 
-enum { SEG_TERMS, SEG_POST, SEG_POS, SEG_DOCS, SEG_STORE, SEG_NFILES };
+enum { SEG_TERMS, SEG_POST, SEG_POS, SEG_DOCS, SEG_STORE, SEG_GRAMS, SEG_NFILES };
 
 /* a skip entry (docs/FORMAT.md §3.2): u32 last_doc, u32 impact (float
  * bits), u32 max_tf, u32 min_dl, u32 doc_off, u64 pos_off */
@@ -21,6 +21,12 @@ enum { SEG_TERMS, SEG_POST, SEG_POS, SEG_DOCS, SEG_STORE, SEG_NFILES };
 #define SEG_SKIP_DOC_OFF 16
 #define SEG_SKIP_POS_OFF 20
 #define SEG_DOC_REC_FIXED 48    /* a doc record before its field lengths */
+/* a doc record's flags (docs/FORMAT.md §3.4) */
+#define SEG_DOC_RECORD 1u    /* a JSON Lines record */
+#define SEG_DOC_GREPPABLE 2u /* its raw bytes' trigrams are in .grams */
+#define SEG_DOC_ALWAYS 4u    /* exact search reads it from disk, always */
+#define SEG_GRAMS_FOOTER 24  /* u64 ngrams, u64 lists_len, u32 ndocs, u32 width */
+#define SEG_GRAM_FENCE 32    /* grams.c keeps every 32nd entry's gram in memory */
 #define SEG_TERMS_FOOTER 32
 #define SEG_TERMS_INDEX_ENTRY 24 /* u64 block_off, post_off, pos_off */
 #define SEG_STORE_INDEX_ENTRY 24 /* u64 off, comp_len, raw_len */
@@ -57,6 +63,13 @@ struct seg {
 	const uint8_t *sindex;
 	uint64_t sblocks_len; /* bytes of compressed blocks before the index */
 	struct store_cache *cache; /* inflated blocks lately read (seg_doc_text) */
+	/* trigrams (grams.c): the entries, each u32 gram, u32 df, then a
+	 * width-byte offset into the lists, which start the payload */
+	uint64_t ngrams;
+	uint32_t gram_width, gram_esize; /* offset bytes (4 or 8); entry bytes */
+	const uint8_t *gram_entries;
+	uint64_t gram_lists_len;
+	uint32_t *gram_fence; /* every SEG_GRAM_FENCE-th entry's gram */
 	/* deletions (deletes.c) */
 	xmap del;             /* unmapped when del_gen == 0 */
 	uint64_t del_gen;
@@ -67,6 +80,14 @@ struct seg {
 /* Maps and validates s->id's deletions of generation del_gen (0: none) into
  * s->del/dels/ndeleted; needs s->dir, s->id and s->ndocs. */
 int deletes_open(seg *s, uint64_t del_gen, bool verify_crc, xihu_err *err);
+
+/* Checks the .grams footer and entry table's shape and builds the fence
+ * (seg_open); the full check is grams_check (seg_check.c). */
+int grams_open(seg *s, xihu_err *err);
+/* Every entry and list of .grams: keys strictly ascending, dfs and offsets
+ * in range, every list decoding to exactly df ascending greppable doc ids,
+ * the lists area used exactly. */
+int grams_check(const seg *s, xihu_err *err);
 
 /* postings_init for a p that was initialized before: keeps (and later
  * frees) its positions buffer, so a loop over many terms does not allocate. */
@@ -125,6 +146,10 @@ void seg_out_term_begin(seg_out *o, const uint8_t *key, uint32_t klen);
 void seg_out_term_doc(seg_out *o, uint32_t doc, uint32_t tf, const uint32_t *pos);
 /* A term that got no docs is dropped. */
 int seg_out_term_end(seg_out *o);
+/* One trigram's list, after the terms (or at once after terms_begin):
+ * grams strictly ascending and < SEG_GRAM_MAX, ids[0..n) ascending, each a
+ * greppable doc.  n == 0 writes nothing. */
+void seg_out_gram(seg_out *o, uint32_t gram, const uint32_t *ids, uint32_t n);
 /* Writes indexes and footers, fsyncs every file and the directory. */
 int seg_out_finish(seg_out *o, const char *const *field_names, seg_info *out);
 void seg_out_free(seg_out *o); /* unlinks the files of an unfinished segment */
@@ -139,5 +164,29 @@ int seg_store_block(const seg *s, uint64_t b, const uint8_t **comp, uint64_t *cl
 /* Inflates the whole of store block b into buf (room for its raw length). */
 int seg_store_inflate(const seg *s, uint64_t b, uint8_t *buf, xihu_err *err);
 uint64_t seg_store_nblocks(const seg *s);
+
+/* ==== grams.c: encoding one trigram's list (seg_out.c) ====================== */
+
+/* A list of n ascending doc ids: floor(n/128) bit-packed blocks of gaps
+ * (u8 width, packed[128] of doc - prev - 1), then the n % 128 left as
+ * varint gaps.  Into out (room for gram_list_max(n) bytes); the bytes written. */
+static inline size_t gram_list_max(uint32_t n)
+{
+	return (size_t)n * 5 + (n / XIHU_BLOCK + 1) * 9;
+}
+size_t gram_list_encode(const uint32_t *ids, uint32_t n, uint8_t *out);
+
+/* ==== gram_acc.c: a writer's trigrams in RAM (seg_writer.c) ================== */
+
+typedef struct gram_acc gram_acc;
+gram_acc *gram_acc_new(void);
+void gram_acc_free(gram_acc *a);
+/* Adds doc's distinct trigrams of raw[0..len); docs come in ascending
+ * order.  0 or XIHU_ENOMEM / XIHU_ELIMIT (no message set). */
+int gram_acc_doc(gram_acc *a, uint32_t doc, const uint8_t *raw, size_t len);
+size_t gram_acc_mem(const gram_acc *a);
+/* Hands every trigram, ascending, with its docs to seg_out_gram; 0 or an
+ * error code (seg_out's, or XIHU_ENOMEM with no message set). */
+int gram_acc_write(gram_acc *a, seg_out *o);
 
 #endif

@@ -18,6 +18,9 @@
  *     handed with their positions to seg_out, which cuts new blocks of 128
  *     with new block-max data (impacts from the output's own avgdl, fixed
  *     by step 1).  A key whose docs are all deleted is dropped.
+ *  3. trigrams: a k-way merge over the inputs' sorted trigram keys; each
+ *     trigram's lists renumbered as the postings are (merge_grams).  The
+ *     docs' greppable and always flags come over with their records.
  *
  * Nothing is allocated per posting or per term: the heap, the doc maps, the
  * per-input iterators and their positions buffers are allocated once.  The
@@ -270,6 +273,70 @@ static int merge_field(merger *m, uint32_t field)
 	return XIHU_OK;
 }
 
+/* ---- trigrams ---------------------------------------------------------------- */
+
+/* Input i's trigram at index at[i] into gram[i] and g[i], or gram[i] =
+ * UINT32_MAX past its last; keys must increase.  0 or an error. */
+static int gram_step(merger *m, uint32_t i, const uint64_t *at, uint32_t *gram, seg_gram *g)
+{
+	const seg *s = m->in[i];
+	if (at[i] >= seg_ngrams(s)) {
+		gram[i] = UINT32_MAX;
+		return XIHU_OK;
+	}
+	uint32_t prev = gram[i], k;
+	int rc = seg_gram_at(s, at[i], &k, &g[i], m->err);
+	if (rc)
+		return rc;
+	if (k >= SEG_GRAM_MAX || (at[i] > 0 && k <= prev))
+		return xihu_err_set(m->err, XIHU_ECORRUPT, "segment %012llx: trigram %llu: keys out of order",
+		                    (unsigned long long)seg_id(s), (unsigned long long)at[i]);
+	gram[i] = k;
+	return XIHU_OK;
+}
+
+/* The inputs' trigrams, k-way over their sorted keys: per trigram the
+ * inputs' lists in input order, renumbered, deleted docs dropped (a
+ * trigram left with none is not written).  ids has room for every output
+ * doc, tmp for the largest input's. */
+static int merge_grams(merger *m, uint32_t *ids, uint32_t *tmp)
+{
+	uint64_t *at = calloc(m->n, sizeof *at);
+	uint32_t *gram = calloc(m->n, sizeof *gram);
+	seg_gram *g = calloc(m->n, sizeof *g);
+	int rc = at && gram && g ? XIHU_OK : xihu_err_set(m->err, XIHU_ENOMEM, "merge: out of memory");
+	for (uint32_t i = 0; i < m->n && !rc; i++)
+		rc = gram_step(m, i, at, gram, g);
+	while (!rc) {
+		uint32_t best = UINT32_MAX;
+		for (uint32_t i = 0; i < m->n; i++)
+			best = gram[i] < best ? gram[i] : best;
+		if (best == UINT32_MAX)
+			break;
+		uint32_t n = 0;
+		for (uint32_t i = 0; i < m->n && !rc; i++) {
+			if (gram[i] != best)
+				continue;
+			const uint8_t *dels = seg_deletes(m->in[i]);
+			if ((rc = seg_gram_docs(m->in[i], &g[i], tmp, m->err)))
+				break;
+			for (uint32_t k = 0; k < g[i].df; k++)
+				if (!seg_bitmap_test(dels, tmp[k]))
+					ids[n++] = m->map[i] ? m->map[i][tmp[k]] : m->base[i] + tmp[k];
+			at[i]++;
+			rc = gram_step(m, i, at, gram, g);
+		}
+		if (!rc) {
+			seg_out_gram(m->o, best, ids, n);
+			rc = seg_out_rc(m->o);
+		}
+	}
+	free(at);
+	free(gram);
+	free(g);
+	return rc;
+}
+
 /* ---- the whole merge ------------------------------------------------------- */
 
 int seg_merge(const char *dir, const seg *const *in, uint32_t n, uint64_t out_id, seg_info *out,
@@ -297,7 +364,7 @@ int seg_merge(const char *dir, const seg *const *in, uint32_t n, uint64_t out_id
 
 	merger m = {.in = in, .n = n, .err = err};
 	int rc = XIHU_ENOMEM;
-	uint32_t *refs = NULL, *live = NULL, *copied = NULL;
+	uint32_t *refs = NULL, *live = NULL, *copied = NULL, *gram_ids = NULL, *gram_tmp = NULL;
 	uint8_t *buf = NULL;
 	size_t buf_cap = 0;
 	uint64_t max_blocks = 1;
@@ -353,6 +420,15 @@ int seg_merge(const char *dir, const seg *const *in, uint32_t n, uint64_t out_id
 		rc = merge_field(&m, f);
 	for (uint32_t f = 0; f < nfields && !rc; f++) /* pair terms sort after every word */
 		rc = merge_field(&m, f | XIHU_PAIR_FIELD);
+	if (!rc) {
+		uint32_t most = 1;
+		for (uint32_t i = 0; i < n; i++)
+			most = seg_ndocs(in[i]) > most ? seg_ndocs(in[i]) : most;
+		gram_ids = malloc(((size_t)next + 1) * sizeof *gram_ids);
+		gram_tmp = malloc((size_t)most * sizeof *gram_tmp);
+		rc = gram_ids && gram_tmp ? merge_grams(&m, gram_ids, gram_tmp)
+		                          : xihu_err_set(err, XIHU_ENOMEM, "merge: out of memory");
+	}
 	if (!rc)
 		rc = seg_out_finish(m.o, names, out);
 done:
@@ -372,6 +448,8 @@ done:
 	free(refs);
 	free(live);
 	free(copied);
+	free(gram_ids);
+	free(gram_tmp);
 	free(buf);
 	return rc;
 }

@@ -1,5 +1,5 @@
 /*
- * seg_out.c: writing the five files of one segment.  Owns their byte layout
+ * seg_out.c: writing the six files of one segment.  Owns their byte layout
  * (docs/FORMAT.md §3 is the full spec) on the writing side; seg_writer.c
  * (the in-memory inverter) and seg_merge.c (several segments -> one) feed it
  * and never touch bytes themselves.  The readers are seg_reader.c and
@@ -8,8 +8,8 @@
  * The order of calls: seg_out_new (creates the .store file), then the docs
  * in id order (seg_out_store_text / seg_out_store_copy for their text,
  * seg_out_doc for their record), then the terms in key order
- * (seg_out_term_begin, seg_out_term_doc per doc in id order, _end), then
- * seg_out_finish.  Errors are sticky in o->rc: the feeding calls return
+ * (seg_out_term_begin, seg_out_term_doc per doc in id order, _end), the
+ * trigrams in key order (seg_out_gram), then seg_out_finish.  Errors are sticky in o->rc: the feeding calls return
  * nothing or the sticky code, finish reports it.  seg_out_free unlinks what
  * an unfinished segment created.
  *
@@ -50,13 +50,20 @@
  *                     u64 recs_off, u64 names_off, u64 names_len,
  *                     u64 field_total[nfields], {u8 len, bytes} field names,
  *                     records (rec_size = 48 + 4*nfields):
- *                       u64 name_off, u32 name_len, u32 flags (1 = record),
+ *                       u64 name_off, u32 name_len, u32 flags (1 = record,
+ *                       2 = greppable, 4 = always a grep candidate),
  *                       i64 mtime_ns, u64 size, u32 store_block,
  *                       u32 store_off, u64 text_len, u32 field_len[nfields]
  *                     names area
  *  NAME.store (STOR)  zlib streams, one per block; a doc lies in one block;
  *                     index: per block u64 off, u64 comp_len, u64 raw_len;
  *                     footer: u64 nblocks, u64 index_off
+ *  NAME.grams (GRAM)  per trigram in key order its list of doc ids:
+ *                       floor(df/128) x {u8 bits, packed[128] gaps},
+ *                       then df % 128 varint gaps (gap = doc - prev - 1)
+ *                     entries: u32 gram, u32 df, u32 or u64 list offset
+ *                     footer: u64 ngrams, u64 lists_len, u32 ndocs,
+ *                             u32 offset width (4 or 8)   (grams.c)
  *
  * NAME is the segment id as %012llx.  Files are created O_EXCL and fsynced,
  * then the directory; the segment is live only once a manifest names it.
@@ -71,9 +78,9 @@
 #define STORE_LEVEL 3
 #define TERMS_PER_BLOCK 32
 
-static const char *const file_ext[SEG_NFILES] = {"terms", "post", "pos", "docs", "store"};
-static const char file_kind[SEG_NFILES][4] = {
-	{'T', 'E', 'R', 'M'}, {'P', 'O', 'S', 'T'}, {'P', 'O', 'S', 'N'}, {'D', 'O', 'C', 'S'}, {'S', 'T', 'O', 'R'}};
+static const char *const file_ext[SEG_NFILES] = {"terms", "post", "pos", "docs", "store", "grams"};
+static const char file_kind[SEG_NFILES][4] = {{'T', 'E', 'R', 'M'}, {'P', 'O', 'S', 'T'}, {'P', 'O', 'S', 'N'},
+                                              {'D', 'O', 'C', 'S'}, {'S', 'T', 'O', 'R'}, {'G', 'R', 'A', 'M'}};
 
 struct seg_out {
 	char *dir;
@@ -131,6 +138,14 @@ struct seg_out {
 	uint32_t in_block; /* entries in the open dictionary block */
 	uint64_t dict_nblocks;
 	uint8_t scratch[CODEC_PFOR_MAX];
+
+	/* the trigrams (.grams, grams.c): entries so far, u32 gram, u32 df,
+	 * u64 list offset each; the list being encoded */
+	xbuf gentries;
+	uint64_t ngrams;
+	uint32_t last_gram;
+	uint8_t *glist;
+	size_t glist_cap;
 };
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -219,6 +234,7 @@ int seg_out_new(const char *dir, uint64_t id, uint32_t nfields, seg_out **out, x
 	xbuf_init(&o->blocks);
 	xbuf_init(&o->skips);
 	xbuf_init(&o->tindex);
+	xbuf_init(&o->gentries);
 	o->dir = strdup(dir);
 	o->zout = malloc(SEG_STORE_BLOCK);
 	if (!o->dir || !o->zout) {
@@ -261,7 +277,7 @@ size_t seg_out_mem(const seg_out *o)
 {
 	return sizeof *o + o->sblock.cap + o->sindex.cap + o->recs.cap + o->names.cap + o->bpos.cap +
 	       o->gaps_cap * sizeof(uint32_t) +
-	       o->blocks.cap + o->skips.cap + o->tindex.cap + SEG_STORE_BLOCK + (256u << 10) /* deflate */ +
+	       o->blocks.cap + o->skips.cap + o->tindex.cap + o->gentries.cap + o->glist_cap + SEG_STORE_BLOCK + (256u << 10) /* deflate */ +
 	       (256u << 10) /* the store file's buffer */;
 }
 
@@ -372,7 +388,10 @@ int seg_out_doc(seg_out *o, const seg_doc *d, uint32_t store_block, uint32_t sto
 	uint8_t r[SEG_DOC_REC_FIXED + 4 * XIHU_MAX_FIELDS];
 	put_u64(r, o->names.len);
 	put_u32(r + 8, d->name_len);
-	put_u32(r + 12, d->record ? 1u : 0u);
+	if (d->greppable && d->always)
+		return o_set(o, XIHU_EINVAL, "segment: a doc both greppable and always a candidate");
+	put_u32(r + 12, (d->record ? SEG_DOC_RECORD : 0u) | (d->greppable ? SEG_DOC_GREPPABLE : 0u) |
+	                        (d->always ? SEG_DOC_ALWAYS : 0u));
 	put_u64(r + 16, (uint64_t)d->mtime_ns);
 	put_u64(r + 24, d->size);
 	put_u32(r + 32, store_block);
@@ -621,13 +640,76 @@ int seg_out_term_end(seg_out *o)
 	return o->rc;
 }
 
-/* Creates .terms, .post, .pos and .docs: called by the first term (or by
+/* ---- trigrams ------------------------------------------------------------------ */
+
+void seg_out_gram(seg_out *o, uint32_t gram, const uint32_t *ids, uint32_t n)
+{
+	if (o->rc || n == 0)
+		return;
+	if (!o->terms_begun || o->in_term) {
+		o_set(o, XIHU_EINVAL, "segment: a trigram before seg_out_terms_begin or inside a term");
+		return;
+	}
+	if (gram >= SEG_GRAM_MAX || (o->ngrams > 0 && gram <= o->last_gram)) {
+		o_set(o, XIHU_EINVAL, "segment: trigram %#x out of order or out of range", gram);
+		return;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		if (ids[i] >= o->ndocs || (i > 0 && ids[i] <= ids[i - 1]) ||
+		    !(get_u32le(o->recs.p + (size_t)ids[i] * o->rec_size + 12) & SEG_DOC_GREPPABLE)) {
+			o_set(o, XIHU_EINVAL, "segment: trigram %#x: bad doc %u", gram, ids[i]);
+			return;
+		}
+	}
+	size_t need = gram_list_max(n) + 8;
+	if (need > o->glist_cap) {
+		uint8_t *nb = realloc(o->glist, need);
+		if (!nb) {
+			o_set(o, XIHU_ENOMEM, "segment: out of memory");
+			return;
+		}
+		o->glist = nb;
+		o->glist_cap = need;
+	}
+	xfile_w *f = &o->f[SEG_GRAMS];
+	xbuf_put_u32le(&o->gentries, gram);
+	xbuf_put_u32le(&o->gentries, n);
+	xbuf_put_u64le(&o->gentries, payload_off(f));
+	if (o_nomem(o, &o->gentries))
+		return;
+	xfile_write(f, o->glist, gram_list_encode(ids, n, o->glist));
+	o_check(o, SEG_GRAMS);
+	o->ngrams++;
+	o->last_gram = gram;
+}
+
+/* The entries (their offsets 4 bytes wide when the lists allow) and the
+ * footer, after the lists. */
+static void write_grams(seg_out *o)
+{
+	xfile_w *f = &o->f[SEG_GRAMS];
+	uint64_t lists_len = payload_off(f);
+	uint32_t width = lists_len <= UINT32_MAX ? 4 : 8;
+	for (uint64_t i = 0; i < o->ngrams; i++) {
+		const uint8_t *e = o->gentries.p + i * 16;
+		xfile_write(f, e, 8 + width); /* little-endian: the low 4 bytes first */
+	}
+	uint8_t foot[SEG_GRAMS_FOOTER];
+	put_u64(foot, o->ngrams);
+	put_u64(foot + 8, lists_len);
+	put_u32(foot + 16, o->ndocs);
+	put_u32(foot + 20, width);
+	xfile_write(f, foot, sizeof foot);
+	o_check(o, SEG_GRAMS);
+}
+
+/* Creates .terms, .post, .pos, .docs and .grams: called by the first term (or by
  * finish when there is none).  Split from seg_out_new so a writer that is
  * abandoned before its terms leaves fewer files behind. */
 static int open_term_files(seg_out *o)
 {
-	static const int kinds[4] = {SEG_TERMS, SEG_POST, SEG_POS, SEG_DOCS};
-	for (int i = 0; i < 4 && !o->rc; i++) {
+	static const int kinds[5] = {SEG_TERMS, SEG_POST, SEG_POS, SEG_DOCS, SEG_GRAMS};
+	for (int i = 0; i < 5 && !o->rc; i++) {
 		int k = kinds[i];
 		if (o->created & (1u << k))
 			continue;
@@ -740,6 +822,7 @@ int seg_out_finish(seg_out *o, const char *const *field_names, seg_info *out)
 	xfile_write(tf, foot, 32);
 	o_nomem(o, &o->tindex);
 	write_docs(o, field_names);
+	write_grams(o);
 
 	uint64_t bytes = 0;
 	for (int k = 0; k < SEG_NFILES; k++) {
@@ -797,6 +880,8 @@ void seg_out_free(seg_out *o)
 	xbuf_free(&o->blocks);
 	xbuf_free(&o->skips);
 	xbuf_free(&o->tindex);
+	xbuf_free(&o->gentries);
+	free(o->glist);
 	free(o->dir);
 	free(o);
 }

@@ -1,6 +1,7 @@
 /*
  * seg_reader.c: one immutable segment, mapped.  Owns `struct seg` (see
- * seg-int.h): opening and validating the five files, the term dictionary
+ * seg-int.h): opening and validating the six files (grams.c checks the
+ * .grams one), the term dictionary
  * (lookup and prefix iteration over front-coded blocks), the doc table and
  * the doc store, and the structural part of the full check (seg_check.c adds
  * the postings).
@@ -22,9 +23,9 @@
 
 #include "core/seg-int.h"
 
-static const char *const seg_ext[SEG_NFILES] = {"terms", "post", "pos", "docs", "store"};
-static const char seg_kind[SEG_NFILES][4] = {
-	{'T', 'E', 'R', 'M'}, {'P', 'O', 'S', 'T'}, {'P', 'O', 'S', 'N'}, {'D', 'O', 'C', 'S'}, {'S', 'T', 'O', 'R'}};
+static const char *const seg_ext[SEG_NFILES] = {"terms", "post", "pos", "docs", "store", "grams"};
+static const char seg_kind[SEG_NFILES][4] = {{'T', 'E', 'R', 'M'}, {'P', 'O', 'S', 'T'}, {'P', 'O', 'S', 'N'},
+                                             {'D', 'O', 'C', 'S'}, {'S', 'T', 'O', 'R'}, {'G', 'R', 'A', 'M'}};
 
 #define KEY_MAX (XIHU_MAX_TERM + 1)
 
@@ -291,6 +292,8 @@ int seg_open(const char *dir, uint64_t seg_id, uint64_t del_gen, bool verify_crc
 	if (!rc)
 		rc = open_store(s, err);
 	if (!rc)
+		rc = grams_open(s, err);
+	if (!rc)
 		rc = deletes_open(s, del_gen, verify_crc, err);
 	for (uint32_t f = 0; !rc && f < s->nfields && f < XIHU_MAX_FIELDS; f++) {
 		if (!s->field_total[f])
@@ -323,6 +326,7 @@ void seg_close(seg *s)
 		free(s->flen[i]);
 	}
 	free(s->fence);
+	free(s->gram_fence);
 	free(s->dir);
 	store_cache_free(s->cache);
 	free(s);
@@ -662,7 +666,10 @@ int seg_doc_get(const seg *s, uint32_t docid, seg_doc *out, xihu_err *err)
 		return doc_corrupt(s, docid, 0, err, "document name out of range");
 	out->name = (const char *)s->names + noff;
 	out->name_len = nlen;
-	out->record = get_u32le(r + 12) & 1;
+	uint32_t flags = get_u32le(r + 12);
+	out->record = flags & SEG_DOC_RECORD;
+	out->greppable = flags & SEG_DOC_GREPPABLE;
+	out->always = flags & SEG_DOC_ALWAYS;
 	out->mtime_ns = (int64_t)get_u64le(r + 16);
 	out->size = get_u64le(r + 24);
 	return XIHU_OK;
@@ -821,8 +828,11 @@ static int check_docs(const seg *s, xihu_err *err)
 		if (rc)
 			return rc;
 		const uint8_t *r = s->recs + (size_t)d * s->rec_size;
-		if (get_u32le(r + 12) & ~1u)
+		uint32_t flags = get_u32le(r + 12);
+		if (flags & ~(SEG_DOC_RECORD | SEG_DOC_GREPPABLE | SEG_DOC_ALWAYS))
 			return doc_corrupt(s, d, 12, err, "unknown document flags");
+		if ((flags & SEG_DOC_GREPPABLE) && (flags & SEG_DOC_ALWAYS))
+			return doc_corrupt(s, d, 12, err, "document both greppable and always a candidate");
 		uint32_t block = get_u32le(r + 32), off = get_u32le(r + 36);
 		uint64_t tlen = get_u64le(r + 40);
 		if (tlen > 0) {

@@ -79,6 +79,7 @@ struct seg_writer {
 	uint32_t max_docs;
 	uint32_t ndocs;
 	seg_out *out; /* the files */
+	gram_acc *grams; /* the raw bytes' trigrams (gram_acc.c) */
 
 	/* terms */
 	wterm *terms;
@@ -187,7 +188,8 @@ int seg_writer_new(const char *dir, uint64_t seg_id, uint32_t nfields, const cha
 	w->max_docs = SEG_MAX_DOCS;
 	w->table_mask = 1023;
 	w->table = calloc(w->table_mask + 1, sizeof *w->table);
-	bool ok = w->table != NULL;
+	w->grams = gram_acc_new();
+	bool ok = w->table != NULL && w->grams != NULL;
 	for (uint32_t f = 0; f < nfields && ok; f++)
 		ok = (w->field_names[f] = strdup(field_names[f])) != NULL;
 	xbuf_init(&w->keys);
@@ -227,8 +229,12 @@ int seg_writer_begin_doc(seg_writer *w, const seg_doc_in *d)
 	if (w->ndocs >= w->max_docs) /* not sticky: the caller may finish and start a new segment */
 		return xihu_err_set(w->err, XIHU_ELIMIT, "segment: more than %u documents in one segment",
 		                    w->max_docs);
+	if (d->always && (d->raw || d->text_len))
+		return w_set(w, XIHU_EINVAL, "segment: an always-candidate doc with text or raw bytes");
 	if ((w->rc = seg_out_store_text(w->out, d->text, d->text_len, &w->pending_block, &w->pending_off)))
 		return w->rc;
+	if (d->raw && gram_acc_doc(w->grams, w->ndocs, (const uint8_t *)d->raw, d->raw_len))
+		return w_set(w, XIHU_ENOMEM, "segment: out of memory (trigrams)");
 	w->pending_len = d->text_len;
 	xbuf_reset(&w->pending_name);
 	xbuf_put(&w->pending_name, d->name, d->name_len);
@@ -238,6 +244,8 @@ int seg_writer_begin_doc(seg_writer *w, const seg_doc_in *d)
 	w->pending.record = d->record;
 	w->pending.mtime_ns = d->mtime_ns;
 	w->pending.size = d->size;
+	w->pending.greppable = d->raw != NULL;
+	w->pending.always = d->always;
 	memset(w->field_len, 0, sizeof w->field_len);
 	w->ncur = w->nprev = 0;
 	w->in_doc = true;
@@ -550,7 +558,7 @@ size_t seg_writer_mem(const seg_writer *w)
 {
 	return sizeof *w + (size_t)(w->table_mask + 1) * sizeof(slot) + (size_t)w->terms_cap * sizeof(wterm) +
 	       w->keys.cap + w->post_mem + (size_t)w->touched_cap * sizeof(uint32_t) + w->pending_name.cap +
-	       seg_out_mem(w->out);
+	       seg_out_mem(w->out) + gram_acc_mem(w->grams);
 }
 
 uint32_t seg_writer_ndocs(const seg_writer *w)
@@ -652,6 +660,13 @@ int seg_writer_finish(seg_writer *w, seg_info *out, xihu_err *err)
 	free(pos);
 	if (w->rc)
 		return w->rc;
+	if (!seg_out_rc(w->out)) {
+		int rc = gram_acc_write(w->grams, w->out);
+		if (rc && !seg_out_rc(w->out))
+			return w_set(w, rc, "segment: out of memory (trigrams)");
+	}
+	gram_acc_free(w->grams); /* before the files are written out: its RAM is large */
+	w->grams = NULL;
 	seg_info info;
 	if ((w->rc = seg_out_finish(w->out, (const char *const *)w->field_names, &info)))
 		return w->rc;
@@ -666,6 +681,7 @@ void seg_writer_free(seg_writer *w)
 	if (!w)
 		return;
 	seg_out_free(w->out); /* unlinks the files unless finished */
+	gram_acc_free(w->grams);
 	for (uint32_t i = 0; i < w->nterms; i++)
 		free(w->terms[i].buf);
 	free(w->terms);
