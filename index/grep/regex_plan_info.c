@@ -190,10 +190,12 @@ info *info_literal(const uint8_t *s, size_t len, bool caseless)
 
 info *info_chars(const uint8_t (*s)[4], const uint8_t *len, size_t n, bool caseless)
 {
+	if (n > INFO_SET) /* never cut a set short: that would narrow */
+		return info_any(caseless);
 	info *x = info_new(true, caseless);
 	if (!x)
 		return NULL;
-	for (size_t i = 0; i < n && i < INFO_SET; i++) {
+	for (size_t i = 0; i < n; i++) {
 		sstr c = {.len = len[i]};
 		memcpy(c.b, s[i], len[i]);
 		set_add(&x->pre, &c);
