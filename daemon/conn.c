@@ -263,12 +263,37 @@ static bool out_append(struct conn *c, const uint8_t *p, size_t n)
 	return true;
 }
 
+/* Moves the frames j's stream has queued into the output while it has
+ * room (OUT_HIGH); true when none is left for now (the last frame may then
+ * follow: one frame past OUT_HIGH at most). */
+static bool move_stream(struct conn *c, struct job *j)
+{
+	uint8_t *f;
+	size_t n;
+	void *h;
+	while (out_queued(c) <= OUT_HIGH && stream_take(j->stream, &f, &n, &h)) {
+		bool ok = c->final_sent || out_append(c, f, n);
+		stream_chunk_free(h);
+		if (!ok) { /* out of memory: the stream cannot go on */
+			atomic_store_explicit(&j->cancelled, true, memory_order_relaxed);
+			c->final_sent = true;
+			if (c->state != CONN_CLOSING)
+				enter_closing(c);
+		}
+	}
+	return !stream_pending(j->stream);
+}
+
 /* Writes the answers at the front of the FIFO that are back into the
  * output buffer. */
 static void deliver_ready(struct conn *c)
 {
-	while (c->head && c->head->done) {
+	while (c->head) {
 		struct job *j = c->head;
+		if (j->stream && !move_stream(c, j))
+			break; /* the output is full: more when the client reads */
+		if (!j->done)
+			break;
 		c->head = j->fifo_next;
 		if (!c->head)
 			c->tail = NULL;
@@ -332,6 +357,12 @@ static bool conn_pump(struct conn *c)
 	bool stop = c->stop;
 	c->stop = false;
 	bool alive = flush_out(c);
+	/* all sent: a stream at the front may have more queued than fit before */
+	while (alive && out_queued(c) == 0 && c->head && c->head->stream &&
+	       (c->head->done || stream_pending(c->head->stream))) {
+		deliver_ready(c);
+		alive = flush_out(c);
+	}
 
 	if (alive && c->state == CONN_READING &&
 	    (c->njobs >= c->max_pending || out_queued(c) > OUT_HIGH)) {
@@ -363,6 +394,14 @@ void conn_job_done(struct pool *p, struct job *j)
 	}
 	j->done = true;
 	if (c->head == j)
+		conn_pump(c);
+}
+
+void conn_job_progress(struct pool *p, struct job *j)
+{
+	(void)p;
+	struct conn *c = j->conn;
+	if (c && c->head == j)
 		conn_pump(c);
 }
 

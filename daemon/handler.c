@@ -109,8 +109,13 @@ void handler_error_reply(uint64_t id, int code, const char *msg, struct reply *o
 	error_reply(id, code, 0, msg, out);
 }
 
+void handler_query_error(uint64_t id, unsigned column, const char *msg, struct reply *out)
+{
+	error_reply(id, XIHU__ERROR_CODE__E_QUERY, column, msg, out);
+}
+
 /* The index library's error as a protocol error. */
-static void index_error_reply(uint64_t id, const xihu_err *err, struct reply *out)
+void handler_index_error(uint64_t id, const xihu_err *err, struct reply *out)
 {
 	char msg[sizeof err->msg + 64];
 	switch (err->code) {
@@ -187,7 +192,7 @@ static void search_failed(const struct handler_ctx *ctx, uint64_t id, const Xihu
 	}
 	if (rc == XIHU_ECANCELED)
 		atomic_fetch_add_explicit(&ctx->stats->cancelled, 1, memory_order_relaxed);
-	index_error_reply(id, err, out);
+	handler_index_error(id, err, out);
 }
 
 /* The bytes results_to_hits lays res out in: every hit, line and span and
@@ -551,18 +556,26 @@ enum handler_action handler_serve(const struct handler_ctx *ctx, const uint8_t *
 		case XIHU__REQUEST__BODY_LIST:
 			serve_list(ctx, id, out);
 			break;
+		case XIHU__REQUEST__BODY_GREP:
+			if (ctx->budget_ns)
+				act = HANDLER_RETRY; /* never on the loop thread */
+			else if (!ctx->push)
+				act = HANDLER_STREAM; /* on a thread of its own, with a stream */
+			else
+				serve_grep(ctx, id, req->grep, out);
+			break;
 		case XIHU__REQUEST__BODY_STOP:
 			serve_stop(id, out);
 			act = HANDLER_STOP;
 			break;
 		default:
 			error_reply(id, XIHU__ERROR_CODE__E_BAD_REQUEST, 0,
-			            "bad request: no search, status, stop, index or list in it", out);
+			            "bad request: no search, grep, status, stop, index or list in it", out);
 			break;
 		}
 	}
 	xihu__request__free_unpacked(req, NULL);
-	if (!out->len && act != HANDLER_RETRY)
+	if (!out->len && act != HANDLER_RETRY && act != HANDLER_STREAM)
 		return act == HANDLER_STOP ? HANDLER_STOP : HANDLER_CLOSE;
 	return act;
 }

@@ -36,6 +36,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -61,11 +62,13 @@ struct pool {
 
 	pthread_mutex_t done_mu;
 	struct job *done; /* back from the workers, any order */
+	struct job *progress; /* streams with new frames (pool_progress) */
+	_Atomic unsigned detached; /* jobs on threads of their own (pool_try_detach) */
 
 	int efd;
 	struct event *ev;
 	pool_run_fn *run;
-	pool_deliver_fn *deliver;
+	pool_deliver_fn *deliver, *on_progress;
 
 	pthread_t *threads;
 	unsigned nthreads;
@@ -78,6 +81,60 @@ struct pool {
 	struct job *free; /* loop thread only */
 	unsigned nfree;
 };
+
+/* Drops j's index reference and puts it on the done list, waking the loop. */
+static void finish(struct pool *p, struct job *j)
+{
+	xihu_index_unref(j->ctx.ix);
+	j->ctx.ix = NULL;
+	pthread_mutex_lock(&p->done_mu);
+	bool was_empty = !p->done && !p->progress;
+	j->next = p->done;
+	p->done = j;
+	pthread_mutex_unlock(&p->done_mu);
+	if (was_empty) {
+		uint64_t one = 1;
+		ssize_t w = write(p->efd, &one, sizeof one);
+		(void)w; /* only fails when the counter is saturated: already woken */
+	}
+}
+
+void pool_job_finish(struct pool *p, struct job *j)
+{
+	finish(p, j);
+	atomic_fetch_sub(&p->detached, 1);
+}
+
+bool pool_try_detach(struct pool *p)
+{
+	unsigned n = atomic_load(&p->detached);
+	while (n < POOL_MAX_DETACHED)
+		if (atomic_compare_exchange_weak(&p->detached, &n, n + 1))
+			return true;
+	return false;
+}
+
+void pool_job_finish_undo(struct pool *p)
+{
+	atomic_fetch_sub(&p->detached, 1);
+}
+
+void pool_progress(struct pool *p, struct job *j)
+{
+	pthread_mutex_lock(&p->done_mu);
+	bool was_empty = !p->done && !p->progress;
+	if (!j->in_progress) {
+		j->in_progress = true;
+		j->pnext = p->progress;
+		p->progress = j;
+	}
+	pthread_mutex_unlock(&p->done_mu);
+	if (was_empty) {
+		uint64_t one = 1;
+		ssize_t w = write(p->efd, &one, sizeof one);
+		(void)w;
+	}
+}
 
 static void *worker(void *arg)
 {
@@ -96,20 +153,9 @@ static void *worker(void *arg)
 			p->tail = NULL;
 		pthread_mutex_unlock(&p->mu);
 
-		p->run(j, 0);
-		xihu_index_unref(j->ctx.ix);
-		j->ctx.ix = NULL;
-
-		pthread_mutex_lock(&p->done_mu);
-		bool was_empty = !p->done;
-		j->next = p->done;
-		p->done = j;
-		pthread_mutex_unlock(&p->done_mu);
-		if (was_empty) {
-			uint64_t one = 1;
-			ssize_t w = write(p->efd, &one, sizeof one);
-			(void)w; /* only fails when the counter is saturated: already woken */
-		}
+		if (p->run(j, 0) == RUN_DETACHED)
+			continue; /* its own thread finishes it (pool_job_finish) */
+		finish(p, j);
 	}
 }
 
@@ -119,7 +165,18 @@ static void drain_done(struct pool *p)
 	pthread_mutex_lock(&p->done_mu);
 	struct job *j = p->done;
 	p->done = NULL;
+	struct job *pr = p->progress;
+	p->progress = NULL;
+	for (struct job *k = pr; k; k = k->pnext)
+		k->in_progress = false;
 	pthread_mutex_unlock(&p->done_mu);
+	/* streams first: a job on both lists is still alive here (its frames
+	 * go out before its last one) */
+	while (pr) {
+		struct job *next = pr->pnext;
+		p->on_progress(p, pr);
+		pr = next;
+	}
 	/* the list is newest first: reverse it so answers go out in finishing order */
 	struct job *rev = NULL;
 	while (j) {
@@ -147,13 +204,14 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 struct pool *pool_new(struct event_base *base, unsigned nthreads, pool_run_fn *run,
-                      pool_deliver_fn *deliver)
+                      pool_deliver_fn *deliver, pool_deliver_fn *progress)
 {
 	struct pool *p = calloc(1, sizeof *p);
 	if (!p)
 		return NULL;
 	p->run = run;
 	p->deliver = deliver;
+	p->on_progress = progress;
 	p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	p->threads = calloc(nthreads, sizeof *p->threads);
 	if (p->efd < 0 || !p->threads) {
@@ -208,6 +266,11 @@ void pool_free(struct pool *p)
 		sem_post(&p->jobs); /* each worker takes what is left, then sees the end */
 	for (unsigned i = 0; i < p->nthreads; i++)
 		pthread_join(p->threads[i], NULL);
+	/* streams still being made: their connections are gone, so they stop */
+	while (atomic_load(&p->detached)) {
+		drain_done(p);
+		usleep(10000);
+	}
 	drain_done(p);
 	while (p->free) {
 		struct job *j = p->free;
@@ -236,7 +299,10 @@ struct job *pool_job_get(struct pool *p)
 		if (!j)
 			return NULL;
 	}
-	j->next = j->fifo_next = NULL;
+	j->next = j->fifo_next = j->pnext = NULL;
+	j->in_progress = false;
+	j->pool = p;
+	j->stream = NULL;
 	j->conn = NULL;
 	j->done = false;
 	j->act = HANDLER_CONTINUE;
@@ -248,6 +314,8 @@ struct job *pool_job_get(struct pool *p)
 
 void pool_job_put(struct pool *p, struct job *j)
 {
+	stream_free(j->stream);
+	j->stream = NULL;
 	if (j->ctx.ix) { /* never submitted */
 		xihu_index_unref(j->ctx.ix);
 		j->ctx.ix = NULL;

@@ -555,12 +555,49 @@ static void stop_requested(void *arg, const char *why)
 
 /* The pool's run callback, on a worker or (within budget_ns) on the loop
  * thread: the handler answers the job's request. */
-static bool serve_job(struct job *j, uint64_t budget_ns)
+/* A streamed answer's own thread: makes it, then hands the job back. */
+static void *stream_main(void *arg)
+{
+	struct job *j = arg;
+	j->act = handler_serve(&j->ctx, j->frame, j->len, &j->out);
+	pool_job_finish(j->pool, j);
+	return NULL;
+}
+
+/* The pool's run callback.  A streamed answer (grep) may take as long as
+ * its client takes to read it: it gets a thread of its own, so a slow
+ * reader never holds a worker that searches wait for (on the worker
+ * itself only when POOL_MAX_DETACHED streams are already running). */
+static int serve_job(struct job *j, uint64_t budget_ns)
 {
 	j->ctx.budget_ns = budget_ns;
 	j->act = handler_serve(&j->ctx, j->frame, j->len, &j->out);
 	j->ctx.budget_ns = 0;
-	return j->act != HANDLER_RETRY;
+	if (j->act == HANDLER_RETRY)
+		return RUN_RETRY;
+	if (j->act != HANDLER_STREAM)
+		return RUN_ANSWERED;
+	j->stream = stream_new(j->pool, j);
+	if (!j->stream) {
+		handler_error_reply(0, XIHU__ERROR_CODE__E_INTERNAL, "grep: out of memory", &j->out);
+		j->act = HANDLER_CLOSE;
+		return RUN_ANSWERED;
+	}
+	j->ctx.push = stream_push;
+	j->ctx.push_arg = j->stream;
+	if (pool_try_detach(j->pool)) {
+		pthread_attr_t a;
+		pthread_attr_init(&a);
+		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+		pthread_t t;
+		int e = pthread_create(&t, &a, stream_main, j);
+		pthread_attr_destroy(&a);
+		if (e == 0)
+			return RUN_DETACHED;
+		pool_job_finish_undo(j->pool);
+	}
+	j->act = handler_serve(&j->ctx, j->frame, j->len, &j->out);
+	return RUN_ANSWERED;
 }
 
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
@@ -606,7 +643,7 @@ int server_run(struct server *srv, int ready_fd)
 		xihud_error("event loop set-up failed");
 		return -1;
 	}
-	srv->pool = pool_new(srv->base, srv->cfg->threads, serve_job, conn_job_done);
+	srv->pool = pool_new(srv->base, srv->cfg->threads, serve_job, conn_job_done, conn_job_progress);
 	if (!srv->pool)
 		return -1;
 	srv->owner = (struct conn_owner){

@@ -230,6 +230,14 @@ struct handler_ctx {
 	const _Atomic bool *cancel; /* set when the client went away */
 	uint64_t budget_ns;        /* run on the loop thread: give up at this time (HANDLER_RETRY); 0 = none */
 	struct registry *reg;      /* the other indexes (registry.c) */
+	/* A streamed answer (grep): sends one packed frame (length header
+	 * included) ahead of the final one in out, waiting while the client is
+	 * behind; false when the client is gone (stop making the answer).  NULL
+	 * until the job runs on a stream thread (server.c). */
+	bool (*push)(void *arg, const uint8_t *frame, size_t len);
+	void *push_arg;
+	const char *const *changed; /* files live sync saw change, not yet committed */
+	size_t nchanged;
 };
 
 enum handler_action {
@@ -238,6 +246,8 @@ enum handler_action {
 	HANDLER_STOP,     /* a Stop request: flush the answer, shut the daemon down */
 	HANDLER_RETRY,    /* no answer: the search ran out of the loop thread's
 	                   * budget (handler_ctx.budget_ns); run it on a worker */
+	HANDLER_STREAM,   /* no answer: a streamed answer (grep) with no push in
+	                   * the context; run it again on a stream thread */
 };
 
 /* A packed Response frame (length header included) ready to write.  The
@@ -258,6 +268,16 @@ enum handler_action handler_serve(const struct handler_ctx *ctx, const uint8_t *
                                   size_t len, struct reply *out);
 /* An Error response frame with the given code and message into out. */
 void handler_error_reply(uint64_t id, int code, const char *msg, struct reply *out);
+/* E_QUERY naming the column; the index library's error as the protocol's. */
+void handler_query_error(uint64_t id, unsigned column, const char *msg, struct reply *out);
+void handler_index_error(uint64_t id, const xihu_err *err, struct reply *out);
+
+/* ==== grep.c: exact search, a streamed answer ============================= */
+
+struct Xihu__GrepRequest;
+/* Answers gr: frames through ctx->push, the last one into out. */
+void serve_grep(const struct handler_ctx *ctx, uint64_t id, const struct Xihu__GrepRequest *gr,
+                struct reply *out);
 
 /* ==== pool.c: worker threads and jobs ==================================== */
 
@@ -280,21 +300,42 @@ struct job {
 	uint8_t *frame; /* request body */
 	size_t len, cap;
 	struct reply out;
+	struct pool *pool;      /* the pool it came from */
+	struct stream *stream;  /* a streamed answer's frames before out (stream.c), or NULL */
+	struct job *pnext;      /* the pool's progress list (pool_progress) */
+	bool in_progress;       /* on it (under the pool's done lock) */
 };
 
 struct pool;
+
+/* What run did with a job: nothing (the loop thread's budget ran out: a
+ * worker runs it again), answered it, or handed it to a thread of its own
+ * that calls pool_job_finish when done. */
+enum { RUN_RETRY = 0, RUN_ANSWERED = 1, RUN_DETACHED = 2 };
 
 /* The owner's callbacks.  run answers the job's request (into j->out and
  * j->act): on a worker with budget_ns 0, or on the loop thread, where it
  * gives up at budget_ns (CLOCK_MONOTONIC) and returns false, answering
  * nothing; the pool then hands the job to a worker.  deliver takes a job
  * back, on the loop thread. */
-typedef bool pool_run_fn(struct job *j, uint64_t budget_ns);
+typedef int pool_run_fn(struct job *j, uint64_t budget_ns);
 typedef void pool_deliver_fn(struct pool *p, struct job *j);
 /* Starts nthreads workers that answer jobs with run; finished jobs are
- * handed back, on the loop thread of base, to deliver one at a time. */
+ * handed back, on the loop thread of base, to deliver one at a time, and
+ * a job whose stream has new frames to progress. */
 struct pool *pool_new(struct event_base *base, unsigned nthreads, pool_run_fn *run,
-                      pool_deliver_fn *deliver);
+                      pool_deliver_fn *deliver, pool_deliver_fn *progress);
+/* Any thread: j's stream has frames (the loop calls progress soon). */
+void pool_progress(struct pool *p, struct job *j);
+/* Any thread: a detached job is answered: drop its index reference and
+ * hand it back as a worker would. */
+void pool_job_finish(struct pool *p, struct job *j);
+/* Any thread: room for one more detached job (at most POOL_MAX_DETACHED
+ * at once)?  If so it is counted until its pool_job_finish. */
+bool pool_try_detach(struct pool *p);
+/* A pool_try_detach that found no thread after all. */
+void pool_job_finish_undo(struct pool *p);
+#define POOL_MAX_DETACHED 64
 /* Lets the workers finish every job submitted, joins them, delivers what
  * came back, frees the job free list. */
 void pool_free(struct pool *p);
@@ -312,6 +353,20 @@ void pool_flush(struct pool *p);
  * no job is out with the workers (the loop's spin, server_run). */
 uint64_t pool_jobs(const struct pool *p);
 bool pool_idle(const struct pool *p);
+
+/* ==== stream.c: a streamed answer's frames, with backpressure =========== */
+
+struct stream;
+struct stream *stream_new(struct pool *p, struct job *j);
+void stream_free(struct stream *s);
+/* The maker's thread: queues a frame (handler_ctx.push); see stream.c. */
+bool stream_push(void *arg, const uint8_t *frame, size_t len);
+/* Loop thread: the oldest queued frame, if any; free it with
+ * stream_chunk_free(handle) once copied. */
+bool stream_take(struct stream *s, uint8_t **frame, size_t *len, void **handle);
+void stream_chunk_free(void *handle);
+/* Loop thread: whether frames are queued. */
+bool stream_pending(struct stream *s);
 
 /* ==== conn.c: one client connection ====================================== */
 
@@ -341,6 +396,8 @@ void conn_free(struct conn *c);
 /* The pool's deliver callback: a job is back from its worker; a job whose
  * connection is gone goes back to p's free list. */
 void conn_job_done(struct pool *p, struct job *j);
+/* The pool's progress callback: j's stream has frames to send. */
+void conn_job_progress(struct pool *p, struct job *j);
 
 /* ==== server.c: listener, snapshot, lifecycle ============================= */
 

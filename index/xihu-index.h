@@ -292,4 +292,76 @@ int xihu_index_search(xihu_index *ix, const char *query, size_t query_len,
                 const xihu_index_search_opts *opts, xihu_index_results *out, xihu_err *err);
 void xihu_index_results_free(xihu_index_results *r);
 
+/* ---- exact search (xihu grep) ------------------------------------------- */
+
+typedef enum xihu_grep_case {
+	XIHU_GREP_CASE_SENSITIVE = 0,
+	XIHU_GREP_CASE_INSENSITIVE = 1, /* -i */
+	XIHU_GREP_CASE_SMART = 2,       /* -S: insensitive unless a literal is upper case */
+} xihu_grep_case;
+
+typedef enum xihu_grep_output {
+	XIHU_GREP_LINES = 0, /* matching lines with their matches, and context lines */
+	XIHU_GREP_FILES = 1, /* -l: each file with a match, once */
+	XIHU_GREP_COUNT = 2, /* -c: each file with a match and its matching lines' count */
+	XIHU_GREP_QUIET = 3, /* -q: stop at the first match */
+} xihu_grep_output;
+
+typedef struct xihu_grep_opts {
+	const char *const *patterns; /* npatterns >= 1; a line matches if any does */
+	const size_t *pattern_lens;
+	size_t npatterns;
+	bool fixed;                  /* -F */
+	bool word;                   /* -w */
+	xihu_grep_case case_mode;
+	const char *const *paths;    /* absolute and normalized: files or trees; none: every document */
+	size_t npaths;
+	const char *const *globs;    /* -g, ripgrep's override globs, in order ("!" negates) */
+	size_t nglobs;
+	const char *glob_base;       /* globs match paths relative to it (the client's cwd) */
+	uint32_t max_count;          /* -m: matching lines per file, 0 = no limit */
+	uint32_t before, after;      /* context lines */
+	xihu_grep_output output;
+	unsigned threads;            /* threads verifying, the caller's among them; 0 = 2 */
+	uint64_t deadline_ns;        /* CLOCK_MONOTONIC; 0 = none: XIHU_ETIMEOUT */
+	const _Atomic bool *cancel;  /* set by any thread: XIHU_ECANCELED */
+	/* extra files to read whatever the n-grams say (changed since the index
+	 * was committed; live sync knows them): absolute paths, or NULL */
+	const char *const *extra;
+	size_t nextra;
+} xihu_grep_opts;
+
+typedef struct xihu_grep_file {
+	const char *path; /* absolute path, or record id; not NUL-terminated */
+	uint32_t path_len;
+	bool record;
+	const xihu_index_line *lines; /* XIHU_GREP_LINES: in order; context lines have col 0, no spans */
+	uint32_t nlines;
+	uint64_t count;               /* matching lines (at most max_count) */
+} xihu_grep_file;
+
+typedef struct xihu_grep_stats {
+	uint64_t files_matched, lines_matched;
+	uint64_t candidates; /* documents the n-grams could not rule out */
+	uint64_t searched;   /* of those under the paths and globs: read and matched */
+} xihu_grep_stats;
+
+/* Called for each file with a match, in path order ('/' before any other
+ * byte), from the calling thread; non-zero stops the grep, which returns it. */
+typedef int (*xihu_grep_file_fn)(void *ctx, const xihu_grep_file *f);
+/* A file that could not be searched (unreadable, the match limit reached),
+ * one line naming it; the grep goes on, its answer is not complete. */
+typedef void (*xihu_grep_problem_fn)(void *ctx, const char *msg);
+
+/*
+ * Every line of the indexed files (and records) under paths that a pattern
+ * matches, as ripgrep 13 would print them: the n-gram index names the
+ * candidates, each is read (a file from disk, as it is now; a record from
+ * the doc store) and matched with PCRE2.  Errors: XIHU_EQUERY (err.column:
+ * the pattern's column), XIHU_ELIMIT (a pattern too long), XIHU_ETIMEOUT,
+ * XIHU_ECANCELED, XIHU_ECORRUPT, XIHU_ENOMEM, or on_file's return.
+ */
+int xihu_index_grep(xihu_index *ix, const xihu_grep_opts *o, xihu_grep_file_fn on_file,
+                    xihu_grep_problem_fn on_problem, void *ctx, xihu_grep_stats *stats, xihu_err *err);
+
 #endif

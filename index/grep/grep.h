@@ -109,9 +109,34 @@ void grep_scratch_free(grep_scratch *sc);
  * error returned by grep_match_text. */
 typedef int (*grep_line_fn)(void *ctx, uint64_t lineno, const char *line, size_t len,
                             const xihu_index_span *spans, uint32_t nspans);
+/* The matches of one line alone (no '\n' in it) into sc->spans: their
+ * number, or < 0 on an error (a PCRE2 code; -1000: out of memory). */
+int grep_match_line(const grep_matcher *m, grep_scratch *sc, const char *line, size_t n);
 /* Every matching line of text[0..len).  what names the text in errors
  * ("PATH: line N: ..."): XIHU_ELIMIT when the match limit was reached. */
 int grep_match_text(const grep_matcher *m, grep_scratch *sc, const char *text, size_t len, const char *what,
                     grep_line_fn fn, void *ctx, xihu_err *err);
+
+/* ==== candidates.c: the documents a grep reads ============================ */
+
+typedef struct grep_cand {
+	uint32_t seg, doc;  /* seg UINT32_MAX: an extra path (not in a segment) */
+	const char *name;   /* the doc's name (path or record id), not NUL-terminated */
+	uint32_t name_len;
+	bool record;
+	uint32_t rank; /* the first of the grep's paths it is under */
+} grep_cand;
+
+typedef struct grep_cands {
+	grep_cand *v; /* in path order */
+	size_t n, cap;
+	uint64_t candidates; /* docs the query did not rule out, before paths and globs */
+} grep_cands;
+
+/* The live docs of ix that q does not rule out, under o's paths and globs,
+ * with the docs always read and o's extra paths, sorted by the path
+ * argument they are under, then by path. */
+int grep_candidates(xihu_index *ix, const xihu_grep_opts *o, const gq *q, grep_cands *c, xihu_err *err);
+void grep_cands_free(grep_cands *c);
 
 #endif

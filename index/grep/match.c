@@ -449,7 +449,7 @@ static bool add_span(grep_scratch *sc, size_t s, size_t e)
  * empty match right where the last one ended is skipped.  Returns the
  * number of spans (in sc->spans), or <0 (a PCRE2 error, or -1000 for out of
  * memory). */
-static int line_matches(const grep_matcher *m, grep_scratch *sc, const char *line, size_t n)
+int grep_match_line(const grep_matcher *m, grep_scratch *sc, const char *line, size_t n)
 {
 	sc->nspans = 0;
 	size_t at = 0, last_end = SIZE_MAX;
@@ -527,7 +527,7 @@ int grep_match_text(const grep_matcher *m, grep_scratch *sc, const char *text, s
 			le = end;
 		lineno += count_lines(counted, ls);
 		counted = ls;
-		int n = line_matches(m, sc, ls, (size_t)(le - ls));
+		int n = grep_match_line(m, sc, ls, (size_t)(le - ls));
 		if (n < 0)
 			return match_error(n, what, lineno, err);
 		if (n > 0) {

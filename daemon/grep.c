@@ -1,0 +1,317 @@
+/*
+ * grep.c: a GrepRequest answered as a stream of GrepResponse frames.
+ *
+ * The grep itself is the index library's (xihu_index_grep): it hands the
+ * matching files over in path order; they are packed into frames of about
+ * FRAME_TARGET bytes, each pushed to the connection as soon as it is full
+ * (handler_ctx.push, which waits while the client is behind: stream.c), so
+ * the first lines go out before the last file is read and the daemon holds
+ * one frame of the answer, never the whole.  The last frame carries done,
+ * the counts and the files that could not be searched (errors).
+ *
+ * Frames are assembled from protobuf-c's own packing of each GrepFile: a
+ * repeated message field is its entries' encodings one after another, so
+ * a frame is the Response's id and version, field 16 (grep) and its length,
+ * then the files, and on the last frame the packed GrepResponse with done.
+ *
+ * Called by handler.c (handler_serve) on a stream thread (server.c).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frame.h"
+#include "xihu.pb-c.h"
+#include "xihud.h"
+
+#define FRAME_TARGET (64u << 10)  /* bytes of files in a frame before it is sent */
+#define PIECE_BYTES (256u << 10)  /* a file's lines in one GrepFile entry at most */
+#define MAX_ERRORS 100            /* errors listed in the last frame; more are counted */
+
+typedef struct gstate {
+	const struct handler_ctx *ctx;
+	uint64_t id;
+	Xihu__GrepOutput output;
+	uint8_t *files; /* GrepResponse field 1 entries, packed */
+	size_t len, cap;
+	bool oom, gone;
+	char **errors;
+	size_t nerrors, more_errors;
+} gstate;
+
+static bool reserve(gstate *g, size_t n)
+{
+	if (g->len + n <= g->cap)
+		return true;
+	size_t cap = g->cap ? g->cap : FRAME_TARGET * 2;
+	while (cap < g->len + n)
+		cap *= 2;
+	uint8_t *b = realloc(g->files, cap);
+	if (!b) {
+		g->oom = true;
+		return false;
+	}
+	g->files = b;
+	g->cap = cap;
+	return true;
+}
+
+static size_t varint(uint8_t *out, uint64_t v)
+{
+	size_t n = 0;
+	do {
+		out[n++] = (uint8_t)(v & 0x7f) | (v > 0x7f ? 0x80 : 0);
+		v >>= 7;
+	} while (v);
+	return n;
+}
+
+/* Frame = header, the Response's id and version, field 16 with the files
+ * and tail (a packed GrepResponse, or nothing) as its bytes, into out. */
+static bool make_frame(gstate *g, const uint8_t *tail, size_t tail_len, struct reply *out)
+{
+	Xihu__Response r = XIHU__RESPONSE__INIT;
+	r.id = g->id;
+	r.version = XIHU_PROTO_VERSION;
+	uint8_t head[32];
+	size_t hn = xihu__response__pack(&r, head);
+	uint8_t tag[12];
+	size_t inner = g->len + tail_len;
+	size_t tn = varint(tag, 16u << 3 | 2);
+	tn += varint(tag + tn, inner);
+	size_t n = hn + tn + inner;
+	if (n > XIHU_MAX_RESPONSE_FRAME)
+		return false;
+	if (out->cap < XIHU_FRAME_HEADER + n) {
+		uint8_t *b = realloc(out->buf, XIHU_FRAME_HEADER + n);
+		if (!b)
+			return false;
+		out->buf = b;
+		out->cap = XIHU_FRAME_HEADER + n;
+	}
+	uint8_t *p = out->buf;
+	frame_put_len(p, (uint32_t)n);
+	p += XIHU_FRAME_HEADER;
+	memcpy(p, head, hn), p += hn;
+	memcpy(p, tag, tn), p += tn;
+	memcpy(p, g->files, g->len), p += g->len;
+	if (tail_len)
+		memcpy(p, tail, tail_len);
+	out->len = XIHU_FRAME_HEADER + n;
+	g->len = 0;
+	return true;
+}
+
+/* Sends the files gathered so far as a frame of their own. */
+static bool flush(gstate *g)
+{
+	struct reply fr = {0};
+	bool ok = make_frame(g, NULL, 0, &fr) && g->ctx->push(g->ctx->push_arg, fr.buf, fr.len);
+	if (!ok)
+		g->gone = true;
+	reply_free(&fr);
+	return ok;
+}
+
+/* Packs lines [from, to) of f as one GrepFile entry. */
+static bool pack_piece(gstate *g, const xihu_grep_file *f, uint32_t from, uint32_t to, uint64_t count)
+{
+	uint32_t n = to - from, nspans = 0;
+	for (uint32_t i = from; i < to; i++)
+		nspans += f->lines[i].nspans;
+	Xihu__Line *lines = calloc(n ? n : 1, sizeof *lines);
+	Xihu__Line **lp = calloc(n ? n : 1, sizeof *lp);
+	Xihu__Span *spans = calloc(nspans ? nspans : 1, sizeof *spans);
+	Xihu__Span **sp = calloc(nspans ? nspans : 1, sizeof *sp);
+	bool ok = lines && lp && spans && sp;
+	for (uint32_t i = 0, k = 0; ok && i < n; i++) {
+		const xihu_index_line *l = &f->lines[from + i];
+		xihu__line__init(&lines[i]);
+		lines[i].line = l->line;
+		lines[i].col = l->col;
+		lines[i].text.data = (uint8_t *)l->text;
+		lines[i].text.len = l->len;
+		lines[i].n_spans = l->nspans;
+		lines[i].spans = sp + k;
+		for (uint32_t s = 0; s < l->nspans; s++, k++) {
+			xihu__span__init(&spans[k]);
+			spans[k].start = l->spans[s].start;
+			spans[k].end = l->spans[s].end;
+			sp[k] = &spans[k];
+		}
+		lp[i] = &lines[i];
+	}
+	if (ok) {
+		Xihu__GrepFile gf = XIHU__GREP_FILE__INIT;
+		gf.path.data = (uint8_t *)f->path;
+		gf.path.len = f->path_len;
+		gf.kind = f->record ? XIHU__DOC_KIND__DOC_RECORD : XIHU__DOC_KIND__DOC_FILE;
+		gf.n_lines = n;
+		gf.lines = lp;
+		gf.count = count;
+		size_t sz = xihu__grep_file__get_packed_size(&gf);
+		ok = reserve(g, sz + 12);
+		if (ok) {
+			g->len += varint(g->files + g->len, 1u << 3 | 2);
+			g->len += varint(g->files + g->len, sz);
+			g->len += xihu__grep_file__pack(&gf, g->files + g->len);
+		}
+	}
+	free(lines), free(lp), free(spans), free(sp);
+	if (!ok)
+		g->oom = true;
+	return ok;
+}
+
+static int on_file(void *arg, const xihu_grep_file *f)
+{
+	gstate *g = arg;
+	if (g->output == XIHU__GREP_OUTPUT__GREP_QUIET)
+		return 0;
+	/* a file's lines in pieces of about PIECE_BYTES, each its own entry */
+	uint32_t from = 0;
+	do {
+		uint32_t to = from;
+		size_t bytes = 0;
+		uint64_t matched = 0;
+		while (to < f->nlines && (to == from || bytes < PIECE_BYTES)) {
+			bytes += f->lines[to].len + 16;
+			matched += f->lines[to].nspans > 0;
+			to++;
+		}
+		if (!pack_piece(g, f, from, to, f->nlines ? matched : f->count))
+			return XIHU_ENOMEM;
+		if (g->len >= FRAME_TARGET && !flush(g))
+			return XIHU_ECANCELED;
+		from = to;
+	} while (from < f->nlines);
+	return 0;
+}
+
+static void on_problem(void *arg, const char *msg)
+{
+	gstate *g = arg;
+	if (g->nerrors == MAX_ERRORS) {
+		g->more_errors++;
+		return;
+	}
+	char **v = realloc(g->errors, (g->nerrors + 1) * sizeof *v);
+	if (!v)
+		return;
+	g->errors = v;
+	if ((v[g->nerrors] = strdup(msg)) != NULL)
+		g->nerrors++;
+}
+
+/* The strings of a bytes list, NUL-terminated, in one allocation. */
+static char **strings(const ProtobufCBinaryData *b, size_t n)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += b[i].len + 1;
+	char **v = malloc(n * sizeof *v + total + 1);
+	if (!v)
+		return NULL;
+	char *p = (char *)(v + n);
+	for (size_t i = 0; i < n; i++) {
+		v[i] = p;
+		memcpy(p, b[i].data, b[i].len);
+		p[b[i].len] = 0;
+		p += b[i].len + 1;
+	}
+	return v;
+}
+
+/* The last frame: the files left, done and the counts. */
+static void finish(gstate *g, const xihu_grep_stats *st, uint64_t took_us, struct reply *out)
+{
+	char extra[96];
+	char **errs = g->errors;
+	size_t nerr = g->nerrors;
+	if (g->more_errors) {
+		snprintf(extra, sizeof extra, "... and %zu more files that could not be searched", g->more_errors);
+		char **v = realloc(g->errors, (nerr + 1) * sizeof *v);
+		if (v) {
+			g->errors = errs = v;
+			errs[nerr++] = extra;
+		}
+	}
+	Xihu__GrepResponse gr = XIHU__GREP_RESPONSE__INIT;
+	gr.done = true;
+	gr.files_matched = st->files_matched;
+	gr.lines_matched = st->lines_matched;
+	gr.candidates = st->candidates;
+	gr.searched = st->searched;
+	gr.took_us = took_us;
+	gr.n_errors = nerr;
+	gr.errors = errs;
+	size_t n = xihu__grep_response__get_packed_size(&gr);
+	uint8_t *tail = malloc(n ? n : 1);
+	if (!tail || !make_frame(g, tail, xihu__grep_response__pack(&gr, tail), out))
+		handler_error_reply(g->id, XIHU__ERROR_CODE__E_INTERNAL, "grep: out of memory", out);
+	free(tail);
+}
+
+void serve_grep(const struct handler_ctx *ctx, uint64_t id, const Xihu__GrepRequest *gr, struct reply *out)
+{
+	uint64_t t0 = xihud_now_us();
+	if (gr->n_patterns == 0) {
+		handler_error_reply(id, XIHU__ERROR_CODE__E_BAD_REQUEST, "grep: no pattern", out);
+		return;
+	}
+	xihu_index *picked = NULL;
+	char why[600];
+	if (registry_pick(ctx->reg, gr->index, gr->cwd, &picked, why, sizeof why)) {
+		handler_error_reply(id, XIHU__ERROR_CODE__E_INDEX, why, out);
+		return;
+	}
+	char **pats = strings(gr->patterns, gr->n_patterns);
+	/* no path: the client's directory, as ripgrep searches its own */
+	ProtobufCBinaryData cwd = {gr->cwd ? strlen(gr->cwd) : 0, (uint8_t *)gr->cwd};
+	size_t npaths = gr->n_paths ? gr->n_paths : cwd.len ? 1 : 0;
+	char **paths = strings(gr->n_paths ? gr->paths : &cwd, npaths);
+	char **globs = strings(gr->globs, gr->n_globs);
+	size_t *lens = malloc(gr->n_patterns * sizeof *lens);
+	gstate g = {.ctx = ctx, .id = id, .output = gr->output};
+	if (!pats || !paths || !globs || !lens) {
+		handler_error_reply(id, XIHU__ERROR_CODE__E_INTERNAL, "grep: out of memory", out);
+		goto done;
+	}
+	for (size_t i = 0; i < gr->n_patterns; i++)
+		lens[i] = gr->patterns[i].len;
+	xihu_grep_opts o = {
+		.patterns = (const char *const *)pats, .pattern_lens = lens, .npatterns = gr->n_patterns,
+		.fixed = gr->fixed_strings, .word = gr->word, .case_mode = (xihu_grep_case)gr->case_mode,
+		.paths = (const char *const *)paths, .npaths = npaths,
+		.globs = (const char *const *)globs, .nglobs = gr->n_globs,
+		.glob_base = gr->cwd && gr->cwd[0] ? gr->cwd : NULL,
+		.max_count = gr->max_count, .before = gr->before, .after = gr->after,
+		.output = (xihu_grep_output)gr->output, .cancel = ctx->cancel,
+		.extra = ctx->changed, .nextra = ctx->nchanged,
+	};
+	if (o.before > 1000000)
+		o.before = 1000000;
+	if (o.after > 1000000)
+		o.after = 1000000;
+	xihu_grep_stats st = {0};
+	xihu_err err = {0};
+	int rc = xihu_index_grep(picked ? picked : ctx->ix, &o, on_file, on_problem, &g, &st, &err);
+	if (rc == 0 && g.oom)
+		rc = xihu_err_set(&err, XIHU_ENOMEM, "grep: out of memory");
+	if (rc == 0) {
+		stats_record(ctx->stats, xihud_now_us() - t0);
+		finish(&g, &st, xihud_now_us() - t0, out);
+	} else if (rc == XIHU_EQUERY) {
+		handler_query_error(id, err.column, err.msg, out);
+	} else {
+		handler_index_error(id, &err, out);
+	}
+done:
+	xihu_index_unref(picked);
+	for (size_t i = 0; i < g.nerrors; i++)
+		if (i < MAX_ERRORS)
+			free(g.errors[i]);
+	free(g.errors);
+	free(g.files);
+	free(pats), free(paths), free(globs), free(lens);
+}

@@ -1,0 +1,524 @@
+/*
+ * exec.c: xihu_index_grep, a grep over an open index (xihu-index.h).
+ *
+ * The patterns are compiled (match.c) and planned (regex_plan.c); the
+ * candidates (candidates.c) are read and matched by `threads` threads,
+ * the caller's among them, and handed to on_file strictly in path order
+ * by the caller's thread, as soon as every file before them is done: a
+ * file's result waits in one of WINDOW slots, and no thread takes a file
+ * WINDOW places past the first one not yet handed over, so the memory held
+ * is that of at most WINDOW files' matches whatever the answer's size, and
+ * a caller that blocks in on_file (a slow client) stops the readers too.
+ *
+ * What is read is what ripgrep reads: a file's bytes on disk as they are
+ * now (a file gone since the index was committed is skipped, as ripgrep
+ * would not see it), a record's text from the doc store.  Binary files as
+ * ripgrep 13 treats the files it finds in a tree: a NUL byte in the first
+ * 64 KiB and the file is skipped; later, the lines before the 64 KiB block
+ * holding it are searched (ripgrep reads 64 KiB at a time and stops at the
+ * block where it sees one), and -c skips such a file.  A UTF-8 byte order
+ * mark is not part of the first line.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "grep/grep.h"
+
+#define WINDOW 64u              /* files verified ahead of the one handed over */
+#define BINARY_BLOCK (64u << 10) /* ripgrep's read size: see the top */
+#define KEEP_READ (8u << 20)     /* a read buffer larger than this is freed after use */
+
+typedef struct rline {
+	uint64_t lineno;
+	size_t off; /* in the arena */
+	uint32_t len, col, span0, nspans;
+} rline;
+
+/* One file's result, in its slot until handed over. */
+typedef struct fres {
+	xbuf arena;
+	rline *lines;
+	size_t nlines, caplines;
+	xihu_index_span *spans;
+	size_t nspans, capspans;
+	uint64_t count;
+	bool matched, done, oom;
+	char problem[sizeof(((xihu_err *)0)->msg)];
+} fres;
+
+typedef struct run {
+	xihu_index *ix;
+	const xihu_grep_opts *o;
+	const grep_matcher *m;
+	const grep_cands *c;
+	fres slots[WINDOW];
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	size_t next_take, next_emit;
+	bool stop;
+	int rc; /* the first fatal error, with err */
+	xihu_err err;
+} run;
+
+/* What one thread needs: its match scratch and read buffer. */
+typedef struct worker {
+	run *r;
+	grep_scratch sc;
+	xbuf buf;
+	pthread_t th;
+} worker;
+
+static bool stop_requested(run *r)
+{
+	const xihu_grep_opts *o = r->o;
+	if (o->cancel && atomic_load_explicit(o->cancel, memory_order_relaxed))
+		return true;
+	return o->deadline_ns && now_ns() >= o->deadline_ns;
+}
+
+/* ---- one file's lines ------------------------------------------------------ */
+
+typedef struct fctx {
+	const xihu_grep_opts *o;
+	fres *f;
+	const char *text, *end;
+	const char *next;    /* the start of the first line not yet added (after the last added) */
+	uint64_t next_no;    /* its number */
+	uint32_t after_left; /* context lines still owed after the last match */
+} fctx;
+
+static bool add_line(fctx *x, uint64_t no, const char *p, size_t len, const xihu_index_span *sp, uint32_t nsp)
+{
+	fres *f = x->f;
+	if (f->nlines == f->caplines) {
+		size_t cap = f->caplines ? f->caplines * 2 : 16;
+		rline *v = realloc(f->lines, cap * sizeof *v);
+		if (!v)
+			return false;
+		f->lines = v;
+		f->caplines = cap;
+	}
+	if (f->nspans + nsp > f->capspans) {
+		size_t cap = f->capspans ? f->capspans * 2 : 16;
+		while (cap < f->nspans + nsp)
+			cap *= 2;
+		xihu_index_span *v = realloc(f->spans, cap * sizeof *v);
+		if (!v)
+			return false;
+		f->spans = v;
+		f->capspans = cap;
+	}
+	if (len > UINT32_MAX)
+		len = UINT32_MAX;
+	f->lines[f->nlines++] = (rline){.lineno = no, .off = f->arena.len, .len = (uint32_t)len,
+	                                .col = nsp ? sp[0].start + 1 : 0, .span0 = (uint32_t)f->nspans,
+	                                .nspans = nsp};
+	memcpy(f->spans + f->nspans, sp, nsp * sizeof *sp);
+	f->nspans += nsp;
+	xbuf_put(&f->arena, p, len);
+	return f->arena.rc == 0;
+}
+
+/* Adds the lines from x->next up to (not including) stop as context, at
+ * most max of them from the front (after) or from the back (before). */
+static bool add_context(fctx *x, const char *stop, uint32_t max, bool from_back);
+static bool add_context(fctx *x, const char *stop, uint32_t max, bool from_back)
+{
+	if (max == 0 || x->next >= stop)
+		return true;
+	const char *p = x->next;
+	uint64_t no = x->next_no;
+	if (from_back) { /* skip all but the last max lines before stop */
+		uint64_t n = 0;
+		for (const char *q = p; q < stop && (q = memchr(q, '\n', (size_t)(stop - q))) != NULL; q++)
+			n++;
+		for (; n > max; n--, no++)
+			p = (const char *)memchr(p, '\n', (size_t)(stop - p)) + 1;
+	}
+	for (uint32_t k = 0; k < max && p < stop; k++, no++) {
+		const char *e = memchr(p, '\n', (size_t)(x->end - p));
+		if (!e)
+			e = x->end;
+		if (!add_line(x, no, p, (size_t)(e - p), NULL, 0))
+			return false;
+		p = e < x->end ? e + 1 : e;
+	}
+	x->next = p;
+	x->next_no = no;
+	return true;
+}
+
+static int on_match(void *ctx, uint64_t no, const char *line, size_t len, const xihu_index_span *sp,
+                    uint32_t nsp)
+{
+	fctx *x = ctx;
+	const xihu_grep_opts *o = x->o;
+	fres *f = x->f;
+	f->matched = true;
+	f->count++;
+	if (o->output == XIHU_GREP_LINES) {
+		bool ok = true;
+		if (x->after_left) {
+			uint32_t n = x->after_left;
+			x->after_left = 0;
+			ok = add_context(x, line, n, false);
+		}
+		if (ok && x->next < line) { /* skip to the before-context */
+			ok = add_context(x, line, o->before, true);
+			if (x->next < line) { /* no before-context wanted: jump */
+				x->next_no = no;
+				x->next = line;
+			}
+		}
+		if (!ok || !add_line(x, no, line, len, sp, nsp)) {
+			f->oom = true;
+			return -1;
+		}
+		x->next = line + len < x->end ? line + len + 1 : x->end;
+		x->next_no = no + 1;
+		x->after_left = o->after;
+	}
+	if (o->output == XIHU_GREP_FILES || o->output == XIHU_GREP_QUIET)
+		return 1;
+	return o->max_count && f->count >= o->max_count ? 1 : 0;
+}
+
+/* The after-context of the last match: past -m's count, a line that
+ * matches shows as a match (ripgrep does so) but is not counted. */
+static bool add_after(fctx *x, worker *w)
+{
+	const grep_matcher *m = w->r->m;
+	for (uint32_t k = 0; k < x->after_left && x->next < x->end; k++) {
+		const char *p = x->next;
+		const char *e = memchr(p, '\n', (size_t)(x->end - p));
+		if (!e)
+			e = x->end;
+		int n = x->f->count && x->o->max_count ? grep_match_line(m, &w->sc, p, (size_t)(e - p)) : 0;
+		if (!add_line(x, x->next_no, p, (size_t)(e - p), n > 0 ? w->sc.spans : NULL, n > 0 ? (uint32_t)n : 0))
+			return false;
+		x->next = e < x->end ? e + 1 : e;
+		x->next_no++;
+	}
+	x->after_left = 0;
+	return true;
+}
+
+/* ---- reading --------------------------------------------------------------- */
+
+/* Reads path into buf.  0, 1 when it is gone or no regular file now (skip
+ * it), or an errno. */
+static int read_file(const char *path, xbuf *buf)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT || errno == ENOTDIR || errno == ELOOP ? 1 : errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		int e = S_ISREG(st.st_mode) ? errno : 0;
+		close(fd);
+		return e ? e : 1;
+	}
+	xbuf_reset(buf);
+	int rc = 0;
+	if (!xbuf_reserve(buf, (size_t)st.st_size + 1))
+		rc = ENOMEM;
+	while (rc == 0) {
+		if (buf->len == buf->cap && !xbuf_reserve(buf, 65536)) {
+			rc = ENOMEM;
+			break;
+		}
+		ssize_t k = read(fd, buf->p + buf->len, buf->cap - buf->len);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			rc = errno;
+		if (k <= 0)
+			break;
+		buf->len += (size_t)k;
+	}
+	close(fd);
+	return rc;
+}
+
+/* The part of text[0..*len) ripgrep searches (see the top); false: none. */
+static bool binary_cut(const xihu_grep_opts *o, const char *text, size_t *len)
+{
+	const char *nul = memchr(text, 0, *len);
+	if (!nul)
+		return true;
+	size_t at = (size_t)(nul - text);
+	if (at < BINARY_BLOCK || o->output == XIHU_GREP_COUNT)
+		return false;
+	size_t cut = at / BINARY_BLOCK * BINARY_BLOCK;
+	while (cut > 0 && text[cut - 1] != '\n')
+		cut--;
+	*len = cut;
+	return cut > 0;
+}
+
+static void verify(worker *w, size_t i, fres *f)
+{
+	run *r = w->r;
+	const grep_cand *c = &r->c->v[i];
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%.*s", (int)c->name_len, c->name);
+	char *owned = NULL;
+	const char *text;
+	size_t len;
+	if (c->record) {
+		xihu_err e = {0};
+		if (seg_doc_text(index_seg(r->ix, c->seg), c->doc, &owned, &len, &e) < 0) {
+			snprintf(f->problem, sizeof f->problem, "%s", e.msg);
+			return;
+		}
+		text = owned;
+	} else {
+		int rc = read_file(path, &w->buf);
+		if (rc) {
+			if (rc != 1)
+				snprintf(f->problem, sizeof f->problem, "%.400s: %s", path, strerror(rc));
+			return;
+		}
+		text = (const char *)w->buf.p;
+		len = w->buf.len;
+		if (!binary_cut(r->o, text, &len))
+			return;
+		if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+			text += 3, len -= 3;
+	}
+	fctx x = {.o = r->o, .f = f, .text = text, .end = text + len, .next = text, .next_no = 1};
+	xihu_err e = {0};
+	int rc = grep_match_text(r->m, &w->sc, text, len, path, on_match, &x, &e);
+	if (rc == 0 && x.after_left && !add_after(&x, w))
+		f->oom = true;
+	if (rc < 0 && !f->oom)
+		snprintf(f->problem, sizeof f->problem, "%s", e.msg);
+	free(owned);
+	if (w->buf.cap > KEEP_READ)
+		xbuf_free(&w->buf);
+}
+
+/* ---- threads and order -------------------------------------------------------- */
+
+static void fres_reset(fres *f)
+{
+	xbuf_reset(&f->arena);
+	if (f->arena.cap > KEEP_READ)
+		xbuf_free(&f->arena);
+	f->nlines = f->nspans = 0;
+	f->count = 0;
+	f->matched = f->done = f->oom = false;
+	f->problem[0] = 0;
+}
+
+static void fres_free(fres *f)
+{
+	xbuf_free(&f->arena);
+	free(f->lines);
+	free(f->spans);
+}
+
+/* Takes the next file if the window allows; r->mu held.  SIZE_MAX: none. */
+static size_t take(run *r)
+{
+	if (r->stop || r->next_take >= r->c->n || r->next_take >= r->next_emit + WINDOW)
+		return SIZE_MAX;
+	return r->next_take++;
+}
+
+static void *helper(void *arg)
+{
+	worker *w = arg;
+	run *r = w->r;
+	pthread_mutex_lock(&r->mu);
+	for (;;) {
+		size_t i = take(r);
+		if (i == SIZE_MAX) {
+			if (r->stop || r->next_take >= r->c->n)
+				break;
+			pthread_cond_wait(&r->cv, &r->mu);
+			continue;
+		}
+		pthread_mutex_unlock(&r->mu);
+		fres *f = &r->slots[i % WINDOW];
+		verify(w, i, f);
+		pthread_mutex_lock(&r->mu);
+		f->done = true;
+		pthread_cond_broadcast(&r->cv);
+	}
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+/* Hands file i's result to the caller (r->mu not held). */
+static int hand_over(run *r, size_t i, fres *f, xihu_grep_file_fn on_file, xihu_grep_problem_fn on_problem,
+                     void *ctx, xihu_grep_stats *st, xihu_index_line **lv, size_t *lcap)
+{
+	const grep_cand *c = &r->c->v[i];
+	if (f->oom)
+		return xihu_err_set(&r->err, XIHU_ENOMEM, "grep: out of memory");
+	if (f->problem[0] && on_problem)
+		on_problem(ctx, f->problem);
+	if (!f->matched)
+		return 0;
+	if (f->nlines > *lcap) {
+		xihu_index_line *v = realloc(*lv, f->nlines * sizeof *v);
+		if (!v)
+			return xihu_err_set(&r->err, XIHU_ENOMEM, "grep: out of memory");
+		*lv = v;
+		*lcap = f->nlines;
+	}
+	for (size_t k = 0; k < f->nlines; k++) {
+		const rline *l = &f->lines[k];
+		(*lv)[k] = (xihu_index_line){.line = l->lineno > UINT32_MAX ? UINT32_MAX : (uint32_t)l->lineno,
+		                             .col = l->col, .text = (char *)f->arena.p + l->off, .len = l->len,
+		                             .nspans = l->nspans, .spans = f->spans + l->span0};
+	}
+	st->files_matched++;
+	st->lines_matched += f->count;
+	xihu_grep_file gf = {.path = c->name, .path_len = c->name_len, .record = c->record, .lines = *lv,
+	                     .nlines = (uint32_t)f->nlines, .count = f->count};
+	return on_file(ctx, &gf);
+}
+
+/* The caller's thread: verifies too, and hands results over in order. */
+static void lead(run *r, worker *w, xihu_grep_file_fn on_file, xihu_grep_problem_fn on_problem, void *ctx,
+                 xihu_grep_stats *st)
+{
+	xihu_index_line *lv = NULL;
+	size_t lcap = 0;
+	pthread_mutex_lock(&r->mu);
+	while (r->next_emit < r->c->n && !r->stop) {
+		fres *f = &r->slots[r->next_emit % WINDOW];
+		if (f->done) {
+			size_t i = r->next_emit;
+			pthread_mutex_unlock(&r->mu);
+			int rc = hand_over(r, i, f, on_file, on_problem, ctx, st, &lv, &lcap);
+			bool quiet_hit = r->o->output == XIHU_GREP_QUIET && f->matched;
+			fres_reset(f);
+			if (!rc && stop_requested(r))
+				rc = xihu_err_set(&r->err, r->o->cancel && atomic_load(r->o->cancel) ? XIHU_ECANCELED
+				                                                                      : XIHU_ETIMEOUT,
+				                  "grep: %s", r->o->cancel && atomic_load(r->o->cancel) ? "cancelled"
+				                                                                        : "timed out");
+			pthread_mutex_lock(&r->mu);
+			r->next_emit++;
+			if (rc || quiet_hit) {
+				r->rc = rc;
+				r->stop = true;
+			}
+			pthread_cond_broadcast(&r->cv);
+			continue;
+		}
+		size_t i = take(r);
+		if (i == SIZE_MAX) {
+			pthread_cond_wait(&r->cv, &r->mu);
+			continue;
+		}
+		pthread_mutex_unlock(&r->mu);
+		fres *g = &r->slots[i % WINDOW];
+		verify(w, i, g);
+		pthread_mutex_lock(&r->mu);
+		g->done = true;
+		pthread_cond_broadcast(&r->cv);
+	}
+	r->stop = true;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	free(lv);
+}
+
+static int run_files(run *r, xihu_grep_file_fn on_file, xihu_grep_problem_fn on_problem, void *ctx,
+                     xihu_grep_stats *st, xihu_err *err)
+{
+	unsigned nth = r->o->threads ? r->o->threads : 2;
+	if (nth > 16)
+		nth = 16;
+	if (r->c->n < 8)
+		nth = 1;
+	worker w[16];
+	memset(w, 0, sizeof w);
+	unsigned started = 0;
+	int rc = 0;
+	for (unsigned t = 0; t < nth && rc == 0; t++) {
+		w[t].r = r;
+		rc = grep_scratch_init(&w[t].sc, r->m, err);
+		if (rc == 0 && t > 0 && pthread_create(&w[t].th, NULL, helper, &w[t]) == 0)
+			started = t;
+	}
+	if (rc == 0)
+		lead(r, &w[0], on_file, on_problem, ctx, st);
+	pthread_mutex_lock(&r->mu);
+	r->stop = true;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	for (unsigned t = 1; t <= started; t++)
+		pthread_join(w[t].th, NULL);
+	for (unsigned t = 0; t < nth; t++) {
+		grep_scratch_free(&w[t].sc);
+		xbuf_free(&w[t].buf);
+	}
+	st->searched = r->next_take;
+	if (rc == 0 && r->rc) {
+		rc = r->rc;
+		if (r->err.code)
+			*err = r->err;
+		else if (rc > 0 || !err->msg[0])
+			xihu_err_set(err, rc < 0 ? rc : XIHU_EINVAL, "grep: stopped by its caller");
+	}
+	return rc;
+}
+
+int xihu_index_grep(xihu_index *ix, const xihu_grep_opts *o, xihu_grep_file_fn on_file,
+                    xihu_grep_problem_fn on_problem, void *ctx, xihu_grep_stats *stats, xihu_err *err)
+{
+	xihu_grep_stats st = {0};
+	if (stats)
+		*stats = st;
+	grep_pattern_set ps = {.pat = o->patterns, .len = o->pattern_lens, .n = o->npatterns, .fixed = o->fixed,
+	                       .word = o->word, .case_mode = (grep_case)o->case_mode};
+	grep_matcher *m;
+	int rc = grep_matcher_new(&ps, &m, err);
+	if (rc)
+		return rc;
+	gq *q;
+	unsigned pf = (o->fixed ? GREP_PLAN_FIXED : 0) | (grep_matcher_caseless(m) ? GREP_PLAN_CASELESS : 0);
+	rc = grep_plan(o->patterns, o->pattern_lens, o->npatterns, pf, &q, err);
+	if (rc) {
+		grep_matcher_free(m);
+		return rc;
+	}
+	grep_cands c;
+	rc = grep_candidates(ix, o, q, &c, err);
+	gq_free(q);
+	if (rc == 0) {
+		st.candidates = c.candidates;
+		run *r = calloc(1, sizeof *r);
+		if (!r) {
+			rc = xihu_err_set(err, XIHU_ENOMEM, "grep: out of memory");
+		} else {
+			*r = (run){.ix = ix, .o = o, .m = m, .c = &c};
+			pthread_mutex_init(&r->mu, NULL);
+			pthread_cond_init(&r->cv, NULL);
+			rc = run_files(r, on_file, on_problem, ctx, &st, err);
+			for (unsigned k = 0; k < WINDOW; k++)
+				fres_free(&r->slots[k]);
+			pthread_mutex_destroy(&r->mu);
+			pthread_cond_destroy(&r->cv);
+			free(r);
+		}
+		grep_cands_free(&c);
+	}
+	grep_matcher_free(m);
+	if (stats)
+		*stats = st;
+	return rc;
+}
