@@ -62,7 +62,7 @@ static void usage(FILE *f)
 	        "  --idle-timeout SECS  close connections idle this long (default %u; 0: never)\n"
 	        "  --max-pending N      requests of one connection in flight at once; past it\n"
 	        "                       reading pauses (default %u)\n"
-	        "  --max-results N      offset + limit of one search (default 10000)\n"
+	        "  --max-results N      offset + limit of one search at most (default: no cap)\n"
 	        "  --request-timeout MS a search's deadline when its request sets none (default\n"
 	        "                       %u; 0: none); past it the answer is an E_LIMIT error\n"
 	        "  --no-sync            do not watch the index's trees (by default xihud\n"
@@ -215,7 +215,7 @@ static bool take_option(struct xihud_config *cfg, int c, const char *arg, bool *
 		cfg->max_pending = (unsigned)v;
 		return true;
 	case OPT_RESULTS:
-		if (parse_num("--max-results", arg, 1, 1000000, &v))
+		if (parse_num("--max-results", arg, 1, UINT32_MAX, &v))
 			return false;
 		cfg->max_results = (uint32_t)v;
 		return true;

@@ -98,7 +98,13 @@ static void answer(Xihu__Response *resp, uint64_t id, const char *what, struct r
 	resp->version = XIHU_PROTO_VERSION;
 	size_t n;
 	if (!pack(resp, out, &n)) {
-		char msg[64];
+		char msg[160];
+		if (n > XIHU_MAX_RESPONSE_FRAME) {
+			snprintf(msg, sizeof msg, "%s: the answer is %zu MiB, more than a frame holds (%u MiB): ask for "
+			         "fewer hits or lines at a time (-n, --offset)", what, n >> 20, XIHU_MAX_RESPONSE_FRAME >> 20);
+			error_reply(id, XIHU__ERROR_CODE__E_LIMIT, 0, msg, out);
+			return;
+		}
 		snprintf(msg, sizeof msg, "%s: out of memory", what);
 		error_reply(id, XIHU__ERROR_CODE__E_INTERNAL, 0, msg, out);
 	}

@@ -230,7 +230,7 @@ typedef struct xihu_limits {
 	uint32_t max_terms;             /* default 64 */
 	uint32_t max_depth;             /* parenthesis nesting, default 32 */
 	uint32_t max_prefix_expansions; /* terms one prefix may expand to, default 4096 */
-	uint32_t max_hits;              /* offset + limit, default 10000 */
+	uint32_t max_hits;              /* offset + limit at most; default 0: no cap */
 } xihu_limits;
 
 void xihu_limits_default(xihu_limits *out);

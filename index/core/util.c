@@ -62,7 +62,7 @@ void xihu_limits_default(xihu_limits *out)
 	out->max_terms = 64;
 	out->max_depth = 32;
 	out->max_prefix_expansions = 4096;
-	out->max_hits = 10000;
+	out->max_hits = 0; /* no cap: a page is at most the index's documents */
 }
 
 bool xihu_default_index_dir(char *buf, size_t size)

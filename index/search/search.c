@@ -125,7 +125,7 @@ int xihu_index_search(xihu_index *ix, const char *query, size_t query_len, const
 		o.limits = &deflim;
 	if (o.limit == 0)
 		o.limit = 10;
-	if ((uint64_t)o.offset + o.limit > o.limits->max_hits)
+	if (o.limits->max_hits && (uint64_t)o.offset + o.limit > o.limits->max_hits)
 		return xihu_err_set(err, XIHU_ELIMIT, "offset %u + limit %u exceeds the limit of %u hits",
 		                    o.offset, o.limit, o.limits->max_hits);
 	if (err)
@@ -138,8 +138,10 @@ int xihu_index_search(xihu_index *ix, const char *query, size_t query_len, const
 
 	qctx c = {.ix = ix, .lim = o.limits, .err = err, .deadline_ns = o.deadline_ns, .cancel = o.cancel};
 	score_init(&c);
+	/* no page holds more hits than the index has documents */
+	uint64_t want = (uint64_t)o.offset + o.limit;
 	topk t;
-	if (!topk_init(&t, o.offset + o.limit)) {
+	if (!topk_init(&t, (uint32_t)(want < c.ndocs ? want : c.ndocs))) {
 		query_free(q);
 		return xihu_err_set(err, XIHU_ENOMEM, "search: out of memory");
 	}

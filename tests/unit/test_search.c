@@ -182,13 +182,54 @@ static void prefix_limit_is_an_error(void **state)
 	xihu_index_results_free(&r);
 }
 
-static void too_many_hits_is_an_error(void **state)
+/* No cap on a page by default (a page past the end is empty); a cap the
+ * caller sets (xihud --max-results) is an error past it. */
+static void pages_have_no_cap_unless_one_is_set(void **state)
 {
 	(void)state;
 	xihu_index_results r;
 	xihu_err err = {0};
 	xihu_index_search_opts o = {.limit = 10, .offset = 1000000};
+	assert_int_equal(xihu_index_search(c.ix, "tie", 3, &o, &r, &err), XIHU_OK);
+	assert_int_equal(r.nhits, 0);
+	assert_int_equal(r.total, 3);
+	xihu_index_results_free(&r);
+	o = (xihu_index_search_opts){.limit = UINT32_MAX};
+	assert_int_equal(xihu_index_search(c.ix, "tie", 3, &o, &r, &err), XIHU_OK);
+	assert_int_equal(r.nhits, 3);
+	xihu_index_results_free(&r);
+	xihu_limits lim;
+	xihu_limits_default(&lim);
+	lim.max_hits = 100;
+	o = (xihu_index_search_opts){.limit = 10, .offset = 91, .limits = &lim};
 	assert_int_equal(xihu_index_search(c.ix, "tie", 3, &o, &r, &err), XIHU_ELIMIT);
+}
+
+/* More than the old cap of 10,000 hits: every one of 10,050 documents,
+ * in pages that continue where the last one ended. */
+static void ten_thousand_and_fifty_hits(void **state)
+{
+	(void)state;
+	corpus big;
+	assert_int_equal(corpus_init(&big, "/tmp/xihu-search-big.XXXXXX"), 0);
+	char name[32];
+	for (int i = 0; i < 10050; i++) {
+		snprintf(name, sizeof name, "f%05d.txt", i);
+		assert_int_equal(corpus_write(&big, name, "struct here\n"), 0);
+	}
+	assert_int_equal(corpus_open(&big, NULL), 0);
+	xihu_index_results r;
+	xihu_err err = {0};
+	xihu_index_search_opts o = {.limit = 60000};
+	assert_int_equal(xihu_index_search(big.ix, "struct", 6, &o, &r, &err), XIHU_OK);
+	assert_int_equal(r.nhits, 10050);
+	assert_int_equal(r.total, 10050);
+	xihu_index_results_free(&r);
+	o = (xihu_index_search_opts){.limit = 100, .offset = 10000};
+	assert_int_equal(xihu_index_search(big.ix, "struct", 6, &o, &r, &err), XIHU_OK);
+	assert_int_equal(r.nhits, 50);
+	xihu_index_results_free(&r);
+	assert_int_equal(corpus_free(&big), 0);
 }
 
 static void snapshot_survives_a_new_commit(void **state)
@@ -269,7 +310,8 @@ int main(void)
 		cmocka_unit_test(phrase_highlights_only_where_it_matches),
 		cmocka_unit_test(syntax_error_names_column),
 		cmocka_unit_test(prefix_limit_is_an_error),
-		cmocka_unit_test(too_many_hits_is_an_error),
+		cmocka_unit_test(pages_have_no_cap_unless_one_is_set),
+		cmocka_unit_test(ten_thousand_and_fifty_hits),
 		cmocka_unit_test(snapshot_survives_a_new_commit),
 		cmocka_unit_test(damaged_file_is_refused_by_name),
 	};
