@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # tests/editors/editors.sh CASE: the editor integrations of editors/ against
 # a real daemon.  Builds a small tree whose words stand at known lines and
-# columns (one after a tab, one after UTF-8 letters), indexes it with
+# columns (one after a tab, one after UTF-8 letters), with a project (a
+# directory with a .git) inside it for the exact searches, indexes it with
 # xihu-index, serves it with xihud, and runs an editor headless in the tree:
 #   vim       Vim 9 with plugin/xihu.vim (tests/editors/vim_test.vim)
 #   nvim      Neovim with the same Vim script
 #   nvim_lua  Neovim's lua/xihu: search, query and the picker (nvim_test.lua)
-#   emacs     xihu.el: xihu-search, next-error and the xref backend (emacs_test.el)
-# The editor writes what it got into $XIHU_TEST_OUT/*.txt; this script compares.
+#   emacs     xihu.el: xihu-search, xihu-grep, next-error and the xref
+#             backend (emacs_test.el)
+# The editor writes what it got into $XIHU_TEST_OUT/*.txt; this script
+# compares, with what xihu search and xihu grep print themselves.
 # Binaries come from XIHU_INDEX_BIN, XIHUD_BIN, XIHU_BIN; the plugins from
 # XIHU_EDITORS_DIR.
 set -u
@@ -45,6 +48,18 @@ printf 'int main(void)\n{\n\treturn kangaroo_count();\n}\n' >"$TREE/src/main.c"
 printf 'the kangaroo jumps\nno marsupial here\n  a kangaroo again\n' >"$TREE/docs/notes.txt"
 printf 'wombat and kangaroo\n' >"$TREE/docs/zoo.md"
 printf 'h\303\251llo w\303\266rld\tkangaroo\n' >"$TREE/docs/utf8.txt"
+# A project (proj/, with its .git) inside the indexed tree, for the exact
+# searches: 150 files with spin_lock in proj/drivers/ (more than any old
+# cap of 100 files), one more in proj/include/, and one outside the
+# project, in other/, that a search from proj/ must not list.  koala is in
+# one file in and one out of it, for the word search's project filter.
+mkdir -p "$TREE/proj/.git" "$TREE/proj/drivers" "$TREE/proj/include" "$TREE/other"
+for i in $(seq -w 0 149); do
+	printf 'static void dev%s_open(struct dev *dev)\n{\n\tspin_lock(&dev->lock);\n}\n' "$i" \
+		>"$TREE/proj/drivers/dev$i.c"
+done
+printf '/* koala */\n#define LOCK(d) spin_lock(&(d)->lock)\n' >"$TREE/proj/include/lock.h"
+printf 'void f(void) { spin_lock(&other->lock); } /* koala */\n' >"$TREE/other/spin.c"
 "$XIHU_INDEX_BIN" --quiet --index "$T/idx" "$TREE" || fail "xihu-index exited $?"
 serve "$T/idx"
 cd "$TREE" || fail "cd $TREE"
@@ -63,6 +78,27 @@ run "$XIHU_BIN" search --vimgrep -- '"unclosed'
 expect_eq "xihu search \"unclosed: exit" "$RC" 2
 BAD_QUERY_ERR=$ERR
 [[ $BAD_QUERY_ERR == "xihu: "* ]] || fail "xihu's error is not one xihu: line: [$BAD_QUERY_ERR]"
+
+# What xihu grep answers in the project's root, its paths made relative to
+# the tree's top (as the tests write them): every match, none from other/.
+in_proj() {
+	cd "$TREE/proj" || fail "cd $TREE/proj"
+	run "$XIHU_BIN" grep --vimgrep "$@"
+	cd "$TREE" || fail "cd $TREE"
+	OUT=$(sed 's,^,proj/,' <<<"$OUT")
+}
+in_proj -e spin_lock
+expect_eq "xihu grep spin_lock in proj: exit" "$RC" 0
+expect_eq "xihu grep spin_lock in proj: lines" "$(wc -l <<<"$OUT")" 151
+expect_eq "xihu grep spin_lock in proj: outside it" "$(grep -c -v '^proj/' <<<"$OUT")" 0
+GREP_SPIN=$OUT
+in_proj -i -g '*.h' -e lock
+GREP_FLAGS=$OUT
+[ "$RC" = 0 ] && [ -n "$GREP_FLAGS" ] || fail "xihu grep -i -g '*.h' lock: exit $RC"
+in_proj -e '(unclosed'
+expect_eq "xihu grep (unclosed: exit" "$RC" 2
+GREP_BAD_ERR=$ERR
+[[ $GREP_BAD_ERR == "xihu: "* ]] || fail "xihu grep's error is not one xihu: line: [$GREP_BAD_ERR]"
 
 vim_expectations() {
 	expect_file async.txt "$RANKED"
@@ -161,6 +197,19 @@ docs/zoo.md:1:0:wombat and kangaroo"
 	expect_file error_msg.txt "$BAD_QUERY_ERR"
 	expect_file search_error.txt "$BAD_QUERY_ERR
 exited abnormally with code 2"
+	# xihu-grep from proj/drivers lists all of proj/, with no cap, in xihu's
+	# order; the buffer's directory is the root; next-error visits the first
+	expect_file grep.txt "$GREP_SPIN"
+	expect_file grep_dir.txt "proj/"
+	IFS=: read -r path line col _ <<<"$GREP_SPIN"
+	expect_file grep_visit.txt "$path:$line:$((col - 1))"
+	expect_file grep_flags.txt "$GREP_FLAGS"
+	expect_file grep_error_msg.txt "$GREP_BAD_ERR"
+	expect_file grep_usage.txt "xihu: xihu-grep lists matching lines; -l is not for it"
+	expect_file koala.txt "proj/include/lock.h:1:4:/* koala */"
+	expect_file koala_xref.txt "proj/include/lock.h:1:3:/* koala */"
+	expect_file more.txt "100 xihu: showing 100 of 151 files (xihu-max-results)"
+	expect_file more_xref.txt "100 xihu: showing 100 of 151 files (xihu-max-results)"
 	;;
 *)
 	fail "unknown case $CASE"
