@@ -118,6 +118,20 @@ vim_expectations() {
 	expect_file missing.txt "xihu: $RES/no-such-xihu: command not found (set g:xihu_command)
 8
 $RANKED"
+	# :XihuGrep from proj/drivers lists all of proj/, with no cap
+	expect_file grep.txt "$GREP_SPIN"
+	expect_file grep_title.txt "xihu grep: spin_lock"
+	expect_file grep_file.txt "$GREP_SPIN"
+	expect_file grep_flags.txt "$GREP_FLAGS"
+	expect_file grep_error.txt "$GREP_FLAGS"
+	expect_file grep_error_msg.txt "$GREP_BAD_ERR"
+	expect_file grep_nomatch.txt "0
+xihu: no match for nothingness"
+	expect_file grep_usage.txt "xihu: :XihuGrep lists matching lines; -l is not for it
+14"
+	expect_file koala.txt "proj/include/lock.h:1:4:/* koala */"
+	expect_file more.txt "100
+xihu: showing 100 of 151 files (g:xihu_max_results)"
 }
 
 case "$CASE" in
@@ -127,7 +141,8 @@ vim)
 	cp -r "$XIHU_EDITORS_DIR/vim/doc" "$T/doc"
 	vim -Nu NONE -i NONE -n -es -c "helptags $T/doc" -c 'qa!' >"$T/editor.log" 2>&1 ||
 		fail "helptags failed: $(cat "$T/editor.log")"
-	for tag in xihu :Xihu :XihuWord g:xihu_command g:xihu_max_results g:xihu_socket 'xihu-lua'; do
+	for tag in xihu :Xihu :XihuWord :XihuGrep xihu-root g:xihu_command g:xihu_max_results \
+		g:xihu_socket 'xihu-lua' 'xihu.grep()' 'xihu-picker'; do
 		grep -q "^$tag	" "$T/doc/tags" || fail "doc/xihu.txt has no tag $tag"
 	done
 	timeout 30 vim -Nu NONE -i NONE -n -es --cmd "set rtp^=$XIHU_EDITORS_DIR/vim" \

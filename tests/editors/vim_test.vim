@@ -4,6 +4,7 @@
 " waited for through the User XihuDone event, at most 5 s each.
 runtime plugin/xihu.vim
 let g:xihu_command = $XIHU_BIN
+let g:tree = getcwd()
 let g:done = 0
 autocmd User XihuDone let g:done += 1
 
@@ -14,6 +15,12 @@ endfunction
 " the quickfix list as path:line:col:text, as xihu --vimgrep prints it
 function! Items() abort
   return map(getqflist(), {_, e -> bufname(e.bufnr) . ':' . e.lnum . ':' . e.col . ':' . e.text})
+endfunction
+
+" the same, each path from the tree's top, wherever Vim's directory is
+function! TreeItems() abort
+  return map(getqflist(), {_, e -> substitute(fnamemodify(bufname(e.bufnr), ':p'),
+        \ '^\V' . escape(g:tree, '\') . '/', '', '') . ':' . e.lnum . ':' . e.col . ':' . e.text})
 endfunction
 
 function! Title() abort
@@ -77,4 +84,50 @@ call Out('done.txt', string(g:done))
 let g:xihu_command = $XIHU_TEST_OUT . '/no-such-xihu'
 Xihu kangaroo
 call Out('missing.txt', [LastMessage(), g:done] + Items())
+let g:xihu_command = $XIHU_BIN
+
+" :XihuGrep in a subdirectory of a project (proj/, with its .git), no file
+" open: every match under the project's root, none outside it
+cclose
+cd proj/drivers
+enew
+XihuGrep spin_lock
+call Wait(9)
+call Out('grep.txt', TreeItems())
+call Out('grep_title.txt', Title())
+
+" the root is the current file's, wherever Vim's directory is
+cclose
+execute 'cd' fnameescape(g:tree)
+edit proj/include/lock.h
+XihuGrep! spin_lock
+call Out('grep_file.txt', TreeItems())
+
+" options before the pattern
+cclose
+XihuGrep! -i -g *.h lock
+call Out('grep_flags.txt', TreeItems())
+
+" xihu's error: the list kept, its line shown
+XihuGrep! (unclosed
+call Out('grep_error.txt', TreeItems())
+call Out('grep_error_msg.txt', LastMessage())
+
+XihuGrep! nothingness
+call Out('grep_nomatch.txt', [len(getqflist()), LastMessage()])
+
+" an output mode that lists no lines is refused
+XihuGrep -l spin
+call Out('grep_usage.txt', [LastMessage(), g:done])
+
+" the word search keeps to the project too: koala is also in other/
+cclose
+cd proj/drivers
+enew
+Xihu! koala
+call Out('koala.txt', TreeItems())
+
+" more files than g:xihu_max_results (100): the list has 100, and says so
+Xihu! spin_lock
+call Out('more.txt', [len(uniq(sort(map(getqflist(), 'v:val.bufnr')))), LastMessage()])
 qa!
