@@ -120,12 +120,13 @@ def main():
     big = request(20, 1, search("fox " * 5000))
     write("fuzz_frame", "big-frame-grows-buffer", b"\x0e\x02" + frame(big) + frame(BODIES["status"]))
 
-    # fuzz_segment: byte 0 = file (in name order: 000000000001.docs .pos .post
-    # .store .terms, 000000000001_2.del, 000000000002.docs .pos .post .store
-    # .terms, MANIFEST, SETTINGS), byte 1 = flags (1 truncate, 2 reseal,
-    # 4 remove, 8 set), then [truncated length], then patches (u16 offset, value)
-    names = ["docs1", "pos1", "post1", "store1", "terms1", "del1", "docs2", "pos2",
-             "post2", "store2", "terms2", "manifest", "settings"]
+    # fuzz_segment: byte 0 = file (in name order: 000000000001.docs .grams
+    # .pos .post .store .terms, 000000000001_2.del, 000000000002.docs .grams
+    # .pos .post .store .terms, MANIFEST, SETTINGS), byte 1 = flags (1 truncate,
+    # 2 reseal, 4 remove, 8 set), then [truncated length], then patches (u16
+    # offset, value)
+    names = ["docs1", "grams1", "pos1", "post1", "store1", "terms1", "del1", "docs2", "grams2",
+             "pos2", "post2", "store2", "terms2", "manifest", "settings"]
     write("fuzz_segment", "pristine", b"\x00\x00")
     for i, n in enumerate(names):
         write("fuzz_segment", n + "-bad-magic", bytes([i, 0]) + b"\x00\x00\x01")
