@@ -6,7 +6,8 @@
 # xihu-index, serves it with xihud, and runs an editor headless in the tree:
 #   vim       Vim 9 with plugin/xihu.vim (tests/editors/vim_test.vim)
 #   nvim      Neovim with the same Vim script
-#   nvim_lua  Neovim's lua/xihu: search, query and the picker (nvim_test.lua)
+#   nvim_lua  Neovim's lua/xihu: search, query and the picker, typed into
+#             key by key (nvim_test.lua)
 #   emacs     xihu.el: xihu-search, xihu-grep, next-error and the xref
 #             backend (emacs_test.el)
 # The editor writes what it got into $XIHU_TEST_OUT/*.txt; this script
@@ -157,6 +158,14 @@ nvim)
 	;;
 nvim_lua)
 	need nvim
+	# picker_grep TEXT: the picker's list for TEXT, from xihu grep in proj/
+	picker_grep() {
+		cd "$TREE/proj" || fail "cd $TREE/proj"
+		run env XIHU_SOCKET="$SOCK" "$XIHU_BIN" grep --vimgrep -F -S -- "$1"
+		cd "$TREE" || fail "cd $TREE"
+		[ "$RC" = 0 ] || fail "xihu grep -F -S -- $1: exit $RC: $ERR"
+		OUT=$(sed -E 's/^([^:]*:[0-9]+:[0-9]+:)[[:space:]]*/\1 /' <<<"$OUT")
+	}
 	# the socket comes from setup{socket=...}, not from the environment
 	unset XIHU_SOCKET
 	export XIHU_TEST_SOCKET=$SOCK
@@ -170,16 +179,40 @@ nvim_lua)
 	expect_file query.txt "$RANKED"
 	expect_file query_nomatch.txt "0"
 	expect_file query_error.txt "$BAD_QUERY_ERR"
-	# the picker: a search replaced while it runs shows nothing; two
-	# queries typed within the debounce make one search; it lists xihu's
-	# answer; <C-p> wraps to the last, <C-n> goes on, <CR> opens the third
-	# at its line and (0-based) column
-	expect_file picker_replaced.txt "docs/notes.txt:2:4: no marsupial here"
-	expect_file picker_shown.txt "2 1"
-	expect_file picker.txt "$(sed -E 's/^([^:]*:[0-9]+:[0-9]+:)[[:space:]]*/\1 /' <<<"$RANKED")"
-	third=$(sed -n 3p <<<"$RANKED")
-	IFS=: read -r path line col _ <<<"$third"
-	expect_file picker_open.txt "$path $line $((col - 1)) 1"
+	expect_file search_koala.txt "proj/include/lock.h:1:4:/* koala */"
+	expect_file more.txt "100 xihu: showing 100 of 151 files (max_results)"
+	# (the summary's total may be a lower bound, said as "at least")
+	[ -f "$RES/query_more.txt" ] && sed -i 's/ of at least / of /' "$RES/query_more.txt"
+	expect_file query_more.txt "100 xihu: showing 100 of 151 files (max_results)"
+	[ -f "$RES/lua_error.txt" ] && fail "nvim_test.lua failed: $(cat "$RES/lua_error.txt")"
+	# the picker, typed into key by key from proj/drivers: at each key it
+	# lists what xihu grep -F -S finds in proj/, paths from there, the
+	# text trimmed, and says how many matched; still in Insert mode
+	steps=
+	for text in s sp spi spin spin_ spin_l spin_lo; do
+		picker_grep "$text"
+		n=$(wc -l <<<"$OUT")
+		want="$n matches"
+		[ "$n" -gt 1000 ] && want="$want, first 1000 listed"
+		steps+="$text [i] $want"$'\n'
+		[ "$text" = spin_l ] && spin_l=$OUT
+	done
+	expect_file picker_steps.txt "${steps%$'\n'}"
+	expect_file picker_spin_l.txt "$spin_l"
+	expect_file picker_spin_lo.txt "$OUT"
+	grep -q '^drivers/dev000.c:3:2: spin_lock(&dev->lock);$' "$RES/picker_spin_lo.txt" ||
+		fail "the picker does not list drivers/dev000.c's spin_lock line at spin_lo"
+	# cut at 100 lines, and saying so
+	expect_file picker_cut.txt "151 matches, first 100 listed
+100
+$(sed -n 100p <<<"$spin_l")"
+	# <CR> opens the third line at its line and (0-based) column
+	IFS=: read -r path line col _ <<<"$(sed -n 3p <<<"$spin_l")"
+	expect_file picker_open.txt "proj/$path $line $((col - 1)) 1"
+	# two greps, the first replaced: one list, the second's
+	picker_grep LOCK
+	expect_file picker_replaced.txt "1 2 1 match
+$OUT"
 	;;
 emacs)
 	need emacs
