@@ -37,6 +37,8 @@ struct grep_args {
 	const char **patterns, **globs, **words; /* argv's strings (malloc'd arrays) */
 	const char **paths; /* the PATHs: words, or words + 1 after the pattern */
 	size_t n_patterns, n_globs, n_paths;
+	size_t cap_patterns;
+	bool any_pattern; /* -e or -f given (-f of an empty file: no pattern, no match) */
 	bool fixed, word, quiet, files, count, vimgrep, json, column;
 	int case_mode;
 	int line_numbers, heading, with_filename; /* -1: not given */
@@ -57,6 +59,7 @@ static void usage_grep(FILE *f)
 	      "With no PATH, the current directory.\n"
 	      "\n"
 	      "  -e, --regexp PATTERN    a pattern (repeatable: a line matching any)\n"
+	      "  -f, --file FILE         the patterns of FILE, one per line (repeatable)\n"
 	      "  -F, --fixed-strings     the patterns are literal strings, not regexes\n"
 	      "  -i, --ignore-case       match case-insensitively\n"
 	      "  -s, --case-sensitive    match case-sensitively (the default)\n"
@@ -115,14 +118,14 @@ static int parse_count(const char *opt, const char *s, uint32_t *out)
 /* The option that takes a value, by its short letter (0 when none). */
 static char valued_short(char c)
 {
-	return c && strchr("emABCg", c) ? c : 0;
+	return c && strchr("emABCgf", c) ? c : 0;
 }
 
 static const struct long_opt {
 	const char *name;
 	char as; /* the short option it is, or a code of its own */
 } long_opts[] = {
-    {"regexp", 'e'},          {"max-count", 'm'},     {"after-context", 'A'},
+    {"regexp", 'e'},          {"file", 'f'},          {"max-count", 'm'},     {"after-context", 'A'},
     {"before-context", 'B'},  {"context", 'C'},       {"glob", 'g'},
     {"fixed-strings", 'F'},   {"ignore-case", 'i'},   {"case-sensitive", 's'},
     {"smart-case", 'S'},      {"word-regexp", 'w'},   {"files-with-matches", 'l'},
@@ -132,13 +135,73 @@ static const struct long_opt {
     {"no-heading", 3},        {"vimgrep", 4},         {"json", 5},
 };
 
+static bool add_pattern(struct grep_args *g, const char *p)
+{
+	if (g->n_patterns == g->cap_patterns) {
+		size_t cap = g->cap_patterns * 2 + 8;
+		const char **v = realloc(g->patterns, cap * sizeof *v);
+		if (!v) {
+			cli_error("grep: out of memory");
+			return false;
+		}
+		g->patterns = v;
+		g->cap_patterns = cap;
+	}
+	g->patterns[g->n_patterns++] = p;
+	return true;
+}
+
+/* -f FILE: a pattern per line (without its '\n'), as ripgrep reads them; a
+ * NUL byte cannot be sent as part of a pattern: an error naming the line. */
+static int patterns_of_file(struct grep_args *g, const char *path)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+	if (!f) {
+		cli_error("grep: %s: %s", path, strerror(errno));
+		return -1;
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	unsigned long no = 0;
+	int rc = 0;
+	while (rc == 0 && (n = getline(&line, &cap, f)) >= 0) {
+		no++;
+		if (n > 0 && line[n - 1] == '\n')
+			line[--n] = 0;
+		if (memchr(line, 0, (size_t)n)) {
+			cli_error("grep: %s: line %lu: a pattern cannot hold a NUL byte (use \\x00)", path, no);
+			rc = -1;
+		} else {
+			char *p = strdup(line);
+			if (!p || !add_pattern(g, p))
+				rc = -1;
+		}
+	}
+	if (rc == 0 && ferror(f)) {
+		cli_error("grep: %s: %s", path, strerror(errno));
+		rc = -1;
+	}
+	free(line);
+	if (f != stdin)
+		fclose(f);
+	return rc;
+}
+
 /* Applies option `c` (a short letter or a long option's code) with its
  * value v (valued ones only).  0, 1 after --help, -1 on an error. */
 static int apply(struct grep_args *g, char c, const char *v, const char *name)
 {
 	uint32_t n;
 	switch (c) {
-	case 'e': g->patterns[g->n_patterns++] = v; return 0;
+	case 'e':
+		if (!add_pattern(g, v))
+			return -1;
+		g->any_pattern = true;
+		return 0;
+	case 'f':
+		g->any_pattern = true;
+		return patterns_of_file(g, v);
 	case 'g': g->globs[g->n_globs++] = v; return 0;
 	case 'm':
 		g->max_count_set = true;
@@ -244,6 +307,7 @@ static int parse_grep(int argc, char **argv, struct grep_args *g, struct target 
 {
 	size_t cap = (size_t)argc + 1;
 	g->patterns = malloc(cap * sizeof *g->patterns);
+	g->cap_patterns = cap;
 	g->globs = malloc(cap * sizeof *g->globs);
 	g->paths = g->words = malloc(cap * sizeof *g->words);
 	if (!g->patterns || !g->globs || !g->words) {
@@ -267,12 +331,13 @@ static int parse_grep(int argc, char **argv, struct grep_args *g, struct target 
 			return rc;
 	}
 	g->n_paths = n_words;
-	if (!g->n_patterns) { /* no -e: the first word is the pattern */
+	if (!g->any_pattern) { /* no -e or -f: the first word is the pattern */
 		if (!n_words) {
 			cli_error("grep: no pattern given (see xihu grep --help)");
 			return -1;
 		}
-		g->patterns[g->n_patterns++] = g->paths[0];
+		if (!add_pattern(g, g->paths[0]))
+			return -1;
 		g->paths++;
 		g->n_paths--;
 	}
@@ -457,7 +522,14 @@ static int run_grep(const struct grep_args *g, const struct target *t)
 			abs[i] = roots[i].abs;
 		struct grep_view v;
 		plan_view(g, roots, n_roots, getcwd(cwd, sizeof cwd) ? cwd : NULL, &v);
-		if ((g->n_paths && !n_roots) || (g->max_count_set && !g->max_count))
+		size_t bytes = 0;
+		for (size_t i = 0; i < g->n_patterns; i++)
+			bytes += strlen(g->patterns[i]);
+		if (bytes > XIHU_GREP_MAX_PATTERN_BYTES) {
+			cli_error("grep: the patterns are %zu bytes in all; at most %u can be searched for", bytes,
+			          XIHU_GREP_MAX_PATTERN_BYTES);
+			rc = EXIT_ERROR;
+		} else if ((g->n_paths && !n_roots) || (g->max_count_set && !g->max_count) || !g->n_patterns)
 			rc = errors ? EXIT_ERROR : EXIT_NOMATCH; /* nothing to search, as rg */
 		else
 			rc = stream_grep(g, t, &v, abs, errors);

@@ -201,6 +201,9 @@ enum {
 	                            * upper-case letter */
 };
 
+/* The most bytes the patterns of one grep may hold together (xihud refuses more). */
+#define XIHU_GREP_MAX_PATTERN_BYTES (256u << 10)
+
 /* What a grep answers with (xihu_grep_request.output). */
 enum {
 	XIHU_GREP_OUT_LINES = 0, /* matching lines with their spans, and context lines */

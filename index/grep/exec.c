@@ -299,7 +299,7 @@ static void verify(worker *w, size_t i, fres *f)
 	int rc = grep_match_text(r->m, &w->sc, text, len, path, on_match, &x, &e);
 	if (rc == 0 && x.after_left && !add_after(&x, w))
 		f->oom = true;
-	if (rc < 0 && !f->oom)
+	if (rc != 0 && !f->oom)
 		snprintf(f->problem, sizeof f->problem, "%s", e.msg);
 	free(owned);
 	if (w->buf.cap > KEEP_READ)

@@ -268,6 +268,35 @@ static bool needs_lines(const grep_pattern_set *ps)
 
 /* ---- compiling ---------------------------------------------------------- */
 
+/* Where the group a missing ')' leaves open starts (0-based), as ripgrep
+ * points at it; else where PCRE2 noticed. */
+static uint32_t unclosed_group(const char *p, size_t n, uint32_t noticed)
+{
+	uint32_t stack[64];
+	size_t depth = 0;
+	bool in_class = false;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '\\') {
+			i++;
+		} else if (in_class) {
+			in_class = p[i] != ']';
+		} else if (p[i] == '[') {
+			in_class = true;
+			if (i + 1 < n && p[i + 1] == '^')
+				i++;
+			if (i + 1 < n && p[i + 1] == ']')
+				i++;
+		} else if (p[i] == '(') {
+			if (depth < 64)
+				stack[depth] = (uint32_t)i;
+			depth++;
+		} else if (p[i] == ')' && depth) {
+			depth--;
+		}
+	}
+	return depth && depth <= 64 ? stack[depth - 1] : noticed;
+}
+
 static int compile_error(grep_matcher *m, const tr *t, int code, size_t off, const grep_pattern_set *ps,
                          xihu_err *err)
 {
@@ -280,6 +309,8 @@ static int compile_error(grep_matcher *m, const tr *t, int code, size_t off, con
 	while (k + 1 < ps->n && col >= base + ps->len[k] + 1)
 		base += ps->len[k++] + 1;
 	col -= (uint32_t)base;
+	if (code == PCRE2_ERROR_MISSING_CLOSING_PARENTHESIS && k < ps->n)
+		col = unclosed_group(ps->pat[k], ps->len[k], col);
 	if (ps->n > 1)
 		xihu_err_set(err, XIHU_EQUERY, "regex parse error in pattern %zu at column %u: %s", k + 1, col + 1,
 		             (char *)msg);

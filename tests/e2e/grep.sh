@@ -13,6 +13,11 @@
 #   grep_stream  an answer of 400,000 lines streams through: all of it
 #                arrives, xihu's memory stays below the answer's size, and
 #                `| head -1` ends it quietly with exit 0
+#   grep_bad_input  an invalid regex (exit 2, its column), patterns that
+#                backtrack catastrophically in PCRE2 (the match limit stops
+#                them: a line naming the file and line, exit 2, and the
+#                daemon goes on serving), (a+)+$ over a 1 MB line of a's, a
+#                NUL byte in a pattern, a 1 MB pattern, a literal \n
 #
 # Binaries come from the environment: XIHU_INDEX_BIN, XIHUD_BIN, XIHU_BIN.
 set -u
@@ -86,6 +91,12 @@ grep_flags)
 	put "$TREE/sub-a.txt" 'ab foo\nfoo\n'
 	put "$TREE/words.txt" 'food fool\nfoo_bar\n(foo) [foo]\nFOO\n'
 	put "$TREE/re.txt" 'abc123\nabc\n12 34\n'
+	;;
+grep_bad_input)
+	put "$TREE/ok.txt" 'spin_lock(&dev->lock);\n'
+	put "$TREE/trap.txt" 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!\n'
+	head -c 1000000 /dev/zero | tr '\0' a >"$TREE/as.txt"
+	echo >>"$TREE/as.txt"
 	;;
 grep_stream)
 	mkdir -p "$TREE"
@@ -705,6 +716,33 @@ grep_flags)
 sub/x.c:2:zebra crossing"
 	within "the changed file's old line gone" "foo sub" "sub/deep/y.md:foobar"
 	[ "$FAILED" -eq 0 ] || fail "$FAILED of the checks above differ"
+	;;
+grep_bad_input)
+	cd "$TREE" || fail "cd $TREE"
+	# bad "PATTERN" RC STDERR-GLOB [ARGS...]: one line on stderr, nothing on stdout
+	bad() {
+		local what=$1 rc=$2 want=$3
+		shift 3
+		xihu grep "$@" >"$T/out" 2>"$T/err"
+		expect_eq "$what: exit" "$?" "$rc"
+		[[ "$(cat "$T/err")" == $want ]] || fail "$what: stderr [$(cat "$T/err")], want $want"
+		expect_eq "$what: one line" "$(wc -l <"$T/err")" 1
+		expect_eq "$what: stdout" "$(cat "$T/out")" ""
+	}
+	bad "invalid regex" 2 "*column 8*" 'spin_lo(ck'
+	bad "catastrophic" 2 "*trap.txt: line 1: *match limit*" '(a|a)+$' trap.txt
+	expect_eq "served after it" "$(xihu grep -c spin_lock)" "ok.txt:1"
+	t0=$(ms)
+	expect_eq "(a+)+\$ over 1 MB of a's" "$(xihu grep -c '(a+)+$' as.txt)" "1"
+	[ $(($(ms) - t0)) -lt 20000 ] || fail "(a+)+\$ took $(($(ms) - t0)) ms"
+	printf 'a\0b\n' >"$T/nul.pat"
+	bad "NUL in a pattern" 2 "*nul.pat: line 1:*NUL*" -f "$T/nul.pat"
+	xihu grep -c '\x00' >/dev/null 2>"$T/err"
+	expect_eq "\\x00: no match" "$?" 1
+	head -c 1000000 /dev/zero | tr '\0' q >"$T/big.pat"
+	bad "1 MB pattern" 2 "*1000000 bytes*" -f "$T/big.pat"
+	bad "literal newline" 2 "*not allowed*" 'a\nb'
+	expect_eq "still serving" "$(xihu grep -l 'dev->lock')" "ok.txt"
 	;;
 grep_stream)
 	cd "$TREE" || fail "cd $TREE"

@@ -18,12 +18,41 @@
 #include "xihu.pb-c.h"
 #include "xihud.h"
 
-/* Serves body through handler_serve with ctx and checks the answer. */
+/* A grep's frames ahead of its last: each a whole frame of a GrepResponse
+ * that is not done, its lines' spans inside their text. */
+static inline bool check_pushed(void *arg, const uint8_t *frame, size_t len)
+{
+	const uint64_t *id = arg;
+	FUZZ_CHECK(len > XIHU_FRAME_HEADER && frame_get_len(frame) == len - XIHU_FRAME_HEADER);
+	Xihu__Response *r = xihu__response__unpack(NULL, len - XIHU_FRAME_HEADER, frame + XIHU_FRAME_HEADER);
+	FUZZ_CHECK(r != NULL);
+	FUZZ_CHECK(r->id == *id && r->body_case == XIHU__RESPONSE__BODY_GREP && !r->grep->done);
+	for (size_t i = 0; i < r->grep->n_files; i++)
+		for (size_t j = 0; j < r->grep->files[i]->n_lines; j++) {
+			const Xihu__Line *l = r->grep->files[i]->lines[j];
+			for (size_t k = 0; k < l->n_spans; k++)
+				FUZZ_CHECK(l->spans[k]->start <= l->spans[k]->end && l->spans[k]->end <= l->text.len);
+		}
+	xihu__response__free_unpacked(r, NULL);
+	return true;
+}
+
+/* Serves body through handler_serve with ctx and checks the answer.  A
+ * streamed answer (HANDLER_STREAM: a grep) is served again as a stream
+ * thread would serve it, its frames checked as they come. */
 static inline void serve_and_check(const struct handler_ctx *ctx, const uint8_t *body,
                                    size_t len, struct reply *out)
 {
 	Xihu__Request *req = xihu__request__unpack(NULL, len, body);
 	enum handler_action act = handler_serve(ctx, body, len, out);
+	if (act == HANDLER_STREAM) {
+		FUZZ_CHECK(req && req->body_case == XIHU__REQUEST__BODY_GREP && out->len == 0);
+		uint64_t id = req->id;
+		struct handler_ctx sctx = *ctx;
+		sctx.push = check_pushed;
+		sctx.push_arg = &id;
+		act = handler_serve(&sctx, body, len, out);
+	}
 
 	FUZZ_CHECK(out->len >= XIHU_FRAME_HEADER);
 	FUZZ_CHECK(frame_get_len(out->buf) == out->len - XIHU_FRAME_HEADER);
