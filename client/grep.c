@@ -39,6 +39,9 @@ struct grep_args {
 	size_t n_patterns, n_globs, n_paths;
 	size_t cap_patterns;
 	bool any_pattern; /* -e or -f given (-f of an empty file: no pattern, no match) */
+	bool hidden;      /* --hidden */
+	const char **pattern_files; /* -f, read once the options are parsed */
+	size_t n_pattern_files;
 	bool fixed, word, quiet, files, count, vimgrep, json, column;
 	int case_mode;
 	int line_numbers, heading, with_filename; /* -1: not given */
@@ -67,6 +70,7 @@ static void usage_grep(FILE *f)
 	      "                          (of -i, -s and -S the last wins)\n"
 	      "  -w, --word-regexp       only whole-word matches\n"
 	      "  -g, --glob GLOB         only files matching GLOB (repeatable; !GLOB excludes)\n"
+	      "  -., --hidden            also files and directories whose name starts with '.'\n"
 	      "  -m, --max-count N       at most N matching lines per file\n"
 	      "  -A, --after-context N   N lines after each match\n"
 	      "  -B, --before-context N  N lines before each match\n"
@@ -133,6 +137,7 @@ static const struct long_opt {
     {"no-line-number", 'N'},  {"with-filename", 'H'}, {"no-filename", 'I'},
     {"help", 'h'},            {"column", 1},          {"heading", 2},
     {"no-heading", 3},        {"vimgrep", 4},         {"json", 5},
+    {"hidden", '.'},
 };
 
 static bool add_pattern(struct grep_args *g, const char *p)
@@ -146,6 +151,8 @@ static bool add_pattern(struct grep_args *g, const char *p)
 		}
 		g->patterns = v;
 		g->cap_patterns = cap;
+	g->pattern_files = malloc(cap * sizeof *g->pattern_files);
+	g->n_pattern_files = 0;
 	}
 	g->patterns[g->n_patterns++] = p;
 	return true;
@@ -199,9 +206,10 @@ static int apply(struct grep_args *g, char c, const char *v, const char *name)
 			return -1;
 		g->any_pattern = true;
 		return 0;
-	case 'f':
+	case 'f': /* read after the options: --help anywhere still only helps */
 		g->any_pattern = true;
-		return patterns_of_file(g, v);
+		g->pattern_files[g->n_pattern_files++] = v;
+		return 0;
 	case 'g': g->globs[g->n_globs++] = v; return 0;
 	case 'm':
 		g->max_count_set = true;
@@ -224,6 +232,7 @@ static int apply(struct grep_args *g, char c, const char *v, const char *name)
 	case 's': g->case_mode = XIHU_CASE_SENSITIVE; return 0;
 	case 'S': g->case_mode = XIHU_CASE_SMART; return 0;
 	case 'w': g->word = true; return 0;
+	case '.': g->hidden = true; return 0;
 	case 'l': g->files = true; return 0;
 	case 'c': g->count = true; return 0;
 	case 'q': g->quiet = true; return 0;
@@ -331,6 +340,13 @@ static int parse_grep(int argc, char **argv, struct grep_args *g, struct target 
 			return rc;
 	}
 	g->n_paths = n_words;
+	if (!g->pattern_files) {
+		cli_error("grep: out of memory");
+		return -1;
+	}
+	for (size_t k = 0; k < g->n_pattern_files; k++)
+		if (patterns_of_file(g, g->pattern_files[k]))
+			return -1;
 	if (!g->any_pattern) { /* no -e or -f: the first word is the pattern */
 		if (!n_words) {
 			cli_error("grep: no pattern given (see xihu grep --help)");
@@ -437,6 +453,7 @@ static void plan_request(const struct grep_args *g, const struct target *t,
 	    .n_paths = v->n_roots,
 	    .globs = g->globs,
 	    .n_globs = g->n_globs,
+	    .hidden = g->hidden,
 	    .max_count = g->max_count,
 	    .before = g->context_given ? g->context : g->before,
 	    .after = g->context_given ? g->context : g->after,
@@ -552,6 +569,7 @@ int cmd_grep(int argc, char **argv, struct target t)
 		rc = rc > 0 ? 0 : EXIT_ERROR;
 	}
 	free(g.patterns);
+	free(g.pattern_files);
 	free(g.globs);
 	free(g.words);
 	return rc;

@@ -498,6 +498,7 @@ static int grep_request_of(xihu_conn *c, const struct xihu_grep_request *req,
 	gr->n_paths = req->n_paths;
 	gr->paths = bins + req->n_patterns;
 	gr->n_globs = req->n_globs;
+	gr->hidden = req->hidden;
 	gr->globs = bins + req->n_patterns + req->n_paths;
 	gr->fixed_strings = req->fixed_strings;
 	gr->case_mode = (Xihu__GrepCase)req->case_mode;

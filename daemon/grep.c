@@ -284,7 +284,7 @@ void serve_grep(const struct handler_ctx *ctx, uint64_t id, const Xihu__GrepRequ
 		.fixed = gr->fixed_strings, .word = gr->word, .case_mode = (xihu_grep_case)gr->case_mode,
 		.paths = (const char *const *)paths, .npaths = npaths,
 		.globs = (const char *const *)globs, .nglobs = gr->n_globs,
-		.glob_base = gr->cwd && gr->cwd[0] ? gr->cwd : NULL,
+		.glob_base = gr->cwd && gr->cwd[0] ? gr->cwd : NULL, .hidden = gr->hidden,
 		.max_count = gr->max_count, .before = gr->before, .after = gr->after,
 		.output = (xihu_grep_output)gr->output, .cancel = ctx->cancel,
 		.extra = ctx->changed, .nextra = ctx->nchanged,

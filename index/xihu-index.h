@@ -319,6 +319,7 @@ typedef struct xihu_grep_opts {
 	const char *const *globs;    /* -g, ripgrep's override globs, in order ("!" negates) */
 	size_t nglobs;
 	const char *glob_base;       /* globs match paths relative to it (the client's cwd) */
+	bool hidden;                 /* also names starting with '.' below the paths (rg --hidden) */
 	uint32_t max_count;          /* -m: matching lines per file, 0 = no limit */
 	uint32_t before, after;      /* context lines */
 	xihu_grep_output output;

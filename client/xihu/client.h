@@ -235,6 +235,8 @@ struct xihu_grep_request {
 	const char *cwd;             /* the caller's directory: it chooses the
 	                              * index (as in xihu_search_opts) and is
 	                              * what is searched without paths */
+	bool hidden;                 /* rg --hidden: also names starting with '.'
+	                              * below the paths (left out by default) */
 };
 
 /* A file (or JSON Lines record) with a match.  path is path_len bytes (the

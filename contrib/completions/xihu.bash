@@ -69,6 +69,10 @@ _xihu()
 			COMPREPLY=($(compgen -W 'never always auto' -- "$cur"))
 			return
 			;;
+		-f | --file)
+			_filedir
+			return
+			;;
 		-e | --regexp | -g | --glob | -m | --max-count | -A | --after-context | \
 			-B | --before-context | -C | --context)
 			return # a pattern, a glob or a number
@@ -78,7 +82,7 @@ _xihu()
 			_filedir # the pattern, then PATHs
 			return
 		fi
-		opts='-e --regexp -F --fixed-strings -i --ignore-case -s --case-sensitive
+		opts='-e --regexp -f --file -F --fixed-strings -i --ignore-case -s --case-sensitive --hidden
 			-S --smart-case -w --word-regexp -g --glob -m --max-count
 			-A --after-context -B --before-context -C --context
 			-l --files-with-matches -c --count -q --quiet --vimgrep --json

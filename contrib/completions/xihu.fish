@@ -55,6 +55,8 @@ complete -c xihu -n $search -l color -l colour -x -a 'never always auto' -d 'Whe
 set -l grep 'test (__xihu_command) = grep'
 complete -c xihu -n $grep -F
 complete -c xihu -n $grep -s e -l regexp -x -d 'A pattern (repeatable)'
+complete -c xihu -n $grep -s f -l file -r -d 'The patterns of FILE, one per line'
+complete -c xihu -n $grep -l hidden -d 'Also names starting with a dot'
 complete -c xihu -n $grep -s F -l fixed-strings -d 'The patterns are literal strings'
 complete -c xihu -n $grep -s i -l ignore-case -d 'Match case-insensitively'
 complete -c xihu -n $grep -s s -l case-sensitive -d 'Match case-sensitively'

@@ -214,6 +214,21 @@ static bool globs_allow(const xihu_grep_opts *o, const char *path, size_t n)
 	return verdict == 1 || !any_white;
 }
 
+/* Whether a component of path below root starts with '.' (a hidden file
+ * or directory, which ripgrep skips unless --hidden; the root itself, named
+ * by the user, counts as given). */
+static bool hidden_below(const char *path, size_t n, const char *root)
+{
+	size_t r = strlen(root);
+	while (r > 1 && root[r - 1] == '/')
+		r--;
+	size_t i = r == 1 ? 0 : r;
+	for (; i + 1 < n; i++)
+		if (path[i] == '/' && path[i + 1] == '.')
+			return true;
+	return false;
+}
+
 /* Which of o's paths d is under (the first: ripgrep searches the paths in
  * the order given), or -1 when none, or the globs leave it out. */
 static int wanted(const xihu_grep_opts *o, const seg_doc *d)
@@ -224,7 +239,9 @@ static int wanted(const xihu_grep_opts *o, const seg_doc *d)
 	for (size_t i = 0; i < o->npaths && rank < 0; i++)
 		if (under(d->name, d->name_len, o->paths[i]))
 			rank = (int)i;
-	return rank >= 0 && globs_allow(o, d->name, d->name_len) ? rank : -1;
+	if (rank < 0 || (!o->hidden && hidden_below(d->name, d->name_len, o->npaths ? o->paths[rank] : "/")))
+		return -1;
+	return globs_allow(o, d->name, d->name_len) ? rank : -1;
 }
 
 /* ---- the list -------------------------------------------------------------- */
