@@ -48,37 +48,60 @@ SAMPLES = 5      # lines shown per side of a difference
 
 # ---------------------------------------------------------------- running
 
-def run_once(argv, env, out_path, err_path):
-    """(seconds, exit status) of argv, stdout to out_path, stderr to err_path."""
+def task_cpu(pid):
+    """CPU seconds of every thread of process pid so far (schedstat: ns), 0 without one."""
+    if not pid:
+        return 0.0
+    ns = 0
+    try:
+        for t in os.listdir("/proc/%d/task" % pid):
+            try:
+                with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
+                    ns += int(f.read().split()[0])
+            except (OSError, ValueError, IndexError):
+                pass
+    except OSError:
+        pass
+    return ns / 1e9
+
+
+def run_once(argv, env, out_path, err_path, daemon=0):
+    """(seconds, exit status, CPU seconds) of argv, stdout to out_path, stderr to
+    err_path; the CPU time is the process's (user + system) and the daemon's
+    (every thread's, when daemon is its pid) over the run."""
     fo = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     fe = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     fi = os.open("/dev/null", os.O_RDONLY)
     try:
+        c0 = task_cpu(daemon)
         t0 = time.perf_counter()
         pid = os.posix_spawn(argv[0], argv, env, file_actions=[
             (os.POSIX_SPAWN_DUP2, fi, 0),
             (os.POSIX_SPAWN_DUP2, fo, 1),
             (os.POSIX_SPAWN_DUP2, fe, 2)])
-        _, status = os.waitpid(pid, 0)
+        _, status, ru = os.wait4(pid, 0)
         t1 = time.perf_counter()
+        c1 = task_cpu(daemon)
     finally:
         os.close(fo)
         os.close(fe)
         os.close(fi)
-    return t1 - t0, os.waitstatus_to_exitcode(status)
+    return t1 - t0, os.waitstatus_to_exitcode(status), ru.ru_utime + ru.ru_stime + (c1 - c0)
 
 
-def timed(argv, env, out_path, err_path, reps, budget):
+def timed(argv, env, out_path, err_path, reps, budget, daemon=0):
     """Warm-up, then up to reps timed runs while their sum stays under budget."""
-    run_once(argv, env, out_path, err_path)
-    ts = []
+    run_once(argv, env, out_path, err_path, daemon)
+    ts, cs = [], []
     rc = None
     while len(ts) < reps and (not ts or sum(ts) < budget):
-        t, rc = run_once(argv, env, out_path, err_path)
+        t, rc, c = run_once(argv, env, out_path, err_path, daemon)
         ts.append(t)
+        cs.append(c)
     with open(err_path, "rb") as f:
         err = f.read(4096).decode("utf-8", "replace").strip().split("\n")[0]
     return {"t": statistics.median(ts), "runs": [round(x, 6) for x in ts], "rc": rc,
+            "cpu": statistics.median(cs),
             "bytes": os.path.getsize(out_path), "stderr": err}
 
 
@@ -224,7 +247,8 @@ def cmd_run(a):
         if xihu is None:
             rec.update(count_rg(ro, excluded))
         else:
-            rec["xihu"] = timed(xihu + ["grep", "--vimgrep"] + args, env, xo, xe, a.reps, a.budget)
+            rec["xihu"] = timed(xihu + ["grep", "--vimgrep"] + args, env, xo, xe, a.reps, a.budget,
+                                a.daemon_pid)
             rec.update(compare(ro, xo, excluded, tmp))
             rec["equal"] = (rec["only_rg"] == 0 and rec["only_xihu"] == 0
                             and rec["rg"]["rc"] == rec["xihu"]["rc"])
@@ -603,6 +627,7 @@ def main():
     r.add_argument("--budget", type=float, default=1.0)
     r.add_argument("--exclude")
     r.add_argument("--only")
+    r.add_argument("--daemon-pid", type=int, default=0)
     p = sub.add_parser("report")
     p.add_argument("--out", required=True)
     p.add_argument("--meta")
