@@ -247,7 +247,7 @@ def cmd_run(a):
         if xihu is None:
             rec.update(count_rg(ro, excluded))
         else:
-            rec["xihu"] = timed(xihu + ["grep", "--vimgrep"] + args, env, xo, xe, a.reps, a.budget,
+            rec["xihu"] = timed(xihu + ["grep", "--hidden", "--vimgrep"] + args, env, xo, xe, a.reps, a.budget,
                                 a.daemon_pid)
             rec.update(compare(ro, xo, excluded, tmp))
             rec["equal"] = (rec["only_rg"] == 0 and rec["only_xihu"] == 0
