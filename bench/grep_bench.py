@@ -6,10 +6,13 @@
                     [--exclude FILE] [--only CAT,...]
       For each pattern of P.jsonl (bench/grep_patterns.py), from DIR's root,
       stdin /dev/null, stdout to a file: `rg --no-ignore --hidden --vimgrep
-      FLAGS -- PATTERN` and (unless --rg-only) `XIHU_ARGV grep --vimgrep FLAGS
-      -- PATTERN`.  Each command runs once untimed (warm-up), then timed up to
+      FLAGS -- PATTERN` and (unless --rg-only) `XIHU_ARGV grep --hidden
+      --vimgrep FLAGS -- PATTERN` (the index was built with --no-ignore).  Each command runs once untimed (warm-up), then timed up to
       N times (default 5) while the timed runs so far took under SECS
-      (default 1.0; at least one); the median is its time.  The last run's
+      (default 1.0; at least one); the median is its time, and the median
+      CPU time beside it (rg's process, user + system; xihu's client and,
+      with --daemon-pid, xihud's threads over the run, from
+      /proc/PID/task/*/schedstat).  The last run's
       output is compared with the other tool's as a multiset of lines
       (sorted, so rg's thread order does not matter), with the exit status.
       Lines only rg prints from files outside xihu's index by its contract
@@ -444,6 +447,22 @@ def cmd_report(a):
         else:
             w("| %s | %d | %s | %s | %s |" % (cell, len(rs), ms(pct(rt, 50)), ms(pct(rt, 90)), ms(max(rt))))
     w("")
+    if has_x and all("cpu" in r["rg"] and "cpu" in r.get("xihu", {}) for r in recs):
+        w("CPU time per search, milliseconds (rg: its process, user + system, every thread; xihu: the "
+          "client's and xihud's threads' over the run): less at the mercy of other load than the wall "
+          "clock on a shared machine.")
+        w("")
+        w("| category | n | xihu p50 | p90 | rg p50 | p90 | p50 xihu/rg | p90 xihu/rg |")
+        w("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for c in cats + ["all"]:
+            rs = recs if c == "all" else [r for r in recs if r["cat"] == c]
+            xc = [r["xihu"]["cpu"] for r in rs]
+            rc_ = [r["rg"]["cpu"] for r in rs]
+            w("| %s | %d | %s | %s | %s | %s | %s | %s |" % (
+                "**all**" if c == "all" else c, len(rs), ms(pct(xc, 50)), ms(pct(xc, 90)),
+                ms(pct(rc_, 50)), ms(pct(rc_, 90)), fr(ratio(pct(xc, 50), pct(rc_, 50))),
+                fr(ratio(pct(xc, 90), pct(rc_, 90)))))
+        w("")
     if has_x:
         per = sorted(((r["xihu"]["t"] / r["rg"]["t"], r) for r in recs if r["rg"]["t"] > 0),
                      key=lambda x: -x[0])
