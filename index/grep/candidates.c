@@ -262,6 +262,17 @@ static int add(grep_cands *c, uint32_t si, uint32_t doc, const char *name, uint3
 	return 0;
 }
 
+/* A file the index does not hold: whether its trigrams (bigfiles.c) allow q. */
+static bool big_may_match(const seg_doc *d, const gq *q)
+{
+	char path[PATH_MAX];
+	if (d->record || d->name_len >= sizeof path)
+		return true;
+	memcpy(path, d->name, d->name_len);
+	path[d->name_len] = 0;
+	return grep_big_may_match(path, q);
+}
+
 static int seg_cands(const xihu_grep_opts *o, const seg *s, uint32_t si, const gq *q, grep_cands *c,
                      xihu_err *err)
 {
@@ -282,13 +293,14 @@ static int seg_cands(const xihu_grep_opts *o, const seg *s, uint32_t si, const g
 				j++;
 			in = j < set.n && set.v[j] == d;
 		}
-		if (!in && !seg_doc_always(s, d))
+		bool always = !in && seg_doc_always(s, d);
+		if ((!in && !always) || seg_bitmap_test(dels, d))
 			continue;
-		if (seg_bitmap_test(dels, d))
-			continue;
-		c->candidates++;
 		seg_doc doc;
 		rc = seg_doc_get(s, d, &doc, err);
+		if (rc == 0 && always && !big_may_match(&doc, q))
+			continue;
+		c->candidates++;
 		int rank = rc == 0 ? wanted(o, &doc) : -1;
 		if (rank >= 0)
 			rc = add(c, si, d, doc.name, doc.name_len, doc.record, rank, err);

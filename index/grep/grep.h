@@ -117,6 +117,13 @@ int grep_match_line(const grep_matcher *m, grep_scratch *sc, const char *line, s
 int grep_match_text(const grep_matcher *m, grep_scratch *sc, const char *text, size_t len, const char *what,
                     grep_line_fn fn, void *ctx, xihu_err *err);
 
+/* ==== bigfiles.c: the trigrams of files too big for the index ============ */
+
+/* Whether the file at path, as it is now, may hold a line that q allows:
+ * false only when its trigram set (read once, then kept while the file
+ * does not change) rules q out. */
+bool grep_big_may_match(const char *path, const gq *q);
+
 /* ==== candidates.c: the documents a grep reads ============================ */
 
 typedef struct grep_cand {
