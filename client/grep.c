@@ -151,8 +151,6 @@ static bool add_pattern(struct grep_args *g, const char *p)
 		}
 		g->patterns = v;
 		g->cap_patterns = cap;
-	g->pattern_files = malloc(cap * sizeof *g->pattern_files);
-	g->n_pattern_files = 0;
 	}
 	g->patterns[g->n_patterns++] = p;
 	return true;
@@ -317,6 +315,8 @@ static int parse_grep(int argc, char **argv, struct grep_args *g, struct target 
 	size_t cap = (size_t)argc + 1;
 	g->patterns = malloc(cap * sizeof *g->patterns);
 	g->cap_patterns = cap;
+	g->pattern_files = malloc(cap * sizeof *g->pattern_files);
+	g->n_pattern_files = 0;
 	g->globs = malloc(cap * sizeof *g->globs);
 	g->paths = g->words = malloc(cap * sizeof *g->words);
 	if (!g->patterns || !g->globs || !g->words) {
