@@ -4,21 +4,26 @@
  *
  * Per doc: one pass over its raw bytes rolls the trigram (b0 | b1 << 8 |
  * b2 << 16) and skips every one holding a '\n'; a bitmap of all 2^24
- * trigrams (2 MiB) keeps the doc's distinct ones, so the hash table is
- * touched once per distinct trigram of a doc, not once per byte.  The
- * bitmap is cleared word by word from the doc's list, not all 2 MiB.
+ * trigrams (2 MiB, 2^18 words) keeps the doc's distinct ones, and the
+ * words it set first are listed.  The listed words, radix-sorted, give the
+ * doc's distinct trigrams in ascending order (each word cleared as it is
+ * read: clearing costs the doc's words, not 2 MiB); they are appended to a
+ * log as varint gaps (gram - prev - 1), some 2 bytes a trigram.
  *
- * Then each of them appends the doc to its trigram's list, a varint gap
- * (doc - last_doc - 1).  The lists are kept small, as most trigrams of a
- * segment are in a few docs: an entry (24 bytes) holds up to 16 bytes of
- * its list inline; a longer list moves to a chain of chunks (32, 64, 128,
- * then 256 bytes, the last 4 of each the next chunk's unit) carved from
- * 64 KiB slabs, addressed in 8-byte units (so at most 32 GiB).  No malloc
- * per trigram, no realloc of a list.
+ * So RAM is per posting only: no entry, hash slot or list per trigram
+ * (most trigrams of a segment are in one or two of its docs, and those
+ * cost 40 bytes and more each in a table).  The log is a list of blocks,
+ * each doc's record whole in one: varint doc, varint byte length, gaps.
  *
- * Invariants: docs come in ascending order; every slab, the entries and
- * the hash table are counted in gram_acc_mem (the writer's flush budget).
- * Errors are return codes with no message: seg_writer.c words them.
+ * gram_acc_write turns the log around: over the trigram space in windows
+ * of WINDOW trigrams, every doc's cursor gives its trigrams in the window
+ * as (trigram, doc) pairs, docs ascending; a stable radix sort on the
+ * trigram's low 16 bits puts each trigram's docs together, ascending.
+ *
+ * Invariants: docs come in ascending order; the log's blocks and the
+ * doc's word lists are counted in gram_acc_mem (the writer's flush
+ * budget).  Errors are return codes with no message: seg_writer.c words
+ * them.
  *
  * Callers: seg_writer.c.
  */
@@ -27,86 +32,50 @@
 
 #include "core/seg-int.h"
 
-/* A doc's distinct trigrams are listed before they are added: the list
- * starts at DG_MIN, doubles up to DG_MAX (past that the doc is added in
- * chunks), and is cut back after a doc that took it past DG_KEEP. */
-#define DG_MIN 4096
-#define DG_KEEP 65536
-#define DG_MAX (1u << 20)
+#define NWORDS (SEG_GRAM_MAX / 64) /* the bitmap's words: 2^18 */
+#define DW_MIN 1024                /* a doc's word list starts here, doubles up to NWORDS */
+#define DW_KEEP 16384              /* and is cut back after a doc that took it past this */
+#define BLOCK (64u << 10)          /* log blocks; a bigger doc's record gets its own */
+#define BLOCK_MIN 4096u            /* the first block; each next one the log's size so far */
+#define WINDOW_BITS 16             /* gram_acc_write's window: 2^16 trigrams */
 
-#define INL 16             /* list bytes held in the entry */
-#define CHAINED 0xffu      /* ilen of an entry whose list is in chunks */
-#define CHUNK0 32u         /* the first chunk's bytes, the link included */
-#define CHUNK_MAX 256u     /* chunks stop doubling here */
-#define SLAB_SHIFT 16      /* 64 KiB slabs */
-#define SLAB ((size_t)1 << SLAB_SHIFT)
-#define UNIT_SHIFT 3       /* chunks are addressed in 8-byte units */
-#define SLAB_UNITS (SLAB >> UNIT_SHIFT)
-#define MAX_SLABS ((size_t)1 << (32 + UNIT_SHIFT - SLAB_SHIFT))
-/* gram_acc_full: a doc adds at most 2^24 trigrams, each at most one chunk */
-#define FULL_BYTES (((size_t)1 << (32 + UNIT_SHIFT)) - ((size_t)SEG_GRAM_MAX * (CHUNK_MAX + 8)))
-
-typedef struct gentry {
-	uint32_t key;      /* gram | ilen << 24: the inline bytes, or CHAINED */
-	uint32_t last_doc; /* the last doc added (every entry has one) */
-	union {
-		uint8_t inl[INL];
-		struct {
-			uint32_t head, cur; /* first and current chunk, units */
-			uint16_t pos, size; /* bytes used in cur, cur's size (link included) */
-			uint32_t df;
-		} c;
-	} u;
-} gentry;
+typedef struct lblock {
+	uint8_t *p;
+	size_t used, cap;
+} lblock;
 
 struct gram_acc {
-	uint64_t *seen;   /* 2^24 bits: the current doc's trigrams */
-	uint32_t *dgrams; /* the current doc's distinct trigrams */
-	size_t ndg, dg_cap;
-	uint32_t *slots; /* entry index + 1, 0 = empty; open addressing */
-	uint32_t mask;
-	gentry *e;
-	uint32_t n, cap;
-	uint8_t **slab;        /* nslab of SLAB bytes; units count across them */
-	size_t nslab, slab_cap;
-	size_t used; /* units of the last slab carved */
+	uint64_t *seen;  /* 2^24 bits: the current doc's trigrams */
+	uint32_t *dw;    /* the words of seen the current doc set, then sorted */
+	uint32_t *dtmp;  /* the radix sort's other half */
+	size_t ndw, dw_cap;
+	lblock *b; /* the log */
+	size_t nb, b_cap;
+	size_t log_mem; /* sum of the blocks' capacities */
 };
-
-static inline uint32_t slot_of(uint32_t gram, uint32_t mask)
-{
-	return (uint32_t)(((uint64_t)gram * 0x9e3779b97f4a7c15ull) >> 32) & mask;
-}
-
-static inline uint8_t *unit_ptr(const gram_acc *a, uint32_t u)
-{
-	return a->slab[u >> (SLAB_SHIFT - UNIT_SHIFT)] + ((size_t)(u & (SLAB_UNITS - 1)) << UNIT_SHIFT);
-}
 
 gram_acc *gram_acc_new(void)
 {
-	gram_acc *a = calloc(1, sizeof *a);
-	if (!a)
-		return NULL;
-	a->mask = 4095;
-	a->slots = calloc((size_t)a->mask + 1, sizeof *a->slots);
-	if (!a->slots) {
-		free(a);
-		return NULL;
-	}
-	return a;
+	return calloc(1, sizeof(gram_acc));
+}
+
+static void free_log(gram_acc *a)
+{
+	for (size_t i = 0; i < a->nb; i++)
+		free(a->b[i].p);
+	free(a->b);
+	a->b = NULL;
+	a->nb = a->b_cap = a->log_mem = 0;
 }
 
 void gram_acc_free(gram_acc *a)
 {
 	if (!a)
 		return;
-	for (size_t i = 0; i < a->nslab; i++)
-		free(a->slab[i]);
-	free(a->slab);
-	free(a->e);
-	free(a->slots);
+	free_log(a);
 	free(a->seen);
-	free(a->dgrams);
+	free(a->dw);
+	free(a->dtmp);
 	free(a);
 }
 
@@ -118,160 +87,27 @@ size_t gram_acc_mem(const gram_acc *a)
 {
 	if (!a)
 		return 0;
-	return sizeof *a + a->dg_cap * sizeof(uint32_t) + ((size_t)a->mask + 1) * sizeof(uint32_t) +
-	       (size_t)a->cap * sizeof(gentry) + a->slab_cap * sizeof(uint8_t *) + a->nslab * SLAB;
+	return sizeof *a + 2 * a->dw_cap * sizeof(uint32_t) + a->b_cap * sizeof(lblock) + a->log_mem;
 }
 
 bool gram_acc_full(const gram_acc *a)
 {
-	return a && a->nslab * SLAB >= FULL_BYTES;
+	(void)a; /* the log has no address limit of its own */
+	return false;
 }
 
-/* A chunk of size bytes (a multiple of 8, <= CHUNK_MAX), its first unit;
- * 0 when out of memory (unit 0 is the first slab's start, never a chunk:
- * it is skipped). */
-static uint32_t chunk_new(gram_acc *a, uint32_t size)
+static bool dw_resize(gram_acc *a, size_t cap)
 {
-	size_t units = size >> UNIT_SHIFT;
-	if (a->nslab == 0 || a->used + units > SLAB_UNITS) {
-		if (a->nslab == MAX_SLABS)
-			return 0;
-		if (a->nslab == a->slab_cap) {
-			size_t ncap = a->slab_cap ? a->slab_cap * 2 : 16;
-			uint8_t **ns = realloc(a->slab, ncap * sizeof *ns);
-			if (!ns)
-				return 0;
-			a->slab = ns;
-			a->slab_cap = ncap;
-		}
-		if (!(a->slab[a->nslab] = malloc(SLAB)))
-			return 0;
-		a->used = a->nslab == 0; /* unit 0 stays unused */
-		a->nslab++;
-	}
-	uint32_t u = (uint32_t)(((a->nslab - 1) * SLAB_UNITS) + a->used);
-	a->used += units;
-	return u;
-}
-
-static bool grow_table(gram_acc *a)
-{
-	uint32_t mask = a->mask * 2 + 1;
-	uint32_t *t = calloc((size_t)mask + 1, sizeof *t);
-	if (!t)
+	uint32_t *nd = realloc(a->dw, cap * sizeof *nd);
+	if (nd)
+		a->dw = nd;
+	uint32_t *nt = nd ? realloc(a->dtmp, cap * sizeof *nt) : NULL;
+	if (nt)
+		a->dtmp = nt;
+	if (!nd || !nt)
 		return false;
-	for (uint32_t i = 0; i < a->n; i++) {
-		uint32_t k = slot_of(a->e[i].key & 0xffffff, mask);
-		while (t[k])
-			k = (k + 1) & mask;
-		t[k] = i + 1;
-	}
-	free(a->slots);
-	a->slots = t;
-	a->mask = mask;
+	a->dw_cap = cap;
 	return true;
-}
-
-/* The entry of gram, made if new (its list empty: last_doc UINT32_MAX);
- * NULL when out of memory.  The entries grow by half, not double: their
- * spare room is counted. */
-static gentry *entry_of(gram_acc *a, uint32_t gram)
-{
-	uint32_t k = slot_of(gram, a->mask);
-	for (; a->slots[k]; k = (k + 1) & a->mask)
-		if ((a->e[a->slots[k] - 1].key & 0xffffff) == gram)
-			return &a->e[a->slots[k] - 1];
-	if (a->n == a->cap) {
-		uint32_t ncap = a->cap ? a->cap + a->cap / 2 : 1024;
-		gentry *ne = realloc(a->e, (size_t)ncap * sizeof *ne);
-		if (!ne)
-			return NULL;
-		a->e = ne;
-		a->cap = ncap;
-	}
-	gentry *g = &a->e[a->n];
-	g->key = gram;
-	g->last_doc = UINT32_MAX;
-	a->slots[k] = ++a->n;
-	if ((uint64_t)a->n * 2 > a->mask && !grow_table(a))
-		return NULL;
-	return &a->e[a->n - 1];
-}
-
-/* Appends b[0..n) (n <= 5) to a chained list, in a new chunk when the
- * current one fills: a varint may straddle two chunks. */
-static bool chain_put(gram_acc *a, gentry *g, const uint8_t *b, uint32_t n)
-{
-	uint32_t data = g->u.c.size - 4u, pos = g->u.c.pos;
-	uint8_t *p = unit_ptr(a, g->u.c.cur);
-	if (pos + n <= data) {
-		memcpy(p + pos, b, n);
-		g->u.c.pos = (uint16_t)(pos + n);
-		return true;
-	}
-	uint32_t k = data - pos, size = g->u.c.size * 2u;
-	size = size < CHUNK_MAX ? size : CHUNK_MAX;
-	memcpy(p + pos, b, k);
-	uint32_t u = chunk_new(a, size);
-	if (!u)
-		return false;
-	memcpy(p + data, &u, 4); /* the link */
-	memcpy(unit_ptr(a, u), b + k, n - k);
-	g->u.c.cur = u;
-	g->u.c.size = (uint16_t)size;
-	g->u.c.pos = (uint16_t)(n - k);
-	return true;
-}
-
-/* Varints in b[0..n): the bytes that end one. */
-static uint32_t count_varints(const uint8_t *b, uint32_t n)
-{
-	uint32_t c = 0;
-	for (uint32_t i = 0; i < n; i++)
-		c += b[i] < 0x80;
-	return c;
-}
-
-/* Moves an inline list full at ilen bytes into its first chunk. */
-static bool to_chain(gram_acc *a, gentry *g, uint32_t ilen)
-{
-	uint8_t tmp[INL];
-	memcpy(tmp, g->u.inl, ilen);
-	uint32_t u = chunk_new(a, CHUNK0);
-	if (!u)
-		return false;
-	memcpy(unit_ptr(a, u), tmp, ilen);
-	g->u.c.head = g->u.c.cur = u;
-	g->u.c.pos = (uint16_t)ilen;
-	g->u.c.size = CHUNK0;
-	g->u.c.df = count_varints(tmp, ilen);
-	g->key = (g->key & 0xffffff) | CHAINED << 24;
-	return true;
-}
-
-/* Appends doc to g's list. */
-static bool entry_add(gram_acc *a, gentry *g, uint32_t doc)
-{
-	uint8_t b[8], *o = b;
-	uint32_t v = doc - (g->last_doc + 1);
-	while (v >= 0x80) {
-		*o++ = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	*o++ = (uint8_t)v;
-	uint32_t n = (uint32_t)(o - b), ilen = g->key >> 24;
-	g->last_doc = doc;
-	if (ilen != CHAINED) {
-		if (ilen + n <= INL) {
-			memcpy(g->u.inl + ilen, b, n);
-			g->key += n << 24;
-			return true;
-		}
-		if (!to_chain(a, g, ilen))
-			return false;
-	}
-	g->u.c.df++;
-	return chain_put(a, g, b, n);
 }
 
 /* Where a scan of a doc's bytes stands: the rolling trigram, the bytes
@@ -281,13 +117,13 @@ typedef struct scan {
 	size_t i;
 } scan;
 
-/* The doc's next distinct trigrams appended to a->dgrams, their bits set
- * in a->seen, until the text ends or a->dgrams is full. */
+/* Sets the bits of the doc's next trigrams in a->seen, listing in a->dw
+ * each word set first, until the text ends or a->dw is full. */
 static void collect(gram_acc *a, const uint8_t *raw, size_t len, scan *sc)
 {
 	uint64_t *seen = a->seen;
-	uint32_t *out = a->dgrams;
-	size_t n = a->ndg, cap = a->dg_cap, i = sc->i;
+	uint32_t *out = a->dw;
+	size_t n = a->ndw, cap = a->dw_cap, i = sc->i;
 	uint32_t g = sc->g, run = sc->run;
 	for (; i < len && n < cap; i++) {
 		uint8_t b = raw[i];
@@ -300,59 +136,111 @@ static void collect(gram_acc *a, const uint8_t *raw, size_t len, scan *sc)
 			run++;
 			continue;
 		}
-		uint64_t bit = 1ull << (g & 63), *w = &seen[g >> 6];
-		if (!(*w & bit)) {
-			*w |= bit;
-			out[n++] = g;
-		}
+		uint64_t w = seen[g >> 6];
+		out[n] = g >> 6;
+		n += w == 0;
+		seen[g >> 6] = w | 1ull << (g & 63);
 	}
 	sc->i = i;
 	sc->g = g;
 	sc->run = run;
-	a->ndg = n;
+	a->ndw = n;
 }
 
-static bool dgrams_resize(gram_acc *a, size_t cap)
+/* a->dw[0..ndw) (values < 2^18) ascending: two stable passes of 9 bits. */
+static void sort_words(gram_acc *a)
 {
-	uint32_t *nd = realloc(a->dgrams, cap * sizeof *nd);
-	if (!nd)
-		return false;
-	a->dgrams = nd;
-	a->dg_cap = cap;
-	return true;
-}
-
-/* Adds the doc to the lists of a->dgrams[0..ndg).  The trigrams are
- * known ahead, so their cache misses are fetched ahead too: the hash slot
- * PF_SLOT trigrams before its turn, the entry (the slot in by then)
- * PF_ENTRY before, the end of a chained list PF_LIST before: with a few hundred
- * thousand trigrams the table, the entries and the lists are far out of
- * cache, and the misses were most of this loop's time. */
-#define PF_SLOT 24
-#define PF_ENTRY 12
-#define PF_LIST 4
-static int add_doc(gram_acc *a, uint32_t doc)
-{
-	const uint32_t *dg = a->dgrams;
-	size_t n = a->ndg;
-	for (size_t i = 0; i < n; i++) {
-		if (i + PF_SLOT < n)
-			__builtin_prefetch(&a->slots[slot_of(dg[i + PF_SLOT], a->mask)]);
-		if (i + PF_ENTRY < n) {
-			uint32_t k = a->slots[slot_of(dg[i + PF_ENTRY], a->mask)];
-			if (k)
-				__builtin_prefetch(&a->e[k - 1]);
+	uint32_t *x = a->dw, *y = a->dtmp;
+	size_t n = a->ndw;
+	for (unsigned shift = 0; shift < 18; shift += 9) {
+		uint32_t cnt[512] = {0};
+		for (size_t i = 0; i < n; i++)
+			cnt[(x[i] >> shift) & 511]++;
+		for (uint32_t k = 0, sum = 0; k < 512; k++) {
+			uint32_t c = cnt[k];
+			cnt[k] = sum;
+			sum += c;
 		}
-		if (i + PF_LIST < n) {
-			uint32_t k = a->slots[slot_of(dg[i + PF_LIST], a->mask)];
-			const gentry *g = k ? &a->e[k - 1] : NULL;
-			if (g && g->key == ((uint32_t)dg[i + PF_LIST] | CHAINED << 24))
-				__builtin_prefetch(unit_ptr(a, g->u.c.cur) + g->u.c.pos, 1);
-		}
-		gentry *e = entry_of(a, dg[i]);
-		if (!e || !entry_add(a, e, doc))
-			return XIHU_ENOMEM;
+		for (size_t i = 0; i < n; i++)
+			y[cnt[(x[i] >> shift) & 511]++] = x[i];
+		uint32_t *t = x;
+		x = y;
+		y = t;
 	}
+	/* two passes: the sorted words are back in a->dw */
+}
+
+static inline uint8_t *put_varint32(uint8_t *o, uint32_t v)
+{
+	while (v >= 0x80) {
+		*o++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*o++ = (uint8_t)v;
+	return o;
+}
+
+/* Room for need bytes at the log's end: the last block, or a new one. */
+static uint8_t *log_room(gram_acc *a, size_t need)
+{
+	lblock *l = a->nb ? &a->b[a->nb - 1] : NULL;
+	if (l && l->cap - l->used >= need)
+		return l->p + l->used;
+	if (a->nb == a->b_cap) {
+		size_t ncap = a->b_cap ? a->b_cap * 2 : 16;
+		lblock *nb = realloc(a->b, ncap * sizeof *nb);
+		if (!nb)
+			return NULL;
+		a->b = nb;
+		a->b_cap = ncap;
+	}
+	size_t cap = a->log_mem < BLOCK_MIN ? BLOCK_MIN : a->log_mem < BLOCK ? a->log_mem : BLOCK;
+	cap = need > cap ? need : cap; /* the first blocks small: a small segment's log is small */
+	uint8_t *p = malloc(cap);
+	if (!p)
+		return NULL;
+	a->b[a->nb++] = (lblock){.p = p, .cap = cap};
+	a->log_mem += cap;
+	return p;
+}
+
+/* The doc's record: its sorted words' trigrams as gaps, each word
+ * cleared in a->seen as it is read. */
+static int log_doc(gram_acc *a, uint32_t doc)
+{
+	size_t nw = a->ndw;
+	/* a word holds at most 64 trigrams, a gap at most 4 bytes */
+	size_t ngrams = 0;
+	for (size_t i = 0; i < nw; i++)
+		ngrams += (size_t)__builtin_popcountll(a->seen[a->dw[i]]);
+	size_t body = 4 * ngrams, hdr = 5 + 10;
+	uint8_t *o = log_room(a, hdr + body);
+	if (!o) {
+		for (size_t i = 0; i < nw; i++)
+			a->seen[a->dw[i]] = 0;
+		return XIHU_ENOMEM;
+	}
+	uint8_t *start = o;
+	o = put_varint32(o, doc);
+	uint8_t *lenp = o;
+	o += 10; /* the byte length's varint, written once known, then moved down */
+	uint8_t *g0 = o;
+	uint32_t prev = UINT32_MAX;
+	for (size_t i = 0; i < nw; i++) {
+		uint32_t wi = a->dw[i];
+		uint64_t w = a->seen[wi];
+		a->seen[wi] = 0;
+		while (w) {
+			uint32_t g = wi << 6 | (uint32_t)__builtin_ctzll(w);
+			w &= w - 1;
+			o = put_varint32(o, g - (prev + 1));
+			prev = g;
+		}
+	}
+	size_t glen = (size_t)(o - g0);
+	uint8_t *after = put_varint32(lenp, (uint32_t)glen);
+	memmove(after, g0, glen);
+	a->b[a->nb - 1].used += (size_t)(after + glen - start);
 	return XIHU_OK;
 }
 
@@ -360,112 +248,147 @@ int gram_acc_doc(gram_acc *a, uint32_t doc, const uint8_t *raw, size_t len)
 {
 	if (len < 3)
 		return XIHU_OK;
-	if (!a->seen && !(a->seen = calloc(SEG_GRAM_MAX / 64, sizeof *a->seen)))
+	if (!a->seen && !(a->seen = calloc(NWORDS, sizeof *a->seen)))
 		return XIHU_ENOMEM;
-	if (!a->dgrams && !dgrams_resize(a, DG_MIN))
+	if (!a->dw && !dw_resize(a, DW_MIN))
 		return XIHU_ENOMEM;
-	int rc = XIHU_OK;
 	scan sc = {0};
-	bool chunked = false; /* added in several chunks: the bits are cleared all at once */
-	a->ndg = 0;
+	a->ndw = 0;
+	int rc = XIHU_OK;
 	for (;;) {
 		collect(a, raw, len, &sc);
 		if (sc.i == len)
 			break;
-		/* full: grow the list, or past DG_MAX add this chunk and go on */
-		if (a->dg_cap < DG_MAX && dgrams_resize(a, a->dg_cap * 2))
-			continue;
-		chunked = true;
-		if ((rc = add_doc(a, doc)))
+		if (!dw_resize(a, a->dw_cap * 2)) { /* never past NWORDS: a word is listed once */
+			rc = XIHU_ENOMEM;
 			break;
-		a->ndg = 0;
+		}
 	}
-	if (!rc)
-		rc = add_doc(a, doc);
-	if (chunked)
-		memset(a->seen, 0, SEG_GRAM_MAX / 8);
-	else
-		for (size_t i = 0; i < a->ndg; i++)
-			a->seen[a->dgrams[i] >> 6] = 0;
-	if (a->dg_cap > DG_KEEP && !dgrams_resize(a, DG_MIN)) /* a big doc's list is not kept */
+	if (!rc) {
+		sort_words(a);
+		rc = log_doc(a, doc);
+	} else {
+		for (size_t i = 0; i < a->ndw; i++)
+			a->seen[a->dw[i]] = 0;
+	}
+	if (a->dw_cap > DW_KEEP && !dw_resize(a, DW_MIN)) /* a big doc's list is not kept */
 		rc = rc ? rc : XIHU_ENOMEM;
 	return rc;
 }
 
-static int cmp_u64(const void *x, const void *y)
+/* A doc's record being read: its next trigram (UINT32_MAX: none left). */
+typedef struct cursor {
+	const uint8_t *p, *end;
+	uint32_t doc, g;
+} cursor;
+
+static inline void cur_next(cursor *c)
 {
-	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-	return a < b ? -1 : a > b;
+	uint64_t v;
+	if (c->p < c->end && get_varint(&c->p, c->end, &v)) /* our own bytes */
+		c->g = c->g + 1 + (uint32_t)v;
+	else
+		c->g = UINT32_MAX;
 }
 
-/* g's list bytes, contiguous: the inline ones, or its chunks' copied into
- * *buf (grown as needed); NULL when out of memory. */
-static const uint8_t *list_bytes(const gram_acc *a, const gentry *g, uint8_t **buf, size_t *cap, size_t *len)
+/* Every record of the log, in order, as a cursor on its first trigram;
+ * NULL when out of memory.  *n: how many. */
+static cursor *cursors(const gram_acc *a, size_t *n)
 {
-	uint32_t ilen = g->key >> 24;
-	if (ilen != CHAINED) {
-		*len = ilen;
-		return g->u.inl;
-	}
-	size_t n = 0;
-	uint32_t u = g->u.c.head, size = CHUNK0;
-	for (;;) {
-		bool last = u == g->u.c.cur;
-		size_t k = last ? g->u.c.pos : size - 4u;
-		if (n + k > *cap) {
-			size_t ncap = (n + k) * 2;
-			uint8_t *nb = realloc(*buf, ncap);
-			if (!nb)
-				return NULL;
-			*buf = nb;
-			*cap = ncap;
+	size_t cnt = 0, cap = 64;
+	cursor *c = malloc(cap * sizeof *c);
+	for (size_t i = 0; i < a->nb && c; i++) {
+		const uint8_t *p = a->b[i].p, *end = p + a->b[i].used;
+		while (p < end) {
+			uint64_t doc, len;
+			get_varint(&p, end, &doc);
+			get_varint(&p, end, &len);
+			if (cnt == cap) {
+				cursor *nc = realloc(c, (cap *= 2) * sizeof *nc);
+				if (!nc) {
+					free(c);
+					return NULL;
+				}
+				c = nc;
+			}
+			c[cnt] = (cursor){.p = p, .end = p + len, .doc = (uint32_t)doc, .g = UINT32_MAX};
+			cur_next(&c[cnt++]);
+			p += len;
 		}
-		const uint8_t *p = unit_ptr(a, u);
-		memcpy(*buf + n, p, k);
-		n += k;
-		if (last)
-			break;
-		memcpy(&u, p + size - 4u, 4);
-		size = size * 2 < CHUNK_MAX ? size * 2 : CHUNK_MAX;
 	}
-	*len = n;
-	return *buf;
+	*n = cnt;
+	return c;
+}
+
+/* pairs[0..n) (trigram's low 16 bits << 32 | doc, docs ascending per
+ * trigram) sorted stably by trigram, through tmp. */
+static void sort_pairs(uint64_t *pairs, uint64_t *tmp, size_t n)
+{
+	uint64_t *x = pairs, *y = tmp;
+	for (unsigned shift = 32; shift < 48; shift += 8) {
+		uint32_t cnt[256] = {0};
+		for (size_t i = 0; i < n; i++)
+			cnt[(x[i] >> shift) & 255]++;
+		for (uint32_t k = 0, sum = 0; k < 256; k++) {
+			uint32_t c = cnt[k];
+			cnt[k] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			y[cnt[(x[i] >> shift) & 255]++] = x[i];
+		uint64_t *t = x;
+		x = y;
+		y = t;
+	}
+	/* two passes: the sorted pairs are back in pairs */
+}
+
+/* The window's sorted pairs to seg_out_gram, a trigram at a time. */
+static void emit(seg_out *o, uint32_t base, const uint64_t *pairs, size_t n, uint32_t *ids)
+{
+	for (size_t i = 0; i < n;) {
+		uint32_t key = (uint32_t)(pairs[i] >> 32), df = 0;
+		for (; i < n && (uint32_t)(pairs[i] >> 32) == key; i++)
+			ids[df++] = (uint32_t)pairs[i];
+		seg_out_gram(o, base | key, ids, df);
+	}
 }
 
 int gram_acc_write(gram_acc *a, seg_out *o)
 {
-	uint64_t *order = malloc((size_t)(a->n ? a->n : 1) * sizeof *order);
-	uint32_t *ids = NULL;
-	size_t ids_cap = 0, buf_cap = 0;
-	uint8_t *buf = NULL;
-	int rc = order ? XIHU_OK : XIHU_ENOMEM;
-	for (uint32_t i = 0; i < a->n && !rc; i++)
-		order[i] = (uint64_t)(a->e[i].key & 0xffffff) << 32 | i;
-	if (!rc)
-		qsort(order, a->n, sizeof *order, cmp_u64);
-	for (uint32_t i = 0; i < a->n && !rc && !seg_out_rc(o); i++) {
-		const gentry *g = &a->e[(uint32_t)order[i]];
-		size_t len;
-		const uint8_t *p = list_bytes(a, g, &buf, &buf_cap, &len), *end = p + len;
-		if (p && len > ids_cap) { /* a varint is at least a byte: df <= len */
-			uint32_t *ni = realloc(ids, len * 2 * sizeof *ni);
-			ids = ni ? ni : ids;
-			ids_cap = ni ? len * 2 : ids_cap;
+	size_t nc = 0, cap = 0, n = 0;
+	cursor *c = cursors(a, &nc);
+	uint64_t *pairs = NULL, *tmp = NULL;
+	uint32_t *ids = malloc((nc ? nc : 1) * sizeof *ids);
+	int rc = c && ids ? XIHU_OK : XIHU_ENOMEM;
+	for (uint32_t base = 0; base < SEG_GRAM_MAX && !rc && !seg_out_rc(o); base += 1u << WINDOW_BITS) {
+		uint32_t lim = base + (1u << WINDOW_BITS);
+		n = 0;
+		for (size_t i = 0; i < nc && !rc; i++) {
+			for (cursor *k = &c[i]; k->g < lim; cur_next(k)) {
+				if (n == cap) {
+					size_t ncap = cap ? cap * 2 : 4096;
+					uint64_t *np = realloc(pairs, ncap * sizeof *np), *nt = np ? realloc(tmp, ncap * sizeof *nt) : NULL;
+					pairs = np ? np : pairs;
+					tmp = nt ? nt : tmp;
+					if (!np || !nt) {
+						rc = XIHU_ENOMEM;
+						break;
+					}
+					cap = ncap;
+				}
+				pairs[n++] = (uint64_t)(k->g - base) << 32 | k->doc;
+			}
 		}
-		if (!p || len > ids_cap) {
-			rc = XIHU_ENOMEM;
-			break;
+		if (!rc && n) {
+			sort_pairs(pairs, tmp, n);
+			emit(o, base, pairs, n, ids);
 		}
-		uint32_t prev = UINT32_MAX, df = 0;
-		while (p < end) {
-			uint64_t v;
-			get_varint(&p, end, &v); /* our own bytes */
-			prev = ids[df++] = (uint32_t)(prev + 1 + v);
-		}
-		seg_out_gram(o, g->key & 0xffffff, ids, df);
 	}
-	free(order);
+	free(c);
 	free(ids);
-	free(buf);
+	free(pairs);
+	free(tmp);
+	free_log(a);
 	return rc ? rc : seg_out_rc(o);
 }
