@@ -90,12 +90,6 @@ size_t gram_acc_mem(const gram_acc *a)
 	return sizeof *a + 2 * a->dw_cap * sizeof(uint32_t) + a->b_cap * sizeof(lblock) + a->log_mem;
 }
 
-bool gram_acc_full(const gram_acc *a)
-{
-	(void)a; /* the log has no address limit of its own */
-	return false;
-}
-
 static bool dw_resize(gram_acc *a, size_t cap)
 {
 	uint32_t *nd = realloc(a->dw, cap * sizeof *nd);

@@ -185,9 +185,6 @@ void gram_acc_free(gram_acc *a);
  * order.  0 or XIHU_ENOMEM / XIHU_ELIMIT (no message set). */
 int gram_acc_doc(gram_acc *a, uint32_t doc, const uint8_t *raw, size_t len);
 size_t gram_acc_mem(const gram_acc *a);
-/* True when its chunks near their 32 GiB of addresses: the writer takes no
- * more docs (seg_writer_begin_doc's XIHU_ELIMIT). */
-bool gram_acc_full(const gram_acc *a);
 /* Hands every trigram, ascending, with its docs to seg_out_gram; 0 or an
  * error code (seg_out's, or XIHU_ENOMEM with no message set). */
 int gram_acc_write(gram_acc *a, seg_out *o);

@@ -229,8 +229,6 @@ int seg_writer_begin_doc(seg_writer *w, const seg_doc_in *d)
 	if (w->ndocs >= w->max_docs) /* not sticky: the caller may finish and start a new segment */
 		return xihu_err_set(w->err, XIHU_ELIMIT, "segment: more than %u documents in one segment",
 		                    w->max_docs);
-	if (d->raw && gram_acc_full(w->grams)) /* not sticky either */
-		return xihu_err_set(w->err, XIHU_ELIMIT, "segment: trigram lists over their limit in memory");
 	if (d->always && (d->raw || d->text_len))
 		return w_set(w, XIHU_EINVAL, "segment: an always-candidate doc with text or raw bytes");
 	if ((w->rc = seg_out_store_text(w->out, d->text, d->text_len, &w->pending_block, &w->pending_off)))
