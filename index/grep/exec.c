@@ -296,7 +296,7 @@ static void verify(worker *w, size_t i, fres *f)
 	}
 	fctx x = {.o = r->o, .f = f, .text = text, .end = text + len, .next = text, .next_no = 1};
 	xihu_err e = {0};
-	int rc = grep_match_text(r->m, &w->sc, text, len, path, on_match, &x, &e);
+	int rc = grep_match_text(r->m, &w->sc, text, len, path, r->o->output == XIHU_GREP_LINES, on_match, &x, &e);
 	if (rc == 0 && x.after_left && !add_after(&x, w))
 		f->oom = true;
 	if (rc != 0 && !f->oom)

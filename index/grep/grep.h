@@ -81,12 +81,14 @@ typedef struct grep_pattern_set {
 
 typedef struct grep_matcher {
 	pcre2_code *re;
+	pcre2_code *re_ascii; /* an ASCII pattern compiled for ASCII texts: no UTF, no UCP (or NULL) */
 	pcre2_match_context *mctx;
 	bool jit, caseless, by_line;
 } grep_matcher;
 
 /* What one thread needs to match (not shared between threads). */
 typedef struct grep_scratch {
+	const pcre2_code *re; /* the text's: re_ascii for an ASCII text, NULL for re */
 	pcre2_match_data *md;
 	pcre2_match_context *mctx;
 	pcre2_jit_stack *stack;
@@ -112,10 +114,12 @@ typedef int (*grep_line_fn)(void *ctx, uint64_t lineno, const char *line, size_t
 /* The matches of one line alone (no '\n' in it) into sc->spans: their
  * number, or < 0 on an error (a PCRE2 code; -1000: out of memory). */
 int grep_match_line(const grep_matcher *m, grep_scratch *sc, const char *line, size_t n);
-/* Every matching line of text[0..len).  what names the text in errors
- * ("PATH: line N: ..."): XIHU_ELIMIT when the match limit was reached. */
+/* Every matching line of text[0..len).  With spans, each line gets all its
+ * matches; without, only its first (enough to count it: -c, -l, -q).  what
+ * names the text in errors ("PATH: line N: ..."): XIHU_ELIMIT when the
+ * match limit was reached. */
 int grep_match_text(const grep_matcher *m, grep_scratch *sc, const char *text, size_t len, const char *what,
-                    grep_line_fn fn, void *ctx, xihu_err *err);
+                    bool spans, grep_line_fn fn, void *ctx, xihu_err *err);
 
 /* ==== bigfiles.c: the trigrams of files too big for the index ============ */
 
