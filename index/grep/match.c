@@ -617,7 +617,6 @@ int grep_match_text(const grep_matcher *m, grep_scratch *sc, const char *text, s
 	sc->re = m->re_ascii && is_ascii(text, len) ? m->re_ascii : NULL;
 	if (m->by_line)
 		return match_lines(m, sc, text, len, what, fn, ctx, err);
-	const char *end = text + len;
 	uint64_t lineno = 1;
 	const char *counted = text; /* lineno is the number of the line holding counted */
 	size_t s, e, floor = 0;
@@ -636,18 +635,19 @@ int grep_match_text(const grep_matcher *m, grep_scratch *sc, const char *text, s
 		bool alone = e > le; /* the match ran over the line's end */
 		if (!alone && !add_span(sc, s - ls, e - ls))
 			return match_error(-1000, what, lineno, err);
+		uint64_t failed_at = lineno; /* where the search that failed began, if one does */
 		if (!alone && spans)
 			alone = !rest_of_line(m, sc, text, len, ls, le, e, &rc, &s, &e);
 		else if (!alone)
-			rc = next_match(m, sc, text, len, le + 1, &s, &e);
+			rc = next_match(m, sc, text, len, le + 1, &s, &e), failed_at = lineno + 1;
 		if (alone) {
 			int n = grep_match_line(m, sc, text + ls, le - ls);
 			if (n < 0)
 				return match_error(n, what, lineno, err);
-			rc = next_match(m, sc, text, len, le + 1, &s, &e);
+			rc = next_match(m, sc, text, len, le + 1, &s, &e), failed_at = lineno + 1;
 		}
 		if (rc < 0)
-			return match_error(rc, what, lineno, err);
+			return match_error(rc, what, failed_at, err);
 		if (sc->nspans > 0) {
 			int stop = fn(ctx, lineno, text + ls, le - ls, sc->spans, sc->nspans);
 			if (stop)
@@ -657,7 +657,7 @@ int grep_match_text(const grep_matcher *m, grep_scratch *sc, const char *text, s
 			break;
 		floor = le + 1;
 	}
-	if (rc < 0)
-		return match_error(rc, what, lineno + count_lines(counted, end), err);
+	if (rc < 0) /* the first search, from the start */
+		return match_error(rc, what, 1, err);
 	return 0;
 }
