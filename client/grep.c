@@ -24,6 +24,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -413,6 +414,8 @@ static void plan_view(const struct grep_args *g, const struct grep_root *roots, 
 {
 	bool tty = isatty(STDOUT_FILENO);
 	*v = (struct grep_view){.f = stdout, .roots = roots, .n_roots = n_roots, .cwd = cwd};
+	/* one thread prints: stdio need not lock stdout for each of a million calls */
+	__fsetlocking(stdout, FSETLOCKING_BYCALLER);
 	v->mode = g->quiet   ? GREP_SHOW_NOTHING
 	          : g->count ? GREP_SHOW_COUNT
 	          : g->files ? GREP_SHOW_FILES

@@ -82,12 +82,23 @@ static void put_colored_path(const struct grep_view *v, const struct xihu_grep_d
 		fputs(C_RESET, v->f);
 }
 
+/* n and sep, written without printf: a big answer prints millions of them */
 static void put_num(const struct grep_view *v, const char *color, uint32_t n, char sep)
 {
-	if (v->color)
-		fprintf(v->f, "%s%u" C_RESET "%c", color, n, sep);
-	else
-		fprintf(v->f, "%u%c", n, sep);
+	char buf[16];
+	size_t i = sizeof buf;
+	buf[--i] = sep;
+	do
+		buf[--i] = (char)('0' + n % 10);
+	while (n /= 10);
+	if (v->color) {
+		fputs(color, v->f);
+		fwrite(buf + i, 1, sizeof buf - i - 1, v->f);
+		fputs(C_RESET, v->f);
+		fputc(sep, v->f);
+	} else {
+		fwrite(buf + i, 1, sizeof buf - i, v->f);
+	}
 }
 
 /* The line's text; with colour, the spans [from, to) of it highlighted. */
