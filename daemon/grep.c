@@ -287,8 +287,13 @@ void serve_grep(const struct handler_ctx *ctx, uint64_t id, const Xihu__GrepRequ
 		.glob_base = gr->cwd && gr->cwd[0] ? gr->cwd : NULL, .hidden = gr->hidden,
 		.max_count = gr->max_count, .before = gr->before, .after = gr->after,
 		.output = (xihu_grep_output)gr->output, .cancel = ctx->cancel,
-		.extra = ctx->changed, .nextra = ctx->nchanged,
 	};
+	/* files changed since the commit served: read whatever the n-grams say */
+	char **changed = NULL;
+	size_t nchanged = picked ? registry_changed(ctx->reg, xihu_index_dir(picked), &changed)
+	                         : sync_changed(ctx->sync, &changed);
+	o.extra = (const char *const *)changed;
+	o.nextra = nchanged;
 	if (o.before > 1000000)
 		o.before = 1000000;
 	if (o.after > 1000000)
@@ -306,6 +311,9 @@ void serve_grep(const struct handler_ctx *ctx, uint64_t id, const Xihu__GrepRequ
 	} else {
 		handler_index_error(id, &err, out);
 	}
+	for (size_t i = 0; i < nchanged; i++)
+		free(changed[i]);
+	free(changed);
 done:
 	xihu_index_unref(picked);
 	for (size_t i = 0; i < g.nerrors; i++)

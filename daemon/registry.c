@@ -289,6 +289,22 @@ static xihu_index *entry_snapshot(struct reg_entry *e)
 	return fresh;
 }
 
+size_t registry_changed(struct registry *reg, const char *dir, char ***out)
+{
+	*out = NULL;
+	size_t n = 0;
+	if (!reg)
+		return 0;
+	pthread_mutex_lock(&reg->mu);
+	for (size_t i = 0; i < reg->n; i++)
+		if (!strcmp(reg->e[i]->dir, dir)) {
+			n = sync_changed(reg->e[i]->sync, out);
+			break;
+		}
+	pthread_mutex_unlock(&reg->mu);
+	return n;
+}
+
 int registry_pick(struct registry *reg, const char *index, const char *cwd, xihu_index **out, char *err,
                   size_t errsz)
 {

@@ -68,6 +68,8 @@
 #define GIT_POLL_MS 50
 #define GIT_WAIT_MS 10000
 #define SYNC_RAM_MB 32
+#define MAX_CHANGED 4096   /* files remembered as changed and not yet served */
+#define CHANGED_KEEP_MS 2000 /* after the commit that holds them: till the server serves it */
 #define WATCH_MASK                                                                                    \
 	(IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |   \
 	 IN_DELETE_SELF | IN_MOVE_SELF | IN_DONT_FOLLOW | IN_EXCL_UNLINK | IN_ONLYDIR)
@@ -86,15 +88,117 @@ struct sync {
 	 * exists, git is rewriting the tree (a checkout, a merge) */
 	char **git_locks;
 	size_t ngit_locks;
+	/* the directory of each watch, by watch descriptor (the sync thread's) */
+	char **wdirs;
+	size_t nwdirs;
+	/* files written, created or moved in since the last commit, or committed
+	 * less than CHANGED_KEEP_MS ago (under mu): exact search reads them
+	 * whatever the index says (sync_changed) */
+	struct changed {
+		char *path;
+		uint64_t seq;     /* when it was seen (a counter) */
+		uint64_t expires; /* UINT64_MAX until a commit holds it */
+	} *changed;
+	size_t nchanged;
+	bool changed_lost; /* more than MAX_CHANGED: the list is incomplete */
+	uint64_t seq;
 };
+
+/* Remembers that watch wd is on dir (for the paths of its events). */
+static void note_wdir(struct sync *s, int wd, const char *dir)
+{
+	if ((size_t)wd >= s->nwdirs) {
+		size_t n = (size_t)wd * 2 + 16;
+		char **v = realloc(s->wdirs, n * sizeof *v);
+		if (!v)
+			return;
+		memset(v + s->nwdirs, 0, (n - s->nwdirs) * sizeof *v);
+		s->wdirs = v;
+		s->nwdirs = n;
+	}
+	if (s->wdirs[wd] && !strcmp(s->wdirs[wd], dir))
+		return;
+	free(s->wdirs[wd]);
+	s->wdirs[wd] = strdup(dir);
+}
+
+/* A file under a watched directory was written or appeared: remember it
+ * until a commit that holds it is served. */
+static void note_changed(struct sync *s, int wd, const char *name)
+{
+	if (wd < 0 || (size_t)wd >= s->nwdirs || !s->wdirs[wd])
+		return;
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof path, "%s/%s", s->wdirs[wd], name) >= (int)sizeof path)
+		return;
+	pthread_mutex_lock(&s->mu);
+	size_t i = 0;
+	while (i < s->nchanged && strcmp(s->changed[i].path, path))
+		i++;
+	if (i == s->nchanged) {
+		struct changed *v = s->nchanged < MAX_CHANGED ? realloc(s->changed, (i + 1) * sizeof *v) : NULL;
+		char *copy = v ? strdup(path) : NULL;
+		if (v)
+			s->changed = v;
+		if (!copy) {
+			s->changed_lost = true;
+			pthread_mutex_unlock(&s->mu);
+			return;
+		}
+		s->changed[s->nchanged++].path = copy;
+	}
+	s->changed[i].seq = ++s->seq;
+	s->changed[i].expires = UINT64_MAX;
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* After an update that committed: what it read is served soon; keep it
+ * listed a little longer, drop what expired. */
+static void changed_committed(struct sync *s, uint64_t upto_seq, uint64_t now)
+{
+	pthread_mutex_lock(&s->mu);
+	size_t k = 0;
+	for (size_t i = 0; i < s->nchanged; i++) {
+		struct changed *c = &s->changed[i];
+		if (c->expires == UINT64_MAX && c->seq <= upto_seq)
+			c->expires = now + CHANGED_KEEP_MS;
+		if (c->expires <= now)
+			free(c->path);
+		else
+			s->changed[k++] = *c;
+	}
+	s->nchanged = k;
+	if (k == 0)
+		s->changed_lost = false;
+	pthread_mutex_unlock(&s->mu);
+}
+
+size_t sync_changed(struct sync *s, char ***out)
+{
+	*out = NULL;
+	if (!s)
+		return 0;
+	uint64_t now = xihud_now_ms();
+	pthread_mutex_lock(&s->mu);
+	size_t n = 0;
+	char **v = s->nchanged ? malloc(s->nchanged * sizeof *v) : NULL;
+	for (size_t i = 0; v && i < s->nchanged; i++)
+		if (s->changed[i].expires > now && (v[n] = strdup(s->changed[i].path)) != NULL)
+			n++;
+	pthread_mutex_unlock(&s->mu);
+	*out = v;
+	return n;
+}
 
 static int add_watch(void *ctx, const char *dir)
 {
 	struct sync *s = ctx;
 	if (xihud_path_under(dir, s->index_dir))
 		return 0; /* our own commits must not wake us */
-	if (inotify_add_watch(s->ifd, dir, WATCH_MASK) >= 0) {
+	int wd = inotify_add_watch(s->ifd, dir, WATCH_MASK);
+	if (wd >= 0) {
 		s->nwatches++;
+		note_wdir(s, wd, dir);
 		return 0;
 	}
 	if (errno == ENOSPC || errno == ENOMEM) {
@@ -245,6 +349,8 @@ static bool drain_events(struct sync *s, bool *rewatch)
 			if (e->mask & IN_IGNORED)
 				continue; /* a watch went with its directory */
 			any = true;
+			if (e->len && !(e->mask & IN_ISDIR) && (e->mask & (IN_CLOSE_WRITE | IN_MODIFY | IN_CREATE | IN_MOVED_TO)))
+				note_changed(s, e->wd, e->name);
 			if ((e->mask & IN_Q_OVERFLOW) || ((e->mask & IN_ISDIR) && (e->mask & (IN_CREATE | IN_MOVED_TO))))
 				*rewatch = true;
 		}
@@ -299,10 +405,12 @@ static void *sync_main(void *arg)
 		}
 		pthread_mutex_lock(&s->mu);
 		s->st.pending = true;
+		uint64_t upto = s->seq; /* the changes this update reads */
 		pthread_mutex_unlock(&s->mu);
 		if (update(s)) {
 			dirty = false;
 			retry_at = 0;
+			changed_committed(s, upto, xihud_now_ms());
 		} else {
 			retry_at = xihud_now_ms() + RETRY_MS;
 		}
@@ -364,6 +472,12 @@ void sync_stop(struct sync *s)
 		close(s->ifd);
 	pthread_mutex_destroy(&s->mu);
 	forget_git_locks(s);
+	for (size_t i = 0; i < s->nwdirs; i++)
+		free(s->wdirs[i]);
+	free(s->wdirs);
+	for (size_t i = 0; i < s->nchanged; i++)
+		free(s->changed[i].path);
+	free(s->changed);
 	free(s->index_dir);
 	free(s);
 }

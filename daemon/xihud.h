@@ -178,6 +178,10 @@ struct sync_status {
  * update runs at once.  NULL (logged) when no thread can be started. */
 struct sync *sync_start(const char *index_dir);
 void sync_get_status(struct sync *s, struct sync_status *out);
+/* The files live sync saw written or created that the index served may not
+ * hold yet (not committed, or committed moments ago): a malloc'd array of
+ * malloc'd absolute paths in *out, their number returned (s may be NULL). */
+size_t sync_changed(struct sync *s, char ***out);
 /* Stops the thread (an update in progress finishes first) and frees s. */
 void sync_stop(struct sync *s);
 
@@ -197,6 +201,8 @@ void registry_free(struct registry *reg);
  * the default index; -1 with a one-line message in err. */
 int registry_pick(struct registry *reg, const char *index, const char *cwd, xihu_index **out, char *err,
                   size_t errsz);
+/* sync_changed of the index served from dir (0 when none, or no sync). */
+size_t registry_changed(struct registry *reg, const char *dir, char ***out);
 /* An IndexRequest: the directory of the index for path in dir_out;
  * *created when a build started.  -1 with a message in err. */
 int registry_index(struct registry *reg, const char *path, char *dir_out, size_t dirsz, bool *created,
@@ -236,8 +242,6 @@ struct handler_ctx {
 	 * until the job runs on a stream thread (server.c). */
 	bool (*push)(void *arg, const uint8_t *frame, size_t len);
 	void *push_arg;
-	const char *const *changed; /* files live sync saw change, not yet committed */
-	size_t nchanged;
 };
 
 enum handler_action {
