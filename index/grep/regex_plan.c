@@ -34,8 +34,19 @@ static gq *plan_fixed_line(const uint8_t *s, size_t len, bool caseless)
 	size_t est = 0;
 	for (size_t i = 0; i < len && q;) {
 		size_t j = i;
-		while (j < len && plain_byte(low[j], caseless))
-			j++;
+		while (j < len) {
+			if (plain_byte(low[j], caseless)) {
+				j++;
+				continue;
+			}
+			/* a character of a script without case stays its bytes */
+			const uint8_t *p = low + j;
+			uint8_t n;
+			int32_t c = caseless && low[j] >= 0x80 ? grep_utf8_char(&p, low + len, &n) : -1;
+			if (c < 0 || !grep_caseless_plain((uint32_t)c))
+				break;
+			j += n;
+		}
 		if (j - i >= 3) {
 			gq *piece = gq_literal(low + i, j - i, caseless);
 			est += piece ? gq_size(piece) : 0;

@@ -57,7 +57,7 @@ static bool at(const parser *ps, char c)
 }
 
 /* Decodes the UTF-8 character at *pp (advancing); -1 if invalid. */
-static int32_t utf8_char(const uint8_t **pp, const uint8_t *end, uint8_t *len)
+int32_t grep_utf8_char(const uint8_t **pp, const uint8_t *end, uint8_t *len)
 {
 	const uint8_t *p = *pp;
 	uint32_t c = p[0];
@@ -110,7 +110,18 @@ static bool unknown_char(const parser *ps, uint32_t c)
 		return true;
 	if (!ps->caseless)
 		return false;
-	return c >= 0x80 || c == 'k' || c == 'K' || c == 's' || c == 'S';
+	return (c >= 0x80 && !grep_caseless_plain(c)) || c == 'k' || c == 'K' || c == 's' || c == 'S';
+}
+
+bool grep_caseless_plain(uint32_t c)
+{
+	/* scripts without case: CJK symbols and punctuation, kana, CJK
+	 * ideographs (and their extension A and compatibility block), Hangul
+	 * syllables, and the full- and half-width forms that are not letters
+	 * (Ａ-Ｚ and ａ-ｚ have case) */
+	return (c >= 0x3000 && c <= 0x30FF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x4E00 && c <= 0x9FFF) ||
+	       (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0xF900 && c <= 0xFAFF) || (c >= 0xFF01 && c <= 0xFF20) ||
+	       (c >= 0xFF3B && c <= 0xFF40) || (c >= 0xFF5B && c <= 0xFFDC);
 }
 
 /* The atom of code point c. */
@@ -264,7 +275,7 @@ static int32_t class_char(parser *ps)
 		return escape(ps, true);
 	}
 	uint8_t len;
-	return utf8_char(&ps->p, ps->end, &len);
+	return grep_utf8_char(&ps->p, ps->end, &len);
 }
 
 /* [:name:] or [:^name:] at ps->p (after its '['); false if not one. */
@@ -424,7 +435,7 @@ static atom parse_atom(parser *ps)
 	uint8_t c = *ps->p;
 	if (c >= 0x80) {
 		uint8_t len;
-		int32_t cp = utf8_char(&ps->p, ps->end, &len);
+		int32_t cp = grep_utf8_char(&ps->p, ps->end, &len);
 		if (cp < 0)
 			return fail(ps), (atom){0};
 		return char_atom(ps, (uint32_t)cp);
