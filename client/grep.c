@@ -42,6 +42,8 @@ struct grep_args {
 	bool any_pattern; /* -e or -f given (-f of an empty file: no pattern, no match) */
 	bool hidden;      /* --hidden */
 	const char **pattern_files; /* -f, read once the options are parsed */
+	char **owned;               /* the patterns read from them */
+	size_t n_owned;
 	size_t n_pattern_files;
 	bool fixed, word, quiet, files, count, vimgrep, json, column;
 	int case_mode;
@@ -180,7 +182,14 @@ static int patterns_of_file(struct grep_args *g, const char *path)
 			rc = -1;
 		} else {
 			char *p = strdup(line);
-			if (!p || !add_pattern(g, p))
+			char **own = p ? realloc(g->owned, (g->n_owned + 1) * sizeof *own) : NULL;
+			if (own) {
+				g->owned = own;
+				own[g->n_owned++] = p; /* freed with the arguments */
+			} else {
+				free(p);
+			}
+			if (!own || !add_pattern(g, p))
 				rc = -1;
 		}
 	}
@@ -573,6 +582,9 @@ int cmd_grep(int argc, char **argv, struct target t)
 	}
 	free(g.patterns);
 	free(g.pattern_files);
+	for (size_t i = 0; i < g.n_owned; i++)
+		free(g.owned[i]);
+	free(g.owned);
 	free(g.globs);
 	free(g.words);
 	return rc;

@@ -94,7 +94,8 @@ static bool make_frame(gstate *g, const uint8_t *tail, size_t tail_len, struct r
 	p += XIHU_FRAME_HEADER;
 	memcpy(p, head, hn), p += hn;
 	memcpy(p, tag, tn), p += tn;
-	memcpy(p, g->files, g->len), p += g->len;
+	if (g->len) /* files is NULL before the first */
+		memcpy(p, g->files, g->len), p += g->len;
 	if (tail_len)
 		memcpy(p, tail, tail_len);
 	out->len = XIHU_FRAME_HEADER + n;
@@ -215,7 +216,8 @@ static char **strings(const ProtobufCBinaryData *b, size_t n)
 	char *p = (char *)(v + n);
 	for (size_t i = 0; i < n; i++) {
 		v[i] = p;
-		memcpy(p, b[i].data, b[i].len);
+		if (b[i].len)
+			memcpy(p, b[i].data, b[i].len);
 		p[b[i].len] = 0;
 		p += b[i].len + 1;
 	}

@@ -346,7 +346,8 @@ int grep_candidates(xihu_index *ix, const xihu_grep_opts *o, const gq *q, grep_c
 			return rc;
 		}
 	}
-	qsort(c->v, c->n, sizeof *c->v, cmp_path);
+	if (c->n > 1) /* qsort needs a non-NULL base even for nothing */
+		qsort(c->v, c->n, sizeof *c->v, cmp_path);
 	/* a changed file that is also in a segment: read once */
 	size_t k = 0;
 	for (size_t i = 0; i < c->n; i++)

@@ -121,7 +121,8 @@ static bool add_line(fctx *x, uint64_t no, const char *p, size_t len, const xihu
 	f->lines[f->nlines++] = (rline){.lineno = no, .off = f->arena.len, .len = (uint32_t)len,
 	                                .col = nsp ? sp[0].start + 1 : 0, .span0 = (uint32_t)f->nspans,
 	                                .nspans = nsp};
-	memcpy(f->spans + f->nspans, sp, nsp * sizeof *sp);
+	if (nsp) /* a context line has none (sp NULL) */
+		memcpy(f->spans + f->nspans, sp, nsp * sizeof *sp);
 	f->nspans += nsp;
 	xbuf_put(&f->arena, p, len);
 	return f->arena.rc == 0;
