@@ -83,6 +83,16 @@ struct pool {
 };
 
 /* Drops j's index reference and puts it on the done list, waking the loop. */
+/* Wakes the loop thread (its eventfd), when the lists it drains were empty. */
+static void wake(struct pool *p, bool was_empty)
+{
+	if (was_empty) {
+		uint64_t one = 1;
+		ssize_t w = write(p->efd, &one, sizeof one);
+		(void)w; /* only fails when the counter is saturated: already woken */
+	}
+}
+
 static void finish(struct pool *p, struct job *j)
 {
 	xihu_index_unref(j->ctx.ix);
@@ -92,11 +102,7 @@ static void finish(struct pool *p, struct job *j)
 	j->next = p->done;
 	p->done = j;
 	pthread_mutex_unlock(&p->done_mu);
-	if (was_empty) {
-		uint64_t one = 1;
-		ssize_t w = write(p->efd, &one, sizeof one);
-		(void)w; /* only fails when the counter is saturated: already woken */
-	}
+	wake(p, was_empty);
 }
 
 void pool_job_finish(struct pool *p, struct job *j)
@@ -129,11 +135,7 @@ void pool_progress(struct pool *p, struct job *j)
 		p->progress = j;
 	}
 	pthread_mutex_unlock(&p->done_mu);
-	if (was_empty) {
-		uint64_t one = 1;
-		ssize_t w = write(p->efd, &one, sizeof one);
-		(void)w;
-	}
+	wake(p, was_empty);
 }
 
 static void *worker(void *arg)

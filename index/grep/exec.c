@@ -335,6 +335,18 @@ static size_t take(run *r)
 	return r->next_take++;
 }
 
+/* Verifies file i, taken under r->mu (held on entry and on return, not
+ * while the file is read). */
+static void verify_taken(run *r, worker *w, size_t i)
+{
+	pthread_mutex_unlock(&r->mu);
+	fres *f = &r->slots[i % WINDOW];
+	verify(w, i, f);
+	pthread_mutex_lock(&r->mu);
+	f->done = true;
+	pthread_cond_broadcast(&r->cv);
+}
+
 static void *helper(void *arg)
 {
 	worker *w = arg;
@@ -348,12 +360,7 @@ static void *helper(void *arg)
 			pthread_cond_wait(&r->cv, &r->mu);
 			continue;
 		}
-		pthread_mutex_unlock(&r->mu);
-		fres *f = &r->slots[i % WINDOW];
-		verify(w, i, f);
-		pthread_mutex_lock(&r->mu);
-		f->done = true;
-		pthread_cond_broadcast(&r->cv);
+		verify_taken(r, w, i);
 	}
 	pthread_mutex_unlock(&r->mu);
 	return NULL;
@@ -424,12 +431,7 @@ static void lead(run *r, worker *w, xihu_grep_file_fn on_file, xihu_grep_problem
 			pthread_cond_wait(&r->cv, &r->mu);
 			continue;
 		}
-		pthread_mutex_unlock(&r->mu);
-		fres *g = &r->slots[i % WINDOW];
-		verify(w, i, g);
-		pthread_mutex_lock(&r->mu);
-		g->done = true;
-		pthread_cond_broadcast(&r->cv);
+		verify_taken(r, w, i);
 	}
 	r->stop = true;
 	pthread_cond_broadcast(&r->cv);
