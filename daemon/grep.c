@@ -115,53 +115,92 @@ static bool flush(gstate *g)
 }
 
 /* Packs lines [from, to) of f as one GrepFile entry. */
+/* ---- GrepFile entries, encoded here (the protocol's wire format) ---------
+ * A big answer is millions of lines: building protobuf-c's structs for each
+ * and packing them through its descriptors cost more than the matching.
+ * The encoding is proto3's, as protobuf-c writes it (a field at its zero
+ * value left out), and the tests unpack every frame with protobuf-c. */
+
+static size_t vlen(uint64_t v)
+{
+	size_t n = 1;
+	while (v > 0x7f)
+		v >>= 7, n++;
+	return n;
+}
+
+/* A varint field (left out at 0), a length-delimited one. */
+static size_t vfield_len(uint64_t v)
+{
+	return v ? 1 + vlen(v) : 0;
+}
+
+static size_t lfield_len(uint64_t n)
+{
+	return 1 + vlen(n) + n;
+}
+
+static uint8_t *put_vfield(uint8_t *p, unsigned field, uint64_t v)
+{
+	if (v) {
+		*p++ = (uint8_t)(field << 3);
+		p += varint(p, v);
+	}
+	return p;
+}
+
+static uint8_t *put_lhead(uint8_t *p, unsigned field, uint64_t n)
+{
+	*p++ = (uint8_t)(field << 3 | 2);
+	return p + varint(p, n);
+}
+
+static size_t span_len(const xihu_index_span *s)
+{
+	return vfield_len(s->start) + vfield_len(s->end);
+}
+
+static size_t line_len(const xihu_index_line *l)
+{
+	size_t n = vfield_len(l->line) + vfield_len(l->col) + (l->len ? lfield_len(l->len) : 0);
+	for (uint32_t k = 0; k < l->nspans; k++)
+		n += lfield_len(span_len(&l->spans[k]));
+	return n;
+}
+
+/* Packs lines [from, to) of f as one GrepFile entry (GrepResponse field 1). */
 static bool pack_piece(gstate *g, const xihu_grep_file *f, uint32_t from, uint32_t to, uint64_t count)
 {
-	uint32_t n = to - from, nspans = 0;
+	size_t body = lfield_len(f->path_len) + vfield_len(f->record) + vfield_len(count);
 	for (uint32_t i = from; i < to; i++)
-		nspans += f->lines[i].nspans;
-	Xihu__Line *lines = calloc(n ? n : 1, sizeof *lines);
-	Xihu__Line **lp = calloc(n ? n : 1, sizeof *lp);
-	Xihu__Span *spans = calloc(nspans ? nspans : 1, sizeof *spans);
-	Xihu__Span **sp = calloc(nspans ? nspans : 1, sizeof *sp);
-	bool ok = lines && lp && spans && sp;
-	for (uint32_t i = 0, k = 0; ok && i < n; i++) {
-		const xihu_index_line *l = &f->lines[from + i];
-		xihu__line__init(&lines[i]);
-		lines[i].line = l->line;
-		lines[i].col = l->col;
-		lines[i].text.data = (uint8_t *)l->text;
-		lines[i].text.len = l->len;
-		lines[i].n_spans = l->nspans;
-		lines[i].spans = sp + k;
-		for (uint32_t s = 0; s < l->nspans; s++, k++) {
-			xihu__span__init(&spans[k]);
-			spans[k].start = l->spans[s].start;
-			spans[k].end = l->spans[s].end;
-			sp[k] = &spans[k];
-		}
-		lp[i] = &lines[i];
-	}
-	if (ok) {
-		Xihu__GrepFile gf = XIHU__GREP_FILE__INIT;
-		gf.path.data = (uint8_t *)f->path;
-		gf.path.len = f->path_len;
-		gf.kind = f->record ? XIHU__DOC_KIND__DOC_RECORD : XIHU__DOC_KIND__DOC_FILE;
-		gf.n_lines = n;
-		gf.lines = lp;
-		gf.count = count;
-		size_t sz = xihu__grep_file__get_packed_size(&gf);
-		ok = reserve(g, sz + 12);
-		if (ok) {
-			g->len += varint(g->files + g->len, 1u << 3 | 2);
-			g->len += varint(g->files + g->len, sz);
-			g->len += xihu__grep_file__pack(&gf, g->files + g->len);
-		}
-	}
-	free(lines), free(lp), free(spans), free(sp);
-	if (!ok)
+		body += lfield_len(line_len(&f->lines[i]));
+	if (!reserve(g, body + 12)) {
 		g->oom = true;
-	return ok;
+		return false;
+	}
+	uint8_t *p = g->files + g->len;
+	p = put_lhead(p, 1, body);
+	p = put_lhead(p, 1, f->path_len);
+	memcpy(p, f->path, f->path_len), p += f->path_len;
+	p = put_vfield(p, 2, f->record); /* DOC_RECORD is 1 */
+	for (uint32_t i = from; i < to; i++) {
+		const xihu_index_line *l = &f->lines[i];
+		p = put_lhead(p, 3, line_len(l));
+		p = put_vfield(p, 1, l->line);
+		p = put_vfield(p, 2, l->col);
+		if (l->len) {
+			p = put_lhead(p, 3, l->len);
+			memcpy(p, l->text, l->len), p += l->len;
+		}
+		for (uint32_t k = 0; k < l->nspans; k++) {
+			p = put_lhead(p, 4, span_len(&l->spans[k]));
+			p = put_vfield(p, 1, l->spans[k].start);
+			p = put_vfield(p, 2, l->spans[k].end);
+		}
+	}
+	p = put_vfield(p, 4, count);
+	g->len = (size_t)(p - g->files);
+	return true;
 }
 
 static int on_file(void *arg, const xihu_grep_file *f)
