@@ -166,7 +166,7 @@ static void answer_and_close(struct conn *c, int code, const char *msg)
 	xihud_log("connection %llu: %s", (unsigned long long)c->serial, msg);
 	struct job *j = pool_job_get(c->pool);
 	if (j) {
-		handler_error_reply(0, code, msg, &j->out);
+		reply_error(0, code, msg, &j->out);
 		j->act = HANDLER_CLOSE;
 		append_job(c, j);
 		j->done = true;

@@ -289,7 +289,7 @@ static void finish(gstate *g, const xihu_grep_stats *st, uint64_t took_us, struc
 	size_t n = xihu__grep_response__get_packed_size(&gr);
 	uint8_t *tail = malloc(n ? n : 1);
 	if (!tail || !make_frame(g, tail, xihu__grep_response__pack(&gr, tail), out))
-		handler_error_reply(g->id, XIHU__ERROR_CODE__E_INTERNAL, "grep: out of memory", out);
+		reply_error(g->id, XIHU__ERROR_CODE__E_INTERNAL, "grep: out of memory", out);
 	free(tail);
 }
 
@@ -297,13 +297,13 @@ void serve_grep(const struct handler_ctx *ctx, uint64_t id, const Xihu__GrepRequ
 {
 	uint64_t t0 = xihud_now_us();
 	if (gr->n_patterns == 0) {
-		handler_error_reply(id, XIHU__ERROR_CODE__E_BAD_REQUEST, "grep: no pattern", out);
+		reply_error(id, XIHU__ERROR_CODE__E_BAD_REQUEST, "grep: no pattern", out);
 		return;
 	}
 	xihu_index *picked = NULL;
 	char why[600];
 	if (registry_pick(ctx->reg, gr->index, gr->cwd, &picked, why, sizeof why)) {
-		handler_error_reply(id, XIHU__ERROR_CODE__E_INDEX, why, out);
+		reply_error(id, XIHU__ERROR_CODE__E_INDEX, why, out);
 		return;
 	}
 	char **pats = strings(gr->patterns, gr->n_patterns);
@@ -315,7 +315,7 @@ void serve_grep(const struct handler_ctx *ctx, uint64_t id, const Xihu__GrepRequ
 	size_t *lens = malloc(gr->n_patterns * sizeof *lens);
 	gstate g = {.ctx = ctx, .id = id, .output = gr->output};
 	if (!pats || !paths || !globs || !lens) {
-		handler_error_reply(id, XIHU__ERROR_CODE__E_INTERNAL, "grep: out of memory", out);
+		reply_error(id, XIHU__ERROR_CODE__E_INTERNAL, "grep: out of memory", out);
 		goto done;
 	}
 	for (size_t i = 0; i < gr->n_patterns; i++)
@@ -348,9 +348,9 @@ void serve_grep(const struct handler_ctx *ctx, uint64_t id, const Xihu__GrepRequ
 		stats_record(ctx->stats, xihud_now_us() - t0);
 		finish(&g, &st, xihud_now_us() - t0, out);
 	} else if (rc == XIHU_EQUERY) {
-		handler_query_error(id, err.column, err.msg, out);
+		reply_query_error(id, err.column, err.msg, out);
 	} else {
-		handler_index_error(id, &err, out);
+		reply_index_error(id, &err, out);
 	}
 	for (size_t i = 0; i < nchanged; i++)
 		free(changed[i]);

@@ -43,112 +43,6 @@
  * it starts (pool.c runs a lone request inline, within its budget). */
 #define INLINE_MAX_COST 50000
 
-void reply_free(struct reply *r)
-{
-	free(r->buf);
-	r->buf = NULL;
-	r->len = r->cap = 0;
-}
-
-/* Packs resp into out (length header + body), reusing its buffer.  Returns
- * false on ENOMEM or when the response would be larger than a client
- * accepts. */
-static bool pack(const Xihu__Response *resp, struct reply *out, size_t *size_out)
-{
-	size_t n = xihu__response__get_packed_size(resp);
-	*size_out = n;
-	out->len = 0;
-	if (n == 0 || n > XIHU_MAX_RESPONSE_FRAME)
-		return false;
-	if (out->cap < XIHU_FRAME_HEADER + n) {
-		size_t cap = XIHU_FRAME_HEADER + n < 1024 ? 1024 : XIHU_FRAME_HEADER + n;
-		uint8_t *p = realloc(out->buf, cap);
-		if (!p)
-			return false;
-		out->buf = p;
-		out->cap = cap;
-	}
-	frame_put_len(out->buf, (uint32_t)n);
-	xihu__response__pack(resp, out->buf + XIHU_FRAME_HEADER);
-	out->len = XIHU_FRAME_HEADER + n;
-	return true;
-}
-
-static void error_reply(uint64_t id, int code, unsigned column, const char *msg,
-                        struct reply *out)
-{
-	Xihu__Error e = XIHU__ERROR__INIT;
-	e.code = (Xihu__ErrorCode)code;
-	e.message = (char *)msg;
-	e.column = column;
-	Xihu__Response resp = XIHU__RESPONSE__INIT;
-	resp.id = id;
-	resp.version = XIHU_PROTO_VERSION;
-	resp.body_case = XIHU__RESPONSE__BODY_ERROR;
-	resp.error = &e;
-	size_t n;
-	pack(&resp, out, &n); /* on failure (ENOMEM: a message is never too large) len is 0 */
-}
-
-/* Packs resp (its body set) as the answer to request id; when it cannot
- * (out of memory), an E_INTERNAL error "WHAT: out of memory" instead. */
-static void answer(Xihu__Response *resp, uint64_t id, const char *what, struct reply *out)
-{
-	resp->id = id;
-	resp->version = XIHU_PROTO_VERSION;
-	size_t n;
-	if (!pack(resp, out, &n)) {
-		char msg[160];
-		if (n > XIHU_MAX_RESPONSE_FRAME) {
-			snprintf(msg, sizeof msg, "%s: the answer is %zu MiB, more than a frame holds (%u MiB): ask for "
-			         "fewer hits or lines at a time (-n, --offset)", what, n >> 20, XIHU_MAX_RESPONSE_FRAME >> 20);
-			error_reply(id, XIHU__ERROR_CODE__E_LIMIT, 0, msg, out);
-			return;
-		}
-		snprintf(msg, sizeof msg, "%s: out of memory", what);
-		error_reply(id, XIHU__ERROR_CODE__E_INTERNAL, 0, msg, out);
-	}
-}
-
-void handler_error_reply(uint64_t id, int code, const char *msg, struct reply *out)
-{
-	error_reply(id, code, 0, msg, out);
-}
-
-void handler_query_error(uint64_t id, unsigned column, const char *msg, struct reply *out)
-{
-	error_reply(id, XIHU__ERROR_CODE__E_QUERY, column, msg, out);
-}
-
-/* The index library's error as a protocol error. */
-void handler_index_error(uint64_t id, const xihu_err *err, struct reply *out)
-{
-	char msg[sizeof err->msg + 64];
-	switch (err->code) {
-	case XIHU_EQUERY:
-		/* the client prints the message as is: make it name the column once */
-		if (strncmp(err->msg, "query", 5) == 0)
-			snprintf(msg, sizeof msg, "%s", err->msg);
-		else if (strncmp(err->msg, "column", 6) == 0)
-			snprintf(msg, sizeof msg, "query %s", err->msg);
-		else
-			snprintf(msg, sizeof msg, "query column %u: %s", err->column, err->msg);
-		error_reply(id, XIHU__ERROR_CODE__E_QUERY, err->column, msg, out);
-		return;
-	case XIHU_ELIMIT:
-		error_reply(id, XIHU__ERROR_CODE__E_LIMIT, err->column, err->msg, out);
-		return;
-	case XIHU_ECORRUPT:
-	case XIHU_ENOINDEX:
-		error_reply(id, XIHU__ERROR_CODE__E_INDEX, 0, err->msg, out);
-		return;
-	default:
-		snprintf(msg, sizeof msg, "%s", err->msg[0] ? err->msg : xihu_strerror(err->code));
-		error_reply(id, XIHU__ERROR_CODE__E_INTERNAL, 0, msg, out);
-		return;
-	}
-}
-
 /* The options of search request sr: its deadline counts from when the
  * request was read (time queued for a worker is part of it); run on the
  * loop thread (ctx->budget_ns), the search also stops at the budget, and a
@@ -193,12 +87,12 @@ static void search_failed(const struct handler_ctx *ctx, uint64_t id, const Xihu
 		char msg[160];
 		snprintf(msg, sizeof msg, "search: timed out after %u ms (the request's timeout_ms%s)", timeout_ms,
 		         sr->timeout_ms ? "" : ", by default xihud --request-timeout");
-		error_reply(id, XIHU__ERROR_CODE__E_LIMIT, 0, msg, out);
+		reply_error_col(id, XIHU__ERROR_CODE__E_LIMIT, 0, msg, out);
 		return;
 	}
 	if (rc == XIHU_ECANCELED)
 		atomic_fetch_add_explicit(&ctx->stats->cancelled, 1, memory_order_relaxed);
-	handler_index_error(id, err, out);
+	reply_index_error(id, err, out);
 }
 
 /* The bytes results_to_hits lays res out in: every hit, line and span and
@@ -278,7 +172,7 @@ static void search_answer(const struct handler_ctx *ctx, uint64_t id, const xihu
 	_Alignas(max_align_t) unsigned char stack[4096];
 	unsigned char *block = need <= sizeof stack ? stack : malloc(need);
 	if (!block) {
-		error_reply(id, XIHU__ERROR_CODE__E_INTERNAL, 0, "search: out of memory", out);
+		reply_error_col(id, XIHU__ERROR_CODE__E_INTERNAL, 0, "search: out of memory", out);
 		return;
 	}
 	Xihu__SearchResponse sresp = XIHU__SEARCH_RESPONSE__INIT;
@@ -289,27 +183,12 @@ static void search_answer(const struct handler_ctx *ctx, uint64_t id, const xihu
 	if (res->suggestion)
 		sresp.suggestion = res->suggestion;
 	Xihu__Response resp = XIHU__RESPONSE__INIT;
-	resp.id = id;
-	resp.version = XIHU_PROTO_VERSION;
 	resp.body_case = XIHU__RESPONSE__BODY_SEARCH;
 	resp.search = &sresp;
 	uint64_t took = xihud_now_us() - t0;
 	sresp.took_us = took;
 	stats_record(ctx->stats, took);
-
-	size_t n;
-	if (!pack(&resp, out, &n)) {
-		char msg[200];
-		if (n > XIHU_MAX_RESPONSE_FRAME) {
-			snprintf(msg, sizeof msg,
-			         "response of %zu bytes: over the %u byte frame limit (ask for fewer "
-			         "hits or lines)",
-			         n, XIHU_MAX_RESPONSE_FRAME);
-			error_reply(id, XIHU__ERROR_CODE__E_LIMIT, 0, msg, out);
-		} else {
-			error_reply(id, XIHU__ERROR_CODE__E_INTERNAL, 0, "search: out of memory", out);
-		}
-	}
+	reply_answer(&resp, id, "search", out); /* too large for a frame: E_LIMIT, "ask for fewer" */
 	if (block != stack)
 		free(block);
 }
@@ -334,7 +213,7 @@ static bool serve_search(const struct handler_ctx *ctx, uint64_t id,
 	xihu_index *picked = NULL;
 	char why[600];
 	if (registry_pick(ctx->reg, sr->index, sr->cwd, &picked, why, sizeof why)) {
-		error_reply(id, XIHU__ERROR_CODE__E_INDEX, 0, why, out);
+		reply_error_col(id, XIHU__ERROR_CODE__E_INDEX, 0, why, out);
 		return true;
 	}
 	int rc = xihu_index_search(picked ? picked : ctx->ix, q, strlen(q), &opts, &res, &err);
@@ -399,7 +278,7 @@ static void serve_status(const struct handler_ctx *ctx, uint64_t id, struct repl
 	Xihu__Response resp = XIHU__RESPONSE__INIT;
 	resp.body_case = XIHU__RESPONSE__BODY_STATUS;
 	resp.status = &st;
-	answer(&resp, id, "status", out);
+	reply_answer(&resp, id, "status", out);
 }
 
 /* Create (or bring up to date) the index of a tree: registry.c builds it
@@ -411,15 +290,15 @@ static void serve_index(const struct handler_ctx *ctx, uint64_t id, const Xihu__
 	bool created = false;
 	const char *path = ir->path ? ir->path : "";
 	if (path[0] != '/') {
-		error_reply(id, XIHU__ERROR_CODE__E_BAD_REQUEST, 0, "index: the path must be absolute", out);
+		reply_error_col(id, XIHU__ERROR_CODE__E_BAD_REQUEST, 0, "index: the path must be absolute", out);
 		return;
 	}
 	if (!ctx->reg) {
-		error_reply(id, XIHU__ERROR_CODE__E_INTERNAL, 0, "index: this daemon serves its default index only", out);
+		reply_error_col(id, XIHU__ERROR_CODE__E_INTERNAL, 0, "index: this daemon serves its default index only", out);
 		return;
 	}
 	if (registry_index(ctx->reg, path, dir, sizeof dir, &created, why, sizeof why)) {
-		error_reply(id, XIHU__ERROR_CODE__E_BAD_REQUEST, 0, why, out);
+		reply_error_col(id, XIHU__ERROR_CODE__E_BAD_REQUEST, 0, why, out);
 		return;
 	}
 	Xihu__IndexResponse ir2 = XIHU__INDEX_RESPONSE__INIT;
@@ -428,7 +307,7 @@ static void serve_index(const struct handler_ctx *ctx, uint64_t id, const Xihu__
 	Xihu__Response resp = XIHU__RESPONSE__INIT;
 	resp.body_case = XIHU__RESPONSE__BODY_INDEX;
 	resp.index = &ir2;
-	answer(&resp, id, "index", out);
+	reply_answer(&resp, id, "index", out);
 }
 
 static void info_fill(Xihu__IndexInfo *ii, xihu_index *ix)
@@ -474,7 +353,7 @@ static void serve_list(const struct handler_ctx *ctx, uint64_t id, struct reply 
 	xihu_index_roots(ddir, &droots, &ndroots, &err); /* none: listed without */
 	char **dr = calloc(ndroots + 1, sizeof *dr);
 	if (!infos || !ptrs || !builds || !dr) {
-		error_reply(id, XIHU__ERROR_CODE__E_INTERNAL, 0, "list: out of memory", out);
+		reply_error_col(id, XIHU__ERROR_CODE__E_INTERNAL, 0, "list: out of memory", out);
 		goto done;
 	}
 	for (size_t i = 0; i <= n; i++) {
@@ -509,7 +388,7 @@ static void serve_list(const struct handler_ctx *ctx, uint64_t id, struct reply 
 	Xihu__Response resp = XIHU__RESPONSE__INIT;
 	resp.body_case = XIHU__RESPONSE__BODY_LIST;
 	resp.list = &lr;
-	answer(&resp, id, "list", out);
+	reply_answer(&resp, id, "list", out);
 done:
 	free(dr);
 	free(infos);
@@ -525,7 +404,7 @@ static void serve_stop(uint64_t id, struct reply *out)
 	Xihu__Response resp = XIHU__RESPONSE__INIT;
 	resp.body_case = XIHU__RESPONSE__BODY_STOP;
 	resp.stop = &sp;
-	answer(&resp, id, "stop", out);
+	reply_answer(&resp, id, "stop", out);
 }
 
 enum handler_action handler_serve(const struct handler_ctx *ctx, const uint8_t *body,
@@ -536,7 +415,7 @@ enum handler_action handler_serve(const struct handler_ctx *ctx, const uint8_t *
 	if (!req) {
 		char msg[128];
 		snprintf(msg, sizeof msg, "bad frame: %zu bytes that are not a packed Request", len);
-		error_reply(0, XIHU__ERROR_CODE__E_BAD_FRAME, 0, msg, out);
+		reply_error_col(0, XIHU__ERROR_CODE__E_BAD_FRAME, 0, msg, out);
 		return HANDLER_CLOSE;
 	}
 
@@ -546,7 +425,7 @@ enum handler_action handler_serve(const struct handler_ctx *ctx, const uint8_t *
 		char msg[128];
 		snprintf(msg, sizeof msg, "protocol version %u: this daemon speaks version %u",
 		         req->version, XIHU_PROTO_VERSION);
-		error_reply(id, XIHU__ERROR_CODE__E_VERSION, 0, msg, out);
+		reply_error_col(id, XIHU__ERROR_CODE__E_VERSION, 0, msg, out);
 	} else {
 		switch (req->body_case) {
 		case XIHU__REQUEST__BODY_SEARCH:
@@ -575,7 +454,7 @@ enum handler_action handler_serve(const struct handler_ctx *ctx, const uint8_t *
 			act = HANDLER_STOP;
 			break;
 		default:
-			error_reply(id, XIHU__ERROR_CODE__E_BAD_REQUEST, 0,
+			reply_error_col(id, XIHU__ERROR_CODE__E_BAD_REQUEST, 0,
 			            "bad request: no search, grep, status, stop, index or list in it", out);
 			break;
 		}

@@ -284,7 +284,7 @@ static void remove_socket(struct server *srv)
 static void refuse_with(int fd, int code, const char *msg)
 {
 	struct reply r = {0};
-	handler_error_reply(0, code, msg, &r);
+	reply_error(0, code, msg, &r);
 	if (r.len) {
 		ssize_t w = send(fd, r.buf, r.len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		(void)w;
@@ -555,6 +555,13 @@ static void stop_requested(void *arg, const char *why)
 
 /* The pool's run callback, on a worker or (within budget_ns) on the loop
  * thread: the handler answers the job's request. */
+/* A stream queued frames: the loop sends them (conn_job_progress). */
+static void stream_wake(void *arg)
+{
+	struct job *j = arg;
+	pool_progress(j->pool, j);
+}
+
 /* A streamed answer's own thread: makes it, then hands the job back. */
 static void *stream_main(void *arg)
 {
@@ -577,9 +584,9 @@ static int serve_job(struct job *j, uint64_t budget_ns)
 		return RUN_RETRY;
 	if (j->act != HANDLER_STREAM)
 		return RUN_ANSWERED;
-	j->stream = stream_new(j->pool, j);
+	j->stream = stream_new(&j->cancelled, stream_wake, j);
 	if (!j->stream) {
-		handler_error_reply(0, XIHU__ERROR_CODE__E_INTERNAL, "grep: out of memory", &j->out);
+		reply_error(0, XIHU__ERROR_CODE__E_INTERNAL, "grep: out of memory", &j->out);
 		j->act = HANDLER_CLOSE;
 		return RUN_ANSWERED;
 	}

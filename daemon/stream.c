@@ -13,9 +13,11 @@
  * loop frees it at once, conn.c) and looks at that flag at least every
  * WAIT_MS, so an abandoned maker ends soon.
  *
- * Callers: server.c (stream_new, when it starts a stream thread; the
- * handler pushes through handler_ctx.push), conn.c (stream_take on the loop
- * thread), pool.c (stream_free when the job is put back).
+ * Callers: server.c (stream_new, when it starts a stream thread, with the
+ * job's cancelled flag and a wake that tells the pool; the handler pushes
+ * through handler_ctx.push), conn.c (stream_take on the loop thread),
+ * pool.c (stream_free when the job is put back).  It calls nothing of the
+ * daemon's.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -40,11 +42,12 @@ struct stream {
 	pthread_cond_t cv;
 	struct chunk *head, *tail;
 	size_t queued;
-	struct pool *pool;
-	struct job *job;
+	const _Atomic bool *gone; /* the job's cancelled flag */
+	void (*wake)(void *arg);  /* frames are queued where there were none */
+	void *wake_arg;
 };
 
-struct stream *stream_new(struct pool *p, struct job *j)
+struct stream *stream_new(const _Atomic bool *gone, void (*wake)(void *arg), void *wake_arg)
 {
 	struct stream *s = calloc(1, sizeof *s);
 	if (!s)
@@ -55,8 +58,9 @@ struct stream *stream_new(struct pool *p, struct job *j)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->cv, &ca);
 	pthread_condattr_destroy(&ca);
-	s->pool = p;
-	s->job = j;
+	s->gone = gone;
+	s->wake = wake;
+	s->wake_arg = wake_arg;
 	return s;
 }
 
@@ -77,7 +81,7 @@ void stream_free(struct stream *s)
 bool stream_push(void *arg, const uint8_t *frame, size_t len)
 {
 	struct stream *s = arg;
-	const _Atomic bool *gone = &s->job->cancelled;
+	const _Atomic bool *gone = s->gone;
 	struct chunk *c = malloc(sizeof *c + len);
 	if (!c)
 		return false;
@@ -107,7 +111,7 @@ bool stream_push(void *arg, const uint8_t *frame, size_t len)
 	s->queued += len;
 	pthread_mutex_unlock(&s->mu);
 	if (was_empty)
-		pool_progress(s->pool, s->job);
+		s->wake(s->wake_arg);
 	return true;
 }
 

@@ -270,11 +270,19 @@ void reply_free(struct reply *r);
  * HANDLER_CLOSE. */
 enum handler_action handler_serve(const struct handler_ctx *ctx, const uint8_t *body,
                                   size_t len, struct reply *out);
-/* An Error response frame with the given code and message into out. */
-void handler_error_reply(uint64_t id, int code, const char *msg, struct reply *out);
+/* ==== reply.c: answers as frames, and the protocol's errors ============= */
+
+struct Xihu__Response;
+/* Packs resp (its body set) as the answer to request id; when it cannot,
+ * E_LIMIT (too large for a frame) or E_INTERNAL ("WHAT: out of memory"). */
+void reply_answer(struct Xihu__Response *resp, uint64_t id, const char *what, struct reply *out);
+/* An Error response frame with the given code, message (and column) into
+ * out; on out of memory out->len is 0. */
+void reply_error(uint64_t id, int code, const char *msg, struct reply *out);
+void reply_error_col(uint64_t id, int code, unsigned column, const char *msg, struct reply *out);
 /* E_QUERY naming the column; the index library's error as the protocol's. */
-void handler_query_error(uint64_t id, unsigned column, const char *msg, struct reply *out);
-void handler_index_error(uint64_t id, const xihu_err *err, struct reply *out);
+void reply_query_error(uint64_t id, unsigned column, const char *msg, struct reply *out);
+void reply_index_error(uint64_t id, const xihu_err *err, struct reply *out);
 
 /* ==== grep.c: exact search, a streamed answer ============================= */
 
@@ -361,7 +369,9 @@ bool pool_idle(const struct pool *p);
 /* ==== stream.c: a streamed answer's frames, with backpressure =========== */
 
 struct stream;
-struct stream *stream_new(struct pool *p, struct job *j);
+/* A stream whose pushes give up once *gone is set and call wake(wake_arg)
+ * when they queue a frame where there was none. */
+struct stream *stream_new(const _Atomic bool *gone, void (*wake)(void *arg), void *wake_arg);
 void stream_free(struct stream *s);
 /* The maker's thread: queues a frame (handler_ctx.push); see stream.c. */
 bool stream_push(void *arg, const uint8_t *frame, size_t len);

@@ -109,7 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				char msg[160];
 				snprintf(msg, sizeof msg, "bad frame: length %lu is not within 1..%lu",
 				         (unsigned long)len, (unsigned long)max_frame);
-				handler_error_reply(0, XIHU__ERROR_CODE__E_BAD_FRAME, msg, &out);
+				reply_error(0, XIHU__ERROR_CODE__E_BAD_FRAME, msg, &out);
 				FUZZ_CHECK(out.len > XIHU_FRAME_HEADER &&
 				           frame_get_len(out.buf) == out.len - XIHU_FRAME_HEADER);
 				bad = closed = true;
