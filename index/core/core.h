@@ -309,6 +309,7 @@ typedef struct seg_doc {
 	bool always;    /* exact search reads it whatever the pattern (seg_doc_always) */
 	int64_t mtime_ns;
 	uint64_t size;
+	uint32_t gram_ids; /* gram ids it owns in .grams: >= 1 when greppable, else 0 */
 } seg_doc;
 int seg_doc_get(const seg *s, uint32_t docid, seg_doc *out, xihu_err *err);
 uint32_t seg_doc_field_len(const seg *s, uint32_t docid, uint32_t field); /* no check: docid < ndocs */
@@ -322,20 +323,34 @@ int seg_check(const char *dir, uint64_t seg_id, uint64_t del_gen, xihu_err *err)
 
 /* A trigram is 3 bytes of a document's raw bytes holding no '\n', packed as
  * b0 | b1 << 8 | b2 << 16 (index/grep/grep.h, gram_pack).  Each segment's
- * .grams file lists, per trigram, the ascending ids of the docs holding it
- * (docs/FORMAT.md §3.7). */
-#define SEG_GRAM_MAX (1u << 24) /* every packed trigram is below */
+ * .grams file lists, per trigram, the ascending *gram ids* holding it
+ * (docs/FORMAT.md §3.7): a greppable doc of at most GRAM_BLOCK_MIN raw
+ * bytes owns one gram id, a bigger one one per block of whole lines of
+ * about GRAM_BLOCK bytes (a longer line is a block of its own), so the
+ * trigrams of a match (which never spans a '\n') are in one gram id.  The
+ * docs own consecutive gram ids in doc order; not greppable, none. */
+#define SEG_GRAM_MAX (1u << 24)      /* every packed trigram is below */
+#define GRAM_BLOCK_MIN (256u << 10)  /* a doc of more raw bytes is cut into blocks */
+#define GRAM_BLOCK (64u << 10)       /* of about this many bytes */
 
 typedef struct seg_gram {
-	uint32_t df;        /* documents holding the trigram, >= 1 */
+	uint32_t df;        /* gram ids holding the trigram, >= 1 */
 	uint64_t off, len;  /* its list in the .grams file; private to the reader */
 } seg_gram;
 
 /* 1 found (out filled), 0 the segment has no such trigram, <0 corrupt. */
 int seg_gram_lookup(const seg *s, uint32_t gram, seg_gram *out, xihu_err *err);
-/* Decodes g's doc ids, ascending, into ids (room for g->df); every read is
+/* Decodes g's gram ids, ascending, into ids (room for g->df); every read is
  * bounds-checked.  0 or XIHU_ECORRUPT naming the file and offset. */
 int seg_gram_docs(const seg *s, const seg_gram *g, uint32_t *ids, xihu_err *err);
+/* Gram ids in the segment; doc d's are [seg_gram_first(d), seg_gram_first(d + 1))
+ * (d <= ndocs); the doc owning gram id id (< seg_ngram_ids; else UINT32_MAX). */
+uint32_t seg_ngram_ids(const seg *s);
+uint32_t seg_gram_first(const seg *s, uint32_t doc);
+uint32_t seg_gram_doc(const seg *s, uint32_t id);
+/* ids[0..n) ascending gram ids (< seg_ngram_ids) to their docs, ascending
+ * and distinct, in place; how many docs. */
+uint32_t seg_gram_ids_docs(const seg *s, uint32_t *ids, uint32_t n);
 /* Trigrams in the segment; the i-th (0 <= i < seg_ngrams) in key order:
  * its packed value into *gram and its list into *out (for merges). */
 uint64_t seg_ngrams(const seg *s);

@@ -2,27 +2,33 @@
  * gram_acc.c: a segment writer's trigrams in RAM, until finish writes them
  * as the .grams file (grams.c has the layout).
  *
- * Per doc: one pass over its raw bytes rolls the trigram (b0 | b1 << 8 |
+ * The unit is the gram id (docs/FORMAT.md §3.7): a doc of at most
+ * GRAM_BLOCK_MIN raw bytes is one, a bigger one is cut at '\n's into
+ * blocks of about GRAM_BLOCK bytes (gram_block_end), one gram id each, so
+ * that the trigrams of a pattern must meet in one block (a match never
+ * spans a '\n').  Gram ids are handed out in order from 0.
+ *
+ * Per gram id: one pass over its bytes rolls the trigram (b0 | b1 << 8 |
  * b2 << 16) and skips every one holding a '\n'; a bitmap of all 2^24
- * trigrams (2 MiB, 2^18 words) keeps the doc's distinct ones, and the
- * words it set first are listed.  The listed words, radix-sorted, give the
- * doc's distinct trigrams in ascending order (each word cleared as it is
- * read: clearing costs the doc's words, not 2 MiB); they are appended to a
+ * trigrams (2 MiB, 2^18 words) keeps the distinct ones, and the words it
+ * set first are listed.  The listed words, radix-sorted, give the
+ * distinct trigrams in ascending order (each word cleared as it is read:
+ * clearing costs the block's words, not 2 MiB); they are appended to a
  * log as varint gaps (gram - prev - 1), some 2 bytes a trigram.
  *
  * So RAM is per posting only: no entry, hash slot or list per trigram
  * (most trigrams of a segment are in one or two of its docs, and those
  * cost 40 bytes and more each in a table).  The log is a list of blocks,
- * each doc's record whole in one: varint doc, varint byte length, gaps.
+ * each gram id's record whole in one: varint id, varint byte length, gaps.
  *
  * gram_acc_write turns the log around: over the trigram space in windows
- * of WINDOW trigrams, every doc's cursor gives its trigrams in the window
- * as (trigram, doc) pairs, docs ascending; a stable radix sort on the
- * trigram's low 16 bits puts each trigram's docs together, ascending.
+ * of WINDOW trigrams, every record's cursor gives its trigrams in the
+ * window as (trigram, id) pairs, ids ascending; a stable radix sort on the
+ * trigram's low 16 bits puts each trigram's ids together, ascending.
  *
- * Invariants: docs come in ascending order; the log's blocks and the
- * doc's word lists are counted in gram_acc_mem (the writer's flush
- * budget).  Errors are return codes with no message: seg_writer.c words
+ * Invariants: docs come in order, ids ascending; the log's blocks and the
+ * word lists are counted in gram_acc_mem (the writer's flush budget).
+ * Errors are return codes with no message: seg_writer.c words
  * them.
  *
  * Callers: seg_writer.c.
@@ -45,13 +51,14 @@ typedef struct lblock {
 } lblock;
 
 struct gram_acc {
-	uint64_t *seen;  /* 2^24 bits: the current doc's trigrams */
-	uint32_t *dw;    /* the words of seen the current doc set, then sorted */
+	uint64_t *seen;  /* 2^24 bits: the current gram id's trigrams */
+	uint32_t *dw;    /* the words of seen it set, then sorted */
 	uint32_t *dtmp;  /* the radix sort's other half */
 	size_t ndw, dw_cap;
 	lblock *b; /* the log */
 	size_t nb, b_cap;
-	size_t log_mem; /* sum of the blocks' capacities */
+	size_t log_mem;   /* sum of the blocks' capacities */
+	uint32_t next_id; /* the next gram id to hand out */
 };
 
 gram_acc *gram_acc_new(void)
@@ -104,14 +111,14 @@ static bool dw_resize(gram_acc *a, size_t cap)
 	return true;
 }
 
-/* Where a scan of a doc's bytes stands: the rolling trigram, the bytes
+/* Where a scan of a gram id's bytes stands: the rolling trigram, the bytes
  * since the last '\n' (at most 3 count) and the next byte. */
 typedef struct scan {
 	uint32_t g, run;
 	size_t i;
 } scan;
 
-/* Sets the bits of the doc's next trigrams in a->seen, listing in a->dw
+/* Sets the bits of the gram id's next trigrams in a->seen, listing in a->dw
  * each word set first, until the text ends or a->dw is full. */
 static void collect(gram_acc *a, const uint8_t *raw, size_t len, scan *sc)
 {
@@ -198,9 +205,9 @@ static uint8_t *log_room(gram_acc *a, size_t need)
 	return p;
 }
 
-/* The doc's record: its sorted words' trigrams as gaps, each word
+/* Gram id id's record: its sorted words' trigrams as gaps, each word
  * cleared in a->seen as it is read. */
-static int log_doc(gram_acc *a, uint32_t doc)
+static int log_doc(gram_acc *a, uint32_t id)
 {
 	size_t nw = a->ndw;
 	/* a word holds at most 64 trigrams, a gap at most 4 bytes */
@@ -215,7 +222,7 @@ static int log_doc(gram_acc *a, uint32_t doc)
 		return XIHU_ENOMEM;
 	}
 	uint8_t *start = o;
-	o = put_varint32(o, doc);
+	o = put_varint32(o, id);
 	uint8_t *lenp = o;
 	o += 10; /* the byte length's varint, written once known, then moved down */
 	uint8_t *g0 = o;
@@ -238,42 +245,67 @@ static int log_doc(gram_acc *a, uint32_t doc)
 	return XIHU_OK;
 }
 
-int gram_acc_doc(gram_acc *a, uint32_t doc, const uint8_t *raw, size_t len)
+size_t gram_block_end(const uint8_t *raw, size_t len, size_t start)
+{
+	if (len - start <= GRAM_BLOCK)
+		return len;
+	const uint8_t *nl = memrchr(raw + start, '\n', GRAM_BLOCK);
+	if (!nl) /* a line longer than a block: a block of its own */
+		nl = memchr(raw + start + GRAM_BLOCK, '\n', len - start - GRAM_BLOCK);
+	return nl ? (size_t)(nl - raw) + 1 : len;
+}
+
+/* One gram id's trigrams, raw[0..len), into the log. */
+static int acc_block(gram_acc *a, uint32_t id, const uint8_t *raw, size_t len)
 {
 	if (len < 3)
 		return XIHU_OK;
-	if (!a->seen && !(a->seen = calloc(NWORDS, sizeof *a->seen)))
-		return XIHU_ENOMEM;
-	if (!a->dw && !dw_resize(a, DW_MIN))
-		return XIHU_ENOMEM;
 	scan sc = {0};
 	a->ndw = 0;
-	int rc = XIHU_OK;
 	for (;;) {
 		collect(a, raw, len, &sc);
 		if (sc.i == len)
 			break;
 		if (!dw_resize(a, a->dw_cap * 2)) { /* never past NWORDS: a word is listed once */
-			rc = XIHU_ENOMEM;
-			break;
+			for (size_t i = 0; i < a->ndw; i++)
+				a->seen[a->dw[i]] = 0;
+			return XIHU_ENOMEM;
 		}
 	}
-	if (!rc) {
-		sort_words(a);
-		rc = log_doc(a, doc);
-	} else {
-		for (size_t i = 0; i < a->ndw; i++)
-			a->seen[a->dw[i]] = 0;
-	}
+	sort_words(a);
+	return log_doc(a, id);
+}
+
+int gram_acc_doc(gram_acc *a, const uint8_t *raw, size_t len, uint32_t *nids)
+{
+	*nids = 0;
+	if (len >= 3 && !a->seen && !(a->seen = calloc(NWORDS, sizeof *a->seen)))
+		return XIHU_ENOMEM;
+	if (len >= 3 && !a->dw && !dw_resize(a, DW_MIN))
+		return XIHU_ENOMEM;
+	int rc = XIHU_OK;
+	size_t start = 0;
+	do {
+		size_t end = len <= GRAM_BLOCK_MIN ? len : gram_block_end(raw, len, start);
+		if (a->next_id == UINT32_MAX) {
+			rc = XIHU_ELIMIT;
+			break;
+		}
+		if ((rc = acc_block(a, a->next_id, raw + start, end - start)))
+			break;
+		a->next_id++;
+		(*nids)++;
+		start = end;
+	} while (start < len);
 	if (a->dw_cap > DW_KEEP && !dw_resize(a, DW_MIN)) /* a big doc's list is not kept */
 		rc = rc ? rc : XIHU_ENOMEM;
 	return rc;
 }
 
-/* A doc's record being read: its next trigram (UINT32_MAX: none left). */
+/* A gram id's record being read: its next trigram (UINT32_MAX: none left). */
 typedef struct cursor {
 	const uint8_t *p, *end;
-	uint32_t doc, g;
+	uint32_t id, g;
 } cursor;
 
 static inline void cur_next(cursor *c)
@@ -294,8 +326,8 @@ static cursor *cursors(const gram_acc *a, size_t *n)
 	for (size_t i = 0; i < a->nb && c; i++) {
 		const uint8_t *p = a->b[i].p, *end = p + a->b[i].used;
 		while (p < end) {
-			uint64_t doc, len;
-			get_varint(&p, end, &doc);
+			uint64_t id, len;
+			get_varint(&p, end, &id);
 			get_varint(&p, end, &len);
 			if (cnt == cap) {
 				cursor *nc = realloc(c, (cap *= 2) * sizeof *nc);
@@ -305,7 +337,7 @@ static cursor *cursors(const gram_acc *a, size_t *n)
 				}
 				c = nc;
 			}
-			c[cnt] = (cursor){.p = p, .end = p + len, .doc = (uint32_t)doc, .g = UINT32_MAX};
+			c[cnt] = (cursor){.p = p, .end = p + len, .id = (uint32_t)id, .g = UINT32_MAX};
 			cur_next(&c[cnt++]);
 			p += len;
 		}
@@ -314,7 +346,7 @@ static cursor *cursors(const gram_acc *a, size_t *n)
 	return c;
 }
 
-/* pairs[0..n) (trigram's low 16 bits << 32 | doc, docs ascending per
+/* pairs[0..n) (trigram's low 16 bits << 32 | gram id, ids ascending per
  * trigram) sorted stably by trigram, through tmp. */
 static void sort_pairs(uint64_t *pairs, uint64_t *tmp, size_t n)
 {
@@ -371,7 +403,7 @@ int gram_acc_write(gram_acc *a, seg_out *o)
 					}
 					cap = ncap;
 				}
-				pairs[n++] = (uint64_t)(k->g - base) << 32 | k->doc;
+				pairs[n++] = (uint64_t)(k->g - base) << 32 | k->id;
 			}
 		}
 		if (!rc && n) {

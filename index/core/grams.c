@@ -1,22 +1,27 @@
 /*
  * grams.c: a segment's trigram lists, the .grams file (kind GRAM), the
  * first stage of exact search: for every trigram of the raw bytes of the
- * segment's greppable docs, the ascending ids of the docs holding it.
+ * segment's greppable docs, the ascending gram ids holding it.  A gram id
+ * is a doc, or a block of whole lines of a doc over GRAM_BLOCK_MIN bytes
+ * (core.h); the docs own consecutive gram ids in doc order.
  * Layout (docs/FORMAT.md §3.7; payload offsets):
  *
  *   0            the lists, back to back in key order: per list of df ids,
  *                floor(df/128) blocks {u8 width, packed[128] of gaps at
  *                width (codec.c)}, then df % 128 varint gaps
- *                (gap = doc - prev - 1, prev starting at -1)
+ *                (gap = id - prev - 1, prev starting at -1)
  *   lists_len    ngrams entries of 8 + width bytes, keys strictly ascending:
- *                  u32 gram (< 2^24), u32 df (1..ndocs),
+ *                  u32 gram (< 2^24), u32 df (1..nids),
  *                  width-byte offset of its list (4 or 8 bytes, LE)
  *                a list ends where the next entry's starts (the last at lists_len)
- *   footer (24)  u64 ngrams, u64 lists_len, u32 ndocs, u32 width
+ *   then         first: (ndocs + 1) u32, doc d's gram ids [first[d], first[d+1]),
+ *                first[0] = 0, first[ndocs] = nids
+ *   footer (28)  u64 ngrams, u64 lists_len, u32 ndocs, u32 width, u32 nids
  *
  * Owns: the list codec (gram_list_encode, used by seg_out.c), the reader
- * (grams_open at seg_open; seg_gram_lookup, seg_gram_docs, seg_gram_at)
- * and the full check of the file (grams_check, from seg_check.c).  The
+ * (grams_open at seg_open; seg_gram_lookup, seg_gram_docs, seg_gram_at,
+ * the gram id -> doc map seg_gram_doc, seg_gram_ids_docs) and the full
+ * check of the file (grams_check, from seg_check.c).  The
  * docs' greppable and always flags live in their doc records (.docs),
  * read here too.
  *
@@ -25,6 +30,7 @@
  * outside the mapping.  Lookups binary-search an in-memory fence of every
  * SEG_GRAM_FENCE-th key, then at most that many entries of the file.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,13 +85,23 @@ int grams_open(seg *s, xihu_err *err)
 	size_t foff = m->len - SEG_GRAMS_FOOTER;
 	const uint8_t *f = m->data + foff;
 	uint64_t ngrams = get_u64le(f), lists_len = get_u64le(f + 8);
-	uint32_t ndocs = get_u32le(f + 16), width = get_u32le(f + 20);
+	uint32_t ndocs = get_u32le(f + 16), width = get_u32le(f + 20), nids = get_u32le(f + 24);
 	if (ndocs != s->ndocs)
 		return xfile_corrupt(m, foff + 16, err, "document count differs from the doc table");
 	if (width != 4 && width != 8)
 		return xfile_corrupt(m, foff + 20, err, "trigram offset width is not 4 or 8");
-	if (ngrams > SEG_GRAM_MAX || lists_len > foff || (foff - lists_len) != ngrams * (8 + width))
+	uint64_t map_len = 4 * ((uint64_t)ndocs + 1);
+	if (ngrams > SEG_GRAM_MAX || lists_len > foff || (foff - lists_len) != ngrams * (8 + width) + map_len)
 		return xfile_corrupt(m, foff, err, "trigram table does not fit the file");
+	if (nids == UINT32_MAX)
+		return xfile_corrupt(m, foff + 24, err, "gram id count out of range");
+	size_t map_off = foff - (size_t)map_len;
+	if (get_u32le(m->data + map_off) != 0)
+		return xfile_corrupt(m, map_off, err, "the first doc's gram ids do not start at 0");
+	if (get_u32le(m->data + foff - 4) != nids)
+		return xfile_corrupt(m, foff - 4, err, "the docs' gram ids do not end at the gram id count");
+	s->gram_first = m->data + map_off;
+	s->ngram_ids = nids;
 	s->ngrams = ngrams;
 	s->gram_width = width;
 	s->gram_esize = 8 + width;
@@ -118,8 +134,8 @@ static int entry_at(const seg *s, uint64_t i, uint32_t *gram, seg_gram *out, xih
 	uint64_t end = i + 1 < s->ngrams ? entry_off(s, e + s->gram_esize) : s->gram_lists_len;
 	uint32_t df = get_u32le(e + 4);
 	const xmap *m = &s->f[SEG_GRAMS];
-	if (df == 0 || df > s->ndocs)
-		return xfile_corrupt(m, (size_t)(e + 4 - m->data), err, "trigram document count out of range");
+	if (df == 0 || df > s->ngram_ids)
+		return xfile_corrupt(m, (size_t)(e + 4 - m->data), err, "trigram gram id count out of range");
 	if (off >= end || end > s->gram_lists_len)
 		return xfile_corrupt(m, (size_t)(e + 8 - m->data), err, "trigram list offset out of range");
 	*gram = get_u32le(e);
@@ -189,8 +205,8 @@ int seg_gram_docs(const seg *s, const seg_gram *g, uint32_t *ids, xihu_err *err)
 			v[j] = (uint32_t)next;
 			next++;
 		}
-		if (next > s->ndocs)
-			return xfile_corrupt(m, (size_t)(p - m->data), err, "trigram list holds a doc id out of range");
+		if (next > s->ngram_ids)
+			return xfile_corrupt(m, (size_t)(p - m->data), err, "trigram list holds a gram id out of range");
 	}
 	for (; i < df; i++) {
 		uint64_t gap;
@@ -198,13 +214,79 @@ int seg_gram_docs(const seg *s, const seg_gram *g, uint32_t *ids, xihu_err *err)
 		if (!get_varint(&p, end, &gap))
 			return xfile_corrupt(m, (size_t)(at - m->data), err, "trigram list truncated");
 		next += gap;
-		if (next >= s->ndocs)
-			return xfile_corrupt(m, (size_t)(at - m->data), err, "trigram list holds a doc id out of range");
+		if (next >= s->ngram_ids)
+			return xfile_corrupt(m, (size_t)(at - m->data), err, "trigram list holds a gram id out of range");
 		ids[i] = (uint32_t)next++;
 	}
 	if (p != end)
 		return xfile_corrupt(m, (size_t)(p - m->data), err, "trigram list longer than its documents");
 	return XIHU_OK;
+}
+
+/* ---- gram ids and docs ----------------------------------------------------------- */
+
+uint32_t seg_ngram_ids(const seg *s)
+{
+	return s->ngram_ids;
+}
+
+uint32_t seg_gram_first(const seg *s, uint32_t doc)
+{
+	return doc <= s->ndocs ? get_u32le(s->gram_first + 4 * (size_t)doc) : s->ngram_ids;
+}
+
+/* The last doc d in [lo, ndocs) with first[d] <= id, given first[lo] <= id:
+ * galloping from lo, then a binary search (ids met ascending walk forward
+ * cheaply).  On a corrupt (not ascending) map still a doc < ndocs. */
+static uint32_t doc_from(const seg *s, uint32_t lo, uint32_t id)
+{
+	uint32_t nd = s->ndocs, hi = lo + 1, step = 1;
+	while (hi < nd && seg_gram_first(s, hi) <= id) {
+		lo = hi;
+		step *= 2;
+		hi = nd - lo > step ? lo + step : nd;
+	}
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (seg_gram_first(s, mid) <= id)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+uint32_t seg_gram_doc(const seg *s, uint32_t id)
+{
+	if (id >= s->ngram_ids || s->ndocs == 0)
+		return UINT32_MAX;
+	/* a binary search over the whole map: first[0] = 0 <= id */
+	uint32_t lo = 0, hi = s->ndocs;
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (seg_gram_first(s, mid) <= id)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+uint32_t seg_gram_ids_docs(const seg *s, uint32_t *ids, uint32_t n)
+{
+	uint32_t k = 0, d = 0, end = 0; /* doc d owns up to end (exclusive) */
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t id = ids[i];
+		if (k > 0 && id < end)
+			continue; /* the same doc */
+		if (id >= s->ngram_ids || s->ndocs == 0)
+			break;
+		d = doc_from(s, k > 0 ? d : 0, id);
+		end = seg_gram_first(s, d + 1);
+		if (k == 0 || ids[k - 1] != d)
+			ids[k++] = d;
+	}
+	return k;
 }
 
 static inline uint32_t doc_flags(const seg *s, uint32_t doc)
@@ -224,13 +306,38 @@ bool seg_doc_always(const seg *s, uint32_t doc)
 
 /* ---- the full check ---------------------------------------------------------------- */
 
+/* The docs' gram ids: ascending, only greppable docs owning any (each at
+ * least one); first[0] = 0 and first[ndocs] = nids were checked at open. */
+static int map_check(const seg *s, xihu_err *err)
+{
+	const xmap *m = &s->f[SEG_GRAMS];
+	size_t base = (size_t)(s->gram_first - m->data);
+	for (uint32_t d = 0; d < s->ndocs; d++) {
+		uint32_t a = seg_gram_first(s, d), b = seg_gram_first(s, d + 1);
+		size_t at = base + 4 * ((size_t)d + 1);
+		char what[96];
+		if (b < a) {
+			snprintf(what, sizeof what, "doc %u: first gram ids out of order", d + 1);
+			return xfile_corrupt(m, at, err, what);
+		}
+		if (seg_doc_greppable(s, d) != (b > a)) {
+			snprintf(what, sizeof what, b > a ? "doc %u owns gram ids but is not greppable"
+			                                  : "doc %u is greppable but owns no gram id", d);
+			return xfile_corrupt(m, at, err, what);
+		}
+	}
+	return XIHU_OK;
+}
+
 int grams_check(const seg *s, xihu_err *err)
 {
 	const xmap *m = &s->f[SEG_GRAMS];
-	uint32_t *ids = malloc(((size_t)s->ndocs + 1) * sizeof *ids);
+	int rc = map_check(s, err);
+	if (rc)
+		return rc;
+	uint32_t *ids = malloc(((size_t)s->ngram_ids + 1) * sizeof *ids);
 	if (!ids)
 		return xihu_err_set(err, XIHU_ENOMEM, "%s: out of memory", m->path);
-	int rc = XIHU_OK;
 	uint64_t prev_end = 0;
 	for (uint64_t i = 0; i < s->ngrams && !rc; i++) {
 		const uint8_t *e = s->gram_entries + i * s->gram_esize;
@@ -248,14 +355,7 @@ int grams_check(const seg *s, xihu_err *err)
 			break;
 		}
 		prev_end = g.off + g.len;
-		if ((rc = seg_gram_docs(s, &g, ids, err)))
-			break;
-		for (uint32_t k = 0; k < g.df; k++) {
-			if (!seg_doc_greppable(s, ids[k])) {
-				rc = xfile_corrupt(m, (size_t)g.off, err, "trigram list holds a doc that is not greppable");
-				break;
-			}
-		}
+		rc = seg_gram_docs(s, &g, ids, err); /* ids < nids: greppable docs' by the map */
 	}
 	if (!rc && prev_end != s->gram_lists_len)
 		rc = xfile_corrupt(m, (size_t)prev_end, err, "trigram lists have unowned bytes");

@@ -25,7 +25,7 @@ enum { SEG_TERMS, SEG_POST, SEG_POS, SEG_DOCS, SEG_STORE, SEG_GRAMS, SEG_NFILES 
 #define SEG_DOC_RECORD 1u    /* a JSON Lines record */
 #define SEG_DOC_GREPPABLE 2u /* its raw bytes' trigrams are in .grams */
 #define SEG_DOC_ALWAYS 4u    /* exact search reads it from disk, always */
-#define SEG_GRAMS_FOOTER 24  /* u64 ngrams, u64 lists_len, u32 ndocs, u32 width */
+#define SEG_GRAMS_FOOTER 28  /* u64 ngrams, u64 lists_len, u32 ndocs, u32 width, u32 nids */
 #define SEG_GRAM_FENCE 32    /* grams.c keeps every 32nd entry's gram in memory */
 #define SEG_TERMS_FOOTER 32
 #define SEG_TERMS_INDEX_ENTRY 24 /* u64 block_off, post_off, pos_off */
@@ -70,6 +70,8 @@ struct seg {
 	const uint8_t *gram_entries;
 	uint64_t gram_lists_len;
 	uint32_t *gram_fence; /* every SEG_GRAM_FENCE-th entry's gram */
+	const uint8_t *gram_first; /* ndocs + 1 u32: doc d's gram ids are [first[d], first[d+1]) */
+	uint32_t ngram_ids;
 	/* deletions (deletes.c) */
 	xmap del;             /* unmapped when del_gen == 0 */
 	uint64_t del_gen;
@@ -167,8 +169,8 @@ uint64_t seg_store_nblocks(const seg *s);
 
 /* ==== grams.c: encoding one trigram's list (seg_out.c) ====================== */
 
-/* A list of n ascending doc ids: floor(n/128) bit-packed blocks of gaps
- * (u8 width, packed[128] of doc - prev - 1), then the n % 128 left as
+/* A list of n ascending gram ids: floor(n/128) bit-packed blocks of gaps
+ * (u8 width, packed[128] of id - prev - 1), then the n % 128 left as
  * varint gaps.  Into out (room for gram_list_max(n) bytes); the bytes written. */
 static inline size_t gram_list_max(uint32_t n)
 {
@@ -181,9 +183,14 @@ size_t gram_list_encode(const uint32_t *ids, uint32_t n, uint8_t *out);
 typedef struct gram_acc gram_acc;
 gram_acc *gram_acc_new(void);
 void gram_acc_free(gram_acc *a);
-/* Adds doc's distinct trigrams of raw[0..len); docs come in ascending
- * order.  0 or XIHU_ENOMEM / XIHU_ELIMIT (no message set). */
-int gram_acc_doc(gram_acc *a, uint32_t doc, const uint8_t *raw, size_t len);
+/* Adds the next doc's distinct trigrams of raw[0..len) under the next gram
+ * ids (one, or a block's each when len > GRAM_BLOCK_MIN), their count into
+ * *nids.  0 or XIHU_ENOMEM / XIHU_ELIMIT (no message set). */
+int gram_acc_doc(gram_acc *a, const uint8_t *raw, size_t len, uint32_t *nids);
+/* Where the block of a big doc's raw[0..len) that starts at start ends
+ * (past its last '\n', or len): whole lines of about GRAM_BLOCK bytes, a
+ * longer line a block of its own. */
+size_t gram_block_end(const uint8_t *raw, size_t len, size_t start);
 size_t gram_acc_mem(const gram_acc *a);
 /* Hands every trigram, ascending, with its docs to seg_out_gram; 0 or an
  * error code (seg_out's, or XIHU_ENOMEM with no message set). */

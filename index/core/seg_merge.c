@@ -19,8 +19,10 @@
  *     with new block-max data (impacts from the output's own avgdl, fixed
  *     by step 1).  A key whose docs are all deleted is dropped.
  *  3. trigrams: a k-way merge over the inputs' sorted trigram keys; each
- *     trigram's lists renumbered as the postings are (merge_grams).  The
- *     docs' greppable and always flags come over with their records.
+ *     trigram's lists of gram ids renumbered through the docs' (a live doc
+ *     keeps its gram ids, in order, from the output's next one; a deleted
+ *     doc's are dropped: gram_maps, merge_grams).  The docs' greppable and
+ *     always flags and their counts of gram ids come over with their records.
  *
  * Nothing is allocated per posting or per term: the heap, the doc maps, the
  * per-input iterators and their positions buffers are allocated once.  The
@@ -51,6 +53,9 @@ typedef struct merger {
 	xihu_err *err;
 	uint32_t *base;   /* per input: new id of its first live doc */
 	uint32_t **map;   /* per input with deletions: old id -> new id */
+	uint32_t *gbase;  /* per input: new gram id of its first live doc's first */
+	uint32_t **gmap;  /* per input with deletions: old gram id -> new (UINT32_MAX: dropped) */
+	uint64_t ngram_ids; /* the output's */
 	cursor *cur;      /* one per input */
 	uint32_t *heap;   /* indexes into cur */
 	uint32_t nheap;
@@ -295,10 +300,46 @@ static int gram_step(merger *m, uint32_t i, const uint64_t *at, uint32_t *gram, 
 	return XIHU_OK;
 }
 
+/* The new gram ids: per input its base, and with deletions the map of
+ * every old gram id (a deleted doc's to UINT32_MAX). */
+static int gram_maps(merger *m)
+{
+	m->gbase = calloc(m->n, sizeof *m->gbase);
+	m->gmap = calloc(m->n, sizeof *m->gmap);
+	if (!m->gbase || !m->gmap)
+		return xihu_err_set(m->err, XIHU_ENOMEM, "merge: out of memory");
+	uint64_t next = 0;
+	for (uint32_t i = 0; i < m->n; i++) {
+		const seg *s = m->in[i];
+		const uint8_t *dels = seg_deletes(s);
+		m->gbase[i] = (uint32_t)next;
+		if (!dels) {
+			next += seg_ngram_ids(s);
+		} else {
+			uint32_t nids = seg_ngram_ids(s), *g = malloc(((size_t)nids + 1) * sizeof *g);
+			if (!(m->gmap[i] = g))
+				return xihu_err_set(m->err, XIHU_ENOMEM, "merge: out of memory");
+			for (uint32_t d = 0; d < seg_ndocs(s); d++) {
+				uint32_t a = seg_gram_first(s, d), b = seg_gram_first(s, d + 1);
+				if (b < a || b > nids)
+					return xihu_err_set(m->err, XIHU_ECORRUPT, "segment %012llx: doc %u: bad gram ids",
+					                    (unsigned long long)seg_id(s), d);
+				bool del = seg_bitmap_test(dels, d);
+				for (uint32_t k = a; k < b; k++)
+					g[k] = del ? UINT32_MAX : (uint32_t)next++;
+			}
+		}
+		if (next > UINT32_MAX - 1)
+			return xihu_err_set(m->err, XIHU_ELIMIT, "merge: more than 2^32 - 2 gram ids");
+	}
+	m->ngram_ids = next;
+	return XIHU_OK;
+}
+
 /* The inputs' trigrams, k-way over their sorted keys: per trigram the
- * inputs' lists in input order, renumbered, deleted docs dropped (a
- * trigram left with none is not written).  ids has room for every output
- * doc, tmp for the largest input's. */
+ * inputs' lists in input order, renumbered, deleted docs' gram ids dropped
+ * (a trigram left with none is not written).  ids has room for every
+ * output gram id, tmp for the largest input's. */
 static int merge_grams(merger *m, uint32_t *ids, uint32_t *tmp)
 {
 	uint64_t *at = calloc(m->n, sizeof *at);
@@ -317,12 +358,14 @@ static int merge_grams(merger *m, uint32_t *ids, uint32_t *tmp)
 		for (uint32_t i = 0; i < m->n && !rc; i++) {
 			if (gram[i] != best)
 				continue;
-			const uint8_t *dels = seg_deletes(m->in[i]);
 			if ((rc = seg_gram_docs(m->in[i], &g[i], tmp, m->err)))
 				break;
+			const uint32_t *gmap = m->gmap[i];
 			for (uint32_t k = 0; k < g[i].df; k++)
-				if (!seg_bitmap_test(dels, tmp[k]))
-					ids[n++] = m->map[i] ? m->map[i][tmp[k]] : m->base[i] + tmp[k];
+				if (!gmap)
+					ids[n++] = m->gbase[i] + tmp[k];
+				else if (gmap[tmp[k]] != UINT32_MAX)
+					ids[n++] = gmap[tmp[k]];
 			at[i]++;
 			rc = gram_step(m, i, at, gram, g);
 		}
@@ -410,6 +453,8 @@ int seg_merge(const char *dir, const seg *const *in, uint32_t n, uint64_t out_id
 			goto done;
 		}
 	}
+	if ((rc = gram_maps(&m)))
+		goto done;
 	if ((rc = seg_out_new(dir, out_id, nfields, &m.o, err)))
 		goto done;
 	for (uint32_t i = 0; i < n && !rc; i++)
@@ -423,8 +468,8 @@ int seg_merge(const char *dir, const seg *const *in, uint32_t n, uint64_t out_id
 	if (!rc) {
 		uint32_t most = 1;
 		for (uint32_t i = 0; i < n; i++)
-			most = seg_ndocs(in[i]) > most ? seg_ndocs(in[i]) : most;
-		gram_ids = malloc(((size_t)next + 1) * sizeof *gram_ids);
+			most = seg_ngram_ids(in[i]) > most ? seg_ngram_ids(in[i]) : most;
+		gram_ids = malloc(((size_t)m.ngram_ids + 1) * sizeof *gram_ids);
 		gram_tmp = malloc((size_t)most * sizeof *gram_tmp);
 		rc = gram_ids && gram_tmp ? merge_grams(&m, gram_ids, gram_tmp)
 		                          : xihu_err_set(err, XIHU_ENOMEM, "merge: out of memory");
@@ -436,11 +481,15 @@ done:
 	for (uint32_t i = 0; i < n; i++) {
 		if (m.map)
 			free(m.map[i]);
+		if (m.gmap)
+			free(m.gmap[i]);
 		if (m.p)
 			postings_free(&m.p[i]);
 	}
 	free(m.base);
 	free(m.map);
+	free(m.gbase);
+	free(m.gmap);
 	free(m.cur);
 	free(m.heap);
 	free(m.same);

@@ -58,12 +58,14 @@
  *  NAME.store (STOR)  zlib streams, one per block; a doc lies in one block;
  *                     index: per block u64 off, u64 comp_len, u64 raw_len;
  *                     footer: u64 nblocks, u64 index_off
- *  NAME.grams (GRAM)  per trigram in key order its list of doc ids:
+ *  NAME.grams (GRAM)  per trigram in key order its list of gram ids:
  *                       floor(df/128) x {u8 bits, packed[128] gaps},
- *                       then df % 128 varint gaps (gap = doc - prev - 1)
+ *                       then df % 128 varint gaps (gap = id - prev - 1)
  *                     entries: u32 gram, u32 df, u32 or u64 list offset
+ *                     first: (ndocs + 1) x u32, doc d's gram ids are
+ *                            [first[d], first[d+1])
  *                     footer: u64 ngrams, u64 lists_len, u32 ndocs,
- *                             u32 offset width (4 or 8)   (grams.c)
+ *                             u32 offset width (4 or 8), u32 nids (grams.c)
  *
  * NAME is the segment id as %012llx.  Files are created O_EXCL and fsynced,
  * then the directory; the segment is live only once a manifest names it.
@@ -142,6 +144,8 @@ struct seg_out {
 	/* the trigrams (.grams, grams.c): entries so far, u32 gram, u32 df,
 	 * u64 list offset each; the list being encoded */
 	xbuf gentries;
+	xbuf gfirst;   /* per doc its first gram id, u32 */
+	uint64_t nids; /* gram ids the docs so far own */
 	uint64_t ngrams;
 	uint32_t last_gram;
 	uint8_t *glist;
@@ -235,6 +239,7 @@ int seg_out_new(const char *dir, uint64_t id, uint32_t nfields, seg_out **out, x
 	xbuf_init(&o->skips);
 	xbuf_init(&o->tindex);
 	xbuf_init(&o->gentries);
+	xbuf_init(&o->gfirst);
 	o->dir = strdup(dir);
 	o->zout = malloc(SEG_STORE_BLOCK);
 	if (!o->dir || !o->zout) {
@@ -277,7 +282,8 @@ size_t seg_out_mem(const seg_out *o)
 {
 	return sizeof *o + o->sblock.cap + o->sindex.cap + o->recs.cap + o->names.cap + o->bpos.cap +
 	       o->gaps_cap * sizeof(uint32_t) +
-	       o->blocks.cap + o->skips.cap + o->tindex.cap + o->gentries.cap + o->glist_cap + SEG_STORE_BLOCK + (256u << 10) /* deflate */ +
+	       o->blocks.cap + o->skips.cap + o->tindex.cap + o->gentries.cap + o->gfirst.cap + o->glist_cap +
+	       SEG_STORE_BLOCK + (256u << 10) /* deflate */ +
 	       (256u << 10) /* the store file's buffer */;
 }
 
@@ -390,6 +396,11 @@ int seg_out_doc(seg_out *o, const seg_doc *d, uint32_t store_block, uint32_t sto
 	put_u32(r + 8, d->name_len);
 	if (d->greppable && d->always)
 		return o_set(o, XIHU_EINVAL, "segment: a doc both greppable and always a candidate");
+	if (d->greppable != (d->gram_ids > 0))
+		return o_set(o, XIHU_EINVAL, "segment: a doc owns %u gram ids, greppable %d", d->gram_ids,
+		             (int)d->greppable);
+	if (o->nids + d->gram_ids > UINT32_MAX - 1)
+		return o_set(o, XIHU_ELIMIT, "segment: more than 2^32 - 2 gram ids");
 	put_u32(r + 12, (d->record ? SEG_DOC_RECORD : 0u) | (d->greppable ? SEG_DOC_GREPPABLE : 0u) |
 	                        (d->always ? SEG_DOC_ALWAYS : 0u));
 	put_u64(r + 16, (uint64_t)d->mtime_ns);
@@ -403,8 +414,10 @@ int seg_out_doc(seg_out *o, const seg_doc *d, uint32_t store_block, uint32_t sto
 	}
 	xbuf_put(&o->recs, r, o->rec_size);
 	xbuf_put(&o->names, d->name, d->name_len);
-	if (o_nomem(o, &o->recs) || o_nomem(o, &o->names))
+	xbuf_put_u32le(&o->gfirst, (uint32_t)o->nids);
+	if (o_nomem(o, &o->recs) || o_nomem(o, &o->names) || o_nomem(o, &o->gfirst))
 		return o->rc;
+	o->nids += d->gram_ids;
 	o->ndocs++;
 	return XIHU_OK;
 }
@@ -655,9 +668,8 @@ void seg_out_gram(seg_out *o, uint32_t gram, const uint32_t *ids, uint32_t n)
 		return;
 	}
 	for (uint32_t i = 0; i < n; i++) {
-		if (ids[i] >= o->ndocs || (i > 0 && ids[i] <= ids[i - 1]) ||
-		    !(get_u32le(o->recs.p + (size_t)ids[i] * o->rec_size + 12) & SEG_DOC_GREPPABLE)) {
-			o_set(o, XIHU_EINVAL, "segment: trigram %#x: bad doc %u", gram, ids[i]);
+		if (ids[i] >= o->nids || (i > 0 && ids[i] <= ids[i - 1])) {
+			o_set(o, XIHU_EINVAL, "segment: trigram %#x: bad gram id %u", gram, ids[i]);
 			return;
 		}
 	}
@@ -683,8 +695,8 @@ void seg_out_gram(seg_out *o, uint32_t gram, const uint32_t *ids, uint32_t n)
 	o->last_gram = gram;
 }
 
-/* The entries (their offsets 4 bytes wide when the lists allow) and the
- * footer, after the lists. */
+/* The entries (their offsets 4 bytes wide when the lists allow), the
+ * docs' first gram ids and the footer, after the lists. */
 static void write_grams(seg_out *o)
 {
 	xfile_w *f = &o->f[SEG_GRAMS];
@@ -695,10 +707,14 @@ static void write_grams(seg_out *o)
 		xfile_write(f, e, 8 + width); /* little-endian: the low 4 bytes first */
 	}
 	uint8_t foot[SEG_GRAMS_FOOTER];
+	xfile_write(f, o->gfirst.p, o->gfirst.len);
+	put_u32(foot, (uint32_t)o->nids);
+	xfile_write(f, foot, 4);
 	put_u64(foot, o->ngrams);
 	put_u64(foot + 8, lists_len);
 	put_u32(foot + 16, o->ndocs);
 	put_u32(foot + 20, width);
+	put_u32(foot + 24, (uint32_t)o->nids);
 	xfile_write(f, foot, sizeof foot);
 	o_check(o, SEG_GRAMS);
 }
@@ -881,6 +897,7 @@ void seg_out_free(seg_out *o)
 	xbuf_free(&o->skips);
 	xbuf_free(&o->tindex);
 	xbuf_free(&o->gentries);
+	xbuf_free(&o->gfirst);
 	free(o->glist);
 	free(o->dir);
 	free(o);

@@ -672,6 +672,15 @@ int seg_doc_get(const seg *s, uint32_t docid, seg_doc *out, xihu_err *err)
 	out->always = flags & SEG_DOC_ALWAYS;
 	out->mtime_ns = (int64_t)get_u64le(r + 16);
 	out->size = get_u64le(r + 24);
+	out->gram_ids = 0;
+	if (s->gram_first) { /* after grams_open */
+		uint32_t a = seg_gram_first(s, docid), b = seg_gram_first(s, docid + 1);
+		const xmap *m = &s->f[SEG_GRAMS];
+		if (b < a)
+			return xfile_corrupt(m, (size_t)(s->gram_first - m->data) + 4 * ((size_t)docid + 1), err,
+			                     "the docs' first gram ids out of order");
+		out->gram_ids = b - a;
+	}
 	return XIHU_OK;
 }
 

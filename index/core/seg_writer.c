@@ -233,8 +233,11 @@ int seg_writer_begin_doc(seg_writer *w, const seg_doc_in *d)
 		return w_set(w, XIHU_EINVAL, "segment: an always-candidate doc with text or raw bytes");
 	if ((w->rc = seg_out_store_text(w->out, d->text, d->text_len, &w->pending_block, &w->pending_off)))
 		return w->rc;
-	if (d->raw && gram_acc_doc(w->grams, w->ndocs, (const uint8_t *)d->raw, d->raw_len))
-		return w_set(w, XIHU_ENOMEM, "segment: out of memory (trigrams)");
+	uint32_t nids = 0;
+	int grc = d->raw ? gram_acc_doc(w->grams, (const uint8_t *)d->raw, d->raw_len, &nids) : XIHU_OK;
+	if (grc)
+		return w_set(w, grc, grc == XIHU_ELIMIT ? "segment: too many trigram blocks"
+		                                        : "segment: out of memory (trigrams)");
 	w->pending_len = d->text_len;
 	xbuf_reset(&w->pending_name);
 	xbuf_put(&w->pending_name, d->name, d->name_len);
@@ -245,6 +248,7 @@ int seg_writer_begin_doc(seg_writer *w, const seg_doc_in *d)
 	w->pending.mtime_ns = d->mtime_ns;
 	w->pending.size = d->size;
 	w->pending.greppable = d->raw != NULL;
+	w->pending.gram_ids = nids;
 	w->pending.always = d->always;
 	memset(w->field_len, 0, sizeof w->field_len);
 	w->ncur = w->nprev = 0;

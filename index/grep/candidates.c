@@ -2,8 +2,10 @@
  * candidates.c: which documents of an open index a grep must read.
  *
  * Per segment, the gram query (regex_plan.c) is evaluated over the .grams
- * postings into a sorted array of doc ids: a trigram is its list, AND the
- * intersection, OR the union, ALL every greppable doc, NONE nothing.  The
+ * postings into a sorted array of gram ids (a doc, or a block of lines of
+ * a big one: core.h): a trigram is its list, AND the intersection, OR the
+ * union, ALL every greppable doc, NONE nothing; the gram ids left are
+ * mapped to their docs (seg_gram_ids_docs).  The
  * docs exact search always reads (files skipped for size) are added, the
  * deleted ones dropped, and what is left is filtered by the grep's paths
  * and globs and sorted by path, '/' sorting before every other byte (so a
@@ -282,6 +284,8 @@ static int seg_cands(const xihu_grep_opts *o, const seg *s, uint32_t si, const g
 		free(set.v);
 		return rc;
 	}
+	if (!set.all) /* gram ids -> their docs */
+		set.n = seg_gram_ids_docs(s, set.v, set.n);
 	const uint8_t *dels = seg_deletes(s);
 	uint32_t nd = seg_ndocs(s), j = 0;
 	for (uint32_t d = 0; d < nd && rc == 0; d++) {

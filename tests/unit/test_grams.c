@@ -79,27 +79,56 @@ static seg *open_checked(fx *f, uint64_t id, uint64_t del_gen)
 	return s;
 }
 
-static bool has_gram(const tdoc *t, uint32_t g)
+/* The blocks of t's raw bytes as docs/FORMAT.md §3.7 cuts them, written
+ * here from the rule: their ends into ends[] (room for raw_len / 4096 + 2);
+ * how many (0: not greppable). */
+static uint32_t blocks_of(const tdoc *t, size_t *ends)
 {
 	if (!t->raw)
-		return false;
-	const uint8_t *p = (const uint8_t *)t->raw;
-	for (size_t i = 0; i + 3 <= t->raw_len; i++)
-		if (p[i] != '\n' && p[i + 1] != '\n' && p[i + 2] != '\n' &&
-		    (uint32_t)(p[i] | p[i + 1] << 8 | p[i + 2] << 16) == g)
-			return true;
-	return false;
+		return 0;
+	size_t len = t->raw_len;
+	if (len <= GRAM_BLOCK_MIN) {
+		ends[0] = len;
+		return 1;
+	}
+	uint32_t n = 0;
+	for (size_t start = 0; start < len;) {
+		size_t end = len;
+		if (len - start > GRAM_BLOCK) {
+			size_t k = start + GRAM_BLOCK; /* after the last '\n' of the first GRAM_BLOCK bytes */
+			while (k > start && t->raw[k - 1] != '\n')
+				k--;
+			if (k > start) {
+				end = k;
+			} else { /* none: the long line, through its '\n' */
+				for (k = start + GRAM_BLOCK; k < len && t->raw[k] != '\n'; k++)
+					;
+				end = k < len ? k + 1 : len;
+			}
+		}
+		ends[n++] = end;
+		start = end;
+	}
+	return n;
 }
 
-/* s holds docs[keep[0]], docs[keep[1]], ... as its docs 0, 1, ...: every
- * trigram of their raw bytes has exactly the docs holding it, and no other
- * trigram is there. */
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* s holds docs[keep[0]], docs[keep[1]], ... as its docs 0, 1, ...: each
+ * greppable doc owns the gram ids of its blocks, in order, and every
+ * trigram of their raw bytes has exactly the gram ids whose block holds
+ * it, and no other trigram is there. */
 static void expect_grams(fx *f, const seg *s, const tdoc *docs, const uint32_t *keep, uint32_t n)
 {
 	assert_int_equal(seg_ndocs(s), n);
-	uint8_t *want = calloc(SEG_GRAM_MAX / 8, 1);
-	assert_non_null(want);
-	uint64_t distinct = 0;
+	size_t npairs = 0, cap = 1024;
+	uint64_t *pairs = malloc(cap * sizeof *pairs); /* gram << 32 | gram id */
+	assert_non_null(pairs);
+	uint32_t id = 0;
 	for (uint32_t d = 0; d < n; d++) {
 		const tdoc *t = &docs[keep[d]];
 		assert_int_equal(seg_doc_greppable(s, d), t->raw != NULL);
@@ -109,44 +138,52 @@ static void expect_grams(fx *f, const seg *s, const tdoc *docs, const uint32_t *
 		assert_int_equal(sd.greppable, t->raw != NULL);
 		assert_int_equal(sd.always, t->always);
 		assert_int_equal(sd.record, t->record);
+		size_t *ends = malloc((t->raw_len / 4096 + 2) * sizeof *ends);
+		uint32_t nb = blocks_of(t, ends);
+		assert_int_equal(seg_gram_first(s, d), id);
+		assert_int_equal(sd.gram_ids, nb);
 		const uint8_t *p = (const uint8_t *)t->raw;
-		for (size_t i = 0; t->raw && i + 3 <= t->raw_len; i++) {
-			if (p[i] == '\n' || p[i + 1] == '\n' || p[i + 2] == '\n')
-				continue;
-			uint32_t g = p[i] | p[i + 1] << 8 | p[i + 2] << 16;
-			if (!(want[g >> 3] & (1u << (g & 7)))) {
-				want[g >> 3] |= (uint8_t)(1u << (g & 7));
-				distinct++;
+		for (uint32_t b = 0, start = 0; b < nb; start = (uint32_t)ends[b], b++, id++) {
+			assert_int_equal(seg_gram_doc(s, id), d);
+			for (size_t i = start; i + 3 <= ends[b]; i++) {
+				if (p[i] == '\n' || p[i + 1] == '\n' || p[i + 2] == '\n')
+					continue;
+				if (npairs == cap)
+					assert_non_null(pairs = realloc(pairs, (cap *= 2) * sizeof *pairs));
+				pairs[npairs++] = (uint64_t)(p[i] | p[i + 1] << 8 | p[i + 2] << 16) << 32 | id;
 			}
 		}
+		free(ends);
 	}
-	assert_int_equal(seg_ngrams(s), distinct);
-	uint32_t *ids = malloc((n + 1) * sizeof *ids);
+	assert_int_equal(seg_gram_first(s, n), id);
+	assert_int_equal(seg_ngram_ids(s), id);
+	assert_int_equal(seg_gram_doc(s, id), UINT32_MAX);
+	qsort(pairs, npairs, sizeof *pairs, cmp_u64);
+	size_t k = 0;
+	for (size_t i = 0; i < npairs; i++)
+		if (k == 0 || pairs[k - 1] != pairs[i])
+			pairs[k++] = pairs[i];
+	npairs = k;
+	uint32_t *ids = malloc(((size_t)id + 1) * sizeof *ids);
 	assert_non_null(ids);
-	uint64_t seen = 0;
+	size_t at_pair = 0;
 	for (uint64_t i = 0; i < seg_ngrams(s); i++) {
 		uint32_t g;
 		seg_gram at, looked;
 		assert_int_equal(seg_gram_at(s, i, &g, &at, &f->err), XIHU_OK);
-		assert_true(want[g >> 3] & (1u << (g & 7)));
 		assert_int_equal(seg_gram_lookup(s, g, &looked, &f->err), 1);
 		assert_int_equal(looked.df, at.df);
 		assert_int_equal(looked.off, at.off);
 		assert_int_equal(seg_gram_docs(s, &looked, ids, &f->err), XIHU_OK);
-		uint32_t k = 0;
-		for (uint32_t d = 0; d < n; d++) {
-			if (!has_gram(&docs[keep[d]], g))
-				continue;
-			assert_true(k < looked.df);
-			assert_int_equal(ids[k], d);
-			k++;
+		for (uint32_t j = 0; j < looked.df; j++, at_pair++) {
+			assert_true(at_pair < npairs);
+			assert_int_equal(pairs[at_pair] >> 32, g);
+			assert_int_equal((uint32_t)pairs[at_pair], ids[j]);
 		}
-		assert_int_equal(k, looked.df);
-		seen++;
 	}
-	assert_int_equal(seen, distinct);
+	assert_int_equal(at_pair, npairs);
 	free(ids);
-	free(want);
+	free(pairs);
 }
 
 static uint32_t pack(const char *t)
@@ -191,10 +228,14 @@ static void test_round_trip_mixed(void **state)
 	assert_int_equal(seg_gram_docs(s, &g, ids, &f->err), XIHU_OK);
 	assert_int_equal(ids[0], 1);
 	assert_int_equal(seg_gram_lookup(s, pack("\xa9 b"), &g, &f->err), 0);
-	/* "abc": docs 0 and 4, not the .gz's text */
+	/* "abc": docs 0 and 4 (gram ids 0 and 2: docs 2 and 3 own none), not
+	 * the .gz's text */
 	assert_int_equal(seg_gram_lookup(s, pack("abc"), &g, &f->err), 1);
 	assert_int_equal(g.df, 2);
 	assert_int_equal(seg_gram_docs(s, &g, ids, &f->err), XIHU_OK);
+	assert_int_equal(ids[0], 0);
+	assert_int_equal(ids[1], 2);
+	assert_int_equal(seg_gram_ids_docs(s, ids, 2), 2);
 	assert_int_equal(ids[0], 0);
 	assert_int_equal(ids[1], 4);
 	/* nothing across a newline */
@@ -313,6 +354,157 @@ static void test_merge_with_deletions(void **state)
 	free_docs(b, bufs_b, nb);
 }
 
+/* ---- big documents: a gram id per block of lines ------------------------------- */
+
+/* The docs of s whose gram ids hold every trigram of pat in one gram id
+ * (the AND a grep plans for a literal), ascending, into docs; how many. */
+static uint32_t and_docs(fx *f, const seg *s, const char *pat, uint32_t *docs)
+{
+	uint32_t *acc = NULL, nacc = 0, *ids = malloc(((size_t)seg_ngram_ids(s) + 1) * sizeof *ids);
+	assert_non_null(ids);
+	for (size_t i = 0; i + 3 <= strlen(pat); i++) {
+		seg_gram g;
+		if (seg_gram_lookup(s, pack(pat + i), &g, &f->err) != 1) {
+			nacc = 0;
+			break;
+		}
+		assert_int_equal(seg_gram_docs(s, &g, ids, &f->err), XIHU_OK);
+		if (!acc) {
+			acc = malloc(((size_t)g.df + 1) * sizeof *acc);
+			memcpy(acc, ids, g.df * sizeof *ids);
+			nacc = g.df;
+			continue;
+		}
+		uint32_t a = 0, b = 0, k = 0;
+		while (a < nacc && b < g.df)
+			if (acc[a] < ids[b])
+				a++;
+			else if (acc[a] > ids[b])
+				b++;
+			else
+				acc[k++] = acc[a++], b++;
+		nacc = k;
+	}
+	nacc = acc ? seg_gram_ids_docs(s, acc, nacc) : 0;
+	if (nacc)
+		memcpy(docs, acc, nacc * sizeof *acc);
+	free(acc);
+	free(ids);
+	return nacc;
+}
+
+/* Filler lines "filler NNNNNN abcdefgh\n" from *at up to about len bytes,
+ * with line (NULL: none) in the middle of them at byte mid. */
+static char *big_text(size_t len, size_t mid, const char *line, const char *line2, size_t *out_len)
+{
+	size_t cap = len + (line ? strlen(line) : 0) + (line2 ? strlen(line2) : 0) + 64;
+	char *b = malloc(cap);
+	assert_non_null(b);
+	size_t n = 0;
+	for (uint32_t i = 0; n < len; i++) {
+		if (line && n >= mid) {
+			n += (size_t)sprintf(b + n, "%s\n", line);
+			line = NULL;
+		}
+		if (line2 && n >= len - 1000) {
+			n += (size_t)sprintf(b + n, "%s\n", line2);
+			line2 = NULL;
+		}
+		n += (size_t)sprintf(b + n, "filler %06u abcdefgh\n", i);
+	}
+	*out_len = n;
+	return b;
+}
+
+#define NBIG 5
+
+/* Docs over GRAM_BLOCK_MIN: their halves of LIMIT_DURATION_ADJ far apart
+ * (two blocks), the whole on one line, both halves on one long line (a
+ * block of its own); a small doc with the halves on two lines. */
+static void big_docs(tdoc *docs, char **bufs)
+{
+	size_t len;
+	bufs[0] = big_text(400 << 10, 8 << 10, "x = LIMIT_DURATION;", "y = DURATION_ADJ;", &len);
+	docs[0] = (tdoc){.text = "a", .raw = bufs[0], .raw_len = len};
+	bufs[1] = big_text(300 << 10, 100 << 10, "z = LIMIT_DURATION_ADJ;", NULL, &len);
+	docs[1] = (tdoc){.text = "b", .raw = bufs[1], .raw_len = len};
+	char *longl = malloc(GRAM_BLOCK + 200);
+	memset(longl, 'q', GRAM_BLOCK + 199);
+	memcpy(longl, "LIMIT_DURATION", 14);
+	memcpy(longl + GRAM_BLOCK + 150, "DURATION_ADJ", 12);
+	longl[GRAM_BLOCK + 199] = 0;
+	bufs[2] = big_text(600 << 10, 300 << 10, longl, NULL, &len);
+	free(longl);
+	docs[2] = (tdoc){.text = "c", .raw = bufs[2], .raw_len = len};
+	bufs[3] = strdup("LIMIT_DURATION\nDURATION_ADJ\n");
+	docs[3] = (tdoc){.text = "d", .raw = bufs[3], .raw_len = strlen(bufs[3])};
+	bufs[4] = big_text(GRAM_BLOCK_MIN + 1, 0, NULL, NULL, &len); /* just over GRAM_BLOCK_MIN */
+	docs[4] = (tdoc){.text = "e", .raw = bufs[4], .raw_len = len};
+}
+
+static void test_big_doc_blocks(void **state)
+{
+	fx *f = *state;
+	tdoc docs[NBIG];
+	char *bufs[NBIG];
+	big_docs(docs, bufs);
+	write_seg(f, 9, docs, NBIG);
+	seg *s = open_checked(f, 9, 0);
+	uint32_t keep[NBIG] = {0, 1, 2, 3, 4};
+	expect_grams(f, s, docs, keep, NBIG);
+	seg_doc sd;
+	assert_int_equal(seg_doc_get(s, 0, &sd, &f->err), XIHU_OK);
+	assert_true(sd.gram_ids >= 6); /* 400 KiB in blocks of about 64 KiB */
+	assert_int_equal(seg_doc_get(s, 3, &sd, &f->err), XIHU_OK);
+	assert_int_equal(sd.gram_ids, 1);
+	uint32_t got[NBIG];
+	assert_int_equal(and_docs(f, s, "LIMIT_DURATION_ADJ", got), 3);
+	assert_int_equal(got[0], 1); /* not doc 0: its halves are blocks apart */
+	assert_int_equal(got[1], 2); /* the long line is one block */
+	assert_int_equal(got[2], 3); /* a small doc is one gram id */
+	assert_int_equal(and_docs(f, s, "LIMIT_DURATION", got), 4);
+	assert_int_equal(and_docs(f, s, "filler 000000 ab", got), 4);
+	seg_close(s);
+	for (uint32_t i = 0; i < NBIG; i++)
+		free(bufs[i]);
+}
+
+/* Big docs merged with some deleted: each survivor keeps its gram ids, in
+ * order, renumbered after the survivors before it. */
+static void test_merge_big_docs(void **state)
+{
+	fx *f = *state;
+	tdoc docs[2 * NBIG];
+	char *bufs[NBIG];
+	big_docs(docs, bufs);
+	for (uint32_t i = 0; i < NBIG; i++)
+		docs[NBIG + i] = docs[NBIG - 1 - i];
+	write_seg(f, 10, docs, NBIG);
+	write_seg(f, 11, docs + NBIG, NBIG);
+	uint8_t del[1] = {1u << 1 | 1u << 3}; /* docs 1 and 3 of segment 10 */
+	assert_int_equal(seg_write_deletes(f->dir, 10, 1, del, NBIG, &f->err), XIHU_OK);
+	seg *in[2] = {open_checked(f, 10, 1), open_checked(f, 11, 0)};
+	seg_info info;
+	if (seg_merge(f->dir, (const seg *const *)in, 2, 12, &info, &f->err))
+		fail_msg("merge: %s", f->err.msg);
+	seg *m = open_checked(f, 12, 0);
+	uint32_t keep[] = {0, 2, 4, 5, 6, 7, 8, 9};
+	expect_grams(f, m, docs, keep, 8);
+	uint32_t got[2 * NBIG];
+	/* survivors holding the pattern in one block: 2 (now 1), then the
+	 * second input's 3, 2, 1 (now 4, 5, 6) */
+	assert_int_equal(and_docs(f, m, "LIMIT_DURATION_ADJ", got), 4);
+	assert_int_equal(got[0], 1);
+	assert_int_equal(got[1], 4);
+	assert_int_equal(got[2], 5);
+	assert_int_equal(got[3], 6);
+	seg_close(m);
+	seg_close(in[0]);
+	seg_close(in[1]);
+	for (uint32_t i = 0; i < NBIG; i++)
+		free(bufs[i]);
+}
+
 /* ---- damage --------------------------------------------------------------------- */
 
 static char *grams_path(fx *f, uint64_t id)
@@ -357,7 +549,7 @@ static void set_u32(uint8_t *p, uint32_t v)
 /* The footer and where the entries start, in file offsets. */
 static void layout(const uint8_t *b, size_t len, uint64_t *ngrams, uint64_t *entries, uint32_t *esize)
 {
-	const uint8_t *foot = b + len - 12 - 24;
+	const uint8_t *foot = b + len - 12 - 28;
 	*ngrams = get_u64le(foot);
 	*entries = 16 + get_u64le(foot + 8);
 	*esize = 8 + get_u32le(foot + 20);
@@ -398,7 +590,7 @@ static void test_damaged_grams_named(void **state)
 	memcpy(b, orig, len);
 	set_u32(b + entries + 5 * esize + 4, 0);
 	put_back(grams_path(f, 7), b, len);
-	expect_check_fails(f, 7, "document count out of range", entries + 5 * esize + 4);
+	expect_check_fails(f, 7, "gram id count out of range", entries + 5 * esize + 4);
 
 	/* one df too many: the list runs out */
 	memcpy(b, orig, len);
@@ -426,15 +618,40 @@ static void test_damaged_grams_named(void **state)
 
 	/* a footer's ndocs: seg_open itself refuses */
 	memcpy(b, orig, len);
-	set_u32(b + len - 12 - 8, n + 1);
+	set_u32(b + len - 12 - 12, n + 1);
 	put_back(grams_path(f, 7), b, len);
 	seg *s = NULL;
 	memset(&f->err, 0, sizeof f->err);
 	assert_int_equal(seg_open(f->dir, 7, 0, false, &s, &f->err), XIHU_ECORRUPT);
 	assert_null(s);
 	char want[64];
-	snprintf(want, sizeof want, "offset %zu: ", len - 12 - 8);
+	snprintf(want, sizeof want, "offset %zu: ", len - 12 - 12);
 	assert_non_null(strstr(f->err.msg, want));
+
+	/* the docs' first gram ids (ndocs + 1 u32 before the footer) */
+	size_t map = len - 12 - 28 - 4 * ((size_t)n + 1);
+	uint32_t dg = 1, dn = 1; /* a greppable doc past a greppable one; a doc not greppable before a greppable one */
+	while (!docs[dg].raw || !docs[dg - 1].raw)
+		dg++;
+	while (docs[dn].raw || !docs[dn + 1].raw)
+		dn++;
+	memcpy(b, orig, len);
+	set_u32(b + map + 4 * (dg + 1), get_u32le(b + map + 4 * dg) - 1);
+	put_back(grams_path(f, 7), b, len);
+	expect_check_fails(f, 7, "first gram ids out of order", map + 4 * (dg + 1));
+	memcpy(b, orig, len);
+	set_u32(b + map + 4 * (dn + 1), get_u32le(b + map + 4 * dn) + 1);
+	put_back(grams_path(f, 7), b, len);
+	expect_check_fails(f, 7, "owns gram ids but is not greppable", map + 4 * (dn + 1));
+	/* the last doc's end is not the footer's count: seg_open refuses */
+	memcpy(b, orig, len);
+	set_u32(b + map + 4 * n, get_u32le(b + map + 4 * n) + 1);
+	put_back(grams_path(f, 7), b, len);
+	memset(&f->err, 0, sizeof f->err);
+	assert_int_equal(seg_open(f->dir, 7, 0, false, &s, &f->err), XIHU_ECORRUPT);
+	snprintf(want, sizeof want, "offset %zu: ", map + 4 * (size_t)n);
+	assert_non_null(strstr(f->err.msg, want));
+	assert_non_null(strstr(f->err.msg, "gram id count"));
 
 	/* repaired, it checks clean */
 	memcpy(b, orig, len);
@@ -487,6 +704,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_always_doc_takes_no_raw_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_docs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge_with_deletions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_big_doc_blocks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_merge_big_docs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_grams_named, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_every_table_byte, setup, teardown),
 	};
