@@ -562,6 +562,7 @@ static int run_grep(const struct grep_args *g, const struct target *t)
 			rc = errors ? EXIT_ERROR : EXIT_NOMATCH; /* nothing to search, as rg */
 		else
 			rc = stream_grep(g, t, &v, abs, errors);
+		free(v.last_path);
 	}
 	for (size_t i = 0; roots && i < n_roots; i++)
 		free(roots[i].abs);

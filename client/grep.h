@@ -50,6 +50,9 @@ struct grep_view {
 	bool broken;        /* writing failed (EPIPE: the reader has gone) */
 	int werr;           /* its errno */
 	uint64_t files;     /* files printed */
+	char *last_path;    /* the last doc's path (malloc'd): a doc of the same */
+	size_t last_len;    /* path goes on with it (a file split over frames) */
+	uint32_t last_line;
 };
 
 /* Prints one file of the answer as the view says. */

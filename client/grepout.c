@@ -151,9 +151,34 @@ static void put_line(const struct grep_view *v, const struct xihu_grep_doc *file
 	}
 }
 
+/* Whether file goes on where the last doc printed left off: a file with
+ * more lines than a frame holds comes as several docs of the same path. */
+static bool continues(const struct grep_view *v, const struct xihu_grep_doc *file)
+{
+	return v->last_path && v->last_len == file->path_len && !memcmp(v->last_path, file->path, file->path_len);
+}
+
+static void remember(struct grep_view *v, const struct xihu_grep_doc *file)
+{
+	if (!continues(v, file)) {
+		char *p = realloc(v->last_path, file->path_len + 1);
+		if (!p)
+			return;
+		memcpy(p, file->path, file->path_len);
+		v->last_path = p;
+		v->last_len = file->path_len;
+	}
+	if (file->n_lines)
+		v->last_line = file->lines[file->n_lines - 1].line;
+}
+
 static void put_lines(struct grep_view *v, const struct xihu_grep_doc *file)
 {
-	if (v->heading && v->with_filename && !v->vimgrep) {
+	bool cont = continues(v, file);
+	if (cont) {
+		if (v->separators && file->n_lines && file->lines[0].line != v->last_line + 1)
+			fputs("--\n", v->f);
+	} else if (v->heading && v->with_filename && !v->vimgrep) {
 		if (v->printed)
 			fputc('\n', v->f);
 		put_colored_path(v, file);
@@ -167,6 +192,7 @@ static void put_lines(struct grep_view *v, const struct xihu_grep_doc *file)
 			fputs("--\n", v->f);
 		put_line(v, file, l);
 	}
+	remember(v, file);
 }
 
 /* ---- --json ---------------------------------------------------------------- */
