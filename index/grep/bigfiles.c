@@ -4,11 +4,18 @@
  * pattern (seg_doc_always): once read, a file's trigram set is kept here,
  * so a pattern whose trigrams it lacks does not read its megabytes again.
  *
+ * The set is kept per block of whole lines of about BLOCK bytes, as the
+ * index keeps big files (docs/FORMAT.md §3.7): a match lies in one line,
+ * so its trigrams meet in one block, and a file whose every block lacks
+ * one of a pattern's trigrams is not read.  A block's set is a Bloom
+ * filter of BLOOM_BITS bits (one hash): a few hundred kilobytes for a
+ * file of tens of megabytes, and a trigram it wrongly holds only costs a
+ * read.
+ *
  * An entry is valid for the file as stat(2) sees it now (device, inode,
  * size, modification time); a changed file is read again.  At most
- * MAX_FILES entries of a 2 MiB bitmap each (one bit per packed trigram),
- * the oldest replaced first.  Shared by every grep of the process, under
- * one mutex; a file is read outside it.
+ * MAX_FILES entries, the oldest replaced first.  Shared by every grep of
+ * the process, under one mutex; a file is read outside it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,8 +28,10 @@
 #include "grep/grep.h"
 
 #define MAX_FILES 8
-#define BITS_BYTES (SEG_GRAM_MAX / 8)
 #define CHUNK (1u << 20)
+#define BLOCK (64u << 10)   /* bytes of whole lines in a block, about */
+#define BLOOM_BITS (1u << 16) /* per block: 8 KiB */
+#define BLOOM_BYTES (BLOOM_BITS / 8)
 
 typedef struct big {
 	char *path;
@@ -30,7 +39,8 @@ typedef struct big {
 	ino_t ino;
 	off_t size;
 	struct timespec mtime;
-	uint8_t *bits;
+	uint8_t *blooms; /* nblocks filters of BLOOM_BYTES */
+	size_t nblocks;
 	uint64_t used; /* when it was last asked for (a counter) */
 } big;
 
@@ -45,44 +55,83 @@ static bool same(const big *b, const char *path, const struct stat *st)
 	       b->mtime.tv_nsec == st->st_mtim.tv_nsec;
 }
 
-/* The trigram bitmap of the file open on fd, or NULL (out of memory, a read error). */
-static uint8_t *scan(int fd)
+static uint32_t bloom_bit(uint32_t gram)
 {
-	uint8_t *bits = calloc(1, BITS_BYTES);
+	return (gram * 2654435761u) >> 16; /* 16 bits of a multiplicative hash */
+}
+
+/* Makes room for block k's filter (zeroed). */
+static bool grow(uint8_t **blooms, size_t *cap, size_t k)
+{
+	if (k < *cap)
+		return true;
+	size_t n = *cap ? *cap * 2 : 64;
+	uint8_t *b = realloc(*blooms, n * BLOOM_BYTES);
+	if (!b)
+		return false;
+	memset(b + *cap * BLOOM_BYTES, 0, (n - *cap) * BLOOM_BYTES);
+	*blooms = b;
+	*cap = n;
+	return true;
+}
+
+/* The blocks' filters of the file open on fd into *blooms (*nblocks), or
+ * false (out of memory, a read error). */
+static bool scan(int fd, uint8_t **blooms, size_t *nblocks)
+{
 	uint8_t *buf = malloc(CHUNK + 2);
-	if (!bits || !buf) {
-		free(bits), free(buf);
-		return NULL;
-	}
+	size_t cap = 0, k = 0, in_block = 0;
+	*blooms = NULL;
+	bool ok = buf && grow(blooms, &cap, 0);
 	size_t keep = 0; /* the last two bytes of the chunk before */
-	for (;;) {
+	while (ok) {
 		ssize_t n = read(fd, buf + keep, CHUNK);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			free(bits), free(buf);
-			return NULL;
-		}
-		if (n == 0)
+		if (n <= 0) {
+			ok = n == 0;
 			break;
+		}
 		size_t len = keep + (size_t)n;
-		for (size_t i = 0; i + 2 < len; i++) {
-			if (buf[i] == '\n' || buf[i + 1] == '\n' || buf[i + 2] == '\n')
+		for (size_t i = 0; i + 2 < len && ok; i++) {
+			if (buf[i] == '\n') { /* a block ends after a line, once it is big enough */
+				if (++in_block >= BLOCK && (ok = grow(blooms, &cap, k + 1)))
+					k++, in_block = 0;
 				continue;
-			uint32_t g = gram_pack(buf + i);
-			bits[g >> 3] |= (uint8_t)(1u << (g & 7));
+			}
+			in_block++;
+			if (buf[i + 1] == '\n' || buf[i + 2] == '\n')
+				continue;
+			uint32_t bit = bloom_bit(gram_pack(buf + i));
+			(*blooms)[k * BLOOM_BYTES + (bit >> 3)] |= (uint8_t)(1u << (bit & 7));
 		}
 		keep = len < 2 ? len : 2;
 		memmove(buf, buf + len - keep, keep);
 	}
 	free(buf);
-	return bits;
+	if (!ok) {
+		free(*blooms);
+		*blooms = NULL;
+		return false;
+	}
+	*nblocks = k + 1;
+	return true;
 }
 
 static bool has(const void *ctx, uint32_t g)
 {
-	const uint8_t *bits = ctx;
-	return bits[g >> 3] >> (g & 7) & 1;
+	const uint8_t *bloom = ctx;
+	uint32_t bit = bloom_bit(g);
+	return bloom[bit >> 3] >> (bit & 7) & 1;
+}
+
+/* Whether a block of the file may hold a line q allows. */
+static bool blocks_may_match(const uint8_t *blooms, size_t nblocks, const gq *q)
+{
+	for (size_t k = 0; k < nblocks; k++)
+		if (gq_eval(q, has, blooms + k * BLOOM_BYTES))
+			return true;
+	return false;
 }
 
 bool grep_big_may_match(const char *path, const gq *q)
@@ -101,29 +150,31 @@ bool grep_big_may_match(const char *path, const gq *q)
 	for (int i = 0; i < MAX_FILES; i++)
 		if (same(&cache[i], path, &st)) {
 			cache[i].used = ++clock_;
-			bool may = gq_eval(q, has, cache[i].bits);
+			bool may = blocks_may_match(cache[i].blooms, cache[i].nblocks, q);
 			pthread_mutex_unlock(&mu);
 			close(fd);
 			return may;
 		}
 	pthread_mutex_unlock(&mu);
-	uint8_t *bits = scan(fd);
+	uint8_t *blooms;
+	size_t nblocks;
+	bool scanned = scan(fd, &blooms, &nblocks);
 	close(fd);
-	char *copy = bits ? strdup(path) : NULL;
+	char *copy = scanned ? strdup(path) : NULL;
 	if (!copy) {
-		free(bits);
+		free(scanned ? blooms : NULL);
 		return true;
 	}
-	bool may = gq_eval(q, has, bits);
+	bool may = blocks_may_match(blooms, nblocks, q);
 	pthread_mutex_lock(&mu);
 	int victim = 0;
 	for (int i = 1; i < MAX_FILES; i++)
 		if (cache[i].used < cache[victim].used)
 			victim = i;
 	free(cache[victim].path);
-	free(cache[victim].bits);
+	free(cache[victim].blooms);
 	cache[victim] = (big){.path = copy, .dev = st.st_dev, .ino = st.st_ino, .size = st.st_size,
-	                      .mtime = st.st_mtim, .bits = bits, .used = ++clock_};
+	                      .mtime = st.st_mtim, .blooms = blooms, .nblocks = nblocks, .used = ++clock_};
 	pthread_mutex_unlock(&mu);
 	return may;
 }

@@ -13,6 +13,10 @@
 #   grep_stream  an answer of 400,000 lines streams through: all of it
 #                arrives, xihu's memory stays below the answer's size, and
 #                `| head -1` ends it quietly with exit 0
+#   grep_big_file  a file over xihu-index --max-file-size (not in the index,
+#                read by exact search whatever the pattern, unless its blocks'
+#                trigram filters rule the pattern out): every line rg finds
+#                in it, at its start, middle and end, and none where there are none
 #   grep_bad_input  an invalid regex (exit 2, its column), patterns that
 #                backtrack catastrophically in PCRE2 (the match limit stops
 #                them: a line naming the file and line, exit 2, and the
@@ -98,6 +102,13 @@ grep_bad_input)
 	head -c 1000000 /dev/zero | tr '\0' a >"$TREE/as.txt"
 	echo >>"$TREE/as.txt"
 	;;
+grep_big_file)
+	mkdir -p "$TREE"
+	# 3 MB: 100,000 lines "#define REG_NNNNNN_FIELD__SHIFT 0xHEX", far more than one 64 KiB block
+	seq 0 99999 | awk '{ printf "#define REG_%06d_FIELD__SHIFT 0x%x\n", $1, $1 }' >"$TREE/big.h"
+	put "$TREE/small.c" 'int reg;\n'
+	INDEX_ARGS="--max-file-size 1M --verbose"
+	;;
 grep_stream)
 	mkdir -p "$TREE"
 	# 100 files of 4,000 lines: "needle NNNNN in file FFF of the tree" (40 bytes)
@@ -107,7 +118,7 @@ grep_stream)
 	;;
 *) fail "unknown case $CASE" ;;
 esac
-"$XIHU_INDEX_BIN" --quiet --index "$IX" "$TREE" || fail "xihu-index exited $?"
+"$XIHU_INDEX_BIN" ${INDEX_ARGS:---quiet} --index "$IX" "$TREE" 2>"$T/index.err" || fail "xihu-index exited $?: $(cat "$T/index.err")"
 serve "$IX"
 
 case $CASE in
@@ -743,6 +754,16 @@ grep_bad_input)
 	bad "1 MB pattern" 2 "*1000000 bytes*" -f "$T/big.pat"
 	bad "literal newline" 2 "*not allowed*" 'a\nb'
 	expect_eq "still serving" "$(xihu grep -l 'dev->lock')" "ok.txt"
+	;;
+grep_big_file)
+	cd "$TREE" || fail "cd $TREE"
+	grep -q "big.h" "$T/index.err" || fail "big.h was not skipped for its size: [$(cat "$T/index.err")]"
+	for p in 'REG_000000_' 'REG_050000_FIELD' 'REG_099999_FIELD__SHIFT 0x1869f' 'SHIFT 0x1869f$' 'int reg'; do
+		expect_eq "big file: $p" "$(xihu grep -n -- "$p" | sort)" "$(grep -n -- "$p" big.h small.c | sort)"
+	done
+	expect_eq "big file: -c of every line" "$(xihu grep -c 'REG_\d+' big.h)" 100000
+	xihu grep -c 'REG_100000_' >"$T/out" 2>&1
+	expect_eq "big file: a name it does not hold: exit" "$?" 1
 	;;
 grep_stream)
 	cd "$TREE" || fail "cd $TREE"
