@@ -2,17 +2,18 @@
 """bench/grep_bench.py: bench/grep-parity's runner, report and stream client.
 
   grep_bench.py run --tree DIR --patterns P.jsonl --out DIR [--rg-only]
-                    [--xihu ARGV_JSON] [--reps N] [--budget SECS]
+                    [--xihu ARGV_JSON] [--reps N] [--min-reps M] [--budget SECS]
                     [--exclude FILE] [--only CAT,...]
       For each pattern of P.jsonl (bench/grep_patterns.py), from DIR's root,
       stdin /dev/null, stdout to a file: `rg --no-ignore --hidden --vimgrep
       FLAGS -- PATTERN` and (unless --rg-only) `XIHU_ARGV grep --hidden
       --vimgrep FLAGS -- PATTERN` (the index was built with --no-ignore).  Each command runs once untimed (warm-up), then timed up to
       N times (default 5) while the timed runs so far took under SECS
-      (default 1.0; at least one); the median is its time, and the median
-      CPU time beside it (rg's process, user + system; xihu's client and,
-      with --daemon-pid, xihud's threads over the run, from
-      /proc/PID/task/*/schedstat).  The last run's
+      (default 1.0), but at least M times (--min-reps, default 3: one slow
+      run on a busy machine is not a pattern's time); the median is its
+      time, and its CPU time is beside it (rg's process, user + system,
+      every thread; xihu's client's and, with --daemon-pid, xihud's CPU
+      over the timed runs divided by their number, from /proc/PID/stat).  The last run's
       output is compared with the other tool's as a multiset of lines
       (sorted, so rg's thread order does not matter), with the exit status.
       Lines only rg prints from files outside xihu's index by its contract
@@ -51,32 +52,33 @@ SAMPLES = 5      # lines shown per side of a difference
 
 # ---------------------------------------------------------------- running
 
-def task_cpu(pid):
-    """CPU seconds of every thread of process pid so far (schedstat: ns), 0 without one."""
+def proc_cpu(pid):
+    """CPU seconds of process pid so far, every thread's, those that have
+    exited too (/proc/PID/stat utime + stime: the kernel's precise runtime,
+    shown in clock ticks), 0 without one.  xihud answers a grep on a thread
+    of its own that is gone when the answer is: a thread's schedstat would
+    miss it."""
     if not pid:
         return 0.0
-    ns = 0
     try:
-        for t in os.listdir("/proc/%d/task" % pid):
-            try:
-                with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
-                    ns += int(f.read().split()[0])
-            except (OSError, ValueError, IndexError):
-                pass
+        with open("/proc/%d/stat" % pid) as f:
+            st = f.read()
     except OSError:
-        pass
-    return ns / 1e9
+        return 0.0
+    fields = st[st.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
 
 
-def run_once(argv, env, out_path, err_path, daemon=0):
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def run_once(argv, env, out_path, err_path):
     """(seconds, exit status, CPU seconds) of argv, stdout to out_path, stderr to
-    err_path; the CPU time is the process's (user + system) and the daemon's
-    (every thread's, when daemon is its pid) over the run."""
+    err_path; the CPU time is the process's, user + system, every thread's."""
     fo = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     fe = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     fi = os.open("/dev/null", os.O_RDONLY)
     try:
-        c0 = task_cpu(daemon)
         t0 = time.perf_counter()
         pid = os.posix_spawn(argv[0], argv, env, file_actions=[
             (os.POSIX_SPAWN_DUP2, fi, 0),
@@ -84,27 +86,32 @@ def run_once(argv, env, out_path, err_path, daemon=0):
             (os.POSIX_SPAWN_DUP2, fe, 2)])
         _, status, ru = os.wait4(pid, 0)
         t1 = time.perf_counter()
-        c1 = task_cpu(daemon)
     finally:
         os.close(fo)
         os.close(fe)
         os.close(fi)
-    return t1 - t0, os.waitstatus_to_exitcode(status), ru.ru_utime + ru.ru_stime + (c1 - c0)
+    return t1 - t0, os.waitstatus_to_exitcode(status), ru.ru_utime + ru.ru_stime
 
 
-def timed(argv, env, out_path, err_path, reps, budget, daemon=0):
-    """Warm-up, then up to reps timed runs while their sum stays under budget."""
-    run_once(argv, env, out_path, err_path, daemon)
+def timed(argv, env, out_path, err_path, reps, min_reps, budget, daemon=0):
+    """Warm-up, then timed runs: at least min_reps, at most reps, no more once
+    their sum reaches budget.  Its time is their median; its CPU time the
+    median of the process's plus the mean of the daemon's (pid daemon) over
+    the timed runs (the daemon's in clock ticks: the mean keeps its rounding
+    under a tick / runs)."""
+    run_once(argv, env, out_path, err_path)
     ts, cs = [], []
     rc = None
-    while len(ts) < reps and (not ts or sum(ts) < budget):
-        t, rc, c = run_once(argv, env, out_path, err_path, daemon)
+    d0 = proc_cpu(daemon)
+    while len(ts) < reps and (len(ts) < min_reps or sum(ts) < budget):
+        t, rc, c = run_once(argv, env, out_path, err_path)
         ts.append(t)
         cs.append(c)
+    d1 = proc_cpu(daemon)
     with open(err_path, "rb") as f:
         err = f.read(4096).decode("utf-8", "replace").strip().split("\n")[0]
     return {"t": statistics.median(ts), "runs": [round(x, 6) for x in ts], "rc": rc,
-            "cpu": statistics.median(cs),
+            "cpu": statistics.median(cs) + (d1 - d0) / len(ts), "daemon_cpu": (d1 - d0) / len(ts),
             "bytes": os.path.getsize(out_path), "stderr": err}
 
 
@@ -246,12 +253,12 @@ def cmd_run(a):
         xo, xe = os.path.join(tmp, "xihu.out"), os.path.join(tmp, "xihu.err")
         rec = dict(p)
         rec["rg"] = timed([rg, "--no-ignore", "--hidden", "--vimgrep"] + args, env, ro, re_,
-                          a.reps, a.budget)
+                          a.reps, a.min_reps, a.budget)
         if xihu is None:
             rec.update(count_rg(ro, excluded))
         else:
-            rec["xihu"] = timed(xihu + ["grep", "--hidden", "--vimgrep"] + args, env, xo, xe, a.reps, a.budget,
-                                a.daemon_pid)
+            rec["xihu"] = timed(xihu + ["grep", "--hidden", "--vimgrep"] + args, env, xo, xe, a.reps, a.min_reps,
+                                a.budget, a.daemon_pid)
             rec.update(compare(ro, xo, excluded, tmp))
             rec["equal"] = (rec["only_rg"] == 0 and rec["only_xihu"] == 0
                             and rec["rg"]["rc"] == rec["xihu"]["rc"])
@@ -346,9 +353,10 @@ def cmd_report(a):
         meta.get("load_start", "?"), meta.get("load_end", "?")))
     w(("- **xihu** %s, release build; xihud --threads %s; " % (meta.get("xihu_version", "?"), meta.get("threads", "?"))
        if has_x else "- **xihu** not run; ") + "**rg** %s. Patterns: seed %s, %d "
-      "(bench/grep_patterns.py); each command once untimed, then its median over up to %s timed "
-      "runs (stopping after %s s of them), end to end: spawn to exit, stdout to a file." % (
-          meta.get("rg_version", "?"), meta.get("seed", "?"), len(recs), meta.get("reps", "?"), meta.get("budget", "?")))
+      "(bench/grep_patterns.py); each command once untimed, then its median over %s to %s timed "
+      "runs (no more once they took %s s), end to end: spawn to exit, stdout to a file." % (
+          meta.get("rg_version", "?"), meta.get("seed", "?"), len(recs), meta.get("min_reps", "1"), meta.get("reps", "?"),
+          meta.get("budget", "?")))
     if meta.get("notes"):
         w("- **Notes:** %s" % meta["notes"])
     w("")
@@ -449,8 +457,8 @@ def cmd_report(a):
     w("")
     if has_x and all("cpu" in r["rg"] and "cpu" in r.get("xihu", {}) for r in recs):
         w("CPU time per search, milliseconds (rg: its process, user + system, every thread; xihu: the "
-          "client's and xihud's threads' over the run): less at the mercy of other load than the wall "
-          "clock on a shared machine.")
+          "client's, and xihud's over the timed runs divided by their number): less at the mercy of "
+          "other load than the wall clock on a shared machine.")
         w("")
         w("| category | n | xihu p50 | p90 | rg p50 | p90 | p50 xihu/rg | p90 xihu/rg |")
         w("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
@@ -644,6 +652,7 @@ def main():
     r.add_argument("--xihu")
     r.add_argument("--reps", type=int, default=5)
     r.add_argument("--budget", type=float, default=1.0)
+    r.add_argument("--min-reps", type=int, default=3)
     r.add_argument("--exclude")
     r.add_argument("--only")
     r.add_argument("--daemon-pid", type=int, default=0)
