@@ -455,6 +455,22 @@ def cmd_report(a):
         else:
             w("| %s | %d | %s | %s | %s |" % (cell, len(rs), ms(pct(rt, 50)), ms(pct(rt, 90)), ms(max(rt))))
     w("")
+    if has_x:
+        w("By the size of the answer (rg's output lines), wall clock:")
+        w("")
+        w("| rg lines | n | xihu p50 | p90 | rg p50 | p90 | p50 xihu/rg | p90 xihu/rg |")
+        w("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for lo, hi, name in [(0, 100, "0-99"), (100, 10000, "100-9,999"), (10000, 100000, "10,000-99,999"),
+                             (100000, 1 << 62, ">= 100,000")]:
+            rs = [r for r in recs if lo <= r["rg_lines"] < hi]
+            if not rs:
+                continue
+            xt = [r["xihu"]["t"] for r in rs]
+            rt = [r["rg"]["t"] for r in rs]
+            w("| %s | %d | %s | %s | %s | %s | %s | %s |" % (
+                name, len(rs), ms(pct(xt, 50)), ms(pct(xt, 90)), ms(pct(rt, 50)), ms(pct(rt, 90)),
+                fr(ratio(pct(xt, 50), pct(rt, 50))), fr(ratio(pct(xt, 90), pct(rt, 90)))))
+        w("")
     if has_x and all("cpu" in r["rg"] and "cpu" in r.get("xihu", {}) for r in recs):
         w("CPU time per search, milliseconds (rg: its process, user + system, every thread; xihu: the "
           "client's, and xihud's over the timed runs divided by their number): less at the mercy of "
