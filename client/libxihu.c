@@ -277,6 +277,49 @@ static char *put_bytes(char **chars, const void *p, size_t n)
 	return s;
 }
 
+/* Checks that each span of l lies inside its text.  0 or -1 (c's error). */
+static int check_spans(xihu_conn *c, const Xihu__Line *l)
+{
+	for (size_t k = 0; k < l->n_spans; k++)
+		if (l->spans[k]->start > l->spans[k]->end || l->spans[k]->end > l->text.len)
+			return fail(c, "reading from %s: span [%u, %u) outside line %u of %zu bytes",
+			            c->path, l->spans[k]->start, l->spans[k]->end, l->line, l->text.len);
+	return 0;
+}
+
+/* Adds what lines ls[0..n) take in a results block (their text, their
+ * spans) to *n_chars and *n_spans, checking each span.  0 or -1. */
+static int tally_lines(xihu_conn *c, Xihu__Line *const *ls, size_t n, uint64_t *n_chars, uint64_t *n_spans)
+{
+	for (size_t j = 0; j < n; j++) {
+		if (check_spans(c, ls[j]))
+			return -1;
+		*n_chars += ls[j]->text.len + 1;
+		*n_spans += ls[j]->n_spans;
+	}
+	return 0;
+}
+
+/* Copies lines ls[0..n) into *lines, their spans into *spans and their
+ * text into *chars, moving each on. */
+static void copy_lines(Xihu__Line *const *ls, size_t n, struct xihu_line **lines, struct xihu_span **spans,
+                       char **chars)
+{
+	for (size_t j = 0; j < n; j++) {
+		const Xihu__Line *l = ls[j];
+		*(*lines)++ = (struct xihu_line){
+		    .line = l->line,
+		    .col = l->col,
+		    .text = put_bytes(chars, l->text.data, l->text.len),
+		    .text_len = l->text.len,
+		    .spans = *spans,
+		    .n_spans = l->n_spans,
+		};
+		for (size_t k = 0; k < l->n_spans; k++)
+			*(*spans)++ = (struct xihu_span){l->spans[k]->start, l->spans[k]->end};
+	}
+}
+
 static struct xihu_results *results_of(xihu_conn *c, const Xihu__SearchResponse *s)
 {
 	const char *sugg = s->suggestion ? s->suggestion : "";
@@ -288,18 +331,8 @@ static struct xihu_results *results_of(xihu_conn *c, const Xihu__SearchResponse 
 		const Xihu__Hit *h = s->hits[i];
 		n_chars += h->doc.len + 1;
 		n_lines += h->n_lines;
-		for (size_t j = 0; j < h->n_lines; j++) {
-			const Xihu__Line *l = h->lines[j];
-			n_chars += l->text.len + 1;
-			n_spans += l->n_spans;
-			for (size_t k = 0; k < l->n_spans; k++)
-				if (l->spans[k]->start > l->spans[k]->end || l->spans[k]->end > l->text.len) {
-					fail(c, "reading from %s: span [%u, %u) outside line %u of %zu bytes",
-					     c->path, l->spans[k]->start, l->spans[k]->end, l->line,
-					     l->text.len);
-					return NULL;
-				}
-		}
+		if (tally_lines(c, h->lines, h->n_lines, &n_chars, &n_spans))
+			return NULL;
 	}
 	uint64_t size = sizeof(struct xihu_results) + s->n_hits * sizeof(struct xihu_hit) +
 	                n_lines * sizeof(struct xihu_line) + n_spans * sizeof(struct xihu_span) +
@@ -333,19 +366,7 @@ static struct xihu_results *results_of(xihu_conn *c, const Xihu__SearchResponse 
 		    .lines = lines,
 		    .n_lines = h->n_lines,
 		};
-		for (size_t j = 0; j < h->n_lines; j++) {
-			const Xihu__Line *l = h->lines[j];
-			*lines++ = (struct xihu_line){
-			    .line = l->line,
-			    .col = l->col,
-			    .text = put_bytes(&chars, l->text.data, l->text.len),
-			    .text_len = l->text.len,
-			    .spans = spans,
-			    .n_spans = l->n_spans,
-			};
-			for (size_t k = 0; k < l->n_spans; k++)
-				*spans++ = (struct xihu_span){l->spans[k]->start, l->spans[k]->end};
-		}
+		copy_lines(h->lines, h->n_lines, &lines, &spans, &chars);
 	}
 	return r;
 }
@@ -405,16 +426,6 @@ void xihu_results_free(struct xihu_results *r)
 
 /* ---- exact search (grep) ------------------------------------------------- */
 
-/* Checks that each span of l lies inside its text.  0 or -1 (c's error). */
-static int check_spans(xihu_conn *c, const Xihu__Line *l)
-{
-	for (size_t k = 0; k < l->n_spans; k++)
-		if (l->spans[k]->start > l->spans[k]->end || l->spans[k]->end > l->text.len)
-			return fail(c, "reading from %s: span [%u, %u) outside line %u of %zu bytes",
-			            c->path, l->spans[k]->start, l->spans[k]->end, l->line, l->text.len);
-	return 0;
-}
-
 /* One frame's files as the header's structs, in one block (as results_of:
  * the files, the lines, the spans, then the bytes).  NULL on failure. */
 static struct xihu_grep_doc *grep_files_of(xihu_conn *c, const Xihu__GrepResponse *g)
@@ -424,12 +435,8 @@ static struct xihu_grep_doc *grep_files_of(xihu_conn *c, const Xihu__GrepRespons
 		const Xihu__GrepFile *f = g->files[i];
 		n_chars += f->path.len + 1;
 		n_lines += f->n_lines;
-		for (size_t j = 0; j < f->n_lines; j++) {
-			if (check_spans(c, f->lines[j]))
-				return NULL;
-			n_chars += f->lines[j]->text.len + 1;
-			n_spans += f->lines[j]->n_spans;
-		}
+		if (tally_lines(c, f->lines, f->n_lines, &n_chars, &n_spans))
+			return NULL;
 	}
 	uint64_t size = (g->n_files ? g->n_files : 1) * sizeof(struct xihu_grep_doc) +
 	                n_lines * sizeof(struct xihu_line) + n_spans * sizeof(struct xihu_span) +
@@ -454,19 +461,7 @@ static struct xihu_grep_doc *grep_files_of(xihu_conn *c, const Xihu__GrepRespons
 		    .n_lines = f->n_lines,
 		    .count = f->count,
 		};
-		for (size_t j = 0; j < f->n_lines; j++) {
-			const Xihu__Line *l = f->lines[j];
-			*lines++ = (struct xihu_line){
-			    .line = l->line,
-			    .col = l->col,
-			    .text = put_bytes(&chars, l->text.data, l->text.len),
-			    .text_len = l->text.len,
-			    .spans = spans,
-			    .n_spans = l->n_spans,
-			};
-			for (size_t k = 0; k < l->n_spans; k++)
-				*spans++ = (struct xihu_span){l->spans[k]->start, l->spans[k]->end};
-		}
+		copy_lines(f->lines, f->n_lines, &lines, &spans, &chars);
 	}
 	return files;
 }
