@@ -107,10 +107,13 @@ static bool make_frame(gstate *g, const uint8_t *tail, size_t tail_len, struct r
 static bool flush(gstate *g)
 {
 	struct reply fr = {0};
-	bool ok = make_frame(g, NULL, 0, &fr) && g->ctx->push(g->ctx->push_arg, fr.buf, fr.len);
+	bool ok = make_frame(g, NULL, 0, &fr);
+	if (ok)
+		ok = g->ctx->push(g->ctx->push_arg, fr.buf, fr.len); /* takes fr.buf */
+	else
+		reply_free(&fr);
 	if (!ok)
 		g->gone = true;
-	reply_free(&fr);
 	return ok;
 }
 

@@ -120,7 +120,7 @@ bool pool_try_detach(struct pool *p)
 	return false;
 }
 
-void pool_job_finish_undo(struct pool *p)
+void pool_detach_failed(struct pool *p)
 {
 	atomic_fetch_sub(&p->detached, 1);
 }

@@ -601,7 +601,7 @@ static int serve_job(struct job *j, uint64_t budget_ns)
 		pthread_attr_destroy(&a);
 		if (e == 0)
 			return RUN_DETACHED;
-		pool_job_finish_undo(j->pool);
+		pool_detach_failed(j->pool);
 	}
 	j->act = handler_serve(&j->ctx, j->frame, j->len, &j->out);
 	return RUN_ANSWERED;

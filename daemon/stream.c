@@ -34,7 +34,7 @@
 struct chunk {
 	struct chunk *next;
 	size_t len;
-	uint8_t data[];
+	uint8_t *data; /* the frame the maker handed over (malloc'd) */
 };
 
 struct stream {
@@ -71,23 +71,23 @@ void stream_free(struct stream *s)
 	while (s->head) {
 		struct chunk *c = s->head;
 		s->head = c->next;
-		free(c);
+		stream_chunk_free(c);
 	}
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
 	free(s);
 }
 
-bool stream_push(void *arg, const uint8_t *frame, size_t len)
+bool stream_push(void *arg, uint8_t *frame, size_t len)
 {
 	struct stream *s = arg;
 	const _Atomic bool *gone = s->gone;
-	struct chunk *c = malloc(sizeof *c + len);
-	if (!c)
+	struct chunk *c = malloc(sizeof *c);
+	if (!c) {
+		free(frame);
 		return false;
-	c->next = NULL;
-	c->len = len;
-	memcpy(c->data, frame, len);
+	}
+	*c = (struct chunk){.len = len, .data = frame};
 	pthread_mutex_lock(&s->mu);
 	while (s->queued > STREAM_HIGH && !atomic_load(gone)) {
 		struct timespec t;
@@ -99,7 +99,7 @@ bool stream_push(void *arg, const uint8_t *frame, size_t len)
 	}
 	if (atomic_load(gone)) {
 		pthread_mutex_unlock(&s->mu);
-		free(c);
+		stream_chunk_free(c);
 		return false;
 	}
 	bool was_empty = !s->head;
@@ -145,5 +145,7 @@ bool stream_pending(struct stream *s)
 
 void stream_chunk_free(void *handle)
 {
-	free(handle);
+	struct chunk *c = handle;
+	free(c->data);
+	free(c);
 }

@@ -237,10 +237,11 @@ struct handler_ctx {
 	uint64_t budget_ns;        /* run on the loop thread: give up at this time (HANDLER_RETRY); 0 = none */
 	struct registry *reg;      /* the other indexes (registry.c) */
 	/* A streamed answer (grep): sends one packed frame (length header
-	 * included) ahead of the final one in out, waiting while the client is
-	 * behind; false when the client is gone (stop making the answer).  NULL
-	 * until the job runs on a stream thread (server.c). */
-	bool (*push)(void *arg, const uint8_t *frame, size_t len);
+	 * included; malloc'd, taken over and freed in any case) ahead of the
+	 * final one in out, waiting while the client is behind; false when the
+	 * client is gone (stop making the answer).  NULL until the job runs on a
+	 * stream thread (server.c). */
+	bool (*push)(void *arg, uint8_t *frame, size_t len);
 	void *push_arg;
 };
 
@@ -346,7 +347,7 @@ void pool_job_finish(struct pool *p, struct job *j);
  * at once)?  If so it is counted until its pool_job_finish. */
 bool pool_try_detach(struct pool *p);
 /* A pool_try_detach that found no thread after all. */
-void pool_job_finish_undo(struct pool *p);
+void pool_detach_failed(struct pool *p);
 #define POOL_MAX_DETACHED 64
 /* Lets the workers finish every job submitted, joins them, delivers what
  * came back, frees the job free list. */
@@ -374,7 +375,7 @@ struct stream;
 struct stream *stream_new(const _Atomic bool *gone, void (*wake)(void *arg), void *wake_arg);
 void stream_free(struct stream *s);
 /* The maker's thread: queues a frame (handler_ctx.push); see stream.c. */
-bool stream_push(void *arg, const uint8_t *frame, size_t len);
+bool stream_push(void *arg, uint8_t *frame, size_t len);
 /* Loop thread: the oldest queued frame, if any; free it with
  * stream_chunk_free(handle) once copied. */
 bool stream_take(struct stream *s, uint8_t **frame, size_t *len, void **handle);

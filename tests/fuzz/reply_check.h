@@ -11,6 +11,7 @@
 #ifndef XIHU_FUZZ_REPLY_CHECK_H
 #define XIHU_FUZZ_REPLY_CHECK_H
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "frame.h"
@@ -20,7 +21,7 @@
 
 /* A grep's frames ahead of its last: each a whole frame of a GrepResponse
  * that is not done, its lines' spans inside their text. */
-static inline bool check_pushed(void *arg, const uint8_t *frame, size_t len)
+static inline bool check_pushed(void *arg, uint8_t *frame, size_t len)
 {
 	const uint64_t *id = arg;
 	FUZZ_CHECK(len > XIHU_FRAME_HEADER && frame_get_len(frame) == len - XIHU_FRAME_HEADER);
@@ -34,6 +35,7 @@ static inline bool check_pushed(void *arg, const uint8_t *frame, size_t len)
 				FUZZ_CHECK(l->spans[k]->start <= l->spans[k]->end && l->spans[k]->end <= l->text.len);
 		}
 	xihu__response__free_unpacked(r, NULL);
+	free(frame); /* a push takes the frame */
 	return true;
 }
 
