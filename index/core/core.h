@@ -38,6 +38,9 @@ void xbuf_init(xbuf *b);
 void xbuf_free(xbuf *b);
 void xbuf_reset(xbuf *b); /* len = 0, keeps memory */
 bool xbuf_reserve(xbuf *b, size_t extra);
+/* Grows the array *arr (of *cap elements of elem bytes) to hold need,
+ * doubling from 16; false (the array as it was) when it cannot. */
+bool xarray_reserve(void *arr, size_t *cap, size_t need, size_t elem);
 void xbuf_put(xbuf *b, const void *p, size_t n);
 void xbuf_put_u8(xbuf *b, uint8_t v);
 void xbuf_put_u32le(xbuf *b, uint32_t v);
@@ -359,6 +362,8 @@ int seg_gram_at(const seg *s, uint64_t i, uint32_t *gram, seg_gram *out, xihu_er
  * candidate of exact search (a file skipped for size: read it from disk). */
 bool seg_doc_greppable(const seg *s, uint32_t doc);
 bool seg_doc_always(const seg *s, uint32_t doc);
+/* The docs seg_doc_always holds for, ascending, into *docs (owned by s); their number. */
+uint32_t seg_always_docs(const seg *s, const uint32_t **docs);
 
 /* ==== deletes: which docs of a segment are gone (seg_reader.c, deletes.c) == */
 

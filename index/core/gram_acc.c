@@ -187,14 +187,8 @@ static uint8_t *log_room(gram_acc *a, size_t need)
 	lblock *l = a->nb ? &a->b[a->nb - 1] : NULL;
 	if (l && l->cap - l->used >= need)
 		return l->p + l->used;
-	if (a->nb == a->b_cap) {
-		size_t ncap = a->b_cap ? a->b_cap * 2 : 16;
-		lblock *nb = realloc(a->b, ncap * sizeof *nb);
-		if (!nb)
-			return NULL;
-		a->b = nb;
-		a->b_cap = ncap;
-	}
+	if (!xarray_reserve(&a->b, &a->b_cap, a->nb + 1, sizeof *a->b))
+		return NULL;
 	size_t cap = a->log_mem < BLOCK_MIN ? BLOCK_MIN : a->log_mem < BLOCK ? a->log_mem : BLOCK;
 	cap = need > cap ? need : cap; /* the first blocks small: a small segment's log is small */
 	uint8_t *p = malloc(cap);

@@ -77,6 +77,26 @@ static inline uint64_t entry_off(const seg *s, const uint8_t *e)
 	return s->gram_width == 4 ? get_u32le(e + 8) : get_u64le(e + 8);
 }
 
+static inline uint32_t doc_flags(const seg *s, uint32_t doc);
+
+/* The docs exact search reads whatever the pattern (files too big for the
+ * index), listed once here: a grep then need not look at every doc's
+ * record to find them. */
+static int always_open(seg *s, xihu_err *err)
+{
+	uint32_t n = 0;
+	for (uint32_t d = 0; d < s->ndocs; d++)
+		n += (doc_flags(s, d) & SEG_DOC_ALWAYS) != 0;
+	if (n == 0)
+		return XIHU_OK;
+	if (!(s->always = malloc(n * sizeof *s->always)))
+		return xihu_err_set(err, XIHU_ENOMEM, "%s: out of memory", s->f[SEG_GRAMS].path);
+	for (uint32_t d = 0; d < s->ndocs; d++)
+		if (doc_flags(s, d) & SEG_DOC_ALWAYS)
+			s->always[s->nalways++] = d;
+	return XIHU_OK;
+}
+
 int grams_open(seg *s, xihu_err *err)
 {
 	const xmap *m = &s->f[SEG_GRAMS];
@@ -116,7 +136,7 @@ int grams_open(seg *s, xihu_err *err)
 		if (i > 0 && s->gram_fence[i] <= s->gram_fence[i - 1])
 			return xfile_corrupt(m, (size_t)(e - m->data), err, "trigram keys out of order");
 	}
-	return XIHU_OK;
+	return always_open(s, err);
 }
 
 /* ---- reading --------------------------------------------------------------------- */
@@ -235,6 +255,19 @@ uint32_t seg_gram_first(const seg *s, uint32_t doc)
 	return doc <= s->ndocs ? get_u32le(s->gram_first + 4 * (size_t)doc) : s->ngram_ids;
 }
 
+/* The last doc d in [lo, hi) with first[d] <= id, given first[lo] <= id. */
+static uint32_t bisect(const seg *s, uint32_t lo, uint32_t hi, uint32_t id)
+{
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (seg_gram_first(s, mid) <= id)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* The last doc d in [lo, ndocs) with first[d] <= id, given first[lo] <= id:
  * galloping from lo, then a binary search (ids met ascending walk forward
  * cheaply).  On a corrupt (not ascending) map still a doc < ndocs. */
@@ -246,30 +279,14 @@ static uint32_t doc_from(const seg *s, uint32_t lo, uint32_t id)
 		step *= 2;
 		hi = nd - lo > step ? lo + step : nd;
 	}
-	while (hi - lo > 1) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (seg_gram_first(s, mid) <= id)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return lo;
+	return bisect(s, lo, hi, id);
 }
 
 uint32_t seg_gram_doc(const seg *s, uint32_t id)
 {
 	if (id >= s->ngram_ids || s->ndocs == 0)
 		return UINT32_MAX;
-	/* a binary search over the whole map: first[0] = 0 <= id */
-	uint32_t lo = 0, hi = s->ndocs;
-	while (hi - lo > 1) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (seg_gram_first(s, mid) <= id)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return lo;
+	return bisect(s, 0, s->ndocs, id); /* the whole map: first[0] = 0 <= id */
 }
 
 uint32_t seg_gram_ids_docs(const seg *s, uint32_t *ids, uint32_t n)
@@ -302,6 +319,12 @@ bool seg_doc_greppable(const seg *s, uint32_t doc)
 bool seg_doc_always(const seg *s, uint32_t doc)
 {
 	return doc < s->ndocs && (doc_flags(s, doc) & SEG_DOC_ALWAYS);
+}
+
+uint32_t seg_always_docs(const seg *s, const uint32_t **docs)
+{
+	*docs = s->always;
+	return s->nalways;
 }
 
 /* ---- the full check ---------------------------------------------------------------- */

@@ -70,6 +70,8 @@ struct seg {
 	const uint8_t *gram_entries;
 	uint64_t gram_lists_len;
 	uint32_t *gram_fence; /* every SEG_GRAM_FENCE-th entry's gram */
+	uint32_t *always;     /* the docs flagged SEG_DOC_ALWAYS, ascending (grams.c) */
+	uint32_t nalways;
 	const uint8_t *gram_first; /* ndocs + 1 u32: doc d's gram ids are [first[d], first[d+1]) */
 	uint32_t ngram_ids;
 	/* deletions (deletes.c) */

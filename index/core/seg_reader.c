@@ -327,6 +327,7 @@ void seg_close(seg *s)
 	}
 	free(s->fence);
 	free(s->gram_fence);
+	free(s->always);
 	free(s->dir);
 	store_cache_free(s->cache);
 	free(s);

@@ -94,6 +94,24 @@ void xbuf_reset(xbuf *b)
 	b->len = 0;
 }
 
+bool xarray_reserve(void *arr, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return true;
+	size_t n = *cap ? *cap : 16;
+	while (n < need) {
+		if (n > SIZE_MAX / 2 / elem)
+			return false;
+		n *= 2;
+	}
+	void *p = realloc(*(void **)arr, n * elem);
+	if (!p)
+		return false;
+	*(void **)arr = p;
+	*cap = n;
+	return true;
+}
+
 bool xbuf_reserve(xbuf *b, size_t extra)
 {
 	if (b->rc)

@@ -133,14 +133,19 @@ static int eval(const seg *s, const gq *q, idset *out, xihu_err *err)
 
 /* ---- paths and globs ------------------------------------------------------ */
 
-static bool under(const char *path, size_t n, const char *root)
+/* root's length without its trailing slashes; 0 for "/" itself. */
+static size_t root_len(const char *root)
 {
 	size_t r = strlen(root);
-	while (r > 1 && root[r - 1] == '/')
+	while (r > 0 && root[r - 1] == '/')
 		r--;
-	if (r == 1 && root[0] == '/')
-		return true;
-	return n >= r && memcmp(path, root, r) == 0 && (n == r || path[r] == '/');
+	return r;
+}
+
+static bool under(const char *path, size_t n, const char *root)
+{
+	size_t r = root_len(root);
+	return r == 0 || (n >= r && memcmp(path, root, r) == 0 && (n == r || path[r] == '/'));
 }
 
 /* One glob against a path relative to the glob base (rel), the way a
@@ -221,11 +226,7 @@ static bool globs_allow(const xihu_grep_opts *o, const char *path, size_t n)
  * by the user, counts as given). */
 static bool hidden_below(const char *path, size_t n, const char *root)
 {
-	size_t r = strlen(root);
-	while (r > 1 && root[r - 1] == '/')
-		r--;
-	size_t i = r == 1 ? 0 : r;
-	for (; i + 1 < n; i++)
+	for (size_t i = root_len(root); i + 1 < n; i++)
 		if (path[i] == '/' && path[i + 1] == '.')
 			return true;
 	return false;
@@ -251,14 +252,8 @@ static int wanted(const xihu_grep_opts *o, const seg_doc *d)
 static int add(grep_cands *c, uint32_t si, uint32_t doc, const char *name, uint32_t len, bool record,
                int rank, xihu_err *err)
 {
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 256;
-		grep_cand *v = realloc(c->v, cap * sizeof *v);
-		if (!v)
-			return xihu_err_set(err, XIHU_ENOMEM, "grep: out of memory");
-		c->v = v;
-		c->cap = cap;
-	}
+	if (!xarray_reserve(&c->v, &c->cap, c->n + 1, sizeof *c->v))
+		return xihu_err_set(err, XIHU_ENOMEM, "grep: out of memory");
 	c->v[c->n++] = (grep_cand){.seg = si, .doc = doc, .name = name, .name_len = len, .record = record,
 	                           .rank = (uint32_t)rank};
 	return 0;
@@ -275,6 +270,22 @@ static bool big_may_match(const seg_doc *d, const gq *q)
 	return grep_big_may_match(path, q);
 }
 
+/* Doc d of segment si, a candidate: unless deleted (or an always-read file
+ * whose trigrams rule q out), counted, and listed when under o's paths. */
+static int consider(const xihu_grep_opts *o, const seg *s, uint32_t si, uint32_t d, bool always_only,
+                    const gq *q, grep_cands *c, xihu_err *err)
+{
+	if (seg_bitmap_test(seg_deletes(s), d))
+		return 0;
+	seg_doc doc;
+	int rc = seg_doc_get(s, d, &doc, err);
+	if (rc || (always_only && !big_may_match(&doc, q)))
+		return rc;
+	c->candidates++;
+	int rank = wanted(o, &doc);
+	return rank < 0 ? 0 : add(c, si, d, doc.name, doc.name_len, doc.record, rank, err);
+}
+
 static int seg_cands(const xihu_grep_opts *o, const seg *s, uint32_t si, const gq *q, grep_cands *c,
                      xihu_err *err)
 {
@@ -284,30 +295,22 @@ static int seg_cands(const xihu_grep_opts *o, const seg *s, uint32_t si, const g
 		free(set.v);
 		return rc;
 	}
-	if (!set.all) /* gram ids -> their docs */
-		set.n = seg_gram_ids_docs(s, set.v, set.n);
-	const uint8_t *dels = seg_deletes(s);
-	uint32_t nd = seg_ndocs(s), j = 0;
-	for (uint32_t d = 0; d < nd && rc == 0; d++) {
-		bool in;
-		if (set.all) {
-			in = seg_doc_greppable(s, d);
-		} else {
-			while (j < set.n && set.v[j] < d)
-				j++;
-			in = j < set.n && set.v[j] == d;
+	const uint32_t *always;
+	uint32_t nalways = seg_always_docs(s, &always);
+	if (set.all) { /* every greppable doc, and the always-read ones */
+		for (uint32_t d = 0, nd = seg_ndocs(s); d < nd && rc == 0; d++) {
+			bool big = seg_doc_always(s, d);
+			if (big || seg_doc_greppable(s, d))
+				rc = consider(o, s, si, d, big, q, c, err);
 		}
-		bool always = !in && seg_doc_always(s, d);
-		if ((!in && !always) || seg_bitmap_test(dels, d))
-			continue;
-		seg_doc doc;
-		rc = seg_doc_get(s, d, &doc, err);
-		if (rc == 0 && always && !big_may_match(&doc, q))
-			continue;
-		c->candidates++;
-		int rank = rc == 0 ? wanted(o, &doc) : -1;
-		if (rank >= 0)
-			rc = add(c, si, d, doc.name, doc.name_len, doc.record, rank, err);
+	} else { /* the query's docs merged with the always-read ones */
+		set.n = seg_gram_ids_docs(s, set.v, set.n); /* gram ids -> their docs */
+		uint32_t i = 0, k = 0;
+		while (rc == 0 && (i < set.n || k < nalways)) {
+			bool from_set = k == nalways || (i < set.n && set.v[i] < always[k]);
+			uint32_t d = from_set ? set.v[i++] : always[k++];
+			rc = consider(o, s, si, d, !from_set, q, c, err);
+		}
 	}
 	free(set.v);
 	return rc;

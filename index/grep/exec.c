@@ -76,12 +76,16 @@ typedef struct worker {
 	pthread_t th;
 } worker;
 
-static bool stop_requested(run *r)
+/* Whether the grep must stop now: XIHU_ECANCELED or XIHU_ETIMEOUT (with
+ * r->err), else 0. */
+static int stop_requested(run *r)
 {
 	const xihu_grep_opts *o = r->o;
 	if (o->cancel && atomic_load_explicit(o->cancel, memory_order_relaxed))
-		return true;
-	return o->deadline_ns && now_ns() >= o->deadline_ns;
+		return xihu_err_set(&r->err, XIHU_ECANCELED, "grep: cancelled");
+	if (o->deadline_ns && now_ns() >= o->deadline_ns)
+		return xihu_err_set(&r->err, XIHU_ETIMEOUT, "grep: timed out");
+	return 0;
 }
 
 /* ---- one file's lines ------------------------------------------------------ */
@@ -89,7 +93,7 @@ static bool stop_requested(run *r)
 typedef struct fctx {
 	const xihu_grep_opts *o;
 	fres *f;
-	const char *text, *end;
+	const char *end;
 	const char *next;    /* the start of the first line not yet added (after the last added) */
 	uint64_t next_no;    /* its number */
 	uint32_t after_left; /* context lines still owed after the last match */
@@ -98,24 +102,9 @@ typedef struct fctx {
 static bool add_line(fctx *x, uint64_t no, const char *p, size_t len, const xihu_index_span *sp, uint32_t nsp)
 {
 	fres *f = x->f;
-	if (f->nlines == f->caplines) {
-		size_t cap = f->caplines ? f->caplines * 2 : 16;
-		rline *v = realloc(f->lines, cap * sizeof *v);
-		if (!v)
-			return false;
-		f->lines = v;
-		f->caplines = cap;
-	}
-	if (f->nspans + nsp > f->capspans) {
-		size_t cap = f->capspans ? f->capspans * 2 : 16;
-		while (cap < f->nspans + nsp)
-			cap *= 2;
-		xihu_index_span *v = realloc(f->spans, cap * sizeof *v);
-		if (!v)
-			return false;
-		f->spans = v;
-		f->capspans = cap;
-	}
+	if (!xarray_reserve(&f->lines, &f->caplines, f->nlines + 1, sizeof *f->lines) ||
+	    !xarray_reserve(&f->spans, &f->capspans, f->nspans + nsp, sizeof *f->spans))
+		return false;
 	if (len > UINT32_MAX)
 		len = UINT32_MAX;
 	f->lines[f->nlines++] = (rline){.lineno = no, .off = f->arena.len, .len = (uint32_t)len,
@@ -295,7 +284,7 @@ static void verify(worker *w, size_t i, fres *f)
 		if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
 			text += 3, len -= 3;
 	}
-	fctx x = {.o = r->o, .f = f, .text = text, .end = text + len, .next = text, .next_no = 1};
+	fctx x = {.o = r->o, .f = f, .end = text + len, .next = text, .next_no = 1};
 	xihu_err e = {0};
 	int rc = grep_match_text(r->m, &w->sc, text, len, path, r->o->output == XIHU_GREP_LINES, on_match, &x, &e);
 	if (rc == 0 && x.after_left && !add_after(&x, w))
@@ -412,11 +401,8 @@ static void lead(run *r, worker *w, xihu_grep_file_fn on_file, xihu_grep_problem
 			int rc = hand_over(r, i, f, on_file, on_problem, ctx, st, &lv, &lcap);
 			bool quiet_hit = r->o->output == XIHU_GREP_QUIET && f->matched;
 			fres_reset(f);
-			if (!rc && stop_requested(r))
-				rc = xihu_err_set(&r->err, r->o->cancel && atomic_load(r->o->cancel) ? XIHU_ECANCELED
-				                                                                      : XIHU_ETIMEOUT,
-				                  "grep: %s", r->o->cancel && atomic_load(r->o->cancel) ? "cancelled"
-				                                                                        : "timed out");
+			if (!rc)
+				rc = stop_requested(r);
 			pthread_mutex_lock(&r->mu);
 			r->next_emit++;
 			if (rc || quiet_hit) {
@@ -474,8 +460,8 @@ static int run_files(run *r, xihu_grep_file_fn on_file, xihu_grep_problem_fn on_
 		rc = r->rc;
 		if (r->err.code)
 			*err = r->err;
-		else if (rc > 0 || !err->msg[0])
-			xihu_err_set(err, rc < 0 ? rc : XIHU_EINVAL, "grep: stopped by its caller");
+		else /* on_file's own code */
+			xihu_err_set(err, rc, "grep: stopped by its caller");
 	}
 	return rc;
 }

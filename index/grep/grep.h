@@ -93,7 +93,8 @@ typedef struct grep_scratch {
 	pcre2_match_context *mctx;
 	pcre2_jit_stack *stack;
 	xihu_index_span *spans;
-	uint32_t nspans, capspans;
+	uint32_t nspans;
+	size_t capspans;
 } grep_scratch;
 
 /* Compiles the patterns as ripgrep reads them.  XIHU_EQUERY with

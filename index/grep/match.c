@@ -488,14 +488,8 @@ static int find(const grep_matcher *m, grep_scratch *sc, const char *s, size_t n
 
 static bool add_span(grep_scratch *sc, size_t s, size_t e)
 {
-	if (sc->nspans == sc->capspans) {
-		uint32_t cap = sc->capspans ? sc->capspans * 2 : 16;
-		xihu_index_span *p = realloc(sc->spans, cap * sizeof *p);
-		if (!p)
-			return false;
-		sc->spans = p;
-		sc->capspans = cap;
-	}
+	if (!xarray_reserve(&sc->spans, &sc->capspans, sc->nspans + 1, sizeof *sc->spans))
+		return false;
 	sc->spans[sc->nspans++] = (xihu_index_span){(uint32_t)s, (uint32_t)e};
 	return true;
 }
