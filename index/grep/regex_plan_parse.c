@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <utf8proc.h>
+
 #include "grep/regex_plan_int.h"
 
 /* Nesting and the number of operations a pattern may take before it plans
@@ -59,24 +61,13 @@ static bool at(const parser *ps, char c)
 /* Decodes the UTF-8 character at *pp (advancing); -1 if invalid. */
 int32_t grep_utf8_char(const uint8_t **pp, const uint8_t *end, uint8_t *len)
 {
-	const uint8_t *p = *pp;
-	uint32_t c = p[0];
-	int n = c < 0x80 ? 1 : c >= 0xC2 && c < 0xE0 ? 2 : c >= 0xE0 && c < 0xF0 ? 3 : c >= 0xF0 && c < 0xF5 ? 4 : 0;
-	if (n == 0 || end - p < n)
+	utf8proc_int32_t c;
+	utf8proc_ssize_t n = utf8proc_iterate(*pp, end - *pp, &c);
+	if (n <= 0)
 		return -1;
-	if (n > 1)
-		c &= 0x3Fu >> (n - 1);
-	for (int i = 1; i < n; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			return -1;
-		c = c << 6 | (p[i] & 0x3F);
-	}
-	static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
-	if (c < least[n] || c > 0x10FFFF || (c >= 0xD800 && c < 0xE000))
-		return -1;
-	*pp = p + n;
+	*pp += n;
 	*len = (uint8_t)n;
-	return (int32_t)c;
+	return c;
 }
 
 static uint8_t utf8_put(uint32_t c, uint8_t *o)
