@@ -249,13 +249,12 @@ static int wanted(const xihu_grep_opts *o, const seg_doc *d)
 
 /* ---- the list -------------------------------------------------------------- */
 
-static int add(grep_cands *c, uint32_t si, uint32_t doc, const char *name, uint32_t len, bool record,
-               int rank, xihu_err *err)
+static int add(grep_cands *c, uint32_t si, uint32_t doc, const seg_doc *d, int rank, xihu_err *err)
 {
 	if (!xarray_reserve(&c->v, &c->cap, c->n + 1, sizeof *c->v))
 		return xihu_err_set(err, XIHU_ENOMEM, "grep: out of memory");
-	c->v[c->n++] = (grep_cand){.seg = si, .doc = doc, .name = name, .name_len = len, .record = record,
-	                           .rank = (uint32_t)rank};
+	c->v[c->n++] = (grep_cand){.seg = si, .doc = doc, .name = d->name, .name_len = d->name_len,
+	                           .record = d->record, .rank = (uint32_t)rank, .size = d->size};
 	return 0;
 }
 
@@ -283,7 +282,7 @@ static int consider(const xihu_grep_opts *o, const seg *s, uint32_t si, uint32_t
 		return rc;
 	c->candidates++;
 	int rank = wanted(o, &doc);
-	return rank < 0 ? 0 : add(c, si, d, doc.name, doc.name_len, doc.record, rank, err);
+	return rank < 0 ? 0 : add(c, si, d, &doc, rank, err);
 }
 
 static int seg_cands(const xihu_grep_opts *o, const seg *s, uint32_t si, const gq *q, grep_cands *c,
@@ -347,7 +346,7 @@ int grep_candidates(xihu_index *ix, const xihu_grep_opts *o, const gq *q, grep_c
 		int rank = wanted(o, &d);
 		if (rank < 0)
 			continue;
-		int rc = add(c, UINT32_MAX, 0, o->extra[i], (uint32_t)n, false, rank, err);
+		int rc = add(c, UINT32_MAX, 0, &d, rank, err);
 		if (rc < 0) {
 			grep_cands_free(c);
 			return rc;

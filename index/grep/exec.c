@@ -35,16 +35,32 @@
 #define WINDOW 64u              /* files verified ahead of the one handed over */
 #define BINARY_BLOCK (64u << 10) /* ripgrep's read size: see the top */
 #define KEEP_READ (8u << 20)     /* a read buffer larger than this is freed after use */
+#define SMALL_TEXT (256u << 10)  /* a file this big at most when indexed is read into a small buffer */
+#define KEPT_BUDGET (24u << 20)  /* texts the slots hold: past this, no file is taken but the next */
+#define POOL 16u                 /* idle read buffers kept for the readers, of each kind ... */
+#define POOL_BYTES (16u << 20)   /* ... holding this much at most */
 
 typedef struct rline {
 	uint64_t lineno;
-	size_t off; /* in the arena */
+	size_t off; /* in the text */
 	uint32_t len, col, span0, nspans;
 } rline;
 
-/* One file's result, in its slot until handed over. */
+/* One file's result, in its slot until handed over.  Its lines point into
+ * the file's text, which the slot keeps: the reader's buffer, or the
+ * record's inflated text, so the lines of a big answer are not copied
+ * again.  The texts held count against KEPT_BUDGET: past it readers take
+ * no file but the next to hand over (take), so the memory a grep holds is
+ * bounded in bytes as well as in files (WINDOW).  A buffer handed over goes
+ * back to a pool the readers take theirs from: its pages are not given
+ * back to the system and faulted in again for the next file (a fault per
+ * page costs more than reading the page). */
 typedef struct fres {
-	xbuf arena;
+	xbuf kept;         /* the text's buffer, when kept */
+	bool kept_small;   /* kept is a small buffer (see worker) */
+	char *kept_record; /* a record's text, when kept */
+	size_t kept_bytes; /* what the slot holds, against KEPT_BUDGET */
+	const char *text;  /* where the lines' offsets start */
 	rline *lines;
 	size_t nlines, caplines;
 	xihu_index_span *spans;
@@ -60,7 +76,10 @@ typedef struct run {
 	const grep_matcher *m;
 	const grep_cands *c;
 	fres slots[WINDOW];
-	pthread_mutex_t mu;
+	xbuf pool[2][POOL]; /* idle read buffers, small [1] and big [0] */
+	unsigned npool[2];
+	size_t pool_bytes, held; /* their capacity; the slots' kept_bytes */
+	pthread_mutex_t mu; /* over all of the above but slots[] of files being verified */
 	pthread_cond_t cv;
 	size_t next_take, next_emit;
 	bool stop;
@@ -68,11 +87,24 @@ typedef struct run {
 	xihu_err err;
 } run;
 
-/* What one thread needs: its match scratch and read buffer. */
+/* A reader's open directory: candidates come in path order, so a file's
+ * directory is mostly the one before's, and openat(2) from its descriptor
+ * looks up one name where open(2) walks every component of the path. */
+typedef struct dircache {
+	int fd;     /* -1: none */
+	size_t len; /* of the directory's path in path, its '/' included */
+	char path[PATH_MAX];
+} dircache;
+
+/* What one thread needs: its match scratch, read buffers and directory.
+ * A file that had at most SMALL_TEXT bytes when indexed is read into buf,
+ * a bigger one into big; either may go to the file's slot (see fres), and
+ * the reader takes an idle one from the pool for its next file. */
 typedef struct worker {
 	run *r;
 	grep_scratch sc;
-	xbuf buf;
+	xbuf buf, big;
+	dircache dir;
 	pthread_t th;
 } worker;
 
@@ -93,6 +125,7 @@ static int stop_requested(run *r)
 typedef struct fctx {
 	const xihu_grep_opts *o;
 	fres *f;
+	const char *text; /* the lines point into it */
 	const char *end;
 	const char *next;    /* the start of the first line not yet added (after the last added) */
 	uint64_t next_no;    /* its number */
@@ -107,14 +140,13 @@ static bool add_line(fctx *x, uint64_t no, const char *p, size_t len, const xihu
 		return false;
 	if (len > UINT32_MAX)
 		len = UINT32_MAX;
-	f->lines[f->nlines++] = (rline){.lineno = no, .off = f->arena.len, .len = (uint32_t)len,
+	f->lines[f->nlines++] = (rline){.lineno = no, .off = (size_t)(p - x->text), .len = (uint32_t)len,
 	                                .col = nsp ? sp[0].start + 1 : 0, .span0 = (uint32_t)f->nspans,
 	                                .nspans = nsp};
 	if (nsp) /* a context line has none (sp NULL) */
 		memcpy(f->spans + f->nspans, sp, nsp * sizeof *sp);
 	f->nspans += nsp;
-	xbuf_put(&f->arena, p, len);
-	return f->arena.rc == 0;
+	return true;
 }
 
 /* Adds the lines from x->next up to (not including) stop as context, at
@@ -203,39 +235,77 @@ static bool add_after(fctx *x, worker *w)
 
 /* ---- reading --------------------------------------------------------------- */
 
-/* Reads path into buf.  0, 1 when it is gone or no regular file now (skip
- * it), or an errno. */
-static int read_file(const char *path, xbuf *buf)
+#define OPEN_FLAGS (O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK) /* a FIFO must not block */
+
+/* Opens path (absolute, as the index names files) through dc. */
+static int open_in(dircache *dc, const char *path)
 {
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	const char *slash = strrchr(path, '/');
+	if (!slash || slash == path)
+		return open(path, OPEN_FLAGS);
+	size_t dl = (size_t)(slash - path) + 1;
+	if (dc->fd < 0 || dc->len != dl || memcmp(dc->path, path, dl) != 0) {
+		if (dc->fd >= 0)
+			close(dc->fd);
+		memcpy(dc->path, path, dl);
+		dc->path[dl - 1] = 0; /* the directory's name, for open */
+		dc->fd = open(dc->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		dc->path[dl - 1] = '/';
+		dc->len = dl;
+		if (dc->fd < 0) /* the file's own open tells what is wrong */
+			return open(path, OPEN_FLAGS);
+	}
+	return openat(dc->fd, slash + 1, OPEN_FLAGS);
+}
+
+/* Reads path into buf: 0, 1 when it is gone or no regular file now (skip
+ * it), or an errno.  The size it had when indexed (hint) saves system
+ * calls, a search's main cost when most of its candidates are small files:
+ * a read that returns exactly that many bytes is taken as the whole file,
+ * with no read to see the end (a file of that size that grew since was
+ * read whole anyway: the buffer holds more), and fstat(2) is called only
+ * for a file that fills its buffer: a directory fails with EISDIR, a FIFO
+ * (opened not to block) gives EAGAIN or its end, and a device or anything
+ * else not regular that reads on is stopped there. */
+static int read_file(dircache *dc, const char *path, uint64_t hint, xbuf *buf)
+{
+	int fd = open_in(dc, path);
 	if (fd < 0)
 		return errno == ENOENT || errno == ENOTDIR || errno == ELOOP ? 1 : errno;
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		int e = S_ISREG(st.st_mode) ? errno : 0;
-		close(fd);
-		return e ? e : 1;
-	}
 	xbuf_reset(buf);
-	int rc = 0;
-	if (!xbuf_reserve(buf, (size_t)st.st_size + 1))
-		rc = ENOMEM;
+	size_t want = hint < (uint64_t)SIZE_MAX / 2 ? (size_t)hint + 4096 : 65536;
+	int rc = xbuf_reserve(buf, want) ? 0 : ENOMEM;
+	bool regular = false;
 	while (rc == 0) {
-		if (buf->len == buf->cap && !xbuf_reserve(buf, 65536)) {
-			rc = ENOMEM;
-			break;
+		if (buf->len == buf->cap) {
+			struct stat st;
+			if (!regular && fstat(fd, &st) < 0) {
+				rc = errno;
+				break;
+			}
+			if (!regular && !S_ISREG(st.st_mode)) {
+				rc = -1;
+				break;
+			}
+			regular = true;
+			if (!xbuf_reserve(buf, buf->cap)) {
+				rc = ENOMEM;
+				break;
+			}
 		}
 		ssize_t k = read(fd, buf->p + buf->len, buf->cap - buf->len);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0)
-			rc = errno;
+			rc = errno == EISDIR || errno == EAGAIN ? -1 : errno;
 		if (k <= 0)
 			break;
 		buf->len += (size_t)k;
+		if (buf->len == hint && hint > 0)
+			break;
 	}
 	close(fd);
-	return rc;
+	return rc < 0 ? 1 : rc;
 }
 
 /* The part of text[0..*len) ripgrep searches (see the top); false: none. */
@@ -263,6 +333,7 @@ static void verify(worker *w, size_t i, fres *f)
 	char *owned = NULL;
 	const char *text;
 	size_t len;
+	bool small = false; /* read into w->buf */
 	if (c->record) {
 		xihu_err e = {0};
 		if (seg_doc_text(index_seg(r->ix, c->seg), c->doc, &owned, &len, &e) < 0) {
@@ -271,38 +342,83 @@ static void verify(worker *w, size_t i, fres *f)
 		}
 		text = owned;
 	} else {
-		int rc = read_file(path, &w->buf);
+		small = c->size < SMALL_TEXT - 4096;
+		xbuf *b = small ? &w->buf : &w->big;
+		int rc = read_file(&w->dir, path, c->size, b);
 		if (rc) {
 			if (rc != 1)
 				snprintf(f->problem, sizeof f->problem, "%.400s: %s", path, strerror(rc));
 			return;
 		}
-		text = (const char *)w->buf.p;
-		len = w->buf.len;
+		text = (const char *)b->p;
+		len = b->len;
 		if (!binary_cut(r->o, text, &len))
 			return;
 		if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
 			text += 3, len -= 3;
 	}
-	fctx x = {.o = r->o, .f = f, .end = text + len, .next = text, .next_no = 1};
+	fctx x = {.o = r->o, .f = f, .text = text, .end = text + len, .next = text, .next_no = 1};
 	xihu_err e = {0};
 	int rc = grep_match_text(r->m, &w->sc, text, len, path, r->o->output == XIHU_GREP_LINES, on_match, &x, &e);
 	if (rc == 0 && x.after_left && !add_after(&x, w))
 		f->oom = true;
 	if (rc != 0 && !f->oom)
 		snprintf(f->problem, sizeof f->problem, "%s", e.msg);
+	if (f->nlines) { /* the slot keeps the text (see fres) */
+		f->text = text;
+		if (c->record) {
+			f->kept_record = owned;
+			f->kept_bytes = len;
+			owned = NULL;
+		} else {
+			xbuf *b = small ? &w->buf : &w->big;
+			f->kept = *b;
+			f->kept_small = small;
+			f->kept_bytes = b->cap;
+			*b = (xbuf){0}; /* refilled from the pool (verify_taken) */
+		}
+	}
 	free(owned);
-	if (w->buf.cap > KEEP_READ)
+	if (w->buf.cap > SMALL_TEXT) /* a file that grew since indexed */
 		xbuf_free(&w->buf);
+	if (w->big.cap > KEEP_READ)
+		xbuf_free(&w->big);
 }
 
 /* ---- threads and order -------------------------------------------------------- */
 
+/* The slot's buffer to the pool, or freed when the pool is full; r->mu held. */
+static void recycle(run *r, fres *f)
+{
+	r->held -= f->kept_bytes;
+	f->kept_bytes = 0;
+	if (!f->kept.cap)
+		return;
+	unsigned k = f->kept_small;
+	if (r->npool[k] < POOL && r->pool_bytes + f->kept.cap <= POOL_BYTES) {
+		xbuf_reset(&f->kept);
+		r->pool_bytes += f->kept.cap;
+		r->pool[k][r->npool[k]++] = f->kept;
+	} else {
+		xbuf_free(&f->kept);
+	}
+	f->kept = (xbuf){0};
+}
+
+/* An empty buffer of the reader's from the pool; r->mu held. */
+static void refill(run *r, xbuf *b, unsigned k)
+{
+	if (b->cap || !r->npool[k])
+		return;
+	*b = r->pool[k][--r->npool[k]];
+	r->pool_bytes -= b->cap;
+}
+
 static void fres_reset(fres *f)
 {
-	xbuf_reset(&f->arena);
-	if (f->arena.cap > KEEP_READ)
-		xbuf_free(&f->arena);
+	free(f->kept_record);
+	f->kept_record = NULL;
+	f->text = NULL;
 	f->nlines = f->nspans = 0;
 	f->count = 0;
 	f->matched = f->done = f->oom = false;
@@ -311,15 +427,18 @@ static void fres_reset(fres *f)
 
 static void fres_free(fres *f)
 {
-	xbuf_free(&f->arena);
+	xbuf_free(&f->kept); /* empty unless the grep stopped early */
+	free(f->kept_record);
 	free(f->lines);
 	free(f->spans);
 }
 
-/* Takes the next file if the window allows; r->mu held.  SIZE_MAX: none. */
+/* Takes the next file if the window and the budget allow (the file to
+ * hand over next is always taken); r->mu held.  SIZE_MAX: none. */
 static size_t take(run *r)
 {
-	if (r->stop || r->next_take >= r->c->n || r->next_take >= r->next_emit + WINDOW)
+	if (r->stop || r->next_take >= r->c->n || r->next_take >= r->next_emit + WINDOW ||
+	    (r->held >= KEPT_BUDGET && r->next_take > r->next_emit))
 		return SIZE_MAX;
 	return r->next_take++;
 }
@@ -328,10 +447,13 @@ static size_t take(run *r)
  * while the file is read). */
 static void verify_taken(run *r, worker *w, size_t i)
 {
+	refill(r, &w->buf, 1);
+	refill(r, &w->big, 0);
 	pthread_mutex_unlock(&r->mu);
 	fres *f = &r->slots[i % WINDOW];
 	verify(w, i, f);
 	pthread_mutex_lock(&r->mu);
+	r->held += f->kept_bytes;
 	f->done = true;
 	pthread_cond_broadcast(&r->cv);
 }
@@ -376,7 +498,7 @@ static int hand_over(run *r, size_t i, fres *f, xihu_grep_file_fn on_file, xihu_
 	for (size_t k = 0; k < f->nlines; k++) {
 		const rline *l = &f->lines[k];
 		(*lv)[k] = (xihu_index_line){.line = l->lineno > UINT32_MAX ? UINT32_MAX : (uint32_t)l->lineno,
-		                             .col = l->col, .text = (char *)f->arena.p + l->off, .len = l->len,
+		                             .col = l->col, .text = (char *)f->text + l->off, .len = l->len,
 		                             .nspans = l->nspans, .spans = f->spans + l->span0};
 	}
 	st->files_matched++;
@@ -404,6 +526,7 @@ static void lead(run *r, worker *w, xihu_grep_file_fn on_file, xihu_grep_problem
 			if (!rc)
 				rc = stop_requested(r);
 			pthread_mutex_lock(&r->mu);
+			recycle(r, f);
 			r->next_emit++;
 			if (rc || quiet_hit) {
 				r->rc = rc;
@@ -433,15 +556,19 @@ static int run_files(run *r, xihu_grep_file_fn on_file, xihu_grep_problem_fn on_
 		nth = 16;
 	if (r->c->n < 8)
 		nth = 1;
-	worker w[16];
-	memset(w, 0, sizeof w);
-	unsigned started = 0;
+	worker *w = calloc(nth, sizeof *w); /* a directory's path each: not on a stream thread's stack */
+	if (!w)
+		return xihu_err_set(err, XIHU_ENOMEM, "grep: out of memory");
+	bool running[16] = {false};
 	int rc = 0;
-	for (unsigned t = 0; t < nth && rc == 0; t++) {
+	for (unsigned t = 0; t < nth; t++) {
 		w[t].r = r;
+		w[t].dir.fd = -1;
+	}
+	for (unsigned t = 0; t < nth && rc == 0; t++) {
 		rc = grep_scratch_init(&w[t].sc, r->m, err);
-		if (rc == 0 && t > 0 && pthread_create(&w[t].th, NULL, helper, &w[t]) == 0)
-			started = t;
+		if (rc == 0 && t > 0) /* a thread that cannot start leaves the work to the others */
+			running[t] = pthread_create(&w[t].th, NULL, helper, &w[t]) == 0;
 	}
 	if (rc == 0)
 		lead(r, &w[0], on_file, on_problem, ctx, st);
@@ -449,12 +576,16 @@ static int run_files(run *r, xihu_grep_file_fn on_file, xihu_grep_problem_fn on_
 	r->stop = true;
 	pthread_cond_broadcast(&r->cv);
 	pthread_mutex_unlock(&r->mu);
-	for (unsigned t = 1; t <= started; t++)
-		pthread_join(w[t].th, NULL);
 	for (unsigned t = 0; t < nth; t++) {
+		if (running[t])
+			pthread_join(w[t].th, NULL);
 		grep_scratch_free(&w[t].sc);
 		xbuf_free(&w[t].buf);
+		xbuf_free(&w[t].big);
+		if (w[t].dir.fd >= 0)
+			close(w[t].dir.fd);
 	}
+	free(w);
 	st->searched = r->next_take;
 	if (rc == 0 && r->rc) {
 		rc = r->rc;
@@ -500,6 +631,9 @@ int xihu_index_grep(xihu_index *ix, const xihu_grep_opts *o, xihu_grep_file_fn o
 			rc = run_files(r, on_file, on_problem, ctx, &st, err);
 			for (unsigned k = 0; k < WINDOW; k++)
 				fres_free(&r->slots[k]);
+			for (unsigned k = 0; k < 2; k++)
+				for (unsigned j = 0; j < r->npool[k]; j++)
+					xbuf_free(&r->pool[k][j]);
 			pthread_mutex_destroy(&r->mu);
 			pthread_cond_destroy(&r->cv);
 			free(r);

@@ -137,6 +137,7 @@ typedef struct grep_cand {
 	uint32_t name_len;
 	bool record;
 	uint32_t rank; /* the first of the grep's paths it is under */
+	uint64_t size; /* its size when indexed (0: unknown): a read's first guess */
 } grep_cand;
 
 typedef struct grep_cands {
