@@ -9,8 +9,9 @@
  * the smaller answers (status, the index list, a new index's directory)
  * stay unpacked on the connection, and the structs point into them until the
  * next call of the same kind.  A grep's answer is a stream of frames: each is
- * copied into a block of its own, handed to the caller's function and freed
- * before the next is read, so a grep holds one frame at a time.  The xihu
+ * decoded from its bytes (grepframe.c, no protobuf-c) into a block kept on
+ * the connection, handed to the caller's function, and the block is used
+ * again for the next, so a grep holds one frame at a time.  The xihu
  * command is built on this file alone.
  *
  * The shared library is built with hidden visibility: only the declarations
@@ -35,6 +36,7 @@
 #include "xihu/client.h"
 #pragma GCC visibility pop
 
+#include "grepframe.h"
 #include "wire.h"
 
 struct xihu_conn {
@@ -50,7 +52,14 @@ struct xihu_conn {
 	Xihu__Response *list;   /* xihu_list_indexes */
 	struct xihu_served_index *indexes;
 	Xihu__Response *indexed; /* xihu_serve_tree: the directory */
-	Xihu__Response *grep_end; /* xihu_grep: the last frame (its errors) */
+	/* xihu_grep: the frame read, the block its files are decoded into, what
+	 * the last frame said (its errors in the block, or in grep_end when
+	 * protobuf-c unpacked it) */
+	uint8_t *frame;
+	size_t frame_cap;
+	struct grepframe_buf block;
+	struct xihu_grep_summary grep_sum;
+	Xihu__Response *grep_end;
 	const char *index_dir;  /* what a daemon we start serves; NULL: its default */
 	char path[];            /* the socket, then index_dir's bytes */
 };
@@ -153,6 +162,8 @@ void xihu_close(xihu_conn *c)
 	keep(&c->list, NULL);
 	keep(&c->indexed, NULL);
 	keep(&c->grep_end, NULL);
+	free(c->frame);
+	grepframe_buf_free(&c->block);
 	free(c->latency);
 	free(c->indexes);
 	free(c);
@@ -426,8 +437,9 @@ void xihu_results_free(struct xihu_results *r)
 
 /* ---- exact search (grep) ------------------------------------------------- */
 
-/* One frame's files as the header's structs, in one block (as results_of:
- * the files, the lines, the spans, then the bytes).  NULL on failure. */
+/* One frame's files as the header's structs, in c's block (as results_of:
+ * the files, the lines, the spans, then the bytes), for a frame protobuf-c
+ * unpacked (grepframe.c decodes the others).  NULL on failure. */
 static struct xihu_grep_doc *grep_files_of(xihu_conn *c, const Xihu__GrepResponse *g)
 {
 	uint64_t n_lines = 0, n_spans = 0, n_chars = 0;
@@ -442,7 +454,7 @@ static struct xihu_grep_doc *grep_files_of(xihu_conn *c, const Xihu__GrepRespons
 	                n_lines * sizeof(struct xihu_line) + n_spans * sizeof(struct xihu_span) +
 	                n_chars;
 	_Static_assert(sizeof(struct xihu_grep_doc) % 8 == 0, "the arrays follow aligned");
-	char *block = size <= SIZE_MAX ? malloc((size_t)size) : NULL;
+	char *block = size <= SIZE_MAX ? grepframe_reserve(&c->block, (size_t)size) : NULL;
 	if (!block) {
 		fail(c, "grep: out of memory for %llu bytes of an answer", (unsigned long long)size);
 		return NULL;
@@ -509,40 +521,81 @@ static int grep_request_of(xihu_conn *c, const struct xihu_grep_request *req,
 	return 0;
 }
 
-/* Reads the answer's frames to the one with done (kept on c), each handed
- * to fn.  0, 1 when fn stopped, -1 (the connection closed when the stream
- * is left unread). */
+/* A frame of the answer that grepframe.c leaves to protobuf-c (an Error, a
+ * grep body beside another body): unpacked, checked, its files copied into
+ * c's block, into *g.  0, or -1 (c's error; the connection closed when the
+ * stream cannot go on). */
+static int unpack_frame(xihu_conn *c, uint32_t n, uint64_t id, struct grepframe *g)
+{
+	Xihu__Response *resp = xihu__response__unpack(NULL, n, c->frame);
+	if (!resp) {
+		wire_close(&c->wire);
+		return fail(c, "reading from %s: the response does not unpack", c->path);
+	}
+	if (resp->id != id && resp->id != 0) {
+		xihu__response__free_unpacked(resp, NULL);
+		wire_close(&c->wire);
+		return fail(c, "reading from %s: response id %llu does not match request %llu", c->path,
+		            (unsigned long long)resp->id, (unsigned long long)id);
+	}
+	if (check_answer(c, resp, XIHU__RESPONSE__BODY_GREP))
+		return -1; /* an Error ends the stream: the connection stays usable */
+	const Xihu__GrepResponse *gr = resp->grep;
+	*g = (struct grepframe){.id = resp->id, .n_files = gr->n_files, .done = gr->done};
+	if (gr->n_files && !(g->files = grep_files_of(c, gr))) {
+		xihu__response__free_unpacked(resp, NULL);
+		wire_close(&c->wire);
+		return -1;
+	}
+	if (!gr->done) {
+		xihu__response__free_unpacked(resp, NULL);
+		return 0;
+	}
+	keep(&c->grep_end, resp); /* its errors are the summary's */
+	g->sum = (struct xihu_grep_summary){
+	    .files_matched = gr->files_matched,
+	    .lines_matched = gr->lines_matched,
+	    .candidates = gr->candidates,
+	    .searched = gr->searched,
+	    .took_us = gr->took_us,
+	    .errors = (const char *const *)gr->errors,
+	    .n_errors = gr->n_errors,
+	};
+	return 0;
+}
+
+/* Reads the answer's frames to the one with done (its summary kept on c),
+ * each handed to fn.  0, 1 when fn stopped, -1 (the connection closed when
+ * the stream is left unread). */
 static int grep_stream(xihu_conn *c, uint64_t id, xihu_grep_fn fn, void *ctx)
 {
 	for (;;) {
-		Xihu__Response *resp;
-		if (wire_recv(&c->wire, &resp))
+		uint32_t n;
+		if (wire_recv_bytes(&c->wire, &c->frame, &c->frame_cap, &n))
 			return client_failed(c);
-		if (resp->id != id && resp->id != 0) {
-			xihu__response__free_unpacked(resp, NULL);
-			wire_close(&c->wire);
-			return fail(c, "reading from %s: response id %llu does not match request %llu",
-			            c->path, (unsigned long long)resp->id, (unsigned long long)id);
-		}
-		if (check_answer(c, resp, XIHU__RESPONSE__BODY_GREP))
-			return -1; /* an Error ends the stream: the connection stays usable */
-		const Xihu__GrepResponse *g = resp->grep;
-		int stop = 0;
-		if (g->n_files) {
-			struct xihu_grep_doc *files = grep_files_of(c, g);
-			if (!files) {
-				xihu__response__free_unpacked(resp, NULL);
-				wire_close(&c->wire);
+		struct grepframe g;
+		char why[256];
+		int r = grepframe_decode(c->frame, n, &c->block, &g, why, sizeof why);
+		if (r == GREPFRAME_OTHER) {
+			if (unpack_frame(c, n, id, &g))
 				return -1;
-			}
-			stop = fn ? fn(ctx, files, g->n_files) : 0;
-			free(files);
+		} else if (r != GREPFRAME_OK) {
+			wire_close(&c->wire);
+			if (r == GREPFRAME_NOMEM)
+				return fail(c, "grep: %s", why);
+			return fail(c, "reading from %s: a malformed grep frame: %s", c->path, why);
+		} else if (g.id != id && g.id != 0) {
+			wire_close(&c->wire);
+			return fail(c, "reading from %s: response id %llu does not match request %llu", c->path,
+			            (unsigned long long)g.id, (unsigned long long)id);
+		} else if (g.id == 0) {
+			wire_close(&c->wire); /* the daemon could not read the request: it closes */
 		}
-		if (g->done) {
-			keep(&c->grep_end, resp);
+		int stop = g.n_files && fn ? fn(ctx, g.files, g.n_files) : 0;
+		if (g.done) {
+			c->grep_sum = g.sum;
 			return stop ? 1 : 0;
 		}
-		xihu__response__free_unpacked(resp, NULL);
 		if (stop) {
 			wire_close(&c->wire); /* the daemon sees us go and stops */
 			return 1;
@@ -574,21 +627,13 @@ int xihu_grep(xihu_conn *c, const struct xihu_grep_request *req, xihu_grep_fn fn
 	}
 	free(bins);
 	keep(&c->grep_end, NULL);
+	c->grep_sum = (struct xihu_grep_summary){0};
 	if (rc == 0)
 		rc = grep_stream(c, r.id, fn, ctx);
 	if (rc < 0)
 		return -1;
-	const Xihu__GrepResponse *g = c->grep_end ? c->grep_end->grep : NULL;
-	if (summary && g)
-		*summary = (struct xihu_grep_summary){
-		    .files_matched = g->files_matched,
-		    .lines_matched = g->lines_matched,
-		    .candidates = g->candidates,
-		    .searched = g->searched,
-		    .took_us = g->took_us,
-		    .errors = (const char *const *)g->errors,
-		    .n_errors = g->n_errors,
-		};
+	if (summary)
+		*summary = c->grep_sum;
 	succeed(c);
 	return rc;
 }

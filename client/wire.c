@@ -389,45 +389,96 @@ static int fill(wire_conn *c, int64_t deadline)
 	}
 }
 
-int wire_recv(wire_conn *c, Xihu__Response **out)
+/* Waits for the next frame's header in rbuf; *n: its length, checked
+ * against XIHU_MAX_RESPONSE_FRAME. */
+static int next_len(wire_conn *c, int64_t deadline, uint32_t *n)
 {
-	*out = NULL;
 	if (c->fd < 0)
 		return fail(c, "reading: not connected");
-	int64_t deadline = deadline_of(c);
 	while (c->rlen < XIHU_FRAME_HEADER)
 		if (fill(c, deadline))
 			return -1;
-	uint32_t n = frame_get_len(c->rbuf);
-	if (n == 0 || n > XIHU_MAX_RESPONSE_FRAME)
-		return fail(c, "reading from %s: bad frame length %u (limit %u)", c->path, n,
+	*n = frame_get_len(c->rbuf);
+	if (*n == 0 || *n > XIHU_MAX_RESPONSE_FRAME)
+		return fail(c, "reading from %s: bad frame length %u (limit %u)", c->path, *n,
 		            XIHU_MAX_RESPONSE_FRAME);
+	return 0;
+}
+
+/* The n bytes of the frame whose header starts rbuf, whole: in rbuf when
+ * they fit there (*data points there; drop_frame once they are used), else
+ * in *buf, grown to *cap >= n, received straight into it past what rbuf
+ * held. */
+static int frame_bytes(wire_conn *c, uint32_t n, int64_t deadline, uint8_t **buf, size_t *cap,
+                       const uint8_t **data)
+{
 	if ((size_t)n + XIHU_FRAME_HEADER <= sizeof c->rbuf) {
-		/* the whole frame fits the buffer: unpacked from there */
 		while (c->rlen < n + XIHU_FRAME_HEADER)
 			if (fill(c, deadline))
 				return -1;
-		*out = xihu__response__unpack(NULL, n, c->rbuf + XIHU_FRAME_HEADER);
-		c->rlen -= n + XIHU_FRAME_HEADER;
-		memmove(c->rbuf, c->rbuf + n + XIHU_FRAME_HEADER, c->rlen);
-		if (!*out)
-			return fail(c, "reading from %s: the response does not unpack", c->path);
+		*data = c->rbuf + XIHU_FRAME_HEADER;
 		return 0;
 	}
-	uint8_t *buf = malloc(n);
-	if (!buf)
-		return fail(c, "response of %u bytes: out of memory", n);
+	if (*cap < n) {
+		uint8_t *b = realloc(*buf, n);
+		if (!b)
+			return fail(c, "response of %u bytes: out of memory", n);
+		*buf = b;
+		*cap = n;
+	}
 	uint32_t have = c->rlen - XIHU_FRAME_HEADER; /* < n: the buffer is smaller than the frame */
-	memcpy(buf, c->rbuf + XIHU_FRAME_HEADER, have);
+	memcpy(*buf, c->rbuf + XIHU_FRAME_HEADER, have);
 	c->rlen = 0;
-	if (read_all(c, buf + have, n - have, deadline)) {
+	*data = *buf;
+	return read_all(c, *buf + have, n - have, deadline);
+}
+
+/* Drops the frame of n bytes at the front of rbuf. */
+static void drop_frame(wire_conn *c, uint32_t n)
+{
+	c->rlen -= n + XIHU_FRAME_HEADER;
+	memmove(c->rbuf, c->rbuf + n + XIHU_FRAME_HEADER, c->rlen);
+}
+
+int wire_recv(wire_conn *c, Xihu__Response **out)
+{
+	*out = NULL;
+	int64_t deadline = deadline_of(c);
+	uint32_t n = 0;
+	uint8_t *buf = NULL;
+	size_t cap = 0;
+	const uint8_t *data;
+	if (next_len(c, deadline, &n) || frame_bytes(c, n, deadline, &buf, &cap, &data)) {
 		free(buf);
 		return -1;
 	}
-	*out = xihu__response__unpack(NULL, n, buf);
+	*out = xihu__response__unpack(NULL, n, data);
+	if (data != buf)
+		drop_frame(c, n);
 	free(buf);
 	if (!*out)
 		return fail(c, "reading from %s: the response does not unpack", c->path);
+	return 0;
+}
+
+int wire_recv_bytes(wire_conn *c, uint8_t **buf, size_t *cap, uint32_t *n)
+{
+	int64_t deadline = deadline_of(c);
+	const uint8_t *data;
+	*n = 0;
+	if (next_len(c, deadline, n) || frame_bytes(c, *n, deadline, buf, cap, &data))
+		return -1;
+	if (data == *buf)
+		return 0;
+	if (*cap < *n) { /* a small frame, copied out of rbuf */
+		uint8_t *b = realloc(*buf, *n);
+		if (!b)
+			return fail(c, "response of %u bytes: out of memory", *n);
+		*buf = b;
+		*cap = *n;
+	}
+	memcpy(*buf, data, *n);
+	drop_frame(c, *n);
 	return 0;
 }
 

@@ -4,7 +4,7 @@
  * Connects to a daemon's Unix socket, sends Request frames and reads Response
  * frames (docs/PROTOCOL.md), every step bounded by a timeout, and starts xihud
  * when asked to and nothing answers.  Protobuf-c types in, protobuf-c types
- * out: the public API of <xihu/client.h> (libxihu.c) is built on it and hides
+ * out (or a frame's bytes as they came, for grepframe.c): the public API of <xihu/client.h> (libxihu.c) is built on it and hides
  * it; bench/'s load tools use it directly.  It links only the protocol
  * library (proto/), never the index library.  Where the socket is and which
  * directories are safe for it is proto/socket.h's, shared with the daemon.
@@ -61,6 +61,11 @@ int wire_send(wire_conn *c, Xihu__Request *req);
 /* Reads one Response frame of at most XIHU_MAX_RESPONSE_FRAME bytes into
  * *out (free with xihu__response__free_unpacked(*out, NULL)). */
 int wire_recv(wire_conn *c, Xihu__Response **out);
+/* Reads one Response frame of at most XIHU_MAX_RESPONSE_FRAME bytes as it
+ * came, unpacked by no one, into *buf (*cap bytes, grown with realloc as a
+ * frame needs; the caller frees it): *n bytes.  For an answer read by a
+ * decoder of its own (xihu_grep's, grepframe.c). */
+int wire_recv_bytes(wire_conn *c, uint8_t **buf, size_t *cap, uint32_t *n);
 /* send + recv; checks that the response echoes the request's id. */
 int wire_call(wire_conn *c, Xihu__Request *req, Xihu__Response **out);
 
