@@ -10,11 +10,12 @@
  * PATHs are sent absolute and resolved (realpath, as `xihu index` does),
  * and the files found under them print as the user typed them (grepout.c).
  *
- * The answer prints frame by frame as it streams in: stdout is fully
- * buffered and flushed at the end of each frame unless it is a regular
- * file, so the first lines show at once on a terminal or down a pipe while
- * a large answer costs one write per frame.  When the reader goes away
- * (EPIPE: `| head`) the stream is dropped and xihu exits 0 quietly.
+ * The answer prints frame by frame as it streams in, into grepout.c's
+ * buffer, written out at the end of each frame unless stdout is a regular
+ * file (then only when full), so the first lines show at once on a
+ * terminal or down a pipe while a large answer costs one write per frame.
+ * When the reader goes away (EPIPE: `| head`) the stream is dropped and
+ * xihu exits 0 quietly.
  *
  * Exit codes as rg: 0 a match, 1 none, 2 an error (a bad pattern, a PATH
  * that does not exist, an error the daemon lists in its last frame) --
@@ -24,7 +25,6 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -410,10 +410,8 @@ static int on_frame(void *ctx, const struct xihu_grep_doc *files, size_t n)
 	struct stream *s = ctx;
 	for (size_t i = 0; i < n && !s->view->broken; i++)
 		gout_file(s->view, &files[i]);
-	if (s->flush && !s->view->broken && fflush(s->view->f) != 0) {
-		s->view->broken = true;
-		s->view->werr = errno;
-	}
+	if (s->flush)
+		gout_flush(s->view);
 	return s->view->broken; /* the reader has gone: stop the stream */
 }
 
@@ -422,9 +420,7 @@ static void plan_view(const struct grep_args *g, const struct grep_root *roots, 
                       const char *cwd, struct grep_view *v)
 {
 	bool tty = isatty(STDOUT_FILENO);
-	*v = (struct grep_view){.f = stdout, .roots = roots, .n_roots = n_roots, .cwd = cwd};
-	/* one thread prints: stdio need not lock stdout for each of a million calls */
-	__fsetlocking(stdout, FSETLOCKING_BYCALLER);
+	*v = (struct grep_view){.fd = STDOUT_FILENO, .roots = roots, .n_roots = n_roots, .cwd = cwd};
 	v->mode = g->quiet   ? GREP_SHOW_NOTHING
 	          : g->count ? GREP_SHOW_COUNT
 	          : g->files ? GREP_SHOW_FILES
@@ -507,20 +503,19 @@ static int stream_grep(const struct grep_args *g, const struct target *t, struct
 		return EXIT_ERROR;
 	struct stat st;
 	struct stream s = {v, !(fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode))};
-	static char buf[1 << 16];
-	setvbuf(stdout, buf, _IOFBF, sizeof buf);
 	struct xihu_grep_summary sum;
 	int got = xihu_grep(c, &r, on_frame, &s, &sum);
-	int rc = EXIT_ERROR;
-	if (got < 0 && !v->broken) {
+	bool failed = got < 0 && !v->broken;
+	if (got == 0 && v->json && v->mode != GREP_SHOW_NOTHING)
+		gout_json_summary(v, &sum);
+	gout_flush(v); /* what came before a failure too */
+	if (failed) {
 		report_failure(c, g);
-	} else if (got == 0) {
-		if (v->json && v->mode != GREP_SHOW_NOTHING)
-			gout_json_summary(v, &sum);
-		if (fflush(stdout) != 0 && !v->broken) {
-			v->broken = true;
-			v->werr = errno;
-		}
+		xihu_close(c);
+		return EXIT_ERROR;
+	}
+	int rc = EXIT_ERROR;
+	if (got == 0) {
 		for (size_t i = 0; i < sum.n_errors; i++)
 			cli_error("%s", sum.errors[i]);
 		errors += (int)sum.n_errors;
@@ -562,7 +557,7 @@ static int run_grep(const struct grep_args *g, const struct target *t)
 			rc = errors ? EXIT_ERROR : EXIT_NOMATCH; /* nothing to search, as rg */
 		else
 			rc = stream_grep(g, t, &v, abs, errors);
-		free(v.last_path);
+		gout_free(&v);
 	}
 	for (size_t i = 0; roots && i < n_roots; i++)
 		free(roots[i].abs);

@@ -4,9 +4,10 @@
  *
  * The output is ripgrep 13's, flag for flag: grep.c works out from the
  * options and the terminal what rg would show (struct grep_view), grepout.c
- * prints each file of the streamed answer as it arrives and keeps what the
- * next file needs to know (something printed already, for the "--" and
- * blank-line separators).
+ * prints each file of the streamed answer as it arrives, into a buffer of
+ * the view's own that grep.c has written out (gout_flush) at the end of a
+ * frame, and keeps what the next file needs to know (something printed
+ * already, for the "--" and blank-line separators).
  */
 #ifndef XIHU_GREP_H
 #define XIHU_GREP_H
@@ -14,7 +15,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include <xihu/client.h>
 
@@ -30,7 +30,7 @@ enum grep_mode { GREP_SHOW_LINES, GREP_SHOW_FILES, GREP_SHOW_COUNT, GREP_SHOW_NO
 
 /* How the answer prints, and the printing's state across frames. */
 struct grep_view {
-	FILE *f;
+	int fd;             /* where the answer goes (stdout) */
 	enum grep_mode mode;
 	bool json;          /* --json: one object per line (docs/CLIENT.md) */
 	bool vimgrep;       /* one line per match: path:line:col:text */
@@ -46,6 +46,10 @@ struct grep_view {
 	size_t n_roots;
 	const char *cwd;
 	/* state */
+	char *out;          /* the output not yet written: out_len of out_cap bytes */
+	size_t out_len, out_cap;
+	char *shown;        /* the current doc's path as it prints */
+	size_t shown_len, shown_cap;
 	bool printed;       /* something is on the output already */
 	bool broken;        /* writing failed (EPIPE: the reader has gone) */
 	int werr;           /* its errno */
@@ -55,9 +59,13 @@ struct grep_view {
 	uint32_t last_line;
 };
 
-/* Prints one file of the answer as the view says. */
+/* Prints one file of the answer as the view says (into the view's buffer). */
 void gout_file(struct grep_view *v, const struct xihu_grep_doc *file);
 /* --json: the last line, {"type":"summary",...}. */
 void gout_json_summary(struct grep_view *v, const struct xihu_grep_summary *s);
+/* Writes out what the buffer holds (a failure marks the view broken). */
+void gout_flush(struct grep_view *v);
+/* Frees the view's buffers. */
+void gout_free(struct grep_view *v);
 
 #endif

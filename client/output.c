@@ -14,6 +14,7 @@
  * (libxihu-client has checked that each lies inside it); overlapping ones
  * are clipped.
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "output.h"
@@ -76,26 +77,34 @@ static void put_text(const struct out_opts *o, const struct xihu_line *l)
 	fwrite(t + at, 1, len - at, o->f);
 }
 
-void out_json_string(FILE *f, const uint8_t *s, size_t n)
+size_t out_json_escape(char *dst, size_t cap, const uint8_t *s, size_t n, size_t *used)
 {
-	fputc('"', f);
+	static const char hex[] = "0123456789abcdef";
+	char *w = dst, *wend = dst + cap;
 	size_t i = 0;
-	while (i < n) {
+	while (i < n && wend - w >= 6) { /* a character takes 6 bytes at most */
 		uint8_t c = s[i];
 		if (c < 0x80) {
+			const char *esc = NULL;
 			switch (c) {
-			case '"': fputs("\\\"", f); break;
-			case '\\': fputs("\\\\", f); break;
-			case '\n': fputs("\\n", f); break;
-			case '\r': fputs("\\r", f); break;
-			case '\t': fputs("\\t", f); break;
-			case '\b': fputs("\\b", f); break;
-			case '\f': fputs("\\f", f); break;
-			default:
-				if (c < 0x20 || c == 0x7f)
-					fprintf(f, "\\u%04x", c);
-				else
-					fputc(c, f);
+			case '"': esc = "\\\""; break;
+			case '\\': esc = "\\\\"; break;
+			case '\n': esc = "\\n"; break;
+			case '\r': esc = "\\r"; break;
+			case '\t': esc = "\\t"; break;
+			case '\b': esc = "\\b"; break;
+			case '\f': esc = "\\f"; break;
+			}
+			if (esc) {
+				*w++ = esc[0];
+				*w++ = esc[1];
+			} else if (c < 0x20 || c == 0x7f) {
+				memcpy(w, "\\u00", 4);
+				w[4] = hex[c >> 4];
+				w[5] = hex[c & 15];
+				w += 6;
+			} else {
+				*w++ = (char)c;
 			}
 			i++;
 			continue;
@@ -125,12 +134,28 @@ void out_json_string(FILE *f, const uint8_t *s, size_t n)
 				ok = false;
 		}
 		if (ok) {
-			fwrite(s + i, 1, len, f);
+			memcpy(w, s + i, len);
+			w += len;
 			i += len;
 		} else {
-			fputs("\\ufffd", f);
+			memcpy(w, "\\ufffd", 6);
+			w += 6;
 			i++;
 		}
+	}
+	*used = i;
+	return (size_t)(w - dst);
+}
+
+void out_json_string(FILE *f, const uint8_t *s, size_t n)
+{
+	char buf[4096];
+	fputc('"', f);
+	while (n) {
+		size_t used, len = out_json_escape(buf, sizeof buf, s, n, &used);
+		fwrite(buf, 1, len, f);
+		s += used;
+		n -= used;
 	}
 	fputc('"', f);
 }

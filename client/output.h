@@ -8,6 +8,7 @@
 #define XIHU_OUTPUT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -36,5 +37,9 @@ void out_json_summary(const struct out_opts *o, uint64_t hits, uint64_t total,
  * and backslashes escaped, invalid UTF-8 bytes as \ufffd.  The result is
  * always valid JSON. */
 void out_json_string(FILE *f, const uint8_t *s, size_t n);
+/* The inside of that string (no quotes) into dst, cap bytes: as many whole
+ * characters of s[0..n) as fit (each takes at most 6 bytes escaped), *used
+ * the bytes of s they were.  Returns the bytes written. */
+size_t out_json_escape(char *dst, size_t cap, const uint8_t *s, size_t n, size_t *used);
 
 #endif
