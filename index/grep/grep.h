@@ -83,7 +83,12 @@ typedef struct grep_matcher {
 	pcre2_code *re;
 	pcre2_code *re_ascii; /* an ASCII pattern compiled for ASCII texts: no UTF, no UCP (or NULL) */
 	pcre2_match_context *mctx;
-	bool jit, caseless, by_line;
+	bool jit, caseless, by_line, word;
+	/* a literal every match holds (match.c), or NULL; lit_only: the pattern
+	 * is that literal, matched with case (its matches are its occurrences) */
+	char *lit;
+	size_t nlit, lit_rare; /* its length; its rarest byte (match.c lit_find) */
+	bool lit_only;
 } grep_matcher;
 
 /* What one thread needs to match (not shared between threads). */

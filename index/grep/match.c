@@ -266,6 +266,256 @@ static bool needs_lines(const grep_pattern_set *ps)
 	return false;
 }
 
+/* ---- the literal in a pattern ---------------------------------------------
+ * Where a pattern is one literal string, matched with case, its matches are
+ * that string's occurrences: found with memchr(3) and memcmp(3), no regex engine at all
+ * (ripgrep does the same).  Where a regex's every match holds a literal
+ * string, only the lines holding it are matched with PCRE2 (a line-oriented
+ * grep may skip the others).  Read conservatively: whatever is not plainly a
+ * literal character ends a run, and anything that could make the pattern
+ * match without the run (a top-level '|', flags that change case or
+ * spacing) means no literal. */
+
+/* The run being read and the longest run so far. */
+typedef struct runs {
+	char cur[256], best[256];
+	size_t ncur, nbest;
+	bool only; /* the pattern is nothing but one run */
+} runs;
+
+static void run_end(runs *r)
+{
+	if (r->ncur > r->nbest) {
+		memcpy(r->best, r->cur, r->ncur);
+		r->nbest = r->ncur;
+	}
+	r->ncur = 0;
+}
+
+static void run_put(runs *r, char c)
+{
+	if (r->ncur == sizeof r->cur)
+		run_end(r); /* a very long literal: its first 256 bytes do */
+	r->cur[r->ncur++] = c;
+}
+
+/* The run's last character (a quantifier makes it optional): dropped, with
+ * all its UTF-8 bytes. */
+static void run_drop_last(runs *r)
+{
+	while (r->ncur > 0 && ((unsigned char)r->cur[r->ncur - 1] & 0xC0) == 0x80)
+		r->ncur--;
+	if (r->ncur > 0)
+		r->ncur--;
+}
+
+/* Skips p[i] == '[' to past its class (nested classes, escapes). */
+static size_t skip_class(const char *p, size_t n, size_t i)
+{
+	int depth = 0;
+	while (i < n) {
+		if (p[i] == '\\') {
+			i += 2;
+			continue;
+		}
+		if (p[i] == '[') {
+			depth++;
+			i++;
+			if (i < n && p[i] == '^')
+				i++;
+			if (i < n && p[i] == ']')
+				i++;
+			continue;
+		}
+		if (p[i] == ']' && --depth == 0)
+			return i + 1;
+		i++;
+	}
+	return n;
+}
+
+/* Skips p[i] == '(' to past its group; false when its flags ((?i) ...)
+ * change case or spacing. */
+static bool skip_group(const char *p, size_t n, size_t *at)
+{
+	size_t i = *at;
+	if (i + 1 < n && p[i + 1] == '?')
+		for (size_t j = i + 2; j < n && p[j] != ':' && p[j] != ')'; j++)
+			if (p[j] == 'i' || p[j] == 'x')
+				return false;
+	int depth = 0;
+	while (i < n) {
+		if (p[i] == '\\') {
+			i += 2;
+			continue;
+		}
+		if (p[i] == '[') {
+			i = skip_class(p, n, i);
+			continue;
+		}
+		if (p[i] == '(')
+			depth++;
+		else if (p[i] == ')' && --depth == 0)
+			break;
+		i++;
+	}
+	*at = i + 1;
+	return true;
+}
+
+/* The longest literal run of regex p[0..n) that every match holds, into r;
+ * false when there is none to trust. */
+static bool regex_runs(const char *p, size_t n, runs *r)
+{
+	bool only = true;
+	for (size_t i = 0; i < n;) {
+		char c = p[i];
+		if (c == '\\') {
+			if (i + 1 >= n)
+				return false;
+			char e = p[i + 1];
+			if ((unsigned char)e < 0x80 && strchr("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", e) && e) {
+				run_put(r, e); /* an escaped punctuation character: itself */
+				i += 2;
+				continue;
+			}
+			/* a class, an assertion or a character by number: not read */
+			only = false;
+			run_end(r);
+			if ((e == 'p' || e == 'P' || e == 'x' || e == 'u' || e == 'U') && i + 2 < n && p[i + 2] == '{') {
+				const char *close = memchr(p + i, '}', n - i);
+				i = close ? (size_t)(close - p) + 1 : n;
+			} else if (e == 'p' || e == 'P') {
+				i += 3;
+			} else if (e == 'x') {
+				i += 4;
+			} else {
+				i += 2;
+			}
+			continue;
+		}
+		switch (c) {
+		case '|':
+			return false;
+		case '[':
+			only = false;
+			run_end(r);
+			i = skip_class(p, n, i);
+			continue;
+		case '(':
+			only = false;
+			run_end(r);
+			if (!skip_group(p, n, &i))
+				return false;
+			continue;
+		case '*':
+		case '?':
+			only = false;
+			run_drop_last(r);
+			run_end(r);
+			i++;
+			continue;
+		case '{': {
+			only = false;
+			const char *close = memchr(p + i, '}', n - i);
+			if (!close || !(i + 1 < n && p[i + 1] >= '1' && p[i + 1] <= '9'))
+				run_drop_last(r); /* {0,...}, or not a repetition: not trusted */
+			run_end(r);
+			i = close ? (size_t)(close - p) + 1 : n;
+			continue;
+		}
+		case '+':
+		case '.':
+		case '^':
+		case '$':
+		case ')':
+			only = false;
+			run_end(r);
+			i++;
+			continue;
+		default:
+			run_put(r, c);
+			i++;
+		}
+	}
+	r->only = only && r->nbest == 0;
+	run_end(r);
+	return true;
+}
+
+/* Whether s[0..n), read with case folded, could match other bytes: it has
+ * a letter, or bytes past ASCII (whose case this does not judge). */
+static bool has_case(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+			return true;
+	}
+	return false;
+}
+
+/* m->lit and m->lit_only, from the patterns (see above). */
+static void find_literal(grep_matcher *m, const grep_pattern_set *ps)
+{
+	if (ps->n != 1 || ps->len[0] == 0)
+		return;
+	runs r = {.ncur = 0};
+	const char *p = ps->pat[0];
+	size_t n = ps->len[0];
+	if (ps->fixed) {
+		if (n > sizeof r.best)
+			return;
+		memcpy(r.best, p, n);
+		r.nbest = n;
+		r.only = true;
+	} else if (!regex_runs(p, n, &r) || r.nbest == 0) {
+		return;
+	}
+	if (m->caseless && has_case(r.best, r.nbest))
+		return;
+	if (!r.only && r.nbest < 3) /* a short run rules out too few lines to pay */
+		return;
+	m->lit = malloc(r.nbest);
+	if (!m->lit)
+		return; /* only slower */
+	memcpy(m->lit, r.best, r.nbest);
+	m->nlit = r.nbest;
+	m->lit_only = r.only;
+	/* the literal's rarest byte, by a rough order of bytes in code and prose
+	 * (most common first; bytes not listed are rarer than all of them) */
+	static const char common[] = " etaoinsrlcd_uphm\tfg\nb.,()y=;w-*>/v0k1\"x#2{}[]:&<'3A5EST48RNCIOL6DP97MF+!B|HGUWz%jqVK\\XYJQZ";
+	size_t best = 0;
+	for (size_t i = 0; i < m->nlit; i++) {
+		const char *at = m->lit[i] ? strchr(common, m->lit[i]) : NULL;
+		size_t rank = at ? (size_t)(at - common) : sizeof common;
+		if (i == 0 || rank > best) {
+			best = rank;
+			m->lit_rare = i;
+		}
+	}
+}
+
+/* The first occurrence of the literal in p[0..n), or NULL: memchr(3) for
+ * its rarest byte (vectorised, where glibc's memmem is not: a search
+ * through a big answer spends its time here), then the rest compared. */
+static const char *lit_find(const grep_matcher *m, const char *p, size_t n)
+{
+	if (n < m->nlit)
+		return NULL;
+	size_t k = m->lit_rare, tail = m->nlit - 1 - k;
+	const char *q = p + k, *stop = p + n - tail; /* where the rare byte may be */
+	while (q < stop) {
+		q = memchr(q, m->lit[k], (size_t)(stop - q));
+		if (!q)
+			return NULL;
+		if (memcmp(q - k, m->lit, m->nlit) == 0)
+			return q - k;
+		q++;
+	}
+	return NULL;
+}
+
 /* ---- compiling ---------------------------------------------------------- */
 
 /* Where the group a missing ')' leaves open starts (0-based), as ripgrep
@@ -423,6 +673,8 @@ int grep_matcher_new(const grep_pattern_set *ps, grep_matcher **out, xihu_err *e
 	}
 	pcre2_set_match_limit(m->mctx, GREP_MATCH_LIMIT);
 	pcre2_set_depth_limit(m->mctx, GREP_MATCH_LIMIT);
+	find_literal(m, ps);
+	m->word = ps->word;
 	*out = m;
 	return 0;
 }
@@ -434,6 +686,7 @@ void grep_matcher_free(grep_matcher *m)
 	pcre2_code_free(m->re);
 	pcre2_code_free(m->re_ascii);
 	pcre2_match_context_free(m->mctx);
+	free(m->lit);
 	free(m);
 }
 
@@ -614,9 +867,98 @@ static bool rest_of_line(const grep_matcher *m, grep_scratch *sc, const char *te
 	}
 }
 
+/* ---- the literal's paths (see "the literal in a pattern") ------------------ */
+
+static bool ascii_word(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+/* -w at [s, e) of the line [ls, le): 1 no word character either side, 0 one
+ * is, -1 a neighbour past ASCII (PCRE2 judges that line). */
+static int word_ok(const char *ls, const char *le, const char *s, const char *e)
+{
+	unsigned char before = s > ls ? (unsigned char)s[-1] : ' ', after = e < le ? (unsigned char)*e : ' ';
+	if (before >= 0x80 || after >= 0x80)
+		return -1;
+	return !ascii_word(before) && !ascii_word(after);
+}
+
+/* The occurrences in [from, le) of the literal (under -w, those with no
+ * word character beside them) as spans of the line at ls, after those
+ * already in sc; all of them with spans, else the first.  -1 when a -w
+ * neighbour is past ASCII: the line is for PCRE2; -1000 out of memory. */
+static int literal_spans(const grep_matcher *m, grep_scratch *sc, const char *ls, const char *le,
+                         const char *from, bool spans)
+{
+	for (const char *q = from; (size_t)(le - q) >= m->nlit;) {
+		const char *hit = lit_find(m, q, (size_t)(le - q));
+		if (!hit)
+			break;
+		int ok = m->word ? word_ok(ls, le, hit, hit + m->nlit) : 1;
+		if (ok < 0)
+			return -1;
+		if (!ok) {
+			q = hit + 1;
+			continue;
+		}
+		if (!add_span(sc, (size_t)(hit - ls), (size_t)(hit - ls) + m->nlit))
+			return -1000;
+		if (!spans)
+			break;
+		q = hit + m->nlit;
+	}
+	return (int)sc->nspans;
+}
+
+/* The lines of text holding the literal: each matched with PCRE2 alone, or,
+ * when the pattern is the literal (m->lit_only), its occurrences are its
+ * matches. */
+static int match_literal(const grep_matcher *m, grep_scratch *sc, const char *text, size_t len, const char *what,
+                         bool spans, grep_line_fn fn, void *ctx, xihu_err *err)
+{
+	const char *end = text + len, *p = text, *counted = text;
+	uint64_t lineno = 1;
+	while ((size_t)(end - p) >= m->nlit) {
+		const char *hit = lit_find(m, p, (size_t)(end - p));
+		if (!hit)
+			break;
+		const char *nl = memrchr(p, '\n', (size_t)(hit - p));
+		const char *ls = nl ? nl + 1 : p;
+		const char *le = memchr(hit, '\n', (size_t)(end - hit));
+		if (!le)
+			le = end;
+		lineno += count_lines(counted, ls);
+		counted = ls;
+		sc->nspans = 0;
+		int n = m->lit_only ? literal_spans(m, sc, ls, le, hit, spans) : -1;
+		if (n == -1) {
+			sc->nspans = 0;
+			n = grep_match_line(m, sc, ls, (size_t)(le - ls));
+			if (n > 1 && !spans) /* the first is enough (grep_match_text) */
+				n = 1, sc->nspans = 1;
+		}
+		if (n < 0)
+			return match_error(n, what, lineno, err);
+		if (n > 0) {
+			int stop = fn(ctx, lineno, ls, (size_t)(le - ls), sc->spans, sc->nspans);
+			if (stop)
+				return stop > 0 ? 0 : stop;
+		}
+		if (le == end)
+			break;
+		p = le + 1;
+	}
+	return 0;
+}
+
 int grep_match_text(const grep_matcher *m, grep_scratch *sc, const char *text, size_t len, const char *what,
                     bool spans, grep_line_fn fn, void *ctx, xihu_err *err)
 {
+	if (m->lit) {
+		sc->re = NULL; /* the Unicode pattern: right for any line matched after */
+		return match_literal(m, sc, text, len, what, spans, fn, ctx, err);
+	}
 	/* for this text and the grep_match_line calls on its lines after it */
 	sc->re = m->re_ascii && is_ascii(text, len) ? m->re_ascii : NULL;
 	if (m->by_line)
