@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -235,6 +236,58 @@ static bool add_after(fctx *x, worker *w)
 
 /* ---- reading --------------------------------------------------------------- */
 
+/* ---- big read buffers --------------------------------------------------------
+ * A file over SMALL_TEXT is read into memory mapped here in steps of 2 MiB
+ * and advised to be transparent huge pages: malloc maps a block this big
+ * afresh each time (xihud bounds what it keeps), and faulting it in page by
+ * page cost more than reading the file into it (a third of the Linux tree's
+ * bytes are in such files). */
+
+#define BIG_STEP (2u << 20)
+
+static void big_free(xbuf *b)
+{
+	if (b->cap)
+		munmap(b->p, b->cap);
+	*b = (xbuf){0};
+}
+
+/* Room for need bytes in all, the bytes held kept. */
+static bool big_reserve(xbuf *b, size_t need)
+{
+	if (b->cap >= need)
+		return true;
+	size_t cap = b->cap * 2 > need ? b->cap * 2 : need;
+	if (cap > SIZE_MAX - BIG_STEP)
+		return false;
+	cap = (cap + BIG_STEP - 1) / BIG_STEP * BIG_STEP;
+	void *p = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return false;
+	madvise(p, cap, MADV_HUGEPAGE); /* advice: without it, small pages */
+	if (b->len)
+		memcpy(p, b->p, b->len);
+	size_t len = b->len;
+	big_free(b);
+	*b = (xbuf){.p = p, .len = len, .cap = cap};
+	return true;
+}
+
+static bool buf_reserve(xbuf *b, bool big, size_t extra)
+{
+	if (!big)
+		return xbuf_reserve(b, extra);
+	return b->len <= SIZE_MAX - extra && big_reserve(b, b->len + extra);
+}
+
+static void buf_free(xbuf *b, bool big)
+{
+	if (big)
+		big_free(b);
+	else
+		xbuf_free(b);
+}
+
 #define OPEN_FLAGS (O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK) /* a FIFO must not block */
 
 /* Opens path (absolute, as the index names files) through dc. */
@@ -267,14 +320,14 @@ static int open_in(dircache *dc, const char *path)
  * for a file that fills its buffer: a directory fails with EISDIR, a FIFO
  * (opened not to block) gives EAGAIN or its end, and a device or anything
  * else not regular that reads on is stopped there. */
-static int read_file(dircache *dc, const char *path, uint64_t hint, xbuf *buf)
+static int read_file(dircache *dc, const char *path, uint64_t hint, xbuf *buf, bool big)
 {
 	int fd = open_in(dc, path);
 	if (fd < 0)
 		return errno == ENOENT || errno == ENOTDIR || errno == ELOOP ? 1 : errno;
 	xbuf_reset(buf);
 	size_t want = hint < (uint64_t)SIZE_MAX / 2 ? (size_t)hint + 4096 : 65536;
-	int rc = xbuf_reserve(buf, want) ? 0 : ENOMEM;
+	int rc = buf_reserve(buf, big, want) ? 0 : ENOMEM;
 	bool regular = false;
 	while (rc == 0) {
 		if (buf->len == buf->cap) {
@@ -288,7 +341,7 @@ static int read_file(dircache *dc, const char *path, uint64_t hint, xbuf *buf)
 				break;
 			}
 			regular = true;
-			if (!xbuf_reserve(buf, buf->cap)) {
+			if (!buf_reserve(buf, big, buf->cap)) {
 				rc = ENOMEM;
 				break;
 			}
@@ -344,7 +397,7 @@ static void verify(worker *w, size_t i, fres *f)
 	} else {
 		small = c->size < SMALL_TEXT - 4096;
 		xbuf *b = small ? &w->buf : &w->big;
-		int rc = read_file(&w->dir, path, c->size, b);
+		int rc = read_file(&w->dir, path, c->size, b, !small);
 		if (rc) {
 			if (rc != 1)
 				snprintf(f->problem, sizeof f->problem, "%.400s: %s", path, strerror(rc));
@@ -382,7 +435,7 @@ static void verify(worker *w, size_t i, fres *f)
 	if (w->buf.cap > SMALL_TEXT) /* a file that grew since indexed */
 		xbuf_free(&w->buf);
 	if (w->big.cap > KEEP_READ)
-		xbuf_free(&w->big);
+		big_free(&w->big);
 }
 
 /* ---- threads and order -------------------------------------------------------- */
@@ -400,7 +453,7 @@ static void recycle(run *r, fres *f)
 		r->pool_bytes += f->kept.cap;
 		r->pool[k][r->npool[k]++] = f->kept;
 	} else {
-		xbuf_free(&f->kept);
+		buf_free(&f->kept, !k);
 	}
 	f->kept = (xbuf){0};
 }
@@ -427,7 +480,7 @@ static void fres_reset(fres *f)
 
 static void fres_free(fres *f)
 {
-	xbuf_free(&f->kept); /* empty unless the grep stopped early */
+	buf_free(&f->kept, !f->kept_small); /* empty unless the grep stopped early */
 	free(f->kept_record);
 	free(f->lines);
 	free(f->spans);
@@ -581,7 +634,7 @@ static int run_files(run *r, xihu_grep_file_fn on_file, xihu_grep_problem_fn on_
 			pthread_join(w[t].th, NULL);
 		grep_scratch_free(&w[t].sc);
 		xbuf_free(&w[t].buf);
-		xbuf_free(&w[t].big);
+		big_free(&w[t].big);
 		if (w[t].dir.fd >= 0)
 			close(w[t].dir.fd);
 	}
@@ -633,7 +686,7 @@ int xihu_index_grep(xihu_index *ix, const xihu_grep_opts *o, xihu_grep_file_fn o
 				fres_free(&r->slots[k]);
 			for (unsigned k = 0; k < 2; k++)
 				for (unsigned j = 0; j < r->npool[k]; j++)
-					xbuf_free(&r->pool[k][j]);
+					buf_free(&r->pool[k][j], !k);
 			pthread_mutex_destroy(&r->mu);
 			pthread_cond_destroy(&r->cv);
 			free(r);
