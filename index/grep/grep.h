@@ -85,10 +85,10 @@ typedef struct grep_matcher {
 	pcre2_match_context *mctx;
 	bool jit, caseless, by_line, word;
 	/* a literal every match holds (match.c), or NULL; lit_only: the pattern
-	 * is that literal, matched with case (its matches are its occurrences) */
+	 * is that literal (its matches are its occurrences) */
 	char *lit;
 	size_t nlit, lit_rare; /* its length; its rarest byte (match.c lit_find) */
-	bool lit_only;
+	bool lit_only, lit_fold; /* lit_fold: ASCII, matched without case (lit in lower case) */
 } grep_matcher;
 
 /* What one thread needs to match (not shared between threads). */

@@ -455,6 +455,19 @@ static bool has_case(const char *s, size_t n)
 	return false;
 }
 
+/* Whether s[0..n), matched without case, matches exactly the ASCII bytes
+ * that are its letters in either case: ASCII, and no k or s (PCRE2 folds
+ * those with the Kelvin sign and the long s too). */
+static bool foldable(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i] | 0x20;
+		if ((unsigned char)s[i] >= 0x80 || c == 'k' || c == 's')
+			return false;
+	}
+	return true;
+}
+
 /* m->lit and m->lit_only, from the patterns (see above). */
 static void find_literal(grep_matcher *m, const grep_pattern_set *ps)
 {
@@ -472,16 +485,19 @@ static void find_literal(grep_matcher *m, const grep_pattern_set *ps)
 	} else if (!regex_runs(p, n, &r) || r.nbest == 0) {
 		return;
 	}
-	if (m->caseless && has_case(r.best, r.nbest))
+	bool fold = m->caseless && has_case(r.best, r.nbest);
+	if (fold && !foldable(r.best, r.nbest))
 		return;
 	if (!r.only && r.nbest < 3) /* a short run rules out too few lines to pay */
 		return;
 	m->lit = malloc(r.nbest);
 	if (!m->lit)
 		return; /* only slower */
-	memcpy(m->lit, r.best, r.nbest);
+	for (size_t i = 0; i < r.nbest; i++) /* lower case when folded */
+		m->lit[i] = fold && r.best[i] >= 'A' && r.best[i] <= 'Z' ? (char)(r.best[i] + 32) : r.best[i];
 	m->nlit = r.nbest;
 	m->lit_only = r.only;
+	m->lit_fold = fold;
 	/* the literal's rarest byte, by a rough order of bytes in code and prose
 	 * (most common first; bytes not listed are rarer than all of them) */
 	static const char common[] = " etaoinsrlcd_uphm\tfg\nb.,()y=;w-*>/v0k1\"x#2{}[]:&<'3A5EST48RNCIOL6DP97MF+!B|HGUWz%jqVK\\XYJQZ";
@@ -496,20 +512,52 @@ static void find_literal(grep_matcher *m, const grep_pattern_set *ps)
 	}
 }
 
+/* Whether a[0..n) is lit[0..n) (lower case) in any case. */
+static bool fold_eq(const char *a, const char *lit, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)a[i];
+		if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != (unsigned char)lit[i])
+			return false;
+	}
+	return true;
+}
+
 /* The first occurrence of the literal in p[0..n), or NULL: memchr(3) for
  * its rarest byte (vectorised, where glibc's memmem is not: a search
- * through a big answer spends its time here), then the rest compared. */
+ * through a big answer spends its time here), in both cases when folded,
+ * then the rest compared. */
 static const char *lit_find(const grep_matcher *m, const char *p, size_t n)
 {
 	if (n < m->nlit)
 		return NULL;
 	size_t k = m->lit_rare, tail = m->nlit - 1 - k;
 	const char *q = p + k, *stop = p + n - tail; /* where the rare byte may be */
+	char lo = m->lit[k], up = m->lit_fold && lo >= 'a' && lo <= 'z' ? (char)(lo - 32) : lo;
+	/* folded: the next of each case at or after q, when looked for */
+	const char *next_lo = stop, *next_up = stop;
+	bool have_lo = false, have_up = false;
 	while (q < stop) {
-		q = memchr(q, m->lit[k], (size_t)(stop - q));
-		if (!q)
-			return NULL;
-		if (memcmp(q - k, m->lit, m->nlit) == 0)
+		if (lo == up) {
+			q = memchr(q, lo, (size_t)(stop - q));
+			if (!q)
+				return NULL;
+		} else {
+			if (!have_lo || next_lo < q) {
+				const char *f = memchr(q, lo, (size_t)(stop - q));
+				next_lo = f ? f : stop;
+				have_lo = true;
+			}
+			if (!have_up || next_up < q) {
+				const char *f = memchr(q, up, (size_t)(stop - q));
+				next_up = f ? f : stop;
+				have_up = true;
+			}
+			q = next_lo < next_up ? next_lo : next_up;
+			if (q == stop)
+				return NULL;
+		}
+		if (m->lit_fold ? fold_eq(q - k, m->lit, m->nlit) : memcmp(q - k, m->lit, m->nlit) == 0)
 			return q - k;
 		q++;
 	}

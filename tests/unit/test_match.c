@@ -82,10 +82,13 @@ static void literals_found(void **state)
 	lit_is("\\x41bcd", false, S, "bcd", false);
 	lit_is("caf\xc3\xa9s", false, S, "caf\xc3\xa9s", true);
 	lit_is("caf\xc3\xa9?s", false, S, "caf", false); /* the whole character is optional */
-	lit_is("abcd", false, I, NULL, false);         /* -i: letters match other bytes */
-	lit_is("->", false, I, "->", true);            /* ... punctuation does not */
-	lit_is("abcd", false, M, NULL, false);         /* smart case, lower case: -i */
+	lit_is("aBcD", false, I, "abcd", true);        /* -i: folded, kept in lower case */
+	lit_is("->", false, I, "->", true);
+	lit_is("abcd", false, M, "abcd", true);        /* smart case, lower case: -i */
 	lit_is("Abcd", false, M, "Abcd", true);        /* smart case, upper case: with case */
+	lit_is("task", false, I, NULL, false);         /* k and s fold with non-ASCII letters too */
+	lit_is("caf\xc3\xa9", false, I, NULL, false);   /* non-ASCII letters: not folded here */
+	lit_is("[Dd]efine\\b", false, I, "efine", false);
 }
 
 /* ---- literal path == PCRE2 alone --------------------------------------- */
@@ -105,12 +108,14 @@ static void put(buf *o, const char *s)
 	o->b[o->n] = 0;
 }
 
-static const char *const atoms[] = {"a", "b", "ab", "ba", "-", ">", "->", "_", "x", "\xc3\xa9", " "};
+static const char *const atoms[] = {"a", "b", "ab", "ba", "-", ">", "->", "_", "x", "\xc3\xa9", " ",
+                                    "A", "B", "X", "K", "s", "\xe2\x84\xaa" /* Kelvin */, "\xc5\xbf" /* long s */};
 
 static void gen_pattern(buf *o, bool *fixed)
 {
 	static const char *const pieces[] = {"a", "b", "ab", "-", ">", "_x", "\\.", "[ab]", "\\w", ".", "+", "*", "?",
-	                                     "{2}", "{0,1}", "(a|b)", "^", "$", "\\b", "\xc3\xa9", " "};
+	                                     "{2}", "{0,1}", "(a|b)", "^", "$", "\\b", "\xc3\xa9", " ", "A", "X",
+	                                     "k", "S"};
 	*fixed = rand() % 4 == 0;
 	o->n = 0;
 	o->b[0] = 0;
@@ -187,7 +192,7 @@ static void literal_path_matches_pcre2(void **state)
 		size_t len = pat.n;
 		const char *pats[] = {pat.b};
 		grep_pattern_set ps = {.pat = pats, .len = &len, .n = 1, .fixed = fixed, .word = word,
-		                       .case_mode = rand() % 2 ? GREP_CASE_SENSITIVE : GREP_CASE_SMART};
+		                       .case_mode = (grep_case)(rand() % 3)};
 		grep_matcher *m = NULL;
 		xihu_err err = {0};
 		if (grep_matcher_new(&ps, &m, &err) != 0)
