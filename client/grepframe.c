@@ -32,7 +32,8 @@
  *  - the last of a singular field wins, and of the oneof's members (two
  *    grep bodies) the last wins whole, not merged -- but each must be well
  *    formed.
- * Beyond them, as libxihu has always checked: a span lies inside its text.
+ * Beyond them, as libxihu has always checked: a span of the body that wins
+ * lies inside its text.
  */
 #include <limits.h>
 #include <stdarg.h>
@@ -68,6 +69,7 @@ struct dec {
 	size_t whylen;
 	struct grepframe_buf *b; /* written up to its caps; n counts on past them */
 	struct counts n;
+	bool check_spans;    /* in the body that wins, not in one it replaces */
 };
 
 /* The one line of what is wrong at `at`, into d->why; BAD is -1 with it
@@ -154,7 +156,7 @@ static inline int next_field(struct dec *d, const uint8_t **pp, const uint8_t *e
 		break;
 	}
 	default:
-		return BAD(d, f->at, "field %u has wire type %u, which protobuf no longer has", num, f->wt);
+		return BAD(d, f->at, "field %u has wire type %u (a group, or no type at all)", num, f->wt);
 	}
 	f->end = p;
 	*pp = p;
@@ -256,7 +258,7 @@ static int line(struct dec *d, const struct field *f)
 	}
 	if (r < 0)
 		return -1;
-	if (inv_at || (wide_at && wide_e > text_len))
+	if (d->check_spans && (inv_at || (wide_at && wide_e > text_len)))
 		return BAD(d, inv_at ? inv_at : wide_at, "span [%u, %u) outside line %u of %zu bytes",
 		           inv_at ? inv_s : wide_s, inv_at ? inv_e : wide_e, no, text_len);
 	const char *t = put_bytes(d, text, text_len);
@@ -428,14 +430,13 @@ static bool hold(struct grepframe_buf *b, const struct counts *c)
 	return b->files && b->lines && b->spans && b->errors && b->chars;
 }
 
-/* One pass over the frame into d->b.  A GREPFRAME_* code; out->id and the
- * body's fields are set on OK. */
+/* One pass over the frame into d->b (after a look at its few top-level
+ * fields).  A GREPFRAME_* code; out->id and the body's fields are set on
+ * OK. */
 static int decode(struct dec *d, struct grepframe *out)
 {
-	const uint8_t *p = d->base, *end = d->base + d->size;
+	const uint8_t *p = d->base, *end = d->base + d->size, *last = NULL;
 	struct field g;
-	struct counts body = {0};
-	bool have_body = false;
 	int r;
 	while ((r = next_field(d, &p, end, &g)) > 0) {
 		if (g.num >= 10 && g.num <= 15)
@@ -448,19 +449,25 @@ static int decode(struct dec *d, struct grepframe *out)
 		} else if (g.num == 16) {
 			if (g.wt != WT_LEN)
 				return wrong_type(d, &g, "the grep body");
-			d->n = (struct counts){0}; /* the last body wins: it writes over the others */
-			if (grep_body(d, &g, out))
-				return GREPFRAME_BAD;
-			body = d->n;
-			have_body = true;
+			last = g.at;
 		}
 	}
 	if (r < 0)
 		return GREPFRAME_BAD;
-	if (!have_body)
+	if (!last)
 		return GREPFRAME_OTHER; /* no body at all: protobuf-c says so as for any answer */
-	d->n = body;
-	return GREPFRAME_OK;
+	/* every body must be well formed; the last wins, written over the others */
+	for (p = d->base; (r = next_field(d, &p, end, &g)) > 0;) {
+		if (g.num != 16)
+			continue;
+		d->n = (struct counts){0};
+		d->check_spans = g.at == last;
+		if (grep_body(d, &g, out))
+			return GREPFRAME_BAD;
+		if (g.at == last)
+			return GREPFRAME_OK;
+	}
+	return GREPFRAME_BAD; /* not reached: the same fields were read above */
 }
 
 int grepframe_decode(const uint8_t *buf, size_t n, struct grepframe_buf *blk, struct grepframe *out,

@@ -56,11 +56,12 @@ enum {
 /*
  * Decodes the n bytes of a packed Response whose fields are id, version and
  * the grep body (16) -- what xihud sends for a grep -- into *out, with its
- * files and strings in blk's arrays.  Protobuf's wire rules as protobuf-c 1.4 applies
- * them: fields in any order, unknown ones skipped by their wire type, the
- * last of a repeated singular field wins, varints of up to 10 bytes; every
- * span must lie inside its line's text (as for search results).  Returns a
- * GREPFRAME_* code; why (whylen bytes) gets one line on BAD and NOMEM.
+ * files and strings in blk's arrays.  Protobuf's wire rules as protobuf-c
+ * 1.4 applies them: fields in any order, unknown ones skipped by their wire
+ * type, the last of a repeated singular field wins, varints of up to 10
+ * bytes; every span of the body kept must lie inside its line's text (as
+ * for search results).  Returns a GREPFRAME_* code; why (whylen bytes) gets
+ * one line "byte N of SIZE: what" on BAD, how much on NOMEM.
  */
 int grepframe_decode(const uint8_t *buf, size_t n, struct grepframe_buf *blk, struct grepframe *out,
                      char *why, size_t whylen);
