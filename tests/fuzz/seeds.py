@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """seeds.py: writes the hand-made seeds of fuzz_request, fuzz_frame,
-fuzz_segment, fuzz_html, fuzz_jsonl and fuzz_gz.
+fuzz_segment, fuzz_html, fuzz_jsonl, fuzz_gz and fuzz_grepframe.
 
 Run from anywhere: python3 tests/fuzz/seeds.py.  The protobuf is encoded by
 hand (proto/xihu.proto's field numbers), so nothing but Python is needed.
@@ -141,6 +141,7 @@ def main():
     html_seeds()
     jsonl_seeds()
     gz_seeds()
+    grepframe_seeds()
 
 
 HTML = {
@@ -290,6 +291,87 @@ def gz_seeds():
     write("fuzz_gz", "two-chunks", gzip_member(GZ_TEXT * 40, level=9))
     write("fuzz_gz", "bomb", gzip_member(b"\x00" * (4 << 20), level=9))
     write("fuzz_gz", "bomb-members", gzip_member(b"a" * (1 << 20), level=9) * 3)
+
+
+def grep_line(no, col, text, spans=()):
+    m = (field_varint(1, no) if no else b"") + (field_varint(2, col) if col else b"")
+    m += field_bytes(3, text) if text else b""
+    for a, b in spans:
+        m += field_bytes(4, (field_varint(1, a) if a else b"") + (field_varint(2, b) if b else b""))
+    return m
+
+
+def grep_file(path, lines=(), count=0, record=False):
+    m = field_bytes(1, path) + (field_varint(2, 1) if record else b"")
+    for l in lines:
+        m += field_bytes(3, l)
+    return m + (field_varint(4, count) if count else b"")
+
+
+def grep_response(body, rid=7):
+    return field_varint(1, rid) + field_varint(2, 1) + field_bytes(16, body)
+
+
+def grepframe_seeds():
+    """fuzz_grepframe: byte 0 = 0 and a Response frame, or 1 and a
+    GrepResponse the target frames itself."""
+    x = grep_file(b"/t/src/x.c", [grep_line(3, 5, b"int define_it;", [(4, 10)]),
+                                  grep_line(4, 0, b"context line"),
+                                  grep_line(9, 1, b"defined defined", [(0, 7), (8, 15)])], 2)
+    rec = grep_file(b"record-17", [grep_line(1, 2, b"\"define\"", [(1, 7)])], 1, record=True)
+    done = field_varint(2, 1) + field_varint(3, 2) + field_varint(4, 3) + field_varint(5, 40) + \
+        field_varint(6, 30) + field_varint(7, 1234) + field_bytes(8, b"/t/big.bin: line 3: match limit")
+    files = field_bytes(1, x) + field_bytes(1, rec)
+    w = lambda name, data: write("fuzz_grepframe", name, data)
+    w("daemon-frame", b"\x00" + grep_response(files))
+    w("daemon-last-frame", b"\x00" + grep_response(files + done))
+    w("wrapped-files", b"\x01" + files)
+    w("wrapped-done-only", b"\x01" + done)
+    w("wrapped-empty", b"\x01")
+    w("no-body", b"\x00" + field_varint(1, 7) + field_varint(2, 1))
+    w("empty", b"\x00")
+    err = field_bytes(15, field_varint(1, 4) + field_bytes(2, b"regex parse error") + field_varint(3, 2))
+    w("error-answer", b"\x00" + field_varint(1, 7) + err)
+    w("grep-then-error", b"\x00" + grep_response(files) + err)
+    w("error-then-grep", b"\x00" + field_varint(1, 7) + err + field_bytes(16, files))
+    w("two-bodies-last-wins", b"\x00" + grep_response(files) + field_bytes(16, field_bytes(1, rec) + done))
+    bad_span = field_bytes(1, grep_file(b"/t/y", [grep_line(1, 1, b"ab", [(1, 3)])]))
+    w("bad-spans-replaced", b"\x00" + grep_response(bad_span) + field_bytes(16, files))
+    w("bad-spans-kept", b"\x00" + grep_response(files) + field_bytes(16, bad_span))
+    w("span-inverted", b"\x01" + field_bytes(1, grep_file(b"/t/y", [grep_line(1, 1, b"abc", [(2, 1)])])))
+    # fields in any order, repeated singular ones (the last wins), unknown ones of each wire type
+    odd = field_varint(4, 9) + field_bytes(3, field_bytes(4, field_varint(2, 3)) + field_bytes(3, b"xxx")
+                                         + field_varint(1, 2) + field_bytes(3, b"abcd") + field_varint(2, 1)) \
+        + field_bytes(1, b"/first") + field_bytes(1, b"/second") + field_varint(2, 5)
+    w("any-order-last-wins", b"\x01" + field_bytes(1, odd))
+    unknown = field_varint(20, 300) + varint(21 << 3 | 1) + b"\x01" * 8 + field_bytes(22, b"??") + \
+        varint(23 << 3 | 5) + b"\x02" * 4
+    w("unknown-fields", b"\x00" + unknown + grep_response(field_bytes(1, grep_file(b"/u", [
+        grep_line(1, 1, b"u", [(0, 1)]) + unknown]) + unknown) + unknown))
+    for wt, val in ((1, b"\x00" * 7 + b"\x80"), (2, b"\x00"), (2, b"\x01\x00"), (5, b"\x00\x00\x00\x80"),
+                    (0, b"\x80" * 9 + b"\x02")):
+        w("done-wire-type-%d-%s" % (wt, val.hex()[:8]), b"\x01" + varint(2 << 3 | wt) + val)
+    w("varint-10-bytes", b"\x00" + b"\x08" + b"\xff" * 9 + b"\x01" + field_bytes(16, files))
+    w("varint-11-bytes", b"\x00" + b"\x08" + b"\xff" * 10 + b"\x01" + field_bytes(16, files))
+    w("kind-past-32-bits", b"\x01" + field_bytes(1, field_bytes(1, b"/k") + b"\x10\x81\x80\x80\x80\x10"))
+    w("tag-5-bytes", b"\x01" + b"\xc8\x80\x80\x80\x00" + b"\x05")
+    w("tag-6-bytes", b"\x01" + b"\xc8\x80\x80\x80\x80\x00" + b"\x05")
+    w("tag-field-0", b"\x01" + b"\x00\x00")
+    w("tag-field-0-long", b"\x01" + b"\x80\x00\x00" + field_bytes(1, x))
+    w("length-past-end", b"\x01" + field_bytes(1, x)[:-1])
+    w("length-5-bytes-high", b"\x01" + b"\x0a\x80\x80\x80\x80\x10")
+    for wt in (3, 4, 6, 7):
+        w("wire-type-%d" % wt, b"\x01" + bytes([9 << 3 | wt]) + b"\x00")
+    for name, msg in (("path-varint", field_bytes(1, field_varint(1, 3))),
+                      ("line-varint", field_bytes(1, field_varint(3, 3))),
+                      ("text-varint", field_bytes(1, field_bytes(3, field_varint(3, 1)))),
+                      ("count-bytes", field_bytes(1, field_bytes(4, b"1"))),
+                      ("files-varint", field_varint(1, 1)),
+                      ("errors-varint", field_varint(8, 1)),
+                      ("counts-fixed", varint(3 << 3 | 1) + b"\x00" * 8)):
+        w("wrong-type-" + name, b"\x01" + msg)
+    w("id-bytes", b"\x00" + field_bytes(1, b"7") + field_bytes(16, files))
+    w("error-with-nul", b"\x01" + field_bytes(8, b"a\x00b") + field_varint(2, 1))
 
 
 if __name__ == "__main__":
