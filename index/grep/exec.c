@@ -38,8 +38,9 @@
 #define KEEP_READ (8u << 20)     /* a read buffer larger than this is freed after use */
 #define SMALL_TEXT (256u << 10)  /* a file this big at most when indexed is read into a small buffer */
 #define KEPT_BUDGET (24u << 20)  /* texts the slots hold: past this, no file is taken but the next */
-#define POOL 16u                 /* idle read buffers kept for the readers, of each kind ... */
+#define POOL (WINDOW + 8)        /* idle read buffers kept for the readers, of each kind ... */
 #define POOL_BYTES (16u << 20)   /* ... holding this much at most */
+#define COPY_SHARE 8             /* lines of at most 1/8 of a text are copied, not kept with it */
 
 typedef struct rline {
 	uint64_t lineno;
@@ -61,6 +62,7 @@ typedef struct fres {
 	bool kept_small;   /* kept is a small buffer (see worker) */
 	char *kept_record; /* a record's text, when kept */
 	size_t kept_bytes; /* what the slot holds, against KEPT_BUDGET */
+	xbuf copied;       /* or the lines copied, when they are a small part of the text */
 	const char *text;  /* where the lines' offsets start */
 	rline *lines;
 	size_t nlines, caplines;
@@ -327,6 +329,8 @@ static int read_file(dircache *dc, const char *path, uint64_t hint, xbuf *buf, b
 		return errno == ENOENT || errno == ENOTDIR || errno == ELOOP ? 1 : errno;
 	xbuf_reset(buf);
 	size_t want = hint < (uint64_t)SIZE_MAX / 2 ? (size_t)hint + 4096 : 65536;
+	if (buf->cap < want && !big) /* not realloc(3): it would copy what the buffer held */
+		xbuf_free(buf);
 	int rc = buf_reserve(buf, big, want) ? 0 : ENOMEM;
 	bool regular = false;
 	while (rc == 0) {
@@ -417,7 +421,26 @@ static void verify(worker *w, size_t i, fres *f)
 		f->oom = true;
 	if (rc != 0 && !f->oom)
 		snprintf(f->problem, sizeof f->problem, "%s", e.msg);
-	if (f->nlines) { /* the slot keeps the text (see fres) */
+	size_t line_bytes = 0;
+	for (size_t k = 0; k < f->nlines; k++)
+		line_bytes += f->lines[k].len;
+	if (f->nlines && line_bytes <= len / COPY_SHARE) {
+		/* a few lines of the file: copied, and the reader keeps its buffer
+		 * (warm in the cache for the next file, where a buffer passed on
+		 * is cold when it comes back) */
+		xbuf_reset(&f->copied);
+		if (xbuf_reserve(&f->copied, line_bytes)) {
+			for (size_t k = 0; k < f->nlines; k++) {
+				rline *l = &f->lines[k];
+				size_t at = f->copied.len;
+				xbuf_put(&f->copied, text + l->off, l->len);
+				l->off = at;
+			}
+			f->text = (const char *)f->copied.p;
+		} else {
+			f->oom = true;
+		}
+	} else if (f->nlines) { /* the slot keeps the text (see fres) */
 		f->text = text;
 		if (c->record) {
 			f->kept_record = owned;
@@ -469,6 +492,9 @@ static void refill(run *r, xbuf *b, unsigned k)
 
 static void fres_reset(fres *f)
 {
+	xbuf_reset(&f->copied);
+	if (f->copied.cap > KEEP_READ)
+		xbuf_free(&f->copied);
 	free(f->kept_record);
 	f->kept_record = NULL;
 	f->text = NULL;
@@ -482,6 +508,7 @@ static void fres_free(fres *f)
 {
 	buf_free(&f->kept, !f->kept_small); /* empty unless the grep stopped early */
 	free(f->kept_record);
+	xbuf_free(&f->copied);
 	free(f->lines);
 	free(f->spans);
 }

@@ -87,7 +87,7 @@ typedef struct grep_matcher {
 	/* a literal every match holds (match.c), or NULL; lit_only: the pattern
 	 * is that literal (its matches are its occurrences) */
 	char *lit;
-	size_t nlit, lit_rare; /* its length; its rarest byte (match.c lit_find) */
+	size_t nlit, lit_rare, lit_rare2; /* its length; its rarest bytes (SIZE_MAX: one byte) */
 	bool lit_only, lit_fold; /* lit_fold: ASCII, matched without case (lit in lower case) */
 } grep_matcher;
 

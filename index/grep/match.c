@@ -27,6 +27,9 @@
 #include <string.h>
 
 #include <utf8proc.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "grep/grep.h"
 
@@ -276,7 +279,31 @@ static bool needs_lines(const grep_pattern_set *ps)
  * match without the run (a top-level '|', flags that change case or
  * spacing) means no literal. */
 
-/* The run being read and the longest run so far. */
+/* How rare byte c is, roughly, in code and prose: 0 for the most common;
+ * a byte not listed is rarer than all that are. */
+static size_t byte_rank(char c)
+{
+	static const char common[] = " etaoinsrlcd_uphm\tfg\nb.,()y=;w-*>/v0k1\"x#2{}[]:&<'3A5EST48RNCIOL6DP97MF+!B|HGUWz%jqVK\\XYJQZ";
+	const char *at = c ? strchr(common, c) : NULL;
+	return at ? (size_t)(at - common) : sizeof common;
+}
+
+/* A run's worth as a filter: its rarest byte's rank, then its next
+ * rarest's, then its length. */
+static uint64_t run_score(const char *s, size_t n)
+{
+	size_t r1 = 0, r2 = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t r = byte_rank(s[i]);
+		if (r > r1)
+			r2 = r1, r1 = r;
+		else if (r > r2)
+			r2 = r;
+	}
+	return (uint64_t)r1 << 32 | (uint64_t)r2 << 16 | (n < 0xffff ? n : 0xffff);
+}
+
+/* The run being read and the best run so far (run_score). */
 typedef struct runs {
 	char cur[256], best[256];
 	size_t ncur, nbest;
@@ -285,7 +312,9 @@ typedef struct runs {
 
 static void run_end(runs *r)
 {
-	if (r->ncur > r->nbest) {
+	bool better = r->ncur >= 3 ? r->nbest < 3 || run_score(r->cur, r->ncur) > run_score(r->best, r->nbest)
+	                           : r->ncur > r->nbest; /* short runs are not used, unless the whole pattern */
+	if (better) {
 		memcpy(r->best, r->cur, r->ncur);
 		r->nbest = r->ncur;
 	}
@@ -498,16 +527,16 @@ static void find_literal(grep_matcher *m, const grep_pattern_set *ps)
 	m->nlit = r.nbest;
 	m->lit_only = r.only;
 	m->lit_fold = fold;
-	/* the literal's rarest byte, by a rough order of bytes in code and prose
-	 * (most common first; bytes not listed are rarer than all of them) */
-	static const char common[] = " etaoinsrlcd_uphm\tfg\nb.,()y=;w-*>/v0k1\"x#2{}[]:&<'3A5EST48RNCIOL6DP97MF+!B|HGUWz%jqVK\\XYJQZ";
-	size_t best = 0;
+	/* the literal's two rarest bytes (byte_rank) */
+	size_t best = 0, second = 0;
+	m->lit_rare2 = SIZE_MAX;
 	for (size_t i = 0; i < m->nlit; i++) {
-		const char *at = m->lit[i] ? strchr(common, m->lit[i]) : NULL;
-		size_t rank = at ? (size_t)(at - common) : sizeof common;
+		size_t rank = byte_rank(m->lit[i]);
 		if (i == 0 || rank > best) {
-			best = rank;
-			m->lit_rare = i;
+			second = best, m->lit_rare2 = i ? m->lit_rare : SIZE_MAX;
+			best = rank, m->lit_rare = i;
+		} else if (m->lit_rare2 == SIZE_MAX || rank > second) {
+			second = rank, m->lit_rare2 = i;
 		}
 	}
 }
@@ -523,16 +552,43 @@ static bool fold_eq(const char *a, const char *lit, size_t n)
 	return true;
 }
 
-/* The first occurrence of the literal in p[0..n), or NULL: memchr(3) for
- * its rarest byte (vectorised, where glibc's memmem is not: a search
- * through a big answer spends its time here), in both cases when folded,
- * then the rest compared. */
+/* The first occurrence of the literal in p[0..n), or NULL.  glibc's
+ * memmem(3) is not vectorised, and memchr(3) for one byte of the literal
+ * stops too often on a common one ('c' of "class" in C): the two rarest
+ * bytes of the literal are compared at their offsets 16 positions at once
+ * (SSE2, in every x86-64), and only where both are there is the rest
+ * compared.  Folded, a letter is compared with its case bit set. */
 static const char *lit_find(const grep_matcher *m, const char *p, size_t n)
 {
 	if (n < m->nlit)
 		return NULL;
-	size_t k = m->lit_rare, tail = m->nlit - 1 - k;
-	const char *q = p + k, *stop = p + n - tail; /* where the rare byte may be */
+	size_t last = n - m->nlit; /* the last place an occurrence may start */
+	size_t i = 0;
+#ifdef __SSE2__
+	if (m->lit_rare2 != SIZE_MAX) {
+		size_t o1 = m->lit_rare, o2 = m->lit_rare2;
+		unsigned char b1 = (unsigned char)m->lit[o1], b2 = (unsigned char)m->lit[o2];
+		bool l1 = m->lit_fold && b1 >= 'a' && b1 <= 'z', l2 = m->lit_fold && b2 >= 'a' && b2 <= 'z';
+		const __m128i want1 = _mm_set1_epi8((char)b1), want2 = _mm_set1_epi8((char)b2);
+		const __m128i case1 = _mm_set1_epi8(l1 ? 0x20 : 0), case2 = _mm_set1_epi8(l2 ? 0x20 : 0);
+		for (; i + 16 <= last + 1; i += 16) {
+			__m128i x1 = _mm_or_si128(_mm_loadu_si128((const __m128i *)(p + i + o1)), case1);
+			__m128i x2 = _mm_or_si128(_mm_loadu_si128((const __m128i *)(p + i + o2)), case2);
+			unsigned mask = (unsigned)_mm_movemask_epi8(
+			    _mm_and_si128(_mm_cmpeq_epi8(x1, want1), _mm_cmpeq_epi8(x2, want2)));
+			while (mask) {
+				const char *at = p + i + (unsigned)__builtin_ctz(mask);
+				if (m->lit_fold ? fold_eq(at, m->lit, m->nlit) : memcmp(at, m->lit, m->nlit) == 0)
+					return at;
+				mask &= mask - 1;
+			}
+		}
+	}
+#endif
+	/* the rest, or everything: memchr(3) for the rarest byte, in both cases
+	 * when folded */
+	size_t k = m->lit_rare;
+	const char *q = p + i + k, *stop = p + last + k + 1; /* where the rare byte may be */
 	char lo = m->lit[k], up = m->lit_fold && lo >= 'a' && lo <= 'z' ? (char)(lo - 32) : lo;
 	/* folded: the next of each case at or after q, when looked for */
 	const char *next_lo = stop, *next_up = stop;
