@@ -13,23 +13,40 @@
  * trigrams (2 MiB, 2^18 words) keeps the distinct ones, and the words it
  * set first are listed.  The listed words, radix-sorted, give the
  * distinct trigrams in ascending order (each word cleared as it is read:
- * clearing costs the block's words, not 2 MiB); they are appended to a
- * log as varint gaps (gram - prev - 1), some 2 bytes a trigram.
+ * clearing costs the block's words, not 2 MiB).
+ *
+ * They are kept by window: the 256 windows are the trigrams' high bytes
+ * (b2; 2^16 trigrams each).  A window's log is a list of chunks of
+ * records, one per gram id with trigrams in the window, whole in a chunk:
+ *
+ *   varint   id - (the window's previous record's id + 1)
+ *   small    n - 1, then per key (the trigram's low 16 bits, ascending)
+ *   small    key - (the previous key + 1), the first from 0
+ *
+ * where a small number (< 2^21) is a varint of 1 to 3 bytes that
+ * put_small and take_small write and read without a branch (a chunk has
+ * 2 bytes of room past its end for the 3 bytes they touch).  Ascending
+ * keys of one window are close: about 1.5 bytes a key on the Linux tree,
+ * so the log is no larger than the one log of per-gram-id varint gaps
+ * over the whole trigram space that came before it.
+ *
+ * gram_acc_write turns each window around in turn, reading its chunks
+ * front to back: a counting sort of its postings by the key's high byte
+ * (b1) into (b0, id) pairs, then of each b1's slice by b0 into ids, both
+ * stable, so each trigram's ids come out together and ascending, as
+ * seg_out_gram takes them.  Every read is sequential (the one log was
+ * turned around through a cursor per gram id, which missed the cache on
+ * nearly every step).
  *
  * So RAM is per posting only: no entry, hash slot or list per trigram
  * (most trigrams of a segment are in one or two of its docs, and those
- * cost 40 bytes and more each in a table).  The log is a list of blocks,
- * each gram id's record whole in one: varint id, varint byte length, gaps.
+ * cost 40 bytes and more each in a table).  A window's chunks start at 256
+ * bytes and grow with it to 64 KiB, a bigger record getting a chunk of its
+ * own; gram_acc_write holds 12 bytes a posting of the largest window.
  *
- * gram_acc_write turns the log around: over the trigram space in windows
- * of WINDOW trigrams, every record's cursor gives its trigrams in the
- * window as (trigram, id) pairs, ids ascending; a stable radix sort on the
- * trigram's low 16 bits puts each trigram's ids together, ascending.
- *
- * Invariants: docs come in order, ids ascending; the log's blocks and the
- * word lists are counted in gram_acc_mem (the writer's flush budget).
- * Errors are return codes with no message: seg_writer.c words
- * them.
+ * Invariants: docs come in order, ids ascending, so each window's records
+ * too; the chunks are counted in gram_acc_mem (the writer's flush budget).
+ * Errors are return codes with no message: seg_writer.c words them.
  *
  * Callers: seg_writer.c.
  */
@@ -38,41 +55,60 @@
 
 #include "core/seg-int.h"
 
-#define NWORDS (SEG_GRAM_MAX / 64) /* the bitmap's words: 2^18 */
+#define NWORDS (SEG_GRAM_MAX / 64) /* seen's words: 2^18 */
+#define WINDOW_BITS 16             /* a window: the trigrams of one high byte */
+#define NWIN (SEG_GRAM_MAX >> WINDOW_BITS)
 #define DW_MIN 1024                /* a doc's word list starts here, doubles up to NWORDS */
 #define DW_KEEP 16384              /* and is cut back after a doc that took it past this */
-#define BLOCK (64u << 10)          /* log blocks; a bigger doc's record gets its own */
-#define BLOCK_MIN 4096u            /* the first block; each next one the log's size so far */
-#define WINDOW_BITS 16             /* gram_acc_write's window: 2^16 trigrams */
+#define CHUNK_MIN 256u             /* a window's first chunk */
+#define CHUNK_MAX (64u << 10)      /* and the most its next ones grow to */
+#define REC_HEAD 8                 /* a record's head: varint id gap (<= 5), n - 1 (<= 3) */
+#define CHUNK_PAD 2                /* take_small reads 3 bytes of a 1-byte number */
 
-typedef struct lblock {
-	uint8_t *p;
-	size_t used, cap;
-} lblock;
+typedef struct chunk {
+	struct chunk *next;
+	uint32_t used, cap;
+	uint8_t p[];
+} chunk;
+
+typedef struct window {
+	uint8_t *at, *end; /* its next record's place in its last chunk, and the chunk's end */
+	chunk *head, *tail;
+	size_t bytes;     /* its chunks' capacities */
+	uint64_t n;       /* postings */
+	uint32_t last_id; /* its last record's id; UINT32_MAX: none */
+} window;
 
 struct gram_acc {
-	uint64_t *seen;  /* 2^24 bits: the current gram id's trigrams */
-	uint32_t *dw;    /* the words of seen it set, then sorted */
-	uint32_t *dtmp;  /* the radix sort's other half */
+	uint64_t *seen;    /* 2^24 bits: the current gram id's trigrams */
+	uint32_t *dw;      /* the words of seen it set, then sorted */
+	uint32_t *dtmp;    /* the radix sort's other half */
 	size_t ndw, dw_cap;
-	lblock *b; /* the log */
-	size_t nb, b_cap;
-	size_t log_mem;   /* sum of the blocks' capacities */
-	uint32_t next_id; /* the next gram id to hand out */
+	uint16_t *keys;    /* 2^16: one window's keys of the current gram id */
+	window win[NWIN];
+	size_t mem;        /* sum of the chunks' sizes */
+	uint32_t next_id;  /* the next gram id to hand out */
 };
 
 gram_acc *gram_acc_new(void)
 {
-	return calloc(1, sizeof(gram_acc));
+	gram_acc *a = calloc(1, sizeof(gram_acc));
+	if (a)
+		for (size_t w = 0; w < NWIN; w++)
+			a->win[w].last_id = UINT32_MAX;
+	return a;
 }
 
 static void free_log(gram_acc *a)
 {
-	for (size_t i = 0; i < a->nb; i++)
-		free(a->b[i].p);
-	free(a->b);
-	a->b = NULL;
-	a->nb = a->b_cap = a->log_mem = 0;
+	for (size_t w = 0; w < NWIN; w++) {
+		for (chunk *c = a->win[w].head, *next; c; c = next) {
+			next = c->next;
+			free(c);
+		}
+		a->win[w] = (window){.last_id = UINT32_MAX};
+	}
+	a->mem = 0;
 }
 
 void gram_acc_free(gram_acc *a)
@@ -83,32 +119,19 @@ void gram_acc_free(gram_acc *a)
 	free(a->seen);
 	free(a->dw);
 	free(a->dtmp);
+	free(a->keys);
 	free(a);
 }
 
-/* The bitmap is left out: 2 MiB of address space of which a doc touches a
- * few pages (ASCII text some 400 KiB), fixed per writer rather than growing
- * with the segment; counted, it alone would fill a small --ram-mb and cut a
- * segment per doc. */
+/* The bitmap and the key buffer are left out: 2.1 MiB of address space
+ * of which a doc touches a few pages (ASCII text some 400 KiB), fixed per
+ * writer rather than growing with the segment; counted, they alone would
+ * fill a small --ram-mb and cut a segment per doc. */
 size_t gram_acc_mem(const gram_acc *a)
 {
 	if (!a)
 		return 0;
-	return sizeof *a + 2 * a->dw_cap * sizeof(uint32_t) + a->b_cap * sizeof(lblock) + a->log_mem;
-}
-
-static bool dw_resize(gram_acc *a, size_t cap)
-{
-	uint32_t *nd = realloc(a->dw, cap * sizeof *nd);
-	if (nd)
-		a->dw = nd;
-	uint32_t *nt = nd ? realloc(a->dtmp, cap * sizeof *nt) : NULL;
-	if (nt)
-		a->dtmp = nt;
-	if (!nd || !nt)
-		return false;
-	a->dw_cap = cap;
-	return true;
+	return sizeof *a + 2 * a->dw_cap * sizeof(uint32_t) + a->mem;
 }
 
 /* Where a scan of a gram id's bytes stands: the rolling trigram, the bytes
@@ -171,6 +194,20 @@ static void sort_words(gram_acc *a)
 	/* two passes: the sorted words are back in a->dw */
 }
 
+static bool dw_resize(gram_acc *a, size_t cap)
+{
+	uint32_t *nd = realloc(a->dw, cap * sizeof *nd);
+	if (nd)
+		a->dw = nd;
+	uint32_t *nt = nd ? realloc(a->dtmp, cap * sizeof *nt) : NULL;
+	if (nt)
+		a->dtmp = nt;
+	if (!nd || !nt)
+		return false;
+	a->dw_cap = cap;
+	return true;
+}
+
 static inline uint8_t *put_varint32(uint8_t *o, uint32_t v)
 {
 	while (v >= 0x80) {
@@ -181,62 +218,101 @@ static inline uint8_t *put_varint32(uint8_t *o, uint32_t v)
 	return o;
 }
 
-/* Room for need bytes at the log's end: the last block, or a new one. */
-static uint8_t *log_room(gram_acc *a, size_t need)
+static inline uint32_t take_varint32(const uint8_t **p)
 {
-	lblock *l = a->nb ? &a->b[a->nb - 1] : NULL;
-	if (l && l->cap - l->used >= need)
-		return l->p + l->used;
-	if (!xarray_reserve(&a->b, &a->b_cap, a->nb + 1, sizeof *a->b))
-		return NULL;
-	size_t cap = a->log_mem < BLOCK_MIN ? BLOCK_MIN : a->log_mem < BLOCK ? a->log_mem : BLOCK;
-	cap = need > cap ? need : cap; /* the first blocks small: a small segment's log is small */
-	uint8_t *p = malloc(cap);
-	if (!p)
-		return NULL;
-	a->b[a->nb++] = (lblock){.p = p, .cap = cap};
-	a->log_mem += cap;
-	return p;
+	const uint8_t *q = *p;
+	uint32_t v = 0;
+	for (unsigned s = 0;; s += 7) {
+		uint8_t b = *q++;
+		v |= (uint32_t)(b & 0x7f) << s;
+		if (b < 0x80)
+			break;
+	}
+	*p = q;
+	return v;
 }
 
-/* Gram id id's record: its sorted words' trigrams as gaps, each word
- * cleared in a->seen as it is read. */
-static int log_doc(gram_acc *a, uint32_t id)
+/* A number below 2^21 as a varint of 1 to 3 bytes, without a branch: three
+ * bytes are stored (a chunk has CHUNK_PAD bytes of room past its end). */
+static inline uint8_t *put_small(uint8_t *o, uint32_t v)
 {
-	size_t nw = a->ndw;
-	/* a word holds at most 64 trigrams, a gap at most 4 bytes */
-	size_t ngrams = 0;
-	for (size_t i = 0; i < nw; i++)
-		ngrams += (size_t)__builtin_popcountll(a->seen[a->dw[i]]);
-	size_t body = 4 * ngrams, hdr = 5 + 10;
-	uint8_t *o = log_room(a, hdr + body);
-	if (!o) {
-		for (size_t i = 0; i < nw; i++)
-			a->seen[a->dw[i]] = 0;
-		return XIHU_ENOMEM;
-	}
-	uint8_t *start = o;
-	o = put_varint32(o, id);
-	uint8_t *lenp = o;
-	o += 10; /* the byte length's varint, written once known, then moved down */
-	uint8_t *g0 = o;
-	uint32_t prev = UINT32_MAX;
-	for (size_t i = 0; i < nw; i++) {
-		uint32_t wi = a->dw[i];
-		uint64_t w = a->seen[wi];
-		a->seen[wi] = 0;
-		while (w) {
-			uint32_t g = wi << 6 | (uint32_t)__builtin_ctzll(w);
-			w &= w - 1;
-			o = put_varint32(o, g - (prev + 1));
-			prev = g;
+	uint32_t c0 = v >= 0x80, c1 = v >= 0x4000;
+	o[0] = (uint8_t)((v & 0x7f) | c0 << 7);
+	o[1] = (uint8_t)((v >> 7 & 0x7f) | c1 << 7);
+	o[2] = (uint8_t)(v >> 14);
+	return o + 1 + c0 + c1;
+}
+
+/* put_small's number, reading three bytes whatever its length. */
+static inline uint32_t take_small(const uint8_t **p)
+{
+	const uint8_t *q = *p;
+	uint32_t b0 = q[0], b1 = q[1], b2 = q[2];
+	uint32_t c0 = b0 >> 7, c1 = c0 & b1 >> 7;
+	*p = q + 1 + c0 + c1;
+	return (b0 & 0x7f) | ((b1 & 0x7f) << 7 & -c0) | (b2 << 14 & -c1);
+}
+
+/* Appends gram id id's record of the n ascending keys to window w. */
+static int put_record(gram_acc *a, window *w, uint32_t id, const uint16_t *keys, uint32_t n)
+{
+	size_t need = REC_HEAD + 3 * (size_t)n;
+	if (!w->tail || (size_t)(w->end - w->at) < need) {
+		size_t cap = w->bytes < CHUNK_MIN ? CHUNK_MIN : w->bytes < CHUNK_MAX ? w->bytes : CHUNK_MAX;
+		cap = need > cap ? need : cap; /* the first chunks small: a small segment's log is small */
+		chunk *c = malloc(sizeof *c + cap + CHUNK_PAD);
+		if (!c)
+			return XIHU_ENOMEM;
+		*c = (chunk){.cap = (uint32_t)cap};
+		if (w->tail) {
+			w->tail->used = (uint32_t)(w->at - w->tail->p);
+			w->tail->next = c;
+		} else {
+			w->head = c;
 		}
+		w->tail = c;
+		w->at = c->p;
+		w->end = c->p + cap;
+		w->bytes += cap;
+		a->mem += sizeof *c + cap + CHUNK_PAD;
 	}
-	size_t glen = (size_t)(o - g0);
-	uint8_t *after = put_varint32(lenp, (uint32_t)glen);
-	memmove(after, g0, glen);
-	a->b[a->nb - 1].used += (size_t)(after + glen - start);
+	uint8_t *start = w->at;
+	uint8_t *o = put_varint32(start, id - (w->last_id + 1));
+	o = put_small(o, n - 1);
+	for (uint32_t i = 0, next = 0; i < n; i++) {
+		o = put_small(o, keys[i] - next);
+		next = (uint32_t)keys[i] + 1;
+	}
+	w->at = o;
+	w->last_id = id;
+	w->n += n;
 	return XIHU_OK;
+}
+
+/* The trigrams of the sorted words a->dw[0..ndw) into the log as gram id
+ * id's, a record per window, each word cleared in a->seen as it is read
+ * (on an error too). */
+static int log_id(gram_acc *a, uint32_t id)
+{
+	uint64_t *seen = a->seen;
+	const uint32_t *dw = a->dw;
+	uint16_t *keys = a->keys;
+	size_t nw = a->ndw;
+	int rc = XIHU_OK;
+	for (size_t i = 0; i < nw;) {
+		uint32_t wn = dw[i] >> (WINDOW_BITS - 6), n = 0;
+		for (; i < nw && dw[i] >> (WINDOW_BITS - 6) == wn; i++) {
+			uint32_t wi = dw[i];
+			uint64_t bits = seen[wi];
+			seen[wi] = 0;
+			uint32_t k0 = (wi << 6) & 0xffff;
+			for (; bits; bits &= bits - 1)
+				keys[n++] = (uint16_t)(k0 | (uint32_t)__builtin_ctzll(bits));
+		}
+		if (!rc)
+			rc = put_record(a, &a->win[wn], id, keys, n);
+	}
+	return rc;
 }
 
 size_t gram_block_end(const uint8_t *raw, size_t len, size_t start)
@@ -267,13 +343,15 @@ static int acc_block(gram_acc *a, uint32_t id, const uint8_t *raw, size_t len)
 		}
 	}
 	sort_words(a);
-	return log_doc(a, id);
+	return log_id(a, id);
 }
 
 int gram_acc_doc(gram_acc *a, const uint8_t *raw, size_t len, uint32_t *nids)
 {
 	*nids = 0;
 	if (len >= 3 && !a->seen && !(a->seen = calloc(NWORDS, sizeof *a->seen)))
+		return XIHU_ENOMEM;
+	if (len >= 3 && !a->keys && !(a->keys = malloc((1u << WINDOW_BITS) * sizeof *a->keys)))
 		return XIHU_ENOMEM;
 	if (len >= 3 && !a->dw && !dw_resize(a, DW_MIN))
 		return XIHU_ENOMEM;
@@ -296,119 +374,78 @@ int gram_acc_doc(gram_acc *a, const uint8_t *raw, size_t len, uint32_t *nids)
 	return rc;
 }
 
-/* A gram id's record being read: its next trigram (UINT32_MAX: none left). */
-typedef struct cursor {
-	const uint8_t *p, *end;
-	uint32_t id, g;
-} cursor;
-
-static inline void cur_next(cursor *c)
+/* A record's head at *p: its id (given the window's previous one) and its
+ * count of keys; *p left at the keys. */
+static inline uint32_t take_head(const uint8_t **p, uint32_t *id)
 {
-	uint64_t v;
-	if (c->p < c->end && get_varint(&c->p, c->end, &v)) /* our own bytes */
-		c->g = c->g + 1 + (uint32_t)v;
-	else
-		c->g = UINT32_MAX;
+	*id += take_varint32(p) + 1; /* the first: UINT32_MAX + 1 + gap */
+	return take_small(p) + 1;
 }
 
-/* Every record of the log, in order, as a cursor on its first trigram;
- * NULL when out of memory.  *n: how many. */
-static cursor *cursors(const gram_acc *a, size_t *n)
+/* Window w's trigrams (base | key), ascending, each with its ids to
+ * seg_out_gram: its postings as (b0 << 32 | id) into pairs by b1, then
+ * each b1's slice's ids into ids by b0 (both counting sorts, stable: ids
+ * stay ascending).  pairs and ids have room for w->n. */
+static void write_window(window *w, uint32_t base, uint64_t *pairs, uint32_t *ids, seg_out *o)
 {
-	size_t cnt = 0, cap = 64;
-	cursor *c = malloc(cap * sizeof *c);
-	for (size_t i = 0; i < a->nb && c; i++) {
-		const uint8_t *p = a->b[i].p, *end = p + a->b[i].used;
+	uint32_t at[257] = {0}, pos[256], id = UINT32_MAX;
+	w->tail->used = (uint32_t)(w->at - w->tail->p);
+	for (const chunk *c = w->head; c; c = c->next) {
+		const uint8_t *p = c->p, *end = c->p + c->used;
 		while (p < end) {
-			uint64_t id, len;
-			get_varint(&p, end, &id);
-			get_varint(&p, end, &len);
-			if (cnt == cap) {
-				cursor *nc = realloc(c, (cap *= 2) * sizeof *nc);
-				if (!nc) {
-					free(c);
-					return NULL;
-				}
-				c = nc;
+			uint32_t n = take_head(&p, &id);
+			for (uint32_t i = 0, k = 0; i < n; i++, k++) {
+				k += take_small(&p);
+				at[(k >> 8) + 1]++;
 			}
-			c[cnt] = (cursor){.p = p, .end = p + len, .id = (uint32_t)id, .g = UINT32_MAX};
-			cur_next(&c[cnt++]);
-			p += len;
 		}
 	}
-	*n = cnt;
-	return c;
-}
-
-/* pairs[0..n) (trigram's low 16 bits << 32 | gram id, ids ascending per
- * trigram) sorted stably by trigram, through tmp. */
-static void sort_pairs(uint64_t *pairs, uint64_t *tmp, size_t n)
-{
-	uint64_t *x = pairs, *y = tmp;
-	for (unsigned shift = 32; shift < 48; shift += 8) {
-		uint32_t cnt[256] = {0};
-		for (size_t i = 0; i < n; i++)
-			cnt[(x[i] >> shift) & 255]++;
-		for (uint32_t k = 0, sum = 0; k < 256; k++) {
-			uint32_t c = cnt[k];
-			cnt[k] = sum;
-			sum += c;
-		}
-		for (size_t i = 0; i < n; i++)
-			y[cnt[(x[i] >> shift) & 255]++] = x[i];
-		uint64_t *t = x;
-		x = y;
-		y = t;
+	for (uint32_t k = 0; k < 256; k++) {
+		at[k + 1] += at[k];
+		pos[k] = at[k];
 	}
-	/* two passes: the sorted pairs are back in pairs */
-}
-
-/* The window's sorted pairs to seg_out_gram, a trigram at a time. */
-static void emit(seg_out *o, uint32_t base, const uint64_t *pairs, size_t n, uint32_t *ids)
-{
-	for (size_t i = 0; i < n;) {
-		uint32_t key = (uint32_t)(pairs[i] >> 32), df = 0;
-		for (; i < n && (uint32_t)(pairs[i] >> 32) == key; i++)
-			ids[df++] = (uint32_t)pairs[i];
-		seg_out_gram(o, base | key, ids, df);
+	id = UINT32_MAX;
+	for (const chunk *c = w->head; c; c = c->next) {
+		const uint8_t *p = c->p, *end = c->p + c->used;
+		while (p < end) {
+			uint32_t n = take_head(&p, &id);
+			for (uint32_t i = 0, k = 0; i < n; i++, k++) {
+				k += take_small(&p);
+				pairs[pos[k >> 8]++] = (uint64_t)(k & 255) << 32 | id;
+			}
+		}
+	}
+	for (uint32_t b1 = 0; b1 < 256; b1++) {
+		uint32_t s = at[b1], e = at[b1 + 1], c0[257] = {0}, p0[256];
+		if (s == e)
+			continue;
+		for (uint32_t i = s; i < e; i++)
+			c0[(pairs[i] >> 32) + 1]++;
+		for (uint32_t k = 0; k < 256; k++) {
+			c0[k + 1] += c0[k];
+			p0[k] = s + c0[k];
+		}
+		for (uint32_t i = s; i < e; i++)
+			ids[p0[pairs[i] >> 32]++] = (uint32_t)pairs[i];
+		for (uint32_t b0 = 0; b0 < 256; b0++)
+			if (c0[b0 + 1] > c0[b0])
+				seg_out_gram(o, base | b1 << 8 | b0, ids + s + c0[b0], c0[b0 + 1] - c0[b0]);
 	}
 }
 
 int gram_acc_write(gram_acc *a, seg_out *o)
 {
-	size_t nc = 0, cap = 0, n = 0;
-	cursor *c = cursors(a, &nc);
-	uint64_t *pairs = NULL, *tmp = NULL;
-	uint32_t *ids = malloc((nc ? nc : 1) * sizeof *ids);
-	int rc = c && ids ? XIHU_OK : XIHU_ENOMEM;
-	for (uint32_t base = 0; base < SEG_GRAM_MAX && !rc && !seg_out_rc(o); base += 1u << WINDOW_BITS) {
-		uint32_t lim = base + (1u << WINDOW_BITS);
-		n = 0;
-		for (size_t i = 0; i < nc && !rc; i++) {
-			for (cursor *k = &c[i]; k->g < lim; cur_next(k)) {
-				if (n == cap) {
-					size_t ncap = cap ? cap * 2 : 4096;
-					uint64_t *np = realloc(pairs, ncap * sizeof *np), *nt = np ? realloc(tmp, ncap * sizeof *nt) : NULL;
-					pairs = np ? np : pairs;
-					tmp = nt ? nt : tmp;
-					if (!np || !nt) {
-						rc = XIHU_ENOMEM;
-						break;
-					}
-					cap = ncap;
-				}
-				pairs[n++] = (uint64_t)(k->g - base) << 32 | k->id;
-			}
-		}
-		if (!rc && n) {
-			sort_pairs(pairs, tmp, n);
-			emit(o, base, pairs, n, ids);
-		}
-	}
-	free(c);
-	free(ids);
+	uint64_t most = 0;
+	for (size_t w = 0; w < NWIN; w++)
+		most = a->win[w].n > most ? a->win[w].n : most;
+	uint64_t *pairs = malloc((most ? most : 1) * sizeof *pairs);
+	uint32_t *ids = malloc((most ? most : 1) * sizeof *ids);
+	int rc = pairs && ids ? XIHU_OK : XIHU_ENOMEM;
+	for (uint32_t w = 0; w < NWIN && !rc && !seg_out_rc(o); w++)
+		if (a->win[w].n)
+			write_window(&a->win[w], w << WINDOW_BITS, pairs, ids, o);
 	free(pairs);
-	free(tmp);
+	free(ids);
 	free_log(a);
 	return rc ? rc : seg_out_rc(o);
 }
