@@ -19,6 +19,9 @@
 
 #include "grep/grep.h"
 
+#define TEXTBUF_SIZE 4096 /* texts of a few hundred atoms */
+#include "textbuf.h"
+
 static grep_matcher *compile(const char *pat, bool fixed, bool word, grep_case cm)
 {
 	size_t len = strlen(pat);
@@ -94,20 +97,6 @@ static void literals_found(void **state)
 
 /* ---- literal path == PCRE2 alone --------------------------------------- */
 
-typedef struct buf {
-	char b[4096];
-	size_t n;
-} buf;
-
-static void put(buf *o, const char *s)
-{
-	size_t n = strlen(s);
-	if (o->n + n < sizeof o->b) {
-		memcpy(o->b + o->n, s, n);
-		o->n += n;
-	}
-	o->b[o->n] = 0;
-}
 
 static const char *const atoms[] = {"a", "b", "ab", "ba", "-", ">", "->", "_", "x", "\xc3\xa9", " ",
                                     "A", "B", "X", "K", "s", "\xe2\x84\xaa" /* Kelvin */, "\xc5\xbf" /* long s */};

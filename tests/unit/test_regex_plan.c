@@ -20,6 +20,7 @@
 #include <pcre2.h>
 
 #include "grep/grep.h"
+#include "textbuf.h"
 
 static char text[1 << 16];
 
@@ -316,20 +317,6 @@ static const char *const chars[] = {
 	"\xc3\xa9", "\xc3\x89", "\xc5\xbf", "\xe2\x84\xaa",
 };
 #define NCHARS (sizeof chars / sizeof chars[0])
-
-typedef struct buf {
-	char b[512];
-	size_t n;
-} buf;
-
-static void put(buf *o, const char *s)
-{
-	size_t n = strlen(s);
-	if (o->n + n < sizeof o->b) {
-		memcpy(o->b + o->n, s, n);
-		o->n += n;
-	}
-}
 
 static void gen_atom(buf *o, int depth);
 
