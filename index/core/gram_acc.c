@@ -31,10 +31,11 @@
  * over the whole trigram space that came before it.
  *
  * gram_acc_write turns each window around in turn, reading its chunks
- * front to back: a counting sort of its postings by the key's high byte
- * (b1) into (b0, id) pairs, then of each b1's slice by b0 into ids, both
- * stable, so each trigram's ids come out together and ascending, as
- * seg_out_gram takes them.  Every read is sequential (the one log was
+ * front to back once: a counting sort of its postings by the key's high
+ * byte (b1; the counts kept as the records are written) into (b0, id)
+ * pairs, then of each b1's slice by b0 into ids, both stable, so each
+ * trigram's ids come out together and ascending, as seg_out_gram takes
+ * them.  Every read is sequential (the one log was
  * turned around through a cursor per gram id, which missed the cache on
  * nearly every step).
  *
@@ -85,6 +86,7 @@ struct gram_acc {
 	uint32_t *dtmp;    /* the radix sort's other half */
 	size_t ndw, dw_cap;
 	uint16_t *keys;    /* 2^16: one window's keys of the current gram id */
+	uint32_t *kcnt;    /* per window, its postings per key high byte (b1): 256 x 256 */
 	window win[NWIN];
 	size_t mem;        /* sum of the chunks' sizes */
 	uint32_t next_id;  /* the next gram id to hand out */
@@ -108,6 +110,8 @@ static void free_log(gram_acc *a)
 		}
 		a->win[w] = (window){.last_id = UINT32_MAX};
 	}
+	if (a->kcnt)
+		memset(a->kcnt, 0, 256 * 256 * sizeof *a->kcnt);
 	a->mem = 0;
 }
 
@@ -120,13 +124,14 @@ void gram_acc_free(gram_acc *a)
 	free(a->dw);
 	free(a->dtmp);
 	free(a->keys);
+	free(a->kcnt);
 	free(a);
 }
 
-/* The bitmap and the key buffer are left out: 2.1 MiB of address space
- * of which a doc touches a few pages (ASCII text some 400 KiB), fixed per
- * writer rather than growing with the segment; counted, they alone would
- * fill a small --ram-mb and cut a segment per doc. */
+/* The bitmap, the key buffer and the counts are left out: 2.4 MiB of
+ * address space of which a doc touches a few pages (ASCII text some 400
+ * KiB), fixed per writer rather than growing with the segment; counted,
+ * they alone would fill a small --ram-mb and cut a segment per doc. */
 size_t gram_acc_mem(const gram_acc *a)
 {
 	if (!a)
@@ -253,9 +258,12 @@ static inline uint32_t take_small(const uint8_t **p)
 	return (b0 & 0x7f) | ((b1 & 0x7f) << 7 & -c0) | (b2 << 14 & -c1);
 }
 
-/* Appends gram id id's record of the n ascending keys to window w. */
-static int put_record(gram_acc *a, window *w, uint32_t id, const uint16_t *keys, uint32_t n)
+/* Appends gram id id's record of the n ascending keys to window wn, and
+ * counts them by their high byte. */
+static int put_record(gram_acc *a, uint32_t wn, uint32_t id, const uint16_t *keys, uint32_t n)
 {
+	window *w = &a->win[wn];
+	uint32_t *cnt = a->kcnt + 256 * wn;
 	size_t need = REC_HEAD + 3 * (size_t)n;
 	if (!w->tail || (size_t)(w->end - w->at) < need) {
 		size_t cap = w->bytes < CHUNK_MIN ? CHUNK_MIN : w->bytes < CHUNK_MAX ? w->bytes : CHUNK_MAX;
@@ -282,6 +290,7 @@ static int put_record(gram_acc *a, window *w, uint32_t id, const uint16_t *keys,
 	for (uint32_t i = 0, next = 0; i < n; i++) {
 		o = put_small(o, keys[i] - next);
 		next = (uint32_t)keys[i] + 1;
+		cnt[keys[i] >> 8]++;
 	}
 	w->at = o;
 	w->last_id = id;
@@ -310,7 +319,7 @@ static int log_id(gram_acc *a, uint32_t id)
 				keys[n++] = (uint16_t)(k0 | (uint32_t)__builtin_ctzll(bits));
 		}
 		if (!rc)
-			rc = put_record(a, &a->win[wn], id, keys, n);
+			rc = put_record(a, wn, id, keys, n);
 	}
 	return rc;
 }
@@ -353,6 +362,8 @@ int gram_acc_doc(gram_acc *a, const uint8_t *raw, size_t len, uint32_t *nids)
 		return XIHU_ENOMEM;
 	if (len >= 3 && !a->keys && !(a->keys = malloc((1u << WINDOW_BITS) * sizeof *a->keys)))
 		return XIHU_ENOMEM;
+	if (len >= 3 && !a->kcnt && !(a->kcnt = calloc(256 * 256, sizeof *a->kcnt)))
+		return XIHU_ENOMEM;
 	if (len >= 3 && !a->dw && !dw_resize(a, DW_MIN))
 		return XIHU_ENOMEM;
 	int rc = XIHU_OK;
@@ -383,28 +394,20 @@ static inline uint32_t take_head(const uint8_t **p, uint32_t *id)
 }
 
 /* Window w's trigrams (base | key), ascending, each with its ids to
- * seg_out_gram: its postings as (b0 << 32 | id) into pairs by b1, then
- * each b1's slice's ids into ids by b0 (both counting sorts, stable: ids
- * stay ascending).  pairs and ids have room for w->n. */
-static void write_window(window *w, uint32_t base, uint64_t *pairs, uint32_t *ids, seg_out *o)
+ * seg_out_gram: its postings as (b0 << 32 | id) into pairs by b1 (cnt:
+ * how many each b1 has), then each b1's slice's ids into ids by b0 (both
+ * counting sorts, stable: ids stay ascending).  pairs and ids have room
+ * for w->n. */
+static void write_window(window *w, const uint32_t *cnt, uint32_t base, uint64_t *pairs, uint32_t *ids,
+                         seg_out *o)
 {
-	uint32_t at[257] = {0}, pos[256], id = UINT32_MAX;
-	w->tail->used = (uint32_t)(w->at - w->tail->p);
-	for (const chunk *c = w->head; c; c = c->next) {
-		const uint8_t *p = c->p, *end = c->p + c->used;
-		while (p < end) {
-			uint32_t n = take_head(&p, &id);
-			for (uint32_t i = 0, k = 0; i < n; i++, k++) {
-				k += take_small(&p);
-				at[(k >> 8) + 1]++;
-			}
-		}
-	}
+	uint32_t at[257], pos[256], id = UINT32_MAX;
+	at[0] = 0;
 	for (uint32_t k = 0; k < 256; k++) {
-		at[k + 1] += at[k];
 		pos[k] = at[k];
+		at[k + 1] = at[k] + cnt[k];
 	}
-	id = UINT32_MAX;
+	w->tail->used = (uint32_t)(w->at - w->tail->p);
 	for (const chunk *c = w->head; c; c = c->next) {
 		const uint8_t *p = c->p, *end = c->p + c->used;
 		while (p < end) {
@@ -443,7 +446,7 @@ int gram_acc_write(gram_acc *a, seg_out *o)
 	int rc = pairs && ids ? XIHU_OK : XIHU_ENOMEM;
 	for (uint32_t w = 0; w < NWIN && !rc && !seg_out_rc(o); w++)
 		if (a->win[w].n)
-			write_window(&a->win[w], w << WINDOW_BITS, pairs, ids, o);
+			write_window(&a->win[w], a->kcnt + 256 * w, w << WINDOW_BITS, pairs, ids, o);
 	free(pairs);
 	free(ids);
 	free_log(a);
