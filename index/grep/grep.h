@@ -84,10 +84,10 @@ typedef struct grep_matcher {
 	pcre2_code *re_ascii; /* an ASCII pattern compiled for ASCII texts: no UTF, no UCP (or NULL) */
 	pcre2_match_context *mctx;
 	bool jit, caseless, by_line, word;
-	/* a literal every match holds (match.c), or NULL; lit_only: the pattern
+	/* a literal every match holds (literal.c), or NULL; lit_only: the pattern
 	 * is that literal (its matches are its occurrences) */
 	char *lit;
-	size_t nlit, lit_rare, lit_rare2; /* its length; its rarest bytes (SIZE_MAX: one byte) */
+	size_t nlit, lit_rare, lit_rare2; /* its length; its rarest bytes' offsets (SIZE_MAX: one byte) */
 	bool lit_only, lit_fold; /* lit_fold: ASCII, matched without case (lit in lower case) */
 } grep_matcher;
 
@@ -126,6 +126,24 @@ int grep_match_line(const grep_matcher *m, grep_scratch *sc, const char *line, s
  * match limit was reached. */
 int grep_match_text(const grep_matcher *m, grep_scratch *sc, const char *text, size_t len, const char *what,
                     bool spans, grep_line_fn fn, void *ctx, xihu_err *err);
+
+/* For literal.c: a span added to sc (false: out of memory); the '\n' in
+ * [from, to); the error of a failed match (a PCRE2 code, -1000 for out of
+ * memory) on line lineno of what. */
+bool grep_add_span(grep_scratch *sc, size_t s, size_t e);
+uint64_t grep_count_lines(const char *from, const char *to);
+int grep_match_error(int rc, const char *what, uint64_t lineno, xihu_err *err);
+
+/* ==== literal.c: the literal in a pattern, and the search by it ========== */
+
+/* m->lit, lit_only, lit_fold and the rare bytes from the patterns of a
+ * matcher being compiled (m->caseless set): none when there is no literal
+ * to trust (or no memory: only slower). */
+void grep_literal_of(grep_matcher *m, const grep_pattern_set *ps);
+/* grep_match_text for a matcher with a literal: the lines holding it, each
+ * matched by its occurrences (lit_only) or with PCRE2 alone. */
+int grep_match_literal(const grep_matcher *m, grep_scratch *sc, const char *text, size_t len, const char *what,
+                       bool spans, grep_line_fn fn, void *ctx, xihu_err *err);
 
 /* ==== bigfiles.c: the trigrams of files too big for the index ============ */
 
