@@ -444,11 +444,11 @@ int gram_acc_write(gram_acc *a, seg_out *o)
 	uint64_t *pairs = malloc((most ? most : 1) * sizeof *pairs);
 	uint32_t *ids = malloc((most ? most : 1) * sizeof *ids);
 	int rc = pairs && ids ? XIHU_OK : XIHU_ENOMEM;
-	for (uint32_t w = 0; w < NWIN && !rc && !seg_out_rc(o); w++)
+	for (uint32_t w = 0; w < NWIN && !rc && !seg_out_grams_rc(o); w++)
 		if (a->win[w].n)
 			write_window(&a->win[w], a->kcnt + 256 * w, w << WINDOW_BITS, pairs, ids, o);
 	free(pairs);
 	free(ids);
 	free_log(a);
-	return rc ? rc : seg_out_rc(o);
+	return rc ? rc : seg_out_grams_rc(o);
 }

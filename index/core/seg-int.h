@@ -150,10 +150,13 @@ void seg_out_term_begin(seg_out *o, const uint8_t *key, uint32_t klen);
 void seg_out_term_doc(seg_out *o, uint32_t doc, uint32_t tf, const uint32_t *pos);
 /* A term that got no docs is dropped. */
 int seg_out_term_end(seg_out *o);
-/* One trigram's list, after the terms (or at once after terms_begin):
- * grams strictly ascending and < SEG_GRAM_MAX, ids[0..n) ascending, each a
- * greppable doc.  n == 0 writes nothing. */
+/* One trigram's list, any time after terms_begin, also from a second
+ * thread beside the terms' calls: grams strictly ascending and <
+ * SEG_GRAM_MAX, ids[0..n) ascending, each a greppable doc.  n == 0 writes
+ * nothing.  Its errors are sticky apart from seg_out_rc's, in
+ * seg_out_grams_rc, until finish reports them. */
 void seg_out_gram(seg_out *o, uint32_t gram, const uint32_t *ids, uint32_t n);
+int seg_out_grams_rc(const seg_out *o);
 /* Writes indexes and footers, fsyncs every file and the directory. */
 int seg_out_finish(seg_out *o, const char *const *field_names, seg_info *out);
 void seg_out_free(seg_out *o); /* unlinks the files of an unfinished segment */

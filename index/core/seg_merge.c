@@ -23,6 +23,9 @@
  *     keeps its gram ids, in order, from the output's next one; a deleted
  *     doc's are dropped: gram_maps, merge_grams).  The docs' greppable and
  *     always flags and their counts of gram ids come over with their records.
+ *     This step runs on a second thread beside step 2 (gram_thread): the
+ *     .grams file is the output's only file it writes, and it keeps its
+ *     error apart until the join.
  *
  * Nothing is allocated per posting or per term: the heap, the doc maps, the
  * per-input iterators and their positions buffers are allocated once.  The
@@ -32,6 +35,8 @@
  * Callers: build.c (tiered merges), the unit tests.  The layout is
  * seg_out.c's; merging adds nothing to it.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -282,7 +287,8 @@ static int merge_field(merger *m, uint32_t field)
 
 /* Input i's trigram at index at[i] into gram[i] and g[i], or gram[i] =
  * UINT32_MAX past its last; keys must increase.  0 or an error. */
-static int gram_step(merger *m, uint32_t i, const uint64_t *at, uint32_t *gram, seg_gram *g)
+static int gram_step(const merger *m, uint32_t i, const uint64_t *at, uint32_t *gram, seg_gram *g,
+                     xihu_err *err)
 {
 	const seg *s = m->in[i];
 	if (at[i] >= seg_ngrams(s)) {
@@ -290,11 +296,11 @@ static int gram_step(merger *m, uint32_t i, const uint64_t *at, uint32_t *gram, 
 		return XIHU_OK;
 	}
 	uint32_t prev = gram[i], k;
-	int rc = seg_gram_at(s, at[i], &k, &g[i], m->err);
+	int rc = seg_gram_at(s, at[i], &k, &g[i], err);
 	if (rc)
 		return rc;
 	if (k >= SEG_GRAM_MAX || (at[i] > 0 && k <= prev))
-		return xihu_err_set(m->err, XIHU_ECORRUPT, "segment %012llx: trigram %llu: keys out of order",
+		return xihu_err_set(err, XIHU_ECORRUPT, "segment %012llx: trigram %llu: keys out of order",
 		                    (unsigned long long)seg_id(s), (unsigned long long)at[i]);
 	gram[i] = k;
 	return XIHU_OK;
@@ -339,16 +345,19 @@ static int gram_maps(merger *m)
 /* The inputs' trigrams, k-way over their sorted keys: per trigram the
  * inputs' lists in input order, renumbered, deleted docs' gram ids dropped
  * (a trigram left with none is not written).  ids has room for every
- * output gram id, tmp for the largest input's. */
-static int merge_grams(merger *m, uint32_t *ids, uint32_t *tmp)
+ * output gram id, tmp for the largest input's.  Runs on a thread of its
+ * own beside the terms (gram_thread): it reads the inputs and m's maps,
+ * writes only the output's trigrams (seg_out_gram) and its own err, and
+ * stops early when *stop is set. */
+static int merge_grams(const merger *m, uint32_t *ids, uint32_t *tmp, const atomic_bool *stop, xihu_err *err)
 {
 	uint64_t *at = calloc(m->n, sizeof *at);
 	uint32_t *gram = calloc(m->n, sizeof *gram);
 	seg_gram *g = calloc(m->n, sizeof *g);
-	int rc = at && gram && g ? XIHU_OK : xihu_err_set(m->err, XIHU_ENOMEM, "merge: out of memory");
+	int rc = at && gram && g ? XIHU_OK : xihu_err_set(err, XIHU_ENOMEM, "merge: out of memory");
 	for (uint32_t i = 0; i < m->n && !rc; i++)
-		rc = gram_step(m, i, at, gram, g);
-	while (!rc) {
+		rc = gram_step(m, i, at, gram, g, err);
+	while (!rc && !atomic_load_explicit(stop, memory_order_relaxed)) {
 		uint32_t best = UINT32_MAX;
 		for (uint32_t i = 0; i < m->n; i++)
 			best = gram[i] < best ? gram[i] : best;
@@ -358,26 +367,50 @@ static int merge_grams(merger *m, uint32_t *ids, uint32_t *tmp)
 		for (uint32_t i = 0; i < m->n && !rc; i++) {
 			if (gram[i] != best)
 				continue;
-			if ((rc = seg_gram_docs(m->in[i], &g[i], tmp, m->err)))
-				break;
 			const uint32_t *gmap = m->gmap[i];
-			for (uint32_t k = 0; k < g[i].df; k++)
-				if (!gmap)
-					ids[n++] = m->gbase[i] + tmp[k];
-				else if (gmap[tmp[k]] != UINT32_MAX)
-					ids[n++] = gmap[tmp[k]];
+			if (!gmap) { /* no deletions: the ids move up by the input's base */
+				if ((rc = seg_gram_docs(m->in[i], &g[i], ids + n, err)))
+					break;
+				for (uint32_t k = 0, base = m->gbase[i]; k < g[i].df; k++)
+					ids[n + k] += base;
+				n += g[i].df;
+			} else {
+				if ((rc = seg_gram_docs(m->in[i], &g[i], tmp, err)))
+					break;
+				for (uint32_t k = 0; k < g[i].df; k++)
+					if (gmap[tmp[k]] != UINT32_MAX)
+						ids[n++] = gmap[tmp[k]];
+			}
 			at[i]++;
-			rc = gram_step(m, i, at, gram, g);
+			rc = gram_step(m, i, at, gram, g, err);
 		}
 		if (!rc) {
 			seg_out_gram(m->o, best, ids, n);
-			rc = seg_out_rc(m->o);
+			rc = seg_out_grams_rc(m->o);
 		}
 	}
 	free(at);
 	free(gram);
 	free(g);
 	return rc;
+}
+
+/* merge_grams on a thread of its own: the inputs' trigrams are merged
+ * while the calling thread merges their terms (both write the output, to
+ * files of their own).  The thread keeps its error in err until joined. */
+typedef struct gram_job {
+	const merger *m;
+	uint32_t *ids, *tmp;
+	atomic_bool stop; /* the terms failed: no use going on */
+	int rc;
+	xihu_err err;
+} gram_job;
+
+static void *gram_thread(void *arg)
+{
+	gram_job *j = arg;
+	j->rc = merge_grams(j->m, j->ids, j->tmp, &j->stop, &j->err);
+	return NULL;
 }
 
 /* ---- the whole merge ------------------------------------------------------- */
@@ -461,18 +494,36 @@ int seg_merge(const char *dir, const seg *const *in, uint32_t n, uint64_t out_id
 		rc = merge_docs(&m, i, refs, live, copied, &buf, &buf_cap);
 	if (!rc)
 		rc = seg_out_terms_begin(m.o);
-	for (uint32_t f = 0; f < nfields && !rc; f++)
-		rc = merge_field(&m, f);
-	for (uint32_t f = 0; f < nfields && !rc; f++) /* pair terms sort after every word */
-		rc = merge_field(&m, f | XIHU_PAIR_FIELD);
+	/* the trigrams on a second thread (or after the terms, if none starts) */
+	gram_job gj = {.m = &m};
+	pthread_t gt;
+	bool threaded = false;
 	if (!rc) {
 		uint32_t most = 1;
 		for (uint32_t i = 0; i < n; i++)
 			most = seg_ngram_ids(in[i]) > most ? seg_ngram_ids(in[i]) : most;
 		gram_ids = malloc(((size_t)m.ngram_ids + 1) * sizeof *gram_ids);
 		gram_tmp = malloc((size_t)most * sizeof *gram_tmp);
-		rc = gram_ids && gram_tmp ? merge_grams(&m, gram_ids, gram_tmp)
-		                          : xihu_err_set(err, XIHU_ENOMEM, "merge: out of memory");
+		if (!gram_ids || !gram_tmp)
+			rc = xihu_err_set(err, XIHU_ENOMEM, "merge: out of memory");
+		gj.ids = gram_ids;
+		gj.tmp = gram_tmp;
+		threaded = !rc && pthread_create(&gt, NULL, gram_thread, &gj) == 0;
+	}
+	for (uint32_t f = 0; f < nfields && !rc; f++)
+		rc = merge_field(&m, f);
+	for (uint32_t f = 0; f < nfields && !rc; f++) /* pair terms sort after every word */
+		rc = merge_field(&m, f | XIHU_PAIR_FIELD);
+	if (threaded) {
+		atomic_store_explicit(&gj.stop, rc != 0, memory_order_relaxed);
+		pthread_join(gt, NULL);
+	} else if (!rc) {
+		gj.rc = merge_grams(&m, gram_ids, gram_tmp, &gj.stop, &gj.err);
+	}
+	if (!rc && gj.rc && !seg_out_grams_rc(m.o)) { /* the output's own error: finish reports it */
+		rc = gj.rc;
+		if (err)
+			*err = gj.err;
 	}
 	if (!rc)
 		rc = seg_out_finish(m.o, names, out);

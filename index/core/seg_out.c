@@ -11,7 +11,10 @@
  * (seg_out_term_begin, seg_out_term_doc per doc in id order, _end), the
  * trigrams in key order (seg_out_gram), then seg_out_finish.  Errors are sticky in o->rc: the feeding calls return
  * nothing or the sticky code, finish reports it.  seg_out_free unlinks what
- * an unfinished segment created.
+ * an unfinished segment created.  The trigrams go to a file of their own
+ * and keep their own error (seg_out_grams_rc), which finish folds into
+ * o->rc, so a second thread may write them while the first writes the
+ * terms (seg_merge.c does); nothing else of o is shared between the two.
  *
  * Layout (all integers little-endian, varint = LEB128; every file is header
  * "XIHU"+kind, u32 version, u32 0, payload, u64 payload length, u32 CRC-32):
@@ -70,6 +73,7 @@
  * NAME is the segment id as %012llx.  Files are created O_EXCL and fsynced,
  * then the directory; the segment is live only once a manifest names it.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -142,7 +146,11 @@ struct seg_out {
 	uint8_t scratch[CODEC_PFOR_MAX];
 
 	/* the trigrams (.grams, grams.c): entries so far, u32 gram, u32 df,
-	 * u64 list offset each; the list being encoded */
+	 * u64 list offset each; the list being encoded.  seg_out_gram's
+	 * error is grc (seg_out_grams_rc), its message in gerr, both folded
+	 * into rc and *err by finish; atomic, as the two threads may read it. */
+	_Atomic int grc;
+	xihu_err gerr;
 	xbuf gentries;
 	xbuf gfirst;   /* per doc its first gram id, u32 */
 	uint64_t nids; /* gram ids the docs so far own */
@@ -270,12 +278,17 @@ void seg_out_set_err(seg_out *o, xihu_err *err)
 		*err = *o->err;
 	o->err = err;
 	for (int k = 0; k < SEG_NFILES; k++)
-		o->f[k].err = err;
+		o->f[k].err = k == SEG_GRAMS ? &o->gerr : err;
 }
 
 int seg_out_rc(const seg_out *o)
 {
 	return o->rc;
+}
+
+int seg_out_grams_rc(const seg_out *o)
+{
+	return atomic_load_explicit(&o->grc, memory_order_relaxed);
 }
 
 size_t seg_out_mem(const seg_out *o)
@@ -655,21 +668,36 @@ int seg_out_term_end(seg_out *o)
 
 /* ---- trigrams ------------------------------------------------------------------ */
 
+/* seg_out_gram's o_set: the message into o->gerr, the code into grc. */
+static void g_set(seg_out *o, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void g_set(seg_out *o, int code, const char *fmt, ...)
+{
+	if (atomic_load_explicit(&o->grc, memory_order_relaxed))
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	xihu_err_setv(&o->gerr, code, fmt, ap);
+	va_end(ap);
+	atomic_store_explicit(&o->grc, code, memory_order_relaxed);
+}
+
+/* Touches only the .grams file and the fields for it, reads nothing the
+ * terms change (terms_begun and nids are fixed by terms_begin). */
 void seg_out_gram(seg_out *o, uint32_t gram, const uint32_t *ids, uint32_t n)
 {
-	if (o->rc || n == 0)
+	if (atomic_load_explicit(&o->grc, memory_order_relaxed) || n == 0)
 		return;
-	if (!o->terms_begun || o->in_term) {
-		o_set(o, XIHU_EINVAL, "segment: a trigram before seg_out_terms_begin or inside a term");
+	if (!o->terms_begun || !(o->created & (1u << SEG_GRAMS))) {
+		g_set(o, XIHU_EINVAL, "segment: a trigram before seg_out_terms_begin");
 		return;
 	}
 	if (gram >= SEG_GRAM_MAX || (o->ngrams > 0 && gram <= o->last_gram)) {
-		o_set(o, XIHU_EINVAL, "segment: trigram %#x out of order or out of range", gram);
+		g_set(o, XIHU_EINVAL, "segment: trigram %#x out of order or out of range", gram);
 		return;
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		if (ids[i] >= o->nids || (i > 0 && ids[i] <= ids[i - 1])) {
-			o_set(o, XIHU_EINVAL, "segment: trigram %#x: bad gram id %u", gram, ids[i]);
+			g_set(o, XIHU_EINVAL, "segment: trigram %#x: bad gram id %u", gram, ids[i]);
 			return;
 		}
 	}
@@ -677,7 +705,7 @@ void seg_out_gram(seg_out *o, uint32_t gram, const uint32_t *ids, uint32_t n)
 	if (need > o->glist_cap) {
 		uint8_t *nb = realloc(o->glist, need);
 		if (!nb) {
-			o_set(o, XIHU_ENOMEM, "segment: out of memory");
+			g_set(o, XIHU_ENOMEM, "segment: out of memory");
 			return;
 		}
 		o->glist = nb;
@@ -687,10 +715,13 @@ void seg_out_gram(seg_out *o, uint32_t gram, const uint32_t *ids, uint32_t n)
 	xbuf_put_u32le(&o->gentries, gram);
 	xbuf_put_u32le(&o->gentries, n);
 	xbuf_put_u64le(&o->gentries, payload_off(f));
-	if (o_nomem(o, &o->gentries))
+	if (o->gentries.rc) {
+		g_set(o, XIHU_ENOMEM, "segment: out of memory");
 		return;
+	}
 	xfile_write(f, o->glist, gram_list_encode(ids, n, o->glist));
-	o_check(o, SEG_GRAMS);
+	if (f->rc) /* its message is in gerr already */
+		atomic_store_explicit(&o->grc, f->rc, memory_order_relaxed);
 	o->ngrams++;
 	o->last_gram = gram;
 }
@@ -732,6 +763,8 @@ static int open_term_files(seg_out *o)
 		char name[64];
 		file_name(name, sizeof name, o->id, k);
 		int rc = xfile_create(&o->f[k], o->dir, name, file_kind[k], o->err);
+		if (k == SEG_GRAMS)
+			o->f[k].err = &o->gerr; /* written beside the terms: its own error (seg_out_gram) */
 		if (rc) {
 			o->rc = rc;
 			if (o->f[k].fd >= 0)
@@ -808,6 +841,14 @@ static void unlink_created(seg_out *o)
 
 int seg_out_finish(seg_out *o, const char *const *field_names, seg_info *out)
 {
+	/* one thread again: the trigrams' error joins the others' */
+	int grc = atomic_load_explicit(&o->grc, memory_order_relaxed);
+	if (!o->rc && grc) {
+		if (o->err)
+			*o->err = o->gerr;
+		o->rc = grc;
+	}
+	o->f[SEG_GRAMS].err = o->err;
 	if (!o->rc && o->in_term)
 		o_set(o, XIHU_EINVAL, "segment: finish inside a term");
 	if (!o->rc && o->finished)

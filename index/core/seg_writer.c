@@ -666,7 +666,7 @@ int seg_writer_finish(seg_writer *w, seg_info *out, xihu_err *err)
 		return w->rc;
 	if (!seg_out_rc(w->out)) {
 		int rc = gram_acc_write(w->grams, w->out);
-		if (rc && !seg_out_rc(w->out))
+		if (rc && !seg_out_grams_rc(w->out)) /* seg_out's own error: finish reports it */
 			return w_set(w, rc, "segment: out of memory (trigrams)");
 	}
 	gram_acc_free(w->grams); /* before the files are written out: its RAM is large */

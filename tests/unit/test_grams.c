@@ -662,6 +662,46 @@ static void test_damaged_grams_named(void **state)
 	free_docs(docs, bufs, n);
 }
 
+/* A merge reads the trigram lists on a thread of its own, beside the
+ * terms: a damaged list in an input must still fail the merge with the
+ * input's file and offset (the thread's own error, not lost at the join),
+ * and leave no output behind. */
+static void test_merge_damaged_list_named(void **state)
+{
+	fx *f = *state;
+	char **bufs_a, **bufs_b;
+	uint32_t na = 200, nb = 300;
+	tdoc *a = random_docs(na, 19, &bufs_a);
+	tdoc *b = random_docs(nb, 23, &bufs_b);
+	write_seg(f, 13, a, na);
+	write_seg(f, 14, b, nb);
+	size_t len;
+	uint8_t *buf = slurp(grams_path(f, 14), &len);
+	uint64_t ngrams, entries;
+	uint32_t esize;
+	layout(buf, len, &ngrams, &entries, &esize);
+	assert_true(ngrams > 40);
+	/* one df too many: the list runs out when the merge decodes it */
+	uint8_t *e = buf + entries + (ngrams / 2) * esize;
+	set_u32(e + 4, get_u32le(e + 4) + 1);
+	put_back(grams_path(f, 14), buf, len);
+	seg *in[2] = {open_checked(f, 13, 0), NULL};
+	if (seg_open(f->dir, 14, 0, true, &in[1], &f->err))
+		fail_msg("seg_open: %s", f->err.msg);
+	seg_info info;
+	memset(&f->err, 0, sizeof f->err);
+	assert_int_equal(seg_merge(f->dir, (const seg *const *)in, 2, 15, &info, &f->err), XIHU_ECORRUPT);
+	if (!strstr(f->err.msg, grams_path(f, 14)) || !strstr(f->err.msg, "trigram list"))
+		fail_msg("got [%s]", f->err.msg);
+	struct stat st;
+	assert_int_not_equal(stat(grams_path(f, 15), &st), 0);
+	seg_close(in[0]);
+	seg_close(in[1]);
+	free(buf);
+	free_docs(a, bufs_a, na);
+	free_docs(b, bufs_b, nb);
+}
+
 /* Every byte of the entries and footer damaged in turn (CRC made valid
  * again): open or the check fails cleanly, or the file still decodes; never
  * a crash or a read out of bounds (the ASan build runs this too). */
@@ -707,6 +747,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_big_doc_blocks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge_big_docs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_grams_named, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_merge_damaged_list_named, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_every_table_byte, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
