@@ -50,19 +50,17 @@ typedef struct rline {
 
 /* One file's result, in its slot until handed over.  Its lines point into
  * the file's text, which the slot keeps: the reader's buffer, or the
- * record's inflated text, so the lines of a big answer are not copied
- * again.  The texts held count against KEPT_BUDGET: past it readers take
+ * record's inflated text (a small buffer then), so the lines of a big
+ * answer are not copied again.  The texts held count against KEPT_BUDGET: past it readers take
  * no file but the next to hand over (take), so the memory a grep holds is
  * bounded in bytes as well as in files (WINDOW).  A buffer handed over goes
  * back to a pool the readers take theirs from: its pages are not given
  * back to the system and faulted in again for the next file (a fault per
  * page costs more than reading the page). */
 typedef struct fres {
-	xbuf kept;         /* the text's buffer, when kept */
-	bool kept_small;   /* kept is a small buffer (see worker) */
-	char *kept_record; /* a record's text, when kept */
-	size_t kept_bytes; /* what the slot holds, against KEPT_BUDGET */
-	xbuf copied;       /* or the lines copied, when they are a small part of the text */
+	xbuf kept;       /* the text's buffer, when kept: its cap counts against KEPT_BUDGET */
+	bool kept_small; /* kept is a small buffer (see worker) */
+	xbuf copied;     /* or the lines copied, when they are a small part of the text */
 	const char *text;  /* where the lines' offsets start */
 	rline *lines;
 	size_t nlines, caplines;
@@ -81,7 +79,7 @@ typedef struct run {
 	fres slots[WINDOW];
 	xbuf pool[2][POOL]; /* idle read buffers, small [1] and big [0] */
 	unsigned npool[2];
-	size_t pool_bytes, held; /* their capacity; the slots' kept_bytes */
+	size_t pool_bytes, held; /* their capacity; that of the slots' kept buffers */
 	pthread_mutex_t mu; /* over all of the above but slots[] of files being verified */
 	pthread_cond_t cv;
 	size_t next_take, next_emit;
@@ -236,8 +234,6 @@ static bool add_after(fctx *x, worker *w)
 	return true;
 }
 
-/* ---- reading --------------------------------------------------------------- */
-
 /* ---- big read buffers --------------------------------------------------------
  * A file over SMALL_TEXT is read into memory mapped here in steps of 2 MiB
  * and advised to be transparent huge pages: malloc maps a block this big
@@ -289,6 +285,8 @@ static void buf_free(xbuf *b, bool big)
 	else
 		xbuf_free(b);
 }
+
+/* ---- reading --------------------------------------------------------------- */
 
 #define OPEN_FLAGS (O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK) /* a FIFO must not block */
 
@@ -390,7 +388,8 @@ static void verify(worker *w, size_t i, fres *f)
 	char *owned = NULL;
 	const char *text;
 	size_t len;
-	bool small = false; /* read into w->buf */
+	bool small = c->record || c->size < SMALL_TEXT - 4096; /* a record's text is held as a small buffer */
+	xbuf *b = small ? &w->buf : &w->big;
 	if (c->record) {
 		xihu_err e = {0};
 		if (seg_doc_text(index_seg(r->ix, c->seg), c->doc, &owned, &len, &e) < 0) {
@@ -399,8 +398,6 @@ static void verify(worker *w, size_t i, fres *f)
 		}
 		text = owned;
 	} else {
-		small = c->size < SMALL_TEXT - 4096;
-		xbuf *b = small ? &w->buf : &w->big;
 		int rc = read_file(&w->dir, path, c->size, b, !small);
 		if (rc) {
 			if (rc != 1)
@@ -442,15 +439,12 @@ static void verify(worker *w, size_t i, fres *f)
 		}
 	} else if (f->nlines) { /* the slot keeps the text (see fres) */
 		f->text = text;
+		f->kept_small = small;
 		if (c->record) {
-			f->kept_record = owned;
-			f->kept_bytes = len;
+			f->kept = (xbuf){.p = (uint8_t *)owned, .len = len, .cap = len};
 			owned = NULL;
 		} else {
-			xbuf *b = small ? &w->buf : &w->big;
 			f->kept = *b;
-			f->kept_small = small;
-			f->kept_bytes = b->cap;
 			*b = (xbuf){0}; /* refilled from the pool (verify_taken) */
 		}
 	}
@@ -466,8 +460,7 @@ static void verify(worker *w, size_t i, fres *f)
 /* The slot's buffer to the pool, or freed when the pool is full; r->mu held. */
 static void recycle(run *r, fres *f)
 {
-	r->held -= f->kept_bytes;
-	f->kept_bytes = 0;
+	r->held -= f->kept.cap;
 	if (!f->kept.cap)
 		return;
 	unsigned k = f->kept_small;
@@ -495,8 +488,6 @@ static void fres_reset(fres *f)
 	xbuf_reset(&f->copied);
 	if (f->copied.cap > KEEP_READ)
 		xbuf_free(&f->copied);
-	free(f->kept_record);
-	f->kept_record = NULL;
 	f->text = NULL;
 	f->nlines = f->nspans = 0;
 	f->count = 0;
@@ -507,7 +498,6 @@ static void fres_reset(fres *f)
 static void fres_free(fres *f)
 {
 	buf_free(&f->kept, !f->kept_small); /* empty unless the grep stopped early */
-	free(f->kept_record);
 	xbuf_free(&f->copied);
 	free(f->lines);
 	free(f->spans);
@@ -533,7 +523,7 @@ static void verify_taken(run *r, worker *w, size_t i)
 	fres *f = &r->slots[i % WINDOW];
 	verify(w, i, f);
 	pthread_mutex_lock(&r->mu);
-	r->held += f->kept_bytes;
+	r->held += f->kept.cap;
 	f->done = true;
 	pthread_cond_broadcast(&r->cv);
 }

@@ -144,8 +144,8 @@ static bool skip_group(const char *p, size_t n, size_t *at)
 	return true;
 }
 
-/* The longest literal run of regex p[0..n) that every match holds, into r;
- * false when there is none to trust. */
+/* The literal runs of regex p[0..n) that every match holds, the best of
+ * them (run_end) into r; false when there is none to trust. */
 static bool regex_runs(const char *p, size_t n, runs *r)
 {
 	bool only = true;
