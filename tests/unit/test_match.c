@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "corpus.h"
 #include "grep/grep.h"
 
 #define TEXTBUF_SIZE 4096 /* texts of a few hundred atoms */
@@ -212,11 +213,109 @@ static void literal_path_matches_pcre2(void **state)
 	assert_true(only > 100);
 }
 
+
+/* ---- whole greps: the texts a slot keeps or copies --------------------- */
+
+typedef struct got {
+	char log[1 << 16];
+	size_t n;
+} got;
+
+static int on_file(void *ctx, const xihu_grep_file *f)
+{
+	got *g = ctx;
+	for (uint32_t i = 0; i < f->nlines; i++) {
+		const xihu_index_line *l = &f->lines[i];
+		int k = snprintf(g->log + g->n, sizeof g->log - g->n, "%.*s:%u:%.*s\n", (int)f->path_len, f->path,
+		                 l->line, (int)l->len, l->text);
+		if (k > 0 && (size_t)k < sizeof g->log - g->n)
+			g->n += (size_t)k;
+	}
+	return 0;
+}
+
+static void grep_all(xihu_index *ix, const char *pat, const char *path, got *g)
+{
+	size_t len = strlen(pat);
+	const char *paths[] = {path};
+	xihu_grep_opts o = {.patterns = &pat, .pattern_lens = &len, .npatterns = 1, .fixed = true,
+	                    .paths = path ? paths : NULL, .npaths = path ? 1 : 0, .hidden = true};
+	xihu_grep_stats st;
+	xihu_err err = {0};
+	g->n = 0;
+	g->log[0] = 0;
+	if (xihu_index_grep(ix, &o, on_file, NULL, g, &st, &err) != 0)
+		fail_msg("grep %s: %s", pat, err.msg);
+}
+
+/* A record or file whose lines nearly all match keeps its text in its slot;
+ * one with a match in a long text has the line copied out: both give the
+ * lines as they are, whatever came through the slot before. */
+static void grep_keeps_and_copies_texts(void **state)
+{
+	(void)state;
+	corpus c;
+	assert_int_equal(corpus_init(&c, "/tmp/xihu-test-match.XXXXXX"), 0);
+	char jsonl[160];
+	snprintf(jsonl, sizeof jsonl, "%s/notes.jsonl", c.root);
+	FILE *fp = fopen(jsonl, "w");
+	assert_non_null(fp);
+	fprintf(fp, "{\"id\":\"all\",\"text\":\"zq one\\nzq two\\nzq three\"}\n");
+	fprintf(fp, "{\"id\":\"few\",\"text\":\"");
+	for (int i = 0; i < 200; i++)
+		fprintf(fp, "filler line %d of a long record\\n", i);
+	fprintf(fp, "the zq line\"}\n");
+	fclose(fp);
+	/* files: one nearly all matches, one long with one match, one big */
+	assert_int_equal(corpus_write(&c, "a.txt", "zq a1\nzq a2\n"), 0);
+	char *big = malloc(400000);
+	size_t n = 0, nbig = 0; /* over 256 KiB: read into a big buffer */
+	for (int i = 0; n + 64 < 400000; i++) {
+		n += (size_t)snprintf(big + n, 64, i % 1000 == 7 ? "zq big %d\n" : "pad %d\n", i);
+		nbig += i % 1000 == 7;
+	}
+	assert_int_equal(corpus_write(&c, "big.txt", big), 0);
+	free(big);
+	char *lng = malloc(20000);
+	n = 0;
+	for (int i = 0; i < 1000; i++)
+		n += (size_t)snprintf(lng + n, 20000 - n, i == 500 ? "zq mid\n" : "x%d\n", i);
+	assert_int_equal(corpus_write(&c, "long.txt", lng), 0);
+	free(lng);
+	const char *trees[] = {c.tree}, *lists[] = {jsonl};
+	xihu_err err = {0};
+	assert_int_equal(xihu_build(c.ixdir, trees, 1, lists, 1, NULL, NULL, &err), 0);
+	assert_int_equal(xihu_index_open(c.ixdir, &c.ix, &err), 0);
+
+	static got g;
+	grep_all(c.ix, "zq", NULL, &g); /* no path: the records too */
+	char want[4096];
+	snprintf(want, sizeof want, "%s/a.txt:1:zq a1\n%s/a.txt:2:zq a2\n", c.tree, c.tree);
+	assert_non_null(strstr(g.log, want));
+	snprintf(want, sizeof want, "%s/long.txt:501:zq mid\n", c.tree);
+	assert_non_null(strstr(g.log, want));
+	snprintf(want, sizeof want, "%s/big.txt:8:zq big 7\n", c.tree);
+	assert_non_null(strstr(g.log, want));
+	assert_non_null(strstr(g.log, "all:1:zq one\nall:2:zq two\nall:3:zq three\n"));
+	assert_non_null(strstr(g.log, "few:201:the zq line\n"));
+	/* every line, and only those: 2 + 1 + 3 + 1 + the big file's */
+	size_t lines = 0;
+	for (const char *q = g.log; *q; q++)
+		lines += *q == '\n';
+	assert_int_equal(lines, 7 + nbig);
+	/* the same again: slots and buffers reused from a grep before */
+	static got again;
+	grep_all(c.ix, "zq", NULL, &again);
+	assert_string_equal(again.log, g.log);
+	assert_int_equal(corpus_free(&c), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(literals_found),
 	    cmocka_unit_test(literal_path_matches_pcre2),
+	    cmocka_unit_test(grep_keeps_and_copies_texts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
