@@ -5,8 +5,12 @@
  *
  * A regex is planned by regex_plan_parse.c; a literal (-F) here: its
  * trigrams, where a byte that may match other bytes (under -i: k, K, s, S,
- * anything not ASCII) breaks it into pieces, each giving its own trigrams.
- * The queries are built and simplified by regex_plan_gq.c.
+ * anything not ASCII) breaks it into pieces, each giving its own trigrams;
+ * and under -i, when it has such characters, also the plan of its first
+ * FORMS_SPAN bytes with each of those characters standing for the set of
+ * its case forms (grep_char_forms), through regex_plan_info.c's algebra, so
+ * that "ſ" and "s" or "Ж" and "ж" still give trigrams.  The queries are
+ * built and simplified by regex_plan_gq.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +26,39 @@ static bool plain_byte(uint8_t c, bool caseless)
 	return !caseless || (c < 0x80 && c != 'k' && c != 'K' && c != 's' && c != 'S');
 }
 
+/* Bytes of a caseless literal planned through its characters' forms: more
+ * than enough trigrams, at a bounded cost whatever the literal's length (a
+ * prefix of a match is in its line too). */
+#define FORMS_SPAN 256
+
+/* The plan of low[0..len) (a line of a caseless literal, ASCII letters in
+ * lower case) as the concatenation of its characters' forms; a byte that
+ * is no UTF-8 character stands for any string. */
+static gq *plan_caseless_forms(const uint8_t *low, size_t len)
+{
+	info *r = info_empty(true);
+	size_t run = 0; /* where the pending run of one-form characters starts */
+	for (size_t i = 0; i < len && r;) {
+		const uint8_t *p = low + i;
+		uint8_t n = 1, b[GREP_FORMS_MAX][4], fl[GREP_FORMS_MAX];
+		int32_t c = low[i] < 0x80 ? low[i] : grep_utf8_char(&p, low + len, &n);
+		size_t forms = c < 0 ? 0 : grep_char_forms((uint32_t)c, true, b, fl);
+		if (forms == 1) {
+			i += n;
+			continue;
+		}
+		if (i > run)
+			r = info_concat(r, info_literal(low + run, i - run, true));
+		if (r)
+			r = info_concat(r, forms ? info_chars(b, fl, forms, true) : info_any(true));
+		i += n;
+		run = i;
+	}
+	if (r && len > run)
+		r = info_concat(r, info_literal(low + run, len - run, true));
+	return info_query(r);
+}
+
 /* The AND of the trigrams of each piece of a line of a literal. */
 static gq *plan_fixed_line(const uint8_t *s, size_t len, bool caseless)
 {
@@ -32,6 +69,7 @@ static gq *plan_fixed_line(const uint8_t *s, size_t len, bool caseless)
 		low[i] = caseless && s[i] >= 'A' && s[i] <= 'Z' ? (uint8_t)(s[i] + 'a' - 'A') : s[i];
 	gq *q = gq_leaf(GQ_ALL);
 	size_t est = 0;
+	bool pieces = false; /* a byte that may match other bytes */
 	for (size_t i = 0; i < len && q;) {
 		size_t j = i;
 		while (j < len) {
@@ -47,6 +85,7 @@ static gq *plan_fixed_line(const uint8_t *s, size_t len, bool caseless)
 				break;
 			j += n;
 		}
+		pieces |= j < len;
 		if (j - i >= 3) {
 			gq *piece = gq_literal(low + i, j - i, caseless);
 			est += piece ? gq_size(piece) : 0;
@@ -57,6 +96,15 @@ static gq *plan_fixed_line(const uint8_t *s, size_t len, bool caseless)
 			}
 		}
 		i = j + 1;
+	}
+	if (q && caseless && pieces) {
+		size_t span = len;
+		if (span > FORMS_SPAN) { /* cut at a character's start */
+			span = FORMS_SPAN;
+			while (span > 0 && (low[span] & 0xC0) == 0x80)
+				span--;
+		}
+		q = gq_and(q, plan_caseless_forms(low, span));
 	}
 	free(low);
 	return q;

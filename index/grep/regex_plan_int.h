@@ -108,4 +108,18 @@ int32_t grep_utf8_char(const uint8_t **pp, const uint8_t *end, uint8_t *len);
  * a character of a script without case (CJK, kana, Hangul). */
 bool grep_caseless_plain(uint32_t c);
 
+enum { GREP_FORMS_MAX = 8 };
+/* The case orbit of code point c (regex_plan_parse.c): every character a
+ * caseless match may take for it, c included, into out; their number, or
+ * 0 when more than max (or the table could not be built). */
+size_t grep_case_orbit(uint32_t c, uint32_t *out, size_t max);
+/*
+ * The byte strings code point c stands for in a plan, into b (len[i] bytes
+ * each); their number, 0 when the plan cannot pin c (a newline, an orbit
+ * too big).  One, its bytes, unless caseless: then an ASCII letter is one
+ * form in lower case (standing for both cases) and any other character
+ * with case variants is each member of its orbit (k: "k" and U+212A).
+ */
+size_t grep_char_forms(uint32_t c, bool caseless, uint8_t (*b)[4], uint8_t *len);
+
 #endif

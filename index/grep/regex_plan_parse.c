@@ -13,10 +13,12 @@
  *
  * Case: a pattern planned caselessly (-i, or an 'i' among any inline flags:
  * wider than following each group's flags, so safe) keeps ASCII letters in
- * lower case, each standing for both cases.  k, K, s and S are unknown
- * characters there (U+212A KELVIN SIGN and U+017F LONG S fold to them), as
- * is every non-ASCII character (its other case may be other bytes).
+ * lower case, each standing for both cases.  Any other character with case
+ * variants stands for the set of its variants' bytes (grep_char_forms): k
+ * and K for "k" and U+212A KELVIN SIGN, s and S for "s" and U+017F LONG S,
+ * a Cyrillic or Greek letter for each of its cases.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,16 +96,6 @@ static uint8_t utf8_put(uint32_t c, uint8_t *o)
 	return 4;
 }
 
-/* Whether code point c is a character the plan cannot pin to its bytes. */
-static bool unknown_char(const parser *ps, uint32_t c)
-{
-	if (c == '\n') /* never inside a line */
-		return true;
-	if (!ps->caseless)
-		return false;
-	return (c >= 0x80 && !grep_caseless_plain(c)) || c == 'k' || c == 'K' || c == 's' || c == 'S';
-}
-
 bool grep_caseless_plain(uint32_t c)
 {
 	/* scripts without case: CJK symbols and punctuation, kana, CJK
@@ -115,18 +107,162 @@ bool grep_caseless_plain(uint32_t c)
 	       (c >= 0xFF3B && c <= 0xFF40) || (c >= 0xFF5B && c <= 0xFFDC);
 }
 
+/*
+ * Case orbits: the classes of code points that caseless matching may take
+ * for one another.  Built once per process from utf8proc's simple lower,
+ * upper and title case mappings, as the connected classes of the graph
+ * whose edges join a character to each of its mappings.  Simple case
+ * folding (what ripgrep's -i and PCRE2's caseless matching follow) only
+ * ever joins characters so linked, so each orbit holds every character
+ * either engine may match for one of its members (K, k and U+212A; Σ, σ
+ * and ς; ß and ẞ), and perhaps more (İ with i): wider, never narrower.
+ * Every cased letter is below U+20000.
+ */
+#define ORBIT_LIMIT 0x20000u
+
+typedef struct orbit_entry {
+	uint32_t cp, rep; /* a member and its orbit's smallest member */
+} orbit_entry;
+
+static struct {
+	pthread_once_t once;
+	orbit_entry *by_cp;  /* the members of orbits of two or more, by cp */
+	orbit_entry *by_rep; /* the same, by (rep, cp) */
+	size_t n;
+} orbits = {.once = PTHREAD_ONCE_INIT};
+
+static uint32_t uf_find(uint32_t *up, uint32_t c)
+{
+	while (up[c] != c) {
+		up[c] = up[up[c]];
+		c = up[c];
+	}
+	return c;
+}
+
+static int by_cp(const void *a, const void *b)
+{
+	const orbit_entry *x = a, *y = b;
+	return (x->cp > y->cp) - (x->cp < y->cp);
+}
+
+static int by_rep(const void *a, const void *b)
+{
+	const orbit_entry *x = a, *y = b;
+	if (x->rep != y->rep)
+		return (x->rep > y->rep) - (x->rep < y->rep);
+	return by_cp(a, b);
+}
+
+static void orbits_build(void)
+{
+	uint32_t *up = malloc(ORBIT_LIMIT * sizeof *up);
+	uint32_t *size = calloc(ORBIT_LIMIT, sizeof *size);
+	if (!up || !size)
+		goto out;
+	for (uint32_t c = 0; c < ORBIT_LIMIT; c++)
+		up[c] = c;
+	for (uint32_t c = 0; c < ORBIT_LIMIT; c++) {
+		utf8proc_int32_t m[3] = {utf8proc_tolower((utf8proc_int32_t)c), utf8proc_toupper((utf8proc_int32_t)c),
+		                         utf8proc_totitle((utf8proc_int32_t)c)};
+		for (int i = 0; i < 3; i++) {
+			if ((uint32_t)m[i] == c || (uint32_t)m[i] >= ORBIT_LIMIT)
+				continue;
+			uint32_t a = uf_find(up, c), b = uf_find(up, (uint32_t)m[i]);
+			if (a != b)
+				up[a > b ? a : b] = a < b ? a : b; /* the smaller one is the root */
+		}
+	}
+	size_t n = 0;
+	for (uint32_t c = 0; c < ORBIT_LIMIT; c++) {
+		up[c] = uf_find(up, c); /* from here on, each member's root */
+		size[up[c]]++;
+	}
+	for (uint32_t c = 0; c < ORBIT_LIMIT; c++)
+		n += size[up[c]] > 1;
+	orbit_entry *a = malloc((n ? n : 1) * sizeof *a), *b = malloc((n ? n : 1) * sizeof *b);
+	if (!a || !b) {
+		free(a);
+		free(b);
+		goto out;
+	}
+	size_t k = 0;
+	for (uint32_t c = 0; c < ORBIT_LIMIT; c++)
+		if (size[up[c]] > 1)
+			a[k++] = (orbit_entry){c, up[c]};
+	memcpy(b, a, n * sizeof *a);
+	qsort(b, n, sizeof *b, by_rep);
+	orbits.by_cp = a; /* c ascending already */
+	orbits.by_rep = b;
+	orbits.n = n;
+out:
+	free(up);
+	free(size);
+}
+
+size_t grep_case_orbit(uint32_t c, uint32_t *out, size_t max)
+{
+	pthread_once(&orbits.once, orbits_build);
+	if (!orbits.by_cp || max == 0)
+		return 0;
+	orbit_entry key = {c, 0};
+	const orbit_entry *e = bsearch(&key, orbits.by_cp, orbits.n, sizeof key, by_cp);
+	if (!e) {
+		out[0] = c;
+		return 1;
+	}
+	/* the orbit's first entry in by_rep: its rep, the smallest member */
+	key = (orbit_entry){e->rep, e->rep};
+	const orbit_entry *f = bsearch(&key, orbits.by_rep, orbits.n, sizeof key, by_rep);
+	size_t n = 0;
+	for (; f && f < orbits.by_rep + orbits.n && f->rep == e->rep; f++) {
+		if (n == max)
+			return 0;
+		out[n++] = f->cp;
+	}
+	return n;
+}
+
+size_t grep_char_forms(uint32_t c, bool caseless, uint8_t (*b)[4], uint8_t *len)
+{
+	if (c == '\n') /* never inside a line */
+		return 0;
+	bool ascii_plain = c < 0x80 && c != 'k' && c != 'K' && c != 's' && c != 'S';
+	if (!caseless || ascii_plain || grep_caseless_plain(c)) {
+		if (caseless && c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		len[0] = utf8_put(c, b[0]);
+		return 1;
+	}
+	uint32_t o[GREP_FORMS_MAX];
+	size_t n = grep_case_orbit(c, o, GREP_FORMS_MAX), k = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t m = o[i] >= 'A' && o[i] <= 'Z' ? o[i] + 'a' - 'A' : o[i];
+		uint8_t f[4], fl = utf8_put(m, f);
+		bool seen = false;
+		for (size_t j = 0; j < k && !seen; j++)
+			seen = len[j] == fl && memcmp(b[j], f, fl) == 0;
+		if (!seen) {
+			memcpy(b[k], f, fl);
+			len[k++] = fl;
+		}
+	}
+	return k;
+}
+
 /* The atom of code point c. */
 static atom char_atom(parser *ps, uint32_t c)
 {
+	uint8_t b[GREP_FORMS_MAX][4], len[GREP_FORMS_MAX];
+	size_t n = grep_char_forms(c, ps->caseless, b, len);
 	atom a = {0};
-	if (unknown_char(ps, c)) {
-		a.x = info_any(ps->caseless);
-		ps->oom |= !a.x;
+	if (n == 1) {
+		memcpy(a.b, b[0], len[0]);
+		a.len = len[0];
 		return a;
 	}
-	if (ps->caseless && c >= 'A' && c <= 'Z')
-		c += 'a' - 'A';
-	a.len = utf8_put(c, a.b);
+	a.x = n ? info_chars(b, len, n, ps->caseless) : info_any(ps->caseless);
+	ps->oom |= !a.x;
 	return a;
 }
 
@@ -231,28 +367,30 @@ enum { CLASS_MAX = 16 }; /* more characters than this: an unknown character */
 
 static void add_member(parser *ps, members *m, uint32_t lo, uint32_t hi)
 {
-	if (hi - lo >= CLASS_MAX || (hi >= 0x80 && (lo != hi || ps->caseless))) {
+	if (hi - lo >= CLASS_MAX || (hi >= 0x80 && lo != hi)) {
 		m->unknown = true;
 		return;
 	}
-	for (uint32_t c = lo; c <= hi && !m->unknown; c++) {
-		atom a = char_atom(ps, c);
-		if (a.x) {
-			info_free(a.x);
+	for (uint32_t c = lo; c <= hi; c++) {
+		uint8_t b[GREP_FORMS_MAX][4], len[GREP_FORMS_MAX];
+		size_t n = grep_char_forms(c, ps->caseless, b, len);
+		if (n == 0) {
 			m->unknown = true;
 			return;
 		}
-		bool seen = false;
-		for (size_t i = 0; i < m->n && !seen; i++)
-			seen = m->len[i] == a.len && memcmp(m->b[i], a.b, a.len) == 0;
-		if (seen)
-			continue;
-		if (m->n == CLASS_MAX) {
-			m->unknown = true;
-			return;
+		for (size_t f = 0; f < n; f++) {
+			bool seen = false;
+			for (size_t i = 0; i < m->n && !seen; i++)
+				seen = m->len[i] == len[f] && memcmp(m->b[i], b[f], len[f]) == 0;
+			if (seen)
+				continue;
+			if (m->n == CLASS_MAX) {
+				m->unknown = true;
+				return;
+			}
+			memcpy(m->b[m->n], b[f], len[f]);
+			m->len[m->n++] = len[f];
 		}
-		memcpy(m->b[m->n], a.b, a.len);
-		m->len[m->n++] = a.len;
 	}
 }
 

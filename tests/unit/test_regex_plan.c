@@ -1,11 +1,12 @@
 /*
  * test_regex_plan.c: the grep planner (index/grep/regex_plan*.c).  Known
  * plans for the shapes a user types (literals, -F, alternation, classes,
- * repetition, anchors, caseless with its k and s, non-ASCII, several
- * patterns, what plans as ALL), the bounds on huge patterns, and the one
- * promise checked against PCRE2 itself: random patterns from a small grammar
- * over an alphabet full of case traps, random lines over it, and every line
- * PCRE2 matches must have a trigram set the plan is true of.
+ * repetition, anchors, caseless with its k and s and other case orbits,
+ * non-ASCII, several patterns, what plans as ALL), the bounds on huge
+ * patterns, and the one promise checked against PCRE2 itself: random
+ * patterns from a small grammar over an alphabet full of case traps, random
+ * lines over it (near ones swap a character for another of its case orbit),
+ * and every line PCRE2 matches must have a trigram set the plan is true of.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -77,7 +78,11 @@ static void fixed_strings(void **state)
 	/* a newline: the OR of the lines, whichever way the engine reads it */
 	PLAN(GREP_PLAN_FIXED, "(OR \"abc\" \"def\")", "abc\ndef");
 	PLAN(GREP_PLAN_FIXED | GREP_PLAN_CASELESS, "(OR \"a.b\" \"A.b\" \"a.B\" \"A.B\")", "A.b");
-	PLAN(GREP_PLAN_FIXED | GREP_PLAN_CASELESS, "ALL", "a.s.b");
+	/* s also matches U+017F LONG S: two ways through the middle */
+	PLAN(GREP_PLAN_FIXED | GREP_PLAN_CASELESS,
+	     "(OR (AND (OR \"a.s\" \"A.s\" \"a.S\" \"A.S\") (OR \".s.\" \".S.\") (OR \"s.b\" \"S.b\" \"s.B\" "
+	     "\"S.B\")) (AND (OR \"a.\\xc5\" \"A.\\xc5\") \".\\xc5\\xbf\" \"\\xc5\\xbf.\" (OR \"\\xbf.b\" \"\\xbf.B\")))",
+	     "a.s.b");
 }
 
 static void alternation(void **state)
@@ -153,7 +158,9 @@ static void caseless(void **state)
 	(void)state;
 	PLAN(GREP_PLAN_CASELESS,
 	     "(AND (OR \"pin\" \"Pin\" \"pIn\" \"PIn\" \"piN\" \"PiN\" \"pIN\" \"PIN\") (OR \"in_\" \"In_\" \"iN_\" \"IN_\") "
-	     "(OR \"n_l\" \"N_l\" \"n_L\" \"N_L\") (OR \"_lo\" \"_Lo\" \"_lO\" \"_LO\"))",
+	     "(OR \"n_l\" \"N_l\" \"n_L\" \"N_L\") (OR \"_lo\" \"_Lo\" \"_lO\" \"_LO\") (OR \"spi\" \"Spi\" \"sPi\" "
+	     "\"SPi\" \"spI\" \"SpI\" \"sPI\" \"SPI\" (AND (OR \"\\xc5\\xbfp\" \"\\xc5\\xbfP\") (OR \"\\xbfpi\" \"\\xbfPi\" "
+	     "\"\\xbfpI\" \"\\xbfPI\"))))",
 	     "spin_lo");
 	PLAN(0, "(OR \"abc\" \"Abc\" \"aBc\" \"ABc\" \"abC\" \"AbC\" \"aBC\" \"ABC\")", "(?i)Abc");
 	PLAN(0, "(OR \"abc\" \"Abc\" \"aBc\" \"ABc\" \"abC\" \"AbC\" \"aBC\" \"ABC\")", "ab(?i:c)");
@@ -161,18 +168,75 @@ static void caseless(void **state)
 	PLAN(GREP_PLAN_CASELESS, "\"1-2\"", "1-2"); /* no letters: the gram alone */
 }
 
-/* k, K, s, S fold to U+212A KELVIN SIGN and U+017F LONG S: other bytes. */
+/* k, K, s, S fold to U+212A KELVIN SIGN and U+017F LONG S: other bytes, so
+ * each stands for two strings and the plan takes either way. */
 static void caseless_k_and_s(void **state)
 {
 	(void)state;
 	PLAN(0, "(AND \"mak\" \"ake\")", "make");
-	PLAN(GREP_PLAN_CASELESS, "ALL", "make");
-	PLAN(GREP_PLAN_CASELESS, "ALL", "skb");
-	PLAN(GREP_PLAN_CASELESS, "(OR \"bar\" \"Bar\" \"bAr\" \"BAr\" \"baR\" \"BaR\" \"bAR\" \"BAR\")", "taskbar");
-	PLAN(GREP_PLAN_CASELESS, "(OR \"bar\" \"Bar\" \"bAr\" \"BAr\" \"baR\" \"BaR\" \"bAR\" \"BAR\")", "taSKbar");
-	PLAN(GREP_PLAN_CASELESS, "ALL", "[kx]ab");
-	PLAN(GREP_PLAN_CASELESS, "(OR \"xyz\" \"Xyz\" \"xYz\" \"XYz\" \"xyZ\" \"XyZ\" \"xYZ\" \"XYZ\")", "[kx]xyz");
-	PLAN(GREP_PLAN_CASELESS | GREP_PLAN_FIXED, "ALL", "taskb");
+	PLAN(GREP_PLAN_CASELESS,
+	     "(OR (AND (OR \"mak\" \"Mak\" \"mAk\" \"MAk\" \"maK\" \"MaK\" \"mAK\" \"MAK\") (OR \"ake\" \"Ake"
+	     "\" \"aKe\" \"AKe\" \"akE\" \"AkE\" \"aKE\" \"AKE\")) (AND (OR \"ma\\xe2\" \"Ma\\xe2\" \"mA\\xe2"
+	     "\" \"MA\\xe2\") (OR \"a\\xe2\\x84\" \"A\\xe2\\x84\") \"\\xe2\\x84\\xaa\" (OR \"\\x84\\xaae\" \""
+	     "\\x84\\xaaE\")))",
+	     "make");
+	PLAN(GREP_PLAN_CASELESS,
+	     "(OR \"kab\" \"Kab\" \"kAb\" \"KAb\" \"kaB\" \"KaB\" \"kAB\" \"KAB\" (AND \"\\xe2\\x84\\xaa\" (OR"
+	     " \"\\x84\\xaaa\" \"\\x84\\xaaA\") (OR \"\\xaaab\" \"\\xaaAb\" \"\\xaaaB\" \"\\xaaAB\")) \"xab\" "
+	     "\"Xab\" \"xAb\" \"XAb\" \"xaB\" \"XaB\" \"xAB\" \"XAB\")",
+	     "[kx]ab");
+	/* the same plan whatever the case typed, -F or not */
+	char want[4096];
+	snprintf(want, sizeof want, "%s", plan(GREP_PLAN_CASELESS, "taskbar", (const char *)NULL));
+	assert_non_null(strstr(want, "\\xc5\\xbf\\xe2")); /* ſK */
+	PLAN(GREP_PLAN_CASELESS, want, "taSKbar");
+	PLAN(GREP_PLAN_CASELESS | GREP_PLAN_FIXED, want, "TASKBAR");
+}
+
+/* Other characters with case stand for each member of their case orbit. */
+static void caseless_orbits(void **state)
+{
+	(void)state;
+	/* é and É; 中 has no case: it stays */
+	PLAN(GREP_PLAN_CASELESS,
+	     "(AND \"\\xe4\\xb8\\xad\" (OR (AND \"\\xc3\\x89\\xe4\" \"\\x89\\xe4\\xb8\") (AND \"\\xc3\\xa9\\xe"
+	     "4\" \"\\xa9\\xe4\\xb8\")))",
+	     "\xc3\xa9\xe4\xb8\xad");
+	PLAN(GREP_PLAN_CASELESS | GREP_PLAN_FIXED,
+	     "(AND \"\\xe4\\xb8\\xad\" (OR (AND \"\\xc3\\x89\\xe4\" \"\\x89\\xe4\\xb8\") (AND \"\\xc3\\xa9\\xe"
+	     "4\" \"\\xa9\\xe4\\xb8\")))",
+	     "\xc3\xa9\xe4\xb8\xad");
+	/* fullwidth Ａ and ａ */
+	PLAN(GREP_PLAN_CASELESS,
+	     "(OR (AND \"\\xef\\xbc\\xa1\" (OR \"\\xbc\\xa1b\" \"\\xbc\\xa1B\") (OR \"\\xa1bc\" \"\\xa1Bc\" \""
+	     "\\xa1bC\" \"\\xa1BC\")) (AND \"\\xef\\xbd\\x81\" (OR \"\\xbd\\x81b\" \"\\xbd\\x81B\") (OR \"\\x8"
+	     "1bc\" \"\\x81Bc\" \"\\x81bC\" \"\\x81BC\")))",
+	     "\xef\xbc\xa1" "bc");
+	/* Σ, ς and σ: three members */
+	PLAN(GREP_PLAN_CASELESS,
+	     "(OR (AND (OR \"ab\\xce\" \"Ab\\xce\" \"aB\\xce\" \"AB\\xce\") (OR \"b\\xce\\xa3\" \"B\\xce\\xa3"
+	     "\")) (AND (OR \"ab\\xcf\" \"Ab\\xcf\" \"aB\\xcf\" \"AB\\xcf\") (OR \"b\\xcf\\x82\" \"B\\xcf\\x82"
+	     "\")) (AND (OR \"ab\\xcf\" \"Ab\\xcf\" \"aB\\xcf\" \"AB\\xcf\") (OR \"b\\xcf\\x83\" \"B\\xcf\\x83"
+	     "\")))",
+	     "ab\xce\xa3");
+	/* ß and ẞ (simple folding: never "ss") */
+	PLAN(GREP_PLAN_CASELESS,
+	     "(OR (AND (OR \"\\xc3\\x9fx\" \"\\xc3\\x9fX\") (OR \"\\x9fxy\" \"\\x9fXy\" \"\\x9fxY\" \"\\x9fXY"
+	     "\")) (AND \"\\xe1\\xba\\x9e\" (OR \"\\xba\\x9ex\" \"\\xba\\x9eX\") (OR \"\\x9exy\" \"\\x9eXy\" "
+	     "\"\\x9exY\" \"\\x9eXY\")))",
+	     "\xc3\x9f" "xy");
+	/* the case typed does not matter: Ж and ж, У and у, К and к */
+	char want[4096];
+	snprintf(want, sizeof want, "%s", plan(GREP_PLAN_CASELESS, "\xd0\xb6\xd1\x83\xd0\xba", (const char *)NULL));
+	assert_non_null(strstr(want, "\\xd0\\x96"));
+	PLAN(GREP_PLAN_CASELESS, want, "\xd0\x96\xd0\xa3\xd0\x9a");
+	PLAN(GREP_PLAN_CASELESS | GREP_PLAN_FIXED, want, "\xd0\x96\xd1\x83\xd0\x9a");
+	/* a class's members each with their orbit */
+	PLAN(GREP_PLAN_CASELESS,
+	     "(OR (AND (OR \"\\xc3\\x89y\" \"\\xc3\\x89Y\") (OR \"\\x89yz\" \"\\x89Yz\" \"\\x89yZ\" \"\\x89YZ"
+	     "\")) (AND (OR \"\\xc3\\xa9y\" \"\\xc3\\xa9Y\") (OR \"\\xa9yz\" \"\\xa9Yz\" \"\\xa9yZ\" \"\\xa9YZ"
+	     "\")) \"xyz\" \"Xyz\" \"xYz\" \"XYz\" \"xyZ\" \"XyZ\" \"xYZ\" \"XYZ\")",
+	     "[\xc3\xa9x]yz");
 }
 
 static void non_ascii(void **state)
@@ -180,14 +244,10 @@ static void non_ascii(void **state)
 	(void)state;
 	PLAN(0, "(AND \"\\xc3\\xa9\\xe4\" \"\\xa9\\xe4\\xb8\" \"\\xe4\\xb8\\xad\")", "\xc3\xa9\xe4\xb8\xad");
 	PLAN(0, "(AND \"\\xc3\\xa9a\" \"\\xa9ab\" \"abc\")", "\\x{e9}abc");
-	PLAN(GREP_PLAN_CASELESS, "(OR \"xyz\" \"Xyz\" \"xYz\" \"XYz\" \"xyZ\" \"XyZ\" \"xYZ\" \"XYZ\")",
-	     "\xc3\xa9xyz");
-	/* é has case (its other case is other bytes); 中 has none: it stays */
-	PLAN(GREP_PLAN_CASELESS, "\"\\xe4\\xb8\\xad\"", "\xc3\xa9\xe4\xb8\xad");
-	PLAN(GREP_PLAN_CASELESS | GREP_PLAN_FIXED, "\"\\xe4\\xb8\\xad\"", "\xc3\xa9\xe4\xb8\xad");
-	PLAN(GREP_PLAN_CASELESS, "ALL", "\xef\xbc\xa1" "bc"); /* fullwidth Ａ has case */
 	PLAN(0, "ALL", "ab\xff" "cd"); /* not UTF-8: the engines refuse or differ */
 	PLAN(GREP_PLAN_FIXED, "(AND \"ab\\xff\" \"b\\xffc\" \"\\xffcd\")", "ab\xff" "cd");
+	/* under -i a byte that is no character stands for any string */
+	PLAN(GREP_PLAN_FIXED | GREP_PLAN_CASELESS, "ALL", "x\xff" "yz");
 	/* a quantifier takes the whole character */
 	PLAN(0, "\"abc\"", "abc\xc3\xa9*");
 	PLAN(0, "(AND \"abc\" \"bc\\xc3\" \"c\\xc3\\xa9\")", "abc\xc3\xa9+");
@@ -311,12 +371,20 @@ static unsigned rnd(unsigned n)
 	return (rng >> 8) % n;
 }
 
-/* Characters with case traps: KELVIN SIGN, LONG S, É/é, and ASCII ones. */
+/* Characters with case traps: KELVIN SIGN, LONG S, É/é, Σ/σ/ς, Ж/ж, ß/ẞ,
+ * and ASCII ones. */
 static const char *const chars[] = {
 	"a", "b", "c", "k", "s", "K", "S", "A", "B", "-", "_", " ", "1", ".", "(",
-	"\xc3\xa9", "\xc3\x89", "\xc5\xbf", "\xe2\x84\xaa",
+	"\xc3\xa9", "\xc3\x89", "\xc5\xbf", "\xe2\x84\xaa", "\xce\xa3", "\xcf\x83", "\xcf\x82",
+	"\xd0\x96", "\xd0\xb6", "\xc3\x9f", "\xe1\xba\x9e",
 };
 #define NCHARS (sizeof chars / sizeof chars[0])
+
+/* Case orbits among them, for lines near a pattern. */
+static const char *const orbit_of[][3] = {
+	{"k", "K", "\xe2\x84\xaa"}, {"s", "S", "\xc5\xbf"}, {"\xc3\xa9", "\xc3\x89", NULL},
+	{"\xce\xa3", "\xcf\x83", "\xcf\x82"}, {"\xd0\x96", "\xd0\xb6", NULL}, {"\xc3\x9f", "\xe1\xba\x9e", NULL},
+};
 
 static void gen_atom(buf *o, int depth);
 
@@ -331,7 +399,8 @@ static void gen_atom(buf *o, int depth)
 {
 	static const char *const lits[] = {"a", "b", "c", "k", "s", "K", "S", "A", "\\.", "\\(", "-", "_",
 	                                   " ", "\xc3\xa9", "\xc3\x89", "\xc5\xbf", "\xe2\x84\xaa", "\\x41",
-	                                   "\\x{e9}", "ab", "abc", "ks"};
+	                                   "\\x{e9}", "ab", "abc", "ks", "\xce\xa3", "\xcf\x82", "\xd0\xb6",
+	                                   "\xc3\x9f", "\xd0\x96\xd0\xb6", "[\xc3\xa9s]"};
 	static const char *const others[] = {".", "\\w", "\\d", "\\s", "\\b", "\\B", "^", "$", "[ab]", "[a-c]",
 	                                     "[^a]", "[kK]", "[[:alpha:]]", "[sx]", "\\W", "\\pL", "[\\x41-C]"};
 	static const char *const quants[] = {"*", "+", "?", "{2}", "{1,3}", "{2,}", "*?", "{0}", "{5}"};
@@ -365,12 +434,27 @@ static void gen_line(buf *o)
 }
 
 /* A line near the pattern: its characters, metacharacters mostly left out,
- * ASCII letters' case flipped now and then, between random characters. */
+ * ASCII letters' case flipped now and then, a character now and then
+ * swapped for another of its case orbit, between random characters. */
 static void gen_near_line(buf *o, const buf *pat)
 {
 	gen_line(o);
 	o->n = o->n > 6 ? 6 : o->n;
 	for (size_t i = 0; i < pat->n; i++) {
+		size_t swapped = 0;
+		for (size_t g = 0; g < sizeof orbit_of / sizeof orbit_of[0] && !swapped && rnd(2) == 0; g++)
+			for (size_t m = 0; m < 3 && orbit_of[g][m] && !swapped; m++) {
+				size_t l = strlen(orbit_of[g][m]);
+				if (l > pat->n - i || memcmp(pat->b + i, orbit_of[g][m], l) != 0)
+					continue;
+				const char *other = orbit_of[g][rnd(3)];
+				put(o, other ? other : orbit_of[g][0]);
+				swapped = l;
+			}
+		if (swapped) {
+			i += swapped - 1;
+			continue;
+		}
 		char c = pat->b[i];
 		if (strchr("\\()[]{}?*+|^$.:=", c) && rnd(4) != 0)
 			continue;
@@ -462,6 +546,7 @@ int main(void)
 		cmocka_unit_test(anchors),
 		cmocka_unit_test(caseless),
 		cmocka_unit_test(caseless_k_and_s),
+		cmocka_unit_test(caseless_orbits),
 		cmocka_unit_test(non_ascii),
 		cmocka_unit_test(several_patterns),
 		cmocka_unit_test(unknown_plans_as_all),
