@@ -274,6 +274,11 @@ typedef struct seg_term {
 int seg_open(const char *dir, uint64_t seg_id, uint64_t del_gen, bool verify_crc, seg **out,
              xihu_err *err);
 void seg_close(seg *s);
+/* Gives back the pages of s's mappings this process has touched (its RSS;
+ * the page cache keeps them, and a later read maps them again): a merge
+ * calls it as it goes, so reading its inputs costs a bounded window of
+ * memory, not their size. */
+void seg_release_pages(const seg *s);
 uint64_t seg_id(const seg *s);
 uint32_t seg_ndocs(const seg *s);
 uint64_t seg_nterms(const seg *s);

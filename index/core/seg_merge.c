@@ -28,7 +28,12 @@
  *     error apart until the join.
  *
  * Nothing is allocated per posting or per term: the heap, the doc maps, the
- * per-input iterators and their positions buffers are allocated once.  The
+ * per-input iterators and their positions buffers are allocated once.
+ * The inputs are mapped, and each step gives back the pages it has read
+ * (seg_release_pages) every RELEASE_WORK units of input (a posting, a
+ * position, a gram id or a byte of the store), so the merge's resident
+ * memory is a window of its inputs, not their size (issue 15: xihu-index
+ * keeps --ram-mb plus a fixed overhead at any corpus size).  The
  * inputs are read through the bounds-checked reader; a bad byte stops the
  * merge with XIHU_ECORRUPT and unlinks the partial output.
  *
@@ -41,6 +46,10 @@
 #include <string.h>
 
 #include "core/seg-int.h"
+
+/* Units of input read between two releases of the inputs' pages: postings
+ * and positions (a byte or two each), gram ids (about a byte), store bytes. */
+#define RELEASE_WORK (24u << 20)
 
 typedef struct cursor {
 	const seg *s;
@@ -67,7 +76,16 @@ typedef struct merger {
 	uint32_t *same;   /* cursors holding the current key, input order */
 	postings *p;      /* one iterator per input, reused */
 	bool nopos;       /* the field being merged is a pair field: no positions */
+	uint64_t work;    /* the terms' input read since the last release */
 } merger;
+
+/* Every input's pages given back (the other thread may be reading them:
+ * it maps them again as it reads on). */
+static void release_inputs(const merger *m)
+{
+	for (uint32_t i = 0; i < m->n; i++)
+		seg_release_pages(m->in[i]);
+}
 
 /* ---- docs and the doc store ------------------------------------------------ */
 
@@ -118,9 +136,11 @@ static int merge_docs(merger *m, uint32_t i, uint32_t *refs, uint32_t *live, uin
 				                    (unsigned long long)seg_id(s), d);
 			if (refs[b] == live[b]) {
 				/* every doc of the block survives: move it as it is */
-				if (copied[b] == UINT32_MAX &&
-				    (rc = seg_out_store_copy(m->o, comp, clen, rlen, &copied[b])))
-					return rc;
+				if (copied[b] == UINT32_MAX) {
+					if ((rc = seg_out_store_copy(m->o, comp, clen, rlen, &copied[b])))
+						return rc;
+					m->work += clen;
+				}
 				nblock = copied[b];
 				noff = off;
 			} else {
@@ -135,6 +155,7 @@ static int merge_docs(merger *m, uint32_t i, uint32_t *refs, uint32_t *live, uin
 					if ((rc = seg_store_inflate(s, b, *buf, m->err)))
 						return rc;
 					cached = b;
+					m->work += clen;
 				}
 				if ((rc = seg_out_store_text(m->o, (const char *)*buf + off, (size_t)len, &nblock, &noff)))
 					return rc;
@@ -144,6 +165,10 @@ static int merge_docs(merger *m, uint32_t i, uint32_t *refs, uint32_t *live, uin
 			lens[f] = seg_doc_field_len(s, d, f);
 		if ((rc = seg_out_doc(m->o, &doc, nblock, noff, len, lens)))
 			return rc;
+		if (m->work >= RELEASE_WORK) {
+			release_inputs(m);
+			m->work = 0;
+		}
 	}
 	return XIHU_OK;
 }
@@ -219,6 +244,7 @@ static int merge_postings(merger *m, cursor *c)
 		if (npos < 0)
 			return -npos;
 		seg_out_term_doc(m->o, map ? map[d] : base + d, (uint32_t)npos, pos);
+		m->work += 1 + (uint32_t)npos;
 	}
 	if (p->rc)
 		return p->rc;
@@ -269,6 +295,10 @@ static int merge_field(merger *m, uint32_t field)
 		int rc = seg_out_term_end(m->o);
 		if (rc)
 			return rc;
+		if (m->work >= RELEASE_WORK) {
+			release_inputs(m);
+			m->work = 0;
+		}
 		for (uint32_t k = 0; k < nsame; k++) {
 			cursor *c = &m->cur[m->same[k]];
 			int r = cur_next(m, c);
@@ -357,6 +387,7 @@ static int merge_grams(const merger *m, uint32_t *ids, uint32_t *tmp, const atom
 	int rc = at && gram && g ? XIHU_OK : xihu_err_set(err, XIHU_ENOMEM, "merge: out of memory");
 	for (uint32_t i = 0; i < m->n && !rc; i++)
 		rc = gram_step(m, i, at, gram, g, err);
+	uint64_t work = 0; /* gram ids read since the last release */
 	while (!rc && !atomic_load_explicit(stop, memory_order_relaxed)) {
 		uint32_t best = UINT32_MAX;
 		for (uint32_t i = 0; i < m->n; i++)
@@ -381,8 +412,13 @@ static int merge_grams(const merger *m, uint32_t *ids, uint32_t *tmp, const atom
 					if (gmap[tmp[k]] != UINT32_MAX)
 						ids[n++] = gmap[tmp[k]];
 			}
+			work += g[i].df;
 			at[i]++;
 			rc = gram_step(m, i, at, gram, g, err);
+		}
+		if (work >= RELEASE_WORK) {
+			release_inputs(m);
+			work = 0;
 		}
 		if (!rc) {
 			seg_out_gram(m->o, best, ids, n);
