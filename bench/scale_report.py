@@ -12,22 +12,14 @@ at its end when missing).
 Percentiles are nearest-rank over the measured queries (one timed pass
 after one warm-up pass), as bench/report.py takes them.
 """
-import math
 import os
 import sys
 
-CATEGORIES = ["term-rare", "term-medium", "term-common", "and", "or", "phrase", "prefix"]
+# bench/run's report: its categories, key=value files and percentiles
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from report import CATEGORIES, read_kv, read_latency, stats  # noqa: E402
+
 BEGIN, END = "<!-- scale:begin -->", "<!-- scale:end -->"
-
-
-def read_kv(path):
-    kv = {}
-    if os.path.exists(path):
-        for line in open(path):
-            if "=" in line:
-                k, v = line.rstrip("\n").split("=", 1)
-                kv[k] = v
-    return kv
 
 
 def read_records(path):
@@ -41,25 +33,10 @@ def read_records(path):
     return out
 
 
-def pct(values, p):
-    v = sorted(values)
-    return v[max(0, math.ceil(p / 100 * len(v)) - 1)]
-
-
-def stats(values):
-    if not values:
-        return None
-    return pct(values, 50), pct(values, 99), sum(values) / len(values)
-
-
 def latencies(path):
-    by = {c: [] for c in CATEGORIES}
-    if os.path.exists(path):
-        for line in open(path):
-            f = line.rstrip("\n").split("\t")
-            if len(f) >= 2 and f[0] in by:
-                by[f[0]].append(float(f[1]))
-    return by
+    """Microseconds per category, as bench/loadgen --latency writes them."""
+    by = read_latency(path) or {}
+    return {c: [us for us, _ in by.get(c, [])] for c in CATEGORIES}
 
 
 def qps(path):
