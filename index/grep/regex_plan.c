@@ -4,31 +4,19 @@
  * the OR of the patterns' plans, cut to a size that grows with their number.
  *
  * A regex is planned by regex_plan_parse.c; a literal (-F) here: its
- * trigrams, where a byte that may match other bytes (under -i: k, K, s, S,
- * anything not ASCII) breaks it into pieces, each giving its own trigrams;
- * and under -i, when it has such characters, also the plan of its first
- * FORMS_SPAN bytes with each of those characters standing for the set of
- * its case forms (grep_char_forms), through regex_plan_info.c's algebra, so
- * that "ſ" and "s" or "Ж" and "ж" still give trigrams.  The queries are
- * built and simplified by regex_plan_gq.c.
+ * trigrams, or under -i the plan of its first FORMS_SPAN bytes with each
+ * character standing for the set of its case forms (grep_char_forms: "ſ"
+ * and "s", "Ж" and "ж"), through regex_plan_info.c's algebra as a regex's
+ * characters are.  The queries are built and simplified by regex_plan_gq.c.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "grep/regex_plan_int.h"
 
-/* Whether byte c of a literal matches only itself (or, caselessly, only its
- * ASCII other case). */
-static bool plain_byte(uint8_t c, bool caseless)
-{
-	if (c == '\n')
-		return false;
-	return !caseless || (c < 0x80 && c != 'k' && c != 'K' && c != 's' && c != 'S');
-}
-
-/* Bytes of a caseless literal planned through its characters' forms: more
- * than enough trigrams, at a bounded cost whatever the literal's length (a
- * prefix of a match is in its line too). */
+/* Bytes of a caseless literal that are planned: more than enough trigrams,
+ * at a bounded cost whatever the literal's length (a prefix of a match is
+ * in its line too). */
 #define FORMS_SPAN 256
 
 /* The plan of low[0..len) (a line of a caseless literal, ASCII letters in
@@ -59,55 +47,21 @@ static gq *plan_caseless_forms(const uint8_t *low, size_t len)
 	return info_query(r);
 }
 
-/* The AND of the trigrams of each piece of a line of a literal. */
+/* The plan of a line of a literal: its trigrams; caseless, its first
+ * FORMS_SPAN bytes' through their characters' forms. */
 static gq *plan_fixed_line(const uint8_t *s, size_t len, bool caseless)
 {
-	uint8_t *low = malloc(len ? len : 1);
-	if (!low)
-		return NULL;
+	if (!caseless)
+		return gq_literal(s, len, false);
+	if (len > FORMS_SPAN) { /* cut at a character's start */
+		len = FORMS_SPAN;
+		while (len > 0 && (s[len] & 0xC0) == 0x80)
+			len--;
+	}
+	uint8_t low[FORMS_SPAN];
 	for (size_t i = 0; i < len; i++)
-		low[i] = caseless && s[i] >= 'A' && s[i] <= 'Z' ? (uint8_t)(s[i] + 'a' - 'A') : s[i];
-	gq *q = gq_leaf(GQ_ALL);
-	size_t est = 0;
-	bool pieces = false; /* a byte that may match other bytes */
-	for (size_t i = 0; i < len && q;) {
-		size_t j = i;
-		while (j < len) {
-			if (plain_byte(low[j], caseless)) {
-				j++;
-				continue;
-			}
-			/* a character of a script without case stays its bytes */
-			const uint8_t *p = low + j;
-			uint8_t n;
-			int32_t c = caseless && low[j] >= 0x80 ? grep_utf8_char(&p, low + len, &n) : -1;
-			if (c < 0 || !grep_caseless_plain((uint32_t)c))
-				break;
-			j += n;
-		}
-		pieces |= j < len;
-		if (j - i >= 3) {
-			gq *piece = gq_literal(low + i, j - i, caseless);
-			est += piece ? gq_size(piece) : 0;
-			q = gq_and(q, piece);
-			if (q && est > 2 * GQ_PLAN_GRAMS) { /* long: keep it small as it grows */
-				q = gq_trim(q, GQ_PLAN_GRAMS);
-				est = q ? gq_size(q) : 0;
-			}
-		}
-		i = j + 1;
-	}
-	if (q && caseless && pieces) {
-		size_t span = len;
-		if (span > FORMS_SPAN) { /* cut at a character's start */
-			span = FORMS_SPAN;
-			while (span > 0 && (low[span] & 0xC0) == 0x80)
-				span--;
-		}
-		q = gq_and(q, plan_caseless_forms(low, span));
-	}
-	free(low);
-	return q;
+		low[i] = s[i] >= 'A' && s[i] <= 'Z' ? (uint8_t)(s[i] + 'a' - 'A') : s[i];
+	return plan_caseless_forms(low, len);
 }
 
 /* A literal with newlines: as the engine may read it whole or each line

@@ -104,10 +104,6 @@ gq *regex_plan_pattern(const uint8_t *pat, size_t len, bool caseless);
 /* regex_plan_parse.c: the UTF-8 character at *pp (its code point, *pp
  * past it, *len its bytes), or -1 when the bytes there are no character. */
 int32_t grep_utf8_char(const uint8_t **pp, const uint8_t *end, uint8_t *len);
-/* Whether caseless matching leaves code point c (>= 0x80) as its own bytes:
- * a character of a script without case (CJK, kana, Hangul). */
-bool grep_caseless_plain(uint32_t c);
-
 enum { GREP_FORMS_MAX = 8 };
 /* The case orbit of code point c (regex_plan_parse.c): every character a
  * caseless match may take for it, c included, into out; their number, or

@@ -96,17 +96,6 @@ static uint8_t utf8_put(uint32_t c, uint8_t *o)
 	return 4;
 }
 
-bool grep_caseless_plain(uint32_t c)
-{
-	/* scripts without case: CJK symbols and punctuation, kana, CJK
-	 * ideographs (and their extension A and compatibility block), Hangul
-	 * syllables, and the full- and half-width forms that are not letters
-	 * (Ａ-Ｚ and ａ-ｚ have case) */
-	return (c >= 0x3000 && c <= 0x30FF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x4E00 && c <= 0x9FFF) ||
-	       (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0xF900 && c <= 0xFAFF) || (c >= 0xFF01 && c <= 0xFF20) ||
-	       (c >= 0xFF3B && c <= 0xFF40) || (c >= 0xFF5B && c <= 0xFFDC);
-}
-
 /*
  * Case orbits: the classes of code points that caseless matching may take
  * for one another.  Built once per process from utf8proc's simple lower,
@@ -223,29 +212,33 @@ size_t grep_case_orbit(uint32_t c, uint32_t *out, size_t max)
 	return n;
 }
 
+/* Adds form f (fl bytes) to the set b/len of *n forms unless there; false
+ * when it is not there and the set already holds max. */
+static bool forms_add(uint8_t (*b)[4], uint8_t *len, size_t *n, size_t max, const uint8_t *f, uint8_t fl)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (len[i] == fl && memcmp(b[i], f, fl) == 0)
+			return true;
+	if (*n == max)
+		return false;
+	memcpy(b[*n], f, fl);
+	len[(*n)++] = fl;
+	return true;
+}
+
 size_t grep_char_forms(uint32_t c, bool caseless, uint8_t (*b)[4], uint8_t *len)
 {
 	if (c == '\n') /* never inside a line */
 		return 0;
-	bool ascii_plain = c < 0x80 && c != 'k' && c != 'K' && c != 's' && c != 'S';
-	if (!caseless || ascii_plain || grep_caseless_plain(c)) {
-		if (caseless && c >= 'A' && c <= 'Z')
-			c += 'a' - 'A';
-		len[0] = utf8_put(c, b[0]);
-		return 1;
-	}
-	uint32_t o[GREP_FORMS_MAX];
-	size_t n = grep_case_orbit(c, o, GREP_FORMS_MAX), k = 0;
+	uint32_t o[GREP_FORMS_MAX] = {c};
+	size_t n = 1, k = 0;
+	if (caseless && (c >= 0x80 || c == 'k' || c == 'K' || c == 's' || c == 'S'))
+		n = grep_case_orbit(c, o, GREP_FORMS_MAX); /* other letters: o[0], lowered below */
 	for (size_t i = 0; i < n; i++) {
-		uint32_t m = o[i] >= 'A' && o[i] <= 'Z' ? o[i] + 'a' - 'A' : o[i];
+		/* under caseless an ASCII letter in lower case stands for both */
+		uint32_t m = caseless && o[i] >= 'A' && o[i] <= 'Z' ? o[i] + 'a' - 'A' : o[i];
 		uint8_t f[4], fl = utf8_put(m, f);
-		bool seen = false;
-		for (size_t j = 0; j < k && !seen; j++)
-			seen = len[j] == fl && memcmp(b[j], f, fl) == 0;
-		if (!seen) {
-			memcpy(b[k], f, fl);
-			len[k++] = fl;
-		}
+		forms_add(b, len, &k, GREP_FORMS_MAX, f, fl); /* n <= GREP_FORMS_MAX: room */
 	}
 	return k;
 }
@@ -378,19 +371,11 @@ static void add_member(parser *ps, members *m, uint32_t lo, uint32_t hi)
 			m->unknown = true;
 			return;
 		}
-		for (size_t f = 0; f < n; f++) {
-			bool seen = false;
-			for (size_t i = 0; i < m->n && !seen; i++)
-				seen = m->len[i] == len[f] && memcmp(m->b[i], b[f], len[f]) == 0;
-			if (seen)
-				continue;
-			if (m->n == CLASS_MAX) {
+		for (size_t f = 0; f < n; f++)
+			if (!forms_add(m->b, m->len, &m->n, CLASS_MAX, b[f], len[f])) {
 				m->unknown = true;
 				return;
 			}
-			memcpy(m->b[m->n], b[f], len[f]);
-			m->len[m->n++] = len[f];
-		}
 	}
 }
 
