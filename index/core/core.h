@@ -159,6 +159,10 @@ typedef struct xmap {
 int xfile_map(xmap *m, const char *dir, const char *name, const char kind[4], bool verify_crc,
               xihu_err *err);
 void xfile_unmap(xmap *m);
+/* Gives back the pages of m this process has touched (its RSS): the
+ * mapping is read-only and never written, so the file supplies them again
+ * on the next read, from the page cache when they are still there. */
+void xfile_release(const xmap *m);
 /* Convenience: XIHU_ECORRUPT "PATH: offset N: what" for an offset into m->data. */
 int xfile_corrupt(const xmap *m, size_t data_off, xihu_err *err, const char *what);
 /* fsyncs a directory, so that files created or renamed in it last. */

@@ -79,12 +79,17 @@ typedef struct merger {
 	uint64_t work;    /* the terms' input read since the last release */
 } merger;
 
-/* Every input's pages given back (the other thread may be reading them:
- * it maps them again as it reads on). */
-static void release_inputs(const merger *m)
+/* Counts n units of input read into *work; past RELEASE_WORK, every
+ * input's pages are given back (the other thread may be reading them: it
+ * maps them again as it reads on). */
+static void read_input(const merger *m, uint64_t *work, uint64_t n)
 {
+	*work += n;
+	if (*work < RELEASE_WORK)
+		return;
 	for (uint32_t i = 0; i < m->n; i++)
 		seg_release_pages(m->in[i]);
+	*work = 0;
 }
 
 /* ---- docs and the doc store ------------------------------------------------ */
@@ -139,7 +144,7 @@ static int merge_docs(merger *m, uint32_t i, uint32_t *refs, uint32_t *live, uin
 				if (copied[b] == UINT32_MAX) {
 					if ((rc = seg_out_store_copy(m->o, comp, clen, rlen, &copied[b])))
 						return rc;
-					m->work += clen;
+					read_input(m, &m->work, clen);
 				}
 				nblock = copied[b];
 				noff = off;
@@ -155,7 +160,7 @@ static int merge_docs(merger *m, uint32_t i, uint32_t *refs, uint32_t *live, uin
 					if ((rc = seg_store_inflate(s, b, *buf, m->err)))
 						return rc;
 					cached = b;
-					m->work += clen;
+					read_input(m, &m->work, clen);
 				}
 				if ((rc = seg_out_store_text(m->o, (const char *)*buf + off, (size_t)len, &nblock, &noff)))
 					return rc;
@@ -165,10 +170,6 @@ static int merge_docs(merger *m, uint32_t i, uint32_t *refs, uint32_t *live, uin
 			lens[f] = seg_doc_field_len(s, d, f);
 		if ((rc = seg_out_doc(m->o, &doc, nblock, noff, len, lens)))
 			return rc;
-		if (m->work >= RELEASE_WORK) {
-			release_inputs(m);
-			m->work = 0;
-		}
 	}
 	return XIHU_OK;
 }
@@ -244,7 +245,7 @@ static int merge_postings(merger *m, cursor *c)
 		if (npos < 0)
 			return -npos;
 		seg_out_term_doc(m->o, map ? map[d] : base + d, (uint32_t)npos, pos);
-		m->work += 1 + (uint32_t)npos;
+		read_input(m, &m->work, 1 + (uint32_t)npos);
 	}
 	if (p->rc)
 		return p->rc;
@@ -295,10 +296,6 @@ static int merge_field(merger *m, uint32_t field)
 		int rc = seg_out_term_end(m->o);
 		if (rc)
 			return rc;
-		if (m->work >= RELEASE_WORK) {
-			release_inputs(m);
-			m->work = 0;
-		}
 		for (uint32_t k = 0; k < nsame; k++) {
 			cursor *c = &m->cur[m->same[k]];
 			int r = cur_next(m, c);
@@ -412,13 +409,9 @@ static int merge_grams(const merger *m, uint32_t *ids, uint32_t *tmp, const atom
 					if (gmap[tmp[k]] != UINT32_MAX)
 						ids[n++] = gmap[tmp[k]];
 			}
-			work += g[i].df;
+			read_input(m, &work, g[i].df);
 			at[i]++;
 			rc = gram_step(m, i, at, gram, g, err);
-		}
-		if (work >= RELEASE_WORK) {
-			release_inputs(m);
-			work = 0;
 		}
 		if (!rc) {
 			seg_out_gram(m->o, best, ids, n);

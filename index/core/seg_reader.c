@@ -20,7 +20,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "core/seg-int.h"
 
@@ -317,13 +316,9 @@ int seg_open(const char *dir, uint64_t seg_id, uint64_t del_gen, bool verify_crc
 
 void seg_release_pages(const seg *s)
 {
-	/* read-only private mappings never written: dropping a page loses
-	 * nothing, the file supplies it again */
 	for (int k = 0; k < SEG_NFILES; k++)
-		if (s->f[k].base)
-			(void)madvise((void *)s->f[k].base, s->f[k].size, MADV_DONTNEED);
-	if (s->del.base)
-		(void)madvise((void *)s->del.base, s->del.size, MADV_DONTNEED);
+		xfile_release(&s->f[k]);
+	xfile_release(&s->del);
 }
 
 void seg_close(seg *s)

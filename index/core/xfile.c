@@ -317,6 +317,12 @@ void xfile_unmap(xmap *m)
 	memset(m, 0, sizeof *m);
 }
 
+void xfile_release(const xmap *m)
+{
+	if (m->base)
+		(void)madvise((void *)m->base, m->size, MADV_DONTNEED);
+}
+
 int xfile_corrupt(const xmap *m, size_t data_off, xihu_err *err, const char *what)
 {
 	return map_corrupt(m->path ? m->path : "?", m->data_off + data_off, err, what);

@@ -201,7 +201,9 @@ static void write_every(fx *f, uint64_t id, uint32_t n)
 	finish(f, w, n);
 }
 
-static void check_every(fx *f, uint32_t n)
+/* release: give back the segment's pages (seg_release_pages, as a merge
+ * does) every 100 docs while its lists are read: they must read the same. */
+static void check_every(fx *f, uint32_t n, bool release)
 {
 	seg *s = open_ok(f, n);
 	seg_term t;
@@ -213,6 +215,8 @@ static void check_every(fx *f, uint32_t n)
 	uint32_t count = 0;
 	uint64_t cf = 0;
 	for (uint32_t d = p.doc; d != POSTINGS_END; d = postings_next(&p)) {
+		if (release && d % 100 == 0)
+			seg_release_pages(s);
 		assert_int_equal(d, count);
 		assert_int_equal(postings_freq(&p), d % 5 + 1);
 		assert_true(p.blk_first <= d && d <= p.blk_last && postings_freq(&p) <= p.blk_max_tf);
@@ -238,6 +242,8 @@ static void check_every(fx *f, uint32_t n)
 	assert_int_equal(postings_init(&p, s, &t, &f->err), XIHU_OK);
 	count = 0;
 	for (uint32_t d = p.doc; d != POSTINGS_END; d = postings_next(&p)) {
+		if (release && d % 100 == 1)
+			seg_release_pages(s);
 		assert_int_equal(d, 2 * count + 1);
 		const uint32_t *pos;
 		assert_int_equal(postings_positions(&p, &pos), 1);
@@ -252,25 +258,31 @@ static void check_every(fx *f, uint32_t n)
 static void test_blocks_127(void **state)
 {
 	write_every(*state, 127, 127);
-	check_every(*state, 127);
+	check_every(*state, 127, false);
 }
 
 static void test_blocks_128(void **state)
 {
 	write_every(*state, 128, 128);
-	check_every(*state, 128);
+	check_every(*state, 128, false);
 }
 
 static void test_blocks_129(void **state)
 {
 	write_every(*state, 129, 129);
-	check_every(*state, 129);
+	check_every(*state, 129, false);
 }
 
 static void test_blocks_1000(void **state)
 {
 	write_every(*state, 1000, 1000);
-	check_every(*state, 1000);
+	check_every(*state, 1000, false);
+}
+
+static void test_blocks_1000_released(void **state)
+{
+	write_every(*state, 1000, 1000);
+	check_every(*state, 1000, true);
 }
 
 /* "three" in every doc divisible by 3 of 2000: 667 docs, 6 blocks. */
@@ -1088,6 +1100,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_blocks_128, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocks_129, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocks_1000, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blocks_1000_released, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_advance, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_doc_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_doc_limit, setup, teardown),
