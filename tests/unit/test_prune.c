@@ -205,6 +205,57 @@ static void wide_ors_keep_their_top_k(void **state)
 	same_top("w1* w2", 10);
 }
 
+/* A segment far longer than collect_taat.c's window of 32,768 docs (a JSON
+ * Lines file of 80,000 short records, one segment): prefixes and wide ORs,
+ * summed a window at a time, must keep the exhaustive top k and total,
+ * with matches on both sides of every window's edge. */
+static void wide_ors_across_windows_keep_their_top_k(void **state)
+{
+	(void)state;
+	enum { BIG = 80000 };
+	char dir[160], file[160], q[1024], w[16];
+	snprintf(file, sizeof file, "%s/big.jsonl", c.root);
+	snprintf(dir, sizeof dir, "%s/index-big", c.root);
+	FILE *f = fopen(file, "w");
+	assert_non_null(f);
+	for (int d = 0; d < BIG; d++) {
+		fprintf(f, "{\"id\":\"r%05d\",\"body\":\"", d);
+		int len = 2 + (int)(rnd() % 12);
+		for (int i = 0; i < len; i++) {
+			word(zipf(), w);
+			fprintf(f, "%s%s", i ? " " : "", w);
+		}
+		fputs("\"}\n", f);
+	}
+	assert_int_equal(fclose(f), 0);
+	const char *jsonl[] = {file};
+	xihu_build_opts o = {.ram_bytes = 512u << 20, .threads = 1};
+	xihu_err err = {0};
+	if (xihu_build(dir, NULL, 0, jsonl, 1, &o, NULL, &err) || xihu_index_open(dir, &other, &err))
+		fail_msg("%s: %s", dir, err.msg);
+	xihu_index_stats st;
+	xihu_index_get_stats(other, &st);
+	assert_int_equal(st.segments, 1);
+	const char *prefixes[] = {"w1*", "w2*", "w*", "w29*"};
+	for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++) {
+		same_top(prefixes[i], 10);
+		same_top(prefixes[i], 1);
+	}
+	for (int n = 0; n < 10; n++) {
+		q[0] = 0;
+		int terms = 16 + (int)(rnd() % 20);
+		for (int i = 0; i < terms; i++) {
+			word(rnd() % VOCAB, w);
+			if (i)
+				strcat(q, " OR ");
+			strcat(q, w);
+		}
+		same_top(q, 1 + rnd() % 20);
+	}
+	xihu_index_unref(other);
+	other = NULL;
+}
+
 /* An index built with --k1 1.2 --b 0.75: its block impacts are stored with
  * the defaults and turned into bounds for these parameters (search.c,
  * impact_norm); pruning must still keep the exact top k. */
@@ -397,6 +448,7 @@ int main(void)
 		cmocka_unit_test(phrases_keep_their_top_k),
 		cmocka_unit_test(and_queries_keep_their_top_k),
 		cmocka_unit_test(wide_ors_keep_their_top_k),
+		cmocka_unit_test(wide_ors_across_windows_keep_their_top_k),
 		cmocka_unit_test(other_bm25_parameters_keep_their_top_k),
 		cmocka_unit_test(pair_terms_answer_as_positions_do),
 		cmocka_unit_test(pruning_makes_total_a_lower_bound),
