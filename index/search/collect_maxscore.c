@@ -61,7 +61,8 @@ static double kid_bound(const qctx *c, it *n, uint32_t d)
 	for (uint32_t i = 0; i < l->nterms; i++)
 		if (postings_freq(&l->pp[i]) < tf)
 			tf = postings_freq(&l->pp[i]);
-	return l->weight * score_tf_norm(c, tf, seg_doc_field_len(c->s, d, l->field), c->avglen[l->field]);
+	return l->weight * score_tf_norm(c, tf, seg_doc_field_len(c->s, d, l->field), c->avglen[l->field]) +
+	       SCORE_QUANTUM;
 }
 
 /* Whether kid n (on d) really matches d, confirming a lazy phrase; its score in *score. */

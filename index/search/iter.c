@@ -382,7 +382,7 @@ double it_block_bound(const qctx *c, it *n, uint32_t d, uint32_t *upto)
 			if (b < m)
 				m = b;
 		}
-		return n->leaf.weight * m * BOUND_SLACK;
+		return n->leaf.weight * m * BOUND_SLACK + SCORE_QUANTUM;
 	case IT_AND:
 	case IT_OR:
 		for (uint32_t i = 0; i < n->op.nkids; i++)
@@ -404,7 +404,7 @@ double it_score(const qctx *c, const seg *s, it *n, uint32_t doc)
 		const it_leaf *l = &n->leaf;
 		uint32_t tf = n->kind == IT_TERM ? postings_freq(&l->pp[0]) : l->phrase_tf;
 		uint32_t len = seg_doc_field_len(s, doc, l->field);
-		return l->weight * score_tf_norm(c, tf, len, c->avglen[l->field]);
+		return score_leaf(l->weight, score_tf_norm(c, tf, len, c->avglen[l->field]));
 	}
 	case IT_AND:
 		for (uint32_t i = 0; i < n->op.nkids; i++)

@@ -66,7 +66,7 @@ static it *leaf_make(qctx *c, uint32_t field, const seg_term *st, uint32_t nterm
 		if (imp < norm)
 			norm = imp;
 	}
-	n->maxs = l->weight * norm * BOUND_SLACK;
+	n->maxs = l->weight * norm * BOUND_SLACK + SCORE_QUANTUM;
 	return n;
 }
 

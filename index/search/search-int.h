@@ -97,6 +97,21 @@ static inline double score_tf_norm(const qctx *c, uint32_t tf, uint32_t len, dou
 }
 
 /*
+ * A leaf's score (a word's or a phrase's in one field at one doc): its
+ * weight times its tf part, rounded to a multiple of SCORE_QUANTUM.  Sums
+ * of such multiples are exact in a double (below 2^21), so a doc's score
+ * is the same in whatever order its parts are added: a collector may add
+ * them in its own order (collect_taat.c adds the likeliest first) and
+ * still give the exhaustive evaluation's scores bit for bit.  A bound adds
+ * one quantum for the rounding.
+ */
+#define SCORE_QUANTUM 0x1p-32
+static inline double score_leaf(double weight, double norm)
+{
+	return nearbyint(weight * norm * 0x1p32) * SCORE_QUANTUM;
+}
+
+/*
  * A stored impact i bounds, for every doc of its block (or term),
  * tf / (tf + K0 * B0) with K0, b0 = XIHU_BM25_K1, XIHU_BM25_B and
  * B0 = 1 - b0 + b0 * dl / avg_s: so tf / B0 <= R = K0 * i / (1 - i).  Under
