@@ -21,11 +21,23 @@ static void and_collect(qctx *c, it *root, topk *t, xihu_index_results *out)
 {
 	const uint8_t *del = seg_deletes(c->s);
 	uint32_t d = 0;
+	/* the last bound, bb over [.., bb_upto]: it holds for every doc of its
+	 * range, so within the range it is only compared again, with the
+	 * threshold as it rises */
+	double bb = 0;
+	uint32_t bb_upto = 0;
+	bool bb_set = false;
 	while (d != POSTINGS_END && !stopped(c)) {
 		uint32_t upto = POSTINGS_END - 1;
 		if (t->n == t->k) {
 			double theta = topk_threshold(t);
-			if (it_block_bound(c, root, d, &upto) <= theta) {
+			if (!bb_set || d > bb_upto) {
+				bb_upto = POSTINGS_END - 1;
+				bb = it_block_bound(c, root, d, &bb_upto);
+				bb_set = true;
+			}
+			upto = bb_upto;
+			if (bb <= theta) {
 				out->total_exact = false;
 				d = next_target(upto);
 				continue;
