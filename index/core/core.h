@@ -163,6 +163,33 @@ void xfile_unmap(xmap *m);
  * mapping is read-only and never written, so the file supplies them again
  * on the next read, from the page cache when they are still there. */
 void xfile_release(const xmap *m);
+/* A spool: a table a file needs only at its end (an index after the data
+ * it indexes), kept out of RAM as it grows.  Bytes are put at its end into
+ * a window of at most `window` bytes; a full window goes to a temporary
+ * file in dir, named NAME (it must end in ".tmp", so that an index's
+ * garbage collection removes it when a kill left it) and unlinked once
+ * open.  Errors are sticky in rc with their message in err (naming the
+ * file); every call after one is a no-op. */
+typedef struct xspool {
+	xbuf win;      /* the bytes after the file's */
+	size_t window; /* the most win holds before it goes to the file */
+	int fd;        /* -1: nothing in a file yet */
+	uint64_t flen; /* bytes in the file */
+	char *path;    /* of the temporary file, for messages */
+	int rc;
+	xihu_err err;
+} xspool;
+
+/* Sets s up (no file yet); false when out of memory (s->rc set). */
+bool xspool_init(xspool *s, const char *dir, const char *name, size_t window);
+void xspool_put(xspool *s, const void *p, size_t n);
+uint64_t xspool_len(const xspool *s);
+/* Reads n bytes at off (off + n <= xspool_len) into p; 0 or rc. */
+int xspool_read(xspool *s, uint64_t off, void *p, size_t n);
+/* Appends all of s to w, in chunks of its window; 0 or s->rc (a failure
+ * of w is w's sticky error). */
+int xspool_copy(xspool *s, xfile_w *w);
+void xspool_free(xspool *s); /* closes the file (already unlinked) */
 /* Convenience: XIHU_ECORRUPT "PATH: offset N: what" for an offset into m->data. */
 int xfile_corrupt(const xmap *m, size_t data_off, xihu_err *err, const char *what);
 /* fsyncs a directory, so that files created or renamed in it last. */

@@ -131,6 +131,9 @@ int seg_out_new(const char *dir, uint64_t id, uint32_t nfields, seg_out **out, x
 void seg_out_set_err(seg_out *o, xihu_err *err); /* copies a pending error over */
 int seg_out_rc(const seg_out *o);
 size_t seg_out_mem(const seg_out *o);
+/* The most each of a seg_out's tables in spools (seg_out.c's top comment)
+ * holds in RAM, read by seg_out_new: 1 MiB; tests make it tiny. */
+extern size_t seg_out_spool_window;
 /* Appends a doc's text to the open store block (a text of a block or more
  * gets its own); out: the block and offset for its record. */
 int seg_out_store_text(seg_out *o, const char *text, size_t len, uint32_t *block, uint32_t *off);

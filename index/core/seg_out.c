@@ -72,6 +72,16 @@
  *
  * NAME is the segment id as %012llx.  Files are created O_EXCL and fsynced,
  * then the directory; the segment is live only once a manifest names it.
+ *
+ * RAM: the tables that go at the end of a file (the store's and the
+ * dictionary's indexes, the doc records and names, the trigram entries and
+ * the docs' first gram ids) grow in spools (xfile.c): a window of at most
+ * seg_out_spool_window bytes each in RAM, the rest in an unlinked
+ * temporary file NAME.<table>.tmp beside the segment, copied into place by
+ * finish.  The block impacts need each doc's length in the term's field:
+ * one field's lengths are in RAM at a time (4 bytes a doc), read back from
+ * the records when the terms reach the next field.  So what a segment
+ * holds in RAM grows with its docs by 4 bytes each, not with its size.
  */
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -83,6 +93,11 @@
 
 #define STORE_LEVEL 3
 #define TERMS_PER_BLOCK 32
+
+size_t seg_out_spool_window = 1u << 20;
+
+enum { SP_SINDEX, SP_RECS, SP_NAMES, SP_TINDEX, SP_GENTRIES, SP_GFIRST, SP_N };
+static const char *const spool_name[SP_N] = {"sindex", "recs", "names", "tindex", "gentries", "gfirst"};
 
 static const char *const file_ext[SEG_NFILES] = {"terms", "post", "pos", "docs", "store", "grams"};
 static const char file_kind[SEG_NFILES][4] = {{'T', 'E', 'R', 'M'}, {'P', 'O', 'S', 'T'}, {'P', 'O', 'S', 'N'},
@@ -100,7 +115,12 @@ struct seg_out {
 
 	/* doc store */
 	xbuf sblock; /* raw text of the open block */
-	xbuf sindex; /* u64 off, u64 comp_len, u64 raw_len per block */
+	/* the tables written at the ends of the files, in spools: the store's
+	 * index (u64 off, u64 comp_len, u64 raw_len per block), the doc records
+	 * and names, the dictionary's index, the trigram entries (u32 gram, u32
+	 * df, u64 list offset each) and per doc its first gram id (u32).
+	 * sp[SP_GENTRIES] is seg_out_gram's alone (its errors go to grc). */
+	xspool sp[SP_N];
 	uint32_t store_nblocks;
 	z_stream zs;
 	bool zs_init;
@@ -109,9 +129,10 @@ struct seg_out {
 	/* doc table */
 	uint32_t ndocs;
 	uint64_t field_total[XIHU_MAX_FIELDS];
-	xbuf recs, names;
 	bool terms_begun;               /* the doc table is complete */
 	double avgdl[XIHU_MAX_FIELDS]; /* of the whole segment, for block impacts */
+	uint32_t *flen;       /* per doc its length in field flen_field */
+	uint32_t flen_field;  /* UINT32_MAX: none read yet */
 
 	/* the term being written */
 	bool in_term;
@@ -138,21 +159,18 @@ struct seg_out {
 
 	/* the dictionary */
 	uint64_t nterms;
-	xbuf tindex;
 	uint8_t prev_key[XIHU_MAX_TERM + 1];
 	uint32_t prev_len;
 	uint32_t in_block; /* entries in the open dictionary block */
 	uint64_t dict_nblocks;
 	uint8_t scratch[CODEC_PFOR_MAX];
 
-	/* the trigrams (.grams, grams.c): entries so far, u32 gram, u32 df,
-	 * u64 list offset each; the list being encoded.  seg_out_gram's
-	 * error is grc (seg_out_grams_rc), its message in gerr, both folded
-	 * into rc and *err by finish; atomic, as the two threads may read it. */
+	/* the trigrams (.grams, grams.c): their entries in sp[SP_GENTRIES];
+	 * the list being encoded.  seg_out_gram's error is grc
+	 * (seg_out_grams_rc), its message in gerr, both folded into rc and
+	 * *err by finish; atomic, as the two threads may read it. */
 	_Atomic int grc;
 	xihu_err gerr;
-	xbuf gentries;
-	xbuf gfirst;   /* per doc its first gram id, u32 */
 	uint64_t nids; /* gram ids the docs so far own */
 	uint64_t ngrams;
 	uint32_t last_gram;
@@ -223,6 +241,16 @@ static bool o_nomem(seg_out *o, const xbuf *b)
 	return b->rc != 0;
 }
 
+/* Takes a spool's sticky error (its message names the file) into o->rc;
+ * true if there is one. */
+static bool o_spool(seg_out *o, int k)
+{
+	const xspool *sp = &o->sp[k];
+	if (sp->rc)
+		o_set(o, sp->rc, "%s", sp->err.msg);
+	return sp->rc != 0;
+}
+
 /* ---- creating ------------------------------------------------------------ */
 
 int seg_out_new(const char *dir, uint64_t id, uint32_t nfields, seg_out **out, xihu_err *err)
@@ -239,18 +267,21 @@ int seg_out_new(const char *dir, uint64_t id, uint32_t nfields, seg_out **out, x
 	for (int k = 0; k < SEG_NFILES; k++)
 		o->f[k].fd = -1;
 	xbuf_init(&o->sblock);
-	xbuf_init(&o->sindex);
-	xbuf_init(&o->recs);
-	xbuf_init(&o->names);
 	xbuf_init(&o->bpos);
 	xbuf_init(&o->blocks);
 	xbuf_init(&o->skips);
-	xbuf_init(&o->tindex);
-	xbuf_init(&o->gentries);
-	xbuf_init(&o->gfirst);
+	o->flen_field = UINT32_MAX;
+	for (int k = 0; k < SP_N; k++)
+		o->sp[k].fd = -1;
+	bool ok = true;
+	for (int k = 0; k < SP_N; k++) {
+		char name[64];
+		snprintf(name, sizeof name, "%012llx.%s.tmp", (unsigned long long)id, spool_name[k]);
+		ok &= xspool_init(&o->sp[k], dir, name, seg_out_spool_window);
+	}
 	o->dir = strdup(dir);
 	o->zout = malloc(SEG_STORE_BLOCK);
-	if (!o->dir || !o->zout) {
+	if (!ok || !o->dir || !o->zout) {
 		seg_out_free(o);
 		return xihu_err_set(err, XIHU_ENOMEM, "segment: out of memory");
 	}
@@ -293,9 +324,11 @@ int seg_out_grams_rc(const seg_out *o)
 
 size_t seg_out_mem(const seg_out *o)
 {
-	return sizeof *o + o->sblock.cap + o->sindex.cap + o->recs.cap + o->names.cap + o->bpos.cap +
-	       o->gaps_cap * sizeof(uint32_t) +
-	       o->blocks.cap + o->skips.cap + o->tindex.cap + o->gentries.cap + o->gfirst.cap + o->glist_cap +
+	size_t spools = 0;
+	for (int k = 0; k < SP_N; k++)
+		spools += o->sp[k].win.cap;
+	return sizeof *o + o->sblock.cap + spools + o->bpos.cap + o->gaps_cap * sizeof(uint32_t) +
+	       (o->flen ? (size_t)o->ndocs * sizeof *o->flen : 0) + o->blocks.cap + o->skips.cap + o->glist_cap +
 	       SEG_STORE_BLOCK + (256u << 10) /* deflate */ +
 	       (256u << 10) /* the store file's buffer */;
 }
@@ -304,11 +337,13 @@ size_t seg_out_mem(const seg_out *o)
 
 static void store_index(seg_out *o, uint64_t off, uint64_t comp, uint64_t raw)
 {
-	xbuf_put_u64le(&o->sindex, off);
-	xbuf_put_u64le(&o->sindex, comp);
-	xbuf_put_u64le(&o->sindex, raw);
+	uint8_t e[SEG_STORE_INDEX_ENTRY];
+	put_u64(e, off);
+	put_u64(e + 8, comp);
+	put_u64(e + 16, raw);
+	xspool_put(&o->sp[SP_SINDEX], e, sizeof e);
 	o->store_nblocks++;
-	o_nomem(o, &o->sindex);
+	o_spool(o, SP_SINDEX);
 }
 
 /* Compresses text as one block into the store file and indexes it. */
@@ -405,7 +440,7 @@ int seg_out_doc(seg_out *o, const seg_doc *d, uint32_t store_block, uint32_t sto
 	if (o->ndocs >= SEG_MAX_DOCS)
 		return o_set(o, XIHU_ELIMIT, "segment: more than %u documents", SEG_MAX_DOCS);
 	uint8_t r[SEG_DOC_REC_FIXED + 4 * XIHU_MAX_FIELDS];
-	put_u64(r, o->names.len);
+	put_u64(r, xspool_len(&o->sp[SP_NAMES]));
 	put_u32(r + 8, d->name_len);
 	if (d->greppable && d->always)
 		return o_set(o, XIHU_EINVAL, "segment: a doc both greppable and always a candidate");
@@ -425,10 +460,12 @@ int seg_out_doc(seg_out *o, const seg_doc *d, uint32_t store_block, uint32_t sto
 		put_u32(r + SEG_DOC_REC_FIXED + 4 * f, field_len[f]);
 		o->field_total[f] += field_len[f];
 	}
-	xbuf_put(&o->recs, r, o->rec_size);
-	xbuf_put(&o->names, d->name, d->name_len);
-	xbuf_put_u32le(&o->gfirst, (uint32_t)o->nids);
-	if (o_nomem(o, &o->recs) || o_nomem(o, &o->names) || o_nomem(o, &o->gfirst))
+	xspool_put(&o->sp[SP_RECS], r, o->rec_size);
+	xspool_put(&o->sp[SP_NAMES], d->name, d->name_len);
+	uint8_t g[4];
+	put_u32(g, (uint32_t)o->nids);
+	xspool_put(&o->sp[SP_GFIRST], g, 4);
+	if (o_spool(o, SP_RECS) || o_spool(o, SP_NAMES) || o_spool(o, SP_GFIRST))
 		return o->rc;
 	o->nids += d->gram_ids;
 	o->ndocs++;
@@ -440,9 +477,34 @@ uint32_t seg_out_ndocs(const seg_out *o)
 	return o->ndocs;
 }
 
-static inline uint32_t field_len_of(const seg_out *o, uint32_t doc, uint32_t field)
+/* Reads every doc's length in field into o->flen, from the records (in
+ * chunks of about the spools' window): the terms come field by field, so
+ * this runs at most twice a field (its words, its pair terms). */
+static void load_field_lens(seg_out *o, uint32_t field)
 {
-	return get_u32le(o->recs.p + (size_t)doc * o->rec_size + SEG_DOC_REC_FIXED + 4 * field);
+	if (o->flen_field == field || o->rc)
+		return;
+	if (!o->flen && !(o->flen = malloc(((size_t)o->ndocs + 1) * sizeof *o->flen))) {
+		o_set(o, XIHU_ENOMEM, "segment: out of memory");
+		return;
+	}
+	size_t per = seg_out_spool_window / o->rec_size + 1;
+	uint8_t *buf = malloc(per * o->rec_size);
+	if (!buf) {
+		o_set(o, XIHU_ENOMEM, "segment: out of memory");
+		return;
+	}
+	for (uint32_t d = 0; d < o->ndocs && !o->rc; d += (uint32_t)per) {
+		uint32_t n = o->ndocs - d < per ? o->ndocs - d : (uint32_t)per;
+		if (xspool_read(&o->sp[SP_RECS], (uint64_t)d * o->rec_size, buf, (size_t)n * o->rec_size)) {
+			o_spool(o, SP_RECS);
+			break;
+		}
+		for (uint32_t i = 0; i < n; i++)
+			o->flen[d + i] = get_u32le(buf + (size_t)i * o->rec_size + SEG_DOC_REC_FIXED + 4 * field);
+	}
+	free(buf);
+	o->flen_field = o->rc ? UINT32_MAX : field;
 }
 
 /* ---- postings, positions and the dictionary --------------------------------- */
@@ -465,8 +527,11 @@ void seg_out_term_begin(seg_out *o, const uint8_t *key, uint32_t klen)
 		o_set(o, XIHU_EINVAL, "segment: terms out of order");
 		return;
 	}
+	load_field_lens(o, key[0] & ~XIHU_PAIR_FIELD); /* a pair's lengths are its field's */
+	if (o->rc)
+		return;
 	o->in_term = true;
-	o->field = key[0] & ~XIHU_PAIR_FIELD; /* a pair's lengths are its field's */
+	o->field = key[0] & ~XIHU_PAIR_FIELD;
 	o->nopos = key[0] & XIHU_PAIR_FIELD;  /* a pair term has no positions */
 	memcpy(o->key, key, klen);
 	o->key_len = klen;
@@ -561,7 +626,7 @@ void seg_out_term_doc(seg_out *o, uint32_t doc, uint32_t tf, const uint32_t *pos
 	o->docs[i] = doc;
 	o->gaps[i] = doc - (o->prev + 1);
 	o->tfs[i] = tf - 1;
-	uint32_t dl = field_len_of(o, doc, o->field);
+	uint32_t dl = o->flen[doc];
 	if (dl < o->blk_min_dl)
 		o->blk_min_dl = dl;
 	if (tf > o->blk_max_tf)
@@ -638,9 +703,13 @@ int seg_out_term_end(seg_out *o)
 	if (o->in_block == TERMS_PER_BLOCK)
 		o->in_block = 0;
 	if (o->in_block == 0) {
-		xbuf_put_u64le(&o->tindex, payload_off(&o->f[SEG_TERMS]));
-		xbuf_put_u64le(&o->tindex, o->post_off);
-		xbuf_put_u64le(&o->tindex, o->pos_off);
+		uint8_t ie[SEG_TERMS_INDEX_ENTRY];
+		put_u64(ie, payload_off(&o->f[SEG_TERMS]));
+		put_u64(ie + 8, o->post_off);
+		put_u64(ie + 16, o->pos_off);
+		xspool_put(&o->sp[SP_TINDEX], ie, sizeof ie);
+		if (o_spool(o, SP_TINDEX))
+			return o->rc;
 		o->dict_nblocks++;
 	} else {
 		uint32_t lim = o->prev_len < o->key_len ? o->prev_len : o->key_len;
@@ -712,11 +781,13 @@ void seg_out_gram(seg_out *o, uint32_t gram, const uint32_t *ids, uint32_t n)
 		o->glist_cap = need;
 	}
 	xfile_w *f = &o->f[SEG_GRAMS];
-	xbuf_put_u32le(&o->gentries, gram);
-	xbuf_put_u32le(&o->gentries, n);
-	xbuf_put_u64le(&o->gentries, payload_off(f));
-	if (o->gentries.rc) {
-		g_set(o, XIHU_ENOMEM, "segment: out of memory");
+	uint8_t e[16];
+	put_u32(e, gram);
+	put_u32(e + 4, n);
+	put_u64(e + 8, payload_off(f));
+	xspool_put(&o->sp[SP_GENTRIES], e, sizeof e);
+	if (o->sp[SP_GENTRIES].rc) {
+		g_set(o, o->sp[SP_GENTRIES].rc, "%s", o->sp[SP_GENTRIES].err.msg);
 		return;
 	}
 	xfile_write(f, o->glist, gram_list_encode(ids, n, o->glist));
@@ -733,12 +804,26 @@ static void write_grams(seg_out *o)
 	xfile_w *f = &o->f[SEG_GRAMS];
 	uint64_t lists_len = payload_off(f);
 	uint32_t width = lists_len <= UINT32_MAX ? 4 : 8;
-	for (uint64_t i = 0; i < o->ngrams; i++) {
-		const uint8_t *e = o->gentries.p + i * 16;
-		xfile_write(f, e, 8 + width); /* little-endian: the low 4 bytes first */
+	/* the entries from their spool, a window at a time, cut to width */
+	size_t per = seg_out_spool_window / 16 + 1;
+	uint8_t *buf = malloc(per * 16);
+	if (!buf) {
+		o_set(o, XIHU_ENOMEM, "segment: out of memory");
+		return;
 	}
+	for (uint64_t i = 0; i < o->ngrams && !o->rc; i += per) {
+		size_t n = o->ngrams - i < per ? (size_t)(o->ngrams - i) : per;
+		if (xspool_read(&o->sp[SP_GENTRIES], i * 16, buf, n * 16)) {
+			o_spool(o, SP_GENTRIES);
+			break;
+		}
+		for (size_t k = 0; k < n; k++) /* little-endian: the low 4 bytes first */
+			xfile_write(f, buf + k * 16, 8 + width);
+	}
+	free(buf);
 	uint8_t foot[SEG_GRAMS_FOOTER];
-	xfile_write(f, o->gfirst.p, o->gfirst.len);
+	if (xspool_copy(&o->sp[SP_GFIRST], f))
+		o_spool(o, SP_GFIRST);
 	put_u32(foot, (uint32_t)o->nids);
 	xfile_write(f, foot, 4);
 	put_u64(foot, o->ngrams);
@@ -798,6 +883,7 @@ static void write_docs(seg_out *o, const char *const *field_names)
 		fnames += 1 + strlen(field_names[i]);
 	uint64_t recs_off = 40 + 8 * (uint64_t)o->nfields + fnames;
 	uint64_t names_off = recs_off + (uint64_t)o->ndocs * o->rec_size;
+	uint64_t names_len = xspool_len(&o->sp[SP_NAMES]);
 	uint8_t h[40];
 	put_u32(h, o->ndocs);
 	put_u32(h + 4, o->nfields);
@@ -805,7 +891,7 @@ static void write_docs(seg_out *o, const char *const *field_names)
 	put_u32(h + 12, 0);
 	put_u64(h + 16, recs_off);
 	put_u64(h + 24, names_off);
-	put_u64(h + 32, o->names.len);
+	put_u64(h + 32, names_len);
 	xfile_write(f, h, sizeof h);
 	for (uint32_t i = 0; i < o->nfields; i++) {
 		uint8_t t[8];
@@ -817,8 +903,10 @@ static void write_docs(seg_out *o, const char *const *field_names)
 		xfile_write(f, &l, 1);
 		xfile_write(f, field_names[i], l);
 	}
-	xfile_write(f, o->recs.p, o->recs.len);
-	xfile_write(f, o->names.p, o->names.len);
+	if (xspool_copy(&o->sp[SP_RECS], f) || xspool_copy(&o->sp[SP_NAMES], f)) {
+		o_spool(o, SP_RECS);
+		o_spool(o, SP_NAMES);
+	}
 	o_check(o, SEG_DOCS);
 }
 
@@ -861,7 +949,8 @@ int seg_out_finish(seg_out *o, const char *const *field_names, seg_info *out)
 	/* the store: index and footer after the blocks */
 	xfile_w *st = &o->f[SEG_STORE];
 	uint64_t sindex_off = payload_off(st);
-	xfile_write(st, o->sindex.p, o->sindex.len);
+	if (xspool_copy(&o->sp[SP_SINDEX], st))
+		o_spool(o, SP_SINDEX);
 	uint8_t foot[32];
 	put_u64(foot, o->store_nblocks);
 	put_u64(foot + 8, sindex_off);
@@ -870,14 +959,14 @@ int seg_out_finish(seg_out *o, const char *const *field_names, seg_info *out)
 	/* the dictionary's index and footer, the doc table */
 	xfile_w *tf = &o->f[SEG_TERMS];
 	uint64_t index_off = payload_off(tf);
-	xfile_write(tf, o->tindex.p, o->tindex.len);
+	if (xspool_copy(&o->sp[SP_TINDEX], tf))
+		o_spool(o, SP_TINDEX);
 	put_u64(foot, o->nterms);
 	put_u64(foot + 8, o->dict_nblocks);
 	put_u64(foot + 16, index_off);
 	put_u32(foot + 24, o->ndocs);
 	put_u32(foot + 28, TERMS_PER_BLOCK);
 	xfile_write(tf, foot, 32);
-	o_nomem(o, &o->tindex);
 	write_docs(o, field_names);
 	write_grams(o);
 
@@ -929,16 +1018,13 @@ void seg_out_free(seg_out *o)
 		deflateEnd(&o->zs);
 	free(o->zout);
 	xbuf_free(&o->sblock);
-	xbuf_free(&o->sindex);
-	xbuf_free(&o->recs);
-	xbuf_free(&o->names);
+	for (int k = 0; k < SP_N; k++)
+		xspool_free(&o->sp[k]);
+	free(o->flen);
 	xbuf_free(&o->bpos);
 	free(o->gaps_p);
 	xbuf_free(&o->blocks);
 	xbuf_free(&o->skips);
-	xbuf_free(&o->tindex);
-	xbuf_free(&o->gentries);
-	xbuf_free(&o->gfirst);
 	free(o->glist);
 	free(o->dir);
 	free(o);

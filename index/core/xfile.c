@@ -19,7 +19,15 @@
  * commit of its run) takes group and other bits off the directory and its
  * files that an older xihu or a chmod left there.
  *
- * Callers: seg_writer.c, seg_reader.c, manifest.c, build.c, index.c.
+ * Spools (xspool): a table written at the end of a file (seg_out.c's
+ * indexes, doc records and names) grows in a window in RAM; when the window
+ * is full it goes to a temporary file beside the index's, unlinked as soon
+ * as it is open, so a segment's tables do not hold RAM in proportion to
+ * its size.  Finishing copies the spool into the index file.  A kill
+ * between the open and the unlink leaves a "*.tmp" name, which the next
+ * build's garbage collection removes.
+ *
+ * Callers: seg_writer.c, seg_reader.c, seg_out.c, manifest.c, build.c, index.c.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -326,6 +334,138 @@ void xfile_release(const xmap *m)
 int xfile_corrupt(const xmap *m, size_t data_off, xihu_err *err, const char *what)
 {
 	return map_corrupt(m->path ? m->path : "?", m->data_off + data_off, err, what);
+}
+
+/* ---- spools ---------------------------------------------------------------- */
+
+bool xspool_init(xspool *s, const char *dir, const char *name, size_t window)
+{
+	memset(s, 0, sizeof *s);
+	xbuf_init(&s->win);
+	s->fd = -1;
+	s->window = window ? window : 1;
+	s->path = path_join(dir, name);
+	if (!s->path)
+		s->rc = xihu_err_set(&s->err, XIHU_ENOMEM, "%s/%s: out of memory", dir, name);
+	return !s->rc;
+}
+
+static int spool_fail(xspool *s, const char *what, int errnum)
+{
+	if (!s->rc)
+		s->rc = xihu_err_set(&s->err, XIHU_EIO, "%s: %s: %s", s->path, what, strerror(errnum));
+	return s->rc;
+}
+
+/* The window's bytes to the end of the file (created on the first call). */
+static void spool_flush(xspool *s)
+{
+	if (s->rc || s->win.len == 0)
+		return;
+	if (s->fd < 0) {
+		s->fd = open(s->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (s->fd < 0) {
+			spool_fail(s, "create", errno);
+			return;
+		}
+		unlink(s->path); /* the fd keeps it: nothing to remove after a crash */
+	}
+	const uint8_t *p = s->win.p;
+	size_t n = s->win.len;
+	uint64_t off = s->flen;
+	while (n > 0) {
+		ssize_t k = pwrite(s->fd, p, n, (off_t)off);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			spool_fail(s, "write", errno);
+			return;
+		}
+		p += k;
+		n -= (size_t)k;
+		off += (uint64_t)k;
+	}
+	s->flen = off;
+	xbuf_reset(&s->win);
+}
+
+void xspool_put(xspool *s, const void *p, size_t n)
+{
+	if (s->rc)
+		return;
+	const uint8_t *b = p;
+	while (n > 0) {
+		size_t room = s->window - s->win.len, k = n < room ? n : room;
+		xbuf_put(&s->win, b, k);
+		if (s->win.rc) {
+			s->rc = xihu_err_set(&s->err, XIHU_ENOMEM, "%s: out of memory", s->path);
+			return;
+		}
+		b += k;
+		n -= k;
+		if (s->win.len == s->window)
+			spool_flush(s);
+	}
+}
+
+uint64_t xspool_len(const xspool *s)
+{
+	return s->flen + s->win.len;
+}
+
+int xspool_read(xspool *s, uint64_t off, void *p, size_t n)
+{
+	if (s->rc)
+		return s->rc;
+	uint8_t *o = p;
+	while (n > 0 && off < s->flen) { /* the part in the file */
+		size_t k = s->flen - off < n ? (size_t)(s->flen - off) : n;
+		ssize_t r = pread(s->fd, o, k, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return spool_fail(s, "read", r < 0 ? errno : EIO);
+		o += r;
+		off += (uint64_t)r;
+		n -= (size_t)r;
+	}
+	if (n > 0) { /* the rest in the window */
+		if (off - s->flen > s->win.len || n > s->win.len - (off - s->flen))
+			return s->rc = xihu_err_set(&s->err, XIHU_EINVAL, "%s: read past the end", s->path);
+		memcpy(o, s->win.p + (off - s->flen), n);
+	}
+	return XIHU_OK;
+}
+
+int xspool_copy(xspool *s, xfile_w *w)
+{
+	if (s->rc)
+		return s->rc;
+	if (s->fd >= 0) {
+		/* the file's bytes through a buffer of the window's size, then the window */
+		uint8_t *buf = malloc(s->window);
+		if (!buf)
+			return s->rc = xihu_err_set(&s->err, XIHU_ENOMEM, "%s: out of memory", s->path);
+		for (uint64_t off = 0; off < s->flen && !s->rc && !w->rc; off += s->window) {
+			size_t k = s->flen - off < s->window ? (size_t)(s->flen - off) : s->window;
+			if (!xspool_read(s, off, buf, k))
+				xfile_write(w, buf, k);
+		}
+		free(buf);
+	}
+	if (!s->rc)
+		xfile_write(w, s->win.p, s->win.len);
+	return s->rc;
+}
+
+void xspool_free(xspool *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	xbuf_free(&s->win);
+	free(s->path);
+	s->path = NULL;
 }
 
 int xfile_sync_dir(const char *dir, xihu_err *err)

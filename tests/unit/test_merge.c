@@ -87,6 +87,9 @@ static void free_docs(tdoc *docs, uint32_t n)
 	free(docs);
 }
 
+/* write_docs gives each doc its text as raw bytes too (trigrams in .grams) */
+static bool with_raw;
+
 /* Writes docs [from, to) except those with del[i] set into segment id. */
 static void write_docs(fx *f, uint64_t id, uint32_t nfields, const tdoc *docs, uint32_t from, uint32_t to,
                        const bool *del)
@@ -99,6 +102,10 @@ static void write_docs(fx *f, uint64_t id, uint32_t nfields, const tdoc *docs, u
 		const tdoc *d = &docs[i];
 		seg_doc_in in = {.name = d->name, .name_len = (uint32_t)strlen(d->name), .mtime_ns = 1000 + i,
 		                 .size = d->len, .text = d->text, .text_len = d->len, .record = i % 5 == 0};
+		if (with_raw && d->len > 0) {
+			in.raw = d->text;
+			in.raw_len = d->len;
+		}
 		assert_int_equal(seg_writer_begin_doc(w, &in), XIHU_OK);
 		/* body: the words at their positions */
 		uint32_t pos = 0;
@@ -296,6 +303,63 @@ static void test_merge_equals_direct(void **state)
 	free_docs(docs, n);
 }
 
+static const char *const all_exts[] = {"terms", "post", "pos", "docs", "store", "grams"};
+
+/* No file named *.tmp is left in the directory. */
+static void no_tmp_files(fx *f)
+{
+	DIR *d = opendir(f->dir);
+	assert_non_null(d);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t l = strlen(e->d_name);
+		if (l > 4 && !strcmp(e->d_name + l - 4, ".tmp"))
+			fail_msg("left behind: %s", e->d_name);
+	}
+	closedir(d);
+}
+
+/* seg_out keeps its tables (doc records and names, the dictionary's, the
+ * store's and the trigrams' indexes, the docs' first gram ids) in spools
+ * of a window in RAM and a temporary file: with a window of 5 bytes every
+ * table goes through its file, in pieces that cut its entries, and the
+ * six files must come out byte for byte as with all of it in RAM, from the
+ * writer and from a merge. */
+static void test_spooled_tables_equal(void **state)
+{
+	fx *f = *state;
+	uint32_t n = 900;
+	tdoc *docs = make_docs(n, 0x2545f4914f6cdd1dull);
+	size_t window = seg_out_spool_window;
+	with_raw = true;
+	write_docs(f, 1, 3, docs, 0, 400, NULL);
+	write_docs(f, 2, 3, docs, 400, n, NULL);
+	write_docs(f, 9, 3, docs, 0, n, NULL);
+	seg *in[2] = {open_seg(f, 1, 0), open_seg(f, 2, 0)};
+	merge_ok(f, (const seg *const *)in, 2, 10);
+	seg_out_spool_window = 5;
+	write_docs(f, 11, 3, docs, 0, n, NULL);
+	merge_ok(f, (const seg *const *)in, 2, 12);
+	seg_out_spool_window = window;
+	with_raw = false;
+	for (size_t k = 0; k < sizeof all_exts / sizeof *all_exts; k++) {
+		if (!same_file(f, 9, 11, all_exts[k]))
+			fail_msg("written through spools: the .%s file differs", all_exts[k]);
+		if (!same_file(f, 10, 12, all_exts[k]))
+			fail_msg("merged through spools: the .%s file differs", all_exts[k]);
+	}
+	seg *a = open_seg(f, 11, 0), *b = open_seg(f, 12, 0);
+	assert_true(seg_ngrams(a) > 1000);
+	assert_true(seg_nterms(a) > 1000);
+	same_segments(f, a, b);
+	seg_close(a);
+	seg_close(b);
+	for (int i = 0; i < 2; i++)
+		seg_close(in[i]);
+	no_tmp_files(f);
+	free_docs(docs, n);
+}
+
 static void test_merge_purges_deletes(void **state)
 {
 	fx *f = *state;
@@ -445,6 +509,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_merge_equals_direct, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spooled_tables_equal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge_purges_deletes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge_all_deleted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge_field_counts, setup, teardown),
