@@ -94,6 +94,11 @@ bool build_cancelled(const build *b);
  * segments m does not name, their .del generations but the live one, and
  * temporaries. */
 void remove_garbage(const char *dir, const manifest *m);
+/* Gives the free pages of every malloc arena back to the system, which
+ * glibc otherwise keeps in RSS: called when a segment writer, the
+ * pipeline or a merge has freed its RAM, so the next one's is not added on
+ * top of it (issue 15: the build keeps --ram-mb). */
+void heap_give_back(void);
 /* The bytes of the index files in dir. */
 uint64_t dir_bytes(const char *dir);
 void state_free(state *s);

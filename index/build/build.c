@@ -279,6 +279,7 @@ static int load_old(build *b)
 			                       .mtime_ns = sd.mtime_ns, .size = sd.size, .hash = h, .always = sd.always};
 			b->ndocs_old++;
 		}
+		seg_release_pages(s); /* the names are read again only on a hash match */
 	}
 	return 0;
 }
