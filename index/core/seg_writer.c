@@ -591,8 +591,8 @@ static int cmp_keys(const void *a, const void *b, void *ctx)
 	return s->key_len < t->key_len ? -1 : s->key_len > t->key_len;
 }
 
-/* Decodes a term's RAM buffer and hands its docs to seg_out. */
-static void write_term(seg_writer *w, const wterm *t, uint32_t **pos, uint32_t *pos_cap)
+/* Decodes a term's RAM buffer, hands its docs to seg_out and frees it. */
+static void write_term(seg_writer *w, wterm *t, uint32_t **pos, uint32_t *pos_cap)
 {
 	const uint8_t *key = w->keys.p + t->key_off;
 	seg_out_term_begin(w->out, key, t->key_len);
@@ -625,6 +625,10 @@ static void write_term(seg_writer *w, const wterm *t, uint32_t **pos, uint32_t *
 		prev = doc;
 	}
 	seg_out_term_end(w->out);
+	w->post_mem -= t->cap;
+	free(t->buf);
+	t->buf = NULL;
+	t->len = t->cap = 0;
 }
 
 int seg_writer_finish(seg_writer *w, seg_info *out, xihu_err *err)
@@ -642,7 +646,14 @@ int seg_writer_finish(seg_writer *w, seg_info *out, xihu_err *err)
 		return w->rc;
 	seg_out_set_err(w->out, w->err);
 
-	/* the terms in key order */
+	/* the terms in key order.  What finish no longer needs goes as soon
+	 * as it is done with (the hash table before the order is made, each
+	 * term's postings once written, the terms before the trigrams), so
+	 * that its own arrays (the order, the trigrams' turned-around window)
+	 * take the place of what the writer held rather than adding to it. */
+	free(w->table);
+	w->table = NULL;
+	w->table_mask = 0;
 	sortkey *order = malloc((size_t)(w->nterms ? w->nterms : 1) * sizeof *order);
 	if (!order)
 		return w_set(w, XIHU_ENOMEM, "segment: out of memory");
@@ -662,6 +673,12 @@ int seg_writer_finish(seg_writer *w, seg_info *out, xihu_err *err)
 		write_term(w, &w->terms[order[i].idx], &pos, &pos_cap);
 	free(order);
 	free(pos);
+	for (uint32_t i = 0; i < w->nterms; i++)
+		free(w->terms[i].buf); /* left by an error */
+	free(w->terms);
+	w->terms = NULL;
+	w->nterms = w->terms_cap = 0;
+	xbuf_free(&w->keys);
 	if (w->rc)
 		return w->rc;
 	if (!seg_out_rc(w->out)) {
