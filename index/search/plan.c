@@ -57,6 +57,8 @@ static it *build_prefix(qctx *c, const qnode *q, const fieldset *fs)
 		const char *term;
 		uint32_t len;
 		seg_term st;
+		if (score_df_prefill(c, fields[f], q->terms[0], (uint32_t)strlen(q->terms[0])))
+			return NULL;
 		int r = seg_prefix_init(&ti, c->s, fields[f], q->terms[0],
 		                        (uint32_t)strlen(q->terms[0]), c->err);
 		while (r == 0 && (r = seg_prefix_next(&ti, &term, &len, &st, c->err)) > 0) {

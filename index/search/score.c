@@ -87,10 +87,9 @@ void score_free(qctx *c)
 	free(c->dfs);
 }
 
-int score_df(qctx *c, uint32_t field, const char *term, uint32_t len, uint64_t *df, const seg_term **here)
+/* Room in the df table for one more slot; 0 or the error (c->rc). */
+static int df_room(qctx *c)
 {
-	*df = 0;
-	*here = NULL;
 	if (c->ndfs * 2 >= c->capdfs) {
 		size_t cap = c->capdfs ? c->capdfs * 2 : 64;
 		struct df_slot *t = calloc(cap, sizeof *t);
@@ -104,40 +103,152 @@ int score_df(qctx *c, uint32_t field, const char *term, uint32_t len, uint64_t *
 		c->dfs = t;
 		c->capdfs = cap;
 	}
+	return 0;
+}
+
+#define DF_PREFILLED 0x80000000u /* score_df_prefill's marks: field | this */
+
+/* A new slot for term in field at *slot (empty), with room for every
+ * segment's entry, none found yet; 0 or the error (c->rc). */
+static int df_claim(qctx *c, struct df_slot *slot, uint32_t field, const char *term, uint32_t len)
+{
+	uint32_t nsegs = index_nsegs(c->ix);
+	seg_term *st = malloc(nsegs * (sizeof *st + 1) + 1);
+	char *copy = strndup(term, len);
+	if (!st || !copy) {
+		free(st);
+		free(copy);
+		return c->rc = xihu_err_set(c->err, XIHU_ENOMEM, "search: out of memory");
+	}
+	*slot = (struct df_slot){.term = copy, .field = field, .st = st, .found = (uint8_t *)(st + nsegs)};
+	memset(slot->found, 0, nsegs);
+	c->ndfs++;
+	return 0;
+}
+
+/*
+ * Every term of field that starts with prefix, in every segment, into the
+ * df table at once: the segments' dictionaries are walked side by side in
+ * key order, so each expansion's entries and df come from one sequential
+ * pass instead of a lookup per expansion per segment (cons* at 8x the
+ * Linux tree: 1,800 expansions, 2 segments).  A term already in the table
+ * is left as it is; a walk stopped by the expansion limit leaves only
+ * whole entries (plan.c then reports the limit).  0 or the error (c->rc).
+ */
+int score_df_prefill(qctx *c, uint32_t field, const char *prefix, uint32_t plen)
+{
+	/* once a query: a mark under the prefix, in a field no term has */
+	if (df_room(c))
+		return c->rc;
+	struct df_slot *mark = df_find(c->dfs, c->capdfs, field | DF_PREFILLED, prefix, plen);
+	if (mark->term)
+		return 0;
+	if (df_claim(c, mark, field | DF_PREFILLED, prefix, plen))
+		return c->rc;
+	uint32_t nsegs = index_nsegs(c->ix), live = 0;
+	seg_term_iter *walk = malloc(nsegs * sizeof *walk);
+	seg_term *cur = malloc(nsegs * sizeof *cur);
+	const char **term = malloc(nsegs * sizeof *term);
+	uint32_t *len = malloc(nsegs * sizeof *len);
+	uint8_t *on = calloc(nsegs, 1);
+	if (!walk || !cur || !term || !len || !on) {
+		c->rc = xihu_err_set(c->err, XIHU_ENOMEM, "search: out of memory");
+		goto out;
+	}
+	/* on[i]: segment i's walk is on term[i] */
+	for (uint32_t i = 0; i < nsegs; i++) {
+		const seg *s = index_seg(c->ix, i);
+		if (field >= seg_nfields(s) || !seg_field_total(s, field))
+			continue;
+		int r = seg_prefix_init(&walk[i], s, field, prefix, plen, c->err);
+		if (r) {
+			c->rc = r;
+			goto out;
+		}
+		if ((r = seg_prefix_next(&walk[i], &term[i], &len[i], &cur[i], c->err)) < 0) {
+			c->rc = -r;
+			goto out;
+		}
+		on[i] = r > 0;
+		live += on[i];
+	}
+	for (uint32_t n = 0; live && !c->rc; n++) {
+		if (n >= c->lim->max_prefix_expansions || ((n & 63) == 63 && stop_now(c)))
+			break;
+		/* the least term any walk is on */
+		int lo = -1;
+		for (uint32_t i = 0; i < nsegs; i++) {
+			if (!on[i])
+				continue;
+			if (lo < 0) {
+				lo = (int)i;
+				continue;
+			}
+			uint32_t m = len[i] < len[lo] ? len[i] : len[lo];
+			int d = memcmp(term[i], term[lo], m);
+			if (d < 0 || (d == 0 && len[i] < len[lo]))
+				lo = (int)i;
+		}
+		const char *t = term[lo];
+		uint32_t tl = len[lo];
+		if (df_room(c))
+			break;
+		struct df_slot *slot = df_find(c->dfs, c->capdfs, field, t, tl);
+		bool fill = !slot->term;
+		if (fill && df_claim(c, slot, field, t, tl))
+			break;
+		/* every walk on this term: its entry, then a step */
+		for (uint32_t i = 0; i < nsegs; i++) {
+			if (!on[i] || len[i] != tl || memcmp(term[i], slot->term, tl))
+				continue;
+			if (fill) {
+				slot->found[i] = 1;
+				slot->st[i] = cur[i];
+				slot->df += cur[i].df;
+			}
+			int r = seg_prefix_next(&walk[i], &term[i], &len[i], &cur[i], c->err);
+			if (r < 0) {
+				c->rc = -r;
+				break;
+			}
+			if (r == 0) {
+				on[i] = 0;
+				live--;
+			}
+		}
+	}
+out:
+	free(walk);
+	free(cur);
+	free(term);
+	free(len);
+	free(on);
+	return c->rc;
+}
+
+int score_df(qctx *c, uint32_t field, const char *term, uint32_t len, uint64_t *df, const seg_term **here)
+{
+	*df = 0;
+	*here = NULL;
+	if (df_room(c))
+		return c->rc;
 	struct df_slot *slot = df_find(c->dfs, c->capdfs, field, term, len);
 	if (!slot->term) {
-		uint32_t nsegs = index_nsegs(c->ix);
-		seg_term *st = malloc(nsegs * (sizeof *st + 1) + 1);
-		char *copy = strndup(term, len);
-		if (!st || !copy) {
-			free(st);
-			free(copy);
-			return c->rc = xihu_err_set(c->err, XIHU_ENOMEM, "search: out of memory");
-		}
-		uint8_t *found = (uint8_t *)(st + nsegs);
-		uint64_t sum = 0;
-		for (uint32_t i = 0; i < nsegs; i++) {
+		/* on an error the query fails, with the slot as far as it got */
+		if (df_claim(c, slot, field, term, len))
+			return c->rc;
+		for (uint32_t i = 0; i < index_nsegs(c->ix); i++) {
 			const seg *s = index_seg(c->ix, i);
-			found[i] = 0;
 			if (field >= seg_nfields(s) || !seg_field_total(s, field))
 				continue;
-			int r = seg_lookup(s, field, term, len, &st[i], c->err);
-			if (r < 0) {
-				free(st);
-				free(copy);
+			int r = seg_lookup(s, field, term, len, &slot->st[i], c->err);
+			if (r < 0)
 				return c->rc = -r;
-			}
 			if (r > 0) {
-				found[i] = 1;
-				sum += st[i].df;
+				slot->found[i] = 1;
+				slot->df += slot->st[i].df;
 			}
 		}
-		slot->term = copy;
-		slot->field = field;
-		slot->df = sum;
-		slot->st = st;
-		slot->found = found;
-		c->ndfs++;
 	}
 	*df = slot->df;
 	if (slot->found[c->si])

@@ -85,6 +85,9 @@ void score_free(qctx *c);
 /* A term's df over every segment of the index, and its entry in the segment
  * being built for (*here, NULL where it is missing), cached per query. */
 int score_df(qctx *c, uint32_t field, const char *term, uint32_t len, uint64_t *df, const seg_term **here);
+/* Every term of field starting with prefix, in every segment, into the
+ * df table at once (a sequential walk); once a query per field and prefix. */
+int score_df_prefill(qctx *c, uint32_t field, const char *prefix, uint32_t plen);
 double score_idf(uint64_t ndocs, uint64_t df);
 /* BM25's tf part at its largest for a given tf: the field as short as can be. */
 double score_tf_bound(const qctx *c, uint32_t tf);

@@ -205,6 +205,41 @@ static void wide_ors_keep_their_top_k(void **state)
 	same_top("w1* w2", 10);
 }
 
+/* A prefix scores as the OR of its expansions spelled out: the same docs
+ * with the same scores, so the df of each expansion, gathered over every
+ * segment by one walk of the dictionaries (score.c, score_df_prefill), is
+ * the one a lookup of the word finds.  The corpus has two segments. */
+static xihu_index_results all_of(xihu_index *ix, const char *q);
+
+static void prefixes_score_as_their_words_spelled_out(void **state)
+{
+	(void)state;
+	const char *prefixes[] = {"w29", "w15", "w7", "w3"}; /* 11 words each: a query takes 64 */
+	for (size_t p = 0; p < sizeof prefixes / sizeof *prefixes; p++) {
+		char pq[16], w[16];
+		static char q[8192];
+		q[0] = 0;
+		for (unsigned i = 0; i < VOCAB; i++) {
+			word(i, w);
+			if (strncmp(w, prefixes[p], strlen(prefixes[p])))
+				continue;
+			if (q[0])
+				strcat(q, " OR ");
+			strcat(q, w);
+		}
+		snprintf(pq, sizeof pq, "%s*", prefixes[p]);
+		xihu_index_results a = all_of(c.ix, pq), b = all_of(c.ix, q);
+		assert_int_equal(a.total, b.total);
+		assert_int_equal(a.nhits, b.nhits);
+		for (uint32_t i = 0; i < a.nhits; i++)
+			if (strcmp(a.hits[i].doc, b.hits[i].doc) || a.hits[i].score != b.hits[i].score)
+				fail_msg("%s: hit %u: %s %.9f, spelled out %s %.9f", pq, i, a.hits[i].doc, a.hits[i].score,
+				         b.hits[i].doc, b.hits[i].score);
+		xihu_index_results_free(&a);
+		xihu_index_results_free(&b);
+	}
+}
+
 /* A segment far longer than collect_taat.c's window of 32,768 docs (a JSON
  * Lines file of 80,000 short records, one segment): prefixes and wide ORs,
  * summed a window at a time, must keep the exhaustive top k and total,
@@ -448,6 +483,7 @@ int main(void)
 		cmocka_unit_test(phrases_keep_their_top_k),
 		cmocka_unit_test(and_queries_keep_their_top_k),
 		cmocka_unit_test(wide_ors_keep_their_top_k),
+		cmocka_unit_test(prefixes_score_as_their_words_spelled_out),
 		cmocka_unit_test(wide_ors_across_windows_keep_their_top_k),
 		cmocka_unit_test(other_bm25_parameters_keep_their_top_k),
 		cmocka_unit_test(pair_terms_answer_as_positions_do),
