@@ -166,6 +166,13 @@ def report(res):
             ratio = sb[i] / s1[i]
             target(f"query {what} at {big}x <= {bar} x 1x", f"{ratio:.2f} x ({fmt(sb[i])} / {fmt(s1[i])} us)",
                    ratio <= bar)
+    km = meta.get("kill_merge")
+    if km:
+        lines = [l for l in open(os.path.join(res, "kill-merge.txt")) if "] " in l]
+        said = "; ".join(l.split("] ", 1)[1].strip() for l in lines
+                         if any(k in l for k in ("killed;", "MANIFEST", "the same", "gives the same", "otherwise", "differ")))
+        target(f"xihu-index --merge at {big}x killed mid-merge: --check passes, the last commit's answers",
+               said.replace("|", "/") or km, km == "ok")
     d = dmem[big]
     if "RssAnon" in d:
         anon = int(d["RssAnon"].split()[0]) / 1024
