@@ -51,6 +51,7 @@ static it *build_prefix(qctx *c, const qnode *q, const fieldset *fs)
 {
 	it *n = it_new(c, IT_OR);
 	uint32_t expansions = 0;
+	uint64_t work = 0; /* the expansions' postings so far */
 	const uint32_t *fields = fs->f;
 	for (size_t f = 0; n && f < fs->n; f++) {
 		seg_term_iter ti;
@@ -70,6 +71,14 @@ static it *build_prefix(qctx *c, const qnode *q, const fieldset *fs)
 				                     "query column %u: %s* matches more than %u terms (the prefix limit)",
 				                     q->column, q->terms[0], c->lim->max_prefix_expansions);
 				c->err->column = q->column;
+				return NULL;
+			}
+			/* refused as soon as it is too big, not once every leaf is made
+			 * (xihud runs a query on its loop thread under a max_cost and
+			 * hands a refused one to a worker, which plans it again) */
+			work += st.df;
+			if (c->max_cost && work > c->max_cost) {
+				c->rc = xihu_err_set(c->err, XIHU_ETIMEOUT, "search: more work than max_cost allows");
 				return NULL;
 			}
 			char buf[XIHU_MAX_TERM + 1];
@@ -214,6 +223,7 @@ static it *build(qctx *c, const qnode *q)
 
 it *plan_segment(qctx *c, const qnode *q, uint64_t max_cost, bool exact_total)
 {
+	c->max_cost = max_cost;
 	it *root = build(c, q);
 	if (root && max_cost && it_work(root) > max_cost) {
 		c->rc = xihu_err_set(c->err, XIHU_ETIMEOUT, "search: more work than max_cost allows");

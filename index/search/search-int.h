@@ -52,6 +52,9 @@ typedef struct qctx {
 	uint64_t deadline_ns;
 	const _Atomic bool *cancel;
 	uint32_t ticks;
+	/* the segment's plan may read at most this many postings (0: no
+	 * limit): plan_segment's, which a prefix's expansion checks as it goes */
+	uint64_t max_cost;
 } qctx;
 
 /* ==== stop.c: stopping early ============================================== */

@@ -240,6 +240,27 @@ static void prefixes_score_as_their_words_spelled_out(void **state)
 	}
 }
 
+/* max_cost (xihud's loop thread sets it) refuses a prefix whose
+ * expansions hold more postings, with XIHU_ETIMEOUT, and answers one
+ * within it as without. */
+static void max_cost_refuses_a_big_prefix(void **state)
+{
+	(void)state;
+	xihu_index_results r, all;
+	xihu_err err = {0};
+	xihu_index_search_opts o = {.limit = 10, .max_cost = 200};
+	assert_int_equal(xihu_index_search(c.ix, "w*", 2, &o, &r, &err), XIHU_ETIMEOUT);
+	assert_int_equal(r.nhits, 0);
+	o.max_cost = 1000000;
+	assert_int_equal(xihu_index_search(c.ix, "w29*", 4, &o, &r, &err), XIHU_OK);
+	all = all_of(c.ix, "w29*");
+	assert_true(r.nhits > 0);
+	for (uint32_t i = 0; i < r.nhits; i++)
+		assert_string_equal(r.hits[i].doc, all.hits[i].doc);
+	xihu_index_results_free(&r);
+	xihu_index_results_free(&all);
+}
+
 /* A segment far longer than collect_taat.c's window of 32,768 docs (a JSON
  * Lines file of 80,000 short records, one segment): prefixes and wide ORs,
  * summed a window at a time, must keep the exhaustive top k and total,
@@ -484,6 +505,7 @@ int main(void)
 		cmocka_unit_test(and_queries_keep_their_top_k),
 		cmocka_unit_test(wide_ors_keep_their_top_k),
 		cmocka_unit_test(prefixes_score_as_their_words_spelled_out),
+		cmocka_unit_test(max_cost_refuses_a_big_prefix),
 		cmocka_unit_test(wide_ors_across_windows_keep_their_top_k),
 		cmocka_unit_test(other_bm25_parameters_keep_their_top_k),
 		cmocka_unit_test(pair_terms_answer_as_positions_do),
