@@ -43,7 +43,10 @@
  * (most trigrams of a segment are in one or two of its docs, and those
  * cost 40 bytes and more each in a table).  A window's chunks start at 256
  * bytes and grow with it to 64 KiB, a bigger record getting a chunk of its
- * own; gram_acc_write holds 12 bytes a posting of the largest window.
+ * own; gram_acc_write holds 12 bytes a posting of the largest window, or
+ * of gram_acc_turn_room postings (12 MiB) when that window has more: it is
+ * then turned around in passes, each over its whole log, taking the next
+ * b1s whose postings fit (the bytes written are the same).
  *
  * Invariants: docs come in order, ids ascending, so each window's records
  * too; the chunks are counted in gram_acc_mem (the writer's flush budget).
@@ -393,32 +396,51 @@ static inline uint32_t take_head(const uint8_t **p, uint32_t *id)
 	return take_small(p) + 1;
 }
 
+static void write_pass(const window *w, const uint32_t *cnt, uint32_t base, uint32_t lo, uint32_t hi,
+                       uint64_t *pairs, uint32_t *ids, seg_out *o);
+
 /* Window w's trigrams (base | key), ascending, each with its ids to
  * seg_out_gram: its postings as (b0 << 32 | id) into pairs by b1 (cnt:
  * how many each b1 has), then each b1's slice's ids into ids by b0 (both
  * counting sorts, stable: ids stay ascending).  pairs and ids have room
- * for w->n. */
+ * for `room` postings: a window with more is turned around in passes over
+ * its log, each taking the next b1s whose postings fit (or one b1). */
 static void write_window(window *w, const uint32_t *cnt, uint32_t base, uint64_t *pairs, uint32_t *ids,
-                         seg_out *o)
+                         uint64_t room, seg_out *o)
+{
+	w->tail->used = (uint32_t)(w->at - w->tail->p);
+	for (uint32_t lo = 0, hi; lo < 256; lo = hi) {
+		uint64_t n = 0;
+		for (hi = lo; hi < 256 && (hi == lo || n + cnt[hi] <= room); hi++)
+			n += cnt[hi];
+		if (n > 0)
+			write_pass(w, cnt, base, lo, hi, pairs, ids, o);
+	}
+}
+
+/* One pass of write_window: the trigrams of w whose b1 is in [lo, hi). */
+static void write_pass(const window *w, const uint32_t *cnt, uint32_t base, uint32_t lo, uint32_t hi,
+                       uint64_t *pairs, uint32_t *ids, seg_out *o)
 {
 	uint32_t at[257], pos[256], id = UINT32_MAX;
-	at[0] = 0;
-	for (uint32_t k = 0; k < 256; k++) {
+	at[lo] = 0;
+	for (uint32_t k = lo; k < hi; k++) {
 		pos[k] = at[k];
 		at[k + 1] = at[k] + cnt[k];
 	}
-	w->tail->used = (uint32_t)(w->at - w->tail->p);
 	for (const chunk *c = w->head; c; c = c->next) {
 		const uint8_t *p = c->p, *end = c->p + c->used;
 		while (p < end) {
 			uint32_t n = take_head(&p, &id);
 			for (uint32_t i = 0, k = 0; i < n; i++, k++) {
 				k += take_small(&p);
-				pairs[pos[k >> 8]++] = (uint64_t)(k & 255) << 32 | id;
+				uint32_t b1 = k >> 8;
+				if (b1 >= lo && b1 < hi)
+					pairs[pos[b1]++] = (uint64_t)(k & 255) << 32 | id;
 			}
 		}
 	}
-	for (uint32_t b1 = 0; b1 < 256; b1++) {
+	for (uint32_t b1 = lo; b1 < hi; b1++) {
 		uint32_t s = at[b1], e = at[b1 + 1], c0[257] = {0}, p0[256];
 		if (s == e)
 			continue;
@@ -436,17 +458,26 @@ static void write_window(window *w, const uint32_t *cnt, uint32_t base, uint64_t
 	}
 }
 
+size_t gram_acc_turn_room = 1u << 20;
+
 int gram_acc_write(gram_acc *a, seg_out *o)
 {
-	uint64_t most = 0;
-	for (size_t w = 0; w < NWIN; w++)
+	/* room for the largest window's postings, but at most
+	 * gram_acc_turn_room, and at least the largest b1's */
+	uint64_t most = 0, one = 0;
+	for (size_t w = 0; w < NWIN; w++) {
 		most = a->win[w].n > most ? a->win[w].n : most;
-	uint64_t *pairs = malloc((most ? most : 1) * sizeof *pairs);
-	uint32_t *ids = malloc((most ? most : 1) * sizeof *ids);
+		for (size_t b1 = 0; b1 < 256 && a->win[w].n; b1++)
+			one = a->kcnt[256 * w + b1] > one ? a->kcnt[256 * w + b1] : one;
+	}
+	uint64_t room = most < gram_acc_turn_room ? most : gram_acc_turn_room;
+	room = room > one ? room : one;
+	uint64_t *pairs = malloc((room ? room : 1) * sizeof *pairs);
+	uint32_t *ids = malloc((room ? room : 1) * sizeof *ids);
 	int rc = pairs && ids ? XIHU_OK : XIHU_ENOMEM;
 	for (uint32_t w = 0; w < NWIN && !rc && !seg_out_grams_rc(o); w++)
 		if (a->win[w].n)
-			write_window(&a->win[w], a->kcnt + 256 * w, w << WINDOW_BITS, pairs, ids, o);
+			write_window(&a->win[w], a->kcnt + 256 * w, w << WINDOW_BITS, pairs, ids, room, o);
 	free(pairs);
 	free(ids);
 	free_log(a);

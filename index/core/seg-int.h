@@ -203,5 +203,8 @@ size_t gram_acc_mem(const gram_acc *a);
 /* Hands every trigram, ascending, with its docs to seg_out_gram; 0 or an
  * error code (seg_out's, or XIHU_ENOMEM with no message set). */
 int gram_acc_write(gram_acc *a, seg_out *o);
+/* The most postings gram_acc_write turns around at once (1 Mi, 12 MiB);
+ * tests make it tiny. */
+extern size_t gram_acc_turn_room;
 
 #endif

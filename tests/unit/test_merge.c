@@ -324,7 +324,8 @@ static void no_tmp_files(fx *f)
  * of a window in RAM and a temporary file: with a window of 5 bytes every
  * table goes through its file, in pieces that cut its entries, and the
  * six files must come out byte for byte as with all of it in RAM, from the
- * writer and from a merge. */
+ * writer and from a merge.  The writer turns its trigrams around in passes
+ * of 300 postings too (gram_acc_turn_room). */
 static void test_spooled_tables_equal(void **state)
 {
 	fx *f = *state;
@@ -338,9 +339,12 @@ static void test_spooled_tables_equal(void **state)
 	seg *in[2] = {open_seg(f, 1, 0), open_seg(f, 2, 0)};
 	merge_ok(f, (const seg *const *)in, 2, 10);
 	seg_out_spool_window = 5;
+	size_t room = gram_acc_turn_room;
+	gram_acc_turn_room = 300; /* and the writer's trigrams turned around in passes */
 	write_docs(f, 11, 3, docs, 0, n, NULL);
 	merge_ok(f, (const seg *const *)in, 2, 12);
 	seg_out_spool_window = window;
+	gram_acc_turn_room = room;
 	with_raw = false;
 	for (size_t k = 0; k < sizeof all_exts / sizeof *all_exts; k++) {
 		if (!same_file(f, 9, 11, all_exts[k]))
