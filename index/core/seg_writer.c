@@ -87,7 +87,7 @@ struct seg_writer {
 	slot *table;
 	uint32_t table_mask;
 	xbuf keys;
-	size_t post_mem; /* sum of term buffer capacities */
+	size_t post_mem; /* sum of term buffer capacities, each + BUF_OVERHEAD */
 	uint32_t *touched;
 	uint32_t ntouched, touched_cap;
 
@@ -330,6 +330,11 @@ static wterm *term_find(seg_writer *w, const uint8_t *key, uint32_t klen, uint64
 	return &w->terms[w->nterms - 1];
 }
 
+/* What malloc adds to each term buffer (glibc: an 8-byte header, the
+ * size rounded up to 16): most terms hold a buffer of 16 bytes, so a
+ * million of them take 16 MB more than their capacities say. */
+#define BUF_OVERHEAD 16
+
 /* Room for `extra` more bytes in a term's posting buffer. */
 static inline bool tbuf_room(seg_writer *w, wterm *t, uint32_t extra)
 {
@@ -347,7 +352,7 @@ static inline bool tbuf_room(seg_writer *w, wterm *t, uint32_t extra)
 		w_set(w, XIHU_ENOMEM, "segment: out of memory");
 		return false;
 	}
-	w->post_mem += (size_t)(ncap - t->cap);
+	w->post_mem += (size_t)(ncap - t->cap) + (t->cap ? 0 : BUF_OVERHEAD);
 	t->buf = nb;
 	t->cap = (uint32_t)ncap;
 	return true;
@@ -625,7 +630,7 @@ static void write_term(seg_writer *w, wterm *t, uint32_t **pos, uint32_t *pos_ca
 		prev = doc;
 	}
 	seg_out_term_end(w->out);
-	w->post_mem -= t->cap;
+	w->post_mem -= t->cap + (t->cap ? BUF_OVERHEAD : 0);
 	free(t->buf);
 	t->buf = NULL;
 	t->len = t->cap = 0;
