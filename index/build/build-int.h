@@ -95,9 +95,11 @@ bool build_cancelled(const build *b);
  * temporaries. */
 void remove_garbage(const char *dir, const manifest *m);
 /* Gives the free pages of every malloc arena back to the system, which
- * glibc otherwise keeps in RSS: called when a segment writer, the
- * pipeline or a merge has freed its RAM, so the next one's is not added on
- * top of it (issue 15: the build keeps --ram-mb). */
+ * glibc otherwise keeps in RSS: called when the pipeline's writers or a
+ * merge have freed their RAM, so the next merge's is not added on top of
+ * it (issue 15: the build keeps --ram-mb).  Not after each writer: the
+ * next one would fault the pages in again (1.5 s of system time in a 20 s
+ * build of the Linux tree), for 40 MB less peak at 8x. */
 void heap_give_back(void);
 /* The bytes of the index files in dir. */
 uint64_t dir_bytes(const char *dir);

@@ -690,6 +690,7 @@ static int read_documents(build *b)
 		rc = feed(b, b->roots, b->nroots);
 	if (!rc)
 		rc = pipeline_finish(b->pipe, &b->newsegs, &b->nnewsegs, b->err);
+	heap_give_back(); /* the writers' RAM, before the merges */
 	if (rc)
 		return rc;
 	pipeline_get_counts(b->pipe, &b->pc);

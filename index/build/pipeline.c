@@ -406,7 +406,6 @@ static int finish_segment(worker *wk)
 	ds->item = wk->w_item;
 	int rc = seg_writer_finish(w, &ds->info, &wk->err);
 	seg_writer_free(w);
-	heap_give_back();
 	if (rc)
 		return rc;
 	wk->nsegs++;
