@@ -65,27 +65,6 @@ static double kid_bound(const qctx *c, it *n, uint32_t d)
 	       SCORE_QUANTUM;
 }
 
-/* A looser bound of kid n's score at the doc it is on, from its postings
- * alone: the tf (a phrase's smallest) and the shortest field of the
- * current blocks, so the doc's own field length is not read (a cache miss
- * in the doc table for most candidates, which this already rules out). */
-static double kid_quick_bound(const qctx *c, const it *n)
-{
-	if (n->kind != IT_TERM && n->kind != IT_PHRASE)
-		return n->maxs;
-	const it_leaf *l = &n->leaf;
-	uint32_t tf = UINT32_MAX, dl = 0;
-	if (n->kind == IT_PHRASE && (!l->lazy || l->confirmed))
-		tf = l->phrase_tf;
-	for (uint32_t i = 0; i < l->nterms; i++) {
-		if (postings_freq(&l->pp[i]) < tf)
-			tf = postings_freq(&l->pp[i]);
-		if (l->pp[i].blk_min_dl > dl)
-			dl = l->pp[i].blk_min_dl;
-	}
-	return l->weight * score_tf_norm(c, tf, dl, c->avglen[l->field]) * BOUND_SLACK + SCORE_QUANTUM;
-}
-
 /* Whether kid n (on d) really matches d, confirming a lazy phrase; its score in *score. */
 static bool kid_score(const qctx *c, it *n, uint32_t d, double *score)
 {
@@ -179,7 +158,7 @@ static void score_candidate(qctx *c, maxscore *m, uint32_t d, topk *t, xihu_inde
 	double quick = ne ? ub[ne - 1] : 0;
 	for (uint32_t i = ne; i < n; i++)
 		if (k[i]->doc == d)
-			quick += kid_quick_bound(c, k[i]);
+			quick += it_quick_bound(c, k[i], d);
 	if (quick <= theta) {
 		out->total_exact = false;
 		return;

@@ -392,6 +392,38 @@ double it_block_bound(const qctx *c, it *n, uint32_t d, uint32_t *upto)
 	return 0;
 }
 
+double it_quick_bound(const qctx *c, const it *n, uint32_t d)
+{
+	double sum = 0;
+	switch (n->kind) {
+	case IT_EMPTY:
+	case IT_FILTER:
+		return 0;
+	case IT_TERM:
+	case IT_PHRASE: {
+		const it_leaf *l = &n->leaf;
+		uint32_t tf = UINT32_MAX, dl = 0;
+		if (n->kind == IT_PHRASE && (!l->lazy || l->confirmed))
+			tf = l->phrase_tf;
+		for (uint32_t i = 0; i < l->nterms; i++) {
+			if (postings_freq(&l->pp[i]) < tf)
+				tf = postings_freq(&l->pp[i]);
+			if (l->pp[i].blk_min_dl > dl)
+				dl = l->pp[i].blk_min_dl;
+		}
+		return l->weight * score_tf_norm(c, tf, dl, c->avglen[l->field]) * BOUND_SLACK + SCORE_QUANTUM;
+	}
+	case IT_AND:
+		return n->maxs;
+	case IT_OR:
+		for (uint32_t i = 0; i < n->op.nkids; i++)
+			if (n->op.kids[i]->doc == d)
+				sum += it_quick_bound(c, n->op.kids[i], d);
+		return sum;
+	}
+	return n->maxs;
+}
+
 double it_score(const qctx *c, const seg *s, it *n, uint32_t doc)
 {
 	double sum = 0;

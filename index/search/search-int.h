@@ -236,6 +236,11 @@ uint32_t it_advance(it *n, uint32_t target);
  */
 double it_block_bound(const qctx *c, it *n, uint32_t d, uint32_t *upto);
 /* Score of the doc n is positioned on (the caller checked n->doc == doc). */
+/* A looser bound of n's score at d, the doc it is on, from its postings
+ * alone: the tf (a phrase's smallest) and the shortest field of the
+ * current blocks, so the doc's own field length is not read (a cache miss
+ * in the doc table); an AND's is its maxs. */
+double it_quick_bound(const qctx *c, const it *n, uint32_t d);
 double it_score(const qctx *c, const seg *s, it *n, uint32_t doc);
 /* Corruption met by any postings iterator of the tree. */
 int it_error(const it *n);
