@@ -265,13 +265,12 @@ def main():
 
 
 def kept_sections(old):
-    """The sections other benchmarks keep in the same file (bench/grep-parity's),
-    each between <!-- NAME:begin --> and <!-- NAME:end -->: carried over as they
-    were, after this report."""
-    out = []
-    for m in re.finditer(r"<!-- ([\w-]+):begin -->.*?<!-- \1:end -->\n?", old, re.S):
-        out.append("\n" + m.group(0).rstrip("\n") + "\n")
-    return "".join(out)
+    """What other benchmarks and people keep in the same file after this
+    report: everything from the first <!-- NAME:begin --> marker on (the
+    marked sections of bench/grep-parity and bench/scale, and the prose
+    between and after them), carried over as it was."""
+    m = re.search(r"<!-- [\w-]+:begin -->", old)
+    return "\n" + old[m.start():] if m else ""
 
 
 if __name__ == "__main__":
