@@ -253,7 +253,9 @@ typedef struct xihu_index_search_opts {
 	const _Atomic bool *cancel;
 	/* Nonzero: a plan that may read more postings than this in a segment
 	 * (its lists' documents, summed over every word of the query) stops
-	 * with XIHU_ETIMEOUT before any is scored: the caller runs it elsewhere. */
+	 * with XIHU_ETIMEOUT before any is scored: the caller runs it elsewhere.
+	 * A lone word (without exact_total) is never refused: its pruned top k
+	 * reads a small part of its lists; deadline_ns bounds it instead. */
 	uint64_t max_cost;
 } xihu_index_search_opts;
 

@@ -242,7 +242,7 @@ static void prefixes_score_as_their_words_spelled_out(void **state)
 
 /* max_cost (xihud's loop thread sets it) refuses a prefix whose
  * expansions hold more postings, with XIHU_ETIMEOUT, and answers one
- * within it as without. */
+ * within it as without; a lone word it never refuses. */
 static void max_cost_refuses_a_big_prefix(void **state)
 {
 	(void)state;
@@ -259,6 +259,16 @@ static void max_cost_refuses_a_big_prefix(void **state)
 		assert_string_equal(r.hits[i].doc, all.hits[i].doc);
 	xihu_index_results_free(&r);
 	xihu_index_results_free(&all);
+	/* a lone word is not refused, however long its lists; two are */
+	o.max_cost = 1;
+	assert_int_equal(xihu_index_search(c.ix, "w1", 2, &o, &r, &err), XIHU_OK);
+	all = all_of(c.ix, "w1");
+	assert_true(r.nhits > 0);
+	for (uint32_t i = 0; i < r.nhits; i++)
+		assert_string_equal(r.hits[i].doc, all.hits[i].doc);
+	xihu_index_results_free(&r);
+	xihu_index_results_free(&all);
+	assert_int_equal(xihu_index_search(c.ix, "w1 w2", 5, &o, &r, &err), XIHU_ETIMEOUT);
 }
 
 /* A segment far longer than collect_taat.c's window of 32,768 docs (a JSON
