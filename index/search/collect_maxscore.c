@@ -14,8 +14,8 @@
  * candidate whose bound can rank.
  *
  * Invariants: a doc skipped or not probed cannot rank; a hit's score is
- * summed in the kids' order before sorting, as it_score sums them, so it
- * does not depend on which kids were essential.  Docs seen only in
+ * its kids' sum in any order (leaf scores are multiples of SCORE_QUANTUM),
+ * so it equals it_score's whichever kids were essential.  Docs seen only in
  * non-essential kids are not counted, so total becomes a lower bound once
  * any kid turns non-essential.  Fits any OR (plan.c puts a lone word or
  * phrase in one); chosen by search.c unless exact_total or TAAT fits.
@@ -30,8 +30,6 @@ typedef struct maxscore {
 	uint32_t n;    /* how many */
 	uint32_t ne;   /* k[0..ne) are non-essential */
 	double *ub;    /* ub[i] = sum of maxs of k[0..i] */
-	double *part;  /* each kid's part of the current score */
-	double *byord; /* the parts in the kids' first order */
 	double theta;  /* the score to beat (topk_threshold) */
 	/* the last block bound, bb_val over [.., bb_upto] with bb_ne non-essential kids */
 	double bb_val;
@@ -57,11 +55,8 @@ static double kid_bound(const qctx *c, it *n, uint32_t d)
 	if (n->kind != IT_PHRASE || !n->leaf.lazy || n->leaf.confirmed)
 		return it_score(c, c->s, n, d);
 	const it_leaf *l = &n->leaf;
-	uint32_t tf = UINT32_MAX;
-	for (uint32_t i = 0; i < l->nterms; i++)
-		if (postings_freq(&l->pp[i]) < tf)
-			tf = postings_freq(&l->pp[i]);
-	return l->weight * score_tf_norm(c, tf, seg_doc_field_len(c->s, d, l->field), c->avglen[l->field]) +
+	return l->weight * score_tf_norm(c, it_leaf_tf_bound(n), seg_doc_field_len(c->s, d, l->field),
+	                                 c->avglen[l->field]) +
 	       SCORE_QUANTUM;
 }
 
@@ -85,15 +80,13 @@ static bool maxscore_init(qctx *c, it *root, const topk *t, maxscore *m, xihu_in
 {
 	uint32_t n = root->op.nkids;
 	it **k = root->op.kids;
-	for (uint32_t i = 0; i < n; i++)
-		k[i]->ord = i;
 	qsort(k, n, sizeof *k, cmp_maxs);
-	double *ub = malloc(3 * n * sizeof *ub);
+	double *ub = malloc(n * sizeof *ub);
 	if (!ub) {
 		c->rc = xihu_err_set(c->err, XIHU_ENOMEM, "search: out of memory");
 		return false;
 	}
-	*m = (maxscore){.k = k, .n = n, .ub = ub, .part = ub + n, .byord = ub + 2 * n, .bb_ne = UINT32_MAX};
+	*m = (maxscore){.k = k, .n = n, .ub = ub, .bb_ne = UINT32_MAX};
 	for (uint32_t i = 0; i < n; i++)
 		ub[i] = k[i]->maxs + (i ? ub[i - 1] : 0);
 	m->theta = topk_threshold(t);
@@ -151,7 +144,7 @@ static void score_candidate(qctx *c, maxscore *m, uint32_t d, topk *t, xihu_inde
 {
 	it **k = m->k;
 	uint32_t n = m->n, ne = m->ne;
-	double *ub = m->ub, *part = m->part, theta = m->theta;
+	double *ub = m->ub, theta = m->theta;
 	/* first bounds: the doc's field length is read only when the
 	 * postings alone do not rule it out, a lazy phrase's positions only
 	 * when the doc could still enter the top k */
@@ -164,8 +157,6 @@ static void score_candidate(qctx *c, maxscore *m, uint32_t d, topk *t, xihu_inde
 		return;
 	}
 	double bound = 0;
-	for (uint32_t i = 0; i < n; i++)
-		part[i] = 0;
 	for (uint32_t i = ne; i < n; i++)
 		if (k[i]->doc == d)
 			bound += kid_bound(c, k[i], d);
@@ -173,13 +164,13 @@ static void score_candidate(qctx *c, maxscore *m, uint32_t d, topk *t, xihu_inde
 		out->total_exact = false; /* not known whether it matches */
 		return;
 	}
-	/* parts are summed in kid order at the end, so a score does
-	 * not depend on which kids were essential when computed */
-	double score = 0;
+	/* leaf scores are multiples of SCORE_QUANTUM: the sum is the same
+	 * in this order as in it_score's */
+	double score = 0, part;
 	bool matched = false, in = true;
 	for (uint32_t i = ne; i < n; i++)
-		if (k[i]->doc == d && kid_score(c, k[i], d, &part[i])) {
-			score += part[i];
+		if (k[i]->doc == d && kid_score(c, k[i], d, &part)) {
+			score += part;
 			matched = true;
 		}
 	for (uint32_t i = ne; matched && i-- > 0;) {
@@ -187,19 +178,13 @@ static void score_candidate(qctx *c, maxscore *m, uint32_t d, topk *t, xihu_inde
 			in = false;
 			break;
 		}
-		if (it_advance(k[i], d) == d && kid_score(c, k[i], d, &part[i]))
-			score += part[i];
+		if (it_advance(k[i], d) == d && kid_score(c, k[i], d, &part))
+			score += part;
 	}
 	if (matched)
 		out->total++;
 	if (!matched || !in)
 		return;
-	/* in the kids' order before sorting, as it_score sums */
-	score = 0;
-	for (uint32_t i = 0; i < n; i++)
-		m->byord[k[i]->ord] = part[i];
-	for (uint32_t i = 0; i < n; i++)
-		score += m->byord[i];
 	if (score > theta) {
 		topk_push(t, (scored){score, c->si, d});
 		m->theta = topk_threshold(t);

@@ -91,14 +91,6 @@ static int cmp_density(const void *a, const void *b)
 	return dx > dy ? -1 : dx < dy;
 }
 
-/* Term n's score at d, the doc its postings are on. */
-static inline double term_score(const qctx *c, const it *n, uint32_t d)
-{
-	const it_leaf *l = &n->leaf;
-	return score_leaf(l->weight, score_tf_norm(c, postings_freq(&l->pp[0]),
-	                                           seg_doc_field_len(c->s, d, l->field), c->avglen[l->field]));
-}
-
 /* Adds the essential lists k[ne..n) over [base, end) into w; the window's
  * candidates, in doc order, into w->cand; returns how many. */
 static uint32_t add_essential(qctx *c, it **k, uint32_t ne, uint32_t n, uint32_t base, uint32_t end,
@@ -111,7 +103,7 @@ static uint32_t add_essential(qctx *c, it **k, uint32_t ne, uint32_t n, uint32_t
 		for (uint32_t d = p->doc; d < end; d = postings_next(p)) {
 			if (stopped(c))
 				break;
-			double sc = term_score(c, k[i], d);
+			double sc = it_score(c, c->s, k[i], d);
 			uint32_t x = d - base;
 			uint64_t bit = 1ull << (x & 63);
 			if (!(w->seen[x >> 6] & bit)) {
@@ -186,7 +178,7 @@ static void taat_collect(qctx *c, it *root, topk *t, xihu_index_results *out)
 				if (p->doc < d && postings_advance(p, d) != d)
 					continue;
 				if (p->doc == d)
-					w->acc[w->cand[j]] += term_score(c, k[i], d);
+					w->acc[w->cand[j]] += it_score(c, c->s, k[i], d);
 			}
 			if (stopped(c))
 				break;

@@ -392,6 +392,16 @@ double it_block_bound(const qctx *c, it *n, uint32_t d, uint32_t *upto)
 	return 0;
 }
 
+uint32_t it_leaf_tf_bound(const it *n)
+{
+	const it_leaf *l = &n->leaf;
+	uint32_t tf = n->kind == IT_PHRASE && (!l->lazy || l->confirmed) ? l->phrase_tf : UINT32_MAX;
+	for (uint32_t i = 0; i < l->nterms; i++)
+		if (postings_freq(&l->pp[i]) < tf)
+			tf = postings_freq(&l->pp[i]);
+	return tf;
+}
+
 double it_quick_bound(const qctx *c, const it *n, uint32_t d)
 {
 	double sum = 0;
@@ -402,16 +412,12 @@ double it_quick_bound(const qctx *c, const it *n, uint32_t d)
 	case IT_TERM:
 	case IT_PHRASE: {
 		const it_leaf *l = &n->leaf;
-		uint32_t tf = UINT32_MAX, dl = 0;
-		if (n->kind == IT_PHRASE && (!l->lazy || l->confirmed))
-			tf = l->phrase_tf;
-		for (uint32_t i = 0; i < l->nterms; i++) {
-			if (postings_freq(&l->pp[i]) < tf)
-				tf = postings_freq(&l->pp[i]);
+		uint32_t dl = 0; /* no shorter than any current block's shortest */
+		for (uint32_t i = 0; i < l->nterms; i++)
 			if (l->pp[i].blk_min_dl > dl)
 				dl = l->pp[i].blk_min_dl;
-		}
-		return l->weight * score_tf_norm(c, tf, dl, c->avglen[l->field]) * BOUND_SLACK + SCORE_QUANTUM;
+		return l->weight * score_tf_norm(c, it_leaf_tf_bound(n), dl, c->avglen[l->field]) * BOUND_SLACK +
+		       SCORE_QUANTUM;
 	}
 	case IT_AND:
 		return n->maxs;

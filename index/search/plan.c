@@ -53,15 +53,15 @@ static it *build_prefix(qctx *c, const qnode *q, const fieldset *fs)
 	uint32_t expansions = 0;
 	uint64_t work = 0; /* the expansions' postings so far */
 	const uint32_t *fields = fs->f;
+	const uint32_t plen = (uint32_t)strlen(q->terms[0]);
 	for (size_t f = 0; n && f < fs->n; f++) {
 		seg_term_iter ti;
 		const char *term;
 		uint32_t len;
 		seg_term st;
-		if (score_df_prefill(c, fields[f], q->terms[0], (uint32_t)strlen(q->terms[0])))
+		if (score_df_prefill(c, fields[f], q->terms[0], plen))
 			return NULL;
-		int r = seg_prefix_init(&ti, c->s, fields[f], q->terms[0],
-		                        (uint32_t)strlen(q->terms[0]), c->err);
+		int r = seg_prefix_init(&ti, c->s, fields[f], q->terms[0], plen, c->err);
 		while (r == 0 && (r = seg_prefix_next(&ti, &term, &len, &st, c->err)) > 0) {
 			r = 0;
 			if ((expansions & 63) == 63 && stop_now(c))

@@ -190,7 +190,6 @@ struct it {
 	uint32_t doc;
 	uint64_t cost; /* an upper bound of the docs it can match */
 	double maxs;   /* no doc scores more than this (MaxScore) */
-	uint32_t ord;  /* a kid's place in its OR before MaxScore sorts them */
 	union {
 		it_leaf leaf;
 		it_op op;
@@ -235,12 +234,16 @@ uint32_t it_advance(it *n, uint32_t target);
  * with d never decreasing.  A list with nothing at or after d adds nothing.
  */
 double it_block_bound(const qctx *c, it *n, uint32_t d, uint32_t *upto);
-/* Score of the doc n is positioned on (the caller checked n->doc == doc). */
 /* A looser bound of n's score at d, the doc it is on, from its postings
  * alone: the tf (a phrase's smallest) and the shortest field of the
  * current blocks, so the doc's own field length is not read (a cache miss
  * in the doc table); an AND's is its maxs. */
 double it_quick_bound(const qctx *c, const it *n, uint32_t d);
+/* The tf a leaf (on its doc) can score with: a term's, a confirmed
+ * phrase's count, else the smallest of its words' (a phrase occurs no more
+ * often than its rarest word). */
+uint32_t it_leaf_tf_bound(const it *n);
+/* Score of the doc n is positioned on (the caller checked n->doc == doc). */
 double it_score(const qctx *c, const seg *s, it *n, uint32_t doc);
 /* Corruption met by any postings iterator of the tree. */
 int it_error(const it *n);
