@@ -510,6 +510,17 @@ uint32_t postings_shallow(postings *p, uint32_t target);
 static inline uint32_t postings_freq(const postings *p) { return p->freqs[p->i]; }
 /* Positions of the current doc, ascending; returns the count, <0 corrupt. */
 int postings_positions(postings *p, const uint32_t **out);
+/* The current block's positions as stored (the chunk of its docs' first
+ * positions, then the chunks of the gaps), each chunk's header checked, not
+ * decoded: the merge copies them as they are.  p must be at the block's
+ * first doc; false (p->rc set) on bad bytes. */
+bool postings_block_positions(postings *p, const uint8_t **out, size_t *len);
+uint32_t postings_next_block(postings *p); /* the next block's first doc, or POSTINGS_END */
+/* At the first doc of a block of XIHU_BLOCK docs (p->docs, p->freqs). */
+static inline bool postings_whole_block(const postings *p)
+{
+	return p->doc != POSTINGS_END && p->i == 0 && p->n == XIHU_BLOCK;
+}
 void postings_free(postings *p);
 
 /* ==== manifest.c: the list of live segments, replaced atomically ========= */

@@ -87,7 +87,11 @@ static bool load_block(postings *p, uint32_t b)
 		corrupt(p, SEG_POST, p->skip + (size_t)b * SEG_SKIP_ENTRY, "skip entry points out of the positions");
 		return false;
 	}
-	uint32_t n = b + 1 == p->nblocks ? p->df - b * XIHU_BLOCK : XIHU_BLOCK;
+	uint32_t n = p->df;
+	if (p->skip) /* init checked every block's count: 1..XIHU_BLOCK */
+		n = (b + 1 < p->nblocks ? get_u32le(p->skip + (size_t)(b + 1) * SEG_SKIP_ENTRY + SEG_SKIP_FIRST)
+		                        : p->df) -
+		    get_u32le(p->skip + (size_t)b * SEG_SKIP_ENTRY + SEG_SKIP_FIRST);
 	const uint8_t *q = start;
 	uint64_t doc = (uint64_t)prev + 1; /* 0 when prev is "none" */
 	if (prev == UINT32_MAX)
@@ -175,9 +179,17 @@ int postings_reinit(postings *p, const seg *s, const seg_term *t, xihu_err *err)
 	}
 	p->df = t->df;
 	p->ndocs = s->ndocs;
-	p->nblocks = (t->df + XIHU_BLOCK - 1) / XIHU_BLOCK;
 	const uint8_t *base = pm->data + t->post_off;
 	p->end = base + t->post_len;
+	p->nblocks = 1;
+	if (t->df > XIHU_BLOCK) { /* more than one block: their count first */
+		uint64_t nb;
+		if (!get_varint(&base, p->end, &nb) || nb < (t->df + XIHU_BLOCK - 1) / XIHU_BLOCK || nb > t->df) {
+			corrupt(p, SEG_POST, pm->data + t->post_off, "bad block count");
+			return p->rc;
+		}
+		p->nblocks = (uint32_t)nb;
+	}
 	p->pos_base = qm->data + t->pos_off;
 	p->pos_end = qm->data + qm->len;
 	if (p->nblocks == 1) {
@@ -197,7 +209,7 @@ int postings_reinit(postings *p, const seg *s, const seg_term *t, xihu_err *err)
 		p->blocks = q + 4;
 	} else {
 		uint64_t skip_len = (uint64_t)p->nblocks * SEG_SKIP_ENTRY;
-		if (skip_len > t->post_len) {
+		if (skip_len > (uint64_t)(p->end - base)) {
 			corrupt(p, SEG_POST, base, "skip table truncated");
 			return p->rc;
 		}
@@ -215,6 +227,13 @@ int postings_reinit(postings *p, const seg *s, const seg_term *t, xihu_err *err)
 			}
 			if (last >= p->ndocs || (b > 0 && last <= get_u32le(e - SEG_SKIP_ENTRY + SEG_SKIP_LAST))) {
 				corrupt(p, SEG_POST, e, "skip table out of order");
+				return p->rc;
+			}
+			/* each block holds 1..XIHU_BLOCK docs: load_block trusts it */
+			uint32_t first = get_u32le(e + SEG_SKIP_FIRST);
+			uint32_t next = b + 1 < p->nblocks ? get_u32le(e + SEG_SKIP_ENTRY + SEG_SKIP_FIRST) : p->df;
+			if ((b == 0 && first != 0) || next <= first || next - first > XIHU_BLOCK) {
+				corrupt(p, SEG_POST, e + SEG_SKIP_FIRST, "bad block doc count");
 				return p->rc;
 			}
 			if (impact > max)
@@ -454,6 +473,39 @@ int postings_positions(postings *p, const uint32_t **out)
 	p->npos = tf;
 	*out = o;
 	return (int)tf;
+}
+
+bool postings_block_positions(postings *p, const uint8_t **out, size_t *len)
+{
+	*out = NULL;
+	*len = 0;
+	if (p->rc || p->doc == POSTINGS_END)
+		return false;
+	const uint8_t *start = p->pos_base + p->pos_rel, *q = start;
+	size_t k = codec_pfor_size(q, (size_t)(p->pos_end - q), p->n);
+	if (!k)
+		return corrupt(p, SEG_POS, q, "bad chunk of first positions"), false;
+	q += k;
+	uint64_t g = 0;
+	for (uint32_t j = 0; j < p->n; j++)
+		g += p->freqs[j] - 1;
+	for (; g > 0; g -= g < XIHU_BLOCK ? g : XIHU_BLOCK) {
+		k = codec_pfor_size(q, (size_t)(p->pos_end - q), g < XIHU_BLOCK ? (size_t)g : XIHU_BLOCK);
+		if (!k)
+			return corrupt(p, SEG_POS, q, "bad chunk of position gaps"), false;
+		q += k;
+	}
+	*out = start;
+	*len = (size_t)(q - start);
+	return true;
+}
+
+uint32_t postings_next_block(postings *p)
+{
+	if (p->doc == POSTINGS_END)
+		return POSTINGS_END;
+	p->i = p->n - 1;
+	return postings_next(p);
 }
 
 void postings_free(postings *p)

@@ -12,14 +12,16 @@
 enum { SEG_TERMS, SEG_POST, SEG_POS, SEG_DOCS, SEG_STORE, SEG_GRAMS, SEG_NFILES };
 
 /* a skip entry (docs/FORMAT.md §3.2): u32 last_doc, u32 impact (float
- * bits), u32 max_tf, u32 min_dl, u32 doc_off, u64 pos_off */
-#define SEG_SKIP_ENTRY 28
+ * bits), u32 max_tf, u32 min_dl, u32 doc_off, u64 pos_off, u32 first (the
+ * list's docs before the block) */
+#define SEG_SKIP_ENTRY 32
 #define SEG_SKIP_LAST 0
 #define SEG_SKIP_IMPACT 4
 #define SEG_SKIP_MAX_TF 8
 #define SEG_SKIP_MIN_DL 12
 #define SEG_SKIP_DOC_OFF 16
 #define SEG_SKIP_POS_OFF 20
+#define SEG_SKIP_FIRST 28
 #define SEG_DOC_REC_FIXED 48    /* a doc record before its field lengths */
 /* a doc record's flags (docs/FORMAT.md §3.4) */
 #define SEG_DOC_RECORD 1u    /* a JSON Lines record */
@@ -151,6 +153,12 @@ void seg_out_term_begin(seg_out *o, const uint8_t *key, uint32_t klen);
 /* doc ascending within the term; pos[0..tf) strictly increasing (not
  * read for a pair term: may be NULL). */
 void seg_out_term_doc(seg_out *o, uint32_t doc, uint32_t tf, const uint32_t *pos);
+/* XIHU_BLOCK docs at once, ascending after the term's last, with tfs[]: a
+ * merge's copy of a whole input block, whose positions come as stored there
+ * (pos[0..pos_len), postings_block_positions; NULL for a pair term).  A
+ * block open with fewer docs is closed first, short. */
+void seg_out_term_block(seg_out *o, const uint32_t *docs, const uint32_t *tfs, const uint8_t *pos,
+                        size_t pos_len);
 /* A term that got no docs is dropped. */
 int seg_out_term_end(seg_out *o);
 /* One trigram's list, any time after terms_begin, also from a second

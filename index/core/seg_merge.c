@@ -226,7 +226,22 @@ static int cur_next(merger *m, cursor *c)
 	return r < 0 ? -XIHU_ECORRUPT : r;
 }
 
-/* Hands the postings of cursor c's term, renumbered, to the output. */
+/* Whether no doc of p's current block is deleted. */
+static bool block_live(const uint8_t *dels, const postings *p)
+{
+	if (!dels)
+		return true;
+	for (uint32_t k = 0; k < p->n; k++)
+		if (seg_bitmap_test(dels, p->docs[k]))
+			return false;
+	return true;
+}
+
+/* Hands the postings of cursor c's term, renumbered, to the output: a whole
+ * input block whose docs all live as a block, positions copied as they are
+ * (the output's block before it closed short, if open), the others doc by
+ * doc.  So the output has at most one short block per input with a whole
+ * one, and merging reads and writes positions without decoding them. */
 static int merge_postings(merger *m, cursor *c)
 {
 	const seg *s = c->s;
@@ -237,15 +252,32 @@ static int merge_postings(merger *m, cursor *c)
 	int rc = postings_reinit(p, s, &c->t, m->err);
 	if (rc)
 		return rc;
-	for (uint32_t d = p->doc; d != POSTINGS_END; d = postings_next(p)) {
-		if (seg_bitmap_test(dels, d))
+	for (uint32_t d = p->doc; d != POSTINGS_END;) {
+		if (postings_whole_block(p) && block_live(dels, p)) {
+			/* a whole block, every doc live: its positions move as they are */
+			const uint8_t *pos = NULL;
+			size_t pos_len = 0;
+			if (!m->nopos && !postings_block_positions(p, &pos, &pos_len))
+				return p->rc;
+			uint32_t docs[XIHU_BLOCK];
+			for (uint32_t k = 0; k < XIHU_BLOCK; k++)
+				docs[k] = map ? map[p->docs[k]] : base + p->docs[k];
+			seg_out_term_block(m->o, docs, p->freqs, pos, pos_len);
+			read_input(m, &m->work, XIHU_BLOCK + pos_len);
+			d = postings_next_block(p);
 			continue;
+		}
+		if (seg_bitmap_test(dels, d)) {
+			d = postings_next(p);
+			continue;
+		}
 		const uint32_t *pos = NULL;
 		int npos = m->nopos ? (int)postings_freq(p) : postings_positions(p, &pos);
 		if (npos < 0)
 			return -npos;
 		seg_out_term_doc(m->o, map ? map[d] : base + d, (uint32_t)npos, pos);
 		read_input(m, &m->work, 1 + (uint32_t)npos);
+		d = postings_next(p);
 	}
 	if (p->rc)
 		return p->rc;

@@ -554,8 +554,9 @@ void seg_out_term_begin(seg_out *o, const uint8_t *key, uint32_t klen)
 }
 
 /* Closes the open postings block: encodes it into o->blocks, adds its skip
- * entry, and writes its positions to the file. */
-static void close_block(seg_out *o)
+ * entry, and writes its positions to the file: encoded from o->firsts and
+ * o->gaps_p, or raw_pos[0..raw_len) as they are (seg_out_term_block). */
+static void close_block(seg_out *o, const uint8_t *raw_pos, size_t raw_len)
 {
 	uint32_t n = o->n;
 	if (o->blocks.len > UINT32_MAX) {
@@ -590,9 +591,16 @@ static void close_block(seg_out *o)
 	put_u32(e + SEG_SKIP_MIN_DL, o->blk_min_dl);
 	put_u32(e + SEG_SKIP_DOC_OFF, doc_off);
 	put_u64(e + SEG_SKIP_POS_OFF, o->blk_pos_off);
+	put_u32(e + SEG_SKIP_FIRST, o->df - n);
 	xbuf_put(&o->skips, e, sizeof e);
 	if (o->nopos)
 		goto done;
+	if (raw_pos) {
+		xfile_write(&o->f[SEG_POS], raw_pos, raw_len);
+		o_check(o, SEG_POS);
+		o->blk_pos_off += raw_len;
+		goto done;
+	}
 	/* positions: the firsts, then the gaps in chunks of 128 */
 	size_t k = codec_pfor_encode(o->firsts, n, o->scratch);
 	xbuf_put(&o->bpos, o->scratch, k);
@@ -614,13 +622,12 @@ done:
 	o->blk_impact = 0;
 }
 
-void seg_out_term_doc(seg_out *o, uint32_t doc, uint32_t tf, const uint32_t *pos)
+/* Adds doc (tf) to the open block, positions aside; false on a bad one. */
+static bool add_doc(seg_out *o, uint32_t doc, uint32_t tf)
 {
-	if (o->rc)
-		return;
 	if (!o->in_term || doc >= o->ndocs || (o->prev != UINT32_MAX && doc <= o->prev) || tf == 0) {
 		o_set(o, XIHU_EINVAL, "segment: bad posting (doc %u, tf %u)", doc, tf);
-		return;
+		return false;
 	}
 	uint32_t i = o->n;
 	o->docs[i] = doc;
@@ -639,6 +646,28 @@ void seg_out_term_doc(seg_out *o, uint32_t doc, uint32_t tf, const uint32_t *pos
 	o->df++;
 	o->cf += tf;
 	o->prev = doc;
+	return true;
+}
+
+void seg_out_term_block(seg_out *o, const uint32_t *docs, const uint32_t *tfs, const uint8_t *pos, size_t pos_len)
+{
+	if (o->rc)
+		return;
+	if (o->n > 0)
+		close_block(o, NULL, 0); /* short: this block must start one */
+	for (uint32_t i = 0; i < XIHU_BLOCK; i++) {
+		if (!add_doc(o, docs[i], tfs[i]))
+			return;
+		o->n++;
+	}
+	close_block(o, pos ? pos : (const uint8_t *)"", pos_len);
+}
+
+void seg_out_term_doc(seg_out *o, uint32_t doc, uint32_t tf, const uint32_t *pos)
+{
+	if (o->rc || !add_doc(o, doc, tf))
+		return;
+	uint32_t i = o->n;
 	if (o->nopos)
 		goto done;
 	/* positions: the first, then each gap minus 1 */
@@ -666,7 +695,7 @@ void seg_out_term_doc(seg_out *o, uint32_t doc, uint32_t tf, const uint32_t *pos
 	o->ngaps += tf - 1;
 done:
 	if (++o->n == XIHU_BLOCK)
-		close_block(o);
+		close_block(o, NULL, 0);
 }
 
 int seg_out_term_end(seg_out *o)
@@ -679,18 +708,21 @@ int seg_out_term_end(seg_out *o)
 	if (o->df == 0)
 		return XIHU_OK; /* nothing written: no docs left of it */
 	if (o->n > 0)
-		close_block(o);
+		close_block(o, NULL, 0);
 	if (o_nomem(o, &o->blocks) || o_nomem(o, &o->skips) || o_nomem(o, &o->bpos))
 		return o->rc;
 	bool single = o->nblocks_term == 1; /* no skip table: min_dl, impact before the block */
+	if (single != (o->df <= XIHU_BLOCK)) /* a short block comes only before a whole one */
+		return o_set(o, XIHU_EINVAL, "segment: %u blocks for %u docs", o->nblocks_term, o->df);
 	xfile_w *post = &o->f[SEG_POST];
+	uint8_t pv[16];
 	if (single) {
-		uint8_t pv[16];
 		uint8_t *e = put_varint(pv, get_u32le(o->skips.p + SEG_SKIP_MIN_DL));
 		memcpy(e, o->skips.p + SEG_SKIP_IMPACT, 4);
 		e += 4;
 		xfile_write(post, pv, (size_t)(e - pv));
 	} else {
+		xfile_write(post, pv, (size_t)(put_varint(pv, o->nblocks_term) - pv));
 		xfile_write(post, o->skips.p, o->skips.len);
 	}
 	xfile_write(post, o->blocks.p, o->blocks.len);

@@ -1,11 +1,15 @@
 /*
  * test_merge.c: seg_merge (index/seg_merge.c) against segments built
- * directly.  A merge must be indistinguishable from one segment written
- * from the same live docs in the same order: the same dictionary, postings
- * and positions (byte for byte, and term by term through the reader), the
- * same doc records and texts.  Also: deletions purged (including a doc
- * store block that loses some of its docs), everything deleted, different
- * field counts, merging a merge, and failures that leave no files behind.
+ * directly.  A merge must hold what one segment written from the same live
+ * docs in the same order holds: the same dictionary, postings and positions
+ * term by term through the reader, the same doc records and texts; and,
+ * when no input has a whole postings block of a term (so the merge has no
+ * block to copy), the same bytes.  A whole input block whose docs all live
+ * is copied with its positions as they are, the output's open block closed
+ * short before it: the block sizes are checked.  Also: deletions purged
+ * (including a doc store block that loses some of its docs), everything
+ * deleted, different field counts, merging a merge, and failures that leave
+ * no files behind.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -187,7 +191,8 @@ static bool same_file(fx *f, uint64_t a, uint64_t b, const char *ext)
 	return same;
 }
 
-static void same_postings(fx *f, const seg *a, const seg *b, const seg_term *ta, const seg_term *tb)
+/* The same docs, tfs and positions; with blocks, also the same blocks. */
+static void same_postings(fx *f, const seg *a, const seg *b, const seg_term *ta, const seg_term *tb, bool blocks)
 {
 	assert_int_equal(ta->df, tb->df);
 	assert_int_equal(ta->cf, tb->cf);
@@ -200,9 +205,11 @@ static void same_postings(fx *f, const seg *a, const seg *b, const seg_term *ta,
 		if (pa.doc == POSTINGS_END)
 			break;
 		assert_int_equal(postings_freq(&pa), postings_freq(&pb));
-		assert_int_equal(pa.blk_last, pb.blk_last);
-		assert_int_equal(pa.blk_max_tf, pb.blk_max_tf);
-		assert_int_equal(pa.blk_min_dl, pb.blk_min_dl);
+		if (blocks) {
+			assert_int_equal(pa.blk_last, pb.blk_last);
+			assert_int_equal(pa.blk_max_tf, pb.blk_max_tf);
+			assert_int_equal(pa.blk_min_dl, pb.blk_min_dl);
+		}
 		const uint32_t *qa, *qb;
 		int na = postings_positions(&pa, &qa), nb = postings_positions(&pb, &qb);
 		assert_int_equal(na, nb);
@@ -217,8 +224,9 @@ static void same_postings(fx *f, const seg *a, const seg *b, const seg_term *ta,
 	postings_free(&pb);
 }
 
-/* Everything a search can see of a and b is the same. */
-static void same_segments(fx *f, const seg *a, const seg *b)
+/* Everything a search can see of a and b is the same (with blocks, also
+ * where the postings blocks end). */
+static void same_segments(fx *f, const seg *a, const seg *b, bool blocks)
 {
 	assert_int_equal(seg_ndocs(a), seg_ndocs(b));
 	assert_int_equal(seg_nterms(a), seg_nterms(b));
@@ -240,7 +248,7 @@ static void same_segments(fx *f, const seg *a, const seg *b)
 				break;
 			assert_int_equal(la, lb);
 			assert_memory_equal(sa, sb, la);
-			same_postings(f, a, b, &ta, &tb);
+			same_postings(f, a, b, &ta, &tb, blocks);
 		}
 	}
 	for (uint32_t d = 0; d < seg_ndocs(a); d++) {
@@ -265,17 +273,50 @@ static void same_segments(fx *f, const seg *a, const seg *b)
 	}
 }
 
-/* a (built directly) and b (merged) hold the same: through the reader, and
- * byte for byte where the layout leaves no choice. */
+/* a (built directly) and b (merged, with no whole input block to copy)
+ * hold the same: through the reader, and byte for byte. */
 static void same_as_direct(fx *f, uint64_t direct, uint64_t merged)
 {
 	seg *a = open_seg(f, direct, 0), *b = open_seg(f, merged, 0);
-	same_segments(f, a, b);
+	same_segments(f, a, b, true);
 	seg_close(a);
 	seg_close(b);
 	assert_true(same_file(f, direct, merged, "terms"));
 	assert_true(same_file(f, direct, merged, "post"));
 	assert_true(same_file(f, direct, merged, "pos"));
+}
+
+/* a (built directly) and b (merged, whole blocks copied) hold the same
+ * docs, postings and positions; b passed seg_check when opened (its block
+ * bounds and impacts are exact). */
+static void same_docs_as_direct(fx *f, uint64_t direct, uint64_t merged)
+{
+	seg *a = open_seg(f, direct, 0), *b = open_seg(f, merged, 0);
+	same_segments(f, a, b, false);
+	seg_close(a);
+	seg_close(b);
+}
+
+/* The sizes of term's postings blocks in s into n[] (at most max); returns
+ * how many blocks. */
+static uint32_t block_sizes(fx *f, const seg *s, const char *term, uint32_t *n, uint32_t max)
+{
+	seg_term t;
+	assert_int_equal(seg_lookup(s, FIELD_BODY, term, (uint32_t)strlen(term), &t, &f->err), 1);
+	postings p;
+	assert_int_equal(postings_init(&p, s, &t, &f->err), XIHU_OK);
+	uint32_t k = 0, cur = UINT32_MAX;
+	for (uint32_t d = p.doc; d != POSTINGS_END; d = postings_next(&p)) {
+		if (p.block != cur) {
+			assert_true(k < max);
+			n[k++] = 0;
+			cur = p.block;
+		}
+		n[k - 1]++;
+	}
+	assert_int_equal(p.rc, 0);
+	postings_free(&p);
+	return k;
 }
 
 /* ---- cases ------------------------------------------------------------------ */
@@ -285,14 +326,31 @@ static void test_merge_equals_direct(void **state)
 	fx *f = *state;
 	uint32_t n = 900;
 	tdoc *docs = make_docs(n, 0x9e3779b97f4a7c15ull);
+	/* inputs of at most 127 docs: no whole block to copy, so the bytes
+	 * are the direct build's */
+	seg *small[9];
+	for (uint32_t i = 0; i < 9; i++) {
+		uint32_t from = i * 100 + (i > 0), to = i == 8 ? n : (i + 1) * 100 + 1;
+		if (i == 1)
+			to = from + 1; /* a segment of one doc */
+		if (i == 2)
+			from = 102;
+		write_docs(f, 20 + i, 3, docs, from, to, NULL);
+		small[i] = open_seg(f, 20 + i, 0);
+	}
+	write_docs(f, 9, 3, docs, 0, n, NULL);
+	merge_ok(f, (const seg *const *)small, 9, 30);
+	same_as_direct(f, 9, 30);
+	for (uint32_t i = 0; i < 9; i++)
+		seg_close(small[i]);
+
 	write_docs(f, 1, 3, docs, 0, 300, NULL);
 	write_docs(f, 2, 3, docs, 300, 301, NULL); /* a segment of one doc */
 	write_docs(f, 3, 3, docs, 301, n, NULL);
-	write_docs(f, 9, 3, docs, 0, n, NULL);
 	seg *in[3] = {open_seg(f, 1, 0), open_seg(f, 2, 0), open_seg(f, 3, 0)};
 	seg_info info = merge_ok(f, (const seg *const *)in, 3, 10);
 	assert_int_equal(info.ndocs, n);
-	same_as_direct(f, 9, 10);
+	same_docs_as_direct(f, 9, 10);
 	/* every store block was whole, so each was copied as it was */
 	seg *m = open_seg(f, 10, 0);
 	assert_int_equal(seg_store_nblocks(m),
@@ -355,7 +413,7 @@ static void test_spooled_tables_equal(void **state)
 	seg *a = open_seg(f, 11, 0), *b = open_seg(f, 12, 0);
 	assert_true(seg_ngrams(a) > 1000);
 	assert_true(seg_nterms(a) > 1000);
-	same_segments(f, a, b);
+	same_segments(f, a, b, false); /* 12 copied whole blocks */
 	seg_close(a);
 	seg_close(b);
 	for (int i = 0; i < 2; i++)
@@ -459,7 +517,7 @@ static void test_merge_field_counts(void **state)
 	write_docs(f, 9, 3, docs, 0, n, NULL);
 	seg *in[2] = {open_seg(f, 1, 0), open_seg(f, 2, 0)};
 	merge_ok(f, (const seg *const *)in, 2, 10);
-	same_as_direct(f, 9, 10);
+	same_docs_as_direct(f, 9, 10);
 	/* the other order: the widest input need not come first */
 	seg *rev[2] = {in[1], in[0]};
 	merge_ok(f, (const seg *const *)rev, 2, 11);
@@ -487,6 +545,67 @@ static void test_merge_field_counts(void **state)
 	seg_close(odd);
 	seg_close(in[0]);
 	seg_close(in[1]);
+	free_docs(docs, n);
+}
+
+/* Docs "a<i> every b<i> every": "every" is in each, twice. */
+static tdoc *every_docs(uint32_t n)
+{
+	tdoc *docs = calloc(n, sizeof *docs);
+	for (uint32_t i = 0; i < n; i++) {
+		snprintf(docs[i].name, sizeof docs[i].name, "d/every%u", i);
+		docs[i].text = malloc(64);
+		docs[i].len = (size_t)sprintf(docs[i].text, "a%u every b%u every", i % 50, i % 7);
+	}
+	return docs;
+}
+
+/* Whole input blocks are copied: the block open before one closes short,
+ * an input's last (partial) block joins the next input's docs, and a block
+ * with a deleted doc goes doc by doc. */
+static void test_merge_copies_whole_blocks(void **state)
+{
+	fx *f = *state;
+	uint32_t n = 900, sz[16], k;
+	tdoc *docs = every_docs(n);
+	write_docs(f, 1, 2, docs, 0, 300, NULL);
+	write_docs(f, 2, 2, docs, 300, 600, NULL);
+	write_docs(f, 3, 2, docs, 600, 650, NULL); /* no whole block */
+	write_docs(f, 4, 2, docs, 650, n, NULL);
+	write_docs(f, 9, 2, docs, 0, n, NULL);
+	seg *in[4] = {open_seg(f, 1, 0), open_seg(f, 2, 0), open_seg(f, 3, 0), open_seg(f, 4, 0)};
+	merge_ok(f, (const seg *const *)in, 4, 10);
+	same_docs_as_direct(f, 9, 10);
+	seg *m = open_seg(f, 10, 0);
+	/* input 1: 128 128 copied, 44 open, closed short before input 2's
+	 * 128 128; its 44 and input 3's 50 open, closed short before input
+	 * 4's 128; its last 122 */
+	k = block_sizes(f, m, "every", sz, 16);
+	uint32_t want[] = {128, 128, 44, 128, 128, 44 + 50, 128, 122};
+	assert_int_equal(k, 8);
+	assert_memory_equal(sz, want, sizeof want);
+	seg_close(m);
+
+	/* one deleted doc in input 2's second block: that block goes doc by
+	 * doc (its 127 live docs and one of the 44 after them make a block,
+	 * 43 stay open for input 3's 50) */
+	bool *del = calloc(n, sizeof *del);
+	del[300 + 130] = true;
+	delete_docs(f, 2, del, 300, 600);
+	write_docs(f, 19, 2, docs, 0, n, del);
+	seg *in2[4] = {in[0], open_seg(f, 2, 1), in[2], in[3]};
+	merge_ok(f, (const seg *const *)in2, 4, 20);
+	same_docs_as_direct(f, 19, 20);
+	m = open_seg(f, 20, 0);
+	k = block_sizes(f, m, "every", sz, 16);
+	uint32_t want2[] = {128, 128, 44, 128, 128, 43 + 50, 128, 122};
+	assert_int_equal(k, 8);
+	assert_memory_equal(sz, want2, sizeof want2);
+	seg_close(m);
+	seg_close(in2[1]);
+	for (int i = 0; i < 4; i++)
+		seg_close(in[i]);
+	free(del);
 	free_docs(docs, n);
 }
 
@@ -518,6 +637,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_merge_all_deleted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge_field_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge_existing_output, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_merge_copies_whole_blocks, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
