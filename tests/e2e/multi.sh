@@ -4,6 +4,8 @@
 # and serve a second one next to the default (in $T/indexes/); a search goes
 # to the index whose tree holds the current directory, else the default;
 # --index names one; `xihu list` shows them; a restarted daemon serves both.
+# routing: among many indexes the deepest root holding the directory
+# answers (the registry's routing table, daemon/registry.c).
 # Binaries come from the environment: XIHU_INDEX_BIN, XIHUD_BIN, XIHU_BIN.
 set -u
 CASE=$1
@@ -71,6 +73,35 @@ several)
 	serve "$IX"
 	expect_eq "after a restart, from tree b" "$(found "$B" bilby)" "b2.txt"
 	expect_eq "after a restart, from tree a" "$(found "$A" aardvark)" "a1.txt sub/a2.txt"
+	;;
+routing)
+	# indexes made beforehand in $T/indexes/ (served at start, not synced):
+	# one nested in the default's tree, one of a tree whose name is a prefix
+	# of another's, a second one of the default's tree, and twenty more
+	stop_daemon
+	put "$A/sub/deep/c1.txt" "quoll in the nested tree"
+	mkdir -p "$A/sub/deep/below" "$T/treebb"
+	put "$A/a3.txt" "numbat, only in the second index of tree a"
+	mkdir -m 700 "$T/indexes"
+	mk() { "$XIHU_INDEX_BIN" --quiet --index "$T/indexes/$1" "$2" || fail "xihu-index $2 exited $?"; }
+	mk deep "$A/sub/deep"
+	mk b "$B"
+	mk a-again "$A"
+	for k in $(seq 20); do
+		put "$T/many/$k/m.txt" "tree $k"
+		mk "many-$k" "$T/many/$k"
+	done
+	serve "$IX" --no-sync
+	expect_eq "the nested tree: its index" "$(found "$A/sub/deep" quoll)" "c1.txt"
+	expect_eq "below the nested tree: its index" "$(found "$A/sub/deep/below" quoll)" "T/treea/sub/deep/c1.txt"
+	expect_eq "above the nested tree: the default" "$(found "$A/sub" quoll)" "a2.txt"
+	expect_eq "tree b: its index" "$(found "$B" quoll)" "b1.txt"
+	expect_eq "treebb is not in treeb: the default" "$(found "$T/treebb" quoll)" "T/treea/sub/a2.txt"
+	expect_eq "the default's root, another's too: the default" "$(found "$A" numbat)" ""
+	expect_eq "one of many: its index" "$(found "$T/many/7" tree)" "m.txt"
+	expect_eq "--index names one of many" "$(found "$T/elsewhere" tree --index "$T/indexes/many-13")" \
+		"T/many/13/m.txt"
+	expect_eq "from /: the default" "$(found / quoll)" "${T#/}/treea/sub/a2.txt"
 	;;
 bad_path)
 	run xihu index "$T/missing"
