@@ -22,6 +22,11 @@
  * snippets) unless --lines is given: the anchors return document ids alone.
  * Every response is unpacked and must be a SearchResponse echoing its id;
  * anything else counts as an error (and is printed once).
+ *
+ * --cwd DIR (repeatable) sends SearchRequest.cwd: query i carries the
+ * (i mod n)th DIR given, so a daemon serving several indexes (its registry)
+ * gets the queries round-robin across the trees (bench/registry); with
+ * --cwd-run K, each DIR in turn for K queries in a row.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -50,11 +55,15 @@ static struct query *queries;
 static size_t nqueries;
 static bool want_lines;
 static uint32_t limit = 10;
+static char **cwds; /* --cwd: query i is sent with cwds[i / cwd_run % ncwds] */
+static size_t ncwds, cwd_run = 1;
 
-static void fill_request(Xihu__Request *req, Xihu__SearchRequest *sr, const char *text)
+static void fill_request(Xihu__Request *req, Xihu__SearchRequest *sr, size_t i, const char *text)
 {
 	xihu__search_request__init(sr);
 	sr->query = (char *)text;
+	if (ncwds)
+		sr->cwd = cwds[i / cwd_run % ncwds];
 	sr->limit = limit;
 	sr->want_lines = want_lines;
 	xihu__request__init(req);
@@ -76,7 +85,7 @@ static void load_queries(const char *path)
 		q->text = bq[i].text;
 		Xihu__Request req;
 		Xihu__SearchRequest sr;
-		fill_request(&req, &sr, q->text);
+		fill_request(&req, &sr, i, q->text);
 		req.id = i + 1;
 		size_t len = xihu__request__get_packed_size(&req);
 		if (!(q->frame = malloc(XIHU_FRAME_HEADER + len)))
@@ -101,7 +110,7 @@ static int run_latency(const char *sock, unsigned warmup_passes)
 		for (size_t i = 0; i < nqueries; i++) {
 			Xihu__Request req;
 			Xihu__SearchRequest sr;
-			fill_request(&req, &sr, queries[i].text);
+			fill_request(&req, &sr, i, queries[i].text);
 			Xihu__Response *resp;
 			uint64_t t0 = bench_now_ns();
 			if (wire_call(&c, &req, &resp))
@@ -319,7 +328,10 @@ static void usage(FILE *f)
 	           "  --warmup SECS        unmeasured time before it (default 1); with --latency,\n"
 	           "                       the number of unmeasured passes over the queries (default 1)\n"
 	           "  --limit N            hits per query (default 10)\n"
-	           "  --lines              ask for matching lines too (off: documents only)\n");
+	           "  --lines              ask for matching lines too (off: documents only)\n"
+	           "  --cwd DIR            send DIR as the client's directory (picks the daemon's\n"
+	           "                       index by its root); given again, round-robin per query\n"
+	           "  --cwd-run K          each --cwd for K queries in a row (default 1)\n");
 }
 
 int main(int argc, char **argv)
@@ -334,6 +346,8 @@ int main(int argc, char **argv)
 		{"warmup", required_argument, NULL, 'w'},
 		{"limit", required_argument, NULL, 'n'},
 		{"lines", no_argument, NULL, 'l'},
+		{"cwd", required_argument, NULL, 'C'},
+		{"cwd-run", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -352,13 +366,19 @@ int main(int argc, char **argv)
 		case 'w': warmup = atof(optarg); break;
 		case 'n': limit = (uint32_t)atoi(optarg); break;
 		case 'l': want_lines = true; break;
+		case 'C':
+			if (!(cwds = realloc(cwds, (ncwds + 1) * sizeof *cwds)))
+				bench_die("%s", "out of memory");
+			cwds[ncwds++] = optarg;
+			break;
+		case 'R': cwd_run = (size_t)atol(optarg); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
 	char buf[256];
 	sock = xihu_socket_path(sock, buf, sizeof buf);
-	if (!sock || !qfile || latency == (clients > 0) || duration <= 0 || warmup < 0) {
+	if (!sock || !qfile || latency == (clients > 0) || duration <= 0 || warmup < 0 || !cwd_run) {
 		usage(stderr);
 		return 2;
 	}
