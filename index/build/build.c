@@ -29,8 +29,8 @@
  *  7. commit_run drops segments left with no live document and commits
  *     ONE manifest: the surviving segments in their order, then the new
  *     ones in walk order.  Nothing changed: no commit;
- *  8. merge_loop (merge.c) merges by tiers (below), one commit per merge, and deletes
- *     the files the last commit no longer names;
+ *  8. merge_loop (merge.c) merges by tiers (below), one commit per round of
+ *     merges, and deletes the files the last commit no longer names;
  *  9. count_index: the committed index's numbers, for the stats.
  * Until a manifest rename the previous commit stays intact and servable: a
  * crash (SIGKILL included) anywhere leaves at worst unreferenced files that
@@ -60,7 +60,9 @@
  *
  * Merge policy (after each commit): a segment's tier is floor(log10(live
  * docs)); when a tier holds >= MERGE_FACTOR segments they are merged into
- * one; otherwise segments with more than 30% of their docs deleted are
+ * one (two tiers due at once merge side by side; a lone due tier of 2 *
+ * MERGE_FACTOR or more merges as two halves, side by side, into two);
+ * otherwise segments with more than 30% of their docs deleted are
  * rewritten together.  opts->merge_all merges everything into one segment.
  * The merged segment takes the place of the first input in the manifest.
  *
