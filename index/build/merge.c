@@ -114,7 +114,7 @@ typedef struct merge_group {
 	xihu_err err;
 } merge_group;
 
-/* Picks the next round's merges into g[] (at most 2; each group's pick
+/* Picks the next round's merges into g[] (at most MERGE_THREADS; each group's pick
  * holds room for every segment); returns how many (0: nothing to merge).
  * s->open must be full. */
 static uint32_t merge_pick(const state *s, bool merge_all, merge_group *g)
@@ -129,19 +129,20 @@ static uint32_t merge_pick(const state *s, bool merge_all, merge_group *g)
 		}
 		return 0;
 	}
-	/* the due tiers, lowest first, at most two */
-	int due[2];
-	for (int t = 0; t < 10 && ng < 2; t++) {
-		uint32_t c = 0;
-		for (uint32_t i = 0; i < n; i++)
-			c += tier_of(seg_ndocs(s->open[i]) - seg_ndeleted(s->open[i])) == t;
-		if (c >= MERGE_FACTOR)
+	/* the due tiers, lowest first, at most MERGE_THREADS */
+	uint32_t cnt[10] = {0}; /* tier_of a uint32_t is at most 9 */
+	for (uint32_t i = 0; i < n; i++)
+		cnt[tier_of(seg_ndocs(s->open[i]) - seg_ndeleted(s->open[i]))]++;
+	int due[MERGE_THREADS];
+	for (int t = 0; t < 10 && ng < MERGE_THREADS; t++)
+		if (cnt[t] >= MERGE_FACTOR)
 			due[ng++] = t;
-	}
-	for (uint32_t x = 0; x < ng; x++) {
+	for (uint32_t x = 0; x < ng; x++)
 		g[x].k = 0;
-		for (uint32_t i = 0; i < n; i++)
-			if (tier_of(seg_ndocs(s->open[i]) - seg_ndeleted(s->open[i])) == due[x])
+	for (uint32_t i = 0; i < n; i++) {
+		int t = tier_of(seg_ndocs(s->open[i]) - seg_ndeleted(s->open[i]));
+		for (uint32_t x = 0; x < ng; x++)
+			if (t == due[x])
 				g[x].pick[g[x].k++] = i;
 	}
 	if (ng == 1 && g[0].k >= 2 * MERGE_FACTOR) { /* two halves, side by side */
@@ -185,16 +186,6 @@ int open_all(build *b, state *s)
 	return 0;
 }
 
-/* The group of g[0..ng) that merged segment i, or NULL. */
-static const merge_group *group_of(const merge_group *g, uint32_t ng, uint32_t i)
-{
-	for (uint32_t x = 0; x < ng; x++)
-		for (uint32_t p = 0; p < g[x].k; p++)
-			if (g[x].pick[p] == i)
-				return &g[x];
-	return NULL;
-}
-
 /* Commits the manifest after each group of g[0..ng) was merged into its
  * output: an output where its first input was (unless it holds nothing),
  * the inputs gone.  Then s is that commit, the inputs closed. */
@@ -204,12 +195,14 @@ static int commit_merges(build *b, state *s, const merge_group *g, uint32_t ng)
 	manifest_seg *segs = malloc((s->m.nsegs + 1) * sizeof *segs);
 	seg **open = calloc(s->m.nsegs + 1, sizeof *open);
 	int rc = !segs || !open ? xihu_err_set(b->err, XIHU_ENOMEM, "out of memory") : 0;
-	uint32_t n = 0;
+	uint32_t n = 0, at[MERGE_THREADS] = {0}; /* each group's next input (picks ascend) */
 	for (uint32_t i = 0; i < s->m.nsegs && !rc; i++) {
-		const merge_group *x = group_of(g, ng, i);
-		if (x) {
-			if (x->pick[0] == i && x->info.ndocs > 0)
-				segs[n++] = (manifest_seg){.id = x->out_id, .ndocs = x->info.ndocs};
+		uint32_t x = 0;
+		while (x < ng && !(at[x] < g[x].k && g[x].pick[at[x]] == i))
+			x++;
+		if (x < ng) {
+			if (at[x]++ == 0 && g[x].info.ndocs > 0)
+				segs[n++] = (manifest_seg){.id = g[x].out_id, .ndocs = g[x].info.ndocs};
 			continue;
 		}
 		open[n] = s->open[i];
@@ -268,8 +261,8 @@ static int merge_round(build *b, state *s, merge_group *g, uint32_t ng)
 			build_verbose(b, "merging %u segment%s (%" PRIu64 " live docs) into %012" PRIx64, g[x].k,
 			              g[x].k == 1 ? "" : "s", in_docs, g[x].out_id);
 	}
-	pthread_t t[2];
-	bool started[2] = {false, false};
+	pthread_t t[MERGE_THREADS];
+	bool started[MERGE_THREADS] = {false};
 	for (uint32_t x = 1; x < ng && !rc; x++)
 		started[x] = pthread_create(&t[x], NULL, merge_thread, &g[x]) == 0;
 	if (!rc)
