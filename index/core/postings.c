@@ -376,6 +376,15 @@ static bool pos_room(postings *p, uint32_t tf)
 	return true;
 }
 
+/* The block's position gaps: sum of (tf - 1) over its docs. */
+static uint64_t block_gaps(const postings *p)
+{
+	uint64_t g = 0;
+	for (uint32_t j = 0; j < p->n; j++)
+		g += p->freqs[j] - 1;
+	return g;
+}
+
 /* Decodes the block's first positions and readies its gap chunks. */
 static bool pos_block(postings *p)
 {
@@ -383,9 +392,7 @@ static bool pos_block(postings *p)
 	size_t k = codec_pfor_decode(q, (size_t)(p->pos_end - q), p->n, p->pos);
 	if (!k)
 		return corrupt(p, SEG_POS, q, "bad chunk of first positions"), false;
-	uint64_t g = 0;
-	for (uint32_t j = 0; j < p->n; j++)
-		g += p->freqs[j] - 1;
+	uint64_t g = block_gaps(p);
 	/* a chunk of up to 128 gaps takes at least 2 bytes */
 	if (g > UINT32_MAX || (g + XIHU_BLOCK - 1) / XIHU_BLOCK * 2 > (uint64_t)(p->pos_end - q - k))
 		return corrupt(p, SEG_POS, q, "positions truncated"), false;
@@ -486,10 +493,7 @@ bool postings_block_positions(postings *p, const uint8_t **out, size_t *len)
 	if (!k)
 		return corrupt(p, SEG_POS, q, "bad chunk of first positions"), false;
 	q += k;
-	uint64_t g = 0;
-	for (uint32_t j = 0; j < p->n; j++)
-		g += p->freqs[j] - 1;
-	for (; g > 0; g -= g < XIHU_BLOCK ? g : XIHU_BLOCK) {
+	for (uint64_t g = block_gaps(p); g > 0; g -= g < XIHU_BLOCK ? g : XIHU_BLOCK) {
 		k = codec_pfor_size(q, (size_t)(p->pos_end - q), g < XIHU_BLOCK ? (size_t)g : XIHU_BLOCK);
 		if (!k)
 			return corrupt(p, SEG_POS, q, "bad chunk of position gaps"), false;

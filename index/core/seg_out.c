@@ -653,6 +653,10 @@ void seg_out_term_block(seg_out *o, const uint32_t *docs, const uint32_t *tfs, c
 {
 	if (o->rc)
 		return;
+	if (!pos && !o->nopos) {
+		o_set(o, XIHU_EINVAL, "segment: a whole block without its positions");
+		return;
+	}
 	if (o->n > 0)
 		close_block(o, NULL, 0); /* short: this block must start one */
 	for (uint32_t i = 0; i < XIHU_BLOCK; i++) {
@@ -660,7 +664,7 @@ void seg_out_term_block(seg_out *o, const uint32_t *docs, const uint32_t *tfs, c
 			return;
 		o->n++;
 	}
-	close_block(o, pos ? pos : (const uint8_t *)"", pos_len);
+	close_block(o, pos, pos_len); /* NULL for a pair term: no positions */
 }
 
 void seg_out_term_doc(seg_out *o, uint32_t doc, uint32_t tf, const uint32_t *pos)
