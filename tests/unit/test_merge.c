@@ -326,22 +326,18 @@ static void test_merge_equals_direct(void **state)
 	fx *f = *state;
 	uint32_t n = 900;
 	tdoc *docs = make_docs(n, 0x9e3779b97f4a7c15ull);
-	/* inputs of at most 127 docs: no whole block to copy, so the bytes
-	 * are the direct build's */
-	seg *small[9];
-	for (uint32_t i = 0; i < 9; i++) {
-		uint32_t from = i * 100 + (i > 0), to = i == 8 ? n : (i + 1) * 100 + 1;
-		if (i == 1)
-			to = from + 1; /* a segment of one doc */
-		if (i == 2)
-			from = 102;
-		write_docs(f, 20 + i, 3, docs, from, to, NULL);
+	/* inputs of at most 127 docs (one of a single doc): no whole block
+	 * to copy, so the bytes are the direct build's */
+	static const uint32_t cut[] = {0, 101, 102, 201, 301, 401, 501, 601, 701, 801, 900};
+	seg *small[10];
+	for (uint32_t i = 0; i < 10; i++) {
+		write_docs(f, 20 + i, 3, docs, cut[i], cut[i + 1], NULL);
 		small[i] = open_seg(f, 20 + i, 0);
 	}
 	write_docs(f, 9, 3, docs, 0, n, NULL);
-	merge_ok(f, (const seg *const *)small, 9, 30);
+	merge_ok(f, (const seg *const *)small, 10, 30);
 	same_as_direct(f, 9, 30);
-	for (uint32_t i = 0; i < 9; i++)
+	for (uint32_t i = 0; i < 10; i++)
 		seg_close(small[i]);
 
 	write_docs(f, 1, 3, docs, 0, 300, NULL);
