@@ -135,6 +135,16 @@ static void read_roots(const char *dir, char ***out, size_t *n)
 
 /* ---- the routing table ------------------------------------------------------ */
 
+static bool same_roots(char **a, size_t na, char **b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (strcmp(a[i], b[i]))
+			return false;
+	return true;
+}
+
 static void routes_free(struct route *r, size_t n)
 {
 	for (size_t i = 0; r && i < n; i++)
@@ -417,11 +427,13 @@ static xihu_index *entry_snapshot(struct reg_entry *e)
 	pthread_mutex_lock(&e->mu);
 	xihu_index *old = e->ix;
 	e->ix = xihu_index_ref(fresh);
+	bool same = same_roots(roots, n, e->roots, e->nroots);
 	free_roots(e->roots, e->nroots);
 	e->roots = roots;
 	e->nroots = n;
 	pthread_mutex_unlock(&e->mu);
-	routes_changed(e);
+	if (!same) /* most commits keep the roots: live sync's updates */
+		routes_changed(e);
 	xihu_index_unref(old);
 	xihu_index_unref(ix);
 	return fresh;
