@@ -9,7 +9,8 @@
  * it_block_bound (a bound from the skip tables alone, for block-max
  * pruning), it_work (the postings a plan may read), it_error (corruption
  * met on the way), and their allocation: every iterator of a query is in
- * qctx.all and freed at once.
+ * qctx.all and freed at once.  ORs are built flat (it_or_add), and
+ * it_or_finish makes the leaves a query repeats one leaf weighing for all.
  *
  * Invariants: an iterator's doc is the doc it is positioned on, or
  * POSTINGS_END; advance(t) never moves backwards.  A phrase occurs no more
@@ -93,17 +94,21 @@ void it_free_all(qctx *c)
 	c->nall = c->capall = 0;
 }
 
+/* The kid arrays double at each power of two (an OR of a thousand words
+ * adopts thousands of leaves one at a time). */
 bool it_push_kid(qctx *c, it *parent, it *kid, bool negative)
 {
 	it ***arr = negative ? &parent->op.neg : &parent->op.kids;
 	uint32_t *n = negative ? &parent->op.nneg : &parent->op.nkids;
-	it **a = realloc(*arr, (*n + 1) * sizeof *a);
-	if (!a) {
-		c->rc = xihu_err_set(c->err, XIHU_ENOMEM, "search: out of memory");
-		return false;
+	if ((*n & (*n - 1)) == 0) {
+		it **a = realloc(*arr, (*n ? 2 * (size_t)*n : 1) * sizeof *a);
+		if (!a) {
+			c->rc = xihu_err_set(c->err, XIHU_ENOMEM, "search: out of memory");
+			return false;
+		}
+		*arr = a;
 	}
-	a[(*n)++] = kid;
-	*arr = a;
+	(*arr)[(*n)++] = kid;
 	return true;
 }
 
@@ -488,10 +493,78 @@ int it_error(const it *n)
 
 /* ---- building ORs (plan.c, fuzzy.c) --------------------------------------- */
 
+/* Whether n is a leaf it_or_finish may merge with its equals. */
+static bool mergeable(const it *n)
+{
+	return (n->kind == IT_TERM || n->kind == IT_PHRASE) && !n->leaf.lazy;
+}
+
+/* An order in which equal leaves (the same lists of the same field, the
+ * same weight and phrase shape) are neighbours; other kids go last. */
+static int cmp_leaf(const void *a, const void *b)
+{
+	const it *x = *(it *const *)a, *y = *(it *const *)b;
+	if (mergeable(x) != mergeable(y))
+		return mergeable(x) ? -1 : 1;
+	if (!mergeable(x))
+		return 0;
+	const it_leaf *l = &x->leaf, *m = &y->leaf;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (l->field != m->field)
+		return l->field < m->field ? -1 : 1;
+	if (l->nterms != m->nterms)
+		return l->nterms < m->nterms ? -1 : 1;
+	for (uint32_t i = 0; i < l->nterms; i++) {
+		const seg_term *s = &l->pp[i].t, *t = &m->pp[i].t;
+		if (s->post_off != t->post_off)
+			return s->post_off < t->post_off ? -1 : 1;
+		if (s->pos_off != t->pos_off)
+			return s->pos_off < t->pos_off ? -1 : 1;
+		if (l->wpos && m->wpos && l->wpos[i] != m->wpos[i])
+			return l->wpos[i] < m->wpos[i] ? -1 : 1;
+	}
+	if (!l->wpos != !m->wpos)
+		return l->wpos ? -1 : 1;
+	if (l->near != m->near)
+		return l->near < m->near ? -1 : 1;
+	if (l->weight != m->weight)
+		return l->weight < m->weight ? -1 : 1;
+	return 0;
+}
+
+/*
+ * A word repeated in an OR (a pasted paragraph says "the" fifty times) is
+ * one leaf: the first of its equals weighs for them all (weight and maxs
+ * times their number) and the others leave the OR (they stay in c->all).
+ * A doc's score is then the sum as before, but for the rounding of one
+ * leaf score instead of k (SCORE_QUANTUM), and each list is read once.
+ */
+static void merge_equal_leaves(it *n)
+{
+	it **k = n->op.kids;
+	uint32_t nk = n->op.nkids, out = 0;
+	qsort(k, nk, sizeof *k, cmp_leaf);
+	for (uint32_t i = 0; i < nk;) {
+		uint32_t j = i + 1;
+		while (j < nk && mergeable(k[i]) && cmp_leaf(&k[i], &k[j]) == 0)
+			j++;
+		if (j - i > 1) {
+			k[i]->leaf.weight *= (double)(j - i);
+			k[i]->maxs *= (double)(j - i);
+		}
+		k[out++] = k[i];
+		i = j;
+	}
+	n->op.nkids = out;
+}
+
 it *it_or_finish(it *n)
 {
 	if (!n)
 		return NULL;
+	if (n->op.nkids > 1)
+		merge_equal_leaves(n);
 	if (n->op.nkids == 0) {
 		it_make_empty(n);
 		return n;

@@ -5,6 +5,7 @@
  * (the heap never fills, so every match is scored); the first k hits must
  * be the same docs with the same scores in the same order.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -210,6 +211,40 @@ static void wide_ors_keep_their_top_k(void **state)
 	same_top("w1*", 10);
 	same_top("w2* OR w3", 3);
 	same_top("w1* w2", 10);
+}
+
+static xihu_index_results all_of(xihu_index *ix, const char *q);
+/* A word written k times in an OR weighs k times, as in a bag of words (a
+ * pasted paragraph repeats its words), though its list is read once: its
+ * score is k times the word's alone, to the rounding of one leaf score. */
+static void repeated_words_weigh_as_often_as_written(void **state)
+{
+	(void)state;
+	xihu_index_results one = all_of(c.ix, "w7"), three = all_of(c.ix, "w7 OR w7 OR w7");
+	xihu_index_results mixed = all_of(c.ix, "w7 OR w250 OR w7 OR w7"), rare = all_of(c.ix, "w250");
+	assert_true(one.nhits > 10);
+	assert_int_equal(three.nhits, one.nhits);
+	for (uint32_t i = 0; i < one.nhits; i++) {
+		assert_string_equal(three.hits[i].doc, one.hits[i].doc);
+		if (fabs(three.hits[i].score - 3 * one.hits[i].score) > 2 * 0x1p-32)
+			fail_msg("%s: %.12f, three times %.12f", one.hits[i].doc, three.hits[i].score, one.hits[i].score);
+	}
+	/* each doc of mixed scores its w7 part three times and w250 once */
+	for (uint32_t i = 0; i < mixed.nhits; i++) {
+		double want = 0;
+		for (uint32_t j = 0; j < one.nhits; j++)
+			if (!strcmp(one.hits[j].doc, mixed.hits[i].doc))
+				want += 3 * one.hits[j].score;
+		for (uint32_t j = 0; j < rare.nhits; j++)
+			if (!strcmp(rare.hits[j].doc, mixed.hits[i].doc))
+				want += rare.hits[j].score;
+		if (fabs(mixed.hits[i].score - want) > 4 * 0x1p-32)
+			fail_msg("%s: %.12f, want %.12f", mixed.hits[i].doc, mixed.hits[i].score, want);
+	}
+	xihu_index_results_free(&one);
+	xihu_index_results_free(&three);
+	xihu_index_results_free(&mixed);
+	xihu_index_results_free(&rare);
 }
 
 /* A prefix scores as the OR of its expansions spelled out: the same docs
@@ -517,6 +552,7 @@ int main(void)
 		cmocka_unit_test(phrases_keep_their_top_k),
 		cmocka_unit_test(and_queries_keep_their_top_k),
 		cmocka_unit_test(wide_ors_keep_their_top_k),
+		cmocka_unit_test(repeated_words_weigh_as_often_as_written),
 		cmocka_unit_test(prefixes_score_as_their_words_spelled_out),
 		cmocka_unit_test(max_cost_refuses_a_big_prefix),
 		cmocka_unit_test(wide_ors_across_windows_keep_their_top_k),
