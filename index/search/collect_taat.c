@@ -1,8 +1,8 @@
 /*
- * collect_taat.c: an OR of many single-word lists (a prefix's expansions,
- * a long list of alternatives) term at a time, with MaxScore's pruning.
- * MaxScore's per-candidate work grows with the number of lists; this grows
- * with the postings it reads.
+ * collect_taat.c: an OR of many kids (a prefix's expansions, a long list
+ * of alternatives, a pasted paragraph's words and phrases) term at a time,
+ * with MaxScore's pruning.  MaxScore's per-candidate work grows with the
+ * number of lists; this grows with the postings it reads.
  *
  * The doc ids are taken a window at a time (TAAT_FIRST_WINDOW, doubling up
  * to TAAT_WINDOW, so that the threshold rises early).  The lists are sorted
@@ -23,12 +23,18 @@
  * 1 ms for a prefix at 8x the Linux tree), and the memory stays the same at
  * any index size.
  *
+ * A kid is a word's list, read straight through its postings, or a phrase
+ * (NEAR) or an AND, walked with it_advance: a phrase's positions are
+ * checked for every doc its words share in the window (an essential one) or
+ * at a candidate (a probed one).
+ *
  * Invariants: a doc not scored cannot rank; leaf scores are multiples of
  * SCORE_QUANTUM, so a sum made in this order equals it_score's, and the
  * hits are those of an exhaustive evaluation.  Docs seen only in
  * non-essential lists are not counted, so total becomes a lower bound once
  * any list turns non-essential.  Fits an OR of at least TAAT_MIN_KIDS
- * terms.  Chosen by search.c before MaxScore.
+ * kids, each a term, a phrase or an AND.  Chosen by search.c before
+ * MaxScore.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -76,10 +82,19 @@ static bool taat_fits(const qctx *c, const it *root)
 	(void)c;
 	if (root->kind != IT_OR || root->op.nkids < TAAT_MIN_KIDS)
 		return false;
-	for (uint32_t i = 0; i < root->op.nkids; i++)
-		if (root->op.kids[i]->kind != IT_TERM)
+	for (uint32_t i = 0; i < root->op.nkids; i++) {
+		enum it_kind k = root->op.kids[i]->kind;
+		if (k != IT_TERM && k != IT_PHRASE && k != IT_AND)
 			return false;
+	}
 	return true;
+}
+
+/* The doc kid n is on: a term's list is read through its postings (its
+ * it.doc is not kept), any other kid through it_advance. */
+static inline uint32_t kid_doc(const it *n)
+{
+	return n->kind == IT_TERM ? n->leaf.pp[0].doc : n->doc;
 }
 
 /* Postings per unit of score bound, most first: the lists that are best
@@ -99,11 +114,12 @@ static uint32_t add_essential(qctx *c, it **k, uint32_t ne, uint32_t n, uint32_t
 	uint32_t len = end - base;
 	memset(w->seen, 0, (len + 63) / 64 * sizeof *w->seen);
 	for (uint32_t i = ne; i < n && !c->rc; i++) {
-		postings *p = &k[i]->leaf.pp[0];
-		for (uint32_t d = p->doc; d < end; d = postings_next(p)) {
+		it *kid = k[i];
+		postings *p = kid->kind == IT_TERM ? &kid->leaf.pp[0] : NULL;
+		for (uint32_t d = kid_doc(kid); d < end; d = p ? postings_next(p) : it_advance(kid, next_target(d))) {
 			if (stopped(c))
 				break;
-			double sc = it_score(c, c->s, k[i], d);
+			double sc = it_score(c, c->s, kid, d);
 			uint32_t x = d - base;
 			uint64_t bit = 1ull << (x & 63);
 			if (!(w->seen[x >> 6] & bit)) {
@@ -136,8 +152,11 @@ static void taat_collect(qctx *c, it *root, topk *t, xihu_index_results *out)
 	}
 	/* ub[i]: what k[0..i] can add together */
 	qsort(k, n, sizeof *k, cmp_density);
-	for (uint32_t i = 0; i < n; i++)
+	for (uint32_t i = 0; i < n; i++) {
 		ub[i] = k[i]->maxs + (i ? ub[i - 1] : 0);
+		if (k[i]->kind != IT_TERM)
+			it_advance(k[i], 0);
+	}
 	const uint8_t *del = seg_deletes(c->s);
 	uint32_t ne = 0, win = TAAT_FIRST_WINDOW;
 	for (;;) {
@@ -149,8 +168,8 @@ static void taat_collect(qctx *c, it *root, topk *t, xihu_index_results *out)
 		/* the window starts at the least doc an essential list is on */
 		uint32_t base = POSTINGS_END;
 		for (uint32_t i = ne; i < n; i++)
-			if (k[i]->leaf.pp[0].doc < base)
-				base = k[i]->leaf.pp[0].doc;
+			if (kid_doc(k[i]) < base)
+				base = kid_doc(k[i]);
 		if (base == POSTINGS_END || c->rc)
 			break;
 		uint32_t end = base + win < base ? POSTINGS_END : base + win;
@@ -172,13 +191,14 @@ static void taat_collect(qctx *c, it *root, topk *t, xihu_index_results *out)
 				if (w->acc[w->cand[j]] + ub[i] > theta)
 					w->cand[keep++] = w->cand[j];
 			nc = keep;
-			postings *p = &k[i]->leaf.pp[0];
-			for (uint32_t j = 0; j < nc && p->doc != POSTINGS_END; j++) {
+			it *kid = k[i];
+			postings *p = kid->kind == IT_TERM ? &kid->leaf.pp[0] : NULL;
+			for (uint32_t j = 0; j < nc && kid_doc(kid) != POSTINGS_END; j++) {
 				uint32_t d = base + w->cand[j];
-				if (p->doc < d && postings_advance(p, d) != d)
+				if (p ? p->doc < d && postings_advance(p, d) != d : it_advance(kid, d) != d)
 					continue;
-				if (p->doc == d)
-					w->acc[w->cand[j]] += it_score(c, c->s, k[i], d);
+				if (kid_doc(kid) == d)
+					w->acc[w->cand[j]] += it_score(c, c->s, kid, d);
 			}
 			if (stopped(c))
 				break;

@@ -7,9 +7,9 @@
  * search-int.h), and for each segment in turn the plan (plan.c: the query
  * tree -> an iterator tree) and the collector that ranks its matches into
  * the top offset + limit (topk.c).  The collectors, one file each, are
- * tried in an order: term at a time for an OR of many words
- * (collect_taat.c), MaxScore with block-max skipping for any other OR
- * (collect_maxscore.c), block-max intersection for an AND
+ * tried in an order: term at a time for an OR of many words, phrases or
+ * groups (collect_taat.c), MaxScore with block-max skipping for any other
+ * OR (collect_maxscore.c), block-max intersection for an AND
  * (collect_and.c), and else every match (collect_exhaustive.c), which
  * alone ranks under exact_total: the reference evaluation the tests
  * compare the others with.  Then, when nothing matched, did-you-mean

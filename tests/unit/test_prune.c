@@ -214,6 +214,30 @@ static void wide_ors_keep_their_top_k(void **state)
 }
 
 static xihu_index_results all_of(xihu_index *ix, const char *q);
+
+/* A long OR of words, phrases and ANDs (a pasted paragraph searched with
+ * xihu search --any) is summed term at a time too, each phrase's positions
+ * read where its words meet in a window or at a candidate: the same answer
+ * as the exhaustive evaluation. */
+static void wide_ors_of_phrases_and_groups_keep_their_top_k(void **state)
+{
+	(void)state;
+	char q[2048], a[16], b[16];
+	for (int n = 0; n < 60; n++) {
+		q[0] = 0;
+		int kids = 16 + (int)(rnd() % 30);
+		for (int i = 0; i < kids; i++) {
+			size_t l = strlen(q);
+			word(zipf(), a);
+			word(rnd() % 2 ? zipf() : rnd() % VOCAB, b);
+			unsigned form = rnd() % 5;
+			snprintf(q + l, sizeof q - l, form == 0 ? "%s\"%s %s\"" : form == 1 ? "%s(%s %s)" : "%s%s",
+			         i ? " OR " : "", a, b);
+		}
+		same_top(q, 1 + rnd() % 20);
+	}
+}
+
 /* A word written k times in an OR weighs k times, as in a bag of words (a
  * pasted paragraph repeats its words), though its list is read once: its
  * score is k times the word's alone, to the rounding of one leaf score. */
@@ -552,6 +576,7 @@ int main(void)
 		cmocka_unit_test(phrases_keep_their_top_k),
 		cmocka_unit_test(and_queries_keep_their_top_k),
 		cmocka_unit_test(wide_ors_keep_their_top_k),
+		cmocka_unit_test(wide_ors_of_phrases_and_groups_keep_their_top_k),
 		cmocka_unit_test(repeated_words_weigh_as_often_as_written),
 		cmocka_unit_test(prefixes_score_as_their_words_spelled_out),
 		cmocka_unit_test(max_cost_refuses_a_big_prefix),
