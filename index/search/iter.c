@@ -25,10 +25,22 @@
 
 /* ---- allocation ---------------------------------------------------------- */
 
+/* Iterators one segment's plan may make.  A plain word makes a few (one per
+ * field), but prefixes and fuzzy words make a leaf per term they expand to,
+ * some 1.7 KB each with its postings cursor: this bounds a query's memory
+ * (about 55 MB) whatever its thousand terms expand to. */
+#define IT_MAX (1u << 15)
+
 it *it_new(qctx *c, enum it_kind kind)
 {
 	if (c->rc)
 		return NULL;
+	if (c->nall >= IT_MAX) {
+		c->rc = xihu_err_set(c->err, XIHU_ELIMIT,
+		                     "query: its prefixes and fuzzy words expand to more than %u terms (the limit)",
+		                     IT_MAX);
+		return NULL;
+	}
 	if (c->nall == c->capall) {
 		size_t cap = c->capall ? c->capall * 2 : 16;
 		it **a = realloc(c->all, cap * sizeof *a);

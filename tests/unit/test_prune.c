@@ -214,6 +214,7 @@ static void wide_ors_keep_their_top_k(void **state)
 }
 
 static xihu_index_results all_of(xihu_index *ix, const char *q);
+static void answers_as_without(const xihu_index_search_opts *o, const char *q);
 
 /* A long OR of words, phrases and ANDs (a pasted paragraph searched with
  * xihu search --any) is summed term at a time too, each phrase's positions
@@ -269,6 +270,27 @@ static void repeated_words_weigh_as_often_as_written(void **state)
 	xihu_index_results_free(&three);
 	xihu_index_results_free(&mixed);
 	xihu_index_results_free(&rare);
+}
+
+/* Prefixes (and fuzzy words) whose expansions together pass the limit of
+ * iterators a segment's plan makes are refused with XIHU_ELIMIT, before
+ * their memory grows with them: 1,024 prefixes of 300 words each would be
+ * 300,000 postings cursors. */
+static void expansions_past_the_limit_are_refused(void **state)
+{
+	(void)state;
+	static char q[8192];
+	q[0] = 0;
+	for (int i = 0; i < 1024; i++)
+		strcat(q, i ? " OR w*" : "w*");
+	xihu_index_results r;
+	xihu_err err = {0};
+	xihu_index_search_opts o = {.limit = 10};
+	assert_int_equal(xihu_index_search(c.ix, q, strlen(q), &o, &r, &err), XIHU_ELIMIT);
+	assert_int_equal(r.nhits, 0);
+	assert_string_equal(err.msg, "query: its prefixes and fuzzy words expand to more than 32768 terms (the limit)");
+	/* a few of them answer */
+	answers_as_without(&o, "w* OR w1* OR w2*");
 }
 
 /* A prefix scores as the OR of its expansions spelled out: the same docs
@@ -578,6 +600,7 @@ int main(void)
 		cmocka_unit_test(wide_ors_keep_their_top_k),
 		cmocka_unit_test(wide_ors_of_phrases_and_groups_keep_their_top_k),
 		cmocka_unit_test(repeated_words_weigh_as_often_as_written),
+		cmocka_unit_test(expansions_past_the_limit_are_refused),
 		cmocka_unit_test(prefixes_score_as_their_words_spelled_out),
 		cmocka_unit_test(max_cost_refuses_a_big_prefix),
 		cmocka_unit_test(wide_ors_across_windows_keep_their_top_k),
