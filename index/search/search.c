@@ -147,7 +147,6 @@ int xihu_index_search(xihu_index *ix, const char *query, size_t query_len, const
 	}
 	for (uint32_t si = 0; si < index_nsegs(ix) && !stop_now(&c); si++)
 		search_segment(&c, q, &o, si, &t, out);
-	score_free(&c);
 	rc = c.rc;
 
 	hl_terms hl = {.an = index_analysis(ix)};
@@ -158,6 +157,7 @@ int xihu_index_search(xihu_index *ix, const char *query, size_t query_len, const
 	if (!rc && t.n > o.offset)
 		rc = fill_page(&c, &t, &o, &hl, out);
 	free(hl.p);
+	score_free(&c); /* after the suggestion: it looks words up in the df table */
 	fz_free(&c);
 	query_free(q); /* after the hits: hl borrows its words */
 	topk_free(&t);

@@ -6,6 +6,11 @@
  * within 1 edit, or 2 for a word of more than 5 code points (fuzzy.c's
  * walk), the nearest first, then the one in the most documents.
  *
+ * A word the index holds is known from its df (score.c's table, filled by
+ * the plan) without a walk, and at most SUGGEST_MAX_WALKS words are walked
+ * (a pasted paragraph of a thousand words that nothing matches): the
+ * words after them stay as typed.
+ *
  * Owns the rewritten query text (results.suggestion); NULL when no word
  * changed.  Invariant: only the misspelled words' bytes change, the rest
  * of the query is kept as typed.  Called by search.c after the segments.
@@ -14,6 +19,26 @@
 #include <string.h>
 
 #include "search/search-int.h"
+
+/* Dictionary walks one suggestion makes at most (each some milliseconds on a
+ * large index): as many words as a query had before it took 1,024. */
+#define SUGGEST_MAX_WALKS 64
+
+/* Whether word is a term of a default field in some segment. */
+static bool known_word(qctx *c, const char *word)
+{
+	if (!index_nsegs(c->ix))
+		return false;
+	for (size_t f = 0; f < NDEFAULT_FIELDS; f++) {
+		uint64_t df;
+		const seg_term *here;
+		if (score_df(c, plan_default_fields[f], word, (uint32_t)strlen(word), &df, &here))
+			return false; /* c->rc says why */
+		if (df)
+			return true;
+	}
+	return false;
+}
 
 /* The dictionary term nearest to word (within 1 or 2 edits by its length,
  * most documents first) over every segment's body and path, into best;
@@ -56,12 +81,17 @@ static bool word_char(char ch)
 	return ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r' && ch != '(' && ch != ')' && ch != '"';
 }
 
-/* Replaces the query's misspelled bare words by their nearest terms. */
-static int suggest_walk(qctx *c, const char *query, size_t qlen, const qnode *q, char **sugg, bool *changed)
+/* Replaces the query's misspelled bare words by their nearest terms, with
+ * at most *walks more dictionary walks. */
+static int suggest_walk(qctx *c, const char *query, size_t qlen, const qnode *q, char **sugg, bool *changed,
+                        uint32_t *walks)
 {
 	int rc = 0;
 	if (q->kind == Q_TERM) {
 		char best[XIHU_MAX_TERM + 1];
+		if (known_word(c, q->terms[0]) || c->rc || !*walks)
+			return c->rc;
+		--*walks;
 		if (!nearest_term(c, q->terms[0], best))
 			return c->rc;
 		/* the word's text in the (possibly already rewritten) query */
@@ -88,7 +118,7 @@ static int suggest_walk(qctx *c, const char *query, size_t qlen, const qnode *q,
 	}
 	if (q->kind == Q_AND || q->kind == Q_OR)
 		for (uint32_t i = 0; i < q->nkids && !rc; i++)
-			rc = suggest_walk(c, query, qlen, q->kids[i], sugg, changed);
+			rc = suggest_walk(c, query, qlen, q->kids[i], sugg, changed, walks);
 	return rc;
 }
 
@@ -97,7 +127,8 @@ int suggest_query(qctx *c, const char *query, size_t qlen, const qnode *q, char 
 	*out = NULL;
 	bool changed = false;
 	char *s = NULL;
-	int rc = suggest_walk(c, query, qlen, q, &s, &changed);
+	uint32_t walks = SUGGEST_MAX_WALKS;
+	int rc = suggest_walk(c, query, qlen, q, &s, &changed, &walks);
 	if (rc || !changed) {
 		free(s);
 		return rc;

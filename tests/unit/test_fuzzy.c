@@ -234,12 +234,74 @@ static void suggestion_only_when_nothing_found(void **state)
 		}
 }
 
+/* A pasted paragraph that nothing matches: the words the index holds are
+ * not walked for a suggestion, and at most 64 of the others are (each walk
+ * costs milliseconds on a large index); the words after them stay as typed. */
+static void long_query_suggests_for_64_words_at_most(void **state)
+{
+	(void)state;
+	static char q[8192];
+	char *typed[200];
+	int n = 0, misspelled = 0;
+	size_t len = 0;
+	for (int i = 0; i < NWORDS && n < 100; i++)
+		if (indexed(i)) {
+			typed[n++] = words[i];
+			len += (size_t)snprintf(q + len, sizeof q - len, "%s%s", len ? " " : "", words[i]);
+		}
+	static char bad[80][16];
+	for (int tries = 0; tries < 10000 && misspelled < 70; tries++) {
+		const char *w = words[rnd() % NWORDS];
+		char *b = bad[misspelled];
+		snprintf(b, 16, "%.11s%c", w, w[strlen(w) - 1]);
+		unsigned k = strlen(b) <= 5 ? 1 : 2, nearest = 99;
+		bool known = false;
+		for (int i = 0; i < NWORDS; i++)
+			if (indexed(i)) {
+				known |= !strcmp(words[i], b);
+				if (osa(b, words[i]) < nearest)
+					nearest = osa(b, words[i]);
+			}
+		if (known || nearest > k)
+			continue;
+		typed[n++] = b;
+		misspelled++;
+		len += (size_t)snprintf(q + len, sizeof q - len, " %s", b);
+	}
+	assert_int_equal(misspelled, 70);
+	xihu_limits lim;
+	xihu_limits_default(&lim);
+	lim.max_terms = 1024;
+	xihu_index_search_opts o = {.limit = 10, .suggest = true, .limits = &lim};
+	xihu_index_results r;
+	xihu_err err = {0};
+	if (xihu_index_search(c.ix, q, len, &o, &r, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(r.nhits, 0);
+	assert_non_null(r.suggestion);
+	/* word by word: the 100 known ones as typed, 64 misspelled ones changed */
+	int changed = 0, at = 0;
+	for (char *save, *w = strtok_r(r.suggestion, " ", &save); w; w = strtok_r(NULL, " ", &save), at++) {
+		assert_true(at < n);
+		if (strcmp(w, typed[at])) {
+			assert_true(at >= 100);
+			changed++;
+		} else if (at >= 100 + 64) {
+			continue; /* past the walks: as typed */
+		}
+	}
+	assert_int_equal(at, n);
+	assert_int_equal(changed, 64);
+	xihu_index_results_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(fuzzy_matches_brute_force),
 		cmocka_unit_test(fuzzy_distance_by_length),
 		cmocka_unit_test(suggestion_only_when_nothing_found),
+		cmocka_unit_test(long_query_suggests_for_64_words_at_most),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
