@@ -207,11 +207,12 @@ fz_walk *fz_walk_new(const char *word, uint32_t k, uint32_t min_k)
 	return w;
 }
 
+/* Appends term to c->fz: a term found again (in another field or segment,
+ * or near another fuzzy word) is appended again, and snippet.c highlights
+ * it once; looking for it here made a query of many fuzzy words quadratic
+ * (1,024 of them on a million-term dictionary: 130 s, most in strcmp). */
 static bool fz_remember(qctx *c, const char *term)
 {
-	for (size_t i = 0; i < c->nfz; i++)
-		if (!strcmp(c->fz[i], term))
-			return true;
 	if (c->nfz == c->capfz) {
 		size_t cap = c->capfz ? c->capfz * 2 : 16;
 		char **a = realloc(c->fz, cap * sizeof *a);

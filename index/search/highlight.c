@@ -12,6 +12,22 @@
 
 #include "search/search-int.h"
 
+/* Appends p to hl; the array doubles at each power of two (a query of a
+ * thousand words, or fuzzy words found again in every segment).  False
+ * when out of memory. */
+static bool hl_add(hl_terms *hl, hl_pattern p)
+{
+	uint32_t n = hl->n;
+	if ((n & (n - 1)) == 0) {
+		hl_pattern *a = realloc(hl->p, (n ? 2 * (size_t)n : 1) * sizeof *a);
+		if (!a)
+			return false;
+		hl->p = a;
+	}
+	hl->p[hl->n++] = p;
+	return true;
+}
+
 static int hl_collect(hl_terms *hl, const qnode *q)
 {
 	int r = 0;
@@ -19,27 +35,20 @@ static int hl_collect(hl_terms *hl, const qnode *q)
 	case Q_TERM:
 	case Q_PHRASE:
 	case Q_PREFIX:
-	case Q_FUZZY: { /* a fuzzy word's expansions are added by the caller */
-		hl_pattern *p = realloc(hl->p, (hl->n + 1) * sizeof *p);
-		if (!p)
-			return XIHU_ENOMEM;
-		hl->p = p;
-		p[hl->n++] = (hl_pattern){q->nterms, q->terms, q->kind == Q_PREFIX, q->kind == Q_PHRASE ? q->pos : NULL};
-		return 0;
-	}
+	case Q_FUZZY: /* a fuzzy word's expansions are added by the caller */
+		return hl_add(hl, (hl_pattern){q->nterms, q->terms, q->kind == Q_PREFIX,
+		                               q->kind == Q_PHRASE ? q->pos : NULL})
+		           ? 0
+		           : XIHU_ENOMEM;
 	case Q_AND:
 	case Q_OR:
 		for (uint32_t i = 0; i < q->nkids && !r; i++)
 			r = hl_collect(hl, q->kids[i]);
 		return r;
 	case Q_NEAR: /* each word alone */
-		for (uint32_t i = 0; i < q->nterms; i++) {
-			hl_pattern *p = realloc(hl->p, (hl->n + 1) * sizeof *p);
-			if (!p)
+		for (uint32_t i = 0; i < q->nterms; i++)
+			if (!hl_add(hl, (hl_pattern){1, &q->terms[i], false}))
 				return XIHU_ENOMEM;
-			hl->p = p;
-			p[hl->n++] = (hl_pattern){1, &q->terms[i], false};
-		}
 		return 0;
 	case Q_NOT:
 	case Q_EXT:
@@ -53,12 +62,8 @@ int hl_build(const qctx *c, const qnode *q, hl_terms *hl)
 {
 	if (hl_collect(hl, q))
 		return xihu_err_set(c->err, XIHU_ENOMEM, "search: out of memory");
-	for (size_t i = 0; i < c->nfz; i++) {
-		hl_pattern *p = realloc(hl->p, (hl->n + 1) * sizeof *p);
-		if (!p)
+	for (size_t i = 0; i < c->nfz; i++)
+		if (!hl_add(hl, (hl_pattern){1, &c->fz[i], false}))
 			return xihu_err_set(c->err, XIHU_ENOMEM, "search: out of memory");
-		hl->p = p;
-		p[hl->n++] = (hl_pattern){1, &c->fz[i], false};
-	}
 	return 0;
 }
