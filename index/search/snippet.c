@@ -18,6 +18,13 @@
  * span, on UTF-8 character boundaries; the column still counts from the
  * real start of the line.  With context, the lines around each matched one
  * are added as lines without spans (col 0).
+ *
+ * A query may have a thousand patterns (a pasted paragraph, a fuzzy word's
+ * expansions in every segment): a token finds the patterns ending in it by
+ * a binary search of them sorted by their last word (a prefix's, by each
+ * of the token's first bytes), not by trying each, and the prefilter's
+ * pass over the text per distinct word is made only for a few words
+ * (SNIPPET_PREFILTER_WORDS); past them one analysis of the text costs less.
  * Called by search.c for the hits of one page.
  */
 #include <stdlib.h>
@@ -28,6 +35,11 @@
 bool snippet_prefilter = true;
 
 #define SNIPPET_MAX_LINE 1024
+/* Distinct words of the patterns up to which the prefilter looks for each
+ * in the text (a memmem pass, some 1.3 ms per 8 MB each): beyond, analyzing
+ * the text once (some 100 ms per 8 MB, stopped once enough lines have
+ * matched) costs less. */
+#define SNIPPET_PREFILTER_WORDS 32
 #define SNIPPET_LEAD 160 /* bytes kept before the first match of a cut line */
 /* recent tokens kept for phrase matching: a phrase spans fewer than
  * XIHU_MAX_TERM positions, each with one token and maybe a whole form */
@@ -105,16 +117,161 @@ static bool phrase_ends_here(const hl_pattern *p, const recent *ring, uint64_t n
 	return i < 0;
 }
 
+/* The patterns by their last word: exact ones (a term, a phrase) sorted by
+ * it, prefixes sorted by it apart; a single-word pattern given twice (a word
+ * the query repeats, a fuzzy expansion found in several segments) is kept
+ * once.  words: every distinct word of every pattern, sorted, for the
+ * prefilter. */
+typedef struct pattern_index {
+	uint32_t *exact, nexact;
+	uint32_t *prefix, nprefix;
+	const char **words;
+	uint32_t nwords;
+} pattern_index;
+
+static const hl_terms *sort_hl; /* qsort's context: the patterns being sorted */
+
+static const char *last_word(const hl_pattern *p)
+{
+	return p->terms[p->nterms - 1];
+}
+
+/* By last word, a single word first, then by index (so the first of equal
+ * single words stays). */
+static int cmp_by_last(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	const hl_pattern *p = &sort_hl->p[x], *q = &sort_hl->p[y];
+	int c = strcmp(last_word(p), last_word(q));
+	if (c)
+		return c;
+	if ((p->nterms == 1) != (q->nterms == 1))
+		return p->nterms == 1 ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Sorts idx[0..n) by last word and drops a single-word pattern equal to the
+ * one before it; returns how many are left. */
+static uint32_t sort_unique(const hl_terms *hl, uint32_t *idx, uint32_t n)
+{
+	sort_hl = hl;
+	qsort(idx, n, sizeof *idx, cmp_by_last);
+	uint32_t w = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		const hl_pattern *p = &hl->p[idx[i]];
+		if (w && p->nterms == 1 && hl->p[idx[w - 1]].nterms == 1 &&
+		    !strcmp(last_word(p), last_word(&hl->p[idx[w - 1]])))
+			continue;
+		idx[w++] = idx[i];
+	}
+	return w;
+}
+
+static void pattern_index_free(pattern_index *x)
+{
+	free(x->exact);
+	free(x->prefix);
+	free(x->words);
+}
+
+/* False when out of memory. */
+static bool pattern_index_build(const hl_terms *hl, pattern_index *x)
+{
+	*x = (pattern_index){0};
+	size_t nw = 0;
+	for (uint32_t k = 0; k < hl->n; k++)
+		nw += hl->p[k].nterms;
+	x->exact = malloc((hl->n + 1) * sizeof *x->exact);
+	x->prefix = malloc((hl->n + 1) * sizeof *x->prefix);
+	x->words = malloc((nw + 1) * sizeof *x->words);
+	if (!x->exact || !x->prefix || !x->words) {
+		pattern_index_free(x);
+		return false;
+	}
+	nw = 0;
+	for (uint32_t k = 0; k < hl->n; k++) {
+		const hl_pattern *p = &hl->p[k];
+		if (p->nterms == 0)
+			continue;
+		if (p->prefix)
+			x->prefix[x->nprefix++] = k;
+		else
+			x->exact[x->nexact++] = k;
+		for (uint32_t i = 0; i < p->nterms; i++)
+			x->words[nw++] = p->terms[i];
+	}
+	x->nexact = sort_unique(hl, x->exact, x->nexact);
+	x->nprefix = sort_unique(hl, x->prefix, x->nprefix);
+	qsort(x->words, nw, sizeof *x->words, cmp_str);
+	for (size_t i = 0; i < nw; i++)
+		if (!x->nwords || strcmp(x->words[i], x->words[x->nwords - 1]))
+			x->words[x->nwords++] = x->words[i];
+	return true;
+}
+
+/* w against key[0..klen) (no NUL in it), in strcmp's order. */
+static int cmp_key(const char *w, const char *key, size_t klen)
+{
+	int c = strncmp(w, key, klen);
+	return c ? c : w[klen] != 0;
+}
+
+/* The first of idx[0..n) whose pattern's last word is not below key[0..klen). */
+static uint32_t lower_bound(const hl_terms *hl, const uint32_t *idx, uint32_t n, const char *key, size_t klen)
+{
+	uint32_t lo = 0, hi = n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (cmp_key(last_word(&hl->p[idx[mid]]), key, klen) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* Pass 1 state: the spans found so far and how many lines they are on. */
 typedef struct collector {
 	const char *text;
 	const hl_terms *hl;
+	pattern_index ix;
 	uint32_t max_lines, lines_with_spans;
 	size_t scanned; /* newlines counted up to here */
 	analyzer an;
 	recent *ring;
 	spans *out;
 } collector;
+
+/* The spans of pattern p if it matches with the token just seen (ring's
+ * newest, seen - 1 of them); *single set once a single-word pattern did. */
+static void match_pattern(collector *c, const hl_pattern *p, const token *t, uint64_t seen, bool *single)
+{
+	spans *out = c->out;
+	const recent *ring = c->ring;
+	uint32_t n = p->nterms;
+	if (n == 1) { /* a term or a prefix: a whole form too */
+		if (!*single)
+			spans_add(out, t->start, t->end);
+		*single = true;
+		return;
+	}
+	if (!phrase_ends_here(p, ring, seen - 1))
+		return;
+	/* the words found: the tokens at the phrase's positions */
+	uint32_t base = t->pos - word_pos(p, n - 1), i = 0;
+	for (uint64_t j = seen < RING ? 0 : seen - RING; j < seen; j++) {
+		const recent *q = &ring[j % RING];
+		if (!q->whole && i < n && q->pos == base + word_pos(p, i)) {
+			spans_add(out, q->start, q->end);
+			i++;
+		}
+	}
+}
 
 /* Analyzes text[from, to) as a text of its own (positions from 0, so no
  * phrase bridges two ranges) and adds the spans of its matches.  Returns
@@ -139,27 +296,17 @@ static bool collect_range(collector *c, size_t from, size_t to)
 		r->whole = t.whole;
 		seen++;
 		size_t before = out->n;
-		for (uint32_t k = 0; k < hl->n; k++) {
-			const hl_pattern *p = &hl->p[k];
-			uint32_t n = p->nterms;
-			if (n == 0 || !word_matches(p, n - 1, t.term))
-				continue;
-			if (n == 1) { /* a term or a prefix: a whole form too */
-				spans_add(out, t.start, t.end);
-				continue;
-			}
-			if (!phrase_ends_here(p, ring, seen - 1))
-				continue;
-			/* the words found: the tokens at the phrase's positions */
-			uint32_t base = t.pos - word_pos(p, n - 1), i = 0;
-			for (uint64_t j = seen < RING ? 0 : seen - RING; j < seen; j++) {
-				const recent *q = &ring[j % RING];
-				if (!q->whole && i < n && q->pos == base + word_pos(p, i)) {
-					spans_add(out, q->start, q->end);
-					i++;
-				}
-			}
-		}
+		const pattern_index *x = &c->ix;
+		bool single = false;
+		/* the exact patterns whose last word is the token */
+		for (uint32_t k = lower_bound(hl, x->exact, x->nexact, t.term, t.len);
+		     k < x->nexact && !cmp_key(last_word(&hl->p[x->exact[k]]), t.term, t.len); k++)
+			match_pattern(c, &hl->p[x->exact[k]], &t, seen, &single);
+		/* the prefixes: each of the token's first bytes */
+		for (uint32_t l = 1; l <= t.len && x->nprefix; l++)
+			for (uint32_t k = lower_bound(hl, x->prefix, x->nprefix, t.term, l);
+			     k < x->nprefix && !cmp_key(last_word(&hl->p[x->prefix[k]]), t.term, l); k++)
+				match_pattern(c, &hl->p[x->prefix[k]], &t, seen, &single);
 		if (out->n == before)
 			continue;
 		const char *nl;
@@ -187,7 +334,7 @@ static bool collect_range(collector *c, size_t from, size_t to)
  * the long way. */
 static bool can_prefilter(const collector *c)
 {
-	if (c->an.sb)
+	if (c->an.sb || c->ix.nwords > SNIPPET_PREFILTER_WORDS)
 		return false;
 	for (uint32_t k = 0; k < c->hl->n; k++) {
 		const hl_pattern *p = &c->hl->p[k];
@@ -262,15 +409,13 @@ static int collect_prefiltered(collector *c, size_t len)
 	bool ok = low != NULL;
 	for (size_t i = 0; ok && i < len; i++)
 		low[i] = text[i] >= 'A' && text[i] <= 'Z' ? (char)(text[i] | 0x20) : text[i];
-	for (uint32_t k = 0; ok && k < c->hl->n; k++) {
-		const hl_pattern *p = &c->hl->p[k];
-		for (uint32_t i = 0; ok && i < p->nterms; i++) {
-			size_t wl = strlen(p->terms[i]);
-			const char *at = low, *end = low + len;
-			while (ok && wl && (at = memmem(at, (size_t)(end - at), p->terms[i], wl))) {
-				ok = add_line(&r, text, len, (size_t)(at - low));
-				at++;
-			}
+	for (uint32_t k = 0; ok && k < c->ix.nwords; k++) {
+		const char *word = c->ix.words[k];
+		size_t wl = strlen(word);
+		const char *at = low, *end = low + len;
+		while (ok && wl && (at = memmem(at, (size_t)(end - at), word, wl))) {
+			ok = add_line(&r, text, len, (size_t)(at - low));
+			at++;
 		}
 	}
 	/* non-ASCII bytes, 8 at a time */
@@ -317,7 +462,13 @@ static void collect(const char *text, size_t len, const hl_terms *hl, uint32_t m
 {
 	collector c = {.text = text, .hl = hl, .max_lines = max_lines, .out = out};
 	c.ring = malloc(RING * sizeof *c.ring);
-	if (!c.ring || analyzer_open(&c.an, hl->an, NULL)) {
+	if (!c.ring || !pattern_index_build(hl, &c.ix)) {
+		free(c.ring);
+		out->rc = XIHU_ENOMEM;
+		return;
+	}
+	if (analyzer_open(&c.an, hl->an, NULL)) {
+		pattern_index_free(&c.ix);
 		free(c.ring);
 		out->rc = XIHU_ENOMEM;
 		return;
@@ -325,6 +476,7 @@ static void collect(const char *text, size_t len, const hl_terms *hl, uint32_t m
 	if (!snippet_prefilter || !can_prefilter(&c) || collect_prefiltered(&c, len) != 0)
 		collect_range(&c, 0, len);
 	analyzer_close(&c.an);
+	pattern_index_free(&c.ix);
 	free(c.ring);
 }
 

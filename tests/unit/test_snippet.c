@@ -144,12 +144,101 @@ static void blank_lines_fullwidth_and_parts(void **state)
 	free(got);
 }
 
+/* The bytes of text the spans of snippet_lines(hl) cover, by offset into
+ * text, in cov (the texts here have no line long enough to be cut). */
+static void cover(const char *text, size_t len, const hl_terms *hl, bool prefilter, uint8_t *cov)
+{
+	size_t starts[8192], nl = 0;
+	starts[nl++] = 0;
+	for (size_t i = 0; i < len; i++)
+		if (text[i] == '\n')
+			starts[nl++] = i + 1;
+	snippet_prefilter = prefilter;
+	xihu_index_hit hit = {0};
+	assert_int_equal(snippet_lines(text, len, hl, 100000, 0, &hit, NULL), 0);
+	snippet_prefilter = true;
+	for (uint32_t l = 0; l < hit.nlines; l++) {
+		const xihu_index_line *x = &hit.lines[l];
+		assert_true(x->line >= 1 && x->line <= nl);
+		for (uint32_t k = 0; k < x->nspans; k++)
+			for (uint32_t b = x->spans[k].start; b < x->spans[k].end; b++)
+				cov[starts[x->line - 1] + b] = 1;
+		free(x->text);
+		free(x->spans);
+	}
+	free(hit.lines);
+}
+
+/* A query of many patterns (a pasted paragraph, repeats and all): a token
+ * finds the patterns ending in it by a binary search, and the prefilter
+ * gives way to one analysis of the text; what it highlights must be what
+ * each pattern highlights alone, together (but for the '_' between two
+ * spans, which merge). */
+static void many_patterns_find_what_each_finds(void **state)
+{
+	(void)state;
+	char text[8192];
+	static uint8_t all[8192], one[8192], want[8192];
+	for (unsigned r = 0; r < 300; r++) {
+		size_t len = make_text(text, sizeof text);
+		enum { NP = 60 };
+		char *terms[NP][3];
+		hl_pattern p[NP];
+		uint32_t np = 20 + rnd(NP - 20);
+		for (uint32_t k = 0; k < np; k++) {
+			uint32_t n = rnd(4) ? 1 : 2 + rnd(2);
+			for (uint32_t i = 0; i < n; i++)
+				terms[k][i] = term_of(NULL, words[rnd(sizeof words / sizeof *words)]);
+			bool prefix = n == 1 && rnd(4) == 0;
+			if (prefix && strlen(terms[k][0]) > 1)
+				terms[k][0][1 + rnd((uint32_t)strlen(terms[k][0]) - 1)] = '\0';
+			p[k] = (hl_pattern){n, terms[k], prefix, NULL};
+		}
+		hl_terms hl = {np, p, NULL};
+		/* want: a phrase's spans as it finds them alone, a word's (or a
+		 * prefix's) every token it is (begins) */
+		memset(want, 0, len);
+		for (uint32_t k = 0; k < np; k++) {
+			if (p[k].nterms == 1)
+				continue;
+			hl_terms h1 = {1, &p[k], NULL};
+			memset(one, 0, len);
+			cover(text, len, &h1, false, one);
+			for (size_t i = 0; i < len; i++)
+				want[i] |= one[i];
+		}
+		analyzer a;
+		token t;
+		assert_int_equal(analyzer_open(&a, NULL, NULL), 0);
+		analyzer_reset(&a, text, len, 0);
+		while (analyzer_next(&a, &t))
+			for (uint32_t k = 0; k < np; k++) {
+				const char *w = p[k].terms[0];
+				if (p[k].nterms == 1 && (p[k].prefix ? !strncmp(t.term, w, strlen(w)) : !strcmp(t.term, w)))
+					memset(want + t.start, 1, t.end - t.start);
+			}
+		analyzer_close(&a);
+		for (int pre = 0; pre < 2; pre++) {
+			memset(all, 0, len);
+			cover(text, len, &hl, pre, all);
+			for (size_t i = 0; i < len; i++)
+				if (text[i] != '_' && all[i] != want[i])
+					fail_msg("round %u, %u patterns, prefilter %d: byte %zu ('%c') %s, text [%.*s]", r, np,
+					         pre, i, text[i], all[i] ? "highlighted only together" : "missed together", (int)len, text);
+		}
+		for (uint32_t k = 0; k < np; k++)
+			for (uint32_t i = 0; i < p[k].nterms; i++)
+				free(terms[k][i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(prefilter_finds_what_every_line_finds),
 		cmocka_unit_test(with_stopwords_and_stemming_too),
 		cmocka_unit_test(blank_lines_fullwidth_and_parts),
+		cmocka_unit_test(many_patterns_find_what_each_finds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
