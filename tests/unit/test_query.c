@@ -399,20 +399,58 @@ static void limit_10000_terms(void **state)
 	size_t cap = 10000 * 7;
 	char *q = malloc(cap);
 	assert_non_null(q);
-	size_t len = 0, col65 = 0;
+	size_t len = 0, col1025 = 0;
 	for (int i = 0; i < 10000; i++) {
-		if (i == 64)
-			col65 = len + 1;
+		if (i == 1024)
+			col1025 = len + 1;
 		len += (size_t)sprintf(q + len, "w%d ", i);
 	}
 	xihu_limits lim;
 	xihu_limits_default(&lim);
 	lim.max_query_bytes = 1 << 20;
 	char msg[100];
-	snprintf(msg, sizeof msg, "query column %zu: more than 64 terms in the query", col65);
-	check_err_lim(q, len, &lim, XIHU_ELIMIT, (unsigned)col65, msg);
+	snprintf(msg, sizeof msg, "query column %zu: more than 1024 terms in the query", col1025);
+	check_err_lim(q, len, &lim, XIHU_ELIMIT, (unsigned)col1025, msg);
 	/* with the default byte limit the length is caught first */
 	check_err_lim(q, len, NULL, XIHU_ELIMIT, 16385, "query column 16385: query longer than 16384 bytes");
+	free(q);
+}
+
+/* The default: a pasted paragraph of 1,024 words parses (as an AND, or an
+ * OR of them all); one more is refused at the column of the 1,025th. */
+static void limit_1024_terms_by_default(void **state)
+{
+	(void)state;
+	char *q = malloc(1025 * 16);
+	assert_non_null(q);
+	size_t len = 0, len1024 = 0;
+	for (int i = 0; i < 1025; i++) {
+		if (i == 1024)
+			len1024 = len;
+		len += (size_t)sprintf(q + len, "%sw%d", i ? " OR " : "", i);
+	}
+	size_t col1025 = len1024 + strlen(" OR ") + 1;
+	/* w0 OR ... OR w1023: 1,024 terms, one OR of them all */
+	qnode *n;
+	xihu_err err = {0};
+	assert_int_equal(query_parse(q, len1024, NULL, &n, &err), 0);
+	assert_int_equal(n->kind, Q_OR);
+	assert_int_equal(n->nkids, 1024);
+	assert_string_equal(n->kids[1023]->terms[0], "w1023");
+	query_free(n);
+	char msg[100];
+	snprintf(msg, sizeof msg, "query column %zu: more than 1024 terms in the query", col1025);
+	check_err_lim(q, len, NULL, XIHU_ELIMIT, (unsigned)col1025, msg);
+	/* the same words as an AND: the count is the same whatever joins them */
+	len = 0;
+	for (int i = 0; i < 1025; i++)
+		len += (size_t)sprintf(q + len, "%sw%d", i ? " " : "", i);
+	assert_int_equal(query_parse(q, len - strlen(" w1024"), NULL, &n, NULL), 0);
+	assert_int_equal(n->kind, Q_AND);
+	assert_int_equal(n->nkids, 1024);
+	query_free(n);
+	snprintf(msg, sizeof msg, "query column %zu: more than 1024 terms in the query", len - strlen("w1024") + 1);
+	check_err_lim(q, len, NULL, XIHU_ELIMIT, (unsigned)(len - strlen("w1024") + 1), msg);
 	free(q);
 }
 
@@ -644,6 +682,7 @@ int main(void)
 		cmocka_unit_test(error_multiword_prefix),
 		cmocka_unit_test(error_word_too_long),
 		cmocka_unit_test(limit_10000_terms),
+		cmocka_unit_test(limit_1024_terms_by_default),
 		cmocka_unit_test(limit_terms_counts_phrase_words),
 		cmocka_unit_test(limit_1000_deep_parentheses),
 		cmocka_unit_test(long_negation_chain_does_not_recurse),
