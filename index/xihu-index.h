@@ -245,6 +245,9 @@ typedef struct xihu_index_search_opts {
 	uint32_t context;          /* with want_lines: lines around each matched one (col 0, no spans) */
 	bool suggest;              /* nothing found: fill results.suggestion (a dictionary walk per
 	                            * unknown word, milliseconds on a large index) */
+	bool any;                  /* match any word: what the query joins without an operator is
+	                            * ORed, not ANDed ("a b -c": (a OR b) AND NOT c), ranked by
+	                            * BM25 (xihu search --any; docs/QUERY.md) */
 	/* Stopping a search early (checked every few thousand documents and
 	 * between hits): past deadline_ns (CLOCK_MONOTONIC; 0 = none) it fails
 	 * with XIHU_ETIMEOUT; once *cancel is set (by any thread) with

@@ -195,6 +195,12 @@ typedef struct qnode {
 int query_parse_with(const analysis *an, const char *q, size_t len, const xihu_limits *lim, qnode **out,
                      xihu_err *err);
 int query_parse(const char *q, size_t len, const xihu_limits *lim, qnode **out, xihu_err *err);
+/* query_parse_with, and with QUERY_ANY (xihu_index_search_opts.any) what
+ * the query joins without an operator is ORed, at every level: "a b AND c
+ * -d" is (a OR (b AND c)) AND NOT d. */
+enum { QUERY_ANY = 1 };
+int query_parse_flags(const analysis *an, const char *q, size_t len, const xihu_limits *lim, unsigned flags,
+                      qnode **out, xihu_err *err);
 void query_free(qnode *n);
 
 #endif

@@ -10,6 +10,12 @@
  *   atom   := '(' query ')' | word ( NEAR[/n] word )+
  *           | [ name ':' ] ( '"' words '"' | word | word '*' | word '~' [ '1' | '2' ] )
  *
+ * With QUERY_ANY (xihu search --any) what the query joins without an
+ * operator is an OR, at every level: and := or ( [AND] or )* is read as
+ * alternatives, each a run of operands joined by an explicit AND, and the
+ * negations among them (-a, NOT a) exclude from the whole: "a b AND c -d"
+ * is (a OR (b AND c)) AND NOT d.
+ *
  * Lexing: a word is a run of bytes up to ASCII white space, '(', ')' or
  * '"'.  AND, OR and NOT are keywords only when written in upper case as a
  * whole word; "or" is a word to search for.  '-' negates only when a word,
@@ -67,6 +73,7 @@ typedef struct parser {
 	uint32_t nterms, max_terms;
 	uint32_t depth, max_depth;
 	uint32_t nstopped; /* words dropped as the index's stopwords */
+	bool any;          /* QUERY_ANY */
 	analyzer *an;      /* with the index's analysis */
 	xihu_err *err;
 } parser;
@@ -724,9 +731,120 @@ fail:
 	return rc;
 }
 
+/* Adds k (may be NULL) to *n, a node of kind made at k's column when
+ * there is none yet; takes k.  False (p's error set) when out of memory. */
+static bool add_to(parser *p, qnode **n, enum qkind kind, qnode *k)
+{
+	if (!k)
+		return true;
+	if (!*n && !(*n = node_new(kind, k->column - 1))) {
+		query_free(k);
+		oom(p);
+		return false;
+	}
+	if (!kid_add(*n, k)) {
+		oom(p);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * parse_and under QUERY_ANY: the operands an explicit AND joins make one
+ * alternative (run), the alternatives an OR (alts), and an alternative
+ * that is a negation alone excludes from the whole (neg): "a b -c" is
+ * (a OR b) AND NOT c.
+ */
+static int parse_any(parser *p, qnode **out)
+{
+	qnode *alts = NULL, *neg = NULL, *run = NULL;
+	bool any = false; /* an operand was parsed, even one that analyzed to nothing */
+	int rc = XIHU_OK;
+
+	*out = NULL;
+	while (p->cur.kind != L_END && p->cur.kind != L_RPAREN) {
+		bool joined = p->cur.kind == L_AND;
+		if (joined) {
+			if (!any) {
+				rc = qerr(p, XIHU_EQUERY, p->cur.off, "expected a word or '(' before AND");
+				goto fail;
+			}
+			if ((rc = advance(p)))
+				goto fail;
+			if (no_operand(p)) {
+				rc = expected_after(p, "AND");
+				goto fail;
+			}
+		}
+		qnode *k;
+		if ((rc = parse_or(p, &k)))
+			goto fail;
+		any = true;
+		if (!k)
+			continue;
+		if (joined && run) {
+			if (run->kind != Q_AND) {
+				qnode *first = run;
+				run = NULL;
+				if (!add_to(p, &run, Q_AND, first)) {
+					query_free(k);
+					rc = XIHU_ENOMEM;
+					goto fail;
+				}
+			}
+			if (!add_to(p, &run, Q_AND, k)) {
+				rc = XIHU_ENOMEM;
+				goto fail;
+			}
+			continue;
+		}
+		/* a new alternative: the run before it is done */
+		if (run && !add_to(p, run->kind == Q_NOT ? &neg : &alts, run->kind == Q_NOT ? Q_AND : Q_OR, run)) {
+			run = NULL;
+			query_free(k);
+			rc = XIHU_ENOMEM;
+			goto fail;
+		}
+		run = k;
+	}
+	if (run && !add_to(p, run->kind == Q_NOT ? &neg : &alts, run->kind == Q_NOT ? Q_AND : Q_OR, run)) {
+		run = NULL;
+		rc = XIHU_ENOMEM;
+		goto fail;
+	}
+	run = NULL;
+	alts = alts ? collapse(alts) : NULL;
+	if (!neg) {
+		*out = alts;
+		return XIHU_OK;
+	}
+	/* the exclusions apply to every alternative: AND(alternatives, NOT ...) */
+	qnode *all = NULL;
+	if (!add_to(p, &all, Q_AND, alts)) {
+		alts = NULL;
+		rc = XIHU_ENOMEM;
+		goto fail;
+	}
+	alts = NULL;
+	if (!add_to(p, &all, Q_AND, neg)) {
+		neg = NULL;
+		rc = XIHU_ENOMEM;
+		goto fail;
+	}
+	*out = collapse(all);
+	return XIHU_OK;
+fail:
+	query_free(run);
+	query_free(alts);
+	query_free(neg);
+	return rc;
+}
+
 /* Stops at ')' or the end, which the caller checks. */
 static int parse_and(parser *p, qnode **out)
 {
+	if (p->any)
+		return parse_any(p, out);
 	qnode *n = NULL;
 	bool any = false; /* an operand was parsed, even one that analyzed to nothing */
 	int rc;
@@ -798,8 +916,8 @@ only_negative:
 	return XIHU_EQUERY;
 }
 
-static int parse_query(analyzer *an, const char *q, size_t len, const xihu_limits *lim, qnode **out,
-                       xihu_err *err)
+static int parse_query(analyzer *an, const char *q, size_t len, const xihu_limits *lim, unsigned flags,
+                       qnode **out, xihu_err *err)
 {
 	xihu_limits def;
 	parser p;
@@ -815,6 +933,7 @@ static int parse_query(analyzer *an, const char *q, size_t len, const xihu_limit
 	p.len = len;
 	p.an = an;
 	p.err = err;
+	p.any = flags & QUERY_ANY;
 	p.max_terms = lim->max_terms ? lim->max_terms : def.max_terms;
 	p.max_depth = lim->max_depth ? lim->max_depth : def.max_depth;
 	if (p.max_depth > QUERY_MAX_DEPTH)
@@ -849,16 +968,22 @@ static int parse_query(analyzer *an, const char *q, size_t len, const xihu_limit
 	return XIHU_OK;
 }
 
-int query_parse_with(const analysis *an, const char *q, size_t len, const xihu_limits *lim, qnode **out,
-                     xihu_err *err)
+int query_parse_flags(const analysis *an, const char *q, size_t len, const xihu_limits *lim, unsigned flags,
+                      qnode **out, xihu_err *err)
 {
 	analyzer a;
 	*out = NULL;
 	int rc = analyzer_open(&a, an, err);
 	if (!rc)
-		rc = parse_query(&a, q, len, lim, out, err);
+		rc = parse_query(&a, q, len, lim, flags, out, err);
 	analyzer_close(&a);
 	return rc;
+}
+
+int query_parse_with(const analysis *an, const char *q, size_t len, const xihu_limits *lim, qnode **out,
+                     xihu_err *err)
+{
+	return query_parse_flags(an, q, len, lim, 0, out, err);
 }
 
 int query_parse(const char *q, size_t len, const xihu_limits *lim, qnode **out, xihu_err *err)

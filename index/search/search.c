@@ -132,7 +132,7 @@ int xihu_index_search(xihu_index *ix, const char *query, size_t query_len, const
 		err->column = 0;
 
 	qnode *q;
-	int rc = query_parse_with(index_analysis(ix), query, query_len, o.limits, &q, err);
+	int rc = query_parse_flags(index_analysis(ix), query, query_len, o.limits, o.any ? QUERY_ANY : 0, &q, err);
 	if (rc)
 		return rc;
 

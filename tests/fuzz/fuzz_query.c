@@ -56,11 +56,11 @@ static void check_err(int rc, const xihu_err *err, size_t len)
 		FUZZ_CHECK(err->column >= 1 && err->column <= len + 1);
 }
 
-static void parse(const analysis *an, const char *q, size_t len, const xihu_limits *lim)
+static void parse(const analysis *an, const char *q, size_t len, const xihu_limits *lim, unsigned flags)
 {
 	qnode *tree = NULL;
 	xihu_err err = {0};
-	int rc = query_parse_with(an, q, len, lim, &tree, &err);
+	int rc = query_parse_flags(an, q, len, lim, flags, &tree, &err);
 	if (rc == XIHU_OK)
 		check_tree(tree, 0);
 	else
@@ -77,7 +77,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	xihu_limits lim;
 	xihu_limits_default(&lim);
-	parse(NULL, q, size, &lim);
+	parse(NULL, q, size, &lim, 0);
+	parse(NULL, q, size, &lim, QUERY_ANY); /* xihu search --any */
 
 	xihu_limits tight;
 	xihu_limits_default(&tight);
@@ -85,11 +86,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	tight.max_depth = 3;
 	tight.max_prefix_expansions = 4;
 	tight.max_query_bytes = 256;
-	parse(index_analysis(ix), q, size, &tight);
+	parse(index_analysis(ix), q, size, &tight, size & 1 ? QUERY_ANY : 0);
 
 	if (size <= 64) {
 		xihu_index_search_opts o = {.limit = 5, .want_lines = true, .max_lines = 4, .context = 1,
-		                      .suggest = true, .limits = &tight};
+		                      .suggest = true, .limits = &tight, .any = size & 1};
 		xihu_index_results res = {0};
 		xihu_err err = {0};
 		int rc = xihu_index_search(ix, q, size, &o, &res, &err);

@@ -89,11 +89,11 @@ static void dump(const qnode *n, bool cols, char *out, size_t cap)
 	fail();
 }
 
-static void check_tree(const char *q, bool cols, const char *want)
+static void check_tree_flags(const char *q, bool cols, unsigned flags, const char *want)
 {
 	qnode *n = NULL;
 	xihu_err err = {0};
-	int rc = query_parse(q, strlen(q), NULL, &n, &err);
+	int rc = query_parse_flags(NULL, q, strlen(q), NULL, flags, &n, &err);
 	if (rc)
 		fail_msg("query [%s]: %s", q, err.msg);
 	char buf[4096] = "";
@@ -102,8 +102,9 @@ static void check_tree(const char *q, bool cols, const char *want)
 	query_free(n);
 }
 
-#define TREE(q, want) check_tree((q), false, (want))
-#define COLS(q, want) check_tree((q), true, (want))
+#define TREE(q, want) check_tree_flags((q), false, 0, (want))
+#define COLS(q, want) check_tree_flags((q), true, 0, (want))
+#define ANY(q, want) check_tree_flags((q), false, QUERY_ANY, (want))
 
 static void check_err_lim(const char *q, size_t len, const xihu_limits *lim, int code,
                           unsigned column, const char *msg)
@@ -149,6 +150,42 @@ static void or_binds_tighter_than_and(void **state)
 	TREE("a OR b c OR d", "(AND (OR a b) (OR c d))");
 	TREE("a OR b AND c", "(AND (OR a b) c)");
 	TREE("a OR b OR c", "(OR a b c)");
+}
+
+/* QUERY_ANY (xihu search --any): what the query joins without an operator
+ * is an OR, at every level; AND still joins, negations exclude from all. */
+static void any_ors_what_has_no_operator(void **state)
+{
+	(void)state;
+	check_tree_flags("a b  c", true, QUERY_ANY, "(OR@1 a@1 b@3 c@6)");
+	ANY("a", "a");
+	ANY("a AND b c", "(OR (AND a b) c)");
+	ANY("a b AND c d", "(OR a (AND b c) d)");
+	ANY("a OR b c", "(OR a b c)");
+	ANY("a b -c NOT d", "(AND (OR a b) (NOT c) (NOT d))");
+	ANY("-c a b", "(AND (OR a b) (NOT c))");
+	ANY("-c a", "(AND a (NOT c))");
+	ANY("a AND -b c", "(OR (AND a (NOT b)) c)");
+	ANY("(a b) c", "(OR a b c)");
+	ANY("(a AND b) (c d)", "(OR (AND a b) c d)");
+	ANY("x (a b -c)", "(OR x (AND (OR a b) (NOT c)))");
+	ANY("\"a b\" c* d~", "(OR \"a b\" c* d~0)");
+	ANY("a the b", "(OR a the b)"); /* no stopwords in the default analysis */
+	check_tree_flags("a b -c", true, QUERY_ANY, "(AND@1 (OR@1 a@1 b@3) (NOT@5 c@6))");
+	/* the same errors as without */
+	xihu_err err = {0};
+	qnode *n = (qnode *)1;
+	assert_int_equal(query_parse_flags(NULL, "-a -b", 5, NULL, QUERY_ANY, &n, &err), XIHU_EQUERY);
+	assert_null(n);
+	assert_string_equal(err.msg, "query has only negative terms (add a word to search for)");
+	assert_int_equal(query_parse_flags(NULL, "-a AND -b c", 11, NULL, QUERY_ANY, &n, &err), XIHU_EQUERY);
+	assert_string_equal(err.msg, "query column 1: this group has only negative terms (add a word to search for)");
+	assert_int_equal(query_parse_flags(NULL, "AND a", 5, NULL, QUERY_ANY, &n, &err), XIHU_EQUERY);
+	assert_string_equal(err.msg, "query column 1: expected a word or '(' before AND");
+	assert_int_equal(query_parse_flags(NULL, "a AND", 5, NULL, QUERY_ANY, &n, &err), XIHU_EQUERY);
+	assert_string_equal(err.msg, "query column 6: expected a word or '(' after AND, found the end");
+	assert_int_equal(query_parse_flags(NULL, "(a b", 4, NULL, QUERY_ANY, &n, &err), XIHU_EQUERY);
+	assert_int_equal(err.column, 1);
 }
 
 static void keywords_only_in_upper_case(void **state)
@@ -633,19 +670,21 @@ static void random_queries_keep_invariants(void **state)
 		xihu_limits_default(&lim);
 		lim.max_terms = 6;
 		lim.max_depth = 3;
-		qnode *n = (qnode *)1;
-		xihu_err err = {0};
-		int rc = query_parse(q, len, &lim, &n, &err);
-		if (rc == 0) {
-			assert_true(check_invariants(n, NULL, 0) <= 6);
-			query_free(n);
-			ok++;
-		} else {
-			assert_true(rc == XIHU_EQUERY || rc == XIHU_ELIMIT);
-			assert_null(n);
-			assert_true(err.column >= 1 && err.column <= len + 1);
-			assert_true(strlen(err.msg) > 0);
-			bad++;
+		for (unsigned flags = 0; flags <= QUERY_ANY; flags += QUERY_ANY) {
+			qnode *n = (qnode *)1;
+			xihu_err err = {0};
+			int rc = query_parse_flags(NULL, q, len, &lim, flags, &n, &err);
+			if (rc == 0) {
+				assert_true(check_invariants(n, NULL, 0) <= 6);
+				query_free(n);
+				ok++;
+			} else {
+				assert_true(rc == XIHU_EQUERY || rc == XIHU_ELIMIT);
+				assert_null(n);
+				assert_true(err.column >= 1 && err.column <= len + 1);
+				assert_true(strlen(err.msg) > 0);
+				bad++;
+			}
 		}
 	}
 	/* both outcomes are exercised */
@@ -660,6 +699,7 @@ int main(void)
 		cmocka_unit_test(implicit_and),
 		cmocka_unit_test(explicit_and_keyword),
 		cmocka_unit_test(or_binds_tighter_than_and),
+		cmocka_unit_test(any_ors_what_has_no_operator),
 		cmocka_unit_test(keywords_only_in_upper_case),
 		cmocka_unit_test(negation_forms),
 		cmocka_unit_test(double_negation_cancels),

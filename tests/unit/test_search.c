@@ -85,6 +85,32 @@ static void phrase_needs_adjacent_words(void **state)
 	expect_docs("quick-brown", 10, 0, "a.txt");
 }
 
+/* opts.any (xihu search --any): a doc with any of the words matches,
+ * ranked by BM25 (the one with more of them first), where the same words
+ * ANDed match nothing; -word still excludes. */
+static void any_word_matches_ranked(void **state)
+{
+	(void)state;
+	const char *q = "lazy preview brown";
+	xihu_index_results r;
+	xihu_err err = {0};
+	xihu_index_search_opts o = {.limit = 10};
+	assert_int_equal(xihu_index_search(c.ix, q, strlen(q), &o, &r, &err), 0);
+	assert_int_equal(r.nhits, 0);
+	xihu_index_results_free(&r);
+	o.any = true;
+	assert_int_equal(xihu_index_search(c.ix, q, strlen(q), &o, &r, &err), 0);
+	assert_int_equal(r.nhits, 3);
+	assert_string_equal(base(r.hits[0].doc), "a.txt"); /* lazy and brown */
+	assert_true(r.hits[0].score > r.hits[1].score && r.hits[1].score > 0 && r.hits[2].score > 0);
+	xihu_index_results_free(&r);
+	q = "lazy preview brown -fox";
+	assert_int_equal(xihu_index_search(c.ix, q, strlen(q), &o, &r, &err), 0);
+	assert_int_equal(r.nhits, 1);
+	assert_string_equal(base(r.hits[0].doc), "g.txt");
+	xihu_index_results_free(&r);
+}
+
 static void prefix_expands(void **state)
 {
 	(void)state;
@@ -304,6 +330,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(phrase_needs_adjacent_words),
+		cmocka_unit_test(any_word_matches_ranked),
 		cmocka_unit_test(prefix_expands),
 		cmocka_unit_test(ties_go_to_the_earlier_doc_and_pages_continue),
 		cmocka_unit_test(lines_and_columns_from_the_store),
