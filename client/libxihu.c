@@ -394,7 +394,7 @@ int xihu_search(xihu_conn *c, const char *query, const struct xihu_search_opts *
 		return fail(c, "search: %s is NULL", query ? "out" : "query");
 	if (!opts)
 		opts = &defaults;
-	const unsigned known = XIHU_NO_LINES | XIHU_EXACT_TOTAL | XIHU_SUGGEST;
+	const unsigned known = XIHU_NO_LINES | XIHU_EXACT_TOTAL | XIHU_SUGGEST | XIHU_ANY;
 	if (opts->flags & ~known)
 		return fail(c, "search: unknown flags 0x%x", opts->flags & ~known);
 
@@ -408,6 +408,7 @@ int xihu_search(xihu_conn *c, const char *query, const struct xihu_search_opts *
 	sr.timeout_ms = opts->timeout_ms;
 	sr.exact_total = !!(opts->flags & XIHU_EXACT_TOTAL);
 	sr.suggest = !!(opts->flags & XIHU_SUGGEST);
+	sr.any = !!(opts->flags & XIHU_ANY);
 	if (opts->index)
 		sr.index = (char *)opts->index;
 	if (opts->cwd)
@@ -422,6 +423,11 @@ int xihu_search(xihu_conn *c, const char *query, const struct xihu_search_opts *
 	Xihu__Response *resp;
 	if (call(c, &req, XIHU__RESPONSE__BODY_SEARCH, wait_ms, &resp))
 		return -1;
+	if (sr.any && !resp->search->any) { /* a daemon from before the field ANDed the words */
+		xihu__response__free_unpacked(resp, NULL);
+		return fail(c, "search: the daemon does not know XIHU_ANY (--any): it is older than this client; "
+		               "restart it (xihu stop)");
+	}
 	*out = results_of(c, resp->search);
 	xihu__response__free_unpacked(resp, NULL);
 	if (!*out)

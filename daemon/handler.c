@@ -60,6 +60,7 @@ static bool search_opts(const struct handler_ctx *ctx, const Xihu__SearchRequest
 		.exact_total = sr->exact_total,
 		.context = sr->context < XIHUD_MAX_CONTEXT ? sr->context : XIHUD_MAX_CONTEXT,
 		.suggest = sr->suggest,
+		.any = sr->any,
 		.cancel = ctx->cancel,
 	};
 	uint32_t timeout_ms = sr->timeout_ms ? sr->timeout_ms : ctx->timeout_ms;
@@ -164,8 +165,8 @@ static Xihu__Hit **results_to_hits(const xihu_index_results *res, unsigned char 
 /* The answer to a search that found res: its messages laid out in one
  * block, on the stack for a top-10 without lines, else malloc'd; an
  * E_LIMIT error when the response would be larger than a client accepts. */
-static void search_answer(const struct handler_ctx *ctx, uint64_t id, const xihu_index_results *res,
-                          uint64_t t0, struct reply *out)
+static void search_answer(const struct handler_ctx *ctx, uint64_t id, const Xihu__SearchRequest *sr,
+                          const xihu_index_results *res, uint64_t t0, struct reply *out)
 {
 	size_t nlines, nspans;
 	size_t need = hits_block_size(res, &nlines, &nspans);
@@ -182,6 +183,7 @@ static void search_answer(const struct handler_ctx *ctx, uint64_t id, const xihu
 	sresp.total_exact = res->total_exact;
 	if (res->suggestion)
 		sresp.suggestion = res->suggestion;
+	sresp.any = sr->any; /* a client asking for any tells an older daemon by its absence */
 	Xihu__Response resp = XIHU__RESPONSE__INIT;
 	resp.body_case = XIHU__RESPONSE__BODY_SEARCH;
 	resp.search = &sresp;
@@ -224,7 +226,7 @@ static bool serve_search(const struct handler_ctx *ctx, uint64_t id,
 		search_failed(ctx, id, sr, rc, &err, t0, out);
 		return true;
 	}
-	search_answer(ctx, id, &res, t0, out);
+	search_answer(ctx, id, sr, &res, t0, out);
 	xihu_index_results_free(&res);
 	return true;
 }

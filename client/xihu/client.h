@@ -155,6 +155,9 @@ enum {
 	XIHU_NO_LINES = 1u << 0,    /* documents only: no lines, no spans (faster) */
 	XIHU_EXACT_TOTAL = 1u << 1, /* count every match: slower, total_exact is true */
 	XIHU_SUGGEST = 1u << 2,     /* no hit: fill suggestion ("did you mean") */
+	XIHU_ANY = 1u << 3,         /* match any word: what the query joins without an
+	                             * operator is ORed, not ANDed (xihu search --any);
+	                             * a daemon too old to know it is an error */
 };
 
 /* How to search.  All zero (or NULL for the whole struct) is the default:
@@ -168,7 +171,7 @@ struct xihu_search_opts {
 	uint32_t timeout_ms; /* the search's deadline in the daemon (then
 	                      * XIHU_E_LIMIT); 0: the daemon's default, 10 s.
 	                      * This side waits that long plus 5 s, or 60 s */
-	unsigned flags;      /* XIHU_NO_LINES | XIHU_EXACT_TOTAL | XIHU_SUGGEST */
+	unsigned flags;      /* XIHU_NO_LINES | XIHU_EXACT_TOTAL | XIHU_SUGGEST | XIHU_ANY */
 	const char *index;   /* the index directory to search, as the daemon
 	                      * names it (absolute); NULL: see cwd */
 	const char *cwd;     /* NULL, or a directory: search the index whose tree

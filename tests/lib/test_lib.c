@@ -320,6 +320,20 @@ static void no_match_and_suggestion(void **state)
 	xihu_results_free(r);
 }
 
+/* XIHU_ANY: any of the words, ranked; both words ANDed match nothing. */
+static void any_word_with_xihu_any(void **state)
+{
+	struct xihu_results *r = search_ok(*state, "kiwi zebra", NULL);
+	assert_int_equal(r->n_hits, 0);
+	xihu_results_free(r);
+	struct xihu_search_opts o = {.flags = XIHU_ANY | XIHU_NO_LINES};
+	r = search_ok(*state, "kiwi zebra", &o);
+	assert_int_equal(r->n_hits, 3);
+	assert_string_equal(r->hits[0].doc, at("tree/src/many.txt"));
+	assert_non_null(find_hit(r, at("tree/caf\xe9.txt")));
+	xihu_results_free(r);
+}
+
 static void record_and_non_utf8_doc(void **state)
 {
 	struct xihu_results *r = search_ok(*state, "penguin", NULL);
@@ -782,6 +796,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(context_lines_have_col_0, conn_setup, conn_teardown),
 	    cmocka_unit_test_setup_teardown(no_lines_limit_and_offset, conn_setup, conn_teardown),
 	    cmocka_unit_test_setup_teardown(no_match_and_suggestion, conn_setup, conn_teardown),
+	    cmocka_unit_test_setup_teardown(any_word_with_xihu_any, conn_setup, conn_teardown),
 	    cmocka_unit_test_setup_teardown(record_and_non_utf8_doc, conn_setup, conn_teardown),
 	    cmocka_unit_test_setup_teardown(query_error_has_code_column_and_message, conn_setup,
 	                                    conn_teardown),
