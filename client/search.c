@@ -4,7 +4,9 @@
  *
  * The options may come anywhere among the query words, but only those it
  * knows: any other word, "-foo" included (a NOT in the query language), is
- * part of the query.  "--" ends the options.  The request follows from the
+ * part of the query.  "--" ends the options.  --any asks the daemon to OR
+ * the words (XIHU_ANY), so the query text stays as typed, phrases, scopes
+ * and groups intact.  The request follows from the
  * format: --count and -q ask for one hit (--count with an exact total), the
  * default format asks for one line more than it shows (to say there are
  * more), --vimgrep takes no context.  --sort path reorders the hits it got,
@@ -30,6 +32,7 @@ struct search_args {
 	bool format_set; /* one of --json, --vimgrep, -l, --count was given */
 	bool by_path;    /* --sort path */
 	bool quiet;      /* -q */
+	bool any;        /* --any: match any word (XIHU_ANY) */
 	const char *color;
 	char *query;     /* the words joined with spaces (malloc'd) */
 	size_t qlen;
@@ -44,6 +47,10 @@ static void usage_search(FILE *f)
 	      "(groups); \"exact phrase\"; pre* (prefix); path:GLOB, ext:c, field:word.\n"
 	      "Options may come anywhere; any other word starting with '-' is a NOT.\n"
 	      "\n"
+	      "  --any              match any of the words, ranked by BM25 (the more of them,\n"
+	      "                     and the rarer, the better): for a pasted paragraph.\n"
+	      "                     Words without an operator between them are ORed;\n"
+	      "                     AND, -word, \"phrases\" and scopes still work\n"
 	      "  -n N               show N hits (default 10)\n"
 	      "  --offset K         skip the first K hits (paging)\n"
 	      "  -m, --max-count N  show at most N matching lines of each hit (default: 10,\n"
@@ -72,6 +79,7 @@ static void usage_search(FILE *f)
 	      "  xihu search event loop                   files with both words\n"
 	      "  xihu search '\"connection reset\"' ext:c    a phrase, in C files only\n"
 	      "  xihu search malloc -free -n 20           malloc but not free, 20 hits\n"
+	      "  xihu search --any \"$(cat para.txt)\"      files with any of its words, best first\n"
 	      "  xihu search -C 2 -m 3 'sock*'            3 lines of each hit, with context\n"
 	      "  xihu search -l --sort path -n 100 ext:md kernel\n"
 	      "                                           the 100 best Markdown files, by path\n"
@@ -151,6 +159,10 @@ static int search_opt(int argc, char **argv, int *i, struct search_args *s, stru
 	}
 	if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
 		s->quiet = true;
+		return 1;
+	}
+	if (!strcmp(a, "--any")) {
+		s->any = true;
 		return 1;
 	}
 	if (cli_opt_value(argc, argv, i, "--color", &v) || cli_opt_value(argc, argv, i, "--colour", &v)) {
@@ -249,7 +261,7 @@ static void plan_search(const struct search_args *s, const struct target *t, str
 	    .flags = (lines ? 0 : XIHU_NO_LINES) |
 	             /* a count must not be a lower bound; -q needs only one match */
 	             (f == OUT_COUNT && !s->quiet ? XIHU_EXACT_TOTAL : 0) |
-	             (!one ? XIHU_SUGGEST : 0),
+	             (!one ? XIHU_SUGGEST : 0) | (s->any ? XIHU_ANY : 0),
 	};
 	if (f == OUT_DEFAULT && !s->quiet && s->limit < UINT32_MAX - s->offset)
 		so->limit = s->limit + 1; /* to know whether there are more (note_more) */

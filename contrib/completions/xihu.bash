@@ -59,7 +59,7 @@ _xihu()
 			return # a number
 			;;
 		esac
-		opts='-n --offset -m --max-count -C --context --sort --json --vimgrep
+		opts='--any -n --offset -m --max-count -C --context --sort --json --vimgrep
 			-l --files-with-matches -c --count -q --quiet --color --colour
 			--socket --index --no-autostart -h --help'
 		;;

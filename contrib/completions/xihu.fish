@@ -39,6 +39,7 @@ complete -c xihu -s h -l help -d 'Show the help'
 
 # xihu search
 set -l search 'test (__xihu_command) = search'
+complete -c xihu -n $search -l any -d 'Match any of the words, ranked (OR, not AND)'
 complete -c xihu -n $search -s n -x -d 'Show N hits (default 10)'
 complete -c xihu -n $search -l offset -x -d 'Skip the first K hits'
 complete -c xihu -n $search -s m -l max-count -x -d 'At most N matching lines of each hit'

@@ -230,6 +230,86 @@ context)
 	[[ "$OUT" == *'{"line":1,"col":0,"text":"h\u00e9llo","spans":[]}'* || "$OUT" == *'{"line":1,"col":0,"text":"héllo","spans":[]}'* ]] ||
 		fail "json context line: [$OUT]"
 	;;
+any)
+	# xihu search --any: any of the words, ranked, phrases and -word intact;
+	# and a daemon that does not know the flag is an error, not an AND
+	make_tree
+	printf 'a kangaroo\n' >"$TREE/k.txt"
+	index "$TREE"
+	start_daemon
+	cd "$TREE" || fail cd
+	run xihu search -l quick zebra
+	expect_eq "without --any: both words" "$RC" 1
+	run xihu search -l --any quick zebra
+	expect_eq "--any: exit" "$RC" 0
+	expect_eq "--any: either word, the most zebras first" "$OUT" \
+		"$(printf 'src/many.txt\ndocs/reversed.md\ndocs/fox.md\ndocs/crlf.txt\nsrc/one.txt')"
+	run xihu search -l quick --any zebra -lazy
+	expect_eq "--any anywhere; -word excludes from all" "$OUT" \
+		"$(printf 'src/many.txt\ndocs/reversed.md\ndocs/crlf.txt\nsrc/one.txt')"
+	run xihu search -l --any '"brown quick"' ext:c
+	expect_eq "--any keeps a phrase and a filter" "$OUT" "$(printf 'docs/reversed.md\nsrc/proto.c')"
+	run xihu search -l --any 'quick AND lazy' zebra
+	expect_eq "--any: AND still joins (reversed.md has no lazy)" "$OUT" \
+		"$(printf 'docs/fox.md\nsrc/many.txt\ndocs/crlf.txt\nsrc/one.txt')"
+	run xihu search --any -c zebra quick nosuchword
+	expect_eq "--any --count" "$OUT" 5
+	# a paragraph of 1,000 words: one of them is in the tree
+	q=$($PY -c 'print(" ".join("para%d" % i for i in range(999)) + " kangaroo")')
+	run xihu search -l "$q"
+	expect_eq "1,000 words ANDed: nothing" "$RC" 1
+	run xihu search -l --any "$q"
+	expect_eq "1,000 words, --any: exit" "$RC" 0
+	expect_eq "1,000 words, --any" "$OUT" "k.txt"
+	xihu search --help | grep -q -- '--any  *match any of the words' || fail "--any is not in search --help"
+	# a daemon older than SearchRequest.any answers without the echo: the
+	# client refuses the answer (it would be an AND of the words)
+	stop_daemon
+	$PY - "$SOCK" <<'PYEOF' &
+import os, socket, struct, sys
+def varint(n):
+    out = b""
+    while True:
+        b = n & 0x7f
+        n >>= 7
+        if n:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+def read_varint(b, i):
+    n = s = 0
+    while True:
+        n |= (b[i] & 0x7f) << s
+        s += 7
+        i += 1
+        if not b[i - 1] & 0x80:
+            return n, i
+path = sys.argv[1]
+if os.path.exists(path):
+    os.unlink(path)
+srv = socket.socket(socket.AF_UNIX)
+srv.bind(path)
+srv.listen(4)
+for _ in range(2):
+    c, _ = srv.accept()
+    n = struct.unpack(">I", c.recv(4, socket.MSG_WAITALL))[0]
+    req = c.recv(n, socket.MSG_WAITALL)
+    assert req[0] == 1 << 3, req[:8]  # Request.id, a varint
+    rid, _ = read_varint(req, 1)
+    # Response{id, version 1, search: SearchResponse{}}: no hits, no echo
+    body = bytes([1 << 3]) + varint(rid) + bytes([2 << 3, 1]) + bytes([10 << 3 | 2, 0])
+    c.sendall(struct.pack(">I", len(body)) + body)
+    c.close()
+PYEOF
+	FAKE=$!
+	for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
+	run xihu search --no-autostart -l zebra
+	expect_eq "an old daemon, without --any: its answer" "$RC" 1
+	run xihu search --no-autostart -l --any zebra quick
+	expect_eq "an old daemon, --any: exit" "$RC" 2
+	[[ "$ERR" == *"does not know"*"--any"*"older than this client"* ]] || fail "an old daemon, --any: [$ERR]"
+	wait "$FAKE" || fail "the fake daemon failed"
+	;;
 cli_options)
 	# --sort path, -m/--max-count, -q and --color, as a user at a shell
 	mkdir -p "$TREE"
