@@ -50,7 +50,7 @@
 #define MIN_WORKER_RAM (1u << 20) /* below this a segment per doc would be all overhead */
 #define KEEP_BUFFER (4u << 20)    /* a bigger read buffer is freed after its file */
 
-static const char *const field_names[] = {"body", "path", "title"};
+static const char *const field_names[] = {"body", "path", "title", "def"};
 
 /* ITEM_LARGE: a file over --max-file-size, not read: a doc with no text,
  * its path words, and the flag that makes exact search read it from disk */
@@ -107,6 +107,7 @@ typedef struct worker {
 	uint32_t w_item;
 	xbuf data; /* the file being read: its raw bytes */
 	xbuf html; /* an HTML file's text (html.c), apart from its raw bytes */
+	xbuf defs; /* the names the file defines (defs.c) */
 	analyzer an; /* the index's analysis, with this thread's stemmer */
 	xihu_err err;
 	done_seg *segs;
@@ -385,6 +386,74 @@ static void add_field(seg_writer *w, analyzer *an, uint32_t field, const char *t
 		*pos += an->pos + 1;
 }
 
+static bool ascii_identifier(const char *s, size_t n)
+{
+	if (n == 0 || n + 1 >= XIHU_MAX_TERM || (*s >= '0' && *s <= '9'))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+		      s[i] == '_'))
+			return false;
+	return true;
+}
+
+/* The names a file defines (defs.c) into field def.  An identifier goes
+ * in whole, as written and lowercased (XIHU_DEF_EXACT, XIHU_DEF_FOLDED:
+ * what a query word typed as an identifier looks for there, qnode.exact),
+ * never as its parts: dev_get_iflink must not find the file defining
+ * vlan_dev_get_iflink.  Anything else (a Markdown heading, a non-ASCII
+ * name) is analyzed as text.  Only the first token counts in the field's
+ * length, so every file that defines anything has length 1: a definition
+ * weighs the same in a file of three as in mm/slub.c with its 317 (with
+ * lengths counted, bench/code-probe's misses on Linux were such big
+ * files).  Not 0: a field of total length 0 is taken as absent. */
+static void add_defs(worker *wk, const char *path, size_t path_len, const char *text, size_t len, uint32_t *pos)
+{
+	if (wk->defs.rc || wk->defs.cap > KEEP_BUFFER) { /* after a failure, or a file of huge tables */
+		xbuf_free(&wk->defs);
+		xbuf_init(&wk->defs);
+	}
+	xbuf_reset(&wk->defs);
+	if (!defs_find(path, path_len, text, len, &wk->defs) || wk->defs.rc)
+		return; /* out of memory: the file is indexed without its names */
+	bool counted = false;
+	char term[XIHU_MAX_TERM];
+	uint32_t at = *pos;
+	for (const char *l = (const char *)wk->defs.p, *e = l + wk->defs.len; l < e;) {
+		const char *nl = memchr(l, '\n', (size_t)(e - l));
+		size_t n = (size_t)(nl - l); /* defs_find ends every name with '\n' */
+		if (ascii_identifier(l, n)) {
+			for (int k = 0; k < 2; k++) {
+				term[0] = k ? XIHU_DEF_FOLDED : XIHU_DEF_EXACT;
+				for (size_t i = 0; i < n; i++)
+					term[1 + i] = k && l[i] >= 'A' && l[i] <= 'Z' ? (char)(l[i] - 'A' + 'a') : l[i];
+				if (counted)
+					seg_writer_add_overlap(wk->w, FIELD_DEF, term, (uint32_t)n + 1, at);
+				else
+					seg_writer_add_token(wk->w, FIELD_DEF, term, (uint32_t)n + 1, at);
+				counted = true;
+			}
+			at++;
+		} else {
+			analyzer *an = &wk->an;
+			token t;
+			bool any = false;
+			analyzer_reset(an, l, n, 0);
+			while (analyzer_next(an, &t)) {
+				if (counted)
+					seg_writer_add_overlap(wk->w, FIELD_DEF, t.term, t.len, at + t.pos);
+				else
+					seg_writer_add_token(wk->w, FIELD_DEF, t.term, t.len, at + t.pos);
+				counted = any = true;
+			}
+			if (any)
+				at += an->pos + 1; /* a gap: no phrase spans two names */
+		}
+		l = nl + 1;
+	}
+	*pos = at;
+}
+
 static int finish_segment(worker *wk)
 {
 	seg_writer *w = wk->w;
@@ -425,7 +494,7 @@ static int need_writer(worker *wk, uint64_t seq, uint32_t i)
 	uint64_t id = atomic_fetch_add(&wk->p->next_id, 1);
 	wk->w_seq = seq;
 	wk->w_item = i;
-	int rc = seg_writer_new(wk->p->o.dir, id, 3, field_names, &wk->w, &wk->err);
+	int rc = seg_writer_new(wk->p->o.dir, id, 4, field_names, &wk->w, &wk->err);
 	if (!rc && analysis_npairwords(wk->p->o.an))
 		seg_writer_set_pairs(wk->w, is_pairword, wk->p->o.an);
 	return rc;
@@ -481,6 +550,10 @@ static int add_item(worker *wk, const batch *bt, uint32_t i)
 		uint32_t pos[2] = {0, 0};
 		add_field(wk->w, &wk->an, FIELD_BODY, d.text, d.text_len, &pos[0]);
 		add_field(wk->w, &wk->an, FIELD_PATH, name + it->rel_off, it->name_len - it->rel_off, &pos[1]);
+		if (it->kind == ITEM_FILE) {
+			uint32_t dpos = 0;
+			add_defs(wk, name, it->name_len, d.text, d.text_len, &dpos);
+		}
 	} else {
 		uint32_t pos[XIHU_MAX_FIELDS] = {0};
 		for (uint32_t f = 0; f < it->nfields; f++) {
@@ -529,6 +602,7 @@ static void *worker_main(void *arg)
 	wk->w = NULL;
 	xbuf_free(&wk->data);
 	xbuf_free(&wk->html);
+	xbuf_free(&wk->defs);
 	analyzer_close(&wk->an);
 	pthread_mutex_lock(&p->mu);
 	p->nrunning--;
@@ -565,6 +639,7 @@ int pipeline_start(const pipeline_opts *o, pipeline **out, xihu_err *err)
 		pthread_cond_init(&wk->cv_room, NULL);
 		xbuf_init(&wk->data);
 		xbuf_init(&wk->html);
+		xbuf_init(&wk->defs);
 	}
 	for (uint32_t i = 0; i < p->nworkers; i++) {
 		worker *wk = &p->workers[i];
@@ -744,6 +819,7 @@ void pipeline_free(pipeline *p)
 			free(wk->segs);
 			xbuf_free(&wk->data);
 			xbuf_free(&wk->html);
+			xbuf_free(&wk->defs);
 			pthread_mutex_destroy(&wk->mu);
 			pthread_cond_destroy(&wk->cv_item);
 			pthread_cond_destroy(&wk->cv_room);

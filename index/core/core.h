@@ -212,7 +212,7 @@ void xfile_make_private(const char *dir);
 
 /* ==== seg_writer.c: documents -> one immutable segment =================== */
 
-enum { FIELD_BODY = 0, FIELD_PATH = 1, FIELD_TITLE = 2, XIHU_MAX_FIELDS = 16 };
+enum { FIELD_BODY = 0, FIELD_PATH = 1, FIELD_TITLE = 2, FIELD_DEF = 3, XIHU_MAX_FIELDS = 16 };
 /* A pair term's key byte is its field's | XIHU_PAIR_FIELD (settings.c,
  * analysis_is_pairword): pair terms sort after every word and stay out of
  * every walk over a field's words (prefixes, fuzzy, merges of words). */

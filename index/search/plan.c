@@ -23,7 +23,7 @@
 
 #include "search/search-int.h"
 
-const uint32_t plan_default_fields[NDEFAULT_FIELDS] = {FIELD_BODY, FIELD_PATH, FIELD_TITLE};
+const uint32_t plan_default_fields[NDEFAULT_FIELDS] = {FIELD_BODY, FIELD_PATH, FIELD_TITLE, FIELD_DEF};
 
 /* ---- the tree ------------------------------------------------------------ */
 
@@ -42,6 +42,10 @@ static it *build_words(qctx *c, const qnode *q, const fieldset *fs)
 			leaf->leaf.wpos = q->pos;
 		if (!it_or_add(c, n, leaf))
 			return NULL;
+		if (q->exact && fs->f[f] == FIELD_DEF &&
+		    (!it_or_add(c, n, leaf_new(c, FIELD_DEF, &q->exact, 1, false)) ||
+		     !it_or_add(c, n, leaf_new(c, FIELD_DEF, &q->folded, 1, false))))
+			return NULL; /* the name whole: as typed, and in any case */
 	}
 	return it_or_finish(n);
 }
@@ -186,7 +190,7 @@ static it *build(qctx *c, const qnode *q)
 {
 	if (c->rc)
 		return NULL;
-	fieldset fs = {{FIELD_BODY, FIELD_PATH, FIELD_TITLE}, NDEFAULT_FIELDS};
+	fieldset fs = {{FIELD_BODY, FIELD_PATH, FIELD_TITLE, FIELD_DEF}, NDEFAULT_FIELDS};
 	if (q->field) {
 		uint32_t id;
 		if (!scope_field(c, q->field, &id))

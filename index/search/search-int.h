@@ -258,8 +258,8 @@ it *leaf_new(qctx *c, uint32_t field, char *const *terms, uint32_t nterms, bool 
 
 /* ==== plan.c: the query tree -> an iterator tree ========================== */
 
-#define NDEFAULT_FIELDS 3
-/* What a bare word searches: body, path, title. */
+#define NDEFAULT_FIELDS 4
+/* What a bare word searches: body, path, title, def. */
 extern const uint32_t plan_default_fields[NDEFAULT_FIELDS];
 
 /* The fields a word node searches: its scope, or the default ones. */
