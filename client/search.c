@@ -50,7 +50,7 @@ static void usage_search(FILE *f)
 	      "  --any              match any of the words, ranked by BM25 (the more of them,\n"
 	      "                     and the rarer, the better): for a pasted paragraph.\n"
 	      "                     Words without an operator between them are ORed;\n"
-	      "                     AND, -word, \"phrases\" and scopes still work\n"
+	      "                     AND, -word, ext:, path:, \"phrases\" still work\n"
 	      "  -n N               show N hits (default 10)\n"
 	      "  --offset K         skip the first K hits (paging)\n"
 	      "  -m, --max-count N  show at most N matching lines of each hit (default: 10,\n"

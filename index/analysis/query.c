@@ -13,8 +13,8 @@
  * With QUERY_ANY (xihu search --any) what the query joins without an
  * operator is an OR, at every level: and := or ( [AND] or )* is read as
  * alternatives, each a run of operands joined by an explicit AND, and the
- * negations among them (-a, NOT a) exclude from the whole: "a b AND c -d"
- * is (a OR (b AND c)) AND NOT d.
+ * negations and path filters among them restrict the whole: "a b AND c -d
+ * ext:h" is (a OR (b AND c)) AND NOT d AND ext:h.
  *
  * Lexing: a word is a run of bytes up to ASCII white space, '(', ')' or
  * '"'.  AND, OR and NOT are keywords only when written in upper case as a
@@ -261,8 +261,6 @@ void query_free(qnode *n)
 	if (!n)
 		return;
 	free(n->field);
-	free(n->exact);
-	free(n->folded);
 	query_free(n->fallback);
 	for (uint32_t i = 0; i < n->nterms; i++)
 		free(n->terms[i]);
@@ -331,34 +329,6 @@ static qnode *collapse(qnode *n)
  * into a Q_TERM, Q_PHRASE or Q_PREFIX node.  *out is NULL when the text has
  * no tokens.
  */
-/* An identifier as typed: ASCII letters, digits and '_', not starting
- * with a digit, short enough to be a term behind its marker. */
-static bool is_identifier(const char *s, size_t n)
-{
-	if (n == 0 || n >= XIHU_MAX_TERM || (s[0] >= '0' && s[0] <= '9'))
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
-			return false;
-	}
-	return true;
-}
-
-/* A def field term for an identifier (qnode.exact, qnode.folded): marker
- * then its bytes, '_' kept, lowercased if fold; NULL when out of memory. */
-static char *exact_form(const char *s, size_t n, char marker, bool fold)
-{
-	char *e = malloc(n + 2);
-	if (e) {
-		e[0] = marker;
-		for (size_t i = 0; i < n; i++)
-			e[1 + i] = fold && s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] - 'A' + 'a') : s[i];
-		e[n + 1] = '\0';
-	}
-	return e;
-}
-
 static int words_node(parser *p, size_t at, size_t text, size_t tlen, bool prefix, int fuzzy, bool phrase,
                       qnode **out)
 {
@@ -467,12 +437,6 @@ static int words_node(parser *p, size_t at, size_t text, size_t tlen, bool prefi
 	}
 	if (gaps)
 		memcpy(n->pos, pos, ntok * sizeof *pos);
-	if ((n->kind == Q_TERM || n->kind == Q_PHRASE) && !phrase && is_identifier(p->q + text, tlen) &&
-	    (!(n->exact = exact_form(p->q + text, tlen, XIHU_DEF_EXACT, false)) ||
-	     !(n->folded = exact_form(p->q + text, tlen, XIHU_DEF_FOLDED, true)))) {
-		query_free(n);
-		return oom(p);
-	}
 	*out = n;
 	return XIHU_OK;
 fail:
@@ -785,17 +749,42 @@ static bool add_to(parser *p, qnode **n, enum qkind kind, qnode *k)
 	return true;
 }
 
+/* Whether n restricts what matches rather than matching: a path filter
+ * (ext:, path:GLOB), its negation, or an OR or AND of those alone. */
+static bool only_filters(const qnode *n)
+{
+	if (n->kind == Q_EXT || n->kind == Q_GLOB)
+		return true;
+	if (n->kind != Q_OR && n->kind != Q_AND && n->kind != Q_NOT)
+		return false;
+	for (uint32_t i = 0; i < n->nkids; i++)
+		if (!only_filters(n->kids[i]))
+			return false;
+	return true;
+}
+
+/* Ends an alternative of parse_any: a negation or a filter restricts the
+ * whole (*only), anything else is one more alternative (*alts).  Takes
+ * run (may be NULL); false when out of memory. */
+static bool end_run(parser *p, qnode *run, qnode **alts, qnode **only)
+{
+	if (!run)
+		return true;
+	bool restricts = run->kind == Q_NOT || only_filters(run);
+	return add_to(p, restricts ? only : alts, restricts ? Q_AND : Q_OR, run);
+}
+
 /*
  * parse_and under QUERY_ANY: the operands an explicit AND joins make one
- * alternative (run), the alternatives an OR (alts), and an alternative
- * that is a negation alone excludes from the whole (neg): "a b -c" is
- * (a OR b) AND NOT c.
+ * alternative (run), the alternatives an OR (alts); an alternative that is
+ * a negation or a path filter restricts the whole instead (only): "a b -c
+ * ext:h" is (a OR b) AND NOT c AND ext:h.
  */
 static int parse_any(parser *p, qnode **out)
 {
-	qnode *alts = NULL, *neg = NULL, *run = NULL;
+	qnode *alts = NULL, *only = NULL, *run = NULL, *all = NULL;
 	bool any = false; /* an operand was parsed, even one that analyzed to nothing */
-	int rc = XIHU_OK;
+	int rc = XIHU_ENOMEM;
 
 	*out = NULL;
 	while (p->cur.kind != L_END && p->cur.kind != L_RPAREN) {
@@ -815,64 +804,53 @@ static int parse_any(parser *p, qnode **out)
 		qnode *k;
 		if ((rc = parse_or(p, &k)))
 			goto fail;
+		rc = XIHU_ENOMEM;
 		any = true;
 		if (!k)
 			continue;
-		if (joined && run) {
+		if (joined && run) { /* one more operand of this alternative */
 			if (run->kind != Q_AND) {
 				qnode *first = run;
 				run = NULL;
 				if (!add_to(p, &run, Q_AND, first)) {
 					query_free(k);
-					rc = XIHU_ENOMEM;
 					goto fail;
 				}
 			}
-			if (!add_to(p, &run, Q_AND, k)) {
-				rc = XIHU_ENOMEM;
+			if (!add_to(p, &run, Q_AND, k))
 				goto fail;
-			}
 			continue;
 		}
-		/* a new alternative: the run before it is done */
-		if (run && !add_to(p, run->kind == Q_NOT ? &neg : &alts, run->kind == Q_NOT ? Q_AND : Q_OR, run)) {
-			run = NULL;
-			query_free(k);
-			rc = XIHU_ENOMEM;
-			goto fail;
-		}
+		qnode *done = run; /* a new alternative: the one before is done */
 		run = k;
+		if (!end_run(p, done, &alts, &only))
+			goto fail;
 	}
-	if (run && !add_to(p, run->kind == Q_NOT ? &neg : &alts, run->kind == Q_NOT ? Q_AND : Q_OR, run)) {
-		run = NULL;
-		rc = XIHU_ENOMEM;
-		goto fail;
-	}
+	qnode *done = run;
 	run = NULL;
+	if (!end_run(p, done, &alts, &only))
+		goto fail;
 	alts = alts ? collapse(alts) : NULL;
-	if (!neg) {
+	if (!only) {
 		*out = alts;
 		return XIHU_OK;
 	}
-	/* the exclusions apply to every alternative: AND(alternatives, NOT ...) */
-	qnode *all = NULL;
-	if (!add_to(p, &all, Q_AND, alts)) {
-		alts = NULL;
-		rc = XIHU_ENOMEM;
+	/* the restrictions apply to every alternative: AND(alternatives, ...) */
+	qnode *a = alts, *o = only;
+	alts = only = NULL;
+	if (!add_to(p, &all, Q_AND, a)) {
+		query_free(o);
 		goto fail;
 	}
-	alts = NULL;
-	if (!add_to(p, &all, Q_AND, neg)) {
-		neg = NULL;
-		rc = XIHU_ENOMEM;
+	if (!add_to(p, &all, Q_AND, o))
 		goto fail;
-	}
 	*out = collapse(all);
 	return XIHU_OK;
 fail:
 	query_free(run);
 	query_free(alts);
-	query_free(neg);
+	query_free(only);
+	query_free(all);
 	return rc;
 }
 

@@ -247,8 +247,10 @@ any)
 	run xihu search -l quick --any zebra -lazy
 	expect_eq "--any anywhere; -word excludes from all" "$OUT" \
 		"$(printf 'src/many.txt\ndocs/reversed.md\ndocs/crlf.txt\nsrc/one.txt')"
-	run xihu search -l --any '"brown quick"' ext:c
-	expect_eq "--any keeps a phrase and a filter" "$OUT" "$(printf 'docs/reversed.md\nsrc/proto.c')"
+	run xihu search -l --any '"brown quick"' zebra ext:md
+	expect_eq "--any keeps a phrase; a filter restricts" "$OUT" "docs/reversed.md"
+	run xihu search -l --any '"brown quick"' zebra 'path:src/*'
+	expect_eq "--any: a path glob restricts" "$OUT" "$(printf 'src/many.txt\nsrc/one.txt')"
 	run xihu search -l --any 'quick AND lazy' zebra
 	expect_eq "--any: AND still joins (reversed.md has no lazy)" "$OUT" \
 		"$(printf 'docs/fox.md\nsrc/many.txt\ndocs/crlf.txt\nsrc/one.txt')"

@@ -170,6 +170,13 @@ static void any_ors_what_has_no_operator(void **state)
 	ANY("(a AND b) (c d)", "(OR (AND a b) c d)");
 	ANY("x (a b -c)", "(OR x (AND (OR a b) (NOT c)))");
 	ANY("\"a b\" c* d~", "(OR \"a b\" c* d~0)");
+	/* a path filter restricts, as a negation excludes: from every alternative */
+	ANY("a b ext:c", "(AND (OR a b) ext=c)");
+	ANY("ext:c a path:*.h -b", "(AND a ext=c glob=*.h (NOT b))");
+	ANY("a (ext:c OR ext:h)", "(AND a (OR ext=c ext=h))");
+	ANY("a (b ext:c)", "(OR a (AND b ext=c))");
+	ANY("a ext:c AND b", "(OR a (AND ext=c b))");
+	ANY("ext:c", "ext=c");
 	ANY("a the b", "(OR a the b)"); /* no stopwords in the default analysis */
 	check_tree_flags("a b -c", true, QUERY_ANY, "(AND@1 (OR@1 a@1 b@3) (NOT@5 c@6))");
 	/* the same errors as without */
