@@ -145,6 +145,19 @@ void analyzer_close(analyzer *a);
 /* The default analysis over one text (open(NULL) + reset; no close needed). */
 void analyzer_init(analyzer *a, const char *text, size_t len);
 
+/* ==== defs.c: the names a source file defines ============================ */
+
+/* The first byte of the def field's terms that hold an identifier whole:
+ * as written (case and '_' kept), and lowercased.  The analyzer never makes
+ * a term starting with either. */
+#define XIHU_DEF_EXACT '='
+#define XIHU_DEF_FOLDED '~'
+
+/* By the per-language rules of defs.c, chosen by path's extension (or a
+ * "#!" line): each name text[0..len) defines, appended to out as
+ * "name\n"; returns how many (0 for a file of no known language). */
+uint32_t defs_find(const char *path, size_t path_len, const char *text, size_t len, xbuf *out);
+
 /* ==== query.c: query string -> tree ====================================== */
 
 enum qkind {
@@ -169,6 +182,12 @@ typedef struct qnode {
 	uint32_t near;   /* Q_NEAR: the most words between them */
 	uint32_t nterms;
 	char **terms;
+	/* A word typed as an identifier (ASCII letters, digits, '_'; a Q_TERM,
+	 * or the Q_PHRASE of its parts): the def field's terms for the name
+	 * whole, XIHU_DEF_EXACT + the word as typed and XIHU_DEF_FOLDED + it
+	 * lowercased; NULL otherwise.  So dev_get_iflink finds its definition,
+	 * not vlan_dev_get_iflink's, and Close's ranks above close's. */
+	char *exact, *folded;
 	/* Q_PHRASE: terms[i]'s position counted from terms[0]'s, increasing,
 	 * < XIHU_MAX_TERM (stopwords between words leave gaps); NULL when the
 	 * words are consecutive (pos[i] = i) */

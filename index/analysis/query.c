@@ -261,6 +261,8 @@ void query_free(qnode *n)
 	if (!n)
 		return;
 	free(n->field);
+	free(n->exact);
+	free(n->folded);
 	query_free(n->fallback);
 	for (uint32_t i = 0; i < n->nterms; i++)
 		free(n->terms[i]);
@@ -329,6 +331,34 @@ static qnode *collapse(qnode *n)
  * into a Q_TERM, Q_PHRASE or Q_PREFIX node.  *out is NULL when the text has
  * no tokens.
  */
+/* An identifier as typed: ASCII letters, digits and '_', not starting
+ * with a digit, short enough to be a term behind its marker. */
+static bool is_identifier(const char *s, size_t n)
+{
+	if (n == 0 || n >= XIHU_MAX_TERM || (s[0] >= '0' && s[0] <= '9'))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+/* A def field term for an identifier (qnode.exact, qnode.folded): marker
+ * then its bytes, '_' kept, lowercased if fold; NULL when out of memory. */
+static char *exact_form(const char *s, size_t n, char marker, bool fold)
+{
+	char *e = malloc(n + 2);
+	if (e) {
+		e[0] = marker;
+		for (size_t i = 0; i < n; i++)
+			e[1 + i] = fold && s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] - 'A' + 'a') : s[i];
+		e[n + 1] = '\0';
+	}
+	return e;
+}
+
 static int words_node(parser *p, size_t at, size_t text, size_t tlen, bool prefix, int fuzzy, bool phrase,
                       qnode **out)
 {
@@ -437,6 +467,12 @@ static int words_node(parser *p, size_t at, size_t text, size_t tlen, bool prefi
 	}
 	if (gaps)
 		memcpy(n->pos, pos, ntok * sizeof *pos);
+	if ((n->kind == Q_TERM || n->kind == Q_PHRASE) && !phrase && is_identifier(p->q + text, tlen) &&
+	    (!(n->exact = exact_form(p->q + text, tlen, XIHU_DEF_EXACT, false)) ||
+	     !(n->folded = exact_form(p->q + text, tlen, XIHU_DEF_FOLDED, true)))) {
+		query_free(n);
+		return oom(p);
+	}
 	*out = n;
 	return XIHU_OK;
 fail:
