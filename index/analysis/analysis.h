@@ -147,11 +147,10 @@ void analyzer_init(analyzer *a, const char *text, size_t len);
 
 /* ==== defs.c: the names a source file defines ============================ */
 
-/* The first byte of the def field's terms that hold an identifier whole:
- * as written (case and '_' kept), and lowercased.  The analyzer never makes
- * a term starting with either. */
-#define XIHU_DEF_EXACT '='
-#define XIHU_DEF_FOLDED '~'
+/* The first byte of the def field's terms that hold an identifier whole,
+ * lowercased with its '_' kept: the analyzer never makes a term starting
+ * with it. */
+#define XIHU_DEF_WHOLE '~'
 
 /* By the per-language rules of defs.c, chosen by path's extension (or a
  * "#!" line): each name text[0..len) defines, appended to out as
@@ -183,11 +182,10 @@ typedef struct qnode {
 	uint32_t nterms;
 	char **terms;
 	/* A word typed as an identifier (ASCII letters, digits, '_'; a Q_TERM,
-	 * or the Q_PHRASE of its parts): the def field's terms for the name
-	 * whole, XIHU_DEF_EXACT + the word as typed and XIHU_DEF_FOLDED + it
-	 * lowercased; NULL otherwise.  So dev_get_iflink finds its definition,
-	 * not vlan_dev_get_iflink's, and Close's ranks above close's. */
-	char *exact, *folded;
+	 * or the Q_PHRASE of its parts): the def field's term for the name
+	 * whole, XIHU_DEF_WHOLE + the word lowercased; NULL otherwise.  So
+	 * dev_get_iflink finds its definition, not vlan_dev_get_iflink's. */
+	char *whole_def;
 	/* Q_PHRASE: terms[i]'s position counted from terms[0]'s, increasing,
 	 * < XIHU_MAX_TERM (stopwords between words leave gaps); NULL when the
 	 * words are consecutive (pos[i] = i) */

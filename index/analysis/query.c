@@ -261,8 +261,7 @@ void query_free(qnode *n)
 	if (!n)
 		return;
 	free(n->field);
-	free(n->exact);
-	free(n->folded);
+	free(n->whole_def);
 	query_free(n->fallback);
 	for (uint32_t i = 0; i < n->nterms; i++)
 		free(n->terms[i]);
@@ -345,15 +344,16 @@ static bool is_identifier(const char *s, size_t n)
 	return true;
 }
 
-/* A def field term for an identifier (qnode.exact, qnode.folded): marker
- * then its bytes, '_' kept, lowercased if fold; NULL when out of memory. */
-static char *exact_form(const char *s, size_t n, char marker, bool fold)
+/* The def field's term for an identifier whole (qnode.whole_def):
+ * XIHU_DEF_WHOLE, then its bytes lowercased, '_' kept; NULL when out of
+ * memory. */
+static char *whole_def(const char *s, size_t n)
 {
 	char *e = malloc(n + 2);
 	if (e) {
-		e[0] = marker;
+		e[0] = XIHU_DEF_WHOLE;
 		for (size_t i = 0; i < n; i++)
-			e[1 + i] = fold && s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] - 'A' + 'a') : s[i];
+			e[1 + i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] - 'A' + 'a') : s[i];
 		e[n + 1] = '\0';
 	}
 	return e;
@@ -468,8 +468,7 @@ static int words_node(parser *p, size_t at, size_t text, size_t tlen, bool prefi
 	if (gaps)
 		memcpy(n->pos, pos, ntok * sizeof *pos);
 	if ((n->kind == Q_TERM || n->kind == Q_PHRASE) && !phrase && is_identifier(p->q + text, tlen) &&
-	    (!(n->exact = exact_form(p->q + text, tlen, XIHU_DEF_EXACT, false)) ||
-	     !(n->folded = exact_form(p->q + text, tlen, XIHU_DEF_FOLDED, true)))) {
+	    !(n->whole_def = whole_def(p->q + text, tlen))) {
 		query_free(n);
 		return oom(p);
 	}

@@ -398,10 +398,12 @@ static bool ascii_identifier(const char *s, size_t n)
 }
 
 /* The names a file defines (defs.c) into field def.  An identifier goes
- * in whole, as written and lowercased (XIHU_DEF_EXACT, XIHU_DEF_FOLDED:
- * what a query word typed as an identifier looks for there, qnode.exact),
- * never as its parts: dev_get_iflink must not find the file defining
- * vlan_dev_get_iflink.  Anything else (a Markdown heading, a non-ASCII
+ * in whole, lowercased (XIHU_DEF_WHOLE: what a query word typed as an
+ * identifier looks for there, qnode.whole_def), never as its parts:
+ * dev_get_iflink must not find the file defining vlan_dev_get_iflink.
+ * Not also as written: case-exact terms made the index 13% bigger again
+ * (852 MB against 754 for Linux) for success@1 95% -> 99% in Go and
+ * Python (bench/code-probe), where Close and close differ.  Anything else (a Markdown heading, a non-ASCII
  * name) is analyzed as text.  Only the first token counts in the field's
  * length, so every file that defines anything has length 1: a definition
  * weighs the same in a file of three as in mm/slub.c with its 317 (with
@@ -423,16 +425,14 @@ static void add_defs(worker *wk, const char *path, size_t path_len, const char *
 		const char *nl = memchr(l, '\n', (size_t)(e - l));
 		size_t n = (size_t)(nl - l); /* defs_find ends every name with '\n' */
 		if (ascii_identifier(l, n)) {
-			for (int k = 0; k < 2; k++) {
-				term[0] = k ? XIHU_DEF_FOLDED : XIHU_DEF_EXACT;
-				for (size_t i = 0; i < n; i++)
-					term[1 + i] = k && l[i] >= 'A' && l[i] <= 'Z' ? (char)(l[i] - 'A' + 'a') : l[i];
-				if (counted)
-					seg_writer_add_overlap(wk->w, FIELD_DEF, term, (uint32_t)n + 1, at);
-				else
-					seg_writer_add_token(wk->w, FIELD_DEF, term, (uint32_t)n + 1, at);
-				counted = true;
-			}
+			term[0] = XIHU_DEF_WHOLE;
+			for (size_t i = 0; i < n; i++)
+				term[1 + i] = l[i] >= 'A' && l[i] <= 'Z' ? (char)(l[i] - 'A' + 'a') : l[i];
+			if (counted)
+				seg_writer_add_overlap(wk->w, FIELD_DEF, term, (uint32_t)n + 1, at);
+			else
+				seg_writer_add_token(wk->w, FIELD_DEF, term, (uint32_t)n + 1, at);
+			counted = true;
 			at++;
 		} else {
 			analyzer *an = &wk->an;

@@ -42,10 +42,9 @@ static it *build_words(qctx *c, const qnode *q, const fieldset *fs)
 			leaf->leaf.wpos = q->pos;
 		if (!it_or_add(c, n, leaf))
 			return NULL;
-		if (q->exact && fs->f[f] == FIELD_DEF &&
-		    (!it_or_add(c, n, leaf_new(c, FIELD_DEF, &q->exact, 1, false)) ||
-		     !it_or_add(c, n, leaf_new(c, FIELD_DEF, &q->folded, 1, false))))
-			return NULL; /* the name whole: as typed, and in any case */
+		if (q->whole_def && fs->f[f] == FIELD_DEF &&
+		    !it_or_add(c, n, leaf_new(c, FIELD_DEF, &q->whole_def, 1, false)))
+			return NULL; /* the name whole */
 	}
 	return it_or_finish(n);
 }
