@@ -258,6 +258,53 @@ static void ten_thousand_and_fifty_hits(void **state)
 	assert_int_equal(corpus_free(&big), 0);
 }
 
+/* The hits' base names for q in ix, space-separated, into got. */
+static void docs_of(xihu_index *ix, const char *q, char *got, size_t cap)
+{
+	xihu_index_results r;
+	xihu_err err = {0};
+	xihu_index_search_opts o = {.limit = 10};
+	if (xihu_index_search(ix, q, strlen(q), &o, &r, &err))
+		fail_msg("%s: %s", q, err.msg);
+	got[0] = '\0';
+	for (uint32_t i = 0; i < r.nhits; i++)
+		snprintf(got + strlen(got), cap - strlen(got), "%s%s", i ? " " : "", base(r.hits[i].doc));
+	xihu_index_results_free(&r);
+}
+
+/* The def field (defs.c): the file defining a name ranks above a shorter
+ * one that calls it more often; def:NAME finds the definition alone, whole
+ * (not vlan_frob_widget's) and in any case; a word that is no identifier
+ * of the file finds nothing there. */
+static void definitions_come_first(void **state)
+{
+	(void)state;
+	corpus d;
+	assert_int_equal(corpus_init(&d, "/tmp/xihu-search-def.XXXXXX"), 0);
+	char body[4096] = "/* helpers */\n";
+	for (int i = 0; i < 40; i++)
+		strcat(body, "static int pad(int x)\n{\n\treturn x + 1;\n}\n");
+	strcat(body, "int frob_widget(struct widget *w)\n{\n\treturn w->n;\n}\n");
+	assert_int_equal(corpus_write(&d, "widget.c", body), 0);
+	assert_int_equal(corpus_write(&d, "user.c",
+	                              "void go(void)\n{\n\tfrob_widget(a);\n\tfrob_widget(b);\n\tfrob_widget(c);\n}\n"),
+	                 0);
+	assert_int_equal(corpus_write(&d, "vlan.c", "int vlan_frob_widget(struct widget *w)\n{\n\treturn 0;\n}\n"), 0);
+	assert_int_equal(corpus_open(&d, NULL), 0);
+	char got[256];
+	docs_of(d.ix, "frob_widget", got, sizeof got);
+	assert_string_equal(got, "widget.c user.c vlan.c");
+	docs_of(d.ix, "def:frob_widget", got, sizeof got);
+	assert_string_equal(got, "widget.c");
+	docs_of(d.ix, "def:FROB_WIDGET", got, sizeof got);
+	assert_string_equal(got, "widget.c");
+	docs_of(d.ix, "def:widget", got, sizeof got);
+	assert_string_equal(got, "");
+	docs_of(d.ix, "def:vlan_frob_widget", got, sizeof got);
+	assert_string_equal(got, "vlan.c");
+	assert_int_equal(corpus_free(&d), 0);
+}
+
 static void snapshot_survives_a_new_commit(void **state)
 {
 	(void)state;
@@ -330,6 +377,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(phrase_needs_adjacent_words),
+		cmocka_unit_test(definitions_come_first),
 		cmocka_unit_test(any_word_matches_ranked),
 		cmocka_unit_test(prefix_expands),
 		cmocka_unit_test(ties_go_to_the_earlier_doc_and_pages_continue),
