@@ -12,7 +12,8 @@
  *    identifier before the first '(' is a function when the declaration
  *    goes on, past its balanced parentheses, attributes and comments, to a
  *    '{' before any ';' ',' or '=' (a prototype or a call is not a
- *    definition; "Class::name" gives name); "#define NAME"; "struct|union|
+ *    definition; "Class::name" gives name); "#define NAME(" and the
+ *    first MAX_CONSTANTS "#define NAME" of a file; "struct|union|
  *    enum|class NAME" followed by '{'; a "typedef ... NAME;" on one line
  *    and "} NAME;" closing a typedef'd struct;
  *  - Python: def, async def and class at any indentation;
@@ -47,6 +48,7 @@
 
 #define DECL_LOOK 2048 /* bytes a C declaration may run on before its '{' */
 #define MAX_NAME 200
+#define MAX_CONSTANTS 64 /* object-like #defines a C file has named (c_line) */
 
 enum lang {
 	L_NONE, L_C, L_PY, L_GO, L_RUST, L_JS, L_JAVA, L_KOTLIN, L_SH, L_RUBY, L_PERL, L_PHP, L_LISP, L_LUA, L_MD
@@ -87,20 +89,29 @@ static bool word_is(const char *p, size_t n, const char *w)
 }
 
 /* Words that are never a definition's name. */
+/* Words that are never a definition's name. */
 static bool keyword(const char *p, size_t n)
 {
-	static const char *const kw[] = {
-		"if", "else", "for", "while", "do", "switch", "case", "return", "sizeof", "typeof", "alignof",
-		"goto", "break", "continue", "default", "new", "delete", "throw", "catch", "try", "synchronized",
-		"int", "char", "void", "long", "short", "unsigned", "signed", "float", "double", "bool", "const",
-		"static", "struct", "union", "enum", "extern", "inline", "volatile", "register", "auto",
-		"__attribute__", "__typeof__", "asm", "__asm__", "defined", "elif", "and", "or", "not", "in",
-		"is", "lambda", "yield", "await", "assert", "with", "super", "this", "self", "function", "fn",
-		"func", "def", "class", "let", "var", "foreach", "until", "unless", "then", "fi", "done",
-		"end", "local", "export", "import", "package", "from", "as", "where", "match", "loop", "when",
+#define K(w) {w, sizeof w - 1}
+	static const struct {
+		const char *w;
+		size_t n;
+	} kw[] = {
+		K("if"), K("else"), K("for"), K("while"), K("do"), K("switch"), K("case"), K("return"),
+		K("sizeof"), K("typeof"), K("alignof"), K("goto"), K("break"), K("continue"), K("default"),
+		K("new"), K("delete"), K("throw"), K("catch"), K("try"), K("synchronized"), K("int"), K("char"),
+		K("void"), K("long"), K("short"), K("unsigned"), K("signed"), K("float"), K("double"), K("bool"),
+		K("const"), K("static"), K("struct"), K("union"), K("enum"), K("extern"), K("inline"),
+		K("volatile"), K("register"), K("auto"), K("__attribute__"), K("__typeof__"), K("asm"),
+		K("__asm__"), K("defined"), K("elif"), K("and"), K("or"), K("not"), K("in"), K("is"),
+		K("lambda"), K("yield"), K("await"), K("assert"), K("with"), K("super"), K("this"), K("self"),
+		K("function"), K("fn"), K("func"), K("def"), K("class"), K("let"), K("var"), K("foreach"),
+		K("until"), K("unless"), K("then"), K("fi"), K("done"), K("end"), K("local"), K("export"),
+		K("import"), K("package"), K("from"), K("as"), K("where"), K("match"), K("loop"), K("when"),
 	};
+#undef K
 	for (size_t i = 0; i < sizeof kw / sizeof *kw; i++)
-		if (word_is(p, n, kw[i]))
+		if (kw[i].n == n && kw[i].w[0] == p[0] && !memcmp(kw[i].w, p, n))
 			return true;
 	return false;
 }
@@ -257,13 +268,25 @@ static const char *name_before_paren(const char *p, const char *e, size_t *n, co
 }
 
 /* C and C++, a line at column 0 (ls..le): see the top comment. */
-static void c_line(const char *ls, const char *le, const char *end, xbuf *out, uint32_t *count)
+static void c_line(const char *ls, const char *le, const char *end, uint32_t *consts, xbuf *out,
+                   uint32_t *count)
 {
 	const char *a;
 	if (*ls == '#') {
 		const char *p = skip_sp(ls + 1, le);
-		if (starts(p, le, "define", &a))
-			name_after(a, le, out, count);
+		if (!starts(p, le, "define", &a))
+			return;
+		const char *q = skip_sp(a, le);
+		size_t n = ident(q, le);
+		if (!n || keyword(q, n))
+			return;
+		/* a function-like macro always; constants only the first
+		 * MAX_CONSTANTS of a file: past them it is a generated table
+		 * (Linux has 4.9 million #defines, 3.5 million of them in AMD's
+		 * register headers), whose names would cost the index more than
+		 * every function of the tree */
+		if ((q + n < le && q[n] == '(') || (*consts)++ < MAX_CONSTANTS)
+			emit(out, q, n, count);
 		return;
 	}
 	if (*ls == '}') { /* "} name;" closing a typedef */
@@ -601,7 +624,7 @@ uint32_t defs_find(const char *path, size_t path_len, const char *text, size_t l
 	enum lang lang = lang_of(path, path_len, text, len);
 	if (lang == L_NONE || !text)
 		return 0;
-	uint32_t count = 0;
+	uint32_t count = 0, consts = 0;
 	const char *end = text + len;
 	bool in_fence = false;
 	for (const char *ls = text; ls < end;) {
@@ -612,7 +635,7 @@ uint32_t defs_find(const char *path, size_t path_len, const char *text, size_t l
 		switch (lang) {
 		case L_C:
 			if (top)
-				c_line(ls, le, end, out, &count);
+				c_line(ls, le, end, &consts, out, &count);
 			break;
 		case L_JAVA:
 			java_line(ls, le, end, out, &count);
