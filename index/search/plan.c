@@ -34,6 +34,13 @@ static it *build_words(qctx *c, const qnode *q, const fieldset *fs)
 {
 	it *n = it_new(c, IT_OR);
 	for (size_t f = 0; n && f < fs->n; f++) {
+		if (q->whole_def && fs->f[f] == FIELD_DEF) {
+			/* an identifier: its whole name, not its words (which the
+			 * def field holds only for headings and non-ASCII names) */
+			if (!it_or_add(c, n, leaf_new(c, FIELD_DEF, &q->whole_def, 1, false)))
+				return NULL;
+			continue;
+		}
 		bool pairable = q->kind == Q_PHRASE && q->nterms == 2 && (!q->pos || q->pos[1] == 1);
 		it *leaf = leaf_new(c, fs->f[f], q->terms, q->nterms, pairable);
 		if (leaf && leaf->kind == IT_PHRASE && q->kind == Q_NEAR)
@@ -42,9 +49,6 @@ static it *build_words(qctx *c, const qnode *q, const fieldset *fs)
 			leaf->leaf.wpos = q->pos;
 		if (!it_or_add(c, n, leaf))
 			return NULL;
-		if (q->whole_def && fs->f[f] == FIELD_DEF &&
-		    !it_or_add(c, n, leaf_new(c, FIELD_DEF, &q->whole_def, 1, false)))
-			return NULL; /* the name whole */
 	}
 	return it_or_finish(n);
 }
