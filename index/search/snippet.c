@@ -123,31 +123,30 @@ static bool phrase_ends_here(const hl_pattern *p, const recent *ring, uint64_t n
  * once.  words: every distinct word of every pattern, sorted, for the
  * prefilter. */
 typedef struct pattern_index {
-	uint32_t *exact, nexact;
-	uint32_t *prefix, nprefix;
+	const hl_pattern **exact, **prefix; /* into hl_terms.p */
+	uint32_t nexact, nprefix;
 	const char **words;
 	uint32_t nwords;
 } pattern_index;
-
-static const hl_terms *sort_hl; /* qsort's context: the patterns being sorted */
 
 static const char *last_word(const hl_pattern *p)
 {
 	return p->terms[p->nterms - 1];
 }
 
-/* By last word, a single word first, then by index (so the first of equal
- * single words stays). */
+/* By last word, a single word first, then by place in hl_terms.p (so the
+ * first of equal single words stays).  The patterns are compared through
+ * the pointers sorted, with no context outside them: xihud's workers make
+ * snippets at the same time. */
 static int cmp_by_last(const void *a, const void *b)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	const hl_pattern *p = &sort_hl->p[x], *q = &sort_hl->p[y];
+	const hl_pattern *p = *(const hl_pattern *const *)a, *q = *(const hl_pattern *const *)b;
 	int c = strcmp(last_word(p), last_word(q));
 	if (c)
 		return c;
 	if ((p->nterms == 1) != (q->nterms == 1))
 		return p->nterms == 1 ? -1 : 1;
-	return x < y ? -1 : x > y;
+	return p < q ? -1 : p > q;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -155,19 +154,16 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Sorts idx[0..n) by last word and drops a single-word pattern equal to the
+/* Sorts v[0..n) by last word and drops a single-word pattern equal to the
  * one before it; returns how many are left. */
-static uint32_t sort_unique(const hl_terms *hl, uint32_t *idx, uint32_t n)
+static uint32_t sort_unique(const hl_pattern **v, uint32_t n)
 {
-	sort_hl = hl;
-	qsort(idx, n, sizeof *idx, cmp_by_last);
+	qsort(v, n, sizeof *v, cmp_by_last);
 	uint32_t w = 0;
 	for (uint32_t i = 0; i < n; i++) {
-		const hl_pattern *p = &hl->p[idx[i]];
-		if (w && p->nterms == 1 && hl->p[idx[w - 1]].nterms == 1 &&
-		    !strcmp(last_word(p), last_word(&hl->p[idx[w - 1]])))
+		if (w && v[i]->nterms == 1 && v[w - 1]->nterms == 1 && !strcmp(last_word(v[i]), last_word(v[w - 1])))
 			continue;
-		idx[w++] = idx[i];
+		v[w++] = v[i];
 	}
 	return w;
 }
@@ -199,14 +195,14 @@ static bool pattern_index_build(const hl_terms *hl, pattern_index *x)
 		if (p->nterms == 0)
 			continue;
 		if (p->prefix)
-			x->prefix[x->nprefix++] = k;
+			x->prefix[x->nprefix++] = p;
 		else
-			x->exact[x->nexact++] = k;
+			x->exact[x->nexact++] = p;
 		for (uint32_t i = 0; i < p->nterms; i++)
 			x->words[nw++] = p->terms[i];
 	}
-	x->nexact = sort_unique(hl, x->exact, x->nexact);
-	x->nprefix = sort_unique(hl, x->prefix, x->nprefix);
+	x->nexact = sort_unique(x->exact, x->nexact);
+	x->nprefix = sort_unique(x->prefix, x->nprefix);
 	qsort(x->words, nw, sizeof *x->words, cmp_str);
 	for (size_t i = 0; i < nw; i++)
 		if (!x->nwords || strcmp(x->words[i], x->words[x->nwords - 1]))
@@ -221,13 +217,13 @@ static int cmp_key(const char *w, const char *key, size_t klen)
 	return c ? c : w[klen] != 0;
 }
 
-/* The first of idx[0..n) whose pattern's last word is not below key[0..klen). */
-static uint32_t lower_bound(const hl_terms *hl, const uint32_t *idx, uint32_t n, const char *key, size_t klen)
+/* The first of v[0..n) whose last word is not below key[0..klen). */
+static uint32_t lower_bound(const hl_pattern *const *v, uint32_t n, const char *key, size_t klen)
 {
 	uint32_t lo = 0, hi = n;
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		if (cmp_key(last_word(&hl->p[idx[mid]]), key, klen) < 0)
+		if (cmp_key(last_word(v[mid]), key, klen) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -279,7 +275,6 @@ static void match_pattern(collector *c, const hl_pattern *p, const token *t, uin
  * cannot add to the first lines. */
 static bool collect_range(collector *c, size_t from, size_t to)
 {
-	const hl_terms *hl = c->hl;
 	spans *out = c->out;
 	recent *ring = c->ring;
 	token t;
@@ -299,14 +294,14 @@ static bool collect_range(collector *c, size_t from, size_t to)
 		const pattern_index *x = &c->ix;
 		bool single = false;
 		/* the exact patterns whose last word is the token */
-		for (uint32_t k = lower_bound(hl, x->exact, x->nexact, t.term, t.len);
-		     k < x->nexact && !cmp_key(last_word(&hl->p[x->exact[k]]), t.term, t.len); k++)
-			match_pattern(c, &hl->p[x->exact[k]], &t, seen, &single);
+		for (uint32_t k = lower_bound(x->exact, x->nexact, t.term, t.len);
+		     k < x->nexact && !cmp_key(last_word(x->exact[k]), t.term, t.len); k++)
+			match_pattern(c, x->exact[k], &t, seen, &single);
 		/* the prefixes: each of the token's first bytes */
 		for (uint32_t l = 1; l <= t.len && x->nprefix; l++)
-			for (uint32_t k = lower_bound(hl, x->prefix, x->nprefix, t.term, l);
-			     k < x->nprefix && !cmp_key(last_word(&hl->p[x->prefix[k]]), t.term, l); k++)
-				match_pattern(c, &hl->p[x->prefix[k]], &t, seen, &single);
+			for (uint32_t k = lower_bound(x->prefix, x->nprefix, t.term, l);
+			     k < x->nprefix && !cmp_key(last_word(x->prefix[k]), t.term, l); k++)
+				match_pattern(c, x->prefix[k], &t, seen, &single);
 		if (out->n == before)
 			continue;
 		const char *nl;

@@ -7,6 +7,7 @@
  * with the prefilter on and off, under analyses with and without stopwords
  * and stemming, and with a small max_lines (the early stop).
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -232,6 +233,66 @@ static void many_patterns_find_what_each_finds(void **state)
 	}
 }
 
+/* One thread's share of snippets_of_many_patterns_in_threads_at_once. */
+struct snippet_job {
+	char text[8192];
+	size_t len;
+	char *terms[1000];
+	hl_pattern p[1000];
+	hl_terms hl;
+	char *want; /* rendered alone, before the threads start */
+	bool ok;
+};
+
+static void *snippet_thread(void *arg)
+{
+	struct snippet_job *j = arg;
+	j->ok = true;
+	for (int r = 0; r < 200 && j->ok; r++) {
+		size_t n;
+		char *got = snippet_render(j->text, j->len, &j->hl, 100, 0, true, &n);
+		j->ok = got && !strcmp(got, j->want);
+		free(got);
+	}
+	return NULL;
+}
+
+/* xihud's workers make snippets at the same time: the patterns' sort must
+ * take nothing from outside them (it once kept them in a static, and the
+ * proto test's reload_while_requests_are_in_flight lost the daemon now and
+ * then on a loaded machine). */
+static void snippets_of_many_patterns_in_threads_at_once(void **state)
+{
+	(void)state;
+	enum { T = 4 };
+	static struct snippet_job jobs[T];
+	pthread_t th[T];
+	for (int i = 0; i < T; i++) {
+		struct snippet_job *j = &jobs[i];
+		j->len = make_text(j->text, sizeof j->text);
+		uint32_t np = 400 + 200 * (uint32_t)i; /* sorting them is most of the work */
+		for (uint32_t k = 0; k < np; k++) {
+			j->terms[k] = term_of(NULL, words[rnd(sizeof words / sizeof *words)]);
+			j->p[k] = (hl_pattern){1, &j->terms[k], rnd(5) == 0, NULL};
+		}
+		j->hl = (hl_terms){np, j->p, NULL};
+		size_t n;
+		j->want = snippet_render(j->text, j->len, &j->hl, 100, 0, true, &n);
+		assert_non_null(j->want);
+	}
+	for (int i = 0; i < T; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, snippet_thread, &jobs[i]), 0);
+	for (int i = 0; i < T; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	for (int i = 0; i < T; i++) {
+		if (!jobs[i].ok)
+			fail_msg("thread %d: a snippet differs from the one made alone", i);
+		free(jobs[i].want);
+		for (uint32_t k = 0; k < jobs[i].hl.n; k++)
+			free(jobs[i].terms[k]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -239,6 +300,7 @@ int main(void)
 		cmocka_unit_test(with_stopwords_and_stemming_too),
 		cmocka_unit_test(blank_lines_fullwidth_and_parts),
 		cmocka_unit_test(many_patterns_find_what_each_finds),
+		cmocka_unit_test(snippets_of_many_patterns_in_threads_at_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
