@@ -21,7 +21,8 @@ static char *defs_of(const char *path, const char *text)
 	uint32_t n = defs_find(path, strlen(path), text, strlen(text), &o);
 	char *s = malloc(o.len + 1);
 	assert_non_null(s);
-	memcpy(s, o.p, o.len);
+	if (o.len) /* o.p is NULL while nothing was put */
+		memcpy(s, o.p, o.len);
 	s[o.len] = '\0';
 	uint32_t lines = 0;
 	for (size_t i = 0; i < o.len; i++)
