@@ -227,7 +227,7 @@ int xihu_index_modes(const char *dir, xihu_mode_fn fn, void *ctx, uint32_t *nwid
 
 typedef struct xihu_limits {
 	uint32_t max_query_bytes;       /* default 16 KiB */
-	uint32_t max_terms;             /* default 1024 */
+	uint32_t max_terms;             /* default 2048 */
 	uint32_t max_depth;             /* parenthesis nesting, default 32 */
 	uint32_t max_prefix_expansions; /* terms one prefix may expand to, default 4096 */
 	uint32_t max_hits;              /* offset + limit at most; default 0: no cap */

@@ -59,7 +59,7 @@ const char *xihu_strerror(int code)
 void xihu_limits_default(xihu_limits *out)
 {
 	out->max_query_bytes = 16u << 10;
-	out->max_terms = 1024;
+	out->max_terms = 2048;
 	out->max_depth = 32;
 	out->max_prefix_expansions = 4096;
 	out->max_hits = 0; /* no cap: a page is at most the index's documents */

@@ -446,11 +446,11 @@ for i in range(1000000):
 	run xihu search -l --any "$q"
 	expect_eq "10,000 terms, --any: exit" "$RC" 2
 	expect_eq "10,000 terms, --any" "$ERR" "xihu: query column 16385: query longer than 16384 bytes"
-	# 1,025 words within the byte limit: the term limit, at the 1,025th
-	q=$($PY -c 'print(" ".join("w%d" % i for i in range(1025)))')
+	# 2,049 words within the byte limit: the term limit, at the 2,049th
+	q=$($PY -c 'print(" ".join("w%d" % i for i in range(2049)))')
 	run xihu search -l --any "$q"
-	expect_eq "1,025 terms: exit" "$RC" 2
-	expect_eq "1,025 terms" "$ERR" "xihu: query column $((${#q} - 4)): more than 1024 terms in the query"
+	expect_eq "2,049 terms: exit" "$RC" 2
+	expect_eq "2,049 terms" "$ERR" "xihu: query column $((${#q} - 4)): more than 2048 terms in the query"
 	# 1,000 words: as an AND nothing matches (and did-you-mean walks for 64
 	# of them at most); as an OR the two files, the lines of the 7.7 MB one
 	# found by looking the tokens up among 1,000 patterns
