@@ -810,6 +810,30 @@ static bool end_run(parser *p, qnode *run, qnode **alts, qnode **only)
 }
 
 /*
+ * The next operand of an AND level (parse_and, parse_any) into *k (NULL
+ * when it analyzed to nothing), after an explicit AND if there is one
+ * (*joined); *any: an operand was parsed before, and is now.
+ */
+static int next_operand(parser *p, bool *any, bool *joined, qnode **k)
+{
+	int rc;
+	*k = NULL;
+	*joined = p->cur.kind == L_AND;
+	if (*joined) {
+		if (!*any)
+			return qerr(p, XIHU_EQUERY, p->cur.off, "expected a word or '(' before AND");
+		if ((rc = advance(p)))
+			return rc;
+		if (no_operand(p))
+			return expected_after(p, "AND");
+	}
+	if ((rc = parse_or(p, k)))
+		return rc;
+	*any = true;
+	return XIHU_OK;
+}
+
+/*
  * parse_and under QUERY_ANY: the operands an explicit AND joins make one
  * alternative (run), the alternatives an OR (alts); an alternative that is
  * a negation or a path filter restricts the whole instead (only): "a b -c
@@ -823,24 +847,11 @@ static int parse_any(parser *p, qnode **out)
 
 	*out = NULL;
 	while (p->cur.kind != L_END && p->cur.kind != L_RPAREN) {
-		bool joined = p->cur.kind == L_AND;
-		if (joined) {
-			if (!any) {
-				rc = qerr(p, XIHU_EQUERY, p->cur.off, "expected a word or '(' before AND");
-				goto fail;
-			}
-			if ((rc = advance(p)))
-				goto fail;
-			if (no_operand(p)) {
-				rc = expected_after(p, "AND");
-				goto fail;
-			}
-		}
+		bool joined;
 		qnode *k;
-		if ((rc = parse_or(p, &k)))
+		if ((rc = next_operand(p, &any, &joined, &k)))
 			goto fail;
 		rc = XIHU_ENOMEM;
-		any = true;
 		if (!k)
 			continue;
 		if (joined && run) { /* one more operand of this alternative */
@@ -900,20 +911,10 @@ static int parse_and(parser *p, qnode **out)
 
 	*out = NULL;
 	while (p->cur.kind != L_END && p->cur.kind != L_RPAREN) {
-		if (p->cur.kind == L_AND) {
-			if (!any)
-				return qerr(p, XIHU_EQUERY, p->cur.off, "expected a word or '(' before AND");
-			if ((rc = advance(p)))
-				goto fail;
-			if (no_operand(p)) {
-				rc = expected_after(p, "AND");
-				goto fail;
-			}
-		}
+		bool joined;
 		qnode *k;
-		if ((rc = parse_or(p, &k)))
+		if ((rc = next_operand(p, &any, &joined, &k)))
 			goto fail;
-		any = true;
 		if (!k)
 			continue;
 		if (!n && !(n = node_new(Q_AND, k->column - 1))) {

@@ -267,25 +267,10 @@ any)
 	# a daemon older than SearchRequest.any answers without the echo: the
 	# client refuses the answer (it would be an AND of the words)
 	stop_daemon
-	$PY - "$SOCK" <<'PYEOF' &
+	$PY - "$SOCK" "$(dirname "$0")" <<'PYEOF' &
 import os, socket, struct, sys
-def varint(n):
-    out = b""
-    while True:
-        b = n & 0x7f
-        n >>= 7
-        if n:
-            out += bytes([b | 0x80])
-        else:
-            return out + bytes([b])
-def read_varint(b, i):
-    n = s = 0
-    while True:
-        n |= (b[i] & 0x7f) << s
-        s += 7
-        i += 1
-        if not b[i - 1] & 0x80:
-            return n, i
+sys.path.insert(0, sys.argv[2])
+from pbwire import varint, read_varint, field
 path = sys.argv[1]
 if os.path.exists(path):
     os.unlink(path)
@@ -480,19 +465,10 @@ for i in range(1000000):
 	expect_eq "1,000-deep nest: exit" "$RC" 2
 	[[ "$ERR" == xihu:*column\ *nested\ deeper* ]] || fail "1,000-deep nest: error [$ERR]"
 	# a 1 MiB query string (too long for argv): one raw request frame
-	$PY - "$SOCK" <<'PYEOF' || fail "1 MiB query: $(cat "$T/xihud.log")"
+	$PY - "$SOCK" "$(dirname "$0")" <<'PYEOF' || fail "1 MiB query: $(cat "$T/xihud.log")"
 import socket, struct, sys
-def varint(n):
-    out = b""
-    while True:
-        b = n & 0x7f
-        n >>= 7
-        if n:
-            out += bytes([b | 0x80])
-        else:
-            return out + bytes([b])
-def field(num, wire, payload):
-    return varint(num << 3 | wire) + payload
+sys.path.insert(0, sys.argv[2])
+from pbwire import varint, field
 query = b"zebra " * ((1 << 20) // 6 + 1)
 search = field(1, 2, varint(len(query)) + query)
 req = field(1, 0, varint(7)) + field(2, 0, varint(1)) + field(10, 2, varint(len(search)) + search)
