@@ -211,7 +211,8 @@ bool it_push_kid(qctx *c, it *parent, it *kid, bool negative);
  * MaxScore.  False on an error (kid NULL, or out of memory). */
 bool it_or_add(qctx *c, it *n, it *kid);
 /* The OR n made of its kids (it_or_add): empty without any, the kid
- * itself with one; its cost and maxs the sums of its kids'. */
+ * itself with one; equal leaves (a word written several times) merged
+ * into one weighing for all; its cost and maxs the sums of its kids'. */
 it *it_or_finish(it *n);
 /* Postings an evaluation of n may read in this segment: each list's
  * documents (a phrase reads all its words' lists), summed over the tree.
@@ -346,7 +347,7 @@ typedef struct collector {
 } collector;
 
 extern const collector collector_exhaustive; /* every match: any tree, and exact_total */
-extern const collector collector_taat;       /* an OR of many terms, term at a time */
+extern const collector collector_taat;       /* an OR of many kids (terms, phrases, ANDs), kid at a time */
 extern const collector collector_maxscore;   /* an OR: MaxScore with block-max */
 extern const collector collector_and;        /* an AND: the intersection, block-max */
 
