@@ -156,6 +156,11 @@ void analyzer_init(analyzer *a, const char *text, size_t len);
  * "#!" line): each name text[0..len) defines, appended to out as
  * "name\n"; returns how many (0 for a file of no known language). */
 uint32_t defs_find(const char *path, size_t path_len, const char *text, size_t len, xbuf *out);
+/* The def field's term for s[0..n) whole, the one form indexing stores and
+ * a query looks up: XIHU_DEF_WHOLE then s lowercased, into out (room for
+ * XIHU_MAX_TERM bytes); its length, or 0 when s is not an ASCII identifier
+ * (letters, digits, '_', not starting with a digit) short enough. */
+size_t defs_whole_term(const char *s, size_t n, char *out);
 
 /* ==== query.c: query string -> tree ====================================== */
 

@@ -619,6 +619,20 @@ static void md_heading(const char *p, const char *le, xbuf *out, uint32_t *count
 		emit(out, p, (size_t)(le - p), count);
 }
 
+size_t defs_whole_term(const char *s, size_t n, char *out)
+{
+	if (n == 0 || n + 1 > XIHU_MAX_TERM || (s[0] >= '0' && s[0] <= '9'))
+		return 0;
+	out[0] = XIHU_DEF_WHOLE;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+			return 0;
+		out[1 + i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+	}
+	return n + 1;
+}
+
 uint32_t defs_find(const char *path, size_t path_len, const char *text, size_t len, xbuf *out)
 {
 	enum lang lang = lang_of(path, path_len, text, len);

@@ -330,34 +330,6 @@ static qnode *collapse(qnode *n)
  * into a Q_TERM, Q_PHRASE or Q_PREFIX node.  *out is NULL when the text has
  * no tokens.
  */
-/* An identifier as typed: ASCII letters, digits and '_', not starting
- * with a digit, short enough to be a term behind its marker. */
-static bool is_identifier(const char *s, size_t n)
-{
-	if (n == 0 || n >= XIHU_MAX_TERM || (s[0] >= '0' && s[0] <= '9'))
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
-			return false;
-	}
-	return true;
-}
-
-/* The def field's term for an identifier whole (qnode.whole_def):
- * XIHU_DEF_WHOLE, then its bytes lowercased, '_' kept; NULL when out of
- * memory. */
-static char *whole_def(const char *s, size_t n)
-{
-	char *e = malloc(n + 2);
-	if (e) {
-		e[0] = XIHU_DEF_WHOLE;
-		for (size_t i = 0; i < n; i++)
-			e[1 + i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] - 'A' + 'a') : s[i];
-		e[n + 1] = '\0';
-	}
-	return e;
-}
 
 static int words_node(parser *p, size_t at, size_t text, size_t tlen, bool prefix, int fuzzy, bool phrase,
                       qnode **out)
@@ -467,8 +439,9 @@ static int words_node(parser *p, size_t at, size_t text, size_t tlen, bool prefi
 	}
 	if (gaps)
 		memcpy(n->pos, pos, ntok * sizeof *pos);
-	if ((n->kind == Q_TERM || n->kind == Q_PHRASE) && !phrase && is_identifier(p->q + text, tlen) &&
-	    !(n->whole_def = whole_def(p->q + text, tlen))) {
+	char wd[XIHU_MAX_TERM];
+	size_t wdlen = n->kind == Q_TERM || n->kind == Q_PHRASE ? defs_whole_term(p->q + text, tlen, wd) : 0;
+	if (wdlen && !phrase && !(n->whole_def = strndup(wd, wdlen))) {
 		query_free(n);
 		return oom(p);
 	}

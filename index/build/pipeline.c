@@ -386,25 +386,14 @@ static void add_field(seg_writer *w, analyzer *an, uint32_t field, const char *t
 		*pos += an->pos + 1;
 }
 
-static bool ascii_identifier(const char *s, size_t n)
-{
-	if (n == 0 || n + 1 >= XIHU_MAX_TERM || (*s >= '0' && *s <= '9'))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
-		      s[i] == '_'))
-			return false;
-	return true;
-}
-
 /* The names a file defines (defs.c) into field def.  An identifier goes
  * in whole, lowercased (XIHU_DEF_WHOLE: what a query word typed as an
  * identifier looks for there, qnode.whole_def), never as its parts:
  * dev_get_iflink must not find the file defining vlan_dev_get_iflink.
  * Not also as written: case-exact terms made the index 13% bigger again
  * (852 MB against 754 for Linux) for success@1 95% -> 99% in Go and
- * Python (bench/code-probe), where Close and close differ.  Anything else (a Markdown heading, a non-ASCII
- * name) is analyzed as text.  Only the first token counts in the field's
+ * Python (bench/code-probe), where Close and close differ.  Anything else
+ * (a Markdown heading, a non-ASCII name) is analyzed as text.  Only the first token counts in the field's
  * length, so every file that defines anything has length 1: a definition
  * weighs the same in a file of three as in mm/slub.c with its 317 (with
  * lengths counted, bench/code-probe's misses on Linux were such big
@@ -424,14 +413,12 @@ static void add_defs(worker *wk, const char *path, size_t path_len, const char *
 	for (const char *l = (const char *)wk->defs.p, *e = l + wk->defs.len; l < e;) {
 		const char *nl = memchr(l, '\n', (size_t)(e - l));
 		size_t n = (size_t)(nl - l); /* defs_find ends every name with '\n' */
-		if (ascii_identifier(l, n)) {
-			term[0] = XIHU_DEF_WHOLE;
-			for (size_t i = 0; i < n; i++)
-				term[1 + i] = l[i] >= 'A' && l[i] <= 'Z' ? (char)(l[i] - 'A' + 'a') : l[i];
+		size_t tl = defs_whole_term(l, n, term);
+		if (tl) {
 			if (counted)
-				seg_writer_add_overlap(wk->w, FIELD_DEF, term, (uint32_t)n + 1, at);
+				seg_writer_add_overlap(wk->w, FIELD_DEF, term, (uint32_t)tl, at);
 			else
-				seg_writer_add_token(wk->w, FIELD_DEF, term, (uint32_t)n + 1, at);
+				seg_writer_add_token(wk->w, FIELD_DEF, term, (uint32_t)tl, at);
 			counted = true;
 			at++;
 		} else {
