@@ -1,11 +1,15 @@
 /*
  * ir-query.c: bench/ir-eval's query runner.  A benchmark tool, not a test.
  *
- *   ir-query --socket PATH [-n N] < queries
+ *   ir-query --socket PATH [-n N] [--any] < queries
  *
  * Reads "qid<TAB>query" lines on stdin and sends each query as one search
  * for the top N hits (default 1000), without lines or snippets, to xihud over
- * one connection (client/wire.h), one at a time.  Prints per hit
+ * one connection (client/wire.h), one at a time.  With --any each search
+ * sets SearchRequest.any (xihu search --any: the words ORed without writing
+ * OR, so a long query spends no bytes on operators); an answer that does not
+ * echo it (a daemon older than the field, which ANDed the words) is an
+ * error that ends the run.  Prints per hit
  * "qid<TAB>rank<TAB>score<TAB>doc", in rank order, the doc with '\\', tab,
  * newline and CR written as \\, \t, \n, \r; a query the daemon answers with
  * an error prints "qid<TAB>error<TAB>CODE: message" instead, and the run goes
@@ -57,6 +61,7 @@ int main(int argc, char **argv)
 {
 	const char *sock = NULL;
 	unsigned long limit = 1000;
+	bool any = false;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
 			sock = argv[++i];
@@ -66,8 +71,10 @@ int main(int argc, char **argv)
 			limit = strtoul(argv[++i], &end, 10);
 			if (errno || *end || limit == 0 || limit > 100000)
 				die("-n %s: expected a number from 1 to 100000", argv[i]);
+		} else if (!strcmp(argv[i], "--any")) {
+			any = true;
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			puts("usage: ir-query --socket PATH [-n N] < qid<TAB>query lines");
+			puts("usage: ir-query --socket PATH [-n N] [--any] < qid<TAB>query lines");
 			return 0;
 		} else {
 			die("%s: unknown argument (see ir-query --help)", argv[i]);
@@ -97,6 +104,7 @@ int main(int argc, char **argv)
 		sr.query = tab + 1;
 		sr.limit = (uint32_t)limit;
 		sr.want_lines = false;
+		sr.any = any;
 		Xihu__Request req = XIHU__REQUEST__INIT;
 		req.body_case = XIHU__REQUEST__BODY_SEARCH;
 		req.search = &sr;
@@ -105,6 +113,8 @@ int main(int argc, char **argv)
 			die("query %s: %s", qid, c.err);
 		if (resp->body_case == XIHU__RESPONSE__BODY_SEARCH) {
 			const Xihu__SearchResponse *s = resp->search;
+			if (any && !s->any)
+				die("query %s: the daemon does not know SearchRequest.any: it is older than ir-query", qid);
 			for (size_t i = 0; i < s->n_hits; i++) {
 				printf("%s\t%zu\t%.9g\t", qid, i + 1, s->hits[i]->score);
 				put_escaped(s->hits[i]->doc.data, s->hits[i]->doc.len);
