@@ -84,7 +84,7 @@ static bool taat_fits(const qctx *c, const it *root)
 		return false;
 	for (uint32_t i = 0; i < root->op.nkids; i++) {
 		enum it_kind k = root->op.kids[i]->kind;
-		if (k != IT_TERM && k != IT_PHRASE && k != IT_AND)
+		if (k != IT_TERM && k != IT_PHRASE && k != IT_AND && k != IT_FIELDS)
 			return false;
 	}
 	return true;

@@ -85,6 +85,7 @@ static void it_free(it *n)
 		break;
 	case IT_AND:
 	case IT_OR:
+	case IT_FIELDS:
 		free(n->op.kids);
 		free(n->op.neg);
 		break;
@@ -155,6 +156,7 @@ uint64_t it_work(const it *n)
 		return w;
 	case IT_AND:
 	case IT_OR:
+	case IT_FIELDS:
 		for (uint32_t i = 0; i < n->op.nkids; i++)
 			w += it_work(n->op.kids[i]);
 		for (uint32_t i = 0; i < n->op.nneg; i++)
@@ -361,6 +363,7 @@ uint32_t it_advance(it *n, uint32_t target)
 		}
 		break;
 	case IT_OR:
+	case IT_FIELDS:
 		d = POSTINGS_END;
 		for (uint32_t i = 0; i < n->op.nkids; i++) {
 			uint32_t k = it_advance(n->op.kids[i], target);
@@ -385,35 +388,50 @@ static double block_norm(const qctx *c, uint32_t field, const postings *p)
 	return a < b ? a : b;
 }
 
+/* A leaf's tf part bounded over [d, *upto] from the skip tables (see
+ * it_block_bound), lowering *upto; 0 where it has nothing there. */
+static double leaf_block_norm(const qctx *c, it_leaf *l, uint32_t d, uint32_t *upto)
+{
+	double m = INFINITY;
+	for (uint32_t i = 0; i < l->nterms; i++) {
+		postings *p = &l->pp[i];
+		if (p->doc == POSTINGS_END)
+			return 0;
+		if (p->doc > d) {
+			/* nothing before its next doc: no share of [d, doc) */
+			if (p->doc - 1 < *upto)
+				*upto = p->doc - 1;
+			return 0;
+		}
+		uint32_t last = postings_shallow(p, d);
+		if (last == POSTINGS_END)
+			return 0;
+		if (last < *upto)
+			*upto = last;
+		double b = block_norm(c, l->field, p);
+		if (b < m)
+			m = b;
+	}
+	return m;
+}
+
 double it_block_bound(const qctx *c, it *n, uint32_t d, uint32_t *upto)
 {
-	double sum = 0, m = INFINITY;
+	double sum = 0, m;
 	switch (n->kind) {
 	case IT_EMPTY:
 	case IT_FILTER: /* scores nothing */
 		return 0;
 	case IT_TERM:
 	case IT_PHRASE:
-		for (uint32_t i = 0; i < n->leaf.nterms; i++) {
-			postings *p = &n->leaf.pp[i];
-			if (p->doc == POSTINGS_END)
-				return 0;
-			if (p->doc > d) {
-				/* nothing before its next doc: no share of [d, doc) */
-				if (p->doc - 1 < *upto)
-					*upto = p->doc - 1;
-				return 0;
-			}
-			uint32_t last = postings_shallow(p, d);
-			if (last == POSTINGS_END)
-				return 0;
-			if (last < *upto)
-				*upto = last;
-			double b = block_norm(c, n->leaf.field, p);
-			if (b < m)
-				m = b;
+		m = leaf_block_norm(c, &n->leaf, d, upto);
+		return m > 0 ? n->leaf.weight * m * BOUND_SLACK + SCORE_QUANTUM : 0;
+	case IT_FIELDS:
+		for (uint32_t i = 0; i < n->op.nkids; i++) {
+			it_leaf *l = &n->op.kids[i]->leaf;
+			sum += l->fw * score_norm_x(c, leaf_block_norm(c, l, d, upto));
 		}
-		return n->leaf.weight * m * BOUND_SLACK + SCORE_QUANTUM;
+		return sum > 0 ? n->op.weight * score_x_norm(c, sum) * BOUND_SLACK + SCORE_QUANTUM : 0;
 	case IT_AND:
 	case IT_OR:
 		for (uint32_t i = 0; i < n->op.nkids; i++)
@@ -433,6 +451,18 @@ uint32_t it_leaf_tf_bound(const it *n)
 	return tf;
 }
 
+/* A leaf's tf part at its doc bounded from its postings alone: its tf
+ * bound and the shortest field of its current blocks. */
+static double leaf_quick_norm(const qctx *c, const it *n)
+{
+	const it_leaf *l = &n->leaf;
+	uint32_t dl = 0; /* no shorter than any current block's shortest */
+	for (uint32_t i = 0; i < l->nterms; i++)
+		if (l->pp[i].blk_min_dl > dl)
+			dl = l->pp[i].blk_min_dl;
+	return score_tf_norm(c, it_leaf_tf_bound(n), dl, c->avglen[l->field]);
+}
+
 double it_quick_bound(const qctx *c, const it *n, uint32_t d)
 {
 	double sum = 0;
@@ -441,15 +471,13 @@ double it_quick_bound(const qctx *c, const it *n, uint32_t d)
 	case IT_FILTER:
 		return 0;
 	case IT_TERM:
-	case IT_PHRASE: {
-		const it_leaf *l = &n->leaf;
-		uint32_t dl = 0; /* no shorter than any current block's shortest */
-		for (uint32_t i = 0; i < l->nterms; i++)
-			if (l->pp[i].blk_min_dl > dl)
-				dl = l->pp[i].blk_min_dl;
-		return l->weight * score_tf_norm(c, it_leaf_tf_bound(n), dl, c->avglen[l->field]) * BOUND_SLACK +
-		       SCORE_QUANTUM;
-	}
+	case IT_PHRASE:
+		return n->leaf.weight * leaf_quick_norm(c, n) * BOUND_SLACK + SCORE_QUANTUM;
+	case IT_FIELDS:
+		for (uint32_t i = 0; i < n->op.nkids; i++)
+			if (n->op.kids[i]->doc == d)
+				sum += n->op.kids[i]->leaf.fw * score_norm_x(c, leaf_quick_norm(c, n->op.kids[i]));
+		return n->op.weight * score_x_norm(c, sum) * BOUND_SLACK + SCORE_QUANTUM;
 	case IT_AND:
 		return n->maxs;
 	case IT_OR:
@@ -475,6 +503,17 @@ double it_score(const qctx *c, const seg *s, it *n, uint32_t doc)
 		uint32_t len = seg_doc_field_len(s, doc, l->field);
 		return score_leaf(l->weight, score_tf_norm(c, tf, len, c->avglen[l->field]));
 	}
+	case IT_FIELDS:
+		/* x: each field's fw * tf / (1 - b + b * len / avglen) */
+		for (uint32_t i = 0; i < n->op.nkids; i++) {
+			const it *k = n->op.kids[i];
+			if (k->doc != doc)
+				continue;
+			const it_leaf *l = &k->leaf;
+			uint32_t len = seg_doc_field_len(s, doc, l->field);
+			sum += l->fw * score_tf_x(c, postings_freq(&l->pp[0]), len, c->avglen[l->field]);
+		}
+		return score_leaf(n->op.weight, score_x_norm(c, sum));
 	case IT_AND:
 		for (uint32_t i = 0; i < n->op.nkids; i++)
 			sum += it_score(c, s, n->op.kids[i], doc);
@@ -499,6 +538,7 @@ int it_error(const it *n)
 		return 0;
 	case IT_AND:
 	case IT_OR:
+	case IT_FIELDS:
 		for (uint32_t i = 0; i < n->op.nkids; i++) {
 			int r = it_error(n->op.kids[i]);
 			if (r)
@@ -519,10 +559,10 @@ int it_error(const it *n)
 
 /* ---- building ORs (plan.c, fuzzy.c) --------------------------------------- */
 
-/* Whether n is a leaf it_or_finish may merge with its equals. */
+/* Whether n is a leaf (or a word's fields) it_or_finish may merge with its equals. */
 static bool mergeable(const it *n)
 {
-	return (n->kind == IT_TERM || n->kind == IT_PHRASE) && !n->leaf.lazy;
+	return ((n->kind == IT_TERM || n->kind == IT_PHRASE) && !n->leaf.lazy) || n->kind == IT_FIELDS;
 }
 
 /* An order in which equal leaves (the same lists of the same field, the
@@ -534,9 +574,19 @@ static int cmp_leaf(const void *a, const void *b)
 		return mergeable(x) ? -1 : 1;
 	if (!mergeable(x))
 		return 0;
-	const it_leaf *l = &x->leaf, *m = &y->leaf;
 	if (x->kind != y->kind)
 		return x->kind < y->kind ? -1 : 1;
+	if (x->kind == IT_FIELDS) {
+		if (x->op.nkids != y->op.nkids)
+			return x->op.nkids < y->op.nkids ? -1 : 1;
+		for (uint32_t i = 0; i < x->op.nkids; i++) {
+			int r = cmp_leaf(&x->op.kids[i], &y->op.kids[i]);
+			if (r)
+				return r;
+		}
+		return x->op.weight < y->op.weight ? -1 : x->op.weight > y->op.weight;
+	}
+	const it_leaf *l = &x->leaf, *m = &y->leaf;
 	if (l->field != m->field)
 		return l->field < m->field ? -1 : 1;
 	if (l->nterms != m->nterms)
@@ -576,7 +626,10 @@ static void merge_equal_leaves(it *n)
 		while (j < nk && mergeable(k[i]) && cmp_leaf(&k[i], &k[j]) == 0)
 			j++;
 		if (j - i > 1) {
-			k[i]->leaf.weight *= (double)(j - i);
+			if (k[i]->kind == IT_FIELDS)
+				k[i]->op.weight *= (double)(j - i);
+			else
+				k[i]->leaf.weight *= (double)(j - i);
 			k[i]->maxs *= (double)(j - i);
 		}
 		k[out++] = k[i];

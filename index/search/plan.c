@@ -3,7 +3,9 @@
  * that make it fast to rank.
  *
  * A word, phrase or NEAR searches its scope's field, or else the default
- * fields (body, path, title): an OR of one leaf per field (leaf.c).  A
+ * fields (body, path, title, def): an OR of one leaf per field (leaf.c),
+ * but a word's body, path and title leaves are one IT_FIELDS, scored
+ * together by BM25F.  A
  * prefix is the OR of its expansions in this segment (at most
  * max_prefix_expansions), a fuzzy word that of its near terms (fuzzy.c),
  * ext: and path: a filter.  ORs stay flat (an OR kid's kids are adopted)
@@ -29,10 +31,23 @@ const uint32_t plan_default_fields[NDEFAULT_FIELDS] = {FIELD_BODY, FIELD_PATH, F
 
 static it *build(qctx *c, const qnode *q);
 
-/* A word, a phrase or a NEAR: one leaf per field. */
+/* A word, a phrase or a NEAR: one leaf per field; a word in the default
+ * fields scored by BM25F over its text fields (fields_new), its def
+ * field's leaf beside them. */
 static it *build_words(qctx *c, const qnode *q, const fieldset *fs)
 {
 	it *n = it_new(c, IT_OR);
+	fieldset def = {{FIELD_DEF}, 0};
+	if (n && q->kind == Q_TERM && fs->n > 1) {
+		uint32_t text[NDEFAULT_FIELDS], nt = 0;
+		for (size_t f = 0; f < fs->n; f++)
+			if (fs->f[f] != FIELD_DEF)
+				text[nt++] = fs->f[f];
+		if (!it_or_add(c, n, fields_new(c, q->terms, text, nt)))
+			return NULL;
+		def.n = nt < fs->n; /* the def field's leaf, if it is searched */
+		fs = &def;
+	}
 	for (size_t f = 0; n && f < fs->n; f++) {
 		if (q->whole_def && fs->f[f] == FIELD_DEF) {
 			/* an identifier: its whole name, not its words (which the
@@ -241,7 +256,7 @@ it *plan_segment(qctx *c, const qnode *q, uint64_t max_cost, bool exact_total)
 		c->rc = xihu_err_set(c->err, XIHU_ETIMEOUT, "search: more work than max_cost allows");
 		return NULL;
 	}
-	if (root && (root->kind == IT_TERM || root->kind == IT_PHRASE) && !exact_total) {
+	if (root && (root->kind == IT_TERM || root->kind == IT_PHRASE || root->kind == IT_FIELDS) && !exact_total) {
 		/* a lone word or phrase: MaxScore over one list still skips
 		 * blocks and stops once nothing left can rank */
 		it *one = it_new(c, IT_OR);

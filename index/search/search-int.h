@@ -102,6 +102,28 @@ static inline double score_tf_norm(const qctx *c, uint32_t tf, uint32_t len, dou
 	return (double)tf / ((double)tf + c->k1 * norm);
 }
 
+/* A field's x (below): tf / (1 - b + b * len / avglen). */
+static inline double score_tf_x(const qctx *c, uint32_t tf, uint32_t len, double avglen)
+{
+	return (double)tf / (1.0 - c->b + (avglen > 0 ? c->b * (double)len / avglen : 0));
+}
+
+/*
+ * BM25F (a word in several fields, IT_FIELDS) saturates once over the
+ * fields: x = the sum over fields of fw * tf / (1 - b + b * len / avglen),
+ * and the tf part is x / (x + k1).  These turn a field's BM25 tf part n
+ * (or a bound of it) into its x, k1 * n / (1 - n), and x into the tf part;
+ * both are increasing, so bounds map to bounds.
+ */
+static inline double score_norm_x(const qctx *c, double n)
+{
+	return n < 1.0 ? c->k1 * n / (1.0 - n) : INFINITY;
+}
+static inline double score_x_norm(const qctx *c, double x)
+{
+	return x < INFINITY ? x / (x + c->k1) : 1.0;
+}
+
 /*
  * A leaf's score (a word's or a phrase's in one field at one doc): its
  * weight times its tf part, rounded to a multiple of SCORE_QUANTUM.  Sums
@@ -154,6 +176,8 @@ enum it_kind {
 	IT_AND,    /* op: all kids, none of the negated ones */
 	IT_OR,     /* op: any kid */
 	IT_FILTER, /* filter: documents whose path passes (ext:, path:); scores 0 */
+	IT_FIELDS, /* op: one word's leaves in several fields, any of them, scored
+	            * together (BM25F: one saturation over the fields) */
 };
 
 /* IT_TERM, IT_PHRASE: nterms lists of one field */
@@ -162,6 +186,8 @@ typedef struct it_leaf {
 	uint32_t nterms;
 	postings *pp; /* nterms iterators */
 	double weight; /* field weight * sum of idf */
+	double fw;      /* in an IT_FIELDS: the field's weight in the joint score */
+	double maxnorm; /* no doc's tf part above it (from the tf bound and impacts) */
 	/* IT_PHRASE only */
 	const uint32_t **pos; /* positions of each word in the current doc */
 	const uint32_t *wpos; /* word i stands at word 0's position + wpos[i] (qnode.pos:
@@ -173,10 +199,11 @@ typedef struct it_leaf {
 	bool confirmed; /* lazy: phrase_tf holds the checked count for doc */
 } it_leaf;
 
-/* IT_AND, IT_OR */
+/* IT_AND, IT_OR, IT_FIELDS (its kids: IT_TERM leaves of one word) */
 typedef struct it_op {
 	uint32_t nkids, nneg; /* nneg: IT_AND only */
 	struct it **kids, **neg;
+	double weight; /* IT_FIELDS: the word's idf (times its repeats) */
 } it_op;
 
 /* IT_FILTER */
@@ -256,6 +283,10 @@ int it_error(const it *n);
  * gap, not NEAR), which a pair term can stand for.  IT_EMPTY where the
  * segment has none of it; NULL (c->rc set) on an error. */
 it *leaf_new(qctx *c, uint32_t field, char *const *terms, uint32_t nterms, bool pairable);
+/* One word in the fields f[0..n) of c->s, scored by BM25F: an IT_FIELDS
+ * of its leaves (a lone leaf of weight 1 alone, IT_EMPTY where none has
+ * it); NULL (c->rc set) on an error. */
+it *fields_new(qctx *c, char *const *term, const uint32_t *f, uint32_t n);
 
 /* ==== plan.c: the query tree -> an iterator tree ========================== */
 

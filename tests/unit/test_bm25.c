@@ -1,22 +1,24 @@
 /*
- * test_bm25.c: BM25 scores of a 3-document corpus against values worked out
+ * test_bm25.c: BM25 scores of a 6-document corpus against values worked out
  * by hand, through the whole library (xihu_build, xihu_index_open,
  * xihu_index_search).
  *
- * Corpus (body field; the file names d1 d2 d3 share no word with it):
+ * Corpus (body field; the file names d1 .. d6 share no word with it):
  *   d1: "apple banana apple"      length 3
  *   d2: "banana cherry"           length 2
- *   d3: "cherry date elder fig"   length 4      N = 3, avgdl = 9 / 3 = 3
+ *   d3: "cherry date elder fig"   length 4
+ *   d4: "lime mango", d5: "nut olive" (length 2), d6: "pear plum quince" (3)
+ *                                              N = 6, avgdl = 16 / 6
  * Built with --k1 0.9 --b 0.4 (the index's own parameters, stored in
- * SETTINGS); idf = ln(1 + (N - df + 0.5) / (df + 0.5)),
+ * SETTINGS); idf = ln((N - df + 0.5) / (df + 0.5)) (at least 0.001),
  * score = idf * tf / (tf + k1 * (1 - b + b * len / avgdl)).
- *   idf(df=1) = ln(1 + 2.5/1.5) = ln(2.666667) = 0.980829
- *   idf(df=2) = ln(1 + 1.5/2.5) = ln(1.6)      = 0.470004
- *   apple  in d1: tf 2, len 3: 0.980829 * 2 / (2 + 0.9 * 1.0)      = 0.676434
- *   banana in d1: tf 1, len 3: 0.470004 * 1 / (1 + 0.9 * 1.0)      = 0.247370
- *   banana in d2: tf 1, len 2: 0.470004 * 1 / (1 + 0.9 * 0.866667) = 0.264047
- *   cherry in d2: same as banana in d2                             = 0.264047
- *   cherry in d3: tf 1, len 4: 0.470004 * 1 / (1 + 0.9 * 1.133333) = 0.232675
+ *   idf(df=1) = ln(5.5 / 1.5) = 1.299283,  idf(df=2) = ln(4.5 / 2.5) = 0.587787
+ *   norm = 0.6 + 0.4 * len / 2.666667: 0.9 (len 2), 1.05 (3), 1.2 (4)
+ *   apple  in d1: tf 2, len 3: 1.299283 * 2 / (2 + 0.9 * 1.05) = 0.882365
+ *   banana in d1: tf 1, len 3: 0.587787 / (1 + 0.9 * 1.05)     = 0.302204
+ *   banana in d2: tf 1, len 2: 0.587787 / (1 + 0.9 * 0.9)      = 0.324744
+ *   cherry in d2: same as banana in d2                        = 0.324744
+ *   cherry in d3: tf 1, len 4: 0.587787 / (1 + 0.9 * 1.2)      = 0.282590
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -51,11 +53,12 @@ static int setup(void **state)
 	(void)state;
 	if (corpus_init(&c, "/tmp/xihu-bm25.XXXXXX") || corpus_write(&c, "d1", "apple banana apple\n") ||
 	    corpus_write(&c, "d2", "banana cherry\n") || corpus_write(&c, "d3", "cherry date elder fig\n") ||
-	    build_with(c.ixdir, 0.9, 0.4, &c.ix))
+	    corpus_write(&c, "d4", "lime mango\n") || corpus_write(&c, "d5", "nut olive\n") ||
+	    corpus_write(&c, "d6", "pear plum quince\n") || build_with(c.ixdir, 0.9, 0.4, &c.ix))
 		return -1;
 	xihu_index_stats st;
 	xihu_index_get_stats(c.ix, &st);
-	return st.docs == 3 ? 0 : -1;
+	return st.docs == 6 ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -94,32 +97,32 @@ static void expect_hits(const char *q, uint64_t total, int n, ...)
 static void one_term_one_doc(void **state)
 {
 	(void)state;
-	expect_hits("apple", 1, 1, "d1", 0.676434);
+	expect_hits("apple", 1, 1, "d1", 0.882365);
 }
 
 static void shorter_doc_ranks_first(void **state)
 {
 	(void)state;
-	expect_hits("banana", 2, 2, "d2", 0.264047, "d1", 0.247370);
+	expect_hits("banana", 2, 2, "d2", 0.324744, "d1", 0.302204);
 }
 
 static void and_sums_terms(void **state)
 {
 	(void)state;
-	expect_hits("apple banana", 1, 1, "d1", 0.923804);
-	expect_hits("BANANA Apple", 1, 1, "d1", 0.923804);
+	expect_hits("apple banana", 1, 1, "d1", 1.184569);
+	expect_hits("BANANA Apple", 1, 1, "d1", 1.184569);
 }
 
 static void or_sums_matching_terms(void **state)
 {
 	(void)state;
-	expect_hits("banana OR cherry", 3, 3, "d2", 0.528094, "d1", 0.247370, "d3", 0.232675);
+	expect_hits("banana OR cherry", 3, 3, "d2", 0.649488, "d1", 0.302204, "d3", 0.282590);
 }
 
 static void negation_does_not_score(void **state)
 {
 	(void)state;
-	expect_hits("banana -apple", 1, 1, "d2", 0.264047);
+	expect_hits("banana -apple", 1, 1, "d2", 0.324744);
 }
 
 static void missing_term_matches_nothing(void **state)
@@ -129,31 +132,73 @@ static void missing_term_matches_nothing(void **state)
 	expect_hits("grape", 0, 0);
 }
 
-/* The defaults, k1 2.0 and b 0.5 (norm = 0.5 + 0.5 * len / 3):
- *   apple  in d1: 0.980829 * 2 / (2 + 2 * 1.0)        = 0.490415
- *   banana in d2: 0.470004 * 1 / (1 + 2 * 0.833333)   = 0.176251
- *   banana in d1: 0.470004 * 1 / (1 + 2 * 1.0)        = 0.156668
- * and --k1 2 --b 0.75 (norm = 0.25 + 0.75 * len / 3):
- *   banana in d2: 0.470004 / (1 + 2 * 0.75)          = 0.188002
- *   banana in d1: 0.470004 / (1 + 2 * 1.0)           = 0.156668 */
+/* The defaults, k1 2.0 and b 0.55 (norm = 0.45 + 0.55 * len / 2.666667:
+ * 0.8625, 1.06875 for len 2, 3):
+ *   apple  in d1: 1.299283 * 2 / (2 + 2 * 1.06875)   = 0.628052
+ *   banana in d2: 0.587787 / (1 + 2 * 0.8625)        = 0.215702
+ *   banana in d1: 0.587787 / (1 + 2 * 1.06875)       = 0.187342
+ * and --k1 2 --b 0.75 (norm = 0.25 + 0.75 * len / 2.666667):
+ *   banana in d2: 0.587787 / (1 + 2 * 0.8125)        = 0.223919
+ *   banana in d1: 0.587787 / (1 + 2 * 1.09375)       = 0.184404 */
 static void parameters_per_index(void **state)
 {
 	(void)state;
 	char dir[160];
 	snprintf(dir, sizeof dir, "%s/index-default", c.root);
 	assert_int_equal(build_with(dir, 0, 0, &cur), 0);
-	expect_hits("apple", 1, 1, "d1", 0.490415);
-	expect_hits("banana", 2, 2, "d2", 0.176251, "d1", 0.156668);
+	expect_hits("apple", 1, 1, "d1", 0.628052);
+	expect_hits("banana", 2, 2, "d2", 0.215702, "d1", 0.187342);
 	xihu_index_unref(cur);
 	snprintf(dir, sizeof dir, "%s/index-k2", c.root);
 	assert_int_equal(build_with(dir, 2.0, 0.75, &cur), 0);
-	expect_hits("banana", 2, 2, "d2", 0.188002, "d1", 0.156668);
+	expect_hits("banana", 2, 2, "d2", 0.223919, "d1", 0.184404);
 	/* an existing index keeps its parameters: asking for others is refused */
 	const char *paths[] = {c.tree};
 	xihu_build_opts o = {.k1 = 1.2};
 	xihu_err err = {0};
 	assert_int_equal(xihu_build(dir, paths, 1, NULL, 0, &o, NULL, &err), XIHU_EINVAL);
 	assert_non_null(strstr(err.msg, "created with --k1 2 --b 0.75"));
+	xihu_index_unref(cur);
+	cur = NULL;
+}
+
+/*
+ * A word in a record's title and body saturates once (BM25F): x = 3 *
+ * tf_title / B_title + tf_body / B_body, score = idf * x / (x + k1), B
+ * each field's 1 - b + b * len / avglen.  Records (title | body), N = 6,
+ * the defaults k1 2 and b 0.55:
+ *   r1: apple | banana cherry date        r2: apple pie | apple apple banana
+ *   r3..r6: one title word, bodies of 2, 3, 1 and 3 other words
+ *   title avglen 7 / 6, body avglen 15 / 6 = 2.5; apple's df is its most
+ *   in one field, 2 (title), idf 0.587787
+ *   r1: B_title = 0.45 + 0.55 / 1.166667 = 0.921429, x = 3.255814,
+ *       0.587787 * 3.255814 / 5.255814 = 0.364116
+ *   r2: B_title = 1.392857, B_body = 0.45 + 0.55 * 3 / 2.5 = 1.11,
+ *       x = 3 / 1.392857 + 2 / 1.11 = 3.955648, score 0.390399
+ * Summed field by field (a title weighing 0.5 on its own BM25) r1 would
+ * score 0.103 and r2 0.356: the title word counted for little.
+ */
+static void title_and_body_saturate_together(void **state)
+{
+	(void)state;
+	char jsonl[160], dir[160];
+	snprintf(jsonl, sizeof jsonl, "%s/records.jsonl", c.root);
+	snprintf(dir, sizeof dir, "%s/index-records", c.root);
+	FILE *fp = fopen(jsonl, "w");
+	assert_non_null(fp);
+	fputs("{\"id\":\"r1\",\"title\":\"apple\",\"body\":\"banana cherry date\"}\n"
+	      "{\"id\":\"r2\",\"title\":\"apple pie\",\"body\":\"apple apple banana\"}\n"
+	      "{\"id\":\"r3\",\"title\":\"grape\",\"body\":\"kiwi lemon\"}\n"
+	      "{\"id\":\"r4\",\"title\":\"mango\",\"body\":\"nut olive pear\"}\n"
+	      "{\"id\":\"r5\",\"title\":\"plum\",\"body\":\"quince\"}\n"
+	      "{\"id\":\"r6\",\"title\":\"tea\",\"body\":\"rye sage thyme\"}\n",
+	      fp);
+	assert_int_equal(fclose(fp), 0);
+	const char *lists[] = {jsonl};
+	xihu_err err = {0};
+	if (xihu_build(dir, NULL, 0, lists, 1, NULL, NULL, &err) || xihu_index_open(dir, &cur, &err))
+		fail_msg("%s: %s", dir, err.msg);
+	expect_hits("apple", 2, 2, "r2", 0.390399, "r1", 0.364116);
 	xihu_index_unref(cur);
 	cur = NULL;
 }
@@ -168,6 +213,7 @@ int main(void)
 		cmocka_unit_test(negation_does_not_score),
 		cmocka_unit_test(missing_term_matches_nothing),
 		cmocka_unit_test(parameters_per_index),
+		cmocka_unit_test(title_and_body_saturate_together),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -144,7 +144,7 @@ static void lookup_ok(fx *f, const seg *s, const char *term, seg_term *t)
 /* BM25's tf part, written out here rather than taken from util.c. */
 static double tf_part(uint32_t tf, uint32_t dl, double avgdl)
 {
-	double norm = 1.0 - 0.5 + (avgdl > 0 ? 0.5 * (double)dl / avgdl : 0);
+	double norm = 1.0 - 0.55 + (avgdl > 0 ? 0.55 * (double)dl / avgdl : 0);
 	return (double)tf / ((double)tf + 2.0 * norm);
 }
 
