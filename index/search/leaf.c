@@ -134,8 +134,7 @@ static it *leaf_lookup(qctx *c, uint32_t field, char *const *terms, uint32_t nte
  * saturation a title word counts as three body words: a document whose
  * title has the word is about it, however often its body says it.
  */
-static const double joint_weight[XIHU_MAX_FIELDS] = {[FIELD_BODY] = 1.0, [FIELD_PATH] = 1.0,
-                                                     [FIELD_TITLE] = 3.0};
+static const double joint_weight[XIHU_MAX_FIELDS] = {[FIELD_BODY] = 1.0, [FIELD_TITLE] = 3.0};
 
 it *fields_new(qctx *c, char *const *term, const uint32_t *f, uint32_t nf)
 {

@@ -4,8 +4,8 @@
  *
  * A word, phrase or NEAR searches its scope's field, or else the default
  * fields (body, path, title, def): an OR of one leaf per field (leaf.c),
- * but a word's body, path and title leaves are one IT_FIELDS, scored
- * together by BM25F.  A
+ * but a word's body and title leaves are one IT_FIELDS, scored together
+ * by BM25F.  A
  * prefix is the OR of its expansions in this segment (at most
  * max_prefix_expansions), a fuzzy word that of its near terms (fuzzy.c),
  * ext: and path: a filter.  ORs stay flat (an OR kid's kids are adopted)
@@ -32,21 +32,23 @@ const uint32_t plan_default_fields[NDEFAULT_FIELDS] = {FIELD_BODY, FIELD_PATH, F
 static it *build(qctx *c, const qnode *q);
 
 /* A word, a phrase or a NEAR: one leaf per field; a word in the default
- * fields scored by BM25F over its text fields (fields_new), its def
- * field's leaf beside them. */
+ * fields scored by BM25F over the document's text, body and title
+ * (fields_new), its path and def leaves beside them: a file's name and
+ * the names it defines are about the file, not more of its text. */
 static it *build_words(qctx *c, const qnode *q, const fieldset *fs)
 {
 	it *n = it_new(c, IT_OR);
-	fieldset def = {{FIELD_DEF}, 0};
+	fieldset rest = {{0}, 0};
 	if (n && q->kind == Q_TERM && fs->n > 1) {
 		uint32_t text[NDEFAULT_FIELDS], nt = 0;
 		for (size_t f = 0; f < fs->n; f++)
-			if (fs->f[f] != FIELD_DEF)
+			if (fs->f[f] == FIELD_BODY || fs->f[f] == FIELD_TITLE)
 				text[nt++] = fs->f[f];
+			else
+				rest.f[rest.n++] = fs->f[f];
 		if (!it_or_add(c, n, fields_new(c, q->terms, text, nt)))
 			return NULL;
-		def.n = nt < fs->n; /* the def field's leaf, if it is searched */
-		fs = &def;
+		fs = &rest;
 	}
 	for (size_t f = 0; n && f < fs->n; f++) {
 		if (q->whole_def && fs->f[f] == FIELD_DEF) {
