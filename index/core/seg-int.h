@@ -117,6 +117,13 @@ typedef int (*seg_term_check_fn)(const seg *s, uint32_t field, const seg_term *t
                                  xihu_err *err);
 int seg_check_structure(const seg *s, seg_term_check_fn check_term, xihu_err *err);
 
+/* ==== seg_writer.c: the in-memory inverter ================================== */
+
+/* The most bytes of term entries and postings a writer holds (32 GiB, what
+ * its 32-bit refs reach); past seven eighths of it, begin_doc says the
+ * segment is full (XIHU_ELIMIT, not sticky).  Tests make it small. */
+extern uint64_t seg_writer_pool_max;
+
 /* ==== seg_out.c: writing a segment's files (seg_writer.c, seg_merge.c) ==== */
 
 #define SEG_STORE_BLOCK (32u << 10) /* bytes of raw text per doc store block */

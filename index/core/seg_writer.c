@@ -1,11 +1,12 @@
 /*
  * seg_writer.c: the in-memory inverter that builds one immutable segment.
  *
- * Owns: the term hash table and per-term posting buffers in RAM and the doc
- * being added.  The bytes of the five files are seg_out.c's (the layout is
- * at its top and in docs/FORMAT.md): documents go to it as they arrive (the
- * doc store is streamed), the terms in key order at finish.  Callers:
- * build.c (through the API in index-int.h) and the unit tests.
+ * Owns: the term hash table, the pool of term entries and their postings in
+ * RAM, and the doc being added.  The bytes of the five files are
+ * seg_out.c's (the layout is at its top and in docs/FORMAT.md): documents go
+ * to it as they arrive (the doc store is streamed), the terms in key order at
+ * finish.  Callers: build.c (through the API in index-int.h) and the unit
+ * tests.
  *
  * Invariants
  *  - Doc ids are dense from 0, < SEG_MAX_DOCS; positions <= XIHU_MAX_POS
@@ -14,8 +15,23 @@
  *  - A term key is one field byte followed by the term's bytes (1..64).
  *  - Errors are sticky in w->rc: add_token has no return value, the next
  *    end_doc or finish reports it.
- *  - RAM per posting: one varint doc delta, one varint per position and a
- *    0 byte, appended to the term's growable buffer; no per-posting malloc.
+ *  - RAM per term: one entry in the pool (a 16-byte wterm, its key, and the
+ *    first slice of its postings right behind the key, to the next multiple
+ *    of 8 bytes) and a slot of 8 bytes in a table at most half full.  Most
+ *    of a segment's terms are seen once (a definition's name, a number, a
+ *    misspelling): their postings fit in that first slice, so their key and
+ *    postings share a cache line and they cost no allocation of their own.
+ *  - RAM per posting: a varint doc gap, a varint per position (pos + 1, then
+ *    gaps), and a 0 before the term's next doc, appended to its slices.
+ *  - The pool: blocks of POOL_BLOCK bytes, never moved or freed before
+ *    finish; an entry or a slice lies in one block and starts at a multiple
+ *    of POOL_UNIT, so a u32 ref (offset / POOL_UNIT) names it.  A slice's
+ *    last byte is its marker, which holds its level.  A term knows where its
+ *    next byte goes (cur) and how far that is from the marker (room): with
+ *    no room left, it takes a slice of the next level, moves the 3 bytes
+ *    before the marker into it and writes the new slice's ref over those 3
+ *    bytes and the marker.  The reader walks the same levels: a slice's data
+ *    ends 3 bytes before its marker, or at cur in the term's last slice.
  *  - add_token queues up to PIPE tokens: it prefetches a new token's hash
  *    slot, and half way through the queue that token's term entry, and
  *    adds the oldest; end_doc adds the rest first.  With a million terms
@@ -24,26 +40,52 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "core/seg-int.h"
 
+#define POOL_SHIFT 21
+#define POOL_BLOCK (1u << POOL_SHIFT)
+#define POOL_UNIT 8u
 
-/* One distinct term key and its postings in RAM. */
+/* The most pool a writer holds: what a u32 ref of POOL_UNITs reaches.  Past
+ * seven eighths of it begin_doc says the segment is full (XIHU_ELIMIT, not
+ * sticky, as for max_docs), so that only a doc that alone makes its last
+ * eighth fails. */
+uint64_t seg_writer_pool_max = (uint64_t)POOL_UNIT << 32;
+
+/* The slice sizes by level after the first (level 0, in the entry), each a
+ * multiple of POOL_UNIT and below 64 KiB (room); the last repeats.  They
+ * grow slowly and stay small: a term's last slice is on average half empty,
+ * and most terms have a few bytes of postings.  (Linux's drivers/net, fs,
+ * kernel and include in one segment: 69.5 MB of postings took 116 MB of
+ * pool, entries and slices, with sizes doubling from 16 to 8 KiB, 103 MB
+ * with these, 102 MB at the best of the other schedules tried.) */
+static const uint32_t slice_size[] = {0, 16, 24, 32, 48, 64, 96, 128, 192, 256};
+#define NLEVELS (sizeof slice_size / sizeof *slice_size)
+/* The most bytes one token adds to its term's postings: a 0, a doc gap and
+ * a position of 5 bytes each. */
+#define POST_MAX 11
+/* Room for this many posting bytes in a new term's first slice (a doc gap
+ * and a position of two bytes each fit), besides its marker. */
+#define FIRST_SLICE 5
+
+/* One distinct term: the head of its entry in the pool. */
 typedef struct wterm {
-	uint64_t hash;
-	size_t key_off; /* into w->keys */
-	uint8_t *buf;   /* per doc: varint doc gap, varint pos+1 then gaps, 0 */
-	uint32_t len, cap;
-	uint32_t key_len;
-	uint32_t df, max_tf;
 	uint32_t last_doc; /* UINT32_MAX: none yet */
-	uint32_t cur_tf, last_pos;
-	uint64_t cf;
-	bool pairword; /* a word of the index's pair words (seg_writer_set_pairs) */
+	uint32_t last_pos; /* in last_doc */
+	uint32_t cur;      /* where the next posting byte goes: cur | cur_hi << 32 */
+	uint16_t room;     /* bytes from cur to the slice's marker */
+	uint8_t key_len;
+	uint8_t cur_hi : 7;
+	uint8_t pairword : 1; /* a word of the index's pair words (seg_writer_set_pairs) */
+	uint8_t key[];     /* key_len bytes, then the first slice */
 } wterm;
 
+/* A hash table slot: the entry's ref (0 = empty) and the high 32 bits of
+ * its key's hash, whose low bits are also the slot's home. */
 typedef struct slot {
-	uint32_t idx1; /* term index + 1; 0 = empty */
+	uint32_t ref;
 	uint32_t h32;
 } slot;
 
@@ -55,7 +97,7 @@ typedef struct tpipe tpipe;
  * misses of the hash table (a slot, then the term) behind later tokens. */
 #define PIPE 16
 struct ptok {
-	uint64_t hash;
+	uint32_t h32; /* the high 32 bits of the key's hash */
 	uint32_t pos, klen;
 	bool counts; /* in the field's length (not an overlap) */
 	uint8_t key[XIHU_MAX_TERM + 1];
@@ -81,23 +123,22 @@ struct seg_writer {
 	seg_out *out; /* the files */
 	gram_acc *grams; /* the raw bytes' trigrams (gram_acc.c) */
 
-	/* terms */
-	wterm *terms;
-	uint32_t nterms, terms_cap;
+	/* terms: the table of their refs, and the pool of their entries and
+	 * slices, in blocks; [pool_end, pool_lim) is free in the last block */
 	slot *table;
 	uint32_t table_mask;
-	xbuf keys;
-	size_t post_mem; /* sum of term buffer capacities, each + BUF_OVERHEAD */
-	uint32_t *touched;
-	uint32_t ntouched, touched_cap;
+	uint32_t nterms;
+	uint8_t **blocks;
+	uint32_t nblocks, blocks_cap;
+	uint64_t pool_end, pool_lim;
 
 	/* tokens waiting while their hash slot and term are prefetched: the
 	 * words, and the pair terms their turn makes (add_pairs) */
 	tpipe words, pairs;
 
 	/* pair terms: the index's pair words (NULL: none), and the terms (by
-	 * index) of the pair words at the last two positions of the field
-	 * being added */
+	 * ref) of the pair words at the last two positions of the field being
+	 * added */
 	seg_pairword_fn is_pairword;
 	const void *pair_ctx;
 	uint32_t pr_field, pr_pos;
@@ -137,7 +178,11 @@ static inline uint8_t *put_varint(uint8_t *o, uint64_t v)
 	return o;
 }
 
-/* A fast 64-bit hash of a short key: 8 bytes at a time, multiply-mix. */
+/* A fast 64-bit hash of a key (its field byte and n > 0 bytes of term at
+ * p): 8 bytes at a time, multiply-mix.  The bytes are read where the
+ * caller has them, in loads of fixed size (the last 1..8 bytes in at most
+ * two): a load from bytes just stored in smaller pieces (a copy of the
+ * key) waits for them. */
 static inline uint64_t mix64(uint64_t x)
 {
 	x ^= x >> 32;
@@ -148,23 +193,226 @@ static inline uint64_t mix64(uint64_t x)
 	return x;
 }
 
-static uint64_t hash_key(const uint8_t *p, size_t n)
+static inline uint64_t hash_key(uint32_t field, const uint8_t *p, uint32_t n)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ ((uint64_t)n * 0xff51afd7ed558ccdull);
-	while (n >= 8) {
-		uint64_t v;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ ((uint64_t)(n << 8 | field) * 0xff51afd7ed558ccdull);
+	uint64_t v;
+	for (; n > 8; p += 8, n -= 8) {
 		memcpy(&v, p, 8);
 		h = (h ^ v) * 0x9fb21c651e98df25ull;
 		h ^= h >> 29;
-		p += 8;
-		n -= 8;
 	}
-	if (n) {
-		uint64_t v = 0;
-		memcpy(&v, p, n);
-		h = (h ^ v) * 0x9fb21c651e98df25ull;
+	if (n == 8) {
+		memcpy(&v, p, 8);
+	} else if (n >= 4) {
+		uint32_t a, b;
+		memcpy(&a, p, 4);
+		memcpy(&b, p + n - 4, 4);
+		v = (uint64_t)a << 32 | b;
+	} else {
+		v = (uint64_t)p[0] << 16 | (uint64_t)p[n / 2] << 8 | p[n - 1];
 	}
+	h = (h ^ v) * 0x9fb21c651e98df25ull;
 	return mix64(h);
+}
+
+/* ---- big allocations ------------------------------------------------------ */
+
+/* size bytes of zeroes, mapped, for the table and the pool's blocks: given
+ * back to the system as soon as they are freed.  NULL when out of memory. */
+static void *big_alloc(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void big_free(void *p, size_t size)
+{
+	if (p)
+		munmap(p, size);
+}
+
+static inline size_t table_bytes(const seg_writer *w)
+{
+	return (size_t)(w->table_mask + 1) * sizeof(slot);
+}
+
+/* ---- the pool ------------------------------------------------------------ */
+
+static inline uint8_t *pool_at(const seg_writer *w, uint64_t off)
+{
+	return w->blocks[off >> POOL_SHIFT] + (off & (POOL_BLOCK - 1));
+}
+
+static inline wterm *term_at(const seg_writer *w, uint32_t ref)
+{
+	return (wterm *)(void *)pool_at(w, (uint64_t)ref * POOL_UNIT);
+}
+
+static inline uint64_t term_cur(const wterm *t)
+{
+	return (uint64_t)t->cur_hi << 32 | t->cur;
+}
+
+static inline void term_set_cur(wterm *t, uint64_t cur)
+{
+	t->cur = (uint32_t)cur;
+	t->cur_hi = (uint8_t)(cur >> 32);
+}
+
+/* The bytes of a term's entry: the wterm, the key, the first slice with its
+ * marker last. */
+static inline uint32_t entry_size(uint32_t key_len)
+{
+	return ((uint32_t)sizeof(wterm) + key_len + FIRST_SLICE + 1 + POOL_UNIT - 1) & ~(POOL_UNIT - 1);
+}
+
+/* n bytes (a multiple of POOL_UNIT, at most POOL_BLOCK) from the pool: their
+ * offset, or 0 with the error set. */
+static uint64_t pool_alloc(seg_writer *w, uint32_t n)
+{
+	if (w->pool_lim - w->pool_end < n) {
+		uint64_t base = (uint64_t)w->nblocks << POOL_SHIFT;
+		if (base + POOL_BLOCK > seg_writer_pool_max) {
+			w_set(w, XIHU_ELIMIT, "segment: terms and postings past %llu MiB in memory",
+			      (unsigned long long)(seg_writer_pool_max >> 20));
+			return 0;
+		}
+		size_t cap = w->blocks_cap;
+		if (!xarray_reserve(&w->blocks, &cap, (size_t)w->nblocks + 1, sizeof *w->blocks)) {
+			w_set(w, XIHU_ENOMEM, "segment: out of memory");
+			return 0;
+		}
+		w->blocks_cap = cap;
+		uint8_t *b = big_alloc(POOL_BLOCK);
+		if (!b) {
+			w_set(w, XIHU_ENOMEM, "segment: out of memory");
+			return 0;
+		}
+		w->blocks[w->nblocks++] = b;
+		w->pool_end = base ? base : POOL_UNIT; /* ref 0 is an empty slot */
+		w->pool_lim = base + POOL_BLOCK;
+	}
+	uint64_t off = w->pool_end;
+	w->pool_end += n;
+	return off;
+}
+
+static void pool_free(seg_writer *w)
+{
+	for (uint32_t i = 0; i < w->nblocks; i++)
+		big_free(w->blocks[i], POOL_BLOCK);
+	free(w->blocks);
+	w->blocks = NULL;
+	w->nblocks = 0;
+	w->blocks_cap = 0;
+	w->pool_end = w->pool_lim = 0;
+}
+
+/* At the marker m of a full slice (the term's next byte, *cur): a slice of
+ * the next level, with the 3 bytes before m moved into it and its ref
+ * written over them and m.  Where the term's next byte goes now (*cur its
+ * offset, *room the bytes from it to the new marker), or NULL with the
+ * error set. */
+static uint8_t *slice_next(seg_writer *w, uint8_t *m, uint64_t *cur, uint32_t *room)
+{
+	uint32_t level = *m + 1u < NLEVELS ? *m + 1u : *m;
+	uint32_t size = slice_size[level];
+	uint64_t off = pool_alloc(w, size);
+	if (!off)
+		return NULL;
+	uint8_t *q = pool_at(w, off);
+	q[size - 1] = (uint8_t)level;
+	memcpy(q, m - 3, 3);
+	uint32_t ref = (uint32_t)(off / POOL_UNIT);
+	m[-3] = (uint8_t)ref;
+	m[-2] = (uint8_t)(ref >> 8);
+	m[-1] = (uint8_t)(ref >> 16);
+	m[0] = (uint8_t)(ref >> 24);
+	*cur = off + 3;
+	*room = size - 4;
+	return q + 3;
+}
+
+/* Appends b[0..n) to t's postings, across the end of its slice (when
+ * add_now could not write them in place). */
+static bool post_put(seg_writer *w, wterm *t, const uint8_t *b, uint32_t n)
+{
+	uint64_t cur = term_cur(t);
+	uint32_t room = t->room;
+	uint8_t *p = pool_at(w, cur);
+	for (uint32_t i = 0; i < n; i++) {
+		if (room == 0 && !(p = slice_next(w, p, &cur, &room)))
+			return false;
+		*p++ = b[i];
+		cur++;
+		room--;
+	}
+	term_set_cur(t, cur);
+	t->room = (uint16_t)room;
+	return true;
+}
+
+/* A term's postings read back, slice by slice (finish). */
+typedef struct post_rd {
+	const seg_writer *w;
+	const uint8_t *p, *end; /* the slice's data not read yet */
+	uint64_t cur;           /* the term's next byte: its last slice holds it */
+	uint32_t level;
+	bool last;              /* end is the term's end, not the next slice's ref */
+} post_rd;
+
+/* r's slice becomes [start, marker]. */
+static void rd_slice(post_rd *r, uint64_t start, uint64_t marker)
+{
+	r->p = pool_at(r->w, start);
+	r->last = start <= r->cur && r->cur <= marker;
+	r->end = r->p + ((r->last ? r->cur : marker - 3) - start);
+}
+
+static void rd_init(post_rd *r, const seg_writer *w, uint32_t ref)
+{
+	const wterm *t = term_at(w, ref);
+	uint64_t off = (uint64_t)ref * POOL_UNIT;
+	r->w = w;
+	r->cur = term_cur(t);
+	r->level = 0;
+	rd_slice(r, off + sizeof *t + t->key_len, off + entry_size(t->key_len) - 1);
+}
+
+static inline bool rd_byte(post_rd *r, uint8_t *b)
+{
+	while (r->p == r->end) {
+		if (r->last)
+			return false;
+		uint64_t start = (uint64_t)get_u32le(r->end) * POOL_UNIT;
+		if (r->level + 1 < NLEVELS)
+			r->level++;
+		rd_slice(r, start, start + slice_size[r->level] - 1);
+	}
+	*b = *r->p++;
+	return true;
+}
+
+/* The next varint (the writer's: at most 5 bytes); false at the end. */
+static bool rd_varint_slow(post_rd *r, uint64_t *v)
+{
+	uint64_t x = 0;
+	uint8_t b;
+	for (uint32_t shift = 0;; shift += 7) {
+		if (!rd_byte(r, &b))
+			return false;
+		x |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			break;
+	}
+	*v = x;
+	return true;
+}
+
+static inline bool rd_varint(post_rd *r, uint64_t *v)
+{
+	return get_varint(&r->p, r->end, v) || rd_varint_slow(r, v);
 }
 
 /* ---- creating ------------------------------------------------------------ */
@@ -187,12 +435,11 @@ int seg_writer_new(const char *dir, uint64_t seg_id, uint32_t nfields, const cha
 	w->nfields = nfields;
 	w->max_docs = SEG_MAX_DOCS;
 	w->table_mask = 1023;
-	w->table = calloc(w->table_mask + 1, sizeof *w->table);
+	w->table = big_alloc(table_bytes(w));
 	w->grams = gram_acc_new();
 	bool ok = w->table != NULL && w->grams != NULL;
 	for (uint32_t f = 0; f < nfields && ok; f++)
 		ok = (w->field_names[f] = strdup(field_names[f])) != NULL;
-	xbuf_init(&w->keys);
 	xbuf_init(&w->pending_name);
 	if (!ok) {
 		seg_writer_free(w);
@@ -229,6 +476,9 @@ int seg_writer_begin_doc(seg_writer *w, const seg_doc_in *d)
 	if (w->ndocs >= w->max_docs) /* not sticky: the caller may finish and start a new segment */
 		return xihu_err_set(w->err, XIHU_ELIMIT, "segment: more than %u documents in one segment",
 		                    w->max_docs);
+	if (w->pool_lim > seg_writer_pool_max / 8 * 7) /* not sticky either */
+		return xihu_err_set(w->err, XIHU_ELIMIT, "segment: terms and postings past %llu MiB in memory",
+		                    (unsigned long long)(seg_writer_pool_max / 8 * 7 >> 20));
 	if (d->always && (d->raw || d->text_len))
 		return w_set(w, XIHU_EINVAL, "segment: an always-candidate doc with text or raw bytes");
 	if ((w->rc = seg_out_store_text(w->out, d->text, d->text_len, &w->pending_block, &w->pending_off)))
@@ -253,109 +503,77 @@ int seg_writer_begin_doc(seg_writer *w, const seg_doc_in *d)
 	memset(w->field_len, 0, sizeof w->field_len);
 	w->ncur = w->nprev = 0;
 	w->in_doc = true;
-	w->ntouched = 0;
 	return w->rc;
 }
 
 static bool table_grow(seg_writer *w)
 {
 	uint32_t ncap = (w->table_mask + 1) * 2;
-	slot *t = calloc(ncap, sizeof *t);
+	slot *t = big_alloc((size_t)ncap * sizeof *t);
 	if (!t)
 		return false;
 	uint32_t mask = ncap - 1;
-	for (uint32_t i = 0; i < w->nterms; i++) {
-		uint32_t h = (uint32_t)w->terms[i].hash;
-		uint32_t k = h & mask;
-		while (t[k].idx1)
+	for (uint32_t i = 0; i <= w->table_mask; i++) {
+		slot s = w->table[i];
+		if (!s.ref)
+			continue;
+		uint32_t k = s.h32 & mask;
+		while (t[k].ref)
 			k = (k + 1) & mask;
-		t[k].idx1 = i + 1;
-		t[k].h32 = (uint32_t)(w->terms[i].hash >> 32);
+		t[k] = s;
 	}
-	free(w->table);
+	big_free(w->table, table_bytes(w));
 	w->table = t;
 	w->table_mask = mask;
 	return true;
 }
 
-static wterm *term_find(seg_writer *w, const uint8_t *key, uint32_t klen, uint64_t h)
+/* At most this many distinct terms: a table of 2^31 slots, half full. */
+#define MAX_TERMS ((1u << 30) - 1)
+
+/* The ref of the key's term, added if new; 0 with the error set. */
+static uint32_t term_find(seg_writer *w, const uint8_t *key, uint32_t klen, uint32_t h32)
 {
-	uint32_t h32 = (uint32_t)(h >> 32);
-	uint32_t k = (uint32_t)h & w->table_mask;
+	uint32_t k = h32 & w->table_mask;
 	for (;;) {
-		slot *s = &w->table[k];
-		if (!s->idx1)
+		const slot *s = &w->table[k];
+		if (!s->ref)
 			break;
 		if (s->h32 == h32) {
-			wterm *t = &w->terms[s->idx1 - 1];
-			if (t->key_len == klen && memcmp(w->keys.p + t->key_off, key, klen) == 0)
-				return t;
+			const wterm *t = term_at(w, s->ref);
+			if (t->key_len == klen && memcmp(t->key, key, klen) == 0)
+				return s->ref;
 		}
 		k = (k + 1) & w->table_mask;
 	}
 	/* a new term */
-	if (w->nterms == UINT32_MAX - 1) {
+	if (w->nterms == MAX_TERMS) {
 		w_set(w, XIHU_ELIMIT, "segment: too many distinct terms");
-		return NULL;
+		return 0;
 	}
-	if (w->nterms == w->terms_cap) {
-		uint32_t ncap = w->terms_cap ? w->terms_cap * 2 : 1024;
-		wterm *nt = realloc(w->terms, (size_t)ncap * sizeof *nt);
-		if (!nt) {
-			w_set(w, XIHU_ENOMEM, "segment: out of memory");
-			return NULL;
-		}
-		w->terms = nt;
-		w->terms_cap = ncap;
-	}
-	wterm *t = &w->terms[w->nterms];
-	memset(t, 0, sizeof *t);
-	t->hash = h;
-	t->key_off = w->keys.len;
-	t->key_len = klen;
+	uint32_t size = entry_size(klen);
+	uint64_t off = pool_alloc(w, size);
+	if (!off)
+		return 0;
+	wterm *t = (wterm *)(void *)pool_at(w, off);
 	t->last_doc = UINT32_MAX;
+	term_set_cur(t, off + sizeof *t + klen);
+	t->room = (uint16_t)(size - 1 - sizeof *t - klen);
+	t->key_len = (uint8_t)klen;
 	/* asked once per distinct term, not per token */
-	t->pairword = w->is_pairword && !(key[0] & XIHU_PAIR_FIELD) && w->is_pairword(w->pair_ctx, (const char *)key + 1, klen - 1);
-	xbuf_put(&w->keys, key, klen);
-	if (w->keys.rc) {
-		w_set(w, XIHU_ENOMEM, "segment: out of memory");
-		return NULL;
-	}
-	w->table[k].idx1 = ++w->nterms;
+	t->pairword = w->is_pairword && !(key[0] & XIHU_PAIR_FIELD) &&
+	              w->is_pairword(w->pair_ctx, (const char *)key + 1, klen - 1);
+	memcpy(t->key, key, klen);
+	((uint8_t *)t)[size - 1] = 0; /* the marker of level 0 */
+	uint32_t ref = (uint32_t)(off / POOL_UNIT);
+	w->table[k].ref = ref;
 	w->table[k].h32 = h32;
+	w->nterms++;
 	if ((uint64_t)w->nterms * 2 > w->table_mask && !table_grow(w)) {
 		w_set(w, XIHU_ENOMEM, "segment: out of memory");
-		return NULL;
+		return 0;
 	}
-	return &w->terms[w->nterms - 1];
-}
-
-/* What malloc adds to each term buffer (glibc: an 8-byte header, the
- * size rounded up to 16): most terms hold a buffer of 16 bytes, so a
- * million of them take 16 MB more than their capacities say. */
-#define BUF_OVERHEAD 16
-
-/* Room for `extra` more bytes in a term's posting buffer. */
-static inline bool tbuf_room(seg_writer *w, wterm *t, uint32_t extra)
-{
-	if (t->cap - t->len >= extra)
-		return true;
-	uint64_t ncap = t->cap ? (uint64_t)t->cap * 2 : 16;
-	while (ncap - t->len < extra)
-		ncap *= 2;
-	if (ncap > UINT32_MAX) {
-		w_set(w, XIHU_ELIMIT, "segment: postings of one term exceed 4 GiB in memory");
-		return false;
-	}
-	uint8_t *nb = realloc(t->buf, (size_t)ncap);
-	if (!nb) {
-		w_set(w, XIHU_ENOMEM, "segment: out of memory");
-		return false;
-	}
-	w->post_mem += (size_t)(ncap - t->cap) + (t->cap ? 0 : BUF_OVERHEAD);
-	t->buf = nb;
-	t->cap = (uint32_t)ncap;
-	return true;
+	return ref;
 }
 
 static void add_now(seg_writer *w, const ptok *k);
@@ -363,7 +581,7 @@ static ptok *pipe_slot(seg_writer *w, tpipe *p);
 static void pipe_push(seg_writer *w, tpipe *p);
 
 /*
- * Pair terms: term ti (tf counted, stored at pos in field) pairs with the
+ * Pair terms: term ref (tf counted, stored at pos in field) pairs with the
  * pair words at pos - 1 when it is one too.  Words come in position order
  * per field (several at one position: an identifier's whole form and its
  * first part); a gap (a stopword, a new value of the field) pairs nothing
@@ -372,7 +590,7 @@ static void pipe_push(seg_writer *w, tpipe *p);
  * pair longer than a term can be is not made; search.c makes the same
  * choice for a phrase, and walks positions then.
  */
-static void add_pairs(seg_writer *w, uint32_t field, uint32_t ti, uint32_t pos)
+static void add_pairs(seg_writer *w, uint32_t field, uint32_t ref, uint32_t pos)
 {
 	if (field != w->pr_field || pos < w->pr_pos || pos > w->pr_pos + 1) {
 		w->ncur = w->nprev = 0;
@@ -383,24 +601,26 @@ static void add_pairs(seg_writer *w, uint32_t field, uint32_t ti, uint32_t pos)
 	}
 	w->pr_field = field;
 	w->pr_pos = pos;
-	if (!w->terms[ti].pairword)
+	const wterm *b = term_at(w, ref);
+	if (!b->pairword)
 		return;
-	uint32_t blen = w->terms[ti].key_len - 1;
+	uint32_t blen = b->key_len - 1u;
 	for (uint32_t i = 0; i < w->nprev; i++) {
-		uint32_t alen = w->terms[w->prev[i]].key_len - 1;
+		const wterm *a = term_at(w, w->prev[i]);
+		uint32_t alen = a->key_len - 1u;
 		if (alen + 1 + blen > XIHU_MAX_TERM)
 			continue;
-		/* first: the oldest pair's turn may add a term (moving terms and keys) */
+		/* the oldest pair's turn may add a term: entries stay where they are */
 		ptok *k = pipe_slot(w, &w->pairs);
-		const wterm *a = &w->terms[w->prev[i]], *b = &w->terms[ti];
 		k->pos = pos - 1;
 		k->counts = false;
 		k->key[0] = (uint8_t)(field | XIHU_PAIR_FIELD);
-		k->klen = 1 + pair_term(k->key + 1, w->keys.p + a->key_off + 1, alen, w->keys.p + b->key_off + 1, blen);
+		k->klen = 1 + pair_term(k->key + 1, a->key + 1, alen, b->key + 1, blen);
+		k->h32 = (uint32_t)(hash_key(k->key[0], k->key + 1, k->klen - 1) >> 32);
 		pipe_push(w, &w->pairs);
 	}
 	if (w->ncur < PAIR_GROUP)
-		w->cur[w->ncur++] = ti;
+		w->cur[w->ncur++] = ref;
 }
 
 /* Adds one token, its term's slot and entry (hopefully) in cache by now. */
@@ -408,30 +628,22 @@ static void add_now(seg_writer *w, const ptok *k)
 {
 	if (w->rc)
 		return;
-	wterm *t = term_find(w, k->key, k->klen, k->hash);
-	if (!t)
+	uint32_t ref = term_find(w, k->key, k->klen, k->h32);
+	if (!ref)
 		return;
+	wterm *t = term_at(w, ref);
 	uint32_t doc = w->ndocs, pos = k->pos;
+	/* in place when the slice has room: its cache line may not be in, and
+	 * a store does not wait for it */
+	uint8_t b[POST_MAX];
+	uint64_t cur = term_cur(t);
+	uint8_t *start = t->room >= POST_MAX ? pool_at(w, cur) : b, *o = start;
 	if (t->last_doc != doc) {
-		if (w->ntouched == w->touched_cap) {
-			uint32_t ncap = w->touched_cap ? w->touched_cap * 2 : 256;
-			uint32_t *nt = realloc(w->touched, (size_t)ncap * sizeof *nt);
-			if (!nt) {
-				w_set(w, XIHU_ENOMEM, "segment: out of memory");
-				return;
-			}
-			w->touched = nt;
-			w->touched_cap = ncap;
-		}
-		if (!tbuf_room(w, t, 10))
-			return;
-		w->touched[w->ntouched++] = (uint32_t)(t - w->terms);
-		uint8_t *o = put_varint(t->buf + t->len, doc - (t->last_doc + 1));
+		if (t->last_doc != UINT32_MAX)
+			*o++ = 0; /* the end of the term's previous doc */
+		o = put_varint(o, doc - (t->last_doc + 1));
 		o = put_varint(o, (uint64_t)pos + 1);
-		t->len = (uint32_t)(o - t->buf);
 		t->last_doc = doc;
-		t->cur_tf = 1;
-		t->last_pos = pos;
 	} else {
 		if (pos <= t->last_pos) {
 			/* out of order (a caller restarting positions for a second
@@ -441,16 +653,19 @@ static void add_now(seg_writer *w, const ptok *k)
 				return;
 			pos = t->last_pos + 1;
 		}
-		if (!tbuf_room(w, t, 5))
-			return;
-		uint8_t *o = put_varint(t->buf + t->len, pos - t->last_pos);
-		t->len = (uint32_t)(o - t->buf);
-		t->cur_tf++;
-		t->last_pos = pos;
+		o = put_varint(o, pos - t->last_pos);
 	}
+	uint32_t n = (uint32_t)(o - start);
+	if (start != b) {
+		term_set_cur(t, cur + n);
+		t->room -= (uint16_t)n;
+	} else if (!post_put(w, t, b, n)) {
+		return;
+	}
+	t->last_pos = pos;
 	w->field_len[k->key[0] & ~XIHU_PAIR_FIELD] += k->counts;
 	if (w->is_pairword && !(k->key[0] & XIHU_PAIR_FIELD))
-		add_pairs(w, k->key[0], (uint32_t)(t - w->terms), pos);
+		add_pairs(w, k->key[0], ref, pos);
 }
 
 /* Adds the tokens still in the pipelines (before end_doc and finish):
@@ -469,7 +684,7 @@ static void drain(seg_writer *w)
 }
 
 /* The slot for a new token at the tail of p, after the oldest token's
- * turn when p is full; pipe_push queues it once filled in. */
+ * turn when p is full; pipe_push queues it once filled in (with h32). */
 static ptok *pipe_slot(seg_writer *w, tpipe *p)
 {
 	if (p->count == PIPE) {
@@ -484,14 +699,17 @@ static void pipe_push(seg_writer *w, tpipe *p)
 {
 	ptok *k = &p->q[(p->head + p->count) & (PIPE - 1)];
 	p->count++;
-	k->hash = hash_key(k->key, k->klen);
-	__builtin_prefetch(&w->table[(uint32_t)k->hash & w->table_mask]);
-	/* half way through the pipeline: the slot is in, fetch the term */
+	__builtin_prefetch(&w->table[k->h32 & w->table_mask]);
+	/* half way through the pipeline: the slot is in, fetch the term's
+	 * entry, to the end of its key (where a rare term's postings go) */
 	if (p->count > PIPE / 2) {
 		const ptok *m = &p->q[(p->head + p->count - 1 - PIPE / 2) & (PIPE - 1)];
-		const slot *sl = &w->table[(uint32_t)m->hash & w->table_mask];
-		if (sl->idx1 && sl->h32 == (uint32_t)(m->hash >> 32))
-			__builtin_prefetch(&w->terms[sl->idx1 - 1]);
+		const slot *sl = &w->table[m->h32 & w->table_mask];
+		if (sl->ref && sl->h32 == m->h32) {
+			const uint8_t *e = pool_at(w, (uint64_t)sl->ref * POOL_UNIT);
+			__builtin_prefetch(e);
+			__builtin_prefetch(e + sizeof(wterm) + m->klen);
+		}
 	}
 }
 
@@ -519,6 +737,7 @@ static void add_token(seg_writer *w, uint32_t field, const char *term, uint32_t 
 	k->key[0] = (uint8_t)field;
 	memcpy(k->key + 1, term, len);
 	k->klen = len + 1;
+	k->h32 = (uint32_t)(hash_key(field, (const uint8_t *)term, len) >> 32);
 	k->pos = pos;
 	k->counts = counts;
 	pipe_push(w, &w->words);
@@ -543,17 +762,6 @@ int seg_writer_end_doc(seg_writer *w)
 	drain(w);
 	if (w->rc)
 		return w->rc;
-	for (uint32_t i = 0; i < w->ntouched; i++) {
-		wterm *t = &w->terms[w->touched[i]];
-		if (!tbuf_room(w, t, 1))
-			return w->rc;
-		t->buf[t->len++] = 0;
-		t->df++;
-		t->cf += t->cur_tf;
-		if (t->cur_tf > t->max_tf)
-			t->max_tf = t->cur_tf;
-	}
-	w->ntouched = 0;
 	w->pending.name = (const char *)w->pending_name.p;
 	if ((w->rc = seg_out_doc(w->out, &w->pending, w->pending_block, w->pending_off, w->pending_len,
 	                         w->field_len)))
@@ -565,8 +773,8 @@ int seg_writer_end_doc(seg_writer *w)
 
 size_t seg_writer_mem(const seg_writer *w)
 {
-	return sizeof *w + (size_t)(w->table_mask + 1) * sizeof(slot) + (size_t)w->terms_cap * sizeof(wterm) +
-	       w->keys.cap + w->post_mem + (size_t)w->touched_cap * sizeof(uint32_t) + w->pending_name.cap +
+	return sizeof *w + (w->table ? table_bytes(w) : 0) +
+	       (size_t)w->nblocks * POOL_BLOCK + (size_t)w->blocks_cap * sizeof *w->blocks + w->pending_name.cap +
 	       seg_out_mem(w->out) + gram_acc_mem(w->grams);
 }
 
@@ -579,7 +787,7 @@ uint32_t seg_writer_ndocs(const seg_writer *w)
 
 typedef struct sortkey {
 	uint64_t pfx; /* the key's first 8 bytes, big-endian, zero padded */
-	uint32_t idx;
+	uint32_t ref;
 } sortkey;
 
 static int cmp_keys(const void *a, const void *b, void *ctx)
@@ -588,31 +796,55 @@ static int cmp_keys(const void *a, const void *b, void *ctx)
 	if (x->pfx != y->pfx)
 		return x->pfx < y->pfx ? -1 : 1;
 	const seg_writer *w = ctx;
-	const wterm *s = &w->terms[x->idx], *t = &w->terms[y->idx];
+	const wterm *s = term_at(w, x->ref), *t = term_at(w, y->ref);
 	uint32_t n = s->key_len < t->key_len ? s->key_len : t->key_len;
-	int c = memcmp(w->keys.p + s->key_off, w->keys.p + t->key_off, n);
+	int c = memcmp(s->key, t->key, n);
 	if (c)
 		return c;
 	return s->key_len < t->key_len ? -1 : s->key_len > t->key_len;
 }
 
-/* Decodes a term's RAM buffer, hands its docs to seg_out and frees it. */
-static void write_term(seg_writer *w, wterm *t, uint32_t **pos, uint32_t *pos_cap)
+/* The terms to sort, made in the hash table's memory (the table is no
+ * longer needed, and it has room: at most half full, two slots per term):
+ * the refs first, packed to the front in slot order, then each spread out
+ * to its sortkey from the back, so that no write lands on a ref not yet
+ * read.  finish frees it as the table. */
+_Static_assert(sizeof(sortkey) <= 2 * sizeof(slot), "a sortkey in two slots");
+static sortkey *table_to_order(seg_writer *w)
 {
-	const uint8_t *key = w->keys.p + t->key_off;
-	seg_out_term_begin(w->out, key, t->key_len);
-	const uint8_t *p = t->buf, *end = t->buf + t->len;
+	uint8_t *mem = (uint8_t *)w->table;
+	uint32_t n = 0;
+	for (uint32_t i = 0; i <= w->table_mask; i++) {
+		uint32_t ref = w->table[i].ref;
+		if (ref)
+			memcpy(mem + (size_t)n++ * sizeof ref, &ref, sizeof ref);
+	}
+	for (uint32_t i = n; i-- > 0;) {
+		sortkey sk;
+		memcpy(&sk.ref, mem + (size_t)i * sizeof sk.ref, sizeof sk.ref);
+		const wterm *t = term_at(w, sk.ref);
+		sk.pfx = 0;
+		for (uint32_t j = 0; j < 8; j++)
+			sk.pfx = sk.pfx << 8 | (j < t->key_len ? t->key[j] : 0);
+		memcpy(mem + (size_t)i * sizeof sk, &sk, sizeof sk);
+	}
+	return (sortkey *)(void *)mem;
+}
+
+/* Decodes a term's postings from the pool and hands its docs to seg_out. */
+static void write_term(seg_writer *w, uint32_t ref, uint32_t **pos, uint32_t *pos_cap)
+{
+	const wterm *t = term_at(w, ref);
+	seg_out_term_begin(w->out, t->key, t->key_len);
+	post_rd r;
+	rd_init(&r, w, ref);
 	uint32_t prev = UINT32_MAX; /* prev + 1 == 0 for the first doc */
-	while (p < end) {
-		uint64_t v;
-		get_varint(&p, end, &v);
+	uint64_t v;
+	while (rd_varint(&r, &v)) {
 		uint32_t doc = (uint32_t)(prev + 1 + v);
-		/* positions: pos+1, then gaps, then 0 */
+		/* positions: pos+1, then gaps, up to a 0 or the end */
 		uint32_t tf = 0, at = 0;
-		for (;;) {
-			get_varint(&p, end, &v);
-			if (v == 0)
-				break;
+		while (rd_varint(&r, &v) && v != 0) {
 			if (tf == *pos_cap) {
 				uint32_t ncap = *pos_cap ? *pos_cap * 2 : 1024;
 				uint32_t *np = realloc(*pos, (size_t)ncap * sizeof *np);
@@ -630,10 +862,6 @@ static void write_term(seg_writer *w, wterm *t, uint32_t **pos, uint32_t *pos_ca
 		prev = doc;
 	}
 	seg_out_term_end(w->out);
-	w->post_mem -= t->cap + (t->cap ? BUF_OVERHEAD : 0);
-	free(t->buf);
-	t->buf = NULL;
-	t->len = t->cap = 0;
 }
 
 int seg_writer_finish(seg_writer *w, seg_info *out, xihu_err *err)
@@ -652,38 +880,23 @@ int seg_writer_finish(seg_writer *w, seg_info *out, xihu_err *err)
 	seg_out_set_err(w->out, w->err);
 
 	/* the terms in key order.  What finish no longer needs goes as soon
-	 * as it is done with (the hash table before the order is made, each
-	 * term's postings once written, the terms before the trigrams), so
-	 * that its own arrays (the order, the trigrams' turned-around window)
-	 * take the place of what the writer held rather than adding to it. */
-	free(w->table);
-	w->table = NULL;
-	w->table_mask = 0;
-	sortkey *order = malloc((size_t)(w->nterms ? w->nterms : 1) * sizeof *order);
-	if (!order)
-		return w_set(w, XIHU_ENOMEM, "segment: out of memory");
-	for (uint32_t i = 0; i < w->nterms; i++) {
-		const uint8_t *k = w->keys.p + w->terms[i].key_off;
-		uint64_t pfx = 0;
-		for (uint32_t j = 0; j < 8; j++)
-			pfx = pfx << 8 | (j < w->terms[i].key_len ? k[j] : 0);
-		order[i].pfx = pfx;
-		order[i].idx = i;
-	}
+	 * as it is done with (the hash table becomes the order, the pool goes
+	 * before the trigrams), so that its own arrays (the order, the
+	 * trigrams' turned-around window) take the place of what the writer
+	 * held rather than adding to it. */
+	sortkey *order = table_to_order(w);
 	qsort_r(order, w->nterms, sizeof *order, cmp_keys, w);
 
 	uint32_t *pos = NULL, pos_cap = 0;
 	seg_out_terms_begin(w->out);
 	for (uint32_t i = 0; i < w->nterms && !w->rc && !seg_out_rc(w->out); i++)
-		write_term(w, &w->terms[order[i].idx], &pos, &pos_cap);
-	free(order);
+		write_term(w, order[i].ref, &pos, &pos_cap);
+	big_free(w->table, table_bytes(w)); /* the order */
+	w->table = NULL;
+	w->table_mask = 0;
 	free(pos);
-	for (uint32_t i = 0; i < w->nterms; i++)
-		free(w->terms[i].buf); /* left by an error */
-	free(w->terms);
-	w->terms = NULL;
-	w->nterms = w->terms_cap = 0;
-	xbuf_free(&w->keys);
+	pool_free(w);
+	w->nterms = 0;
 	if (w->rc)
 		return w->rc;
 	if (!seg_out_rc(w->out)) {
@@ -708,12 +921,8 @@ void seg_writer_free(seg_writer *w)
 		return;
 	seg_out_free(w->out); /* unlinks the files unless finished */
 	gram_acc_free(w->grams);
-	for (uint32_t i = 0; i < w->nterms; i++)
-		free(w->terms[i].buf);
-	free(w->terms);
-	free(w->table);
-	free(w->touched);
-	xbuf_free(&w->keys);
+	pool_free(w);
+	big_free(w->table, table_bytes(w));
 	xbuf_free(&w->pending_name);
 	for (uint32_t f = 0; f < XIHU_MAX_FIELDS; f++)
 		free(w->field_names[f]);

@@ -21,6 +21,7 @@
 #include "tmpdir.h"
 
 #include "core/core.h"
+#include "core/seg-int.h"
 
 static const char *const fields3[] = {"body", "path", "title"};
 static const char *const exts[] = {"terms", "post", "pos", "docs", "store"};
@@ -392,6 +393,181 @@ static void test_doc_limit(void **state)
 	assert_int_equal(seg_ndocs(s), 3);
 	seg_close(s);
 	assert_true(SEG_MAX_DOCS < POSTINGS_END);
+}
+
+/* Random postings of terms of every length, from one doc and position to
+ * thousands, position gaps up to 2^22 (varints of 1 to 4 bytes), read back
+ * exactly: a term's postings cross many of the writer's slices, and a
+ * varint is cut at a slice's end at one place or another. */
+#define RT_TERMS 3000
+#define RT_DOCS 300
+
+typedef struct rt_tok {
+	uint32_t term, doc, pos;
+} rt_tok;
+
+static uint32_t rt_rand(uint64_t *s)
+{
+	*s = *s * 6364136223846793005ull + 1442695040888963407ull;
+	return (uint32_t)(*s >> 33);
+}
+
+/* Term i's text: "t<i>", then letters to 1 + i % 64 bytes when that is
+ * longer; its length. */
+static uint32_t rt_term(uint32_t i, char *out)
+{
+	char num[16];
+	uint32_t n = (uint32_t)snprintf(num, sizeof num, "t%u", i);
+	uint32_t len = 1 + i % XIHU_MAX_TERM > n ? 1 + i % XIHU_MAX_TERM : n;
+	for (uint32_t k = n; k < len; k++)
+		out[k] = (char)('a' + (i + k) % 26);
+	memcpy(out, num, n);
+	return len;
+}
+
+static int rt_cmp(const void *a, const void *b)
+{
+	const rt_tok *x = a, *y = b;
+	if (x->term != y->term)
+		return x->term < y->term ? -1 : 1;
+	if (x->doc != y->doc)
+		return x->doc < y->doc ? -1 : 1;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static void test_postings_round_trip(void **state)
+{
+	fx *f = *state;
+	uint64_t seed = 42;
+	size_t cap = 200000, n = 0;
+	rt_tok *toks = malloc(cap * sizeof *toks);
+	assert_non_null(toks);
+	seg_writer *w = new_writer(f, 40, 1);
+	char term[XIHU_MAX_TERM + 1];
+	for (uint32_t d = 0; d < RT_DOCS; d++) {
+		begin(w, "d", "", 0);
+		uint32_t pos = rt_rand(&seed) % 1000, ntok = rt_rand(&seed) % 600;
+		for (uint32_t k = 0; k < ntok && n < cap; k++) {
+			/* skewed: a few terms in most docs, most in one or two */
+			uint32_t r = rt_rand(&seed);
+			uint32_t t = r % 4 == 0 ? r / 4 % 20 : r % 2 == 0 ? r / 2 % 300 : r % RT_TERMS;
+			seg_writer_add_token(w, 0, term, rt_term(t, term), pos);
+			toks[n++] = (rt_tok){t, d, pos};
+			uint32_t g = rt_rand(&seed);
+			pos += 1 + (g % 8 == 0 ? g % (1u << 22) : g % 100);
+		}
+		assert_int_equal(seg_writer_end_doc(w), XIHU_OK);
+	}
+	finish(f, w, RT_DOCS);
+	qsort(toks, n, sizeof *toks, rt_cmp);
+
+	seg *s = open_ok(f, 40);
+	size_t i = 0;
+	uint32_t nterms = 0;
+	while (i < n) {
+		uint32_t t = toks[i].term;
+		seg_term st;
+		uint32_t len = rt_term(t, term);
+		term[len] = 0;
+		lookup_ok(f, s, 0, term, &st);
+		postings p;
+		assert_int_equal(postings_init(&p, s, &st, &f->err), XIHU_OK);
+		for (uint32_t d = p.doc; d != POSTINGS_END; d = postings_next(&p)) {
+			assert_true(i < n && toks[i].term == t);
+			assert_int_equal(d, toks[i].doc);
+			const uint32_t *pos;
+			int np = postings_positions(&p, &pos);
+			for (int k = 0; k < np; k++, i++) {
+				assert_true(i < n && toks[i].term == t && toks[i].doc == d);
+				assert_int_equal(pos[k], toks[i].pos);
+			}
+		}
+		assert_int_equal(p.rc, 0);
+		postings_free(&p);
+		assert_true(i == n || toks[i].term != t); /* no doc of the term left out */
+		nterms++;
+	}
+	assert_int_equal(seg_nterms(s), nterms);
+	seg_close(s);
+	free(toks);
+}
+
+/* What a term seen once costs in the writer's RAM, as seg_writer_mem
+ * counts it: most of a tree's distinct terms are (a definition's name, a
+ * number, a misspelling), and the writer finishes a segment by this count.
+ * At 163 bytes each (a 72-byte entry in a doubling array, its key in a
+ * doubling buffer, a 16-byte posting buffer of its own and malloc's
+ * header), the def field's names made Linux 11 segments where 9 held it
+ * before; now 62. */
+static void test_mem_per_rare_term(void **state)
+{
+	fx *f = *state;
+	seg_writer *w = new_writer(f, 41, 1);
+	begin(w, "d", "", 0);
+	size_t before = seg_writer_mem(w);
+	enum { N = 200000 };
+	char term[16];
+	for (uint32_t i = 0; i < N; i++) {
+		int len = snprintf(term, sizeof term, "w%07u", i);
+		seg_writer_add_token(w, 0, term, (uint32_t)len, i);
+	}
+	assert_int_equal(seg_writer_end_doc(w), XIHU_OK);
+	size_t per = (seg_writer_mem(w) - before) / N;
+	/* an entry of 32 bytes (a 16-byte head, the key, its first posting)
+	 * and a hash slot of 8 bytes in a table at most half full, in blocks:
+	 * no less, or the count would not be honest, and not much more */
+	assert_true(per >= 48);
+	assert_true(per <= 80);
+	finish(f, w, 1);
+}
+
+/* The writer's pool has a limit (seg_writer_pool_max, 32 GiB; here 8 MiB):
+ * past seven eighths of it, the next doc is refused as by the doc limit and
+ * the writer finishes; a doc that alone fills the rest fails the segment. */
+static void test_pool_limit(void **state)
+{
+	fx *f = *state;
+	uint64_t max = seg_writer_pool_max;
+	seg_writer_pool_max = 8u << 20;
+	seg_writer *w = new_writer(f, 42, 1);
+	char term[16];
+	seg_doc_in d = {.name = "d", .name_len = 1};
+	uint32_t docs = 0, next = 0;
+	int rc;
+	while ((rc = seg_writer_begin_doc(w, &d)) == XIHU_OK) {
+		for (uint32_t k = 0; k < 1000; k++) {
+			int len = snprintf(term, sizeof term, "u%u", next++);
+			seg_writer_add_token(w, 0, term, (uint32_t)len, k);
+		}
+		assert_int_equal(seg_writer_end_doc(w), XIHU_OK);
+		docs++;
+		assert_true(docs < 1000);
+	}
+	assert_int_equal(rc, XIHU_ELIMIT);
+	assert_non_null(strstr(f->err.msg, "in memory"));
+	assert_true(docs > 100); /* 7 MiB of terms of about 40 bytes, 1000 a doc */
+	finish(f, w, docs);
+	seg *s = open_ok(f, 42);
+	assert_int_equal(seg_nterms(s), next);
+	seg_term t;
+	lookup_ok(f, s, 0, "u0", &t);
+	snprintf(term, sizeof term, "u%u", next - 1);
+	lookup_ok(f, s, 0, term, &t);
+	seg_close(s);
+
+	w = new_writer(f, 43, 1);
+	assert_int_equal(seg_writer_begin_doc(w, &d), XIHU_OK);
+	for (uint32_t k = 0; k < 300000; k++) {
+		int len = snprintf(term, sizeof term, "u%u", k);
+		seg_writer_add_token(w, 0, term, (uint32_t)len, k);
+	}
+	assert_int_equal(seg_writer_end_doc(w), XIHU_ELIMIT);
+	assert_non_null(strstr(f->err.msg, "in memory"));
+	seg_info info;
+	assert_int_equal(seg_writer_finish(w, &info, &f->err), XIHU_ELIMIT); /* sticky */
+	seg_writer_free(w);
+	assert_int_equal(access(seg_path(f, 43, "store"), F_OK), -1);
+	seg_writer_pool_max = max;
 }
 
 /* The largest position round-trips; one past it is refused. */
@@ -1105,6 +1281,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_large_doc_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_doc_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_position_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_postings_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mem_per_rare_term, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pool_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prefix, setup, teardown),
