@@ -22,7 +22,8 @@
  *    misspelling): their postings fit in that first slice, so their key and
  *    postings share a cache line and they cost no allocation of their own.
  *  - RAM per posting: a varint doc gap, a varint per position (pos + 1, then
- *    gaps), and a 0 before the term's next doc, appended to its slices.
+ *    gaps; a pair term's positions are 0, 1, 2, ..., its tf in bytes), and
+ *    a 0 before the term's next doc, appended to its slices.
  *  - The pool: blocks of POOL_BLOCK bytes, never moved or freed before
  *    finish; an entry or a slice lies in one block and starts at a multiple
  *    of POOL_UNIT, so a u32 ref (offset / POOL_UNIT) names it.  A slice's
@@ -633,6 +634,10 @@ static void add_now(seg_writer *w, const ptok *k)
 		return;
 	wterm *t = term_at(w, ref);
 	uint32_t doc = w->ndocs, pos = k->pos;
+	/* a pair term keeps no positions (seg_out_term_doc does not read
+	 * them): its tf is stored, as positions 0, 1, 2, ... of a byte each */
+	if (k->key[0] & XIHU_PAIR_FIELD)
+		pos = t->last_doc == doc ? t->last_pos + 1 : 0;
 	/* in place when the slice has room: its cache line may not be in, and
 	 * a store does not wait for it */
 	uint8_t b[POST_MAX];
