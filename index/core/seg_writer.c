@@ -17,7 +17,7 @@
  *    end_doc or finish reports it.
  *  - RAM per term: one entry in the pool (a 16-byte wterm, its key, and the
  *    first slice of its postings right behind the key, to the next multiple
- *    of 8 bytes) and a slot of 8 bytes in a table at most half full.  Most
+ *    of 8 bytes) and a slot of 8 bytes in a table at most 2/3 full.  Most
  *    of a segment's terms are seen once (a definition's name, a number, a
  *    misspelling): their postings fit in that first slice, so their key and
  *    postings share a cache line and they cost no allocation of their own.
@@ -529,7 +529,7 @@ static bool table_grow(seg_writer *w)
 	return true;
 }
 
-/* At most this many distinct terms: a table of 2^31 slots, half full. */
+/* At most this many distinct terms: a table of at most 2^31 slots. */
 #define MAX_TERMS ((1u << 30) - 1)
 
 /* The ref of the key's term, added if new; 0 with the error set. */
@@ -570,7 +570,7 @@ static uint32_t term_find(seg_writer *w, const uint8_t *key, uint32_t klen, uint
 	w->table[k].ref = ref;
 	w->table[k].h32 = h32;
 	w->nterms++;
-	if ((uint64_t)w->nterms * 2 > w->table_mask && !table_grow(w)) {
+	if ((uint64_t)w->nterms * 3 > (uint64_t)table_bytes(w) / sizeof(slot) * 2 && !table_grow(w)) {
 		w_set(w, XIHU_ENOMEM, "segment: out of memory");
 		return 0;
 	}
@@ -790,16 +790,19 @@ uint32_t seg_writer_ndocs(const seg_writer *w)
 
 /* ---- finishing ------------------------------------------------------------ */
 
+/* 12 bytes: the table has room for one a term (table_to_order) */
 typedef struct sortkey {
-	uint64_t pfx; /* the key's first 8 bytes, big-endian, zero padded */
+	uint32_t hi, lo; /* the key's first 8 bytes, big-endian, zero padded */
 	uint32_t ref;
 } sortkey;
 
 static int cmp_keys(const void *a, const void *b, void *ctx)
 {
 	const sortkey *x = a, *y = b;
-	if (x->pfx != y->pfx)
-		return x->pfx < y->pfx ? -1 : 1;
+	if (x->hi != y->hi)
+		return x->hi < y->hi ? -1 : 1;
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
 	const seg_writer *w = ctx;
 	const wterm *s = term_at(w, x->ref), *t = term_at(w, y->ref);
 	uint32_t n = s->key_len < t->key_len ? s->key_len : t->key_len;
@@ -810,11 +813,11 @@ static int cmp_keys(const void *a, const void *b, void *ctx)
 }
 
 /* The terms to sort, made in the hash table's memory (the table is no
- * longer needed, and it has room: at most half full, two slots per term):
- * the refs first, packed to the front in slot order, then each spread out
- * to its sortkey from the back, so that no write lands on a ref not yet
- * read.  finish frees it as the table. */
-_Static_assert(sizeof(sortkey) <= 2 * sizeof(slot), "a sortkey in two slots");
+ * longer needed, and it has room: at most 2/3 full, 3 slots for every 2
+ * terms): the refs first, packed to the front in slot order, then each
+ * spread out to its sortkey from the back, so that no write lands on a ref
+ * not yet read.  finish frees it as the table. */
+_Static_assert(2 * sizeof(sortkey) <= 3 * sizeof(slot), "a sortkey in 1.5 slots");
 static sortkey *table_to_order(seg_writer *w)
 {
 	uint8_t *mem = (uint8_t *)w->table;
@@ -828,9 +831,11 @@ static sortkey *table_to_order(seg_writer *w)
 		sortkey sk;
 		memcpy(&sk.ref, mem + (size_t)i * sizeof sk.ref, sizeof sk.ref);
 		const wterm *t = term_at(w, sk.ref);
-		sk.pfx = 0;
+		uint64_t pfx = 0;
 		for (uint32_t j = 0; j < 8; j++)
-			sk.pfx = sk.pfx << 8 | (j < t->key_len ? t->key[j] : 0);
+			pfx = pfx << 8 | (j < t->key_len ? t->key[j] : 0);
+		sk.hi = (uint32_t)(pfx >> 32);
+		sk.lo = (uint32_t)pfx;
 		memcpy(mem + (size_t)i * sizeof sk, &sk, sizeof sk);
 	}
 	return (sortkey *)(void *)mem;
