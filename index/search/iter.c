@@ -3,8 +3,9 @@
  *
  * Kinds (search-int.h, a tagged union): a term (one postings list), a
  * phrase or NEAR (its words' lists, positions checked), an AND (all kids,
- * none of its negated ones), an OR (any kid), a path filter (ext:, path:)
- * and the empty iterator.  This file owns what they do: it_advance (move
+ * none of its negated ones), an OR (any kid), a word's fields (any of its
+ * field leaves, their tf added before one saturation: BM25F), a path
+ * filter (ext:, path:) and the empty iterator.  This file owns what they do: it_advance (move
  * to the first match >= a target), it_score (BM25 of the current doc),
  * it_block_bound (a bound from the skip tables alone, for block-max
  * pruning), it_work (the postings a plan may read), it_error (corruption

@@ -1,7 +1,9 @@
 /*
  * leaf.c: the words of a query leaf -> an iterator over one segment's
  * postings: a term, a phrase (its words' lists, positions walked), or the
- * pair term that stands for a two-word phrase (one list, no positions).
+ * pair term that stands for a two-word phrase (one list, no positions);
+ * and a word's body and title leaves under one IT_FIELDS, scored together
+ * by BM25F with the field weights of joint_weight (fields_new).
  *
  * Owns what a leaf scores with and its bound: weight = the field's weight
  * times the sum of its words' idf over the whole index (score.c), and
