@@ -210,7 +210,8 @@ static it *build(qctx *c, const qnode *q)
 {
 	if (c->rc)
 		return NULL;
-	fieldset fs = {{FIELD_BODY, FIELD_PATH, FIELD_TITLE, FIELD_DEF}, NDEFAULT_FIELDS};
+	fieldset fs = {.n = NDEFAULT_FIELDS};
+	memcpy(fs.f, plan_default_fields, sizeof plan_default_fields);
 	if (q->field) {
 		uint32_t id;
 		if (!scope_field(c, q->field, &id))
