@@ -328,9 +328,9 @@ static qnode *collapse(qnode *n)
 /*
  * Analyzes text[0..tlen) (a word at query offset `at`, or a phrase's inside)
  * into a Q_TERM, Q_PHRASE or Q_PREFIX node.  *out is NULL when the text has
- * no tokens.
+ * no tokens.  A word typed as an identifier (not a quoted phrase) also
+ * gets its def field term, whole_def.
  */
-
 static int words_node(parser *p, size_t at, size_t text, size_t tlen, bool prefix, int fuzzy, bool phrase,
                       qnode **out)
 {
@@ -439,11 +439,13 @@ static int words_node(parser *p, size_t at, size_t text, size_t tlen, bool prefi
 	}
 	if (gaps)
 		memcpy(n->pos, pos, ntok * sizeof *pos);
-	char wd[XIHU_MAX_TERM];
-	size_t wdlen = n->kind == Q_TERM || n->kind == Q_PHRASE ? defs_whole_term(p->q + text, tlen, wd) : 0;
-	if (wdlen && !phrase && !(n->whole_def = strndup(wd, wdlen))) {
-		query_free(n);
-		return oom(p);
+	if (!phrase && (n->kind == Q_TERM || n->kind == Q_PHRASE)) {
+		char wd[XIHU_MAX_TERM];
+		size_t wdlen = defs_whole_term(p->q + text, tlen, wd);
+		if (wdlen && !(n->whole_def = strndup(wd, wdlen))) {
+			query_free(n);
+			return oom(p);
+		}
 	}
 	*out = n;
 	return XIHU_OK;
@@ -888,15 +890,8 @@ static int parse_and(parser *p, qnode **out)
 		qnode *k;
 		if ((rc = next_operand(p, &any, &joined, &k)))
 			goto fail;
-		if (!k)
-			continue;
-		if (!n && !(n = node_new(Q_AND, k->column - 1))) {
-			query_free(k);
-			rc = oom(p);
-			goto fail;
-		}
-		if (!kid_add(n, k)) {
-			rc = oom(p);
+		if (!add_to(p, &n, Q_AND, k)) {
+			rc = XIHU_ENOMEM;
 			goto fail;
 		}
 	}
