@@ -386,6 +386,17 @@ static void add_field(seg_writer *w, analyzer *an, uint32_t field, const char *t
 		*pos += an->pos + 1;
 }
 
+/* One term of field def: the first counts in its length, the rest overlap
+ * (add_defs). */
+static void add_def(seg_writer *w, bool *counted, const char *term, uint32_t len, uint32_t pos)
+{
+	if (*counted)
+		seg_writer_add_overlap(w, FIELD_DEF, term, len, pos);
+	else
+		seg_writer_add_token(w, FIELD_DEF, term, len, pos);
+	*counted = true;
+}
+
 /* The names a file defines (defs.c) into field def.  An identifier goes
  * in whole, lowercased (XIHU_DEF_WHOLE: what a query word typed as an
  * identifier looks for there, qnode.whole_def), never as its parts:
@@ -398,7 +409,7 @@ static void add_field(seg_writer *w, analyzer *an, uint32_t field, const char *t
  * weighs the same in a file of three as in mm/slub.c with its 317 (with
  * lengths counted, bench/code-probe's misses on Linux were such big
  * files).  Not 0: a field of total length 0 is taken as absent. */
-static void add_defs(worker *wk, const char *path, size_t path_len, const char *text, size_t len, uint32_t *pos)
+static void add_defs(worker *wk, const char *path, size_t path_len, const char *text, size_t len)
 {
 	if (wk->defs.rc || wk->defs.cap > KEEP_BUFFER) { /* after a failure, or a file of huge tables */
 		xbuf_free(&wk->defs);
@@ -409,36 +420,27 @@ static void add_defs(worker *wk, const char *path, size_t path_len, const char *
 		return; /* out of memory: the file is indexed without its names */
 	bool counted = false;
 	char term[XIHU_MAX_TERM];
-	uint32_t at = *pos;
+	uint32_t at = 0;
 	for (const char *l = (const char *)wk->defs.p, *e = l + wk->defs.len; l < e;) {
 		const char *nl = memchr(l, '\n', (size_t)(e - l));
 		size_t n = (size_t)(nl - l); /* defs_find ends every name with '\n' */
 		size_t tl = defs_whole_term(l, n, term);
 		if (tl) {
-			if (counted)
-				seg_writer_add_overlap(wk->w, FIELD_DEF, term, (uint32_t)tl, at);
-			else
-				seg_writer_add_token(wk->w, FIELD_DEF, term, (uint32_t)tl, at);
-			counted = true;
-			at++;
+			add_def(wk->w, &counted, term, (uint32_t)tl, at++);
 		} else {
 			analyzer *an = &wk->an;
 			token t;
 			bool any = false;
 			analyzer_reset(an, l, n, 0);
 			while (analyzer_next(an, &t)) {
-				if (counted)
-					seg_writer_add_overlap(wk->w, FIELD_DEF, t.term, t.len, at + t.pos);
-				else
-					seg_writer_add_token(wk->w, FIELD_DEF, t.term, t.len, at + t.pos);
-				counted = any = true;
+				add_def(wk->w, &counted, t.term, t.len, at + t.pos);
+				any = true;
 			}
 			if (any)
 				at += an->pos + 1; /* a gap: no phrase spans two names */
 		}
 		l = nl + 1;
 	}
-	*pos = at;
 }
 
 static int finish_segment(worker *wk)
@@ -537,10 +539,8 @@ static int add_item(worker *wk, const batch *bt, uint32_t i)
 		uint32_t pos[2] = {0, 0};
 		add_field(wk->w, &wk->an, FIELD_BODY, d.text, d.text_len, &pos[0]);
 		add_field(wk->w, &wk->an, FIELD_PATH, name + it->rel_off, it->name_len - it->rel_off, &pos[1]);
-		if (it->kind == ITEM_FILE) {
-			uint32_t dpos = 0;
-			add_defs(wk, name, it->name_len, d.text, d.text_len, &dpos);
-		}
+		if (it->kind == ITEM_FILE)
+			add_defs(wk, name, it->name_len, d.text, d.text_len);
 	} else {
 		uint32_t pos[XIHU_MAX_FIELDS] = {0};
 		for (uint32_t f = 0; f < it->nfields; f++) {
