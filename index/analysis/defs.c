@@ -89,7 +89,6 @@ static bool word_is(const char *p, size_t n, const char *w)
 }
 
 /* Words that are never a definition's name. */
-/* Words that are never a definition's name. */
 static bool keyword(const char *p, size_t n)
 {
 #define K(w) {w, sizeof w - 1}
