@@ -414,6 +414,14 @@ static const char *skip_words(const char *p, const char *le, const char *const *
 	return p;
 }
 
+/* The end of the shell function name at p: identifier bytes, '-', ':' and '.'. */
+static const char *sh_name_end(const char *p, const char *le)
+{
+	while (p < le && (is_id((unsigned char)*p) || *p == '-' || *p == ':' || *p == '.'))
+		p++;
+	return p;
+}
+
 /* One line of a language other than C and Java-like: see the top comment. */
 static void line_rules(enum lang lang, const char *ls, const char *le, bool top, xbuf *out, uint32_t *count)
 {
@@ -525,15 +533,10 @@ static void line_rules(enum lang lang, const char *ls, const char *le, bool top,
 	case L_SH: {
 		if (starts(p, le, "function", &a)) {
 			const char *r = skip_sp(a, le);
-			const char *s = r;
-			while (s < le && (is_id((unsigned char)*s) || *s == '-' || *s == ':' || *s == '.'))
-				s++;
-			emit(out, r, (size_t)(s - r), count);
+			emit(out, r, (size_t)(sh_name_end(r, le) - r), count);
 			return;
 		}
-		const char *s = p;
-		while (s < le && (is_id((unsigned char)*s) || *s == '-' || *s == ':' || *s == '.'))
-			s++;
+		const char *s = sh_name_end(p, le);
 		const char *r = skip_sp(s, le);
 		if (s > p && r + 1 < le && r[0] == '(' && r[1] == ')' && !keyword(p, (size_t)(s - p)))
 			emit(out, p, (size_t)(s - p), count);
