@@ -64,6 +64,13 @@ uint64_t seg_writer_pool_max = (uint64_t)POOL_UNIT << 32;
  * with these, 102 MB at the best of the other schedules tried.) */
 static const uint32_t slice_size[] = {0, 16, 24, 32, 48, 64, 96, 128, 192, 256};
 #define NLEVELS (sizeof slice_size / sizeof *slice_size)
+
+/* The level of the slice after one of level l (the writer's and the
+ * reader's, which must agree). */
+static inline uint32_t next_level(uint32_t l)
+{
+	return l + 1 < NLEVELS ? l + 1 : l;
+}
 /* The most bytes one token adds to its term's postings: a 0, a doc gap and
  * a position of 5 bytes each. */
 #define POST_MAX 11
@@ -336,7 +343,7 @@ static void pool_free(seg_writer *w)
  * error set. */
 static uint8_t *slice_next(seg_writer *w, uint8_t *m, uint64_t *cur, uint32_t *room)
 {
-	uint32_t level = *m + 1u < NLEVELS ? *m + 1u : *m;
+	uint32_t level = next_level(*m);
 	uint32_t size = slice_size[level];
 	uint64_t off = pool_alloc(w, size);
 	if (!off)
@@ -406,8 +413,7 @@ static inline bool rd_byte(post_rd *r, uint8_t *b)
 		if (r->last)
 			return false;
 		uint64_t start = (uint64_t)get_u32le(r->end) * POOL_UNIT;
-		if (r->level + 1 < NLEVELS)
-			r->level++;
+		r->level = next_level(r->level);
 		rd_slice(r, start, start + slice_size[r->level] - 1);
 	}
 	*b = *r->p++;
