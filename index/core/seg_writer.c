@@ -595,7 +595,7 @@ static uint32_t term_find(seg_writer *w, const uint8_t *key, uint32_t klen, uint
 	w->table[k].ref = ref;
 	w->table[k].h32 = h32;
 	w->nterms++;
-	if ((uint64_t)w->nterms * 3 > (uint64_t)table_bytes(w) / sizeof(slot) * 2 && !table_grow(w)) {
+	if ((uint64_t)w->nterms * 3 > ((uint64_t)w->table_mask + 1) * 2 && !table_grow(w)) {
 		w_set(w, XIHU_ENOMEM, "segment: out of memory");
 		return 0;
 	}
