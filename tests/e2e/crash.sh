@@ -8,11 +8,12 @@
 # Then, ROUNDS times: the tree is mutated (files rewritten, deleted, added);
 # a fresh index of the new tree gives the right new answers; xihu-index runs
 # on the old index (odd rounds: a plain update; even rounds: --merge, which
-# rewrites everything) and gets SIGKILL after a random delay (seeded,
+# rewrites everything) and gets SIGKILL at a random moment (seeded,
 # printed).  The same run on a copy of the index just before, its -v lines
-# timed, says where its phases lie: odd rounds draw the delay from the build
+# timed, says where its phases lie: odd rounds draw the moment from the build
 # (start to first commit), even rounds from the merges (each "merging" line
-# to the commit after it).  After the kill:
+# to the commit after it), as an offset into the K-th merge, counted from
+# that merge's own "merging" line in the real run.  After the kill:
 #   - xihu-index --check passes;
 #   - the answers to a fixed query set (tests/e2e/xihu-query: documents and
 #     lines, sorted) are exactly the old ones if the manifest generation did
@@ -97,26 +98,38 @@ for round in $(seq "$ROUNDS"); do
 	"$XIHU_INDEX_BIN" -v -q --ram-mb 1 "${flags[@]}" --index "$T/copy" "$TREE" 2>&1 >/dev/null |
 		while IFS= read -r l; do echo "$EPOCHREALTIME $l"; done >"$T/timing.log"
 	t1=$EPOCHREALTIME
-	# delay: uniform over this round's phase windows (seconds from the start)
-	delay=$(awk -v t0="$t0" -v t1="$t1" -v mode="$mode" -v u=$((RANDOM % 1000)) '
-		BEGIN { n = 0; m = 0; c1 = 0 }
-		$2 == "xihu-index:" && $3 == "merging" { m = $1 - t0 }
+	# where to kill, drawn uniformly over this round's phase windows as the
+	# timed copy saw them: "K X" means X seconds after the run's K-th
+	# "merging" line (K 0: after its start).  Update rounds draw from the
+	# build (start to first commit); merge rounds from the merges (each
+	# "merging" line to the commit after it).  The real run is watched for
+	# its own K-th "merging" line, so a kill meant for a merge lands in one
+	# however much faster or slower than the copy this run's build goes.
+	read -r anchor delay < <(awk -v t0="$t0" -v t1="$t1" -v mode="$mode" -v u=$((RANDOM % 1000)) '
+		BEGIN { n = 0; m = 0; k = 0; c1 = 0 }
+		$2 == "xihu-index:" && $3 == "merging" { m = $1 - t0; k++ }
 		$2 == "xihu-index:" && $3 == "committed" {
 			if (!c1) c1 = $1 - t0
-			if (m) { lo[n] = m; hi[n] = $1 - t0; n++; m = 0 }
+			if (m) { lo[n] = m; hi[n] = $1 - t0; kk[n] = k; n++; m = 0 }
 		}
 		END {
-			if (mode == "update" || n == 0) { lo[0] = 0; hi[0] = c1 ? c1 : t1 - t0; n = 1 }
+			if (mode == "update" || n == 0) { lo[0] = 0; hi[0] = c1 ? c1 : t1 - t0; kk[0] = 0; n = 1 }
 			for (i = 0; i < n; i++) total += hi[i] - lo[i]
 			x = total * u / 1000
 			for (i = 0; i < n; i++) { if (x <= hi[i] - lo[i]) break; x -= hi[i] - lo[i] }
-			printf "%.3f\n", lo[i] + x
+			if (i == n) { i = n - 1; x = hi[i] - lo[i] }
+			printf "%d %.3f\n", kk[i], x
 		}' "$T/timing.log")
 	dur=$(echo "scale=3; ($t1 - $t0) / 1" | bc -l)
 	gen0=$gen_now
 	"$XIHU_INDEX_BIN" -v -q --ram-mb 1 "${flags[@]}" --index "$IX" "$TREE" 2>"$T/run.log" &
 	pid=$!
+	while [ "$anchor" -gt 0 ] && kill -0 "$pid" 2>/dev/null &&
+		[ "$(grep -c '^xihu-index: merging' "$T/run.log")" -lt "$anchor" ]; do
+		sleep 0.005
+	done
 	sleep "$delay"
+	if [ "$anchor" -gt 0 ]; then at="$delay s into merge $anchor"; else at="after $delay s"; fi
 	kill -KILL "$pid" 2>/dev/null
 	{ wait "$pid"; } 2>/dev/null
 	status=$?
@@ -132,7 +145,7 @@ for round in $(seq "$ROUNDS"); do
 	fi
 
 	"$XIHU_INDEX_BIN" --check --index "$IX" >"$T/check.log" 2>&1 ||
-		fail "round $round ($mode, killed after $delay s in $phase): --check: $(cat "$T/check.log")"
+		fail "round $round ($mode, killed $at, in $phase): --check: $(cat "$T/check.log")"
 	answers "$IX" "$T/got.ans"
 	gen1=$ANS_GEN
 	if [ "$status" -eq 137 ] && [ -z "$last" ]; then
@@ -142,8 +155,8 @@ for round in $(seq "$ROUNDS"); do
 	fi
 	if [ "$gen1" == "$gen0" ]; then want=old; else want=new; fi
 	cmp -s "$T/got.ans" "$T/$want.ans" ||
-		fail "round $round ($mode, killed after $delay s in $phase): generation $gen0 -> $gen1, answers differ from the $want ones: $(diff "$T/$want.ans" "$T/got.ans" | head -n 5)"
-	echo "round $round: $mode, SIGKILL after $delay s of $dur s: $phase; generation $gen0 -> $gen1, $want answers ok"
+		fail "round $round ($mode, killed $at, in $phase): generation $gen0 -> $gen1, answers differ from the $want ones: $(diff "$T/$want.ans" "$T/got.ans" | head -n 5)"
+	echo "round $round: $mode, SIGKILL $at (the timed copy took $dur s): $phase; generation $gen0 -> $gen1, $want answers ok"
 
 	"$XIHU_INDEX_BIN" -q --ram-mb 1 "${flags[@]}" --index "$IX" "$TREE" || fail "round $round: recovery run"
 	no_garbage "$IX"
