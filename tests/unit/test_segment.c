@@ -31,8 +31,13 @@ static int setup(void **state)
 	return fx_setup(state, "/tmp/xihu-test-seg-XXXXXX");
 }
 
+/* the writer's pool limit as the library sets it; a test that lowers it
+ * (test_pool_limit) has it back here even when an assertion ended it early */
+static uint64_t pool_max_default;
+
 static int teardown(void **state)
 {
+	seg_writer_pool_max = pool_max_default;
 	return fx_teardown(state);
 }
 
@@ -527,7 +532,6 @@ static void test_mem_per_rare_term(void **state)
 static void test_pool_limit(void **state)
 {
 	fx *f = *state;
-	uint64_t max = seg_writer_pool_max;
 	seg_writer_pool_max = 8u << 20;
 	seg_writer *w = new_writer(f, 42, 1);
 	char term[16];
@@ -567,7 +571,6 @@ static void test_pool_limit(void **state)
 	assert_int_equal(seg_writer_finish(w, &info, &f->err), XIHU_ELIMIT); /* sticky */
 	seg_writer_free(w);
 	assert_int_equal(access(seg_path(f, 43, "store"), F_OK), -1);
-	seg_writer_pool_max = max;
 }
 
 /* The largest position round-trips; one past it is refused. */
@@ -1268,6 +1271,7 @@ static void test_deletes_flipped_bit(void **state)
 
 int main(void)
 {
+	pool_max_default = seg_writer_pool_max;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_empty_segment, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_doc, setup, teardown),
