@@ -31,7 +31,7 @@
 #ifndef XIHU_VERSION_STRING
 #define XIHU_VERSION_STRING "0.1.0"
 #endif
-#define XIHU_FORMAT_VERSION 9u
+#define XIHU_FORMAT_VERSION 10u
 
 enum {
 	XIHU_OK = 0,

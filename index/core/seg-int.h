@@ -29,7 +29,7 @@ enum { SEG_TERMS, SEG_POST, SEG_POS, SEG_DOCS, SEG_STORE, SEG_GRAMS, SEG_NFILES 
 #define SEG_DOC_ALWAYS 4u    /* exact search reads it from disk, always */
 #define SEG_GRAMS_FOOTER 28  /* u64 ngrams, u64 lists_len, u32 ndocs, u32 width, u32 nids */
 #define SEG_GRAM_FENCE 32    /* grams.c keeps every 32nd entry's gram in memory */
-#define SEG_TERMS_FOOTER 32
+#define SEG_TERMS_FOOTER 48 /* u64 nterms, nblocks, index_off, u32 ndocs, 32, u64 filter_off, filter_lines */
 #define SEG_TERMS_INDEX_ENTRY 24 /* u64 block_off, post_off, pos_off */
 #define SEG_STORE_INDEX_ENTRY 24 /* u64 off, comp_len, raw_len */
 #define SEG_STORE_FOOTER 16
@@ -48,6 +48,8 @@ struct seg {
 	 * reads the file's keys only where 8 bytes tie */
 	uint64_t *fence;
 	uint64_t index_off;    /* = end of the last block */
+	const uint8_t *kf;     /* the key filter (keyfilter.c), kf_lines lines */
+	uint64_t kf_lines;
 	/* doc table */
 	uint32_t rec_size;
 	const uint8_t *recs;
@@ -105,6 +107,22 @@ int postings_reinit(postings *p, const seg *s, const seg_term *t, xihu_err *err)
  * pos_len is the dictionary's length of the term's positions.  field: the
  * term's key byte (with XIHU_PAIR_FIELD: a pair term, without positions). */
 int postings_verify(const seg *s, uint32_t field, const seg_term *t, uint64_t pos_len, xihu_err *err);
+
+/* ==== keyfilter.c: the dictionary's key filter ============================= */
+
+#define KF_LINE 64          /* bytes a line: one cache line */
+#define KF_BITS_PER_KEY 10  /* about 1% of absent keys pass */
+#define KF_PROBES 7         /* bits set per key, in its one line */
+/* the lines of a segment of n keys (0 for none) */
+#define KF_LINES(n) (((uint64_t)(n) * KF_BITS_PER_KEY + 8 * KF_LINE - 1) / (8 * KF_LINE))
+
+/* a key's hash (field byte and term, as the dictionary stores it): part of
+ * the format, the same on every platform */
+uint64_t kf_hash(const uint8_t *key, uint32_t len);
+/* sets h's bits in the filter of nlines (1..UINT32_MAX) lines */
+void kf_add(uint8_t *lines, uint64_t nlines, uint64_t h);
+/* false: no key of hash h was added */
+bool kf_test(const uint8_t *lines, uint64_t nlines, uint64_t h);
 
 /* ==== seg_reader.c: the structural part of seg_check (seg_check.c) ======== */
 

@@ -24,8 +24,12 @@
  *                       varint df, varint cf-df, varint max_tf-1,
  *                       varint post_len, varint pos_len
  *                     index: per block u64 block_off, u64 post_off, u64 pos_off
+ *                     zero bytes up to a file offset that is a multiple of 64
+ *                     key filter: KF_LINES(nterms) lines of 64 bytes, every
+ *                       key's bits set (keyfilter.c)
  *                     footer: u64 nterms, u64 nblocks, u64 index_off,
- *                             u32 ndocs, u32 entries per block (32)
+ *                             u32 ndocs, u32 entries per block (32),
+ *                             u64 filter_off, u64 filter lines
  *  NAME.post  (POST)  per term, at post_off, nblocks = ceil(df/128):
  *                       nblocks == 1: varint min_dl, u32 impact, the block
  *                       nblocks >= 2: skip table, nblocks x 28 bytes
@@ -96,8 +100,8 @@
 
 size_t seg_out_spool_window = 1u << 20;
 
-enum { SP_SINDEX, SP_RECS, SP_NAMES, SP_TINDEX, SP_GENTRIES, SP_GFIRST, SP_N };
-static const char *const spool_name[SP_N] = {"sindex", "recs", "names", "tindex", "gentries", "gfirst"};
+enum { SP_SINDEX, SP_RECS, SP_NAMES, SP_TINDEX, SP_THASH, SP_GENTRIES, SP_GFIRST, SP_N };
+static const char *const spool_name[SP_N] = {"sindex", "recs", "names", "tindex", "thash", "gentries", "gfirst"};
 
 static const char *const file_ext[SEG_NFILES] = {"terms", "post", "pos", "docs", "store", "grams"};
 static const char file_kind[SEG_NFILES][4] = {{'T', 'E', 'R', 'M'}, {'P', 'O', 'S', 'T'}, {'P', 'O', 'S', 'N'},
@@ -117,8 +121,9 @@ struct seg_out {
 	xbuf sblock; /* raw text of the open block */
 	/* the tables written at the ends of the files, in spools: the store's
 	 * index (u64 off, u64 comp_len, u64 raw_len per block), the doc records
-	 * and names, the dictionary's index, the trigram entries (u32 gram, u32
-	 * df, u64 list offset each) and per doc its first gram id (u32).
+	 * and names, the dictionary's index and its keys' hashes (u64 each, for
+	 * the key filter), the trigram entries (u32 gram, u32 df, u64 list
+	 * offset each) and per doc its first gram id (u32).
 	 * sp[SP_GENTRIES] is seg_out_gram's alone (its errors go to grc). */
 	xspool sp[SP_N];
 	uint32_t store_nblocks;
@@ -764,6 +769,11 @@ int seg_out_term_end(seg_out *o)
 	w = put_varint(w, pos_len);
 	xfile_write(&o->f[SEG_TERMS], e, (size_t)(w - e));
 	o_check(o, SEG_TERMS);
+	uint8_t hv[8];
+	put_u64(hv, kf_hash(o->key, o->key_len));
+	xspool_put(&o->sp[SP_THASH], hv, sizeof hv);
+	if (o_spool(o, SP_THASH))
+		return o->rc;
 	memcpy(o->prev_key, o->key, o->key_len);
 	o->prev_len = o->key_len;
 	o->in_block++;
@@ -963,6 +973,48 @@ static void unlink_created(seg_out *o)
 	o->created = 0;
 }
 
+/* The key filter after the dictionary's index: zero bytes up to a file
+ * offset that is a multiple of 64 (so each line is one cache line of the
+ * reader's map), then its lines, built from the keys' hashes spooled by
+ * term_end.  Its payload offset, *lines its lines (0 without terms). */
+static uint64_t write_key_filter(seg_out *o, uint64_t *lines)
+{
+	xfile_w *tf = &o->f[SEG_TERMS];
+	static const uint8_t zero[KF_LINE];
+	xfile_write(tf, zero, (size_t)(-xfile_tell(tf) & (KF_LINE - 1)));
+	uint64_t off = payload_off(tf);
+	*lines = KF_LINES(o->nterms);
+	if (o->rc || !*lines)
+		return off;
+	if (*lines > UINT32_MAX) {
+		o_set(o, XIHU_ELIMIT, "segment: %llu terms, more than the key filter holds",
+		      (unsigned long long)o->nterms);
+		return off;
+	}
+	uint8_t *kf = calloc(*lines, KF_LINE);
+	uint8_t *hv = malloc(1u << 16);
+	if (!kf || !hv) {
+		o_set(o, XIHU_ENOMEM, "segment: out of memory for the key filter (%llu bytes)",
+		      (unsigned long long)(*lines * KF_LINE));
+	} else {
+		xspool *sp = &o->sp[SP_THASH];
+		for (uint64_t at = 0, n = xspool_len(sp); at < n && !o->rc;) {
+			size_t chunk = n - at < (1u << 16) ? (size_t)(n - at) : 1u << 16;
+			if (xspool_read(sp, at, hv, chunk)) {
+				o_spool(o, SP_THASH);
+				break;
+			}
+			for (size_t i = 0; i + 8 <= chunk; i += 8)
+				kf_add(kf, *lines, get_u64le(hv + i));
+			at += chunk;
+		}
+		xfile_write(tf, kf, (size_t)(*lines * KF_LINE));
+	}
+	free(hv);
+	free(kf);
+	return off;
+}
+
 int seg_out_finish(seg_out *o, const char *const *field_names, seg_info *out)
 {
 	/* one thread again: the trigrams' error joins the others' */
@@ -987,7 +1039,7 @@ int seg_out_finish(seg_out *o, const char *const *field_names, seg_info *out)
 	uint64_t sindex_off = payload_off(st);
 	if (xspool_copy(&o->sp[SP_SINDEX], st))
 		o_spool(o, SP_SINDEX);
-	uint8_t foot[32];
+	uint8_t foot[SEG_TERMS_FOOTER];
 	put_u64(foot, o->store_nblocks);
 	put_u64(foot + 8, sindex_off);
 	xfile_write(st, foot, 16);
@@ -997,12 +1049,15 @@ int seg_out_finish(seg_out *o, const char *const *field_names, seg_info *out)
 	uint64_t index_off = payload_off(tf);
 	if (xspool_copy(&o->sp[SP_TINDEX], tf))
 		o_spool(o, SP_TINDEX);
+	uint64_t kf_lines = 0, kf_off = write_key_filter(o, &kf_lines);
 	put_u64(foot, o->nterms);
 	put_u64(foot + 8, o->dict_nblocks);
 	put_u64(foot + 16, index_off);
 	put_u32(foot + 24, o->ndocs);
 	put_u32(foot + 28, TERMS_PER_BLOCK);
-	xfile_write(tf, foot, 32);
+	put_u64(foot + 32, kf_off);
+	put_u64(foot + 40, kf_lines);
+	xfile_write(tf, foot, SEG_TERMS_FOOTER);
 	write_docs(o, field_names);
 	write_grams(o);
 

@@ -70,9 +70,18 @@ static int open_terms(seg *s, xihu_err *err)
 	uint32_t ndocs = get_u32le(f + 24);
 	if (ndocs != s->ndocs)
 		return xfile_corrupt(m, foff + 24, err, "document count differs from the doc table");
-	if (s->index_off > foff || (foff - s->index_off) / SEG_TERMS_INDEX_ENTRY != s->nblocks ||
-	    (foff - s->index_off) % SEG_TERMS_INDEX_ENTRY != 0)
+	uint64_t kf_off = get_u64le(f + 32);
+	s->kf_lines = get_u64le(f + 40);
+	if (s->index_off > foff || s->nblocks > (foff - s->index_off) / SEG_TERMS_INDEX_ENTRY)
 		return xfile_corrupt(m, foff, err, "dictionary index does not fit the file");
+	uint64_t index_end = s->index_off + s->nblocks * SEG_TERMS_INDEX_ENTRY;
+	/* the key filter: after the index and its padding to a 64-byte file
+	 * offset, exactly up to the footer, as many lines as the keys need */
+	if (kf_off < index_end || kf_off - index_end >= KF_LINE || (m->data_off + kf_off) % KF_LINE ||
+	    s->kf_lines != KF_LINES(s->nterms) || s->kf_lines > UINT32_MAX ||
+	    s->kf_lines > (foff - kf_off) / KF_LINE || kf_off + s->kf_lines * KF_LINE != foff)
+		return xfile_corrupt(m, foff + 32, err, "dictionary key filter does not fit the file");
+	s->kf = m->data + kf_off;
 	if ((s->nblocks == 0) != (s->nterms == 0) || s->nblocks > s->nterms)
 		return xfile_corrupt(m, foff, err, "dictionary term and block counts disagree");
 	s->tindex = m->data + s->index_off;
@@ -536,6 +545,8 @@ int seg_lookup(const seg *s, uint32_t field, const char *term, uint32_t len, seg
 	uint8_t key[KEY_MAX];
 	key[0] = (uint8_t)field;
 	memcpy(key + 1, term, len);
+	if (!kf_test(s->kf, s->kf_lines, kf_hash(key, len + 1)))
+		return 0; /* not in this segment: most lookups end here */
 	dcur c;
 	int rc = dcur_seek(s, &c, key, len + 1, err);
 	if (rc)
@@ -931,6 +942,11 @@ int seg_check_structure(const seg *s, seg_term_check_fn check_term, xihu_err *er
 			}
 			if ((c.key[0] & ~XIHU_PAIR_FIELD) >= s->nfields) {
 				rc = xfile_corrupt(tm, (size_t)entry_off, err, "term of an unknown field");
+				break;
+			}
+			if (!kf_test(s->kf, s->kf_lines, kf_hash(c.key, c.klen))) {
+				rc = xfile_corrupt(tm, (size_t)(s->kf - tm->data), err,
+				                   "dictionary key filter misses a key of the dictionary");
 				break;
 			}
 			memcpy(prev, c.key, c.klen);

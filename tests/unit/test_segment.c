@@ -573,6 +573,88 @@ static void test_pool_limit(void **state)
 	assert_int_equal(access(seg_path(f, 43, "store"), F_OK), -1);
 }
 
+/* The dictionary's key filter (keyfilter.c): every key of the segment
+ * passes it, about 1% of absent keys do, a lookup of a key it turns away is
+ * 0 without reading the dictionary, and the structural check finds a key
+ * the filter misses. */
+static int no_term_check(const seg *s, uint32_t field, const seg_term *t, uint64_t pos_len, xihu_err *err)
+{
+	(void)s, (void)field, (void)t, (void)pos_len, (void)err;
+	return XIHU_OK;
+}
+
+static void test_key_filter(void **state)
+{
+	fx *f = *state;
+	enum { NTERMS = 20000, NABSENT = 200000 };
+	seg_writer *w = new_writer(f, 44, 2);
+	char term[32];
+	seg_doc_in d = {.name = "d", .name_len = 1};
+	for (uint32_t doc = 0; doc < 20; doc++) {
+		assert_int_equal(seg_writer_begin_doc(w, &d), XIHU_OK);
+		for (uint32_t k = doc; k < NTERMS; k += 20) {
+			int len = snprintf(term, sizeof term, "t%u", k);
+			seg_writer_add_token(w, k % 2, term, (uint32_t)len, k);
+		}
+		assert_int_equal(seg_writer_end_doc(w), XIHU_OK);
+	}
+	finish(f, w, 20);
+	seg *s = open_ok(f, 44);
+	assert_int_equal(seg_nterms(s), NTERMS);
+	assert_int_equal(s->kf_lines, (NTERMS * KF_BITS_PER_KEY + 511) / 512);
+	assert_int_equal((uintptr_t)s->kf % KF_LINE, 0);
+	seg_term t;
+	uint8_t key[40];
+	for (uint32_t k = 0; k < NTERMS; k++) {
+		int len = snprintf(term, sizeof term, "t%u", k);
+		key[0] = (uint8_t)(k % 2);
+		memcpy(key + 1, term, (size_t)len);
+		assert_true(kf_test(s->kf, s->kf_lines, kf_hash(key, (uint32_t)len + 1)));
+		lookup_ok(f, s, k % 2, term, &t);
+		assert_int_equal(t.df, 1);
+		/* the same word in the other field is absent */
+		assert_int_equal(seg_lookup(s, 1 - k % 2, term, (uint32_t)len, &t, &f->err), 0);
+	}
+	uint32_t pass = 0;
+	for (uint32_t k = 0; k < NABSENT; k++) {
+		int len = snprintf(term, sizeof term, "absent%u", k);
+		key[0] = (uint8_t)(k % 2);
+		memcpy(key + 1, term, (size_t)len);
+		pass += kf_test(s->kf, s->kf_lines, kf_hash(key, (uint32_t)len + 1));
+	}
+	/* 10 bits a key, 7 probes in one 512-bit line: about 1%; a broken
+	 * hash (lines or bits badly spread) passes several times as many */
+	print_message("key filter: %u of %u absent keys pass\n", pass, (unsigned)NABSENT);
+	assert_true(pass > 0);
+	assert_true(pass < NABSENT / 50);
+	seg_close(s);
+
+	/* a filter line cleared: opened without the CRC, its keys are turned
+	 * away, and the structural check names the filter */
+	char path[512];
+	strcpy(path, seg_path(f, 44, "terms"));
+	s = open_ok(f, 44);
+	long kf_at = 16 + (long)(s->kf - s->f[SEG_TERMS].data);
+	seg_close(s);
+	int fd = open(path, O_WRONLY);
+	assert_true(fd >= 0);
+	static const uint8_t zero[KF_LINE];
+	assert_int_equal(pwrite(fd, zero, sizeof zero, kf_at), (ssize_t)sizeof zero);
+	close(fd);
+	assert_int_equal(seg_open(f->dir, 44, 0, false, &s, &f->err), XIHU_OK);
+	assert_int_equal(seg_check_structure(s, no_term_check, &f->err), XIHU_ECORRUPT);
+	assert_non_null(strstr(f->err.msg, "key filter misses a key"));
+	assert_non_null(strstr(f->err.msg, path));
+	uint32_t lost = 0;
+	for (uint32_t k = 0; k < NTERMS; k++) {
+		int len = snprintf(term, sizeof term, "t%u", k);
+		lost += seg_lookup(s, k % 2, term, (uint32_t)len, &t, &f->err) == 0;
+	}
+	assert_true(lost > 0); /* the keys of line 0 */
+	assert_true(lost < NTERMS / 20);
+	seg_close(s);
+}
+
 /* The largest position round-trips; one past it is refused. */
 static void test_position_limit(void **state)
 {
@@ -1288,6 +1370,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_postings_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mem_per_rare_term, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pool_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_filter, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prefix, setup, teardown),
