@@ -22,8 +22,14 @@
  *  - Rust: fn, struct, enum, union, trait, type, mod, static, const and
  *    macro_rules!, after pub(...)/async/unsafe/extern "..." and the like;
  *  - JavaScript and TypeScript: function, class, interface, enum, type
- *    NAME =, top-level const/let/var NAME =, and methods "NAME(...) {"
- *    inside a class body (indented);
+ *    NAME =, top-level const/let/var NAME =, methods "NAME(...) {"
+ *    inside a class body (indented; the parameters may span lines, the
+ *    '{' follows their ')' on its line, after any ": ReturnType"),
+ *    "NAME: function" in an object literal and "a.b.NAME = function|
+ *    class|(...) =>" (prototype and exports assignments, at any
+ *    indentation); in a declaration (.d.ts, or after "declare") only
+ *    interface, enum and type: its functions, classes and variables are
+ *    defined in the .js it describes;
  *  - Java, C#, Kotlin, Scala: class, interface, enum, record, object,
  *    struct, fun/def; a method is an indented identifier before '(' that
  *    follows a type or modifier and whose declaration reaches '{' (the C
@@ -37,21 +43,22 @@
  * file first; universal-ctags finds more kinds, but spawning it per file
  * would cost more than the whole analysis of the file.
  *
- * Invariants: linear in the text (the forward look of a C declaration is
- * bounded by DECL_LOOK bytes); never reads past len; names are appended to
- * out as "name\n".  Callers: pipeline.c (each file it indexes).
+ * Invariants: linear in the text (the forward look of a C declaration or
+ * of a JavaScript method's parameters is bounded by DECL_LOOK bytes);
+ * never reads past len; names are appended to out as "name\n".
+ * Callers: pipeline.c (each file it indexes).
  */
 #include <stdbool.h>
 #include <string.h>
 
 #include "analysis/analysis.h"
 
-#define DECL_LOOK 2048 /* bytes a C declaration may run on before its '{' */
+#define DECL_LOOK 2048 /* bytes a declaration may run on before its '{' */
 #define MAX_NAME 200
 #define MAX_CONSTANTS 64 /* object-like #defines a C file has named (c_line) */
 
 enum lang {
-	L_NONE, L_C, L_PY, L_GO, L_RUST, L_JS, L_JAVA, L_KOTLIN, L_SH, L_RUBY, L_PERL, L_PHP, L_LISP, L_LUA, L_MD
+	L_NONE, L_C, L_PY, L_GO, L_RUST, L_JS, L_JS_DECL, L_JAVA, L_KOTLIN, L_SH, L_RUBY, L_PERL, L_PHP, L_LISP, L_LUA, L_MD
 };
 
 static const struct {
@@ -124,8 +131,12 @@ static enum lang lang_of(const char *path, size_t plen, const char *text, size_t
 		const char *e = path + i;
 		size_t n = plen - i;
 		for (size_t k = 0; k < sizeof exts / sizeof *exts; k++)
-			if (word_is(e, n, exts[k].ext))
+			if (word_is(e, n, exts[k].ext)) {
+				/* "x.d.ts": TypeScript's declarations of x.js */
+				if (n >= 2 && !memcmp(e + n - 2, "ts", 2) && i >= 3 && path[i - 2] == 'd' && path[i - 3] == '.')
+					return L_JS_DECL;
 				return exts[k].lang;
+			}
 		return L_NONE;
 	}
 	/* no extension: a script's "#!" line */
@@ -422,6 +433,133 @@ static const char *sh_name_end(const char *p, const char *le)
 	return p;
 }
 
+/* Whether [p, e) starts a function or a class: "function", "class",
+ * "async function", "(args) =>" or "arg =>". */
+static bool js_function_value(const char *p, const char *e)
+{
+	const char *a;
+	if (starts(p, e, "async", &a))
+		p = skip_sp(a, e);
+	if (starts(p, e, "function", &a) || starts(p, e, "class", &a))
+		return true;
+	if (p < e && *p == '(') {
+		const char *c = memchr(p, ')', (size_t)(e - p));
+		p = c ? c + 1 : e;
+	} else {
+		p += ident(p, e);
+	}
+	p = skip_sp(p, e);
+	return e - p >= 2 && p[0] == '=' && p[1] == '>';
+}
+
+/* From p, just after a '(' (depth 1): whether its ')', within DECL_LOOK
+ * bytes, is followed on its line by '{' or by a return type and '{' (": T
+ * {"): a method's parameters and body, not a call.  Skips strings. */
+static bool js_method_body(const char *p, const char *end)
+{
+	const char *e = end - p > DECL_LOOK ? p + DECL_LOOK : end;
+	for (int depth = 1; depth > 0; p++) {
+		if (p >= e)
+			return false;
+		if (*p == '"' || *p == '\'' || *p == '`') {
+			const char *q = p + 1;
+			while (q < e && *q != *p)
+				q += *q == '\\' ? 2 : 1;
+			p = q < e ? q : e - 1;
+		} else if (*p == '(') {
+			depth++;
+		} else if (*p == ')') {
+			depth--;
+		}
+	}
+	p = skip_sp(p, e);
+	if (p < e && *p == '{')
+		return true;
+	if (p >= e || *p != ':')
+		return false;
+	while (p < e && *p != '\n' && *p != ';' && *p != '{')
+		p++;
+	return p < e && *p == '{';
+}
+
+/* JavaScript and TypeScript, a line (ls..le): see the top comment.  decl:
+ * a declaration file (.d.ts), whose functions, classes and variables are
+ * defined in the code it describes. */
+static void js_line(const char *ls, const char *le, const char *end, bool top, bool decl, xbuf *out,
+                    uint32_t *count)
+{
+	const char *p = skip_sp(ls, le);
+	if (p == le)
+		return;
+	static const char *const mods[] = {"export", "default", "async", "declare", "abstract", "static",
+	                                   "public", "private", "protected", "readonly", "get", "set"};
+	const char *q = skip_words(p, le, mods, sizeof mods / sizeof *mods), *a;
+	for (const char *s = p; !decl && s < q; s++) /* "declare function f(): T;" declares */
+		if ((s == p || !is_id((unsigned char)s[-1])) && starts(s, q, "declare", &a))
+			decl = true;
+	/* types: a declaration is the only definition they have */
+	static const char *const types[] = {"interface", "enum", "type"};
+	for (size_t k = 0; k < sizeof types / sizeof *types; k++)
+		if (starts(q, le, types[k], &a)) {
+			name_after(a, le, out, count);
+			return;
+		}
+	if (decl)
+		return;
+	if (starts(q, le, "function", &a)) {
+		const char *r = skip_sp(a, le);
+		if (r < le && *r == '*')
+			r++;
+		name_after(r, le, out, count);
+		return;
+	}
+	if (starts(q, le, "class", &a) || starts(q, le, "namespace", &a)) {
+		name_after(a, le, out, count);
+		return;
+	}
+	if (top && (starts(q, le, "const", &a) || starts(q, le, "let", &a) || starts(q, le, "var", &a))) {
+		const char *r = skip_sp(a, le);
+		size_t n = ident(r, le);
+		const char *s = skip_sp(r + n, le);
+		if (n && s < le && (*s == '=' || *s == ':'))
+			emit(out, r, n, count);
+		return;
+	}
+	/* "a.b.name = function (", "exports.name = (x) =>": the last name */
+	const char *r = p, *last = NULL;
+	size_t n = ident(r, le), ln = 0;
+	while (n && r + n < le && r[n] == '.') {
+		r += n + 1;
+		n = ident(r, le);
+		last = r;
+		ln = n;
+	}
+	if (last && ln) {
+		const char *s = skip_sp(last + ln, le);
+		if (s + 1 < le && s[0] == '=' && s[1] != '=' && s[1] != '>' && js_function_value(skip_sp(s + 1, le), le) &&
+		    !word_is(last, ln, "exports") && !word_is(last, ln, "prototype"))
+			emit(out, last, ln, count);
+		return;
+	}
+	if (q < le && *q == '*') /* a generator method */
+		q = skip_sp(q + 1, le);
+	n = ident(q, le);
+	if (!n || keyword(q, n))
+		return;
+	const char *s = skip_sp(q + n, le);
+	if (s < le && *s == ':') { /* "name: function (" in an object literal */
+		s = skip_sp(s + 1, le);
+		if (starts(s, le, "async", &a))
+			s = skip_sp(a, le);
+		if (starts(s, le, "function", &a))
+			emit(out, q, n, count);
+		return;
+	}
+	/* a method: "name(args) {", its parameters on one line or more */
+	if (!top && s < le && *s == '(' && js_method_body(s + 1, end))
+		emit(out, q, n, count);
+}
+
 /* One line of a language other than C and Java-like: see the top comment. */
 static void line_rules(enum lang lang, const char *ls, const char *le, bool top, xbuf *out, uint32_t *count)
 {
@@ -468,42 +606,6 @@ static void line_rules(enum lang lang, const char *ls, const char *le, bool top,
 			}
 		if (q != p && starts(p, le, "const", &a)) /* "const NAME: T" (the modifier loop ate it) */
 			name_after(a, le, out, count);
-		return;
-	}
-	case L_JS: {
-		static const char *const mods[] = {"export", "default", "async", "declare", "abstract", "static",
-		                                   "public", "private", "protected", "readonly", "get", "set"};
-		const char *q = skip_words(p, le, mods, sizeof mods / sizeof *mods);
-		if (starts(q, le, "function", &a)) {
-			const char *r = skip_sp(a, le);
-			if (r < le && *r == '*')
-				r++;
-			name_after(r, le, out, count);
-			return;
-		}
-		static const char *const kinds[] = {"class", "interface", "enum", "type", "namespace"};
-		for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++)
-			if (starts(q, le, kinds[k], &a)) {
-				name_after(a, le, out, count);
-				return;
-			}
-		if (top && (starts(q, le, "const", &a) || starts(q, le, "let", &a) || starts(q, le, "var", &a))) {
-			const char *r = skip_sp(a, le);
-			size_t n = ident(r, le);
-			const char *s = skip_sp(r + n, le);
-			if (n && s < le && (*s == '=' || *s == ':'))
-				emit(out, r, n, count);
-			return;
-		}
-		if (!top) { /* a method: "name(args) {" */
-			size_t n = ident(q, le);
-			const char *s = skip_sp(q + n, le);
-			const char *t = le;
-			while (t > s && is_space((unsigned char)t[-1]))
-				t--;
-			if (n && !keyword(q, n) && s < le && *s == '(' && t > s && t[-1] == '{')
-				emit(out, q, n, count);
-		}
 		return;
 	}
 	case L_KOTLIN: {
@@ -655,6 +757,10 @@ uint32_t defs_find(const char *path, size_t path_len, const char *text, size_t l
 			break;
 		case L_JAVA:
 			java_line(ls, le, end, out, &count);
+			break;
+		case L_JS:
+		case L_JS_DECL:
+			js_line(ls, le, end, top, lang == L_JS_DECL, out, &count);
 			break;
 		case L_MD: {
 			const char *p = ls;

@@ -93,6 +93,22 @@ static void test_scripting(void **state)
 	EXPECT("m.ts", "export function render() {}\nexport default class View {\n  update(x) {\n    if (x) {\n    }\n  }\n}\n"
 	               "const handler = () => 1;\ninterface Props {}\n",
 	       "render View update handler Props");
+	/* assigned functions and object literals' methods (not "module.exports =" nor plain values) */
+	EXPECT("p.js", "Volume.prototype.readFileSync = function (file) {\n};\nexports.parse = (s) => s;\n"
+	               "module.exports = function () {};\nFoo.prototype = {};\nthis.cache = null;\n"
+	               "var rt = {\n  abrupt: function (type, arg) {\n  },\n  next: async function () {},\n"
+	               "  value: 3,\n  *entries() {\n  },\n};\n",
+	       "readFileSync parse rt abrupt next entries");
+	/* methods: parameters over lines, a return type, a body on the line; calls and callbacks are not */
+	EXPECT("c.ts", "class Q {\n  dispose(v, k) {}\n  attach() { } // no-op\n  async load(\n    url: string,\n"
+	               "  ): Promise<void> {\n  }\n  run() {\n    each(list, function (x) {\n    });\n"
+	               "    wait(a,\n      b)\n    if (a) {\n    }\n  }\n}\n",
+	       "Q dispose attach load run");
+	/* TypeScript's declarations: types are defined there, functions and classes in the .js */
+	EXPECT("index.d.ts", "export declare function parse(s: string): Node;\ndeclare class Scope {\n"
+	                     "  walk(n: Node): void;\n}\nexport interface Node {}\ntype Kind = string;\n",
+	       "Node Kind");
+	EXPECT("m.ts", "declare function hook(): void;\nexport function run() {}\n", "run");
 	EXPECT("m.sh", "#!/bin/sh\nusage() {\n  echo\n}\nfunction cleanup {\n}\n", "usage cleanup");
 	/* a script without an extension, by its #! line */
 	EXPECT("bin/tool", "#!/usr/bin/env bash\nmain() {\n}\n", "main");
