@@ -18,7 +18,8 @@
  * xihu exits 0 quietly.
  *
  * Exit codes as rg: 0 a match, 1 none, 2 an error (a bad pattern, a PATH
- * that does not exist, an error the daemon lists in its last frame) --
+ * that does not exist, an error the daemon lists in its last frame: a file
+ * it could not read, a PATH or directory no tree of the index holds) --
  * except that with -q a match wins over the errors.
  */
 #include <errno.h>

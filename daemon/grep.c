@@ -266,6 +266,59 @@ static char **strings(const ProtobufCBinaryData *b, size_t n)
 	return v;
 }
 
+/* Whether path lies under root or root under path: the index may then hold
+ * files under path. */
+static bool overlaps(const char *path, const char *root)
+{
+	size_t a = strlen(path), b = strlen(root), n = a < b ? a : b;
+	if (strncmp(path, root, n))
+		return false;
+	const char *longer = a < b ? root : path;
+	return a == b || longer[n] == '/' || (n == 1 && longer[0] == '/');
+}
+
+/* A PATH (or the client's directory) that no tree of the index overlaps is
+ * an error, not a silent "no match": ripgrep would have searched its files,
+ * the index holds none of them.  Each such path goes to on_problem with the
+ * trees the index does hold. */
+static void check_covered(gstate *g, const xihu_index *ix, char *const *paths, size_t npaths)
+{
+	xihu_root *roots = NULL;
+	size_t nroots = 0;
+	xihu_err err = {0};
+	if (!npaths || xihu_index_roots(xihu_index_dir(ix), &roots, &nroots, &err))
+		return; /* no commit yet: the search itself says so */
+	for (size_t i = 0; i < npaths; i++) {
+		bool covered = false;
+		char trees[400] = "";
+		size_t used = 0, listed = 0;
+		for (size_t r = 0; r < nroots && !covered; r++) {
+			if (roots[r].records)
+				continue;
+			covered = overlaps(paths[i], roots[r].path);
+			if (listed < 3 && used < sizeof trees) {
+				int k = snprintf(trees + used, sizeof trees - used, "%s%s", listed ? ", " : "", roots[r].path);
+				used += k > 0 ? (size_t)k : 0;
+				listed++;
+			}
+		}
+		if (covered)
+			continue;
+		char msg[1200];
+		size_t ntrees = 0;
+		for (size_t r = 0; r < nroots; r++)
+			ntrees += !roots[r].records;
+		if (ntrees == 0)
+			snprintf(msg, sizeof msg, "%s: not in the index, which holds no tree (xihu index %s adds it)", paths[i],
+			         paths[i]);
+		else
+			snprintf(msg, sizeof msg, "%s: not in the index, whose trees are %s%s (xihu index %s adds it)", paths[i],
+			         trees, ntrees > listed ? ", ..." : "", paths[i]);
+		on_problem(g, msg);
+	}
+	xihu_roots_free(roots, nroots);
+}
+
 /* The last frame: the files left, done and the counts. */
 static void finish(gstate *g, const xihu_grep_stats *st, uint64_t took_us, struct reply *out)
 {
@@ -342,6 +395,7 @@ void serve_grep(const struct handler_ctx *ctx, uint64_t id, const Xihu__GrepRequ
 		o.before = 1000000;
 	if (o.after > 1000000)
 		o.after = 1000000;
+	check_covered(&g, picked ? picked : ctx->ix, paths, npaths);
 	xihu_grep_stats st = {0};
 	xihu_err err = {0};
 	int rc = xihu_index_grep(picked ? picked : ctx->ix, &o, on_file, on_problem, &g, &st, &err);

@@ -8,7 +8,9 @@
 #                installed it is run too and must still agree with it), the
 #                paths as typed (sub, sub/, ./sub, a file, an absolute path,
 #                ..), a file changed after indexing, a bad regex (exit 2, one
-#                line naming the column), a PATH that does not exist, --json,
+#                line naming the column), a PATH that does not exist, a
+#                directory outside the index (exit 2, naming the index's
+#                trees), --json,
 #                exit codes 0/1/2 and -q
 #   grep_stream  an answer of 400,000 lines streams through: all of it
 #                arrives, xihu's memory stays below the answer's size, and
@@ -715,6 +717,21 @@ grep_flags)
 	expect_eq "-q prints nothing" "$OUT" ""
 	run xihu grep -q zzzz nonexist sub/x.c
 	expect_eq "missing PATH, -q without a match: exit" "$RC" 2
+	# a directory the index does not hold: said with the trees it does hold,
+	# not a silent "no match" (rg would have searched its files), exit 2
+	put "$T/outside/o.txt" 'foo outside\n'
+	cd "$T/outside" || fail "cd $T/outside"
+	run xihu grep foo
+	expect_eq "outside the index: exit" "$RC" 2
+	expect_eq "outside the index: stdout" "$OUT" ""
+	expect_eq "outside the index: stderr" "$ERR" \
+		"xihu: $T/outside: not in the index, whose trees are $TREE (xihu index $T/outside adds it)"
+	cd "$TREE" || fail "cd $TREE"
+	run xihu grep foo "$T/outside" sub/x.c
+	expect_eq "outside PATH: exit" "$RC" 2
+	expect_eq "outside PATH: the other one searched" "$OUT" "sub/x.c:foo here"
+	run xihu grep foo "$(dirname "$TREE")"
+	expect_eq "a PATH above the tree: exit" "$RC" 0
 	run xihu grep --no-autostart --socket "$T/run/none.sock" foo
 	expect_eq "no daemon: exit" "$RC" 2
 	cd "$TREE" || fail "cd $TREE"
