@@ -280,14 +280,14 @@ static bool overlaps(const char *path, const char *root)
 /* A PATH (or the client's directory) that no tree of the index overlaps is
  * an error, not a silent "no match": ripgrep would have searched its files,
  * the index holds none of them.  Each such path goes to on_problem with the
- * trees the index does hold. */
-static void check_covered(gstate *g, const xihu_index *ix, char *const *paths, size_t npaths)
+ * trees the index does hold.  Returns how many there were. */
+static size_t check_covered(gstate *g, const xihu_index *ix, char *const *paths, size_t npaths)
 {
 	xihu_root *roots = NULL;
-	size_t nroots = 0;
+	size_t nroots = 0, uncovered = 0;
 	xihu_err err = {0};
 	if (!npaths || xihu_index_roots(xihu_index_dir(ix), &roots, &nroots, &err))
-		return; /* no commit yet: the search itself says so */
+		return 0; /* no commit yet: the search itself says so */
 	for (size_t i = 0; i < npaths; i++) {
 		bool covered = false;
 		char trees[400] = "";
@@ -315,8 +315,10 @@ static void check_covered(gstate *g, const xihu_index *ix, char *const *paths, s
 			snprintf(msg, sizeof msg, "%s: not in the index, whose trees are %s%s (xihu index %s adds it)", paths[i],
 			         trees, ntrees > listed ? ", ..." : "", paths[i]);
 		on_problem(g, msg);
+		uncovered++;
 	}
 	xihu_roots_free(roots, nroots);
+	return uncovered;
 }
 
 /* The last frame: the files left, done and the counts. */
@@ -382,6 +384,7 @@ void serve_grep(const struct handler_ctx *ctx, uint64_t id, const Xihu__GrepRequ
 		.paths = (const char *const *)paths, .npaths = npaths,
 		.globs = (const char *const *)globs, .nglobs = gr->n_globs,
 		.glob_base = gr->cwd && gr->cwd[0] ? gr->cwd : NULL, .hidden = gr->hidden,
+		.default_path = !gr->n_paths && cwd.len,
 		.max_count = gr->max_count, .before = gr->before, .after = gr->after,
 		.output = (xihu_grep_output)gr->output, .cancel = ctx->cancel,
 	};
@@ -395,7 +398,8 @@ void serve_grep(const struct handler_ctx *ctx, uint64_t id, const Xihu__GrepRequ
 		o.before = 1000000;
 	if (o.after > 1000000)
 		o.after = 1000000;
-	check_covered(&g, picked ? picked : ctx->ix, paths, npaths);
+	if (check_covered(&g, picked ? picked : ctx->ix, paths, npaths))
+		o.default_path = false; /* said already, and better */
 	xihu_grep_stats st = {0};
 	xihu_err err = {0};
 	int rc = xihu_index_grep(picked ? picked : ctx->ix, &o, on_file, on_problem, &g, &st, &err);

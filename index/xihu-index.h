@@ -325,6 +325,10 @@ typedef struct xihu_grep_opts {
 	size_t nglobs;
 	const char *glob_base;       /* globs match paths relative to it (the client's cwd) */
 	bool hidden;                 /* also names starting with '.' below the paths (rg --hidden) */
+	/* the path is the client's directory, no PATH given: when no document
+	 * under it passes the globs and hidden, on_problem says "no files were
+	 * searched" (ripgrep's error, exit 2, for its default path only) */
+	bool default_path;
 	uint32_t max_count;          /* -m: matching lines per file, 0 = no limit */
 	uint32_t before, after;      /* context lines */
 	xihu_grep_output output;

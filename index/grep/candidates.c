@@ -363,6 +363,28 @@ int grep_candidates(xihu_index *ix, const xihu_grep_opts *o, const gq *q, grep_c
 	return 0;
 }
 
+int grep_any_in_scope(xihu_index *ix, const xihu_grep_opts *o, bool *any, xihu_err *err)
+{
+	*any = false;
+	for (size_t i = 0; i < o->nextra && !*any; i++) {
+		seg_doc d = {.name = o->extra[i], .name_len = (uint32_t)strlen(o->extra[i])};
+		*any = wanted(o, &d) >= 0;
+	}
+	for (uint32_t i = 0, n = index_nsegs(ix); i < n && !*any; i++) {
+		const seg *s = index_seg(ix, i);
+		for (uint32_t d = 0, nd = seg_ndocs(s); d < nd && !*any; d++) {
+			if (seg_bitmap_test(seg_deletes(s), d))
+				continue;
+			seg_doc doc;
+			int rc = seg_doc_get(s, d, &doc, err);
+			if (rc)
+				return rc;
+			*any = wanted(o, &doc) >= 0;
+		}
+	}
+	return 0;
+}
+
 void grep_cands_free(grep_cands *c)
 {
 	free(c->v);

@@ -689,6 +689,16 @@ int xihu_index_grep(xihu_index *ix, const xihu_grep_opts *o, xihu_grep_file_fn o
 	grep_cands c;
 	rc = grep_candidates(ix, o, q, &c, err);
 	gq_free(q);
+	bool any = c.n > 0;
+	if (rc == 0 && !any && o->default_path && on_problem) {
+		if ((rc = grep_any_in_scope(ix, o, &any, err)) != 0)
+			grep_cands_free(&c);
+		else if (!any)
+			on_problem(ctx, o->nglobs   ? "no files were searched: no indexed file here passes the globs (-g)"
+			                : o->hidden ? "no files were searched: no indexed file is in this directory"
+			                            : "no files were searched: no indexed file is in this directory "
+			                              "but hidden ones (--hidden)");
+	}
 	if (rc == 0) {
 		st.candidates = c.candidates;
 		run *r = calloc(1, sizeof *r);

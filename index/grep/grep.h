@@ -174,5 +174,8 @@ typedef struct grep_cands {
  * argument they are under, then by path. */
 int grep_candidates(xihu_index *ix, const xihu_grep_opts *o, const gq *q, grep_cands *c, xihu_err *err);
 void grep_cands_free(grep_cands *c);
+/* Whether any live doc of ix (or o's extra paths) is under o's paths and
+ * passes its globs and hidden, whatever the pattern: stops at the first. */
+int grep_any_in_scope(xihu_index *ix, const xihu_grep_opts *o, bool *any, xihu_err *err);
 
 #endif

@@ -10,7 +10,8 @@
 #                ..), a file changed after indexing, a bad regex (exit 2, one
 #                line naming the column), a PATH that does not exist, a
 #                directory outside the index (exit 2, naming the index's
-#                trees), --json,
+#                trees), globs that leave no file (rg's "No files were
+#                searched"), --json,
 #                exit codes 0/1/2 and -q
 #   grep_stream  an answer of 400,000 lines streams through: all of it
 #                arrives, xihu's memory stays below the answer's size, and
@@ -732,6 +733,18 @@ grep_flags)
 	expect_eq "outside PATH: the other one searched" "$OUT" "sub/x.c:foo here"
 	run xihu grep foo "$(dirname "$TREE")"
 	expect_eq "a PATH above the tree: exit" "$RC" 0
+	# no indexed file passes the globs: rg's "No files were searched", exit
+	# 2, for the default path only (a PATH given, even ., is exit 1)
+	run xihu grep -g '*.zz' foo
+	expect_eq "no file passes -g: exit" "$RC" 2
+	expect_eq "no file passes -g: stderr" "$ERR" "xihu: no files were searched: no indexed file here passes the globs (-g)"
+	run xihu grep -q -g '*.zz' foo
+	expect_eq "no file passes -g, -q: exit" "$RC" 2
+	run xihu grep -g '*.zz' foo .
+	expect_eq "no file passes -g, PATH .: exit" "$RC" 1
+	expect_eq "no file passes -g, PATH .: stderr" "$ERR" ""
+	run xihu grep -g '*.c' zzzz
+	expect_eq "a file passes -g, no match: exit" "$RC" 1
 	run xihu grep --no-autostart --socket "$T/run/none.sock" foo
 	expect_eq "no daemon: exit" "$RC" 2
 	cd "$TREE" || fail "cd $TREE"
