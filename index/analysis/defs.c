@@ -9,18 +9,22 @@
  *  - C and C++ (.c .h .cc .cpp .cxx .hh .hpp .hxx .inl): at column 0 (the
  *    style of nearly all C: a definition's name starts its line or follows
  *    its return type there, and code inside a body is indented), the
- *    identifier before the first '(' is a function when the declaration
- *    goes on, past its balanced parentheses, attributes and comments, to a
- *    '{' before any ';' ',' or '=' (a prototype or a call is not a
- *    definition; "Class::name" gives name); "#define NAME(" and the
- *    first MAX_CONSTANTS "#define NAME" of a file; "struct|union|
- *    enum|class NAME" followed by '{'; a "typedef ... NAME;" on one line
- *    and "} NAME;" closing a typedef'd struct;
+ *    identifier before the first '(' (or ending the line, the '(' first
+ *    on the next) is a function when the declaration goes on, past its
+ *    balanced parentheses, attributes and comments, to a '{' before any
+ *    ';' ',' or '=' (a prototype or a call is not a definition;
+ *    "Class::name" gives name); "#define NAME(" and the first
+ *    MAX_CONSTANTS "#define NAME" of a file; "struct|union|enum|class
+ *    NAME" followed by '{' or ':', NAME the last of its words ("enum
+ *    class NAME", "class EXPORT_MACRO NAME final", "class GTY(()) NAME");
+ *    a "typedef ... NAME;" on one line and "} NAME;" closing a typedef'd
+ *    struct;
  *  - Python: def, async def and class at any indentation;
  *  - Go: func NAME, func (receiver) NAME, type NAME, and single-line
  *    top-level var and const;
  *  - Rust: fn, struct, enum, union, trait, type, mod, static, const and
- *    macro_rules!, after pub(...)/async/unsafe/extern "..." and the like;
+ *    macro_rules!, after pub(...)/async/unsafe/auto/extern "..." and the
+ *    like;
  *  - JavaScript and TypeScript: function, class, interface, enum, type
  *    NAME =, top-level const/let/var NAME =, methods "NAME(...) {"
  *    inside a class body (indented; the parameters may span lines, the
@@ -325,11 +329,33 @@ static void c_line(const char *ls, const char *le, const char *end, uint32_t *co
 	static const char *const agg[] = {"struct", "union", "enum", "class", "namespace"};
 	for (size_t k = 0; k < sizeof agg / sizeof *agg; k++)
 		if (starts(p, le, agg[k], &a)) {
-			const char *q = skip_sp(a, le);
-			size_t n = ident(q, le);
+			/* the name is the last of the words before the body, past
+			 * any with arguments before it: "enum class Color", "class
+			 * GTY(()) temp_slot", "class Q_CORE_EXPORT QString" */
+			const char *q = NULL, *r = skip_sp(a, le);
+			size_t n = 0;
+			for (int w = 0; w < 4; w++) {
+				size_t m = ident(r, le);
+				if (!m || word_is(r, m, "final"))
+					break;
+				const char *t = skip_sp(r + m, le);
+				if (t < le && *t == '(') {
+					if (n && !word_is(r, m, "__attribute__") && !word_is(r, m, "alignas") &&
+					    !word_is(r, m, "__declspec"))
+						break; /* "struct foo bar(": a function, below */
+					for (int depth = 0; t < le && (depth > 0 || *t == '('); t++)
+						depth += *t == '(' ? 1 : *t == ')' ? -1 : 0;
+					r = skip_sp(t, le);
+					continue;
+				}
+				q = r;
+				n = m;
+				r = t;
+			}
 			if (!n || keyword(q, n))
 				break;
-			const char *r = skip_sp(q + n, le);
+			if (starts(r, le, "final", &a))
+				r = skip_sp(a, le);
 			/* "struct foo {", or alone on its line with '{' next */
 			bool body = (r < le && (*r == '{' || *r == ':')) ||
 			            (r == le && le + 1 < end && le[1] == '{');
@@ -342,6 +368,20 @@ static void c_line(const char *ls, const char *le, const char *end, uint32_t *co
 	size_t n;
 	const char *paren;
 	const char *name = name_before_paren(p, le, &n, &paren);
+	if (!name && le < end && !memchr(p, '(', (size_t)(le - p))) {
+		/* GNU style for a long name: "Class::name" over its "(args)" */
+		const char *r = le, *t = skip_sp(le + 1, end);
+		while (r > p && is_space((unsigned char)r[-1]))
+			r--;
+		const char *s = r;
+		while (s > p && is_id((unsigned char)s[-1]))
+			s--;
+		if (s < r && is_id0((unsigned char)*s) && t < end && *t == '(') {
+			name = s;
+			n = (size_t)(r - s);
+			paren = t;
+		}
+	}
 	if (!name || keyword(name, n) || memchr(p, '=', (size_t)(name - p)))
 		return; /* "x = f(...)" initializes */
 	if (!reaches_body(paren + 1, end))
@@ -592,7 +632,7 @@ static void line_rules(enum lang lang, const char *ls, const char *le, bool top,
 		return;
 	}
 	case L_RUST: {
-		static const char *const mods[] = {"pub", "async", "unsafe", "const", "extern", "default"};
+		static const char *const mods[] = {"pub", "async", "unsafe", "const", "extern", "default", "auto"};
 		const char *q = skip_words(p, le, mods, sizeof mods / sizeof *mods);
 		if (starts(q, le, "macro_rules!", &a)) {
 			name_after(a, le, out, count);

@@ -73,6 +73,15 @@ static void test_c(void **state)
 	EXPECT("t.h", "typedef unsigned long ulong_t;\ntypedef struct {\n\tint a;\n} pair_t;\n", "ulong_t pair_t");
 	/* C++: a method defined outside its class, a class */
 	EXPECT("k.cc", "class Widget {\n};\nint Widget::draw(int w) const\n{\n}\n", "Widget draw");
+	/* words before a type's name: attributes, export macros, "enum class"; not a function returning a struct */
+	EXPECT("g.cc", "class GTY(()) temp_slot {\n};\nstruct __packed msg {\n};\nclass Q_CORE_EXPORT QString final : Base {\n};\n"
+	               "enum class Color : int {\n};\nstruct foo __attribute__((packed)) {\n};\nstruct foo bar(int x) {\n}\n"
+	               "struct foo baz;\n",
+	       "temp_slot msg QString Color foo bar");
+	/* GNU style for a long name: its parameters on the next line; not a call continued there */
+	EXPECT("n.cc", "cgraph_node *\ncgraph_node::function_or_virtual_thunk_symbol\n\t\t(enum availability *a)\n{\n}\n"
+	               "DEFINE_THING\n(x);\n",
+	       "function_or_virtual_thunk_symbol");
 	/* Linux's syscall definitions give the syscall's name */
 	EXPECT("s.c", "SYSCALL_DEFINE3(read, unsigned int, fd, char __user *, buf, size_t, count)\n{\n}\n", "read");
 	/* a function-like macro loop inside a body is not at column 0 */
@@ -88,8 +97,8 @@ static void test_scripting(void **state)
 	               "type Reader interface {\n}\nvar ErrX = errors.New(\"x\")\n",
 	       "Open Close Reader ErrX");
 	EXPECT("m.rs", "pub(crate) fn parse_args() {}\npub struct Config {}\nimpl Config {\n    pub async fn load() {}\n}\n"
-	               "macro_rules! my_macro {}\nconst LIMIT: usize = 3;\n",
-	       "parse_args Config load my_macro LIMIT");
+	               "macro_rules! my_macro {}\nconst LIMIT: usize = 3;\npub unsafe auto trait Send {}\n",
+	       "parse_args Config load my_macro LIMIT Send");
 	EXPECT("m.ts", "export function render() {}\nexport default class View {\n  update(x) {\n    if (x) {\n    }\n  }\n}\n"
 	               "const handler = () => 1;\ninterface Props {}\n",
 	       "render View update handler Props");
