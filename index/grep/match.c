@@ -4,11 +4,15 @@
  *
  * ripgrep reads its patterns as Rust regex syntax, Unicode-aware, matched a
  * line at a time; PCRE2 in UTF mode with Unicode properties for \w \d \s \b
- * (PCRE2_UCP) reads the same syntax the same way, with three translations
+ * (PCRE2_UCP) reads the same syntax the same way, with four translations
  * made here: several patterns become one alternation, a fixed string is
- * escaped, and a POSIX class ([[:alpha:]]), ASCII-only in Rust but Unicode
- * in PCRE2 under UCP, is spelled out as its ASCII ranges.  -w is ripgrep's
- * "no word character on either side of the match", as lookarounds.
+ * escaped, a POSIX class ([[:alpha:]]), ASCII-only in Rust but Unicode
+ * in PCRE2 under UCP, is spelled out as its ASCII ranges, and \w \W \b \B
+ * (outside a class; \w inside one too) are spelled out with Rust's word
+ * characters (RUST_W), which are not PCRE2's.  -w is ripgrep's "no word
+ * character on either side of the match", as lookarounds of the same
+ * class.  On a text of ASCII only the untranslated pattern runs, compiled
+ * without Unicode (the same answer, several times faster).
  *
  * Matching: one pass over the whole text with PCRE2_MULTILINE (^ and $ at
  * line ends) finds the next line that can match; that line is then matched
@@ -40,7 +44,16 @@ typedef struct tr {
 	uint32_t *from;
 	size_t len, cap;
 	bool oom;
+	bool rust_w; /* \w \W \b \B spelled out as Rust's (RUST_W), for UTF mode */
 } tr;
+
+/* Rust's regex \w (ripgrep's): Alphabetic, marks, decimal digits,
+ * connector punctuation and the joiners.  PCRE2 10.42's \w under UCP is
+ * letters, every number and '_': it takes the digits Rust does not (No:
+ * the 2 of log2 written with a subscript, a vulgar half) and leaves out
+ * marks and circled letters, so a pattern with \w or \b matched other
+ * lines or columns than rg's (bench/grep-parity on the Go tree: \w+\(). */
+#define RUST_W "\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}"
 
 static void tr_put(tr *t, const char *s, size_t n, uint32_t from)
 {
@@ -102,7 +115,20 @@ static void tr_regex(tr *t, const char *p, size_t n, uint32_t base)
 	int depth = 0; /* inside a bracket class */
 	for (size_t i = 0; i < n;) {
 		if (p[i] == '\\' && i + 1 < n) {
-			tr_put(t, p + i, 2, base + (uint32_t)i);
+			char e = p[i + 1];
+			const char *as = NULL;
+			if (t->rust_w && depth == 0 && (e == 'w' || e == 'W'))
+				as = e == 'w' ? "[" RUST_W "]" : "[^" RUST_W "]";
+			else if (t->rust_w && depth > 0 && e == 'w')
+				as = RUST_W; /* \W in a class stays PCRE2's: no set difference there */
+			else if (t->rust_w && depth == 0 && e == 'b')
+				as = "(?:(?<=[" RUST_W "])(?![" RUST_W "])|(?<![" RUST_W "])(?=[" RUST_W "]))";
+			else if (t->rust_w && depth == 0 && e == 'B')
+				as = "(?:(?<=[" RUST_W "])(?=[" RUST_W "])|(?<![" RUST_W "])(?![" RUST_W "]))";
+			if (as)
+				tr_put(t, as, strlen(as), base + (uint32_t)i);
+			else
+				tr_put(t, p + i, 2, base + (uint32_t)i);
 			i += 2;
 			continue;
 		}
@@ -326,8 +352,10 @@ static int compile_error(grep_matcher *m, const tr *t, int code, size_t off, con
  * patterns as if joined by one byte. */
 static void build_pattern(tr *t, const grep_pattern_set *ps)
 {
+	const char *no_w_before = t->rust_w ? "(?<![" RUST_W "])(?:" : "(?<!\\w)(?:";
+	const char *no_w_after = t->rust_w ? ")(?![" RUST_W "])" : ")(?!\\w)";
 	if (ps->word)
-		tr_put(t, "(?<!\\w)(?:", 10, 0);
+		tr_put(t, no_w_before, strlen(no_w_before), 0);
 	uint32_t base = 0;
 	for (size_t k = 0; k < ps->n; k++) {
 		if (k)
@@ -341,7 +369,7 @@ static void build_pattern(tr *t, const grep_pattern_set *ps)
 		base += (uint32_t)ps->len[k] + 1;
 	}
 	if (ps->word)
-		tr_put(t, ")(?!\\w)", 7, base ? base - 1 : 0);
+		tr_put(t, no_w_after, strlen(no_w_after), base ? base - 1 : 0);
 }
 
 /* Whether p[0..n) is all ASCII (no byte >= 0x80). */
@@ -390,32 +418,41 @@ int grep_matcher_new(const grep_pattern_set *ps, grep_matcher **out, xihu_err *e
 	m->caseless = ps->case_mode == GREP_CASE_INSENSITIVE ||
 	              (ps->case_mode == GREP_CASE_SMART && smart_caseless(ps));
 	m->by_line = needs_lines(ps);
-	tr t = {0};
+	/* t: as PCRE2 in UTF mode reads it, \w and \b as Rust's; plain: as
+	 * written, for the ASCII texts' pattern and for a pattern that is not
+	 * UTF-8 (no Unicode mode) */
+	tr t = {.rust_w = true}, plain = {0};
 	build_pattern(&t, ps);
-	if (t.oom) {
-		free(t.s), free(t.from), free(m);
+	build_pattern(&plain, ps);
+	if (t.oom || plain.oom) {
+		free(t.s), free(t.from), free(plain.s), free(plain.from), free(m);
 		return xihu_err_set(err, XIHU_ENOMEM, "grep: out of memory");
 	}
 	uint32_t opts = PCRE2_MULTILINE | (m->caseless ? PCRE2_CASELESS : 0);
-	if (valid_utf8(t.s, t.len))
+	if (valid_utf8(plain.s, plain.len)) {
 		opts |= PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF;
+	} else {
+		free(t.s), free(t.from);
+		t = plain;
+		plain = (tr){0};
+	}
 	int code;
 	PCRE2_SIZE off;
 	m->re = pcre2_compile((PCRE2_SPTR)t.s, t.len, opts, &code, &off, NULL);
 	if (!m->re) {
 		rc = compile_error(m, &t, code, off, ps, err);
-		free(t.s), free(t.from);
+		free(t.s), free(t.from), free(plain.s), free(plain.from);
 		return rc;
 	}
 	/* the same pattern for ASCII texts without Unicode's tables: \w \d \s \b
 	 * and case mean the same on ASCII text, several times faster */
-	if ((opts & PCRE2_UTF) && is_ascii(t.s, t.len)) {
-		m->re_ascii = pcre2_compile((PCRE2_SPTR)t.s, t.len, opts & ~(PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF),
-		                            &code, &off, NULL);
+	if ((opts & PCRE2_UTF) && is_ascii(plain.s, plain.len)) {
+		m->re_ascii = pcre2_compile((PCRE2_SPTR)plain.s, plain.len,
+		                            opts & ~(PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF), &code, &off, NULL);
 		if (m->re_ascii)
 			pcre2_jit_compile(m->re_ascii, PCRE2_JIT_COMPLETE);
 	}
-	free(t.s), free(t.from);
+	free(t.s), free(t.from), free(plain.s), free(plain.from);
 	m->jit = pcre2_jit_compile(m->re, PCRE2_JIT_COMPLETE) == 0;
 	m->mctx = pcre2_match_context_create(NULL);
 	if (!m->mctx) {

@@ -169,6 +169,42 @@ static void run(const grep_matcher *m, const buf *text, bool spans, seen *out)
 	grep_scratch_free(&sc);
 }
 
+/* The spans of pat (regex, case-sensitive, -w when word) over text, as
+ * record writes them. */
+static const char *spans_of(const char *pat, bool word, const char *text)
+{
+	static seen out;
+	grep_matcher *m = compile(pat, false, word, GREP_CASE_SENSITIVE);
+	buf t;
+	t.n = strlen(text);
+	memcpy(t.b, text, t.n);
+	run(m, &t, true, &out);
+	grep_matcher_free(m);
+	return out.log;
+}
+
+/* \w, \W, \b and -w are Rust's, as rg 13 has them (each answer below is
+ * what `rg --vimgrep` printed for the same line): letters, marks, decimal
+ * digits and connector punctuation are word characters; other numbers
+ * (the subscript 2 of log2, a vulgar half, a superscript) are not, which
+ * PCRE2's own \w under UCP takes. */
+static void word_class_is_rusts(void **state)
+{
+	(void)state;
+	/* "x = " then U+00BD (2 bytes) "t(3": rg's match is t( alone */
+	assert_string_equal(spans_of("\\w+\\(", false, "x = \xc2\xbdt(3\n"), "1/9:[6,8)\n");
+	/* "log" U+2082 (3 bytes) "(len) f(x)": no match before the subscript */
+	assert_string_equal(spans_of("\\w+\\(", false, "log\xe2\x82\x82(len) f(x)\n"), "1/16:[12,14)\n");
+	/* a combining acute (a mark) continues the word; U+203F (Pc) joins */
+	assert_string_equal(spans_of("\\w+", false, "cafe\xcc\x81 a\xe2\x80\xbf" "b\n"), "1/12:[0,6)[7,12)\n");
+	/* \W: the subscript is not a word character */
+	assert_string_equal(spans_of("g\\W", false, "log\xe2\x82\x82(\n"), "1/7:[2,6)\n");
+	/* \b after a superscript 2 (U+00B2): "r" then the 2 is a boundary */
+	assert_string_equal(spans_of("r\\b", false, "\xcf\x80r\xc2\xb2\n"), "1/5:[2,3)\n");
+	/* -w: the subscript is no word character beside "log" */
+	assert_string_equal(spans_of("log", true, "log\xe2\x82\x82(x)\n"), "1/9:[0,3)\n");
+}
+
 static void literal_path_matches_pcre2(void **state)
 {
 	(void)state;
@@ -315,6 +351,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(literals_found),
 	    cmocka_unit_test(literal_path_matches_pcre2),
+	    cmocka_unit_test(word_class_is_rusts),
 	    cmocka_unit_test(grep_keeps_and_copies_texts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
