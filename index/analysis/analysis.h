@@ -151,6 +151,9 @@ void analyzer_init(analyzer *a, const char *text, size_t len);
  * lowercased with its '_' kept: the analyzer never makes a term starting
  * with it. */
 #define XIHU_DEF_WHOLE '~'
+/* The first byte of the def field's terms that hold a mixed-case
+ * identifier as written (defs_exact_term) */
+#define XIHU_DEF_EXACT '^'
 
 /* By the per-language rules of defs.c, chosen by path's extension (or a
  * "#!" line): each name text[0..len) defines, appended to out as
@@ -161,6 +164,12 @@ uint32_t defs_find(const char *path, size_t path_len, const char *text, size_t l
  * XIHU_MAX_TERM bytes); its length, or 0 when s is not an ASCII identifier
  * (letters, digits, '_', not starting with a digit) short enough. */
 size_t defs_whole_term(const char *s, size_t n, char *out);
+/* The def field's second term for an identifier with both upper- and
+ * lower-case letters (whileStatement, WhileStatement, Poll), stored beside
+ * its whole term and looked up when a query word is one: XIHU_DEF_EXACT
+ * then s as written; 0 for any other s (all one case: C's names and
+ * macros, Python's functions). */
+size_t defs_exact_term(const char *s, size_t n, char *out);
 
 /* ==== query.c: query string -> tree ====================================== */
 
@@ -191,6 +200,11 @@ typedef struct qnode {
 	 * whole, XIHU_DEF_WHOLE + the word lowercased; NULL otherwise.  So
 	 * dev_get_iflink finds its definition, not vlan_dev_get_iflink's. */
 	char *whole_def;
+	/* With whole_def, when the word has both upper- and lower-case
+	 * letters: XIHU_DEF_EXACT + the word as typed (defs_exact_term), so
+	 * the file defining whileStatement comes before the one defining
+	 * WhileStatement; NULL otherwise. */
+	char *exact_def;
 	/* Q_PHRASE: terms[i]'s position counted from terms[0]'s, increasing,
 	 * < XIHU_MAX_TERM (stopwords between words leave gaps); NULL when the
 	 * words are consecutive (pos[i] = i) */

@@ -777,6 +777,20 @@ size_t defs_whole_term(const char *s, size_t n, char *out)
 	return n + 1;
 }
 
+size_t defs_exact_term(const char *s, size_t n, char *out)
+{
+	bool upper = false, lower = false;
+	for (size_t i = 0; i < n; i++) {
+		upper |= s[i] >= 'A' && s[i] <= 'Z';
+		lower |= s[i] >= 'a' && s[i] <= 'z';
+	}
+	if (!upper || !lower || !defs_whole_term(s, n, out))
+		return 0;
+	out[0] = XIHU_DEF_EXACT;
+	memcpy(out + 1, s, n);
+	return n + 1;
+}
+
 uint32_t defs_find(const char *path, size_t path_len, const char *text, size_t len, xbuf *out)
 {
 	enum lang lang = lang_of(path, path_len, text, len);

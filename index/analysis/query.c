@@ -262,6 +262,7 @@ void query_free(qnode *n)
 		return;
 	free(n->field);
 	free(n->whole_def);
+	free(n->exact_def);
 	query_free(n->fallback);
 	for (uint32_t i = 0; i < n->nterms; i++)
 		free(n->terms[i]);
@@ -443,6 +444,11 @@ static int words_node(parser *p, size_t at, size_t text, size_t tlen, bool prefi
 		char wd[XIHU_MAX_TERM];
 		size_t wdlen = defs_whole_term(p->q + text, tlen, wd);
 		if (wdlen && !(n->whole_def = strndup(wd, wdlen))) {
+			query_free(n);
+			return oom(p);
+		}
+		wdlen = wdlen ? defs_exact_term(p->q + text, tlen, wd) : 0;
+		if (wdlen && !(n->exact_def = strndup(wd, wdlen))) {
 			query_free(n);
 			return oom(p);
 		}

@@ -401,9 +401,12 @@ static void add_def(seg_writer *w, bool *counted, const char *term, uint32_t len
  * in whole, lowercased (XIHU_DEF_WHOLE: what a query word typed as an
  * identifier looks for there, qnode.whole_def), never as its parts:
  * dev_get_iflink must not find the file defining vlan_dev_get_iflink.
- * Not also as written: case-exact terms made the index 13% bigger again
- * (852 MB against 754 for Linux) for success@1 95% -> 99% in Go and
- * Python (bench/code-probe), where Close and close differ.  Anything else
+ * Not every name also as written: case-exact terms made the index 13%
+ * bigger again (852 MB against 754 for Linux) for success@1 95% -> 99% in
+ * Go and Python (bench/code-probe), where Close and close differ.  Only a
+ * name of mixed case (whileStatement, WhileStatement, Poll) gets its
+ * second, exact term (defs_exact_term), which a query word of mixed case
+ * also looks up: C's names and macros are of one case.  Anything else
  * (a Markdown heading, a non-ASCII name) is analyzed as text.  Only the first token counts in the field's
  * length, so every file that defines anything has length 1: a definition
  * weighs the same in a file of three as in mm/slub.c with its 317 (with
@@ -426,7 +429,11 @@ static void add_defs(worker *wk, const char *path, size_t path_len, const char *
 		size_t n = (size_t)(nl - l); /* defs_find ends every name with '\n' */
 		size_t tl = defs_whole_term(l, n, term);
 		if (tl) {
-			add_def(wk->w, &counted, term, (uint32_t)tl, at++);
+			add_def(wk->w, &counted, term, (uint32_t)tl, at);
+			/* a mixed-case name also as written, in the same place */
+			if ((tl = defs_exact_term(l, n, term)) != 0)
+				add_def(wk->w, &counted, term, (uint32_t)tl, at);
+			at++;
 		} else {
 			analyzer *an = &wk->an;
 			token t;

@@ -56,6 +56,9 @@ static it *build_words(qctx *c, const qnode *q, const fieldset *fs)
 			 * def field holds only for headings and non-ASCII names) */
 			if (!it_or_add(c, n, leaf_new(c, FIELD_DEF, &q->whole_def, 1, false)))
 				return NULL;
+			/* and as typed, when its case is mixed: the exact definer first */
+			if (q->exact_def && !it_or_add(c, n, leaf_new(c, FIELD_DEF, &q->exact_def, 1, false)))
+				return NULL;
 			continue;
 		}
 		bool pairable = q->kind == Q_PHRASE && q->nterms == 2 && (!q->pos || q->pos[1] == 1);

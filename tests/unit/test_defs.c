@@ -172,11 +172,35 @@ static void test_other(void **state)
 	EXPECT("cut.py", "def", "");
 }
 
+/* The def field's two terms for a name: whole and lowercased always, as
+ * written too when its case is mixed (a query typed so prefers it). */
+static void test_terms(void **state)
+{
+	(void)state;
+	char t[XIHU_MAX_TERM];
+	size_t n = defs_whole_term("WhileStatement", 14, t);
+	assert_int_equal(n, 15);
+	assert_memory_equal(t, "~whilestatement", 15);
+	n = defs_exact_term("WhileStatement", 14, t);
+	assert_int_equal(n, 15);
+	assert_memory_equal(t, "^WhileStatement", 15);
+	assert_int_equal(defs_exact_term("whileStatement", 14, t), 15);
+	assert_memory_equal(t, "^whileStatement", 15);
+	assert_int_equal(defs_exact_term("Poll", 4, t), 5);
+	/* one case only: the whole term says it all */
+	assert_int_equal(defs_exact_term("spin_lock", 9, t), 0);
+	assert_int_equal(defs_exact_term("MAX_ORDER", 9, t), 0);
+	assert_int_equal(defs_exact_term("x86_64", 6, t), 0);
+	/* not an identifier: neither term */
+	assert_int_equal(defs_exact_term("Foo-Bar", 7, t), 0);
+	assert_int_equal(defs_exact_term("9Lives", 6, t), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_c),        cmocka_unit_test(test_scripting), cmocka_unit_test(test_java),
-		cmocka_unit_test(test_markdown), cmocka_unit_test(test_other),
+		cmocka_unit_test(test_markdown), cmocka_unit_test(test_other),   cmocka_unit_test(test_terms),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -305,6 +305,41 @@ static void definitions_come_first(void **state)
 	assert_int_equal(corpus_free(&d), 0);
 }
 
+/* A word of mixed case typed as written puts the file defining it so first,
+ * before the one defining the same name in another case (the builder
+ * whileStatement, the type WhileStatement), even when the other file
+ * names the word more often; typed in one case, both definitions count
+ * alike and b_builders.js, naming it twice, comes first. */
+static void exact_case_definition_first(void **state)
+{
+	(void)state;
+	corpus d;
+	assert_int_equal(corpus_init(&d, "/tmp/xihu-search-case.XXXXXX"), 0);
+	assert_int_equal(corpus_write(&d, "a_types.js",
+	                              "export class WhileStatement {\n  constructor(t) { this.t = t; }\n}\n"),
+	                 0);
+	assert_int_equal(corpus_write(&d, "b_builders.js",
+	                              "export function whileStatement(t) {\n  return new WhileStatement(t);\n}\n"),
+	                 0);
+	/* other files, so that a name in one or two of them weighs something */
+	for (int i = 0; i < 6; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "c_other%d.js", i);
+		assert_int_equal(corpus_write(&d, name, "export function other(x) {\n  return x;\n}\n"), 0);
+	}
+	assert_int_equal(corpus_open(&d, NULL), 0);
+	char got[256];
+	docs_of(d.ix, "whileStatement", got, sizeof got);
+	assert_string_equal(got, "b_builders.js a_types.js");
+	docs_of(d.ix, "WhileStatement", got, sizeof got);
+	assert_string_equal(got, "a_types.js b_builders.js");
+	docs_of(d.ix, "def:whileStatement", got, sizeof got);
+	assert_string_equal(got, "b_builders.js a_types.js");
+	docs_of(d.ix, "whilestatement", got, sizeof got);
+	assert_string_equal(got, "b_builders.js a_types.js");
+	assert_int_equal(corpus_free(&d), 0);
+}
+
 static void snapshot_survives_a_new_commit(void **state)
 {
 	(void)state;
@@ -378,6 +413,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(phrase_needs_adjacent_words),
 		cmocka_unit_test(definitions_come_first),
+		cmocka_unit_test(exact_case_definition_first),
 		cmocka_unit_test(any_word_matches_ranked),
 		cmocka_unit_test(prefix_expands),
 		cmocka_unit_test(ties_go_to_the_earlier_doc_and_pages_continue),
