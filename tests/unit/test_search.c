@@ -272,6 +272,15 @@ static void docs_of(xihu_index *ix, const char *q, char *got, size_t cap)
 	xihu_index_results_free(&r);
 }
 
+/* The documents q ranks, by base name, are want. */
+static void ranks_as(xihu_index *ix, const char *q, const char *want)
+{
+	char got[256];
+	docs_of(ix, q, got, sizeof got);
+	if (strcmp(got, want))
+		fail_msg("%s: \"%s\", want \"%s\"", q, got, want);
+}
+
 /* The def field (defs.c): the file defining a name ranks above a shorter
  * one that calls it more often; def:NAME finds the definition alone, whole
  * (not vlan_frob_widget's) and in any case; a word that is no identifier
@@ -291,17 +300,13 @@ static void definitions_come_first(void **state)
 	                 0);
 	assert_int_equal(corpus_write(&d, "vlan.c", "int vlan_frob_widget(struct widget *w)\n{\n\treturn 0;\n}\n"), 0);
 	assert_int_equal(corpus_open(&d, NULL), 0);
-	char got[256];
-	docs_of(d.ix, "frob_widget", got, sizeof got);
-	assert_string_equal(got, "widget.c user.c vlan.c");
-	docs_of(d.ix, "def:frob_widget", got, sizeof got);
-	assert_string_equal(got, "widget.c");
-	docs_of(d.ix, "def:FROB_WIDGET", got, sizeof got);
-	assert_string_equal(got, "widget.c");
-	docs_of(d.ix, "def:widget", got, sizeof got);
-	assert_string_equal(got, "");
-	docs_of(d.ix, "def:vlan_frob_widget", got, sizeof got);
-	assert_string_equal(got, "vlan.c");
+	static const char *const want[][2] = {
+		{"frob_widget", "widget.c user.c vlan.c"}, {"def:frob_widget", "widget.c"},
+		{"def:FROB_WIDGET", "widget.c"},           {"def:widget", ""},
+		{"def:vlan_frob_widget", "vlan.c"},
+	};
+	for (size_t k = 0; k < sizeof want / sizeof *want; k++)
+		ranks_as(d.ix, want[k][0], want[k][1]);
 	assert_int_equal(corpus_free(&d), 0);
 }
 
@@ -328,15 +333,14 @@ static void exact_case_definition_first(void **state)
 		assert_int_equal(corpus_write(&d, name, "export function other(x) {\n  return x;\n}\n"), 0);
 	}
 	assert_int_equal(corpus_open(&d, NULL), 0);
-	char got[256];
-	docs_of(d.ix, "whileStatement", got, sizeof got);
-	assert_string_equal(got, "b_builders.js a_types.js");
-	docs_of(d.ix, "WhileStatement", got, sizeof got);
-	assert_string_equal(got, "a_types.js b_builders.js");
-	docs_of(d.ix, "def:whileStatement", got, sizeof got);
-	assert_string_equal(got, "b_builders.js a_types.js");
-	docs_of(d.ix, "whilestatement", got, sizeof got);
-	assert_string_equal(got, "b_builders.js a_types.js");
+	static const char *const want[][2] = {
+		{"whileStatement", "b_builders.js a_types.js"},
+		{"WhileStatement", "a_types.js b_builders.js"},
+		{"def:whileStatement", "b_builders.js a_types.js"},
+		{"whilestatement", "b_builders.js a_types.js"},
+	};
+	for (size_t k = 0; k < sizeof want / sizeof *want; k++)
+		ranks_as(d.ix, want[k][0], want[k][1]);
 	assert_int_equal(corpus_free(&d), 0);
 }
 
