@@ -47,8 +47,12 @@
  * file first; universal-ctags finds more kinds, but spawning it per file
  * would cost more than the whole analysis of the file.
  *
- * Invariants: linear in the text (the forward look of a C declaration or
- * of a JavaScript method's parameters is bounded by DECL_LOOK bytes);
+ * Invariants: linear in the text: the forward look of a C or Java
+ * declaration or of a JavaScript method's parameters reads at most
+ * DECL_LOOK bytes, and all of a file's together at most LOOK_PER_BYTE
+ * per byte of it plus LOOK_BASE (a file of lines that each open a
+ * parenthesis and never close it read DECL_LOOK per line: 3 s for 5 MB of
+ * C; past the budget a declaration must reach its body at once);
  * never reads past len; names are appended to out as "name\n".
  * Callers: pipeline.c (each file it indexes).
  */
@@ -58,6 +62,37 @@
 #include "analysis/analysis.h"
 
 #define DECL_LOOK 2048 /* bytes a declaration may run on before its '{' */
+/* the bytes all look-aheads of a file may read: LOOK_PER_BYTE per byte of
+ * it, and LOOK_BASE (no real file comes near; a file of lines that each
+ * open a parenthesis and never close it would read DECL_LOOK per line) */
+#define LOOK_PER_BYTE 8
+#define LOOK_BASE (1u << 20)
+
+/* Where a look-ahead may read to: the text's end, within what is left of
+ * the file's budget. */
+typedef struct look {
+	const char *end;
+	size_t budget;
+} look;
+
+/* The end of a look-ahead from p: DECL_LOOK bytes, the text's end or the
+ * budget left, whichever comes first. */
+static const char *look_from(const look *lk, const char *p)
+{
+	size_t n = (size_t)(lk->end - p);
+	if (n > DECL_LOOK)
+		n = DECL_LOOK;
+	if (n > lk->budget)
+		n = lk->budget;
+	return p + n;
+}
+
+/* A look-ahead from `from` read up to `to`: its bytes off the budget. */
+static void look_spent(look *lk, const char *from, const char *to)
+{
+	size_t n = to > from ? (size_t)(to - from) : 0;
+	lk->budget = n < lk->budget ? lk->budget - n : 0;
+}
 #define MAX_NAME 200
 #define MAX_CONSTANTS 64 /* object-like #defines a C file has named (c_line) */
 
@@ -216,9 +251,10 @@ static bool starts(const char *p, const char *e, const char *w, const char **aft
  * may stand between a declaration's parameters and its body (attributes,
  * macros, throws clauses, comments, newlines): whether a '{' comes before
  * any ';' ',' '=' or the look-ahead's end.  Skips strings and comments. */
-static bool reaches_body(const char *p, const char *end)
+static bool reaches_body(const char *p, look *lk)
 {
-	const char *e = end - p > DECL_LOOK ? p + DECL_LOOK : end;
+	const char *e = look_from(lk, p), *start = p;
+	bool body = false;
 	int depth = 1;
 	while (p < e) {
 		char c = *p;
@@ -247,18 +283,19 @@ static bool reaches_body(const char *p, const char *end)
 			if (depth > 0)
 				depth--;
 		} else if (depth == 0) {
-			if (c == '{')
-				return true;
+			if (c == '{' || (c == ':' && p + 1 < e && p[1] != ':')) { /* ':' a constructor's initializers */
+				body = true;
+				break;
+			}
 			if (c == ';' || c == ',' || c == '=' || c == '}' || c == '#')
-				return false;
-			if (c == ':' && p + 1 < e && p[1] != ':') /* a constructor's initializers */
-				return true;
+				break;
 		} else if (c == ';' || c == '{' || c == '}') {
-			return false; /* not a parameter list */
+			break; /* not a parameter list */
 		}
 		p++;
 	}
-	return false;
+	look_spent(lk, start, p);
+	return body;
 }
 
 /* The identifier just before the first '(' of [p, e), skipping spaces,
@@ -282,9 +319,9 @@ static const char *name_before_paren(const char *p, const char *e, size_t *n, co
 }
 
 /* C and C++, a line at column 0 (ls..le): see the top comment. */
-static void c_line(const char *ls, const char *le, const char *end, uint32_t *consts, xbuf *out,
-                   uint32_t *count)
+static void c_line(const char *ls, const char *le, look *lk, uint32_t *consts, xbuf *out, uint32_t *count)
 {
+	const char *end = lk->end;
 	const char *a;
 	if (*ls == '#') {
 		const char *p = skip_sp(ls + 1, le);
@@ -384,7 +421,7 @@ static void c_line(const char *ls, const char *le, const char *end, uint32_t *co
 	}
 	if (!name || keyword(name, n) || memchr(p, '=', (size_t)(name - p)))
 		return; /* "x = f(...)" initializes */
-	if (!reaches_body(paren + 1, end))
+	if (!reaches_body(paren + 1, lk))
 		return;
 	const char *a0 = skip_sp(paren + 1, le);
 	size_t an = ident(a0, le);
@@ -395,7 +432,7 @@ static void c_line(const char *ls, const char *le, const char *end, uint32_t *co
 }
 
 /* Java, C#, Scala and the like: a line at any indentation. */
-static void java_line(const char *ls, const char *le, const char *end, xbuf *out, uint32_t *count)
+static void java_line(const char *ls, const char *le, look *lk, xbuf *out, uint32_t *count)
 {
 	const char *p = skip_sp(ls, le), *a;
 	/* modifiers and annotations are skipped by the class scan: any word
@@ -437,7 +474,7 @@ static void java_line(const char *ls, const char *le, const char *end, xbuf *out
 	for (const char *q = p; q < name; q++)
 		if (*q == '=' || *q == '(' || *q == '.' || *q == ';')
 			return; /* an assignment or a call chain */
-	if (reaches_body(paren + 1, end))
+	if (reaches_body(paren + 1, lk))
 		emit(out, name, n, count);
 }
 
@@ -495,12 +532,12 @@ static bool js_function_value(const char *p, const char *e)
 /* From p, just after a '(' (depth 1): whether its ')', within DECL_LOOK
  * bytes, is followed on its line by '{' or by a return type and '{' (": T
  * {"): a method's parameters and body, not a call.  Skips strings. */
-static bool js_method_body(const char *p, const char *end)
+static bool js_method_body(const char *p, look *lk)
 {
-	const char *e = end - p > DECL_LOOK ? p + DECL_LOOK : end;
-	for (int depth = 1; depth > 0; p++) {
-		if (p >= e)
-			return false;
+	const char *e = look_from(lk, p), *start = p;
+	bool body = false;
+	int depth = 1;
+	for (; depth > 0 && p < e; p++) {
 		if (*p == '"' || *p == '\'' || *p == '`') {
 			const char *q = p + 1;
 			while (q < e && *q != *p)
@@ -512,21 +549,21 @@ static bool js_method_body(const char *p, const char *end)
 			depth--;
 		}
 	}
-	p = skip_sp(p, e);
-	if (p < e && *p == '{')
-		return true;
-	if (p >= e || *p != ':')
-		return false;
-	while (p < e && *p != '\n' && *p != ';' && *p != '{')
-		p++;
-	return p < e && *p == '{';
+	if (depth == 0) {
+		p = skip_sp(p, e);
+		if (p < e && *p == ':')
+			while (p < e && *p != '\n' && *p != ';' && *p != '{')
+				p++;
+		body = p < e && *p == '{';
+	}
+	look_spent(lk, start, p);
+	return body;
 }
 
 /* JavaScript and TypeScript, a line (ls..le): see the top comment.  decl:
  * a declaration file (.d.ts), whose functions, classes and variables are
  * defined in the code it describes. */
-static void js_line(const char *ls, const char *le, const char *end, bool top, bool decl, xbuf *out,
-                    uint32_t *count)
+static void js_line(const char *ls, const char *le, look *lk, bool top, bool decl, xbuf *out, uint32_t *count)
 {
 	const char *p = skip_sp(ls, le);
 	if (p == le)
@@ -596,7 +633,7 @@ static void js_line(const char *ls, const char *le, const char *end, bool top, b
 		return;
 	}
 	/* a method: "name(args) {", its parameters on one line or more */
-	if (!top && s < le && *s == '(' && js_method_body(s + 1, end))
+	if (!top && s < le && *s == '(' && js_method_body(s + 1, lk))
 		emit(out, q, n, count);
 }
 
@@ -798,6 +835,7 @@ uint32_t defs_find(const char *path, size_t path_len, const char *text, size_t l
 		return 0;
 	uint32_t count = 0, consts = 0;
 	const char *end = text + len;
+	look lk = {end, len > (SIZE_MAX - LOOK_BASE) / LOOK_PER_BYTE ? SIZE_MAX : len * LOOK_PER_BYTE + LOOK_BASE};
 	bool in_fence = false;
 	for (const char *ls = text; ls < end;) {
 		const char *nl = memchr(ls, '\n', (size_t)(end - ls));
@@ -807,14 +845,14 @@ uint32_t defs_find(const char *path, size_t path_len, const char *text, size_t l
 		switch (lang) {
 		case L_C:
 			if (top)
-				c_line(ls, le, end, &consts, out, &count);
+				c_line(ls, le, &lk, &consts, out, &count);
 			break;
 		case L_JAVA:
-			java_line(ls, le, end, out, &count);
+			java_line(ls, le, &lk, out, &count);
 			break;
 		case L_JS:
 		case L_JS_DECL:
-			js_line(ls, le, end, top, lang == L_JS_DECL, out, &count);
+			js_line(ls, le, &lk, top, lang == L_JS_DECL, out, &count);
 			break;
 		case L_MD: {
 			const char *p = ls;
