@@ -308,7 +308,12 @@ static size_t check_covered(gstate *g, const xihu_index *ix, char *const *paths,
 		size_t ntrees = 0;
 		for (size_t r = 0; r < nroots; r++)
 			ntrees += !roots[r].records;
-		if (ntrees == 0)
+		if (ntrees == 0 && nroots > 0)
+			snprintf(msg, sizeof msg,
+			         "%s: not in the index, which holds JSON Lines records only (xihu grep reads files; "
+			         "xihu search finds records)",
+			         paths[i]);
+		else if (ntrees == 0)
 			snprintf(msg, sizeof msg, "%s: not in the index, which holds no tree (xihu index %s adds it)", paths[i],
 			         paths[i]);
 		else

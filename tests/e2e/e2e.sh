@@ -598,6 +598,10 @@ records)
 	start_daemon
 	run xihu search -l quokka
 	expect_eq "records" "$(sort <<<"$OUT")" "$(printf 'r1\nr2')"
+	# xihu grep reads files: an index of records only says so (exit 2)
+	run xihu grep quokka
+	expect_eq "grep, records only: exit" "$RC" 2
+	[[ "$ERR" == *"holds JSON Lines records only"* && "$ERR" != *$'\n'* ]] || fail "grep, records only: [$ERR]"
 	printf '%s\n' '{"id":"ok"}' '{"id": 5}' >"$T/bad.jsonl"
 	run "$XIHU_INDEX_BIN" --quiet --index "$T/ix2" --jsonl "$T/bad.jsonl"
 	expect_eq "bad record exit" "$RC" 2
