@@ -121,6 +121,13 @@ int main(int argc, char **argv)
 
 	/* a client that goes away must not kill us; we see EPIPE */
 	signal(SIGPIPE, SIG_IGN);
+	/* SIGTERM, SIGINT and SIGHUP wait, blocked, until the event loop
+	 * handles them (server_run unblocks them): one that came in between,
+	 * with the socket in place, would end the process on the spot and
+	 * leave the socket behind, refusing the next client */
+	sigset_t stop_sigs;
+	server_stop_signals(&stop_sigs);
+	pthread_sigmask(SIG_BLOCK, &stop_sigs, NULL);
 	/* Bound what malloc keeps after a big request: glibc otherwise raises its
 	 * mmap threshold to the largest block freed (up to 32 MiB) and keeps up
 	 * to twice that free in each thread's arena. */

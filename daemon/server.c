@@ -166,6 +166,14 @@ static int probe_live(const struct sockaddr_un *sa, const char *path)
 	return -1;
 }
 
+void server_stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+}
+
 int server_bind(struct server **out, const struct xihud_config *cfg, xihu_index *ix)
 {
 	const char *path = cfg->socket_path;
@@ -650,6 +658,11 @@ int server_run(struct server *srv, int ready_fd)
 		xihud_error("event loop set-up failed");
 		return -1;
 	}
+	/* handled from here on: one that came since main blocked them is
+	 * delivered now, and stops the loop gracefully */
+	sigset_t stop_sigs;
+	server_stop_signals(&stop_sigs);
+	pthread_sigmask(SIG_UNBLOCK, &stop_sigs, NULL);
 	srv->pool = pool_new(srv->base, srv->cfg->threads, serve_job, conn_job_done, conn_job_progress);
 	if (!srv->pool)
 		return -1;

@@ -37,6 +37,7 @@
 #ifndef XIHUD_H
 #define XIHUD_H
 
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -416,6 +417,10 @@ void conn_job_progress(struct pool *p, struct job *j);
 
 /* ==== server.c: listener, snapshot, lifecycle ============================= */
 
+/* The signals that stop (SIGTERM, SIGINT) or reload (SIGHUP) the daemon:
+ * main blocks them before the socket exists, server_run unblocks them once
+ * the event loop handles them. */
+void server_stop_signals(sigset_t *set);
 /* Before daemonizing: prepares the socket directory, refuses a path a live
  * daemon answers on, removes a stale socket, binds and listens.  Prints the
  * error and returns -1 on failure. */
