@@ -266,21 +266,11 @@ static char **strings(const ProtobufCBinaryData *b, size_t n)
 	return v;
 }
 
-/* Whether path lies under root or root under path: the index may then hold
- * files under path. */
-static bool overlaps(const char *path, const char *root)
-{
-	size_t a = strlen(path), b = strlen(root), n = a < b ? a : b;
-	if (strncmp(path, root, n))
-		return false;
-	const char *longer = a < b ? root : path;
-	return a == b || longer[n] == '/' || (n == 1 && longer[0] == '/');
-}
-
-/* A PATH (or the client's directory) that no tree of the index overlaps is
- * an error, not a silent "no match": ripgrep would have searched its files,
- * the index holds none of them.  Each such path goes to on_problem with the
- * trees the index does hold.  Returns how many there were. */
+/* A PATH (or the client's directory) that no tree of the index overlaps
+ * (neither under one nor holding one) is an error, not a silent "no
+ * match": ripgrep would have searched its files, the index holds none of
+ * them.  Each such path goes to on_problem with the trees the index does
+ * hold.  Returns how many there were. */
 static size_t check_covered(gstate *g, const xihu_index *ix, char *const *paths, size_t npaths)
 {
 	xihu_root *roots = NULL;
@@ -288,26 +278,25 @@ static size_t check_covered(gstate *g, const xihu_index *ix, char *const *paths,
 	xihu_err err = {0};
 	if (!npaths || xihu_index_roots(xihu_index_dir(ix), &roots, &nroots, &err))
 		return 0; /* no commit yet: the search itself says so */
+	/* the first three trees, for the message */
+	char trees[400] = "";
+	size_t used = 0, ntrees = 0;
+	for (size_t r = 0; r < nroots; r++) {
+		if (roots[r].records)
+			continue;
+		if (ntrees++ < 3 && used < sizeof trees) {
+			int k = snprintf(trees + used, sizeof trees - used, "%s%s", used ? ", " : "", roots[r].path);
+			used += k > 0 ? (size_t)k : 0;
+		}
+	}
 	for (size_t i = 0; i < npaths; i++) {
 		bool covered = false;
-		char trees[400] = "";
-		size_t used = 0, listed = 0;
-		for (size_t r = 0; r < nroots && !covered; r++) {
-			if (roots[r].records)
-				continue;
-			covered = overlaps(paths[i], roots[r].path);
-			if (listed < 3 && used < sizeof trees) {
-				int k = snprintf(trees + used, sizeof trees - used, "%s%s", listed ? ", " : "", roots[r].path);
-				used += k > 0 ? (size_t)k : 0;
-				listed++;
-			}
-		}
+		for (size_t r = 0; r < nroots && !covered; r++)
+			covered = !roots[r].records &&
+			          (xihud_path_under(paths[i], roots[r].path) || xihud_path_under(roots[r].path, paths[i]));
 		if (covered)
 			continue;
 		char msg[1200];
-		size_t ntrees = 0;
-		for (size_t r = 0; r < nroots; r++)
-			ntrees += !roots[r].records;
 		if (ntrees == 0 && nroots > 0)
 			snprintf(msg, sizeof msg,
 			         "%s: not in the index, which holds JSON Lines records only (xihu grep reads files; "
@@ -318,7 +307,7 @@ static size_t check_covered(gstate *g, const xihu_index *ix, char *const *paths,
 			         paths[i]);
 		else
 			snprintf(msg, sizeof msg, "%s: not in the index, whose trees are %s%s (xihu index %s adds it)", paths[i],
-			         trees, ntrees > listed ? ", ..." : "", paths[i]);
+			         trees, ntrees > 3 ? ", ..." : "", paths[i]);
 		on_problem(g, msg);
 		uncovered++;
 	}
